@@ -1,0 +1,60 @@
+"""The FastAPI application: ``create_app(settings)`` wires the container, errors and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.audit.router import router as audit_router
+from api.auth.router import router as auth_router
+from api.config import Settings
+from api.container import Container
+from api.errors import install_error_handlers
+from api.master.router import router as master_router
+from api.ops.router import router as ops_router
+from api.organizations.router import router as organizations_router
+from api.users.router import router as users_router
+from api.works.router import router as works_router
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    settings = settings or (container.settings if container else Settings())
+    owned = container is None
+    the_container = container or Container(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owned:
+            await the_container.open()
+        try:
+            yield
+        finally:
+            if owned:
+                await the_container.close()
+
+    app = FastAPI(
+        title="Kura (蔵)",
+        version="0.1.0",
+        description="公共工事の電子成果品保管・情報共有・電子保証・利用料金・資格審査",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.container = the_container
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(ops_router)
+    for router in (
+        auth_router,
+        users_router,
+        organizations_router,
+        master_router,
+        works_router,
+        audit_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
+    return app

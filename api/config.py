@@ -1,0 +1,117 @@
+"""Settings: one pydantic-settings class with nested groups, read only when asked.
+
+Every value comes from ``KURA_...`` environment variables, nested groups joined by ``__``
+(``KURA_SEARCH__BACKEND=elasticsearch``). Nothing is read at import time: callers build
+``Settings()`` and pass it explicitly into ``create_app()`` and ``create_celery()``.
+An unknown backend name fails at start with pydantic's message naming the valid choices.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RecordsSettings(BaseModel):
+    backend: Literal["sqlite", "mongodb"] = "sqlite"
+    # SQLite file; default <data_dir>/kura.sqlite3
+    sqlite_path: Path | None = None
+    mongo_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongo_db: str = "kura"
+    # Seconds before an unreachable MongoDB answers 503 instead of hanging.
+    timeout_s: float = 5.0
+
+
+class BlobsSettings(BaseModel):
+    backend: Literal["local", "s3"] = "local"
+    # Local root; default <data_dir>/blobs
+    local_root: Path | None = None
+    s3_endpoint: str = "127.0.0.1:8333"
+    s3_access_key: SecretStr = SecretStr("")
+    s3_secret_key: SecretStr = SecretStr("")
+    s3_bucket: str = "kura"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    # Multipart part size for large objects (S3 allows 5 MiB..5 GiB; 16-64 MiB is the sweet spot).
+    part_size: int = 32 * 1024 * 1024
+
+
+class SearchSettings(BaseModel):
+    backend: Literal["tantivy", "elasticsearch"] = "tantivy"
+    # Tantivy index folder; default <data_dir>/index
+    tantivy_path: Path | None = None
+    es_hosts: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:9200"])
+    es_index: str = "kura"
+    es_username: str | None = None
+    es_password: SecretStr | None = None
+    # Import path "module:Class" of an elastic_transport node class. Test configuration only:
+    # OpenSearch-API test servers need a plain-JSON shim (shared/infra.md).
+    es_node_class: str | None = None
+    timeout_s: float = 10.0
+
+
+class JobsSettings(BaseModel):
+    # None: the embedded broker, SQLite through kombu's SQLAlchemy transport in <data_dir>.
+    broker_url: str | None = None
+    result_backend: str | None = None
+    # Run tasks inline in the caller (unit tests of services only).
+    eager: bool = False
+
+
+class AuthSettings(BaseModel):
+    """Password and session policy (seed 001 別表1-1 8(5), 別表3)."""
+
+    password_min_length: int = Field(default=12, ge=8, le=128)
+    # Days after which a password must be changed; 0 disables the forced change.
+    password_max_age_days: int = Field(default=90, ge=0)
+    lockout_threshold: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    session_ttl_minutes: int = Field(default=8 * 60, ge=1)
+    token_ttl_days: int = Field(default=90, ge=1)
+    cookie_secure: bool = True
+    # argon2id parameters (RFC 9106 second recommended option, memory-constrained).
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 1
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Path("kura-data")
+    log_level: str = "INFO"
+    log_json: bool = True
+    records: RecordsSettings = RecordsSettings()
+    blobs: BlobsSettings = BlobsSettings()
+    search: SearchSettings = SearchSettings()
+    jobs: JobsSettings = JobsSettings()
+    auth: AuthSettings = AuthSettings()
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.records.sqlite_path or self.data_dir / "kura.sqlite3"
+
+    @property
+    def blobs_root(self) -> Path:
+        return self.blobs.local_root or self.data_dir / "blobs"
+
+    @property
+    def tantivy_path(self) -> Path:
+        return self.search.tantivy_path or self.data_dir / "index"
+
+    @property
+    def broker_url(self) -> str:
+        if self.jobs.broker_url:
+            return self.jobs.broker_url
+        return f"sqla+sqlite:///{(self.data_dir / 'broker.sqlite3').resolve()}"
+
+    @property
+    def result_backend(self) -> str:
+        if self.jobs.result_backend:
+            return self.jobs.result_backend
+        return f"db+sqlite:///{(self.data_dir / 'results.sqlite3').resolve()}"

@@ -1,0 +1,128 @@
+"""The backends chosen by settings, built once and shared by the API, the CLI and workers.
+
+Adapter modules are imported lazily so the embedded default never loads pymongo, minio or
+the Elasticsearch client, and an unreachable backend surfaces as a health entry and 503s
+rather than a crash at start.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from api.config import Settings
+from api.kit.clock import Clock, SystemClock
+from api.kit.uow import UnitOfWork
+from api.permissions.policy import Policy
+from storage.ports import BlobStore, Health, JobQueue, RecordStore, SearchIndex
+
+log = logging.getLogger("kura.container")
+
+
+def _load(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def build_records(settings: Settings) -> RecordStore:
+    rs = settings.records
+    if rs.backend == "mongodb":
+        cls = _load("storage.records.mongo:MongoRecordStore")
+        store: RecordStore = cls(rs.mongo_uri, rs.mongo_db, timeout_s=rs.timeout_s)
+        return store
+    cls = _load("storage.records.sqlite:SqliteRecordStore")
+    sqlite_store: RecordStore = cls(settings.sqlite_path)
+    return sqlite_store
+
+
+def build_blobs(settings: Settings) -> BlobStore:
+    bs = settings.blobs
+    if bs.backend == "s3":
+        cls = _load("storage.blobs.s3:S3BlobStore")
+        s3: BlobStore = cls(
+            endpoint=bs.s3_endpoint,
+            access_key=bs.s3_access_key.get_secret_value(),
+            secret_key=bs.s3_secret_key.get_secret_value(),
+            bucket=bs.s3_bucket,
+            secure=bs.s3_secure,
+            region=bs.s3_region,
+            part_size=bs.part_size,
+        )
+        return s3
+    cls = _load("storage.blobs.local:LocalBlobStore")
+    local: BlobStore = cls(settings.blobs_root)
+    return local
+
+
+def build_index(settings: Settings) -> SearchIndex:
+    ss = settings.search
+    if ss.backend == "elasticsearch":
+        cls = _load("indexer.backends.elasticsearch:ElasticsearchIndex")
+        es: SearchIndex = cls(
+            hosts=ss.es_hosts,
+            index=ss.es_index,
+            username=ss.es_username,
+            password=ss.es_password.get_secret_value() if ss.es_password else None,
+            node_class=ss.es_node_class,
+            timeout_s=ss.timeout_s,
+        )
+        return es
+    cls = _load("indexer.backends.embedded:TantivyIndex")
+    tantivy: SearchIndex = cls(settings.tantivy_path)
+    return tantivy
+
+
+def build_jobs(settings: Settings) -> JobQueue:
+    cls = _load("api.kit.jobs:CeleryJobQueue")
+    jobs: JobQueue = cls(settings)
+    return jobs
+
+
+class Container:
+    """Everything a service needs: ports, clock, policy. One per process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        records: RecordStore | None = None,
+        blobs: BlobStore | None = None,
+        index: SearchIndex | None = None,
+        jobs: JobQueue | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.records = records or build_records(settings)
+        self.blobs = blobs or build_blobs(settings)
+        self.index = index or build_index(settings)
+        self.jobs = jobs or build_jobs(settings)
+        self.clock: Clock = clock or SystemClock()
+        self.policy = Policy()
+
+    async def open(self) -> None:
+        """Open every backend; one that is down is logged and reported by ``health``."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        for port in (self.records, self.blobs, self.index):
+            try:
+                await port.open()
+            except Exception as exc:
+                log.error("backend %s failed to open: %s", port.name, exc)
+
+    async def close(self) -> None:
+        for port in (self.records, self.blobs, self.index):
+            try:
+                await port.close()
+            except Exception as exc:
+                log.warning("backend %s failed to close: %s", port.name, exc)
+
+    async def health(self) -> dict[str, Health]:
+        return {
+            "records": await self.records.health(),
+            "blobs": await self.blobs.health(),
+            "search": await self.index.health(),
+            "jobs": await self.jobs.health(),
+        }
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.records, self.index, self.jobs)

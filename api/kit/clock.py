@@ -1,0 +1,69 @@
+"""Time: one injectable clock, and the fixed-width ISO format every stored timestamp uses.
+
+Timestamps are stored as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (UTC, always 27 characters) so that
+string comparison equals time comparison on every record backend.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Protocol
+
+from pydantic import BeforeValidator, PlainSerializer
+
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A settable clock for tests."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **kwargs: float) -> None:
+        from datetime import timedelta
+
+        self.at = self.at + timedelta(**kwargs)
+
+
+def to_iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    return value.astimezone(UTC).strftime(ISO_FORMAT)
+
+
+def from_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _parse(value: object) -> object:
+    if isinstance(value, str):
+        return from_iso(value)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError("タイムゾーン付きの日時を指定してください。")
+    return value
+
+
+UtcDateTime = Annotated[
+    datetime,
+    BeforeValidator(_parse),
+    PlainSerializer(to_iso, return_type=str, when_used="json"),
+]
+"""A tz-aware datetime that serialises to the fixed-width stored format."""
+
+IsoDate = Annotated[
+    date, PlainSerializer(lambda d: d.isoformat(), return_type=str, when_used="json")
+]

@@ -1,0 +1,24 @@
+"""Record ids: time-ordered, URL-safe, 26 characters (ULID-like, Crockford base32)."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+
+def new_id() -> str:
+    """48 bits of milliseconds then 80 random bits: sorts by creation time."""
+    value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    out = []
+    for _ in range(26):
+        out.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(out))
+
+
+def is_id(value: str) -> bool:
+    return bool(ID_RE.match(value))

@@ -1,0 +1,154 @@
+"""One policy object answers "may subject S do action A on resource R".
+
+Services build the subject (who is asking, with org kind, function grants and, for a work,
+their membership roles there) and ask; routers never decide. Rules come from seed 001
+別表1-1 8(1)-(3): a holder of authority grants functions per user, one ID reaches every work
+the user belongs to. A subject who may not even read a work gets ``NotFoundError`` so that
+the work's existence is not revealed (404, not 403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from api.errors import Forbidden, NotAuthenticated, NotFoundError
+
+
+class OrgKind(StrEnum):
+    ORDERER = "orderer"
+    CONTRACTOR = "contractor"
+    ISSUER = "issuer"
+    OPERATOR = "operator"
+
+
+class WorkRole(StrEnum):
+    SUPERVISOR = "supervisor"  # 工事監督員 / 業務担当員
+    INSPECTOR = "inspector"  # 検査員
+    CONTRACTOR_MEMBER = "contractor_member"  # 受注者
+    VIEWER = "viewer"  # 閲覧者
+    ARCHIVE_READER = "archive_reader"  # 保管管理システムの閲覧者
+
+
+# Function grants a holder of authority gives per user (seed 001 別表1-1 8(3)).
+GRANTS: dict[str, str] = {
+    "works.create": "案件の登録",
+    "works.manage": "自機関の案件の編集・削除・メンバー管理",
+    "works.read_org": "自機関の全案件の閲覧",
+    "archive.read_org": "自機関の保管案件の閲覧",
+    "users.manage": "自機関の利用者の管理",
+    "grants.manage": "機能権限の付与",
+    "master.manage": "マスタ情報の管理",
+    "audit.read": "操作履歴の閲覧",
+}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who is asking. Built by the auth layer from the session or bearer token."""
+
+    user_id: str
+    login_id: str
+    org_id: str | None
+    org_kind: OrgKind | None
+    grants: frozenset[str] = frozenset()
+
+    @property
+    def is_operator(self) -> bool:
+        return self.org_kind is OrgKind.OPERATOR
+
+
+@dataclass(frozen=True)
+class WorkContext:
+    """A work as the policy sees it, with the asking subject's roles on it."""
+
+    work_id: str
+    orderer_org_id: str | None
+    contractor_org_ids: tuple[str, ...] = ()
+    status: str = "registered"
+    roles: frozenset[WorkRole] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class OrgContext:
+    """An organization-scoped resource (users, grants, master data of one org)."""
+
+    org_id: str | None
+
+
+Resource = WorkContext | OrgContext | None
+
+_WORK_READERS = frozenset(WorkRole)
+_WORK_EDITORS = frozenset({WorkRole.SUPERVISOR})
+
+
+class Policy:
+    def can(self, subject: Subject | None, action: str, resource: Resource = None) -> bool:
+        if subject is None:
+            return False
+        if subject.is_operator:
+            return True
+        if isinstance(resource, WorkContext):
+            return self._can_on_work(subject, action, resource)
+        own_org = isinstance(resource, OrgContext) and resource.org_id == subject.org_id
+        match action:
+            case "works.create":
+                return subject.org_kind is OrgKind.ORDERER and "works.create" in subject.grants
+            case "works.list":
+                return True  # the list is filtered to readable works by the service
+            case "users.read_self" | "users.change_password":
+                return True
+            case "users.manage" | "users.read":
+                return own_org and "users.manage" in subject.grants
+            case "grants.manage":
+                return own_org and "grants.manage" in subject.grants
+            case "master.read":
+                return True
+            case "master.manage":
+                return "master.manage" in subject.grants
+            case "audit.read":
+                return "audit.read" in subject.grants
+            case "organizations.read":
+                return own_org
+        return False
+
+    def _can_on_work(self, subject: Subject, action: str, work: WorkContext) -> bool:
+        own_orderer = work.orderer_org_id is not None and work.orderer_org_id == subject.org_id
+        org_reader = own_orderer and (
+            "works.read_org" in subject.grants
+            or "works.manage" in subject.grants
+            or ("archive.read_org" in subject.grants and work.status == "archived")
+        )
+        readable = bool(work.roles & _WORK_READERS) or org_reader
+        if work.status == "archived" and not org_reader:
+            # Archived works are read by archive readers, supervisors and inspectors only.
+            readable = bool(
+                work.roles & {WorkRole.ARCHIVE_READER, WorkRole.SUPERVISOR, WorkRole.INSPECTOR}
+            )
+        if action == "works.read":
+            return readable
+        if action in ("works.update", "works.delete", "works.members.manage"):
+            if work.status == "archived":
+                return False  # the archive is read-only (seed 000)
+            return bool(work.roles & _WORK_EDITORS) or (
+                own_orderer and "works.manage" in subject.grants
+            )
+        if action == "works.transition":
+            return bool(work.roles & _WORK_EDITORS) or (
+                own_orderer and "works.manage" in subject.grants
+            )
+        return False
+
+    def require(self, subject: Subject | None, action: str, resource: Resource = None) -> None:
+        """Raise unless allowed: 401 anonymous, 404 for an unreadable work, 403 otherwise."""
+        if subject is None:
+            raise NotAuthenticated()
+        if self.can(subject, action, resource):
+            return
+        if isinstance(resource, WorkContext) and not self.can(subject, "works.read", resource):
+            raise NotFoundError()
+        raise Forbidden()
+
+    def readable_roles(self) -> Iterable[WorkRole]:
+        return _WORK_READERS

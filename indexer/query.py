@@ -1,0 +1,35 @@
+"""A pure, backend-neutral search request. Backends translate it (ES DSL / tantivy query)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+SortKey = Literal["relevance", "title", "date"]
+
+
+@dataclass(frozen=True)
+class DateRange:
+    gte: str | None = None  # ISO date or fixed-width timestamp, inclusive
+    lte: str | None = None  # inclusive; a bare date means through the end of that day
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """``text`` is matched over ``fields`` (all text fields by default): every term must
+    occur; exact substrings of two or more characters always match. ``acl=None`` means no
+    access filter (operators, internal jobs); an empty tuple matches nothing."""
+
+    text: str = ""
+    fields: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ranges: dict[str, DateRange] = field(default_factory=dict)
+    acl: tuple[str, ...] | None = ()
+    sort: SortKey = "relevance"
+    sort_date_field: str = "updated_at"
+    descending: bool = True
+    facets: tuple[str, ...] = ()
+    limit: int = 20
+    cursor: str | None = None
+    highlight: bool = False

@@ -1,0 +1,48 @@
+"""Errors every storage adapter raises, whatever its vendor SDK says.
+
+``api.errors`` maps them onto problem+json responses; adapters translate vendor exceptions
+into these so services never see pymongo, minio or sqlite3 types.
+"""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base of all storage errors."""
+
+
+class NotFound(StorageError):
+    """The record or object does not exist."""
+
+
+class StaleVersion(StorageError):
+    """An update carried a version that is no longer current (optimistic concurrency)."""
+
+    def __init__(self, collection: str, record_id: str, expected: int, actual: int | None) -> None:
+        super().__init__(f"{collection}/{record_id}: expected version {expected}, found {actual}")
+        self.collection = collection
+        self.record_id = record_id
+        self.expected = expected
+        self.actual = actual
+
+
+class DuplicateKey(StorageError):
+    """An insert or update broke a unique index."""
+
+    def __init__(self, collection: str, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(f"{collection}: duplicate key {fields}")
+        self.collection = collection
+        self.fields = fields
+
+
+class BackendUnavailable(StorageError):
+    """The backend cannot be reached; the request answers 503 and nothing is changed."""
+
+    def __init__(self, backend: str, reason: str) -> None:
+        super().__init__(f"{backend} unavailable: {reason}")
+        self.backend = backend
+        self.reason = reason
+
+
+class InvalidQuery(StorageError):
+    """A query spec or cursor that the store cannot answer (bad field name, bad cursor)."""

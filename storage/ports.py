@@ -1,0 +1,212 @@
+"""The ports every backend adapter implements. Services depend on these, never on a vendor SDK.
+
+Each port has two real adapters chosen by settings (embedded default first) and one contract
+test suite in ``tests/contract`` that runs against every adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from storage.query import Condition, Page, Query, Record
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """A secondary index on a collection. ``fields`` are dotted paths with a direction."""
+
+    fields: tuple[tuple[str, int], ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    backend: str
+    detail: str = ""
+
+
+@runtime_checkable
+class RecordStore(Protocol):
+    """Documents in named collections, each with a string ``id`` and an integer ``version``.
+
+    Values are JSON types; datetimes are fixed-width ISO strings made by ``api.kit.clock``.
+    ``version`` starts at 1 on insert and grows by one on each update; an update or delete
+    carrying another version raises ``StaleVersion`` and changes nothing.
+    """
+
+    name: str
+
+    async def open(self) -> None:
+        """Connect and prepare (create files, tables). Idempotent."""
+
+    async def close(self) -> None:
+        """Release connections. Idempotent."""
+
+    async def health(self) -> Health:
+        """Whether the backend answers now; never raises."""
+
+    async def ensure_indexes(self, collection: str, specs: Sequence[IndexSpec]) -> None:
+        """Create the secondary indexes if missing. Idempotent."""
+
+    async def insert(self, collection: str, record: Record) -> Record:
+        """Store a new record (``id`` required; ``version`` set to 1). ``DuplicateKey`` if the
+        id or a unique index value exists. Returns the stored record."""
+
+    async def insert_many(self, collection: str, records: Sequence[Record]) -> int:
+        """Bulk insert for imports and benchmarks; all or nothing. Returns the count."""
+
+    async def get(self, collection: str, record_id: str) -> Record | None:
+        """The record with this id, or None."""
+
+    async def get_many(self, collection: str, ids: Sequence[str]) -> list[Record]:
+        """The records with these ids that exist, in no particular order."""
+
+    async def update(
+        self, collection: str, record_id: str, changes: Record, expected_version: int
+    ) -> Record:
+        """Set top-level fields (a value of None removes the field) if the stored version equals
+        ``expected_version``; bump the version. ``NotFound`` or ``StaleVersion`` otherwise."""
+
+    async def replace(self, collection: str, record: Record, expected_version: int) -> Record:
+        """Replace the whole record under the same optimistic check as ``update``."""
+
+    async def delete(self, collection: str, record_id: str, expected_version: int | None) -> None:
+        """Remove the record; with a version, only if it is current. ``NotFound`` if absent."""
+
+    async def find(self, collection: str, query: Query) -> Page:
+        """One keyset page of records matching all conditions, in ``query.full_sort`` order."""
+
+    async def count(self, collection: str, where: Sequence[Condition] = ()) -> int:
+        """How many records match."""
+
+    def scan(
+        self, collection: str, where: Sequence[Condition] = (), batch: int = 1000
+    ) -> AsyncIterator[Record]:
+        """Every matching record in id order, fetched in batches (for reindex and checks)."""
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """All writes inside commit together or not at all. Nesting joins the outer one."""
+
+    async def drop_collection(self, collection: str) -> None:
+        """Remove a whole collection (tests and benchmarks only)."""
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    key: str
+    size: int
+    sha256: str | None = None
+    content_type: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Objects by key, streamed in and out in chunks; never a whole file in memory.
+
+    Keys are relative slash-separated paths of safe characters (``[A-Za-z0-9._/-]``, no ``..``).
+    A put is atomic: a reader sees the old object, the new one, or none, never a partial one.
+    """
+
+    name: str
+
+    async def open(self) -> None:
+        """Create the bucket or root folder if missing. Idempotent."""
+
+    async def close(self) -> None:
+        """Release connections. Idempotent."""
+
+    async def health(self) -> Health:
+        """Whether the backend answers now; never raises."""
+
+    async def put(
+        self,
+        key: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> BlobInfo:
+        """Stream ``chunks`` into ``key`` (replacing it atomically); returns size and SHA-256."""
+
+    def get(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 1 << 20
+    ) -> AsyncIterator[bytes]:
+        """Stream the bytes ``[start, end)`` of the object; ``NotFound`` if absent."""
+
+    async def stat(self, key: str) -> BlobInfo | None:
+        """Size, type and metadata, or None if absent."""
+
+    async def delete(self, key: str) -> None:
+        """Remove the object; absent is not an error."""
+
+    def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
+        """Every object under a prefix, in key order."""
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str
+    score: float
+    doc: dict[str, Any]
+    highlights: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    next_cursor: str | None = None
+
+
+@runtime_checkable
+class SearchIndex(Protocol):
+    """The full-text index. Documents follow ``indexer.documents.SCHEMA``; queries are
+    ``indexer.query.SearchQuery``. Writes become visible after ``refresh()``."""
+
+    name: str
+
+    async def open(self) -> None:
+        """Create the index with its schema/mappings if missing. Idempotent."""
+
+    async def close(self) -> None:
+        """Release resources. Idempotent."""
+
+    async def health(self) -> Health:
+        """Whether the backend answers now; never raises."""
+
+    async def upsert(self, docs: Sequence[dict[str, Any]]) -> None:
+        """Add or replace documents by ``id``."""
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        """Remove documents by id; absent ids are ignored."""
+
+    async def refresh(self) -> None:
+        """Make every write so far visible to searches."""
+
+    async def search(self, query: Any) -> SearchResult:
+        """Run an ``indexer.query.SearchQuery``."""
+
+    def scan_stamps(self, doc_type: str | None = None) -> AsyncIterator[tuple[str, int]]:
+        """Every (id, version stamp) pair in the index, for drift checks and reindex."""
+
+    async def clear(self) -> None:
+        """Remove every document (reindex from scratch, tests)."""
+
+
+@runtime_checkable
+class JobQueue(Protocol):
+    """Enqueue named tasks (``"package.verb"``) with JSON arguments; the worker runs them."""
+
+    name: str
+
+    async def enqueue(self, task: str, **kwargs: Any) -> str:
+        """Send a task; returns its id. Call only after the record commit (unit of work)."""
+
+    async def health(self) -> Health:
+        """Whether the broker answers now; never raises."""
