@@ -1,0 +1,135 @@
+"""The audit trail: an append-only, hash-chained event log (issue 2 item 8).
+
+Every change appends an event: actor, time, action ``"domain.past_tense"``, target, and a
+SHA-256 digest of the before/after states. Each event stores the hash of the previous one,
+so ``verify`` detects any edited, removed or reordered event and names it. Nothing deletes it.
+
+Call ``record`` inside the same unit of work as the change it describes, so the event
+commits with the change or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from api.kit.clock import Clock, to_iso
+from api.permissions.policy import Subject
+from storage.errors import DuplicateKey
+from storage.ports import IndexSpec, RecordStore
+from storage.query import Query
+
+COLLECTION = "audit_events"
+GENESIS = "0" * 64
+_RETRIES = 20
+
+
+def digest(state: Any) -> str | None:
+    """A stable SHA-256 of a record state (sorted keys), or None when there is no state."""
+    if state is None:
+        return None
+    raw = json.dumps(state, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def event_hash(event: dict[str, Any]) -> str:
+    """The hash of an event over every field except its own hash and storage bookkeeping."""
+    body = {k: v for k, v in event.items() if k not in ("hash", "version")}
+    raw = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def seq_id(seq: int) -> str:
+    return f"{seq:016d}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int
+    event_id: str
+    reason: str
+
+
+class AuditLog:
+    def __init__(self, records: RecordStore, clock: Clock) -> None:
+        self.records = records
+        self.clock = clock
+
+    async def ensure_indexes(self) -> None:
+        await self.records.ensure_indexes(
+            COLLECTION,
+            [
+                IndexSpec((("seq", 1),), unique=True),
+                IndexSpec((("action", 1), ("seq", 1))),
+                IndexSpec((("actor_id", 1), ("seq", 1))),
+                IndexSpec((("target", 1), ("seq", 1))),
+            ],
+        )
+
+    async def _head(self) -> tuple[int, str]:
+        page = await self.records.find(COLLECTION, Query(sort=(("seq", -1),), limit=1))
+        if not page.items:
+            return 0, GENESIS
+        last = page.items[0]
+        return int(last["seq"]), str(last["hash"])
+
+    async def record(
+        self,
+        actor: Subject | str | None,
+        action: str,
+        target: str,
+        *,
+        before: Any = None,
+        after: Any = None,
+        detail: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Append one event. ``actor`` is the subject, a system name (``"system:cli"``), or
+        None for anonymous (failed logins). ``target`` is ``"<collection>/<id>"``."""
+        if isinstance(actor, Subject):
+            actor_id, actor_login = actor.user_id, actor.login_id
+        else:
+            actor_id, actor_login = (actor or "anonymous"), None
+        for _ in range(_RETRIES):
+            seq, prev = await self._head()
+            event: dict[str, Any] = {
+                "id": seq_id(seq + 1),
+                "seq": seq + 1,
+                "at": to_iso(self.clock.now()),
+                "actor_id": actor_id,
+                "actor_login": actor_login,
+                "action": action,
+                "target": target,
+                "before_digest": digest(before),
+                "after_digest": digest(after),
+                "detail": detail or {},
+                "prev_hash": prev,
+            }
+            event["hash"] = event_hash(event)
+            try:
+                return await self.records.insert(COLLECTION, event)
+            except DuplicateKey:
+                continue  # another writer took this sequence number; chain onto theirs
+        raise RuntimeError("audit append kept colliding")
+
+    async def verify(self) -> list[Problem]:
+        """Walk the chain in order; name every event that was edited, removed or reordered."""
+        problems: list[Problem] = []
+        expected_seq = 1
+        prev = GENESIS
+        async for event in self.records.scan(COLLECTION):
+            seq = int(event.get("seq", -1))
+            eid = str(event["id"])
+            if seq != expected_seq:
+                reason = "missing" if seq > expected_seq else "reordered"
+                problems.append(
+                    Problem(expected_seq, eid, f"{reason}: expected seq {expected_seq}")
+                )
+            if event.get("prev_hash") != prev:
+                problems.append(Problem(seq, eid, "chain broken: prev_hash does not match"))
+            if event_hash(event) != event.get("hash"):
+                problems.append(Problem(seq, eid, "edited: hash does not match content"))
+            prev = str(event.get("hash"))
+            expected_seq = seq + 1
+        return problems
