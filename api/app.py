@@ -13,6 +13,7 @@ from api.config import Settings
 from api.container import Container
 from api.errors import install_error_handlers
 from api.master.router import router as master_router
+from api.ops.middleware import install_observability
 from api.ops.router import router as ops_router
 from api.organizations.router import router as organizations_router
 from api.users.router import router as users_router
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.container = the_container
     app.state.settings = settings
     install_error_handlers(app)
+    install_observability(app, settings)
     app.include_router(ops_router)
     for router in (
         auth_router,

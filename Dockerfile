@@ -1,0 +1,29 @@
+# The Kura image: API (uvicorn), Celery worker and beat all run from it (docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# libmagic1: file type detection (indexer/extract/mime.py).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libmagic1 \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml ./
+COPY api ./api
+COPY indexer ./indexer
+COPY storage ./storage
+COPY workers ./workers
+RUN pip install .
+
+RUN useradd --system --uid 10001 --home-dir /data kura \
+    && mkdir -p /data && chown kura /data
+USER kura
+ENV KURA_DATA_DIR=/data
+VOLUME ["/data"]
+EXPOSE 8000
+
+CMD ["kura", "serve", "--host", "0.0.0.0", "--port", "8000"]

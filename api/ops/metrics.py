@@ -1,0 +1,44 @@
+"""Prometheus metrics in a registry owned by one app (tests build many apps side by side)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# Seconds; fine at the low end where API calls live, a few buckets for slow exports.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """The HTTP request metrics and backend health gauges of one application."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        labels = ("method", "route", "status")
+        self.requests = Counter(
+            "kura_http_requests",
+            "HTTP requests served, by method, route template and status.",
+            labels,
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "kura_http_request_duration_seconds",
+            "Time to serve an HTTP request, by method, route template and status.",
+            labels,
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "kura_http_requests_in_flight",
+            "HTTP requests being served now.",
+            registry=self.registry,
+        )
+        self.backend_up = Gauge(
+            "kura_backend_up",
+            "1 if the backend answered its last health check, else 0.",
+            ("name", "backend"),
+            registry=self.registry,
+        )
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route, str(status)).observe(seconds)

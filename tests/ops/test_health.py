@@ -1,0 +1,111 @@
+"""``/healthz``: each backend's state; 200 when all answer, 503 with the failing entry otherwise."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import httpx
+import pytest
+
+from api import app as app_module
+from api.config import Settings
+from api.container import Container
+from api.ops import router as ops_router
+from tests.ops.fakes import FakePort, fake_container
+
+pytestmark = pytest.mark.anyio
+
+
+async def get_health(container: Container) -> httpx.Response:
+    app = app_module.create_app(container.settings, container=container)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+    ):
+        return await client.get("/healthz")
+
+
+async def test_all_ok_on_the_embedded_default(settings: Settings) -> None:
+    container = Container(settings)
+    await container.open()
+    try:
+        response = await get_health(container)
+    finally:
+        await container.close()
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ok"
+    assert set(body["backends"]) == {"records", "blobs", "search", "jobs"}
+    for entry in body["backends"].values():
+        assert entry["ok"] is True
+        assert entry["backend"]
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_failing_backend_gives_503_and_its_entry(settings: Settings) -> None:
+    down = FakePort("fake-search", ok=False, detail="connection refused")
+    response = await get_health(fake_container(settings, index=down))
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["backends"]["search"] == {
+        "ok": False,
+        "backend": "fake-search",
+        "detail": "connection refused",
+    }
+    assert body["backends"]["records"]["ok"] is True
+
+
+async def test_a_raising_backend_is_an_entry_not_a_crash(settings: Settings) -> None:
+    broken = FakePort("fake-blobs")
+    broken.raises = RuntimeError("boom")
+    response = await get_health(fake_container(settings, blobs=broken))
+    assert response.status_code == 503
+    entry = response.json()["backends"]["blobs"]
+    assert entry["ok"] is False
+    assert "boom" in entry["detail"]
+
+
+async def test_a_hung_backend_is_cut_by_the_timeout(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ops_router, "HEALTH_TIMEOUT_S", 0.05)
+    response = await get_health(fake_container(settings, jobs=FakePort("fake-jobs", hang=True)))
+    assert response.status_code == 503
+    entry = response.json()["backends"]["jobs"]
+    assert entry == {"ok": False, "backend": "fake-jobs", "detail": entry["detail"]}
+    assert "応答がありません" in entry["detail"]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("storage.records.mongo") is None,
+    reason="MongoDB records adapter not present",
+)
+async def test_unreachable_mongodb_gives_503(settings: Settings) -> None:
+    unreachable = settings.model_copy(
+        update={
+            "records": settings.records.model_copy(
+                update={
+                    "backend": "mongodb",
+                    "mongo_uri": "mongodb://127.0.0.1:1/?directConnection=true",
+                    "timeout_s": 0.3,
+                }
+            )
+        }
+    )
+    ports: dict[str, Any] = {
+        "blobs": FakePort("fake-blobs"),
+        "index": FakePort("fake-search"),
+        "jobs": FakePort("fake-jobs"),
+    }
+    container = Container(unreachable, **ports)
+    await container.open()  # logs the failure, must not raise
+    try:
+        response = await get_health(container)
+    finally:
+        await container.close()
+    assert response.status_code == 503
+    entry = response.json()["backends"]["records"]
+    assert entry["ok"] is False
+    assert entry["backend"]
