@@ -1,0 +1,121 @@
+"""Notification mail templates (seed 001 別表1-1 8(4): 通知メールの雛形文章).
+
+Each template key has a fixed set of ``{placeholders}`` it may use; anything else (unknown
+names, attribute or index access, format specs, conversions) is refused when the template is
+saved, so rendering never evaluates more than a plain substitution. ``{{`` and ``}}`` stand
+for literal braces.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TemplateKind:
+    label: str
+    placeholders: frozenset[str]
+    subject: str
+    body: str
+
+
+_COMMON = frozenset({"user_name", "org_name", "system_name", "url"})
+
+TEMPLATE_KINDS: dict[str, TemplateKind] = {
+    "proposal.submitted": TemplateKind(
+        "発議の通知",
+        _COMMON | {"work_title", "work_number", "proposal_title", "proposer_name", "priority"},
+        "[{system_name}] 発議のお知らせ: {proposal_title}",
+        "{user_name} 様\n\n{proposer_name} さんから「{work_title}」について発議がありました。\n"
+        "件名: {proposal_title}\n重要度: {priority}\n\n{url}\n",
+    ),
+    "proposal.approved": TemplateKind(
+        "承認の通知",
+        _COMMON | {"work_title", "work_number", "proposal_title", "approver_name"},
+        "[{system_name}] 承認されました: {proposal_title}",
+        "{user_name} 様\n\n{approver_name} さんが「{proposal_title}」を承認しました。\n\n{url}\n",
+    ),
+    "proposal.sent_back": TemplateKind(
+        "差戻しの通知",
+        _COMMON | {"work_title", "work_number", "proposal_title", "approver_name", "reason"},
+        "[{system_name}] 差戻しされました: {proposal_title}",
+        "{user_name} 様\n\n{approver_name} さんが「{proposal_title}」を差し戻しました。\n"
+        "理由: {reason}\n\n{url}\n",
+    ),
+    "bulletin.posted": TemplateKind(
+        "掲示板記事の通知",
+        _COMMON | {"work_title", "work_number", "post_title", "author_name"},
+        "[{system_name}] 新しい記事: {post_title}",
+        "{user_name} 様\n\n「{work_title}」の掲示板に {author_name} さんが記事を登録しました。\n"
+        "{post_title}\n\n{url}\n",
+    ),
+    "account.created": TemplateKind(
+        "利用者IDの発行",
+        _COMMON | {"login_id"},
+        "[{system_name}] 利用者IDのお知らせ",
+        "{user_name} 様\n\n{org_name} の利用者ID「{login_id}」を発行しました。\n"
+        "初回ログイン時にパスワードを変更してください。\n\n{url}\n",
+    ),
+    "password.reset": TemplateKind(
+        "パスワード再設定",
+        _COMMON | {"login_id"},
+        "[{system_name}] パスワード再設定のお知らせ",
+        "{user_name} 様\n\n利用者ID「{login_id}」のパスワードを再設定しました。\n"
+        "次回ログイン時に変更してください。\n\n{url}\n",
+    ),
+    "billing.invoice": TemplateKind(
+        "利用料金のご請求",
+        _COMMON | {"fiscal_year", "amount", "due_date"},
+        "[{system_name}] {fiscal_year}年度 利用料金のご請求",
+        "{org_name} 御中\n\n{fiscal_year}年度の利用料金 {amount} 円をご請求いたします。\n"
+        "お支払期限: {due_date}\n\n{url}\n",
+    ),
+}
+
+
+class TemplateError(ValueError):
+    """A template uses a placeholder it may not, or is malformed."""
+
+
+def placeholders(text: str) -> set[str]:
+    """The placeholder names in ``text``; ``TemplateError`` for anything but ``{name}``."""
+    names: set[str] = set()
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise TemplateError("波括弧の対応が正しくありません。") from exc
+    for _, field, spec, conversion in parts:
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            raise TemplateError(f"差込項目「{{{field}}}」の書き方が正しくありません。")
+        names.add(field)
+    return names
+
+
+def check(key: str, subject: str, body: str) -> None:
+    """Refuse placeholders the template ``key`` does not offer (naming the allowed ones)."""
+    kind = TEMPLATE_KINDS[key]
+    unknown = (placeholders(subject) | placeholders(body)) - kind.placeholders
+    if unknown:
+        allowed = ", ".join("{" + p + "}" for p in sorted(kind.placeholders))
+        bad = ", ".join("{" + p + "}" for p in sorted(unknown))
+        raise TemplateError(f"使用できない差込項目があります: {bad}(使用できるもの: {allowed})")
+
+
+def render_text(text: str, values: Mapping[str, object]) -> str:
+    """Substitute ``{name}`` by ``values[name]`` (missing values become empty strings)."""
+    out: list[str] = []
+    for literal, field, _, _ in string.Formatter().parse(text):
+        out.append(literal)
+        if field is not None:
+            out.append(str(values.get(field, "")))
+    return "".join(out)
+
+
+def render(subject: str, body: str, values: Mapping[str, object]) -> tuple[str, str]:
+    """The rendered subject (single line) and body."""
+    rendered_subject = " ".join(render_text(subject, values).split())
+    return rendered_subject, render_text(body, values)

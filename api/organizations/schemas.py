@@ -1,0 +1,120 @@
+"""Request and response models for organizations and their offices (seed 001 別表1-1 8(4)).
+
+Shape rules (length, digits, no control characters) are checked here and answer 422; rules
+about meaning (a 発注者コード is required for orderers, the 法人番号 check digit) live in the
+service and answer 400.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from api.kit.clock import UtcDateTime
+from api.permissions.policy import OrgKind
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def single_line(value: str) -> str:
+    """Refuse control characters (newlines included) and trim surrounding spaces."""
+    if _CONTROL.search(value):
+        raise ValueError("制御文字は使用できません。")
+    return value.strip()
+
+
+def multi_line(value: str) -> str:
+    """Allow newlines and tabs; refuse every other control character."""
+    if _CONTROL_MULTILINE.search(value):
+        raise ValueError("制御文字は使用できません。")
+    return value
+
+
+def not_blank(value: str) -> str:
+    if not value:
+        raise ValueError("空欄にはできません。")
+    return value
+
+
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=200),
+    AfterValidator(single_line),
+    AfterValidator(not_blank),
+]
+Kana = Annotated[str, Field(max_length=200), AfterValidator(single_line)]
+Address = Annotated[str, Field(max_length=300), AfterValidator(single_line)]
+Phone = Annotated[str, Field(max_length=20, pattern=r"^[0-9+\-() ]*$")]
+OrdererCode = Annotated[str, Field(pattern=r"^[0-9]{8}$")]
+CorporateNumber = Annotated[str, Field(pattern=r"^[1-9][0-9]{12}$")]
+OfficeCode = Annotated[str, Field(max_length=20, pattern=r"^[0-9A-Za-z_-]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganizationCreate(_Strict):
+    kind: OrgKind
+    name: Name
+    name_kana: Kana = ""
+    code: OrdererCode | None = None
+    corporate_number: CorporateNumber | None = None
+    address: Address = ""
+    phone: Phone = ""
+
+
+class OrganizationUpdate(_Strict):
+    """Fields to change; ``version`` is the one read (optimistic concurrency)."""
+
+    version: int = Field(ge=1)
+    name: Name | None = None
+    name_kana: Kana | None = None
+    code: OrdererCode | None = None
+    corporate_number: CorporateNumber | None = None
+    address: Address | None = None
+    phone: Phone | None = None
+
+
+class OrganizationRead(BaseModel):
+    id: str
+    kind: OrgKind
+    name: str
+    name_kana: str = ""
+    code: str | None = None
+    corporate_number: str | None = None
+    address: str = ""
+    phone: str = ""
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    version: int
+
+
+class OfficeCreate(_Strict):
+    name: Name
+    code: OfficeCode | None = None
+    address: Address = ""
+    phone: Phone = ""
+
+
+class OfficeUpdate(_Strict):
+    version: int = Field(ge=1)
+    name: Name | None = None
+    code: OfficeCode | None = None
+    address: Address | None = None
+    phone: Phone | None = None
+
+
+class OfficeRead(BaseModel):
+    id: str
+    org_id: str
+    name: str
+    code: str | None = None
+    address: str = ""
+    phone: str = ""
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    version: int
