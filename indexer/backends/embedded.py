@@ -1,0 +1,388 @@
+"""The embedded search index: tantivy on disk (the default backend).
+
+Text fields are indexed over ``normalize()``d text with a one-character regex tokenizer, so
+each character is a term at its own position. A phrase query over the characters of a term then
+finds exactly the documents holding it as a substring (any length, one character included).
+tantivy's own n-gram tokenizer gives every gram position 0, which makes phrase queries inexact,
+hence the character tokenizer (measured in ``bench/bench_search.py``).
+
+Sorting and cursors: tantivy sorts by a single fast field and cannot range-filter a text field
+through its Python API except via the query parser. Each sortable value is therefore stored as a
+hex key (``hex(value) || hex(id)``) in a raw fast field: hex keeps byte order, the id makes keys
+unique, and a parser range ``{key TO *}`` resumes after the last hit (search_after semantics,
+past 10,000 hits at constant cost). Relevance paging uses an offset into the same ranking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from indexer.backends import (
+    FACET_SIZE,
+    check_doc,
+    check_query,
+    decode_cursor,
+    encode_cursor,
+    highlights,
+    keyword_values,
+    matches_nothing,
+    query_terms,
+    sort_kind,
+    text_value,
+    title_sort,
+)
+from indexer.dates import range_bounds, to_micros
+from indexer.documents import DATE_FIELDS, INT_FIELDS, KEYWORD_FIELDS, SORT_TITLE, TEXT_FIELDS
+from indexer.query import SearchQuery
+from storage.errors import BackendUnavailable, InvalidQuery
+from storage.ports import Health, SearchHit, SearchResult
+
+CHAR_ANALYZER = "kura_char"
+DOC_FIELD = "_doc"
+ID_KEY = "_id_k"
+HEAP_BYTES = 100_000_000
+SCAN_BATCH = 1000
+_DATE_OFFSET = 1 << 62
+
+
+def _date_key(field: str) -> str:
+    return f"{field}__k"
+
+
+def _build_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True, fast=True, tokenizer_name="raw")
+    sb.add_text_field(ID_KEY, fast=True, tokenizer_name="raw")
+    for name in TEXT_FIELDS:
+        sb.add_text_field(name, tokenizer_name=CHAR_ANALYZER, index_option="position")
+    for name in KEYWORD_FIELDS:
+        sb.add_text_field(name, fast=True, tokenizer_name="raw")
+    for name in DATE_FIELDS:
+        sb.add_integer_field(name, indexed=True, fast=True)
+        sb.add_text_field(_date_key(name), fast=True, tokenizer_name="raw")
+    for name in INT_FIELDS:
+        if name != "id":
+            sb.add_integer_field(name, stored=name == "stamp", indexed=True, fast=True)
+    sb.add_text_field(SORT_TITLE, fast=True, tokenizer_name="raw")
+    sb.add_bytes_field(DOC_FIELD, stored=True)
+    return sb.build()
+
+
+def _to_document(doc: dict[str, Any]) -> tantivy.Document:
+    doc_id = check_doc(doc)
+    id_hex = doc_id.encode().hex()
+    out = tantivy.Document()
+    out.add_text("id", doc_id)
+    out.add_text(ID_KEY, id_hex)
+    for name in TEXT_FIELDS:
+        text = text_value(doc.get(name))
+        if text:
+            out.add_text(name, text)
+    for name in KEYWORD_FIELDS:
+        for keyword in keyword_values(doc.get(name)):
+            out.add_text(name, keyword)
+    for name in DATE_FIELDS:
+        when = doc.get(name)
+        if when:
+            micros = to_micros(str(when))
+            out.add_integer(name, micros)
+            out.add_text(_date_key(name), f"{micros + _DATE_OFFSET:016x}{id_hex}")
+    for name in INT_FIELDS:
+        value = doc.get(name, 0 if name == "stamp" else None)
+        if value is not None:
+            out.add_integer(name, int(value))
+    out.add_text(SORT_TITLE, f"{title_sort(doc).encode().hex()}00{id_hex}")
+    out.add_bytes(DOC_FIELD, json.dumps(doc, ensure_ascii=False).encode())
+    return out
+
+
+class TantivyIndex:
+    """``storage.ports.SearchIndex`` over a tantivy index folder; one writer per process.
+
+    Every call runs in a worker thread (``asyncio.to_thread``); a lock serialises writes.
+    """
+
+    name = "tantivy"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._schema = _build_schema()
+        self._index: tantivy.Index | None = None
+        self._writer: tantivy.IndexWriter | None = None
+        self._lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        with self._lock:
+            if self._index is not None:
+                return
+            self.path.mkdir(parents=True, exist_ok=True)
+            index = tantivy.Index(self._schema, path=str(self.path))
+            analyzer = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex("(?s).")).build()
+            index.register_tokenizer(CHAR_ANALYZER, analyzer)
+            self._writer = index.writer(HEAP_BYTES)
+            self._index = index
+
+    async def open(self) -> None:
+        """Create or open the index folder and its single writer. Idempotent."""
+        try:
+            await asyncio.to_thread(self._open)
+        except (OSError, ValueError) as exc:
+            raise BackendUnavailable("tantivy", str(exc)) from exc
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.commit()
+                self._writer.wait_merging_threads()
+            self._writer = None
+            self._index = None
+
+    async def close(self) -> None:
+        """Commit pending writes and release the writer (its lock file). Idempotent."""
+        await asyncio.to_thread(self._close)
+
+    async def health(self) -> Health:
+        """OK when the index is open and a searcher answers; never raises."""
+        try:
+            count = await asyncio.to_thread(lambda: self._searcher().num_docs)
+        except Exception as exc:
+            return Health(ok=False, backend=self.name, detail=str(exc))
+        return Health(ok=True, backend=self.name, detail=f"{count} documents")
+
+    def _require(self) -> tuple[tantivy.Index, tantivy.IndexWriter]:
+        if self._index is None or self._writer is None:
+            raise BackendUnavailable("tantivy", "index not open")
+        return self._index, self._writer
+
+    def _searcher(self) -> tantivy.Searcher:
+        index, _ = self._require()
+        return index.searcher()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _upsert(self, docs: Sequence[dict[str, Any]]) -> None:
+        prepared = [(check_doc(d), _to_document(d)) for d in docs]
+        with self._lock:
+            _, writer = self._require()
+            for doc_id, document in prepared:
+                writer.delete_documents_by_term("id", doc_id)
+                writer.add_document(document)
+
+    async def upsert(self, docs: Sequence[dict[str, Any]]) -> None:
+        """Add or replace documents by ``id`` (delete by term, then add; visible on refresh)."""
+        if docs:
+            await asyncio.to_thread(self._upsert, docs)
+
+    def _delete(self, ids: Sequence[str]) -> None:
+        with self._lock:
+            _, writer = self._require()
+            for doc_id in ids:
+                writer.delete_documents_by_term("id", doc_id)
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        """Remove documents by id; absent ids are ignored."""
+        if ids:
+            await asyncio.to_thread(self._delete, ids)
+
+    def _refresh(self) -> None:
+        with self._lock:
+            index, writer = self._require()
+            writer.commit()
+            index.reload()
+
+    async def refresh(self) -> None:
+        """Commit the writer and reload the searcher."""
+        await asyncio.to_thread(self._refresh)
+
+    def _clear(self) -> None:
+        with self._lock:
+            index, writer = self._require()
+            writer.delete_all_documents()
+            writer.commit()
+            index.reload()
+
+    async def clear(self) -> None:
+        """Remove every document and commit."""
+        await asyncio.to_thread(self._clear)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def _base_query(self, query: SearchQuery, fields: Sequence[str]) -> tantivy.Query:
+        schema = self._schema
+        must: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for term in query_terms(query.text):
+            alternatives: list[tuple[tantivy.Occur, tantivy.Query]] = []
+            for field in fields:
+                if len(term) == 1:
+                    sub = tantivy.Query.term_query(schema, field, term)
+                else:
+                    sub = tantivy.Query.phrase_query(schema, field, list(term))
+                alternatives.append((tantivy.Occur.Should, sub))
+            must.append((tantivy.Occur.Must, tantivy.Query.boolean_query(alternatives)))
+        keyword_filters = dict(query.filters)
+        if query.types:
+            keyword_filters["type"] = query.types
+        if query.acl is not None:
+            keyword_filters["acl"] = query.acl
+        for field, values in keyword_filters.items():
+            sub = tantivy.Query.term_set_query(schema, field, list(values))
+            must.append((tantivy.Occur.Must, tantivy.Query.const_score_query(sub, 0.0)))
+        for field, rng in query.ranges.items():
+            low, high = range_bounds(rng.gte, rng.lte)
+            if low is None and high is None:
+                continue
+            sub = tantivy.Query.range_query(
+                schema, field, tantivy.FieldType.Integer, lower_bound=low, upper_bound=high
+            )
+            must.append((tantivy.Occur.Must, tantivy.Query.const_score_query(sub, 0.0)))
+        if not must:
+            return tantivy.Query.all_query()
+        return tantivy.Query.boolean_query(must)
+
+    def _after(self, field: str, key: str, descending: bool) -> tantivy.Query:
+        index, _ = self._require()
+        if not all(c in "0123456789abcdef" for c in key):
+            raise InvalidQuery("malformed cursor")
+        text = f"{field}:{{* TO {key}}}" if descending else f"{field}:{{{key} TO *}}"
+        return index.parse_query(text)
+
+    def _keyed_page(
+        self,
+        searcher: tantivy.Searcher,
+        base: tantivy.Query,
+        field: str,
+        after: str | None,
+        limit: int,
+        descending: bool,
+        extra: tantivy.Query | None = None,
+    ) -> list[tuple[str, tantivy.DocAddress]]:
+        parts = [(tantivy.Occur.Must, base)]
+        if extra is not None:
+            parts.append((tantivy.Occur.Must, extra))
+        if after is not None:
+            parts.append((tantivy.Occur.Must, self._after(field, after, descending)))
+        order = tantivy.Order.Desc if descending else tantivy.Order.Asc
+        found = searcher.search(
+            tantivy.Query.boolean_query(parts),
+            limit,
+            count=False,
+            order_by_field=field,
+            order=order,
+        )
+        return [(str(key), addr) for key, addr in found.hits]
+
+    def _search(self, query: SearchQuery) -> SearchResult:
+        fields = check_query(query)
+        kind = sort_kind(query)
+        payload = decode_cursor(query.cursor, kind) if query.cursor else {}
+        if matches_nothing(query):
+            return SearchResult(total=0, hits=[], facets={f: {} for f in query.facets})
+        searcher = self._searcher()
+        base = self._base_query(query, fields)
+        total = int(getattr(searcher.search(base, 1, count=True), "count", 0) or 0)
+        want = query.limit + 1
+        # (score, address) in page order, and the cursor payload after each hit
+        rows: list[tuple[float, tantivy.DocAddress, dict[str, Any]]] = []
+        if query.sort == "relevance":
+            offset = int(payload.get("o", 0))
+            found = searcher.search(base, want, count=False, offset=offset)
+            for i, (score, addr) in enumerate(found.hits):
+                rows.append((float(score), addr, {"kind": kind, "o": offset + i + 1}))
+        else:
+            field = SORT_TITLE if query.sort == "title" else _date_key(query.sort_date_field)
+            if "m" not in payload:
+                has_key = tantivy.Query.exists_query(field)
+                keyed = self._keyed_page(
+                    searcher, base, field, payload.get("k"), want, query.descending, has_key
+                )
+                rows += [(0.0, addr, {"kind": kind, "k": key}) for key, addr in keyed]
+            if len(rows) < want and query.sort == "date":
+                missing = tantivy.Query.boolean_query(
+                    [
+                        (tantivy.Occur.Must, tantivy.Query.all_query()),
+                        (tantivy.Occur.MustNot, tantivy.Query.exists_query(field)),
+                    ]
+                )
+                rest = self._keyed_page(
+                    searcher,
+                    base,
+                    ID_KEY,
+                    payload.get("m"),
+                    want - len(rows),
+                    query.descending,
+                    missing,
+                )
+                rows += [(0.0, addr, {"kind": kind, "m": key}) for key, addr in rest]
+        next_cursor = None
+        if len(rows) > query.limit:
+            rows = rows[: query.limit]
+            next_cursor = encode_cursor(rows[-1][2]) if rows else None
+        terms = query_terms(query.text) if query.highlight else []
+        hits: list[SearchHit] = []
+        for score, addr, _ in rows:
+            stored = searcher.doc(addr)[DOC_FIELD][0]
+            doc = json.loads(bytes(stored))
+            marks = highlights(doc, fields, terms) if terms else {}
+            hits.append(SearchHit(id=doc["id"], score=score, doc=doc, highlights=marks))
+        facets = self._facets(searcher, base, query.facets)
+        return SearchResult(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
+
+    def _facets(
+        self, searcher: tantivy.Searcher, base: tantivy.Query, names: Sequence[str]
+    ) -> dict[str, dict[str, int]]:
+        if not names:
+            return {}
+        spec = {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in names}
+        result = searcher.aggregate(base, spec)
+        facets: dict[str, dict[str, int]] = {}
+        for name in names:
+            buckets = result.get(name, {}).get("buckets", [])
+            pairs = sorted(
+                ((str(b["key"]), int(b["doc_count"])) for b in buckets),
+                key=lambda kv: (-kv[1], kv[0]),
+            )
+            facets[name] = dict(pairs)
+        return facets
+
+    async def search(self, query: Any) -> SearchResult:
+        """Run an ``indexer.query.SearchQuery`` (see ``indexer.backends`` for the semantics)."""
+        if not isinstance(query, SearchQuery):
+            raise InvalidQuery("search expects an indexer.query.SearchQuery")
+        try:
+            return await asyncio.to_thread(self._search, query)
+        except ValueError as exc:
+            raise InvalidQuery(str(exc)) from exc
+
+    def _stamp_batch(self, doc_type: str | None, after: str | None) -> list[tuple[str, str, int]]:
+        searcher = self._searcher()
+        base = tantivy.Query.all_query()
+        if doc_type is not None:
+            base = tantivy.Query.term_query(self._schema, "type", doc_type)
+        page = self._keyed_page(searcher, base, ID_KEY, after, SCAN_BATCH, False)
+        if not page:
+            return []
+        stamps = searcher.fast_field_values("stamp", [addr for _, addr in page])
+        return [
+            (key, bytes.fromhex(key).decode(), int(stamp or 0))
+            for (key, _), stamp in zip(page, stamps, strict=True)
+        ]
+
+    async def scan_stamps(self, doc_type: str | None = None) -> AsyncIterator[tuple[str, int]]:
+        """Every (id, stamp) in id order, read from fast fields in batches of 1,000."""
+        after: str | None = None
+        while True:
+            batch = await asyncio.to_thread(self._stamp_batch, doc_type, after)
+            for _, doc_id, stamp in batch:
+                yield doc_id, stamp
+            if len(batch) < SCAN_BATCH:
+                return
+            after = batch[-1][0]

@@ -1,0 +1,369 @@
+"""Contract suite of ``storage.ports.SearchIndex``: every adapter must pass it identically.
+
+tantivy always runs; Elasticsearch runs against the OpenSearch-API test server
+(``KURA_TEST_ES_URL``) in a fresh index per test, deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from indexer.backends import FACET_SIZE
+from indexer.backends.elasticsearch import ElasticsearchIndex
+from indexer.backends.embedded import TantivyIndex
+from indexer.documents import normalize
+from indexer.query import DateRange, SearchQuery
+from storage.errors import BackendUnavailable, InvalidQuery
+from storage.ports import SearchIndex
+from tests.conftest import server_env
+
+pytestmark = pytest.mark.anyio
+
+SHIM = "tests.support.es_shim:AsyncPlainJsonNode"
+
+DOCS: list[dict[str, Any]] = [
+    {
+        "id": "w1",
+        "type": "work",
+        "title": "広島県道路改良工事",
+        "body": "舗装と側溝の改修",
+        "category": "road",
+        "work_kind": "construction",
+        "acl": ["org:a"],
+        "period_start": "2024-04-01",
+        "updated_at": "2024-05-01T00:00:00.000000Z",
+        "stamp": 1,
+    },
+    {
+        "id": "w2",
+        "type": "work",
+        "title": "ｺｳｼﾞ 設計業務",
+        "category": "design",
+        "work_kind": "service",
+        "acl": ["org:b"],
+        "period_start": "2024-04-02T09:00:00.000000Z",
+        "stamp": 2,
+    },
+    {
+        "id": "f1",
+        "type": "file",
+        "title": "コウジ写真",
+        "body": "こうじの記録 ABC",
+        "category": "road",
+        "acl": ["org:a", "user:u1"],
+        "doc_date": "2023-12-31",
+        "stamp": 3,
+    },
+    {
+        "id": "f2",
+        "type": "file",
+        "title": "橋梁補修",
+        "names": ["点検調書.pdf", "写真帳.pdf"],
+        "category": "bridge",
+        "acl": ["org:c"],
+        "stamp": 4,
+    },
+]
+
+
+@pytest.fixture(params=["tantivy", "elasticsearch"])
+async def index(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SearchIndex]:
+    if request.param == "tantivy":
+        tantivy_index = TantivyIndex(tmp_path / "index")
+        await tantivy_index.open()
+        yield tantivy_index
+        await tantivy_index.close()
+        return
+    url = server_env("KURA_TEST_ES_URL")
+    es = ElasticsearchIndex([url], f"kura-test-{uuid.uuid4().hex[:12]}", node_class=SHIM)
+    await es.open()
+    try:
+        yield es
+    finally:
+        await es.drop()
+        await es.close()
+
+
+async def loaded(index: SearchIndex) -> SearchIndex:
+    await index.upsert(DOCS)
+    await index.refresh()
+    return index
+
+
+async def ids(index: SearchIndex, **kw: Any) -> list[str]:
+    kw.setdefault("acl", None)
+    kw.setdefault("limit", 100)
+    result = await index.search(SearchQuery(**kw))
+    assert result.total == len(result.hits)
+    return [h.id for h in result.hits]
+
+
+async def id_set(index: SearchIndex, **kw: Any) -> set[str]:
+    return set(await ids(index, **kw))
+
+
+async def test_upsert_replace_delete(index: SearchIndex) -> None:
+    assert isinstance(index, SearchIndex)
+    await loaded(index)
+    assert await id_set(index) == {"w1", "w2", "f1", "f2"}
+    hit = (await index.search(SearchQuery(text="道路改良", acl=None))).hits[0]
+    assert hit.doc == DOCS[0]
+    await index.upsert([{**DOCS[0], "title": "岡山県橋梁補修", "stamp": 5}])
+    await index.refresh()
+    assert await id_set(index, text="道路改良") == set()
+    assert await id_set(index, text="岡山") == {"w1"}
+    assert await id_set(index) == {"w1", "w2", "f1", "f2"}
+    await index.delete(["w1", "absent"])
+    await index.refresh()
+    assert await id_set(index) == {"w2", "f1", "f2"}
+    await index.delete([])
+    await index.upsert([])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("道路改良", {"w1"}),
+        ("改良", {"w1"}),
+        ("県道", {"w1"}),
+        ("改", {"w1"}),
+        ("道改", set()),
+        ("広島県道路改良工事", {"w1"}),
+        ("広島県道路改良工事です", set()),
+        ("ｺｳｼﾞ", {"w2", "f1"}),
+        ("コウジ", {"w2", "f1"}),
+        ("こうじ", {"w2", "f1"}),
+        ("abc", {"f1"}),
+        ("ＡＢＣ", {"f1"}),
+        ("こうじ 記録", {"f1"}),
+        ("こうじ 橋梁", set()),
+        ("点検", {"f2"}),
+        ("写真", {"f1", "f2"}),
+        ("側溝", {"w1"}),
+    ],
+)
+async def test_japanese_exact_substrings(index: SearchIndex, text: str, expected: set[str]) -> None:
+    await loaded(index)
+    assert await id_set(index, text=text) == expected
+
+
+async def test_fields_restrict_text(index: SearchIndex) -> None:
+    await loaded(index)
+    assert await id_set(index, text="写真", fields=("title",)) == {"f1"}
+    assert await id_set(index, text="写真", fields=("names",)) == {"f2"}
+    with pytest.raises(InvalidQuery):
+        await index.search(SearchQuery(text="x", fields=("nope",)))
+
+
+async def test_keyword_filters_and_types(index: SearchIndex) -> None:
+    await loaded(index)
+    assert await id_set(index, filters={"category": ("road",)}) == {"w1", "f1"}
+    assert await id_set(index, filters={"category": ("road", "bridge")}) == {"w1", "f1", "f2"}
+    assert await id_set(index, types=("file",)) == {"f1", "f2"}
+    assert await id_set(index, types=("file",), filters={"category": ("road",)}) == {"f1"}
+    assert await id_set(index, filters={"category": ()}) == set()
+    assert await id_set(index, text="こうじ", filters={"work_kind": ("service",)}) == {"w2"}
+    with pytest.raises(InvalidQuery):
+        await index.search(SearchQuery(filters={"nope": ("x",)}))
+
+
+async def test_acl_filter(index: SearchIndex) -> None:
+    await loaded(index)
+    assert await id_set(index, acl=None) == {"w1", "w2", "f1", "f2"}
+    assert await id_set(index, acl=()) == set()
+    assert await id_set(index, acl=("org:a",)) == {"w1", "f1"}
+    assert await id_set(index, acl=("user:u1", "org:c")) == {"f1", "f2"}
+    assert await id_set(index, acl=("org:zzz",)) == set()
+    assert await id_set(index, text="こうじ", acl=("org:b",)) == {"w2"}
+
+
+async def test_date_ranges(index: SearchIndex) -> None:
+    await loaded(index)
+    day = DateRange(gte="2024-04-01", lte="2024-04-01")
+    assert await id_set(index, ranges={"period_start": day}) == {"w1"}
+    through = DateRange(lte="2024-04-02")
+    assert await id_set(index, ranges={"period_start": through}) == {"w1", "w2"}
+    exact = DateRange(gte="2024-04-02T09:00:00.000000Z")
+    assert await id_set(index, ranges={"period_start": exact}) == {"w2"}
+    before = DateRange(lte="2024-04-02T08:59:59.999999Z")
+    assert await id_set(index, ranges={"period_start": before}) == {"w1"}
+    assert await id_set(index, ranges={"doc_date": DateRange(lte="2023-12-31")}) == {"f1"}
+    assert await id_set(index, ranges={"doc_date": DateRange(gte="2024-01-01")}) == set()
+    with pytest.raises(InvalidQuery):
+        await index.search(SearchQuery(ranges={"doc_date": DateRange(gte="令和6年")}))
+
+
+async def test_facets(index: SearchIndex) -> None:
+    await loaded(index)
+    result = await index.search(SearchQuery(acl=None, facets=("category", "type"), limit=1))
+    assert result.total == 4
+    assert len(result.hits) == 1
+    assert result.facets == {
+        "category": {"road": 2, "bridge": 1, "design": 1},
+        "type": {"file": 2, "work": 2},
+    }
+    assert list(result.facets["category"]) == ["road", "bridge", "design"]
+    result = await index.search(SearchQuery(text="こうじ", acl=None, facets=("category",)))
+    assert result.facets == {"category": {"design": 1, "road": 1}}
+    assert FACET_SIZE >= 10
+
+
+async def test_sorts(index: SearchIndex) -> None:
+    await loaded(index)
+    # normalised titles: こうじ 設計業務 < こうじ写真 < 広島県… < 橋梁補修 (code point order)
+    assert await ids(index, sort="title", descending=False) == ["w2", "f1", "w1", "f2"]
+    assert await ids(index, sort="title", descending=True) == ["f2", "w1", "f1", "w2"]
+    # documents without the date come last either way, then by id in the same direction
+    date = {"sort": "date", "sort_date_field": "period_start"}
+    assert await ids(index, **date, descending=False) == ["w1", "w2", "f1", "f2"]
+    assert await ids(index, **date, descending=True) == ["w2", "w1", "f2", "f1"]
+    ranked = await index.search(SearchQuery(text="写真", acl=None))
+    assert {h.id for h in ranked.hits} == {"f1", "f2"}
+    assert ranked.hits[0].score >= ranked.hits[1].score > 0
+
+
+def corpus(n: int) -> list[dict[str, Any]]:
+    docs = []
+    for i in range(n):
+        doc: dict[str, Any] = {
+            "id": f"d{i:04d}",
+            "type": "file",
+            "title": f"工事写真 {i % 7} 号",
+            "body": "道路改良" if i % 3 == 0 else "橋梁",
+            "stamp": i,
+        }
+        if i % 5:
+            doc["doc_date"] = f"2024-01-{1 + i % 4:02d}"
+        docs.append(doc)
+    return docs
+
+
+def expected_order(docs: list[dict[str, Any]], sort: str, descending: bool) -> list[str]:
+    if sort == "title":
+        keyed = [((normalize(d["title"]), d["id"]), d["id"]) for d in docs]
+        return [i for _, i in sorted(keyed, reverse=descending)]
+    present = [d for d in docs if "doc_date" in d]
+    absent = [d for d in docs if "doc_date" not in d]
+    order = [d["id"] for d in sorted(present, key=lambda d: (d["doc_date"], d["id"]))]
+    if descending:
+        order.reverse()
+    return order + sorted((d["id"] for d in absent), reverse=descending)
+
+
+async def walk(index: SearchIndex, **kw: Any) -> tuple[list[str], int]:
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        result = await index.search(SearchQuery(acl=None, limit=7, cursor=cursor, **kw))
+        seen += [h.id for h in result.hits]
+        pages += 1
+        assert pages < 100
+        cursor = result.next_cursor
+        if cursor is None:
+            return seen, result.total
+
+
+@pytest.mark.parametrize(
+    ("sort", "descending"), [("title", False), ("title", True), ("date", False), ("date", True)]
+)
+async def test_cursor_paging_sorted(index: SearchIndex, sort: str, descending: bool) -> None:
+    docs = corpus(60)
+    await index.upsert(docs)
+    await index.refresh()
+    seen, total = await walk(index, sort=sort, sort_date_field="doc_date", descending=descending)
+    assert total == 60
+    assert seen == expected_order(docs, sort, descending)
+
+
+async def test_cursor_paging_relevance_and_filters(index: SearchIndex) -> None:
+    docs = corpus(60)
+    await index.upsert(docs)
+    await index.refresh()
+    seen, total = await walk(index, text="道路")
+    assert total == 20
+    assert sorted(seen) == sorted(d["id"] for d in docs if d["body"] == "道路改良")
+    seen, total = await walk(index, text="写真", sort="date", sort_date_field="doc_date")
+    assert len(seen) == len(set(seen)) == total == 60
+    last = await index.search(SearchQuery(acl=None, limit=60))
+    assert last.next_cursor is None
+
+
+async def test_bad_cursors(index: SearchIndex) -> None:
+    await loaded(index)
+    with pytest.raises(InvalidQuery):
+        await index.search(SearchQuery(acl=None, cursor="!!not a cursor"))
+    first = await index.search(SearchQuery(acl=None, sort="title", limit=1))
+    assert first.next_cursor is not None
+    with pytest.raises(InvalidQuery):
+        await index.search(SearchQuery(acl=None, sort="date", cursor=first.next_cursor))
+
+
+async def test_highlights(index: SearchIndex) -> None:
+    await loaded(index)
+    result = await index.search(SearchQuery(text="道路改良", acl=None, highlight=True))
+    assert result.hits[0].highlights == {"title": ["広島県<em>道路改良</em>工事"]}
+    result = await index.search(SearchQuery(text="こうじ", acl=None, highlight=True))
+    marks = {h.id: h.highlights for h in result.hits}
+    assert marks["w2"] == {"title": ["<em>ｺｳｼﾞ</em> 設計業務"]}
+    assert marks["f1"] == {"title": ["<em>コウジ</em>写真"], "body": ["<em>こうじ</em>の記録 ABC"]}
+    plain = await index.search(SearchQuery(text="こうじ", acl=None))
+    assert all(h.highlights == {} for h in plain.hits)
+
+
+async def test_scan_stamps_and_clear(index: SearchIndex) -> None:
+    await loaded(index)
+    stamps = [pair async for pair in index.scan_stamps()]
+    assert stamps == [("f1", 3), ("f2", 4), ("w1", 1), ("w2", 2)]
+    assert [p async for p in index.scan_stamps("work")] == [("w1", 1), ("w2", 2)]
+    many = corpus(1234)
+    await index.upsert(many)
+    await index.refresh()
+    assert len([p async for p in index.scan_stamps("file")]) == 1236
+    await index.clear()
+    assert await id_set(index) == set()
+    assert [p async for p in index.scan_stamps()] == []
+    await index.upsert(DOCS[:1])
+    await index.refresh()
+    assert await id_set(index) == {"w1"}
+
+
+async def test_health(index: SearchIndex) -> None:
+    health = await index.health()
+    assert health.ok
+    assert health.backend == index.name
+
+
+async def test_tantivy_persists_and_reports_closed(tmp_path: Path) -> None:
+    first = TantivyIndex(tmp_path / "ix")
+    await first.open()
+    await first.upsert(DOCS)
+    await first.close()
+    assert not (await first.health()).ok
+    with pytest.raises(BackendUnavailable):
+        await first.search(SearchQuery(acl=None))
+    second = TantivyIndex(tmp_path / "ix")
+    await second.open()
+    assert await id_set(second, text="こうじ") == {"w2", "f1"}
+    await second.close()
+
+
+async def test_elasticsearch_unreachable_fails_fast() -> None:
+    es = ElasticsearchIndex(["http://127.0.0.1:9"], "kura-none", node_class=SHIM, timeout_s=2)
+    started = time.monotonic()
+    health = await es.health()
+    assert not health.ok
+    with pytest.raises(BackendUnavailable):
+        await es.search(SearchQuery(acl=None))
+    with pytest.raises(BackendUnavailable):
+        await es.upsert(DOCS)
+    with pytest.raises(BackendUnavailable):
+        await es.open()
+    assert time.monotonic() - started < 5
+    await es.close()
