@@ -91,7 +91,11 @@ class Policy:
             return True
         if isinstance(resource, WorkContext):
             return self._can_on_work(subject, action, resource)
-        own_org = isinstance(resource, OrgContext) and resource.org_id == subject.org_id
+        own_org = (
+            isinstance(resource, OrgContext)
+            and subject.org_id is not None
+            and resource.org_id == subject.org_id
+        )
         match action:
             case "works.create":
                 return subject.org_kind is OrgKind.ORDERER and "works.create" in subject.grants
