@@ -1,3 +1,151 @@
-from fastapi import APIRouter
+"""``/api/v1/auth``: login, logout, who am I, password change and the password policy."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from api.auth import passwords
+from api.auth.deps import CSRF_COOKIE, SESSION_COOKIE, auth_service, current_credential
+from api.auth.schemas import (
+    LoginRequest,
+    LoginResponse,
+    MeResponse,
+    PasswordChange,
+    PasswordPolicy,
+    PolicyCheckRequest,
+    PolicyCheckResponse,
+    PolicyRule,
+)
+from api.auth.sessions import CredentialKind
+from api.deps import ContainerDep, SubjectDep
+from api.errors import NotAuthenticated
+from api.permissions.policy import Subject
+from api.users.schemas import UserRead
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _require(subject: Subject | None) -> Subject:
+    if subject is None:
+        raise NotAuthenticated()
+    return subject
+
+
+@router.post("/login", response_model=LoginResponse)
+async def login(
+    body: LoginRequest, request: Request, response: Response, container: ContainerDep
+) -> LoginResponse:
+    service = auth_service(container)
+    ip = request.client.host if request.client else None
+    result = await service.login(
+        body.login_id,
+        body.password,
+        body.mode,
+        ip=ip,
+        user_agent=request.headers.get("user-agent"),
+    )
+    issued = result.issued
+    out = LoginResponse(
+        user=UserRead.model_validate(result.user.public()),
+        mode=body.mode,
+        expires_at=issued.credential.expires_at,
+        password_change_required=result.password_change_required,
+    )
+    if issued.credential.kind is CredentialKind.TOKEN:
+        out.token = issued.secret
+        return out
+    out.csrf_token = issued.csrf_token
+    secure = container.settings.auth.cookie_secure
+    max_age = container.settings.auth.session_ttl_minutes * 60
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.secret,
+        max_age=max_age,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        issued.csrf_token or "",
+        max_age=max_age,
+        path="/",
+        secure=secure,
+        httponly=False,
+        samesite="lax",
+    )
+    return out
+
+
+@router.post("/logout", status_code=204)
+async def logout(
+    request: Request, response: Response, container: ContainerDep, subject: SubjectDep
+) -> Response:
+    who = _require(subject)
+    cred = current_credential(request)
+    if cred is not None:
+        await auth_service(container).logout(who, cred)
+    out = Response(status_code=204)
+    out.delete_cookie(SESSION_COOKIE, path="/")
+    out.delete_cookie(CSRF_COOKIE, path="/")
+    return out
+
+
+@router.get("/me", response_model=MeResponse)
+async def me(container: ContainerDep, subject: SubjectDep) -> MeResponse:
+    who = _require(subject)
+    service = auth_service(container)
+    user = await service.users.get(who.user_id)
+    if user is None:
+        raise NotAuthenticated()
+    return MeResponse(
+        user=UserRead.model_validate(user.public()),
+        org_kind=who.org_kind.value if who.org_kind else None,
+        grants=sorted(who.grants),
+        password_change_required=service.password_change_required(user),
+    )
+
+
+@router.post("/password", response_model=UserRead)
+async def change_password(
+    body: PasswordChange, request: Request, container: ContainerDep, subject: SubjectDep
+) -> UserRead:
+    who = _require(subject)
+    container.policy.require(who, "users.change_password")
+    user = await auth_service(container).change_password(
+        who, current_credential(request), body.current_password, body.new_password
+    )
+    return UserRead.model_validate(user.public())
+
+
+@router.get("/password-policy", response_model=PasswordPolicy)
+async def password_policy(container: ContainerDep) -> PasswordPolicy:
+    """The password rules in Japanese (seed 001 別表1-1 8(5)); public, for the login page."""
+    settings = container.settings.auth
+    return PasswordPolicy(
+        rules=[
+            PolicyRule(code=r.code, description=r.description) for r in passwords.rules(settings)
+        ],
+        min_length=settings.password_min_length,
+        max_length=passwords.MAX_LENGTH,
+        max_age_days=settings.password_max_age_days,
+        max_age=passwords.max_age_text(settings),
+        lockout=(
+            f"{settings.lockout_threshold}回続けてログインに失敗すると、"
+            f"{settings.lockout_minutes}分間ログインできなくなります。"
+        ),
+    )
+
+
+@router.post("/password-policy/check", response_model=PolicyCheckResponse)
+async def check_password(
+    body: PolicyCheckRequest, container: ContainerDep, subject: SubjectDep
+) -> PolicyCheckResponse:
+    """Which rules a candidate fails, for the change form as the user types."""
+    who = _require(subject)
+    failed = passwords.check(container.settings.auth, body.password, who.login_id)
+    return PolicyCheckResponse(
+        ok=not failed,
+        failed=[PolicyRule(code=r.code, description=r.description) for r in failed],
+    )

@@ -1,0 +1,213 @@
+"""User administration (issue 2 item 4; seed 001 別表1-1 8(1)(2)).
+
+Operators manage every user; a user holding the ``users.manage`` grant manages the users of
+their own organization. Every decision goes through ``Policy.require``; every change is
+audited in the same unit of work. New users and admin resets get a one-time password that
+must be changed at the next login.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from api.audit.service import AuditLog
+from api.auth import passwords
+from api.auth.sessions import CredentialStore
+from api.config import AuthSettings
+from api.errors import DuplicateError, NotFoundError, ValidationFailed
+from api.kit.clock import Clock, to_iso
+from api.kit.ids import new_id
+from api.kit.uow import UnitOfWork
+from api.permissions.policy import OrgContext, Policy, Subject
+from api.users.models import User, UserStatus
+from api.users.repository import UserRepository, ensure_indexes
+from api.users.schemas import UserCreate, UserUpdate
+from storage.ports import RecordStore
+
+if TYPE_CHECKING:
+    from api.container import Container
+
+Actor = Subject | str
+
+
+class UserService:
+    def __init__(
+        self,
+        records: RecordStore,
+        uow: Callable[[], UnitOfWork],
+        clock: Clock,
+        policy: Policy,
+        settings: AuthSettings,
+    ) -> None:
+        self.records = records
+        self.uow = uow
+        self.clock = clock
+        self.policy = policy
+        self.settings = settings
+        self.repo = UserRepository(records)
+        self.credentials = CredentialStore(records)
+        self.audit = AuditLog(records, clock)
+        self.hasher = passwords.hasher_for(settings)
+
+    @classmethod
+    def of(cls, container: Container) -> UserService:
+        return cls(
+            container.records,
+            container.uow,
+            container.clock,
+            container.policy,
+            container.settings.auth,
+        )
+
+    # -- create ------------------------------------------------------------------------------
+
+    async def create(self, subject: Subject | None, data: UserCreate) -> tuple[User, str]:
+        """Create a user with a one-time password (returned once, never stored in clear)."""
+        self.policy.require(subject, "users.manage", OrgContext(data.org_id))
+        assert subject is not None
+        return await self.create_as(subject, data)
+
+    async def create_as(self, actor: Actor, data: UserCreate) -> tuple[User, str]:
+        """Create without a policy check: the CLI and the first-run bootstrap."""
+        await ensure_indexes(self.records)
+        if await self.records.get("organizations", data.org_id) is None:
+            raise ValidationFailed("指定された組織が見つかりません。", field="org_id")
+        if await self.repo.get_by_login_id(data.login_id) is not None:
+            raise DuplicateError("このログインIDはすでに使われています。", fields=["login_id"])
+        password = passwords.generate(self.settings, data.login_id)
+        password_hash = await self.hasher.hash(password)
+        now = self.clock.now()
+        user = User(
+            id=new_id(),
+            login_id=data.login_id,
+            login_key=data.login_id.lower(),
+            name=data.name,
+            name_kana=data.name_kana or None,
+            email=data.email,
+            org_id=data.org_id,
+            position=data.position or None,
+            status=UserStatus.ACTIVE,
+            password_hash=password_hash,
+            password_changed_at=now,
+            must_change_password=True,
+            created_at=now,
+            updated_at=now,
+        )
+        async with self.uow():
+            user = await self.repo.insert(user)
+            await self.audit.record(actor, "users.created", f"users/{user.id}", after=user.public())
+        return user, password
+
+    # -- read --------------------------------------------------------------------------------
+
+    async def get(self, subject: Subject | None, user_id: str) -> User:
+        user = await self.repo.get(user_id)
+        if subject is not None and user is not None and subject.user_id == user.id:
+            return user
+        if user is None:
+            self.policy.require(subject, "users.read", OrgContext(None))
+            raise NotFoundError("利用者が見つかりません。")
+        self.policy.require(subject, "users.read", OrgContext(user.org_id))
+        return user
+
+    async def list(
+        self,
+        subject: Subject | None,
+        *,
+        org_id: str | None = None,
+        status: UserStatus | None = None,
+        login_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[User], str | None]:
+        """Operators see every organization; others only their own (filter forced)."""
+        if subject is not None and not subject.is_operator and org_id is None:
+            org_id = subject.org_id
+        self.policy.require(subject, "users.read", OrgContext(org_id))
+        return await self.repo.find(
+            org_id=org_id,
+            status=status.value if status else None,
+            login_id=login_id,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    # -- change ------------------------------------------------------------------------------
+
+    async def _managed(self, subject: Subject | None, user_id: str) -> tuple[Subject, User]:
+        user = await self.get(subject, user_id)
+        self.policy.require(subject, "users.manage", OrgContext(user.org_id))
+        assert subject is not None
+        return subject, user
+
+    async def update(self, subject: Subject | None, user_id: str, data: UserUpdate) -> User:
+        actor, user = await self._managed(subject, user_id)
+        fields = data.model_dump(exclude_unset=True, exclude={"version"})
+        changes: dict[str, Any] = {}
+        for name, value in fields.items():
+            if name in ("name", "status") and value is None:
+                raise ValidationFailed("この項目は空にできません。", field=name)
+            changes[name] = value.value if isinstance(value, UserStatus) else (value or None)
+        disabling = (
+            changes.get("status") == UserStatus.DISABLED and user.status is UserStatus.ACTIVE
+        )
+        if disabling and actor.user_id == user.id:
+            raise ValidationFailed("自分自身の利用を停止することはできません。")
+        if not changes:
+            return user
+        changes["updated_at"] = to_iso(self.clock.now())
+        before = user.public()
+        user = user.model_copy(update={"version": data.version})
+        async with self.uow():
+            user = await self.repo.update(user, changes)
+            await self.audit.record(
+                actor,
+                "users.updated",
+                f"users/{user.id}",
+                before=before,
+                after=user.public(),
+                detail={"fields": sorted(fields)},
+            )
+            if disabling:
+                revoked = await self.credentials.revoke_user(user.id)
+                await self.audit.record(
+                    actor, "users.disabled", f"users/{user.id}", detail={"revoked": revoked}
+                )
+        return user
+
+    async def disable(self, subject: Subject | None, user_id: str, version: int | None) -> User:
+        user = await self.get(subject, user_id)
+        if user.status is UserStatus.DISABLED:
+            self.policy.require(subject, "users.manage", OrgContext(user.org_id))
+            return user
+        data = UserUpdate(version=version or user.version, status=UserStatus.DISABLED)
+        return await self.update(subject, user_id, data)
+
+    async def reset_password(self, subject: Subject | None, user_id: str) -> tuple[User, str]:
+        """Admin reset: a new one-time password, a forced change at the next login, the
+        lockout cleared and every session and token of the user revoked."""
+        actor, user = await self._managed(subject, user_id)
+        return await self.reset_password_as(actor, user)
+
+    async def reset_password_as(self, actor: Actor, user: User) -> tuple[User, str]:
+        password = passwords.generate(self.settings, user.login_id)
+        password_hash = await self.hasher.hash(password)
+        now = to_iso(self.clock.now())
+        async with self.uow():
+            user = await self.repo.update(
+                user,
+                {
+                    "password_hash": password_hash,
+                    "password_changed_at": now,
+                    "must_change_password": True,
+                    "failed_attempts": 0,
+                    "locked_until": None,
+                    "updated_at": now,
+                },
+            )
+            revoked = await self.credentials.revoke_user(user.id)
+            await self.audit.record(
+                actor, "users.password_reset", f"users/{user.id}", detail={"revoked": revoked}
+            )
+        return user, password
