@@ -1,5 +1,32 @@
 """Record store adapters: ``sqlite`` (embedded default) and ``mongo`` (PyMongo async API).
 
 Import the adapter module you need; ``api.container`` loads them lazily by path so the
-embedded default never imports pymongo.
+embedded default never imports pymongo. The helpers here are shared by both adapters.
 """
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from storage.ports import IndexSpec
+
+COLLECTION_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+_RESERVED_PREFIXES = ("sqlite_", "_kura", "system")
+
+
+def check_collection(name: str) -> str:
+    """Collection names become table names, so only ``[a-z_][a-z0-9_]*`` is accepted
+    (and not the engines' reserved prefixes ``sqlite_``, ``system``, nor ``_kura``)."""
+    if not COLLECTION_RE.match(name) or name.startswith(_RESERVED_PREFIXES):
+        raise ValueError(f"invalid collection name: {name!r}")
+    return name
+
+
+def index_name(collection: str, spec: IndexSpec) -> str:
+    """A stable index name: readable slug plus a digest of the exact spec."""
+    raw = json.dumps([list(spec.fields), spec.unique])
+    digest = hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:8]
+    slug = "_".join(f.replace(".", "_") for f, _ in spec.fields)[:40]
+    return f"ix_{collection}__{slug}_{digest}"

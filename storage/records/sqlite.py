@@ -24,7 +24,6 @@ for those; every other path keeps the plain, indexable ``json_extract(...) = ?``
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import re
 import sqlite3
@@ -55,11 +54,10 @@ from storage.query import (
     decode_cursor,
     encode_cursor,
 )
+from storage.records import check_collection, index_name
 
 T = TypeVar("T")
 
-COLLECTION_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
-_RESERVED_PREFIXES = ("sqlite_", "_kura")
 _BUSY_TIMEOUT_MS = 5000
 _READERS = 3
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-variable limit
@@ -70,13 +68,6 @@ _META_SQL = (
     "CREATE TABLE IF NOT EXISTS _kura_indexes ("
     " name TEXT PRIMARY KEY, collection TEXT NOT NULL, fields TEXT NOT NULL)",
 )
-
-
-def check_collection(name: str) -> str:
-    """Collection names become table names, so only ``[a-z_][a-z0-9_]*`` is accepted."""
-    if not COLLECTION_RE.match(name) or name.startswith(_RESERVED_PREFIXES):
-        raise ValueError(f"invalid collection name: {name!r}")
-    return name
 
 
 def _dumps(doc: Record) -> str:
@@ -227,13 +218,6 @@ class _Sql:
 
 def _order_by(sort: Sequence[tuple[str, Direction]]) -> str:
     return ", ".join(f"{_expr(n)} {'ASC' if d == 1 else 'DESC'}" for n, d in sort)
-
-
-def _index_name(collection: str, spec: IndexSpec) -> str:
-    raw = json.dumps([list(spec.fields), spec.unique])
-    digest = hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:8]
-    slug = "_".join(f.replace(".", "_") for f, _ in spec.fields)[:40]
-    return f"ix_{collection}__{slug}_{digest}"
 
 
 # --- the store --------------------------------------------------------------------------------
@@ -513,7 +497,7 @@ class SqliteRecordStore:
                 names = [f for f, _ in spec.fields]
                 if not spec.unique and "id" not in names:
                     cols.append("id ASC")
-                name = _index_name(collection, spec)
+                name = index_name(collection, spec)
                 unique = "UNIQUE " if spec.unique else ""
                 try:
                     conn.execute(

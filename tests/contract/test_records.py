@@ -542,8 +542,7 @@ async def test_health(records: RecordStore) -> None:
 
 
 async def test_mongo_unreachable() -> None:
-    mongo = pytest.importorskip("storage.records.mongo")
-    MongoRecordStore = mongo.MongoRecordStore
+    from storage.records.mongo import MongoRecordStore
 
     store = MongoRecordStore(
         "mongodb://127.0.0.1:1/?directConnection=true", "kura_nowhere", timeout_s=0.3
