@@ -1,38 +1,252 @@
-"""The JobQueue adapter: sends Celery tasks by name. ``api`` never imports ``workers``."""
+"""The JobQueue adapter: sends Celery tasks by name. ``api`` never imports ``workers``.
+
+Both sides share one configuration, ``celery_config(settings)``: the API's client app uses it
+to route and serialize what it sends, ``workers.celery_app.create_celery`` uses it for the
+worker. Keeping it here (``workers -> api`` is the allowed direction) means the routes and
+serializers cannot drift apart.
+
+Eager mode (``KURA_JOBS__EAGER=true``, unit tests only): a task sent by name must run
+in-process, but ``send_task`` never runs anything locally and the API may not import
+``workers``. So eager mode loads the worker app *by import path at run time*
+(``workers.celery_app:create_celery``, the same lazy-path mechanism ``api.container`` uses for
+adapters), lets it import its task modules, and calls ``task.apply()`` on one dedicated thread
+so the task's own event loop never meets the caller's. Failures propagate to the caller so a
+broken task fails the test that enqueued it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from api.config import Settings
+from storage.errors import BackendUnavailable
 from storage.ports import Health
+
+# Queues the worker consumes; every task name is routed to one of them by its package.
+TASK_QUEUES = ("default", "index", "mail")
+TASK_ROUTES: dict[str, dict[str, str]] = {
+    "index.*": {"queue": "index"},
+    "mail.*": {"queue": "mail"},
+}
+# How long an API request may wait on the broker before answering 503.
+CONNECT_TIMEOUT_S = 2.0
+HEALTH_TIMEOUT_S = 3.0
+ENQUEUE_TIMEOUT_S = 10.0
+EAGER_RESULTS_KEPT = 1000
+WORKER_APP_PATH = "workers.celery_app:create_celery"
+
+
+def is_redis(url: str) -> bool:
+    return url.startswith(("redis://", "rediss://", "redis+socket://"))
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """The Celery settings shared by the API's client app and the worker app."""
+    from kombu.entity import Exchange, Queue
+
+    broker = settings.broker_url
+    conf: dict[str, Any] = {
+        "broker_url": broker,
+        "result_backend": settings.result_backend,
+        # JSON only: no pickle from the broker, ever.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        # A task is acknowledged after it ran; a worker killed mid-task leaves it queued.
+        # Tasks are idempotent, so running one twice is safe.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "task_default_queue": "default",
+        "task_default_exchange": "kura",
+        "task_default_routing_key": "default",
+        "task_queues": [
+            Queue(name, Exchange("kura"), routing_key=name)  # type: ignore[no-untyped-call]
+            for name in TASK_QUEUES
+        ],
+        "task_routes": TASK_ROUTES,
+        "enable_utc": True,
+        "timezone": "UTC",
+        "result_expires": 24 * 3600,
+        "broker_connection_timeout": CONNECT_TIMEOUT_S,
+        "broker_connection_retry_on_startup": True,
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        "task_always_eager": settings.jobs.eager,
+        "task_eager_propagates": True,
+    }
+    if is_redis(broker):
+        conf["broker_transport_options"] = {
+            "socket_connect_timeout": CONNECT_TIMEOUT_S,
+            "visibility_timeout": 3600,
+        }
+    # kombu's SQLAlchemy transport gets no transport options: ``polling_interval`` there
+    # breaks it (shared/infra.md); its default of one second is fine for the embedded stack.
+    if is_redis(settings.result_backend):
+        conf["redis_socket_connect_timeout"] = CONNECT_TIMEOUT_S
+        conf["redis_socket_timeout"] = 10.0
+    return conf
 
 
 class CeleryJobQueue:
+    """``JobQueue`` over Celery: the embedded SQLite broker or Redis, chosen by settings."""
+
     name = "celery"
 
     def __init__(self, settings: Settings) -> None:
         from celery import Celery
 
         self._settings = settings
-        self._app = Celery(
-            "kura-client", broker=settings.broker_url, backend=settings.result_backend
-        )
-        self._app.conf.task_always_eager = settings.jobs.eager
-        self._app.conf.broker_connection_retry_on_startup = False
+        self._conf = celery_config(settings)
+        # The sending app has no result backend on purpose: with Redis, a backend would
+        # subscribe to every sent task's result channel and keep it for the process's life.
+        # Results are read through a separate app only when someone asks (``result``).
+        self._app = Celery("kura-client", set_as_current=False)
+        self._app.conf.update({**self._conf, "result_backend": None})
+        self._results_app: Any = None
+        self._worker_app: Any = None
+        self._eager_pool: ThreadPoolExecutor | None = None
+        # Return values of eager runs, newest last, for ``result``; bounded.
+        self._eager_results: OrderedDict[str, Any] = OrderedDict()
+
+    @property
+    def eager(self) -> bool:
+        return self._settings.jobs.eager
 
     async def enqueue(self, task: str, **kwargs: Any) -> str:
-        result = await asyncio.to_thread(self._app.send_task, task, kwargs=kwargs)
-        return str(result.id)
+        """Send ``task`` by name with JSON kwargs; returns the task id.
 
-    async def health(self) -> Health:
-        def ping() -> None:
-            with self._app.connection_for_write() as conn:
-                conn.ensure_connection(max_retries=1, timeout=2)
+        An unreachable broker raises ``BackendUnavailable("jobs", ...)`` within a few seconds.
+        """
+        if self.eager:
+            return await self._run_eager(task, kwargs)
+
+        def send() -> str:
+            return str(self._app.send_task(task, kwargs=kwargs).id)
 
         try:
-            await asyncio.wait_for(asyncio.to_thread(ping), timeout=5)
-            return Health(True, self.name)
+            return await asyncio.wait_for(asyncio.to_thread(send), ENQUEUE_TIMEOUT_S)
         except Exception as exc:
-            return Health(False, self.name, str(exc)[:200])
+            from kombu.exceptions import EncodeError
+
+            if isinstance(exc, EncodeError):
+                raise  # a programming error (non-JSON argument), not an outage
+            raise BackendUnavailable("jobs", _reason(exc)) from exc
+
+    async def health(self) -> Health:
+        """Whether the broker answers now (within ~3 s); never raises."""
+        if self.eager:
+            return Health(True, self.name, "eager")
+
+        def ping() -> None:
+            with self._app.connection_for_write() as conn:
+                conn.ensure_connection(
+                    max_retries=1,
+                    interval_start=0,
+                    interval_step=0.2,
+                    interval_max=0.2,
+                    timeout=CONNECT_TIMEOUT_S,
+                )
+                # Redis answered PING when the channel was made; the SQL transport only
+                # touches its database on a declare, so declare the default queue.
+                with conn.channel() as channel:
+                    channel.queue_declare(queue="default", durable=True, auto_delete=False)
+
+        started = time.monotonic()
+        try:
+            await asyncio.wait_for(asyncio.to_thread(ping), HEALTH_TIMEOUT_S)
+        except Exception as exc:
+            return Health(False, self.name, _reason(exc))
+        return Health(True, self.name, f"{(time.monotonic() - started) * 1000:.0f} ms")
+
+    async def result(self, task_id: str, wait_s: float = 30.0) -> Any:
+        """Wait for a task's return value through the result backend (CLI and tests).
+
+        Raises ``TimeoutError`` when no result arrives in time; a failed task re-raises.
+        """
+        if self.eager:
+            return await asyncio.to_thread(self._eager_result, task_id)
+        app = self._results()
+
+        def wait() -> Any:
+            from celery.exceptions import TimeoutError as CeleryTimeout
+
+            async_result = app.AsyncResult(task_id)
+            try:
+                return async_result.get(timeout=wait_s, interval=0.2)
+            except CeleryTimeout as exc:
+                raise TimeoutError(f"task {task_id} gave no result in {wait_s} s") from exc
+
+        return await asyncio.to_thread(wait)
+
+    def close(self) -> None:
+        """Release broker and backend connections."""
+        for app in (self._app, self._results_app):
+            if app is not None:
+                app.close()
+        if self._eager_pool is not None:
+            self._eager_pool.shutdown(wait=True)
+            self._eager_pool = None
+
+    def _results(self) -> Any:
+        if self._results_app is None:
+            from celery import Celery
+
+            app = Celery("kura-results", set_as_current=False)
+            app.conf.update(self._conf)
+            self._results_app = app
+        return self._results_app
+
+    # -- eager mode ---------------------------------------------------------------------
+
+    def _worker(self) -> Any:
+        if self._worker_app is None:
+            module, _, attr = WORKER_APP_PATH.partition(":")
+            create = getattr(importlib.import_module(module), attr)
+            app = create(self._settings)
+            # Eager results stay in this process (``_eager_results``): no backend to create.
+            app.conf.result_backend = None
+            app.loader.import_default_modules()
+            self._worker_app = app
+        return self._worker_app
+
+    async def _run_eager(self, task: str, kwargs: dict[str, Any]) -> str:
+        if self._eager_pool is None:
+            # One thread: tasks run one at a time on the worker runtime's single event loop.
+            self._eager_pool = ThreadPoolExecutor(1, thread_name_prefix="kura-eager")
+
+        def run() -> str:
+            app = self._worker()
+            if task not in app.tasks:
+                from celery.exceptions import NotRegistered
+
+                raise NotRegistered(task)
+            outcome = app.tasks[task].apply(kwargs=kwargs, throw=True)
+            self._eager_results[str(outcome.id)] = outcome.result
+            while len(self._eager_results) > EAGER_RESULTS_KEPT:
+                self._eager_results.popitem(last=False)
+            return str(outcome.id)
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._eager_pool, run)
+
+    def _eager_result(self, task_id: str) -> Any:
+        if task_id not in self._eager_results:
+            raise TimeoutError(f"task {task_id} is unknown to this eager queue")
+        return self._eager_results.pop(task_id)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:200]

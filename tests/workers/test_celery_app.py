@@ -1,0 +1,136 @@
+"""The worker app's configuration, task registry and per-process runtime; eager JobQueue."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celery.exceptions import NotRegistered
+
+import workers.celery_app as celery_app
+from api.config import Settings
+from api.kit.jobs import CeleryJobQueue
+from storage.errors import BackendUnavailable
+from storage.ports import Health
+from workers.celery_app import create_celery, set_container, shutdown_runtime, task_modules
+
+
+@pytest.fixture
+def app(settings: Settings) -> Any:
+    return create_celery(settings)
+
+
+def test_configuration(app: Any, settings: Settings) -> None:
+    conf = app.conf
+    assert conf.broker_url == settings.broker_url
+    assert conf.broker_url.startswith("sqla+sqlite:///")
+    assert conf.result_backend == settings.result_backend
+    assert conf.task_serializer == "json"
+    assert conf.result_serializer == "json"
+    assert list(conf.accept_content) == ["json"]
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    # shared/infra.md: polling_interval breaks kombu's SQLAlchemy transport.
+    assert "polling_interval" not in (conf.broker_transport_options or {})
+
+
+def test_redis_gets_short_connect_timeouts(tmp_path: Path) -> None:
+    url = "redis://127.0.0.1:6379/0"
+    settings = Settings(data_dir=tmp_path, jobs={"broker_url": url, "result_backend": url})
+    conf = create_celery(settings).conf
+    assert conf.broker_transport_options["socket_connect_timeout"] <= 3
+    assert conf.redis_socket_connect_timeout <= 3
+
+
+@pytest.mark.parametrize(
+    ("task", "queue"),
+    [("system.echo", "default"), ("index.reindex", "index"), ("mail.send", "mail")],
+)
+def test_routes_by_task_name(app: Any, task: str, queue: str) -> None:
+    assert app.amqp.router.route({}, task)["queue"].name == queue
+
+
+def test_task_modules_are_discovered(app: Any) -> None:
+    assert "workers.tasks.system" in task_modules()
+    app.loader.import_default_modules()
+    for name in ("system.ping", "system.echo", "system.health"):
+        assert name in app.tasks
+
+
+def test_backend_tasks_retry_with_backoff(app: Any) -> None:
+    app.loader.import_default_modules()
+    task = app.tasks["system.health"]
+    assert BackendUnavailable in task.autoretry_for
+    assert task.retry_backoff
+    assert task.max_retries == 8
+
+
+def test_module_app_is_lazy_and_reads_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(celery_app, "_app", None)
+    monkeypatch.setenv("KURA_DATA_DIR", str(tmp_path))
+    app = celery_app.app
+    assert str(tmp_path) in app.conf.broker_url
+    assert celery_app.app is app
+    with pytest.raises(AttributeError):
+        _ = celery_app.nothing_here
+
+
+# -- eager mode: the API's queue runs tasks in-process ------------------------------------
+
+
+@pytest.fixture
+async def eager(settings: Settings) -> AsyncIterator[CeleryJobQueue]:
+    assert settings.jobs.eager
+    queue = CeleryJobQueue(settings)
+    yield queue
+    queue.close()
+
+
+@pytest.fixture
+def runtime() -> Iterator[None]:
+    yield
+    shutdown_runtime()
+
+
+@pytest.mark.anyio
+async def test_eager_runs_task_in_process(eager: CeleryJobQueue) -> None:
+    assert (await eager.health()).ok
+    task_id = await eager.enqueue("system.echo", work_id="01J", title="工事")
+    assert await eager.result(task_id) == {"work_id": "01J", "title": "工事"}
+    assert await eager.result(await eager.enqueue("system.ping")) == "pong"
+
+
+@pytest.mark.anyio
+async def test_eager_unknown_task_fails_loudly(eager: CeleryJobQueue) -> None:
+    with pytest.raises(NotRegistered):
+        await eager.enqueue("nothing.here")
+
+
+class FakeContainer:
+    async def health(self) -> dict[str, Health]:
+        return {"records": Health(True, "fake", "ok"), "jobs": Health(False, "fake", "down")}
+
+    async def close(self) -> None:
+        raise AssertionError("an injected container is not closed by the runtime")
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("runtime")
+async def test_task_uses_injected_container(eager: CeleryJobQueue) -> None:
+    set_container(FakeContainer())  # type: ignore[arg-type]
+    result = await eager.result(await eager.enqueue("system.health"))
+    assert result == {
+        "records": {"ok": True, "backend": "fake", "detail": "ok"},
+        "jobs": {"ok": False, "backend": "fake", "detail": "down"},
+    }
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("runtime")
+async def test_task_builds_container_from_settings(eager: CeleryJobQueue) -> None:
+    result = await eager.result(await eager.enqueue("system.health"))
+    assert result["records"]["ok"], result
+    assert result["jobs"] == {"ok": True, "backend": "celery", "detail": "eager"}

@@ -1,0 +1,160 @@
+"""The Celery worker app: ``create_celery(settings)`` plus the per-process task runtime.
+
+``celery -A workers.celery_app:app worker`` needs a module-level ``app``. It is built on first
+access (PEP 562 module ``__getattr__``) from ``Settings()``, i.e. from the ``KURA_...``
+environment of the worker process, so importing this module reads nothing and connects to
+nothing.
+
+Tasks are plain sync Celery tasks that call async service code. Each worker process owns one
+event loop and one ``Container`` built from the app's settings on first use (``run_async`` /
+``worker_container``); both are rebuilt after a fork and closed on worker shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pkgutil
+import threading
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from celery import Celery
+from celery.signals import setup_logging, worker_process_shutdown, worker_shutdown
+
+from api.config import Settings
+from api.kit.jobs import celery_config
+
+if TYPE_CHECKING:
+    from api.container import Container
+
+T = TypeVar("T")
+
+TASKS_PACKAGE = "workers.tasks"
+_app: Any = None
+
+
+def task_modules() -> list[str]:
+    """Every module of ``workers.tasks`` (autodiscovery without importing them yet)."""
+    import workers.tasks as package
+
+    return sorted(
+        f"{TASKS_PACKAGE}.{info.name}"
+        for info in pkgutil.iter_modules(package.__path__)
+        if not info.name.startswith("_")
+    )
+
+
+def create_celery(settings: Settings) -> Celery:
+    """A Celery app configured from ``settings``: broker, result backend, JSON only, late acks,
+    prefetch 1, routes by task name, and the task modules of ``workers.tasks``."""
+    app = Celery("kura", include=task_modules())
+    app.conf.update(celery_config(settings))
+    app.conf.beat_schedule_filename = str(settings.data_dir / "celerybeat-schedule")
+    app.conf.worker_hijack_root_logger = False
+    app.kura_settings = settings
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # ``-A workers.celery_app:app``: built lazily from the environment, once.
+    global _app
+    if name == "app":
+        if _app is None:
+            _app = create_celery(Settings())
+        return _app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def settings_of(app: Any) -> Settings:
+    """The settings an app was created with."""
+    settings: Settings | None = getattr(app, "kura_settings", None)
+    return settings if settings is not None else Settings()
+
+
+class _Runtime:
+    """One event loop and one lazily opened Container per worker process."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.lock = threading.Lock()
+        self.container: Container | None = None
+        self.owned = False
+
+
+_runtime: _Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def _current() -> _Runtime:
+    global _runtime
+    with _runtime_lock:
+        if _runtime is None or _runtime.pid != os.getpid():
+            # First use, or a forked child: never reuse the parent's loop or connections.
+            _runtime = _Runtime()
+        return _runtime
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run async service code on this process's loop (one task at a time)."""
+    runtime = _current()
+    with runtime.lock:
+        return runtime.loop.run_until_complete(coro)
+
+
+async def worker_container(app: Any) -> Container:
+    """The process's Container, built from the app's settings and opened on first use.
+
+    Call it from inside ``run_async``; the container is bound to that loop."""
+    runtime = _current()
+    if runtime.container is None:
+        from api.container import Container
+
+        container = Container(settings_of(app))
+        await container.open()
+        runtime.container = container
+        runtime.owned = True
+    return runtime.container
+
+
+def set_container(container: Container | None) -> None:
+    """Tests: make tasks in this process use ``container`` (not closed by the runtime)."""
+    runtime = _current()
+    runtime.container = container
+    runtime.owned = False
+
+
+def shutdown_runtime() -> None:
+    """Close the process's Container and loop (worker shutdown)."""
+    global _runtime
+    with _runtime_lock:
+        runtime, _runtime = _runtime, None
+    if runtime is None or runtime.pid != os.getpid():
+        return
+    with runtime.lock:
+        if runtime.container is not None and runtime.owned:
+            runtime.loop.run_until_complete(runtime.container.close())
+        runtime.loop.close()
+
+
+def _on_process_shutdown(**_: Any) -> None:
+    shutdown_runtime()
+
+
+def _on_worker_shutdown(**_: Any) -> None:
+    shutdown_runtime()
+
+
+def _on_setup_logging(**_: Any) -> None:
+    # The worker logs like the API: one JSON object per line (api.ops.logging).
+    from celery import current_app
+
+    from api.ops.logging import configure_logging
+
+    configure_logging(settings_of(current_app))
+
+
+worker_process_shutdown.connect(_on_process_shutdown, weak=False)
+worker_shutdown.connect(_on_worker_shutdown, weak=False)
+setup_logging.connect(_on_setup_logging, weak=False)

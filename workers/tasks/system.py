@@ -1,0 +1,35 @@
+"""Liveness tasks: round trips through the broker and the result backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workers.celery_app import run_async, worker_container
+from workers.tasks import RETRYING, task
+
+
+@task("system.ping")
+def ping() -> str:
+    """Answer ``"pong"``: proves a worker consumes the queue and stores results."""
+    return "pong"
+
+
+@task("system.echo")
+def echo(**kwargs: Any) -> dict[str, Any]:
+    """Return the JSON kwargs unchanged (the jobs contract test's round trip)."""
+    return kwargs
+
+
+@task("system.health", bind=True, **RETRYING)
+def health(self: Any) -> dict[str, dict[str, Any]]:
+    """Each backend's health as the worker process sees it (its own Container)."""
+
+    async def check() -> dict[str, dict[str, Any]]:
+        container = await worker_container(self.app)
+        states = await container.health()
+        return {
+            name: {"ok": state.ok, "backend": state.backend, "detail": state.detail}
+            for name, state in states.items()
+        }
+
+    return run_async(check())
