@@ -46,7 +46,6 @@ class UserRepository:
         return User.from_record(page.items[0]) if page.items else None
 
     async def insert(self, user: User) -> User:
-        await ensure_indexes(self.records)
         return User.from_record(await self.records.insert(COLLECTION, user.to_record()))
 
     async def update(self, user: User, changes: dict[str, Any]) -> User:

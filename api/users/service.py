@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from api.audit.service import AuditLog
-from api.auth import passwords
+from api.auth import passwords, sessions
 from api.auth.sessions import CredentialStore
 from api.config import AuthSettings
 from api.errors import DuplicateError, NotFoundError, ValidationFailed
@@ -158,6 +158,7 @@ class UserService:
             return user
         changes["updated_at"] = to_iso(self.clock.now())
         before = user.public()
+        await sessions.ensure_indexes(self.records)
         user = user.model_copy(update={"version": data.version})
         async with self.uow():
             user = await self.repo.update(user, changes)
@@ -193,6 +194,7 @@ class UserService:
     async def reset_password_as(self, actor: Actor, user: User) -> tuple[User, str]:
         password = passwords.generate(self.settings, user.login_id)
         password_hash = await self.hasher.hash(password)
+        await sessions.ensure_indexes(self.records)
         now = to_iso(self.clock.now())
         async with self.uow():
             user = await self.repo.update(
