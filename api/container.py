@@ -8,6 +8,7 @@ rather than a crash at start.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from typing import Any
 
@@ -110,6 +111,14 @@ class Container:
                 log.error("backend %s failed to open: %s", port.name, exc)
 
     async def close(self) -> None:
+        close_jobs = getattr(self.jobs, "close", None)
+        if close_jobs is not None:
+            try:
+                result = close_jobs()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                log.warning("job queue failed to close: %s", exc)
         for port in (self.records, self.blobs, self.index):
             try:
                 await port.close()

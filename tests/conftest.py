@@ -28,8 +28,8 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
         log_json=False,
-        jobs={"eager": True},  # type: ignore[arg-type]
-        auth={  # type: ignore[arg-type]
+        jobs={"eager": True},
+        auth={
             "cookie_secure": False,
             "argon2_time_cost": 1,
             "argon2_memory_kib": 8192,
