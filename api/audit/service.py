@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from api.kit.clock import Clock, to_iso
 from api.permissions.policy import Subject
 from storage.errors import DuplicateKey
 from storage.ports import IndexSpec, RecordStore
-from storage.query import Query
+from storage.query import Condition, Eq, Page, Query, Range
 
 COLLECTION = "audit_events"
 GENESIS = "0" * 64
@@ -133,3 +134,87 @@ class AuditLog:
             prev = str(event.get("hash"))
             expected_seq = seq + 1
         return problems
+
+
+# Columns of the CSV export, in order (JSON lines carry the same fields).
+EXPORT_FIELDS: tuple[str, ...] = (
+    "seq",
+    "id",
+    "at",
+    "actor_id",
+    "actor_login",
+    "action",
+    "target",
+    "before_digest",
+    "after_digest",
+    "detail",
+    "prev_hash",
+    "hash",
+)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events to list or export; every given field must match (times are inclusive
+    ``since`` and exclusive ``until``, fixed-width ISO strings)."""
+
+    action: str | None = None
+    actor_id: str | None = None
+    target: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def conditions(self) -> list[Condition]:
+        where: list[Condition] = []
+        for name in ("action", "actor_id", "target"):
+            value = getattr(self, name)
+            if value is not None:
+                where.append(Eq(name, value))
+        if self.since or self.until:
+            where.append(Range("at", gte=self.since, lt=self.until))
+        return where
+
+
+async def list_events(
+    records: RecordStore, flt: EventFilter, limit: int = 50, cursor: str | None = None
+) -> Page:
+    """One page of events, newest first (keyset on ``seq``)."""
+    query = Query(where=tuple(flt.conditions()), sort=(("seq", -1),), limit=limit, cursor=cursor)
+    return await records.find(COLLECTION, query)
+
+
+async def iter_events(
+    records: RecordStore, flt: EventFilter, batch: int = 1000
+) -> AsyncIterator[dict[str, Any]]:
+    """Every matching event in chain order (ids are the zero-padded seq), streamed."""
+    async for event in records.scan(COLLECTION, flt.conditions(), batch=batch):
+        yield event
+
+
+def _csv_line(values: Sequence[Any]) -> str:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(values)
+    return buf.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return "" if value is None else value
+
+
+async def export_lines(events: AsyncIterator[dict[str, Any]], fmt: str) -> AsyncIterator[str]:
+    """Render events as CSV (header first, RFC 4180, CRLF) or JSON lines, one at a time."""
+    if fmt == "csv":
+        yield _csv_line(EXPORT_FIELDS)
+        async for event in events:
+            yield _csv_line([_cell(event.get(name)) for name in EXPORT_FIELDS])
+    elif fmt == "jsonl":
+        async for event in events:
+            body = {name: event.get(name) for name in EXPORT_FIELDS}
+            yield json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n"
+    else:
+        raise ValueError(f"unknown export format: {fmt}")

@@ -1,0 +1,49 @@
+"""Response and filter models of the audit API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.kit.clock import UtcDateTime
+
+_Key = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+
+
+class AuditEventRead(BaseModel):
+    id: str
+    seq: int
+    at: UtcDateTime
+    actor_id: str
+    actor_login: str | None = None
+    action: str
+    target: str
+    before_digest: str | None = None
+    after_digest: str | None = None
+    detail: dict[str, Any] = {}
+    prev_hash: str
+    hash: str
+
+
+class AuditFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: _Key | None = None
+    actor: _Key | None = None
+    target: _Key | None = None
+    since: UtcDateTime | None = None
+    until: UtcDateTime | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class AuditExportParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["csv", "jsonl"] = "jsonl"
+    action: _Key | None = None
+    actor: _Key | None = None
+    target: _Key | None = None
+    since: UtcDateTime | None = None
+    until: UtcDateTime | None = None

@@ -1,0 +1,175 @@
+"""Works (案件) as stored: collections, statuses, and the rules on their fields.
+
+A work is one 工事 (construction) or 業務 (service), the unit everything hangs on
+(seed 000 「工事・業務案件…をシステム登録」; seed 001 別表1-1 1 工事基本管理機能).
+
+Stored shape (collection ``works``)::
+
+    {id, version, kind, title, number, orderer_org_id, office_id, contractor_org_ids: [...],
+     location: {address, municipality_code, lat, lon}, period_start, period_end (YYYY-MM-DD),
+     business_type, category, planned_price, contract_price, bid_opening_at (fixed-width UTC),
+     status, created_by, created_at, updated_at, acl: [principal, ...]}
+
+``acl`` is denormalised from the memberships (see ``api.works.indexing``) so the record store
+can answer "works this subject may read" with one ``In("acl", principals)`` query.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from storage.ports import IndexSpec
+
+WORKS = "works"
+MEMBERS = "work_members"
+
+# Collections whose records hang on a work; a work may be deleted only while none exist.
+DEPENDENT_COLLECTIONS: tuple[str, ...] = ("files", "documents", "posts")
+
+
+class WorkKind(StrEnum):
+    CONSTRUCTION = "construction"  # 工事
+    SERVICE = "service"  # 委託業務
+
+
+class WorkStatus(StrEnum):
+    REGISTERED = "registered"  # 登録済み
+    IN_PROGRESS = "in_progress"  # 施工中・履行中
+    COMPLETED = "completed"  # 完了 (検査終了)
+    ARCHIVED = "archived"  # 保管管理システムへ移管済み (読み取り専用)
+
+
+# The life of a work (seed 000 手続きフロー): registered in the collaboration system, worked on,
+# completed by the orderer, then moved to the archive. One step forward at a time.
+NEXT_STATUS: dict[WorkStatus, WorkStatus] = {
+    WorkStatus.REGISTERED: WorkStatus.IN_PROGRESS,
+    WorkStatus.IN_PROGRESS: WorkStatus.COMPLETED,
+    WorkStatus.COMPLETED: WorkStatus.ARCHIVED,
+}
+
+STATUS_LABELS: dict[WorkStatus, str] = {
+    WorkStatus.REGISTERED: "登録済み",
+    WorkStatus.IN_PROGRESS: "施工中",
+    WorkStatus.COMPLETED: "完了",
+    WorkStatus.ARCHIVED: "保管",
+}
+
+SORT_FIELDS: tuple[str, ...] = ("period_start", "title", "created_at", "updated_at")
+
+WORK_INDEXES: tuple[IndexSpec, ...] = (
+    IndexSpec((("orderer_org_id", 1), ("number", 1)), unique=True),
+    IndexSpec((("acl", 1), ("updated_at", -1))),
+    IndexSpec((("status", 1), ("updated_at", -1))),
+    IndexSpec((("orderer_org_id", 1), ("period_start", 1))),
+    IndexSpec((("contractor_org_ids", 1),)),
+    IndexSpec((("period_start", 1),)),
+    IndexSpec((("title", 1),)),
+    IndexSpec((("created_at", 1),)),
+    IndexSpec((("updated_at", 1),)),
+)
+
+MEMBER_INDEXES: tuple[IndexSpec, ...] = (
+    IndexSpec((("user_id", 1), ("work_id", 1))),
+    IndexSpec((("work_id", 1), ("user_id", 1))),
+)
+
+
+def member_id(work_id: str, user_id: str) -> str:
+    """Memberships are keyed by work and user, so a role lookup is one get by id."""
+    return f"{work_id}:{user_id}"
+
+
+# Control characters (C0, DEL, C1) are refused in every text field; tab/newline only where a
+# field is multi-line (none here).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control_chars(value: str) -> bool:
+    return bool(_CONTROL.search(value))
+
+
+_MUNICIPALITY = re.compile(r"^\d{5,6}$")
+
+
+def municipality_check_digit(code5: str) -> int:
+    """The 検査数字 of a 5-digit 全国地方公共団体コード (JIS X 0401 + X 0402).
+
+    Rule (総務省, modulus 11): weights 6,5,4,3,2 over the five digits, sum mod 11,
+    then the last digit of 11 minus the remainder (remainder 0 → 1, 1 → 0).
+    Example: 広島市 34100 → 3·6+4·5+1·4 = 42, 42 mod 11 = 9, 11-9 = 2 → 341002.
+    """
+    total = sum(int(d) * w for d, w in zip(code5, (6, 5, 4, 3, 2), strict=True))
+    return (11 - total % 11) % 10
+
+
+def normalize_municipality_code(value: str) -> str:
+    """Validate and return the 5-digit code.
+
+    The 5-digit JIS X 0402 code itself carries no check digit; the 6th digit of the 6-digit
+    全国地方公共団体コード is the check digit of the first five. So we accept either form:
+    five digits (prefecture 01-47, rest structural) or six digits whose last digit is the
+    correct check digit, and store the five digits. Raises ``ValueError`` with a Japanese
+    message otherwise.
+    """
+    if not _MUNICIPALITY.match(value):
+        raise ValueError("市区町村コードは5桁(または検査数字付きの6桁)の数字で指定してください。")
+    code5 = value[:5]
+    if not 1 <= int(code5[:2]) <= 47:
+        raise ValueError("市区町村コードの都道府県部分(先頭2桁)は01から47です。")
+    if code5[2:] == "000":
+        raise ValueError("市区町村コードに都道府県コードのみ(末尾000)は指定できません。")
+    if len(value) == 6 and int(value[5]) != municipality_check_digit(code5):
+        raise ValueError("市区町村コードの検査数字が正しくありません。")
+    return code5
+
+
+# Fallback copy of the 29 業種 of seed 004 (許可を受けていることが必要な建設工事の種類, the licence
+# kinds of 建設業法 別表第一, in seed order; code = two-digit position), used only when
+# ``api.master.business_types`` (the master data, same codes) cannot be imported.
+FALLBACK_BUSINESS_TYPES: dict[str, str] = {
+    f"{i:02d}": name
+    for i, name in enumerate(
+        (
+            "土木一式工事",
+            "建築一式工事",
+            "大工工事",
+            "左官工事",
+            "とび・土工・コンクリート工事",
+            "石工事",
+            "屋根工事",
+            "電気工事",
+            "管工事",
+            "タイル・れんが・ブロック工事",
+            "鋼構造物工事",
+            "鉄筋工事",
+            "舗装工事",
+            "しゅんせつ工事",
+            "板金工事",
+            "ガラス工事",
+            "塗装工事",
+            "防水工事",
+            "内装仕上工事",
+            "機械器具設置工事",
+            "熱絶縁工事",
+            "電気通信工事",
+            "造園工事",
+            "さく井工事",
+            "建具工事",
+            "水道施設工事",
+            "消防施設工事",
+            "清掃施設工事",
+            "解体工事",
+        ),
+        start=1,
+    )
+}
+
+
+def business_type_codes() -> frozenset[str]:
+    """Valid 業種 codes (seed 004): the master data's when present, else the copy above."""
+    try:
+        from api.master.business_types import BUSINESS_TYPES
+    except ImportError:  # pragma: no cover - the master module ships with the platform
+        return frozenset(FALLBACK_BUSINESS_TYPES)
+    return frozenset(str(code) for code, _name in BUSINESS_TYPES)

@@ -1,0 +1,327 @@
+"""The works registry (案件): create, edit, transition, delete while empty, list and search.
+
+Rules from the seeds: a work is registered with its orderer, contractor and people in charge
+(seed 000 「工事・業務案件，発注担当者，受注担当者をシステム登録」), its basic information can be
+registered, changed, deleted and looked up (seed 001 別表1-1 1(1)(2)), it is completed by the
+orderer and then moved to the archive, which is read-only (seed 000 手続きフロー).
+
+Access: the policy decides; a subject who may not read a work gets 404 (its existence is not
+revealed). Listing filters in the store or the index on the ``acl`` principals
+(``api.works.indexing``), so one query answers whatever number of memberships a user has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from api.audit.service import AuditLog
+from api.errors import Forbidden, NotFoundError, ValidationFailed
+from api.kit.clock import Clock, to_iso
+from api.kit.ids import is_id, new_id
+from api.kit.uow import UnitOfWork
+from api.permissions.policy import OrgKind, Policy, Subject, WorkContext, WorkRole
+from api.works.errors import ArchivedReadOnly, InvalidTransition, WorkNotEmpty
+from api.works.indexing import DOC_TYPE, principals_for, work_acl, work_to_doc
+from api.works.models import (
+    NEXT_STATUS,
+    WORKS,
+    WorkStatus,
+    business_type_codes,
+    member_id,
+)
+from api.works.repository import WorkRepository
+from api.works.schemas import WorkCreate, WorkFilters, WorkUpdate
+from indexer.query import DateRange, SearchQuery
+from storage.ports import SearchIndex
+from storage.query import Condition, Direction, Eq, In, Range, Record
+
+# Fields a PATCH may not clear.
+_REQUIRED = frozenset(
+    {"kind", "title", "number", "location", "period_start", "period_end", "contractor_org_ids"}
+)
+
+
+@dataclass
+class WorkPage:
+    items: list[Record]
+    next_cursor: str | None
+    total: int | None = None
+
+
+def target(work_id: str) -> str:
+    return f"{WORKS}/{work_id}"
+
+
+class WorkService:
+    def __init__(
+        self,
+        repo: WorkRepository,
+        index: SearchIndex,
+        uow: Callable[[], UnitOfWork],
+        policy: Policy,
+        clock: Clock,
+    ) -> None:
+        self.repo = repo
+        self.index = index
+        self.uow = uow
+        self.policy = policy
+        self.clock = clock
+        self.audit = AuditLog(repo.records, clock)
+
+    # access ------------------------------------------------------------------------------
+    async def context(self, subject: Subject | None, work: Record) -> WorkContext:
+        roles: frozenset[WorkRole] = frozenset()
+        if subject is not None and not subject.is_operator:
+            member = await self.repo.member(work["id"], subject.user_id)
+            if member is not None:
+                roles = frozenset({WorkRole(member["role"])})
+        return WorkContext(
+            work_id=work["id"],
+            orderer_org_id=work.get("orderer_org_id"),
+            contractor_org_ids=tuple(work.get("contractor_org_ids") or ()),
+            status=str(work.get("status")),
+            roles=roles,
+        )
+
+    async def load(self, subject: Subject | None, work_id: str, action: str) -> Record:
+        """The work if ``subject`` may do ``action`` on it: 401 anonymous, 404 unknown or
+        unreadable (malformed ids included), 409 for changes to an archived work, 403 else."""
+        self.policy.require(subject, "works.list")  # 401 before anything is looked up
+        work = await self.repo.get(work_id) if is_id(work_id) else None
+        if work is None:
+            raise NotFoundError()
+        ctx = await self.context(subject, work)
+        self.policy.require(subject, "works.read", ctx)
+        if action != "works.read":
+            if (
+                ctx.status == WorkStatus.ARCHIVED
+                and action != "works.transition"
+                and self.policy.can(subject, "works.transition", ctx)
+            ):
+                raise ArchivedReadOnly()
+            self.policy.require(subject, action, ctx)
+        return work
+
+    # validation against other records ----------------------------------------------------------
+    async def _check_refs(self, values: Record) -> None:
+        start, end = values.get("period_start"), values.get("period_end")
+        if start and end and start > end:
+            raise ValidationFailed("工期の開始日は終了日以前の日付を指定してください。")
+        code = values.get("business_type")
+        if code is not None and code not in business_type_codes():
+            raise ValidationFailed("業種コードが正しくありません。")
+        orderer = values.get("orderer_org_id")
+        if orderer is not None:
+            org = await self.repo.organization(orderer)
+            if org is None or org.get("kind") != OrgKind.ORDERER:
+                raise ValidationFailed("発注機関が見つかりません。")
+        office_id = values.get("office_id")
+        if office_id is not None:
+            office = await self.repo.office(office_id)
+            if office is None or office.get("org_id") != values.get("orderer_org_id"):
+                raise ValidationFailed("事務所が見つかりません。")
+        for org_id in values.get("contractor_org_ids") or ():
+            org = await self.repo.organization(org_id)
+            if org is None or org.get("kind") != OrgKind.CONTRACTOR:
+                raise ValidationFailed("受注者が見つかりません。")
+
+    @staticmethod
+    def _stored(field: str, value: Any) -> Any:
+        if isinstance(value, date):
+            return value.isoformat()
+        if field == "bid_opening_at" and value is not None:
+            return to_iso(value)
+        if field == "location" and value is not None:
+            return value.model_dump(exclude_none=True)
+        if field == "contractor_org_ids" and value is not None:
+            return sorted(set(value))
+        if hasattr(value, "value"):  # enums
+            return value.value
+        return value
+
+    # commands ---------------------------------------------------------------------------
+    async def create(self, subject: Subject | None, data: WorkCreate) -> Record:
+        self.policy.require(subject, "works.create")
+        assert subject is not None
+        if not subject.is_operator and data.orderer_org_id != subject.org_id:
+            raise Forbidden("自機関の案件のみ登録できます。")
+        now = to_iso(self.clock.now())
+        work: Record = {"id": new_id()}
+        for name in WorkCreate.model_fields:
+            value = self._stored(name, getattr(data, name))
+            if value is not None:
+                work[name] = value
+        work.setdefault("contractor_org_ids", [])
+        work.update(status=WorkStatus.REGISTERED.value, created_by=subject.user_id, created_at=now)
+        work["updated_at"] = now
+        await self._check_refs(work)
+        members: list[Record] = []
+        if not subject.is_operator:
+            # The registering orderer staff member is in charge of the work (seed 000).
+            members.append(
+                {
+                    "id": member_id(work["id"], subject.user_id),
+                    "work_id": work["id"],
+                    "user_id": subject.user_id,
+                    "role": WorkRole.SUPERVISOR.value,
+                    "org_id": subject.org_id,
+                    "added_by": subject.user_id,
+                    "added_at": now,
+                }
+            )
+        work["acl"] = work_acl(work, members)
+        async with self.uow() as uow:
+            stored = await self.repo.insert(work)
+            for member in members:
+                await self.repo.add_member(member)
+            await self.audit.record(subject, "works.created", target(stored["id"]), after=stored)
+            uow.index(work_to_doc(stored))
+        return stored
+
+    async def update(self, subject: Subject | None, work_id: str, data: WorkUpdate) -> Record:
+        work = await self.load(subject, work_id, "works.update")
+        changes: Record = {}
+        for name in data.model_fields_set - {"version"}:
+            value = getattr(data, name)
+            if value is None and name in _REQUIRED:
+                raise ValidationFailed(f"{name} は削除できません。")
+            changes[name] = self._stored(name, value)
+        merged = {**work, **{k: v for k, v in changes.items() if v is not None}}
+        check = {k: merged.get(k) for k in ("period_start", "period_end")}
+        check["business_type"] = changes.get("business_type")
+        if changes.get("office_id") is not None:
+            check["office_id"] = changes["office_id"]
+            check["orderer_org_id"] = work["orderer_org_id"]
+        check["contractor_org_ids"] = changes.get("contractor_org_ids")
+        await self._check_refs(check)
+        changes["updated_at"] = to_iso(self.clock.now())
+        async with self.uow() as uow:
+            stored = await self.repo.update(work_id, changes, data.version)
+            await self.audit.record(
+                subject,
+                "works.updated",
+                target(work_id),
+                before=work,
+                after=stored,
+                detail={"fields": sorted(data.model_fields_set - {"version"})},
+            )
+            uow.index(work_to_doc(stored))
+        return stored
+
+    async def transition(
+        self, subject: Subject | None, work_id: str, to: WorkStatus, version: int
+    ) -> Record:
+        """One step forward along registered → in_progress → completed → archived."""
+        work = await self.load(subject, work_id, "works.transition")
+        current = WorkStatus(work["status"])
+        if NEXT_STATUS.get(current) != to:
+            raise InvalidTransition(f"{current.value} から {to.value} へは変更できません。")
+        async with self.uow() as uow:
+            members = await self.repo.members(work_id)
+            changes = {"status": to.value, "updated_at": to_iso(self.clock.now())}
+            changes["acl"] = work_acl({**work, **changes}, members)  # type: ignore[assignment]
+            stored = await self.repo.update(work_id, changes, version)
+            await self.audit.record(
+                subject,
+                "works.transitioned",
+                target(work_id),
+                before=work,
+                after=stored,
+                detail={"from": current.value, "to": to.value},
+            )
+            uow.index(work_to_doc(stored))
+        return stored
+
+    async def delete(self, subject: Subject | None, work_id: str, version: int) -> None:
+        """Only while empty: status registered and no files, documents or posts yet."""
+        work = await self.load(subject, work_id, "works.delete")
+        if work["status"] != WorkStatus.REGISTERED or await self.repo.dependents(work_id):
+            raise WorkNotEmpty()
+        async with self.uow() as uow:
+            for member in await self.repo.members(work_id):
+                await self.repo.remove_member(work_id, member["user_id"])
+            await self.repo.delete(work_id, version)
+            await self.audit.record(subject, "works.deleted", target(work_id), before=work)
+            uow.unindex(work_id)
+
+    # queries ------------------------------------------------------------------------------
+    async def list(self, subject: Subject | None, f: WorkFilters) -> WorkPage:
+        self.policy.require(subject, "works.list")
+        assert subject is not None
+        principals = principals_for(subject)
+        if f.q:
+            return await self._search(principals, f)
+        where: list[Condition] = []
+        if principals is not None:
+            where.append(In("acl", principals))
+        if f.status:
+            where.append(In("status", tuple(s.value for s in f.status)))
+        for field, value in (
+            ("kind", f.kind.value if f.kind else None),
+            ("orderer_org_id", f.orderer_org_id),
+            ("contractor_org_ids", f.contractor_org_id),
+            ("business_type", f.business_type),
+            ("category", f.category),
+        ):
+            if value is not None:
+                where.append(Eq(field, value))
+        for field, lo, hi in (
+            ("period_start", f.period_start_from, f.period_start_to),
+            ("period_end", f.period_end_from, f.period_end_to),
+        ):
+            if lo or hi:
+                where.append(
+                    Range(
+                        field,
+                        gte=lo.isoformat() if lo else None,
+                        lte=hi.isoformat() if hi else None,
+                    )
+                )
+        direction: Direction = 1 if f.order == "asc" else -1
+        page = await self.repo.find(where, ((f.sort, direction),), f.limit, f.cursor)
+        return WorkPage(page.items, page.next_cursor)
+
+    async def _search(self, principals: tuple[str, ...] | None, f: WorkFilters) -> WorkPage:
+        filters: dict[str, tuple[str, ...]] = {}
+        if f.status:
+            filters["status"] = tuple(s.value for s in f.status)
+        for key, value in (
+            ("work_kind", f.kind.value if f.kind else None),
+            ("orderer", f.orderer_org_id),
+            ("contractor", f.contractor_org_id),
+            ("business_type", f.business_type),
+            ("category", f.category),
+        ):
+            if value is not None:
+                filters[key] = (value,)
+        ranges: dict[str, DateRange] = {}
+        for field, lo, hi in (
+            ("period_start", f.period_start_from, f.period_start_to),
+            ("period_end", f.period_end_from, f.period_end_to),
+        ):
+            if lo or hi:
+                ranges[field] = DateRange(
+                    gte=lo.isoformat() if lo else None, lte=hi.isoformat() if hi else None
+                )
+        query = SearchQuery(
+            text=f.q or "",
+            fields=("title",),
+            types=(DOC_TYPE,),
+            filters=filters,
+            ranges=ranges,
+            acl=principals,
+            sort="title" if f.sort == "title" else "date",
+            sort_date_field=f.sort,
+            descending=f.order == "desc",
+            limit=f.limit,
+            cursor=f.cursor,
+        )
+        result = await self.index.search(query)
+        ids = [hit.id for hit in result.hits]
+        by_id = {r["id"]: r for r in await self.repo.get_many(ids)}
+        # The index is written after commit, so a hit without a record is a delete in flight.
+        items = [by_id[i] for i in ids if i in by_id]
+        return WorkPage(items, result.next_cursor, result.total)
