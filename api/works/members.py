@@ -4,12 +4,15 @@ Collection ``work_members``: ``{id: "<work_id>:<user_id>", work_id, user_id, rol
 added_by, added_at, version}``.
 
 How it scales: a role lookup is one get by id (the key is work and user); a work's member list is
-one indexed query on ``work_id``; "works of a user" is one indexed query on ``user_id``. Listing
-readable works does not join memberships at all: each change here recomputes the work's
-``acl`` (``api.works.indexing.work_acl``) in the same transaction, so the list is a single
-``In("acl", principals)`` query whose cost does not grow with how many works a user belongs to
-(an ``In`` over the user's work ids would, and could not be ORed with the org-wide grants).
-A membership change therefore bumps the work's version (its index document changes too).
+one indexed query on ``work_id``; "works of a user" is one indexed query on ``(user_id,
+work_id)``. Each change here recomputes the work's ``acl`` (``api.works.indexing.work_acl``) in
+the same transaction, so listing readable works never joins: a subject with org-wide grants
+asks ``In("acl", principals)`` (dense: a sort-index walk finds 50 hits fast); a member-only
+subject first reads their work ids (up to 500, else the acl filter alone) and asks
+``In("id", ids)`` plus the acl filter, so the cost follows their memberships, not all works.
+Measured on SQLite, 100k works, page of 50 by updated_at: member of 20 works 160 ms with the
+acl filter alone, 0.2 ms with the id list; org reader of 1/40 of the works 3 ms.
+A membership change bumps the work's version (its acl and index document change too).
 
 Role rules: supervisors and inspectors are orderer staff (工事監督員・検査員); contractor members
 belong to one of the work's contractors (受注者); viewers and archive readers may be anyone the

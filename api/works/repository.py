@@ -75,6 +75,20 @@ class WorkRepository:
         ids = [member_id(w, user_id) for w in work_ids]
         return {m["work_id"]: m for m in await self.records.get_many(MEMBERS, ids)}
 
+    async def work_ids_of(self, user_id: str, limit: int) -> list[str] | None:
+        """Ids of the works ``user_id`` belongs to, or None when there are more than ``limit``."""
+        page = await self.records.find(
+            MEMBERS,
+            Query(
+                where=(Eq("user_id", user_id),),
+                sort=(("user_id", 1), ("work_id", 1)),  # served by the (user_id, work_id) index
+                limit=limit + 1,
+            ),
+        )
+        if len(page.items) > limit:
+            return None
+        return [m["work_id"] for m in page.items]
+
     async def add_member(self, member: Record) -> Record:
         return await self.records.insert(MEMBERS, member)
 

@@ -181,3 +181,16 @@ async def test_title_search_japanese_substring(h: Harness) -> None:
     await h.call(OPERATOR, "PATCH", f"{URL}/{a['id']}", json={"version": 1, "title": "新町橋架替"})
     assert await ids(h, OPERATOR, q="春日町") == []
     assert await ids(h, OPERATOR, q="架替") == [a["id"]]
+
+
+async def test_member_listing_falls_back_to_acl_past_the_id_limit(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.works.service as service_module
+
+    a = await h.create(CLERK, title="工事A")
+    b = await h.create(CLERK, title="工事B")
+    monkeypatch.setattr(service_module, "_MEMBER_ID_LIMIT", 1)  # CLERK belongs to 2 works
+    assert set(await ids(h, CLERK)) == {a["id"], b["id"]}
+    monkeypatch.setattr(service_module, "_MEMBER_ID_LIMIT", 500)
+    assert set(await ids(h, CLERK)) == {a["id"], b["id"]}
