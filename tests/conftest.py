@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -60,7 +59,7 @@ def require_port(host_port: str) -> None:
 
 
 @pytest.fixture
-def tmp_data(tmp_path: Path) -> Iterator[Path]:
+def tmp_data(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
-    yield path
+    return path

@@ -18,11 +18,15 @@ from typing import Any
 
 from api.kit.clock import Clock, to_iso
 from api.permissions.policy import Subject
-from storage.errors import DuplicateKey
+from storage.errors import DuplicateKey, StaleVersion
 from storage.ports import IndexSpec, RecordStore
 from storage.query import Condition, Eq, Page, Query, Range
 
 COLLECTION = "audit_events"
+# One record anchoring the newest event (seq and hash), written in the same unit of work as
+# the event, so removing events from the end of the chain is detected too.
+HEAD_COLLECTION = "audit_head"
+HEAD_ID = "head"
 GENESIS = "0" * 64
 _RETRIES = 20
 
@@ -109,10 +113,29 @@ class AuditLog:
             }
             event["hash"] = event_hash(event)
             try:
-                return await self.records.insert(COLLECTION, event)
+                stored = await self.records.insert(COLLECTION, event)
             except DuplicateKey:
                 continue  # another writer took this sequence number; chain onto theirs
+            await self._advance_head(int(event["seq"]), str(event["hash"]))
+            return stored
         raise RuntimeError("audit append kept colliding")
+
+    async def _advance_head(self, seq: int, hash_: str) -> None:
+        for _ in range(_RETRIES):
+            head = await self.records.get(HEAD_COLLECTION, HEAD_ID)
+            try:
+                if head is None:
+                    await self.records.insert(
+                        HEAD_COLLECTION, {"id": HEAD_ID, "seq": seq, "hash": hash_}
+                    )
+                elif int(head["seq"]) < seq:
+                    await self.records.update(
+                        HEAD_COLLECTION, HEAD_ID, {"seq": seq, "hash": hash_}, head["version"]
+                    )
+                return
+            except (DuplicateKey, StaleVersion):
+                continue
+        raise RuntimeError("audit head kept colliding")
 
     async def verify(self) -> list[Problem]:
         """Walk the chain in order; name every event that was edited, removed or reordered."""
@@ -133,6 +156,21 @@ class AuditLog:
                 problems.append(Problem(seq, eid, "edited: hash does not match content"))
             prev = str(event.get("hash"))
             expected_seq = seq + 1
+        head = await self.records.get(HEAD_COLLECTION, HEAD_ID)
+        last_seq = expected_seq - 1
+        if head is None:
+            if last_seq > 0:
+                problems.append(Problem(last_seq, seq_id(last_seq), "head record missing"))
+        elif int(head["seq"]) > last_seq:
+            problems.append(
+                Problem(
+                    last_seq + 1,
+                    seq_id(last_seq + 1),
+                    f"missing: events {last_seq + 1}..{head['seq']} removed from the end",
+                )
+            )
+        elif int(head["seq"]) == last_seq and head.get("hash") != prev:
+            problems.append(Problem(last_seq, seq_id(last_seq), "edited: differs from head"))
         return problems
 
 

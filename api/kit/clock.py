@@ -51,9 +51,14 @@ def from_iso(value: str) -> datetime:
 
 def _parse(value: object) -> object:
     if isinstance(value, str):
-        return from_iso(value)
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValueError("日時の形式が正しくありません。") from exc
     if isinstance(value, datetime) and value.tzinfo is None:
         raise ValueError("タイムゾーン付きの日時を指定してください。")
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
     return value
 
 

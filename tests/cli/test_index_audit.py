@@ -210,3 +210,14 @@ def test_audit_export_cli(env: Path, tmp_path: Path) -> None:
     text = target.read_bytes().decode("utf-8")
     assert text.startswith("seq,id,at,")
     assert text.count("\r\n") == 3
+
+
+def test_audit_verify_names_events_removed_from_the_end(env: Path) -> None:
+    make_works(4)
+    with _db(env) as db:
+        (last,) = db.execute("SELECT MAX(id) FROM audit_events").fetchone()
+        db.execute("DELETE FROM audit_events WHERE id = ?", (last,))
+    result = kura("audit", "verify")
+    assert result.exit_code == 1
+    assert f"id={last}" in result.output
+    assert "removed from the end" in result.output
