@@ -1,0 +1,1 @@
+"""Benchmarks; each module prints its figures beside a baseline (see README.md)."""

@@ -1,0 +1,386 @@
+"""Blobs on the local filesystem: the embedded default (issue 2, item 2).
+
+Layout under ``root``::
+
+    <root>/<key>              the object's bytes
+    <root>/.meta/<key>.json   sidecar: content type, metadata, size, SHA-256, inode of the bytes
+    <root>/.tmp/              uploads in progress (same filesystem, so rename is atomic)
+
+A put streams into ``.tmp/``, hashes while writing, fsyncs the file, renames it into place and
+fsyncs the folder; the sidecar follows the same write-then-rename path. The two renames run under
+one ``flock`` so concurrent writers (API and worker processes) cannot interleave them; the sidecar
+records the inode of the bytes it describes, so a reader that catches the short window between the
+renames (or a crash inside it) notices and never pairs new bytes with an old digest.
+
+Sidecars were chosen over extended attributes: ``cp``, ``tar`` and most backups drop xattrs
+silently, a JSON file next to the tree survives them.
+
+Every disk call runs in a worker thread (``asyncio.to_thread``) so the event loop never waits on
+the disk. Limitation: a key cannot be both an object and a "folder" of other keys (``a`` and
+``a/b``), which S3 allows; such a put raises ``InvalidKey``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import stat
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from storage.blobs.keys import (
+    InvalidKey,
+    check_range,
+    validate_key,
+    validate_metadata,
+    validate_prefix,
+)
+from storage.errors import BackendUnavailable, NotFound
+from storage.ports import BlobInfo, Health
+
+_TMP = ".tmp"
+_META = ".meta"
+_STALE_TMP_S = 24 * 3600
+_T = TypeVar("_T")
+# (sort key, name, is folder, size) of one folder entry
+_Entries = list[tuple[str, str, bool, int]]
+_Names = list[str]
+
+
+async def _io(fn: Callable[..., _T], *args: Any) -> _T:
+    """Run a disk call in a worker thread; a disk failure (full, read-only, gone) is the
+    backend being unavailable, not a bug."""
+    try:
+        return await asyncio.to_thread(fn, *args)
+    except OSError as exc:
+        raise BackendUnavailable("local", f"{type(exc).__name__}: {exc}") from exc
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBlobStore:
+    """``storage.ports.BlobStore`` on a local folder; see the module docstring for the layout."""
+
+    name = "local"
+
+    def __init__(self, root: Path, *, batch_bytes: int = 4 << 20) -> None:
+        self.root = Path(root)
+        self._tmp = self.root / _TMP
+        self._meta = self.root / _META
+        # Chunks are gathered up to this many bytes before one thread hop writes them.
+        self._batch_bytes = batch_bytes
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Create the root, temp and sidecar folders; drop day-old temp files of crashed puts."""
+        await asyncio.to_thread(self._open_sync)
+
+    def _open_sync(self) -> None:
+        for path in (self.root, self._tmp, self._meta):
+            path.mkdir(parents=True, exist_ok=True)
+        cutoff = time.time() - _STALE_TMP_S
+        for entry in os.scandir(self._tmp):
+            if entry.name.endswith(".part"):
+                with contextlib.suppress(OSError):
+                    if entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)
+
+    async def close(self) -> None:
+        """Nothing to release; files are opened per call."""
+
+    async def health(self) -> Health:
+        """The root exists and a file can be created and removed in it."""
+        try:
+            await asyncio.to_thread(self._probe)
+        except Exception as exc:
+            return Health(False, self.name, f"{self.root}: {exc}")
+        return Health(True, self.name, str(self.root))
+
+    def _probe(self) -> None:
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        probe = self._tmp / f"health-{uuid.uuid4().hex}.part"
+        with open(probe, "wb") as f:
+            f.write(b"ok")
+        os.unlink(probe)
+
+    async def temp_objects(self) -> _Names:
+        """Names of temp files left in ``.tmp/`` (tests and ``kura check``)."""
+
+        def names() -> _Names:
+            return sorted(p.name for p in self._tmp.glob("*.part"))
+
+        return await _io(names)
+
+    # -- paths and locking ---------------------------------------------------------------
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def _meta_path(self, key: str) -> Path:
+        return self._meta / f"{key}.json"
+
+    @contextlib.contextmanager
+    def _lock(self, shared: bool = False) -> Iterator[None]:
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        with open(self._tmp / "commit.lock", "a+b") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+    # -- put -----------------------------------------------------------------------------
+
+    async def put(
+        self,
+        key: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> BlobInfo:
+        """Stream ``chunks`` into ``key`` (replacing it atomically); returns size and SHA-256.
+
+        If the chunks raise, or the put is cancelled, the temp file is removed and the previous
+        object (if any) stays as it was.
+        """
+        validate_key(key)
+        meta = validate_metadata(metadata)
+        try:
+            f, tmp_path = await asyncio.to_thread(self._open_tmp)
+        except OSError as exc:
+            raise BackendUnavailable(self.name, str(exc)) from exc
+        digest = hashlib.sha256()
+        size = 0
+        committed = False
+        try:
+            batch: list[bytes] = []
+            pending = 0
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                batch.append(bytes(chunk))
+                pending += len(chunk)
+                if pending >= self._batch_bytes:
+                    await _io(self._write_batch, f, digest, batch)
+                    size += pending
+                    batch, pending = [], 0
+            if batch:
+                await _io(self._write_batch, f, digest, batch)
+                size += pending
+            info = BlobInfo(key, size, digest.hexdigest(), content_type, meta)
+            await _io(self._commit, f, tmp_path, info)
+            committed = True
+            return info
+        finally:
+            if not committed:
+                # Synchronous on purpose: a cancelled task may not get to await again, and a
+                # close plus an unlink are quick.
+                f.close()
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_path)
+
+    def _open_tmp(self) -> tuple[IO[bytes], Path]:
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        path = self._tmp / f"{uuid.uuid4().hex}.part"
+        return open(path, "xb"), path
+
+    @staticmethod
+    def _write_batch(f: IO[bytes], digest: Any, batch: list[bytes]) -> None:
+        for part in batch:
+            digest.update(part)
+            f.write(part)
+
+    def _commit(self, f: IO[bytes], tmp_path: Path, info: BlobInfo) -> None:
+        f.flush()
+        os.fsync(f.fileno())
+        inode = os.fstat(f.fileno()).st_ino
+        f.close()
+        sidecar = json.dumps(
+            {
+                "size": info.size,
+                "sha256": info.sha256,
+                "content_type": info.content_type,
+                "metadata": info.metadata,
+                "inode": inode,
+            },
+            ensure_ascii=False,
+        ).encode()
+        side_tmp = self._tmp / f"{uuid.uuid4().hex}.json.part"
+        with open(side_tmp, "xb") as sf:
+            sf.write(sidecar)
+            sf.flush()
+            os.fsync(sf.fileno())
+        try:
+            dest = self._path(info.key)
+            meta_dest = self._meta_path(info.key)
+            with self._lock():
+                self._replace(tmp_path, dest, info.key)
+                self._replace(side_tmp, meta_dest, info.key)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(side_tmp)
+
+    def _replace(self, src: Path, dest: Path, key: str) -> None:
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dest)
+        except (NotADirectoryError, IsADirectoryError, FileExistsError) as exc:
+            raise InvalidKey(
+                f"キーが既存のオブジェクトまたはフォルダと衝突します: {key!r}"
+            ) from exc
+        _fsync_dir(dest.parent)
+
+    # -- get / stat ----------------------------------------------------------------------
+
+    async def get(
+        self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 1 << 20
+    ) -> AsyncIterator[bytes]:
+        """Stream the bytes ``[start, end)`` of the object; ``NotFound`` if absent.
+
+        ``end`` past the size is clamped; a ``start`` at or past the size yields nothing.
+        """
+        validate_key(key)
+        check_range(start, end)
+        f = await _io(self._open_read, key, start)
+        try:
+            remaining = None if end is None else end - start
+            while remaining is None or remaining > 0:
+                want = chunk_size if remaining is None else min(chunk_size, remaining)
+                data = await _io(f.read, want)
+                if not data:
+                    break
+                if remaining is not None:
+                    remaining -= len(data)
+                yield data
+        finally:
+            f.close()
+
+    def _open_read(self, key: str, start: int) -> IO[bytes]:
+        try:
+            f = open(self._path(key), "rb")  # noqa: SIM115 - closed by get()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise NotFound(key) from exc
+        if start:
+            f.seek(start)
+        return f
+
+    async def stat(self, key: str) -> BlobInfo | None:
+        """Size, type, metadata and SHA-256 from the sidecar, or None if absent."""
+        validate_key(key)
+        return await _io(self._stat_sync, key)
+
+    def _stat_sync(self, key: str) -> BlobInfo | None:
+        info = self._read_info(key)
+        if info is not None and info.sha256 is None:
+            # Caught between the two renames of a put: wait for it, then read again.
+            with self._lock(shared=True):
+                info = self._read_info(key)
+        return info
+
+    def _read_info(self, key: str) -> BlobInfo | None:
+        try:
+            st = os.stat(self._path(key))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        try:
+            side = json.loads(self._meta_path(key).read_bytes())
+        except (OSError, ValueError):
+            side = None
+        if not isinstance(side, dict) or side.get("inode") != st.st_ino:
+            # The sidecar describes other bytes (or is missing): report what is certain.
+            return BlobInfo(key, st.st_size)
+        return BlobInfo(
+            key,
+            st.st_size,
+            side.get("sha256"),
+            side.get("content_type"),
+            dict(side.get("metadata") or {}),
+        )
+
+    # -- delete / list -------------------------------------------------------------------
+
+    async def delete(self, key: str) -> None:
+        """Remove the object and its sidecar; absent is not an error."""
+        validate_key(key)
+        await _io(self._delete_sync, key)
+
+    def _delete_sync(self, key: str) -> None:
+        with self._lock():
+            for path, top in ((self._path(key), self.root), (self._meta_path(key), self._meta)):
+                try:
+                    os.unlink(path)
+                except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                    continue
+                self._prune(path.parent, top)
+
+    @staticmethod
+    def _prune(folder: Path, top: Path) -> None:
+        # Remove folders emptied by the delete, bottom up; stop at the first non-empty one.
+        while folder != top and top in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return
+            folder = folder.parent
+
+    async def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
+        """Every object under a string prefix, in key order, with key and size only
+        (``stat`` gives digest and metadata). Temp files and sidecars are never listed.
+
+        The walk is lazy and ordered: sorting a folder's entries with ``/`` appended to
+        sub-folder names gives exactly the byte order of the full keys beneath them.
+        """
+        validate_prefix(prefix)
+        base = prefix.rpartition("/")[0]
+        async for info in self._walk(base, prefix):
+            yield info
+
+    async def _walk(self, rel: str, prefix: str) -> AsyncIterator[BlobInfo]:
+        entries = await _io(self._scan, rel)
+        for _order, name, is_dir, size in entries:
+            key = f"{rel}/{name}" if rel else name
+            if not rel and name in (_TMP, _META):
+                continue
+            if is_dir:
+                folder = key + "/"
+                if folder.startswith(prefix) or prefix.startswith(folder):
+                    async for info in self._walk(key, prefix):
+                        yield info
+            elif key.startswith(prefix):
+                yield BlobInfo(key, size)
+
+    def _scan(self, rel: str) -> _Entries:
+        folder = self.root / rel if rel else self.root
+        out: _Entries = []
+        try:
+            with os.scandir(folder) as it:
+                for entry in it:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            out.append((entry.name + "/", entry.name, True, 0))
+                        elif entry.is_file(follow_symlinks=False):
+                            size = entry.stat(follow_symlinks=False).st_size
+                            out.append((entry.name, entry.name, False, size))
+                    except FileNotFoundError:
+                        continue  # removed while we looked
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        out.sort()
+        return out
