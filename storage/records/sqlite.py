@@ -12,9 +12,12 @@ whole duration (an asyncio lock), and every operation inside it, reads included,
 writer connection so it sees its own writes.
 
 Arrays: ``Eq``/``In`` must match when an array field *contains* the value (as in MongoDB).
-Testing containment needs ``json_each``, which no index can serve, so the store remembers
-which paths have ever held an array (table ``_kura_arrays``) and uses the containment form only
-for those; every other path keeps the plain, indexable ``json_extract(...) = ?``.
+Testing containment needs ``json_each``, which no expression index can serve, so the store
+remembers which paths have ever held an array (table ``_kura_arrays``) and uses the containment
+form only for those; every other path keeps the plain, indexable ``json_extract(...) = ?``.
+When an array path leads an index (e.g. ``acl``), the store also keeps a multikey table
+``(value, id)`` for it, as MongoDB keeps a multikey index: a selective ``Eq``/``In`` on that
+path then starts from the few matching ids instead of scanning (``_kura_multikey``).
 """
 
 # Table and index names are checked collection names and JSON paths are checked dotted field
@@ -24,6 +27,7 @@ for those; every other path keeps the plain, indexable ``json_extract(...) = ?``
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import sqlite3
@@ -67,7 +71,16 @@ _META_SQL = (
     " collection TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (collection, path))",
     "CREATE TABLE IF NOT EXISTS _kura_indexes ("
     " name TEXT PRIMARY KEY, collection TEXT NOT NULL, fields TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS _kura_multikey ("
+    " collection TEXT NOT NULL, path TEXT NOT NULL, tbl TEXT NOT NULL,"
+    " PRIMARY KEY (collection, path))",
 )
+# A sorted page starts from a multikey table when the array condition matches at most
+# sqrt(_MK_DENSITY * rows) entries: fetching and sorting h candidates costs about h lookups,
+# while walking a sort index until ``limit`` matches costs about limit * rows / h JSON checks.
+_MK_DENSITY = 20
+_MK_DRIVE_MIN = 200
+_MK_SCALARS = "je.type NOT IN ('null', 'object', 'array')"
 
 
 def _dumps(doc: Record) -> str:
@@ -459,8 +472,63 @@ class SqliteRecordStore:
             key = (collection, path)
             if key in self._arrays or key in tx.arrays:
                 continue
-            conn.execute("INSERT OR IGNORE INTO _kura_arrays (collection, path) VALUES (?, ?)", key)
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO _kura_arrays (collection, path) VALUES (?, ?)", key
+            )
             tx.arrays.add(key)
+            if cur.rowcount == 1 and path in self._leading_fields(conn, collection):
+                self._ensure_multikey(conn, collection, path)
+
+    @staticmethod
+    def _leading_fields(conn: sqlite3.Connection, collection: str) -> set[str]:
+        rows = conn.execute("SELECT fields FROM _kura_indexes WHERE collection = ?", (collection,))
+        return {json.loads(r[0])[0] for r in rows}
+
+    @staticmethod
+    def _multikeys_of(conn: sqlite3.Connection, collection: str) -> dict[str, str]:
+        rows = conn.execute(
+            "SELECT path, tbl FROM _kura_multikey WHERE collection = ?", (collection,)
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def _ensure_multikey(self, conn: sqlite3.Connection, collection: str, path: str) -> None:
+        """Create and fill the multikey table of an indexed array path (once)."""
+        if path in self._multikeys_of(conn, collection):
+            return
+        digest = hashlib.sha1(path.encode(), usedforsecurity=False).hexdigest()[:10]
+        tbl = f"_kura_mk_{collection}_{digest}"
+        conn.execute(
+            f'CREATE TABLE IF NOT EXISTS "{tbl}" '
+            "(value NOT NULL, id TEXT NOT NULL, PRIMARY KEY (value, id)) WITHOUT ROWID"
+        )
+        conn.execute(f'CREATE INDEX IF NOT EXISTS "{tbl}_id" ON "{tbl}" (id)')
+        conn.execute(
+            f'INSERT OR IGNORE INTO "{tbl}" (value, id) SELECT je.value, t.id '
+            f"FROM \"{collection}\" AS t, json_each(t.doc, '$.{check_field(path)}') AS je "
+            f"WHERE {_MK_SCALARS}"
+        )
+        conn.execute(
+            "INSERT INTO _kura_multikey (collection, path, tbl) VALUES (?, ?, ?)",
+            (collection, path, tbl),
+        )
+
+    def _mk_write(
+        self,
+        conn: sqlite3.Connection,
+        collection: str,
+        rows: Sequence[tuple[str, str]],
+        *,
+        replace: bool,
+    ) -> None:
+        """Keep the multikey tables in step with ``rows`` of (id, doc JSON)."""
+        for path, tbl in self._multikeys_of(conn, collection).items():
+            if replace:
+                conn.executemany(f'DELETE FROM "{tbl}" WHERE id = ?', [(r[0],) for r in rows])
+            conn.executemany(
+                f'INSERT OR IGNORE INTO "{tbl}" (value, id) SELECT je.value, ? '
+                f"FROM json_each(?, '$.{path}') AS je WHERE {_MK_SCALARS}",
+                rows,
+            )
 
     @staticmethod
     def _table_exists(conn: sqlite3.Connection, collection: str) -> bool:
@@ -511,6 +579,8 @@ class SqliteRecordStore:
                     "VALUES (?, ?, ?)",
                     (name, collection, json.dumps(names)),
                 )
+                if names[0] in self._arrays_of(conn, collection):
+                    self._ensure_multikey(conn, collection, names[0])
 
         await self._write(run)
 
@@ -550,6 +620,7 @@ class SqliteRecordStore:
             )
         except sqlite3.IntegrityError as exc:
             raise self._duplicate(conn, collection, exc) from exc
+        self._mk_write(conn, collection, rows, replace=False)
 
     async def insert(self, collection: str, record: Record) -> Record:
         """Store a new record with version 1; ``DuplicateKey`` on a taken id or unique value."""
@@ -593,13 +664,15 @@ class SqliteRecordStore:
     ) -> Record:
         body = _body(record)
         self._register_arrays(conn, tx, collection, body)
+        doc = _dumps(body)
         try:
             conn.execute(
                 f'UPDATE "{collection}" SET version = ?, doc = ? WHERE id = ?',
-                (version, _dumps(body), record["id"]),
+                (version, doc, record["id"]),
             )
         except sqlite3.IntegrityError as exc:
             raise self._duplicate(conn, collection, exc) from exc
+        self._mk_write(conn, collection, [(record["id"], doc)], replace=True)
         return {"id": record["id"], **body, "version": version}
 
     async def update(
@@ -647,6 +720,8 @@ class SqliteRecordStore:
             if expected_version is not None and actual != expected_version:
                 raise StaleVersion(collection, record_id, expected_version, actual)
             conn.execute(f'DELETE FROM "{collection}" WHERE id = ?', (record_id,))
+            for tbl in self._multikeys_of(conn, collection).values():
+                conn.execute(f'DELETE FROM "{tbl}" WHERE id = ?', (record_id,))
 
         await self._write(run)
 
@@ -656,6 +731,9 @@ class SqliteRecordStore:
 
         def run(conn: sqlite3.Connection, tx: _Tx) -> None:
             conn.execute(f'DROP TABLE IF EXISTS "{collection}"')
+            for tbl in self._multikeys_of(conn, collection).values():
+                conn.execute(f'DROP TABLE IF EXISTS "{tbl}"')
+            conn.execute("DELETE FROM _kura_multikey WHERE collection = ?", (collection,))
             conn.execute("DELETE FROM _kura_arrays WHERE collection = ?", (collection,))
             conn.execute("DELETE FROM _kura_indexes WHERE collection = ?", (collection,))
             self._tables.discard(collection)
@@ -703,16 +781,61 @@ class SqliteRecordStore:
 
         return await self._in_reader(run)
 
-    def find_sql(self, collection: str, query: Query, arrays: set[str]) -> tuple[str, list[Any]]:
+    def _plan(
+        self,
+        conn: sqlite3.Connection,
+        collection: str,
+        where: Sequence[Condition],
+        sorted_page: bool = False,
+    ) -> tuple[_Sql, str, list[str]]:
+        """The FROM source and WHERE clauses of ``where``.
+
+        An ``Eq``/``In`` on an array path with a multikey table drives the query from the
+        matching ids (for a sorted page only when they are few; otherwise the planner walks
+        a sort index and stops after ``limit`` rows).
+        """
+        arrays = self._arrays_of(conn, collection) if where else set()
+        sql = _Sql(arrays)
+        source = f'"{collection}"'
+        multikeys = self._multikeys_of(conn, collection) if arrays else {}
+        for cond in where:
+            tbl = multikeys.get(cond.field)
+            if tbl is None or cond.field not in arrays or not isinstance(cond, Eq | In):
+                continue
+            values = [cond.value] if isinstance(cond, Eq) else list(cond.values)
+            if not values or any(v is None for v in values):
+                continue
+            hits = most = 0
+            if sorted_page:
+                (rows,) = conn.execute(f'SELECT max(rowid) FROM "{collection}"').fetchone()
+                most = max(_MK_DRIVE_MIN, int((_MK_DENSITY * (rows or 0)) ** 0.5))
+                marks = ", ".join("?" * len(values))
+                (hits,) = conn.execute(
+                    f'SELECT count(*) FROM (SELECT 1 FROM "{tbl}" WHERE value IN ({marks}) '
+                    f"LIMIT {most + 1})",
+                    values,
+                ).fetchone()
+            if not sorted_page or hits <= most:
+                binds = ", ".join(sql.bind(v) for v in values)
+                source = (
+                    f'(SELECT DISTINCT id AS mk_id FROM "{tbl}" WHERE value IN ({binds})) AS mk '
+                    f'CROSS JOIN "{collection}" ON "{collection}".id = mk.mk_id'
+                )
+            break
+        # The exact condition stays in WHERE: the multikey table only narrows the candidates.
+        return sql, source, sql.where(where)
+
+    def find_sql(
+        self, conn: sqlite3.Connection, collection: str, query: Query
+    ) -> tuple[str, list[Any]]:
         """The SELECT for one page (``limit + 1`` rows to learn whether more follow)."""
         sort = query.full_sort
-        sql = _Sql(arrays)
-        clauses = sql.where(query.where)
+        sql, source, clauses = self._plan(conn, collection, query.where, sorted_page=True)
         if query.cursor is not None:
             clauses.append(sql.keyset(sort, decode_cursor(query.cursor, sort)))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         text = (
-            f'SELECT id, version, doc FROM "{collection}"{where} '
+            f"SELECT id, version, doc FROM {source}{where} "
             f"ORDER BY {_order_by(sort)} LIMIT {query.limit + 1}"
         )
         return text, sql.params
@@ -727,8 +850,7 @@ class SqliteRecordStore:
         def run(conn: sqlite3.Connection) -> Page:
             if not self._known(conn, collection):
                 return Page()
-            arrays = self._arrays_of(conn, collection) if query.where else set()
-            text, params = self.find_sql(collection, query, arrays)
+            text, params = self.find_sql(conn, collection, query)
             items = [_row_to_record(r) for r in conn.execute(text, params)]
             if len(items) <= query.limit:
                 return Page(items=items)
@@ -746,9 +868,8 @@ class SqliteRecordStore:
         def run(conn: sqlite3.Connection) -> int:
             if not self._known(conn, collection):
                 return 0
-            sql = _Sql(self._arrays_of(conn, collection) if where else set())
-            clauses = sql.where(where)
-            text = f'SELECT count(*) FROM "{collection}"'
+            sql, source, clauses = self._plan(conn, collection, where)
+            text = f"SELECT count(*) FROM {source}"
             if clauses:
                 text += f" WHERE {' AND '.join(clauses)}"
             return int(conn.execute(text, sql.params).fetchone()[0])
@@ -768,11 +889,10 @@ class SqliteRecordStore:
             def run(conn: sqlite3.Connection, after: str | None = after) -> list[Record]:
                 if not self._known(conn, collection):
                     return []
-                sql = _Sql(self._arrays_of(conn, collection) if where else set())
-                clauses = sql.where(where)
+                sql, source, clauses = self._plan(conn, collection, where)
                 if after is not None:
                     clauses.append(f"id > {sql.bind(after)}")
-                text = f'SELECT id, version, doc FROM "{collection}"'
+                text = f"SELECT id, version, doc FROM {source}"
                 if clauses:
                     text += f" WHERE {' AND '.join(clauses)}"
                 text += f" ORDER BY id LIMIT {int(batch)}"
@@ -790,8 +910,7 @@ class SqliteRecordStore:
         check_collection(collection)
 
         def run(conn: sqlite3.Connection) -> list[str]:
-            arrays = self._arrays_of(conn, collection)
-            text, params = self.find_sql(collection, query, arrays)
+            text, params = self.find_sql(conn, collection, query)
             return [str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + text, params)]
 
         return await self._in_reader(run)

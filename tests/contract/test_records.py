@@ -624,3 +624,51 @@ async def test_sqlite_locked_database_is_backend_unavailable(tmp_path: Path) -> 
         assert [r["id"] async for r in store2.scan(C)] == ["a"]
     finally:
         await store2.close()
+
+
+async def test_sqlite_multikey_table_follows_every_write(tmp_path: Path) -> None:
+    """An array path leading an index gets a (value, id) table; it must follow every write."""
+    from storage.records.sqlite import SqliteRecordStore
+
+    store = SqliteRecordStore(tmp_path / "mk.sqlite3")
+    rng = random.Random(3)
+    try:
+        data = dataset(300)
+        await store.insert_many(C, data[:150])
+        # Index made after data (backfill), then more data (maintained on insert).
+        await store.ensure_indexes(C, [IndexSpec((("tags", 1), ("period_start", -1)))])
+        await store.insert_many(C, data[150:])
+        current = {r["id"]: dict(r) for r in data}
+        for rec_id in rng.sample(sorted(current), 40):
+            new_tags = rng.sample(TAGS, rng.randrange(0, 3))
+            updated = await store.update(C, rec_id, {"tags": new_tags}, 1)
+            current[rec_id] = strip(updated)
+        for rec_id in rng.sample(sorted(current), 20):
+            rec = await store.get(C, rec_id)
+            assert rec is not None
+            await store.delete(C, rec_id, rec["version"])
+            del current[rec_id]
+        survivor = sorted(current)[0]
+        rec = await store.get(C, survivor)
+        assert rec is not None
+        replaced = await store.replace(C, {"id": survivor, "tags": ["solo"]}, rec["version"])
+        current[survivor] = strip(replaced)
+
+        async def rolled_back() -> None:
+            async with store.transaction():
+                await store.insert(C, {"id": "ghost", "tags": ["solo", "road"]})
+                raise RuntimeError("undo")
+
+        with pytest.raises(RuntimeError):
+            await rolled_back()
+
+        for cond in [Eq("tags", "solo"), Eq("tags", "road"), In("tags", ("park", "river"))]:
+            expected = sorted(i for i, r in current.items() if matches(r, cond))
+            assert await store.count(C, [cond]) == len(expected)
+            got = await all_pages(store, (cond,), (("period_start", -1),), 25)
+            assert sorted(r["id"] for r in got) == expected
+            assert [r["id"] async for r in store.scan(C, [cond], batch=10)] == expected
+        plan = " ".join(await store.explain(C, Query(where=(Eq("tags", "solo"),))))
+        assert "_kura_mk_works_" in plan
+    finally:
+        await store.close()
