@@ -20,7 +20,7 @@ COPY workers ./workers
 RUN pip install .
 
 RUN useradd --system --uid 10001 --home-dir /data kura \
-    && mkdir -p /data && chown kura /data
+    && mkdir -p /data && chown kura /data && chmod 700 /data
 USER kura
 ENV KURA_DATA_DIR=/data
 VOLUME ["/data"]

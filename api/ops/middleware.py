@@ -48,15 +48,20 @@ def route_template(scope: Scope) -> str:
 
 
 def _user_id(scope: Scope, ctx: RequestContext) -> str | None:
+    """Who asked: set by ``bind_user``, or found on ``request.state`` where the auth layer
+    leaves the subject or credential it validated (``user_id`` attribute)."""
     if ctx.user_id:
         return ctx.user_id
-    state: Any = scope.get("state") or {}
-    user_id = state.get("user_id") if isinstance(state, dict) else None
-    if isinstance(user_id, str):
-        return user_id
-    subject = state.get("subject") if isinstance(state, dict) else None
-    found = getattr(subject, "user_id", None)
-    return found if isinstance(found, str) else None
+    state = scope.get("state")
+    if not isinstance(state, dict):
+        return None
+    if isinstance(state.get("user_id"), str):
+        return str(state["user_id"])
+    for key in ("subject", "kura_credential"):
+        found = getattr(state.get(key), "user_id", None)
+        if isinstance(found, str):
+            return found
+    return None
 
 
 class RequestContextMiddleware:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
 from api.app import create_app
@@ -33,6 +34,12 @@ def build_app(settings: Settings) -> FastAPI:
         bind_user("U123")
         logging.getLogger("kura.test").info("inside the request")
         return {"request_id": current_request_id()}
+
+    @app.get("/test/credential")
+    async def credential(request: Request) -> dict[str, bool]:
+        # What api.auth.deps leaves behind after validating a session or token.
+        request.state.kura_credential = SimpleNamespace(user_id="U777")
+        return {"ok": True}
 
     @app.get("/test/stream")
     async def stream() -> StreamingResponse:
@@ -90,6 +97,15 @@ async def test_access_log_line_carries_request_id_and_user(
     assert line["user_id"] == "U123"
     assert line["level"] == "INFO"
     assert line["time"].endswith("Z")
+
+
+async def test_access_log_names_the_user_the_auth_layer_validated(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        await client.get("/test/credential")
+    (access,) = [r for r in caplog.records if r.name == "kura.access"]
+    assert json.loads(JsonFormatter().format(access))["user_id"] == "U777"
 
 
 def test_log_lines_inside_a_request_carry_its_id() -> None:
