@@ -57,9 +57,11 @@ def leave_request(token: Any) -> None:
     _current.reset(token)
 
 
-# LogRecord attributes that are not "extra" fields given by the caller.
+# LogRecord attributes that are not "extra" fields given by the caller (uvicorn adds an
+# ANSI-coloured copy of its message, useless in JSON).
 _STANDARD = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "color_message"}
 )
 
 

@@ -122,6 +122,8 @@ def test_log_lines_inside_a_request_carry_its_id() -> None:
     assert line["message"] == "hello you"
     outside = json.loads(JsonFormatter().format(record))
     assert "request_id" not in outside
+    record.color_message = "\x1b[36mhello\x1b[0m"
+    assert "color_message" not in json.loads(JsonFormatter().format(record))
 
 
 async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
