@@ -662,7 +662,12 @@ async def test_sqlite_multikey_table_follows_every_write(tmp_path: Path) -> None
         with pytest.raises(RuntimeError):
             await rolled_back()
 
-        for cond in [Eq("tags", "solo"), Eq("tags", "road"), In("tags", ("park", "river"))]:
+        conds: list[Condition] = [
+            Eq("tags", "solo"),
+            Eq("tags", "road"),
+            In("tags", ("park", "river")),
+        ]
+        for cond in conds:
             expected = sorted(i for i, r in current.items() if matches(r, cond))
             assert await store.count(C, [cond]) == len(expected)
             got = await all_pages(store, (cond,), (("period_start", -1),), 25)
