@@ -109,6 +109,12 @@ class Container:
                 await port.open()
             except Exception as exc:
                 log.error("backend %s failed to open: %s", port.name, exc)
+        from api.schema import ensure_schema
+
+        try:
+            await ensure_schema(self)
+        except Exception as exc:
+            log.error("schema set-up failed (retried on next start): %s", exc)
 
     async def close(self) -> None:
         close_jobs = getattr(self.jobs, "close", None)
