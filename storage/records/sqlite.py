@@ -272,6 +272,9 @@ class SqliteRecordStore:
         )
         self._tx: ContextVar[_Tx | None] = ContextVar(f"kura_sqlite_tx_{id(self)}", default=None)
         self._open_lock = threading.Lock()
+        # Set once the writer has created the file and its bookkeeping tables, so a reader
+        # started by a concurrent first call never finds a half-made file.
+        self._ready = threading.Event()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -310,6 +313,7 @@ class SqliteRecordStore:
             conn.close()
             raise
         self._wconn = conn
+        self._ready.set()
 
     async def close(self) -> None:
         """Close every connection and stop the threads. Idempotent."""
@@ -317,6 +321,7 @@ class SqliteRecordStore:
         self._writer = self._readers = None
         if writer is None and readers is None:
             return
+        self._ready.clear()
 
         def shutdown() -> None:
             if writer is not None:
@@ -366,6 +371,8 @@ class SqliteRecordStore:
     def _reader_conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            if not self._ready.wait(timeout=_BUSY_TIMEOUT_MS / 1000):
+                raise BackendUnavailable("sqlite", "store did not open in time")
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA query_only = 1")
