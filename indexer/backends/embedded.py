@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,8 @@ ID_KEY = "_id_k"
 HEAP_BYTES = 100_000_000
 SCAN_BATCH = 1000
 _DATE_OFFSET = 1 << 62
+
+log = logging.getLogger("kura.index")
 
 
 def _date_key(field: str) -> str:
@@ -104,19 +108,36 @@ def _to_document(doc: dict[str, Any]) -> tantivy.Document:
 
 
 class TantivyIndex:
-    """``storage.ports.SearchIndex`` over a tantivy index folder; one writer per process.
+    """``storage.ports.SearchIndex`` over a tantivy index folder shared by several processes.
+
+    On the embedded default the API, the Celery worker and CLI commands (``kura reindex``,
+    ``kura check``) each open the same folder, and tantivy allows one ``IndexWriter`` per folder
+    (a lock file). So ``open()`` takes no writer: a write (``upsert``/``delete``/``clear``) takes
+    it lazily, waiting with backoff up to ``lock_timeout_s`` while another process holds it, and
+    ``refresh()`` commits and releases it. Writes of one process between two refreshes share one
+    writer (a reindex keeps it across its batches; the others wait). Searches reload the reader
+    whenever ``meta.json`` (the committed state) differs from what was last loaded, so commits
+    by another process show at the next search.
 
     Every call runs in a worker thread (``asyncio.to_thread``); a lock serialises writes.
     """
 
     name = "tantivy"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, lock_timeout_s: float = 10.0, heap_bytes: int = HEAP_BYTES
+    ) -> None:
         self.path = Path(path)
+        self.lock_timeout_s = lock_timeout_s
+        self._heap_bytes = heap_bytes
         self._schema = _build_schema()
         self._index: tantivy.Index | None = None
         self._writer: tantivy.IndexWriter | None = None
         self._lock = threading.Lock()
+        self._reload_lock = threading.Lock()
+        # meta.json as last loaded by this process's reader (tantivy rewrites it atomically
+        # on every commit; reading ~10 kB costs a few microseconds, a reload ~0.2 ms)
+        self._meta: bytes | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -125,14 +146,23 @@ class TantivyIndex:
             if self._index is not None:
                 return
             self.path.mkdir(parents=True, exist_ok=True)
-            index = tantivy.Index(self._schema, path=str(self.path))
+            for attempt in range(3):
+                try:
+                    index = tantivy.Index(self._schema, path=str(self.path))
+                    break
+                except ValueError:
+                    # another process may be creating the folder's first meta.json right now
+                    if attempt == 2:
+                        raise
+                    time.sleep(0.05)
             analyzer = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex("(?s).")).build()
             index.register_tokenizer(CHAR_ANALYZER, analyzer)
-            self._writer = index.writer(HEAP_BYTES)
+            self._meta = self._read_meta()
+            index.reload()
             self._index = index
 
     async def open(self) -> None:
-        """Create or open the index folder and its single writer. Idempotent."""
+        """Create or open the index folder and a reader (no writer is taken). Idempotent."""
         try:
             await asyncio.to_thread(self._open)
         except (OSError, ValueError) as exc:
@@ -140,15 +170,20 @@ class TantivyIndex:
 
     def _close(self) -> None:
         with self._lock:
-            if self._writer is not None:
-                self._writer.commit()
-                self._writer.wait_merging_threads()
-            self._writer = None
-            self._index = None
+            try:
+                if self._writer is not None:
+                    self._writer.commit()
+            finally:
+                self._release_writer()
+                self._index = None
+                self._meta = None
 
     async def close(self) -> None:
         """Commit pending writes and release the writer (its lock file). Idempotent."""
-        await asyncio.to_thread(self._close)
+        try:
+            await asyncio.to_thread(self._close)
+        except ValueError as exc:
+            raise BackendUnavailable("tantivy", str(exc)) from exc
 
     async def health(self) -> Health:
         """OK when the index is open and a searcher answers; never raises."""
@@ -158,60 +193,143 @@ class TantivyIndex:
             return Health(ok=False, backend=self.name, detail=str(exc))
         return Health(ok=True, backend=self.name, detail=f"{count} documents")
 
-    def _require(self) -> tuple[tantivy.Index, tantivy.IndexWriter]:
-        if self._index is None or self._writer is None:
+    def _require(self) -> tantivy.Index:
+        if self._index is None:
             raise BackendUnavailable("tantivy", "index not open")
-        return self._index, self._writer
+        return self._index
+
+    # -- reader ------------------------------------------------------------------------------
+
+    def _read_meta(self) -> bytes | None:
+        try:
+            return (self.path / "meta.json").read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def _reload(self, index: tantivy.Index, force: bool = False) -> None:
+        """Reload the reader when the committed state changed (in any process) since the last
+        load. The meta bytes are read before reloading, so a commit racing the reload only
+        causes one more reload next time, never a missed one."""
+        meta = self._read_meta()
+        if not force and meta == self._meta:
+            return
+        with self._reload_lock:
+            if not force and meta == self._meta:
+                return
+            try:
+                index.reload()
+            except ValueError as exc:
+                raise BackendUnavailable("tantivy", f"reload failed: {exc}") from exc
+            self._meta = meta
 
     def _searcher(self) -> tantivy.Searcher:
-        index, _ = self._require()
+        index = self._require()
+        self._reload(index)
         return index.searcher()
+
+    # -- writer ------------------------------------------------------------------------------
+
+    def _acquire_writer(self) -> tantivy.IndexWriter:
+        """The process's writer, taken now if not held. Caller holds ``self._lock``.
+
+        tantivy answers LockBusy at once while another process (or instance) holds the
+        folder's writer lock; retry with backoff until ``lock_timeout_s``, then give up with
+        ``BackendUnavailable`` (the unit of work logs it and ``kura reindex`` repairs drift).
+        """
+        if self._writer is not None:
+            return self._writer
+        index = self._require()
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.005
+        while True:
+            try:
+                self._writer = index.writer(self._heap_bytes)
+                return self._writer
+            except ValueError as exc:
+                if "LockBusy" not in str(exc):
+                    raise BackendUnavailable("tantivy", str(exc)) from exc
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise BackendUnavailable(
+                        "tantivy", "index is locked by another process"
+                    ) from exc
+                time.sleep(min(delay, remaining))
+                delay = min(delay * 2, 0.1)
+
+    def _release_writer(self) -> None:
+        """Drop the writer after its merges finish, which frees the folder's lock file.
+        Uncommitted writes are discarded. Caller holds ``self._lock``."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        try:
+            writer.wait_merging_threads()
+        except (RuntimeError, ValueError):
+            # a failed background merge loses nothing committed; the lock goes with the object
+            log.warning("tantivy merge failed while releasing the writer", exc_info=True)
+        del writer
+
+    def _commit_and_release(self) -> None:
+        """Commit the held writer (if any) and release it, also when the commit fails."""
+        if self._writer is None:
+            return
+        try:
+            self._writer.commit()
+        except ValueError as exc:
+            raise BackendUnavailable("tantivy", f"commit failed: {exc}") from exc
+        finally:
+            self._release_writer()
 
     # -- writes ------------------------------------------------------------------------------
 
     def _upsert(self, docs: Sequence[dict[str, Any]]) -> None:
         prepared = [(check_doc(d), _to_document(d)) for d in docs]
         with self._lock:
-            _, writer = self._require()
+            writer = self._acquire_writer()
             for doc_id, document in prepared:
                 writer.delete_documents_by_term("id", doc_id)
                 writer.add_document(document)
 
     async def upsert(self, docs: Sequence[dict[str, Any]]) -> None:
-        """Add or replace documents by ``id`` (delete by term, then add; visible on refresh)."""
+        """Add or replace documents by ``id`` (delete by term, then add; visible on refresh).
+
+        Takes the index's writer until the next ``refresh()``; raises ``BackendUnavailable``
+        when another process keeps it longer than ``lock_timeout_s``."""
         if docs:
             await asyncio.to_thread(self._upsert, docs)
 
     def _delete(self, ids: Sequence[str]) -> None:
         with self._lock:
-            _, writer = self._require()
+            writer = self._acquire_writer()
             for doc_id in ids:
                 writer.delete_documents_by_term("id", doc_id)
 
     async def delete(self, ids: Sequence[str]) -> None:
-        """Remove documents by id; absent ids are ignored."""
+        """Remove documents by id; absent ids are ignored. Takes the writer like ``upsert``."""
         if ids:
             await asyncio.to_thread(self._delete, ids)
 
     def _refresh(self) -> None:
         with self._lock:
-            index, writer = self._require()
-            writer.commit()
-            index.reload()
+            index = self._require()
+            self._commit_and_release()
+        self._reload(index, force=True)
 
     async def refresh(self) -> None:
-        """Commit the writer and reload the searcher."""
+        """Commit this process's pending writes, release the writer so another process can
+        write, and reload the searcher (which then also sees other processes' commits)."""
         await asyncio.to_thread(self._refresh)
 
     def _clear(self) -> None:
         with self._lock:
-            index, writer = self._require()
+            index = self._require()
+            writer = self._acquire_writer()
             writer.delete_all_documents()
-            writer.commit()
-            index.reload()
+            self._commit_and_release()
+        self._reload(index, force=True)
 
     async def clear(self) -> None:
-        """Remove every document and commit."""
+        """Remove every document, commit and release the writer."""
         await asyncio.to_thread(self._clear)
 
     # -- queries -----------------------------------------------------------------------------
@@ -249,7 +367,7 @@ class TantivyIndex:
         return tantivy.Query.boolean_query(must)
 
     def _after(self, field: str, key: str, descending: bool) -> tantivy.Query:
-        index, _ = self._require()
+        index = self._require()
         if not all(c in "0123456789abcdef" for c in key):
             raise InvalidQuery("malformed cursor")
         text = f"{field}:{{* TO {key}}}" if descending else f"{field}:{{{key} TO *}}"

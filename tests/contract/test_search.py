@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tantivy
 
 from indexer.backends import FACET_SIZE
 from indexer.backends.elasticsearch import ElasticsearchIndex
-from indexer.backends.embedded import TantivyIndex
+from indexer.backends.embedded import TantivyIndex, _build_schema
 from indexer.documents import normalize
 from indexer.query import DateRange, SearchQuery
 from storage.errors import BackendUnavailable, InvalidQuery
@@ -352,6 +353,32 @@ async def test_tantivy_persists_and_reports_closed(tmp_path: Path) -> None:
     await second.open()
     assert await id_set(second, text="こうじ") == {"w2", "f1"}
     await second.close()
+
+
+async def test_tantivy_holds_the_writer_lock_only_between_write_and_refresh(
+    tmp_path: Path,
+) -> None:
+    def writer_error() -> str:
+        """What tantivy says when another writer is asked for the folder ("" if granted)."""
+        try:
+            tantivy.Index(_build_schema(), path=str(tmp_path / "ix")).writer(15_000_000)
+        except ValueError as exc:
+            return str(exc)
+        return ""
+
+    index = TantivyIndex(tmp_path / "ix")
+    await index.open()
+    assert writer_error() == ""
+    await index.upsert(DOCS)
+    assert "LockBusy" in writer_error()
+    await index.refresh()
+    assert writer_error() == ""
+    await index.delete(["w1"])
+    assert "LockBusy" in writer_error()
+    await index.refresh()
+    await index.clear()
+    assert writer_error() == ""
+    await index.close()
 
 
 async def test_elasticsearch_unreachable_fails_fast() -> None:
