@@ -134,3 +134,33 @@ async def test_task_builds_container_from_settings(eager: CeleryJobQueue) -> Non
     result = await eager.result(await eager.enqueue("system.health"))
     assert result["records"]["ok"], result
     assert result["jobs"] == {"ok": True, "backend": "celery", "detail": "eager"}
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("runtime")
+async def test_reindex_task_rebuilds_the_index(eager: CeleryJobQueue, settings: Settings) -> None:
+    from api.container import Container
+    from indexer.query import SearchQuery
+
+    container = Container(settings)
+    await container.open()
+    work = {
+        "id": "01JWORK0000000000000000000",
+        "title": "広島県道路改良工事",
+        "kind": "construction",
+    }
+    await container.records.insert("works", {**work, "status": "registered", "acl": []})
+    await container.close()
+
+    result = await eager.result(await eager.enqueue("index.reindex"))
+    assert result["counts"]["work"] == 1
+
+    container = Container(settings)
+    await container.open()
+    try:
+        found = await container.index.search(SearchQuery(text="道路改良", acl=None))
+        assert [hit.id for hit in found.hits] == [work["id"]]
+        check = await eager.result(await eager.enqueue("index.check"))
+        assert check["clean"], check
+    finally:
+        await container.close()
