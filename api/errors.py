@@ -108,6 +108,23 @@ class TooManyRequests(KuraError):
     title = "操作が多すぎます。しばらく待ってからやり直してください。"
 
 
+class PayloadTooLarge(KuraError):
+    status = 413
+    code = "too_large"
+    title = "サイズの上限を超えています。"
+
+
+class OffsetConflict(Conflict):
+    code = "offset_mismatch"
+    title = "アップロード位置が一致しません。中断した位置から再開してください。"
+
+
+class ChecksumFailed(KuraError):
+    status = 460  # tus checksum extension
+    code = "checksum_mismatch"
+    title = "受信したデータのチェックサムが一致しません。もう一度送信してください。"
+
+
 class ServiceUnavailable(KuraError):
     status = 503
     code = "service_unavailable"
@@ -139,6 +156,12 @@ def _from_storage(exc: storage_errors.StorageError) -> KuraError:
         return NotFoundError()
     if isinstance(exc, storage_errors.BackendUnavailable):
         return ServiceUnavailable(backend=exc.backend)
+    if isinstance(exc, storage_errors.OffsetMismatch):
+        return OffsetConflict(expected_offset=exc.expected)
+    if isinstance(exc, storage_errors.ChecksumMismatch):
+        return ChecksumFailed()
+    if isinstance(exc, storage_errors.SizeExceeded):
+        return PayloadTooLarge()
     if isinstance(exc, storage_errors.InvalidQuery):
         return BadRequest(str(exc))
     return ServiceUnavailable()

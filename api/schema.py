@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 async def ensure_schema(container: Container) -> None:
+    from api.archive import nodes
     from api.audit.service import AuditLog
     from api.auth import sessions
     from api.grants.service import GrantService
@@ -29,3 +30,4 @@ async def ensure_schema(container: Container) -> None:
     await GrantService(records, container.uow, container.policy, container.clock).ensure_indexes()
     await WorkRepository(records).ensure_indexes()
     await AuditLog(records, container.clock).ensure_indexes()
+    await nodes.ensure_indexes(records)

@@ -46,3 +46,20 @@ class BackendUnavailable(StorageError):
 
 class InvalidQuery(StorageError):
     """A query spec or cursor that the store cannot answer (bad field name, bad cursor)."""
+
+
+class OffsetMismatch(StorageError):
+    """An append's offset is not the stored size (tus: 409)."""
+
+    def __init__(self, expected: int, got: int) -> None:
+        super().__init__(f"offset {got} does not match stored size {expected}")
+        self.expected = expected
+        self.got = got
+
+
+class ChecksumMismatch(StorageError):
+    """An append's bytes do not match the checksum the client sent (tus: 460)."""
+
+
+class SizeExceeded(StorageError):
+    """An append would pass the declared or allowed size (tus: 413)."""

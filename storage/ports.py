@@ -147,6 +147,53 @@ class BlobStore(Protocol):
     def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
         """Every object under a prefix, in key order."""
 
+    # -- resumable appends (tus uploads): bytes arrive in many requests, maybe over days --
+
+    async def append_open(self, handle: str) -> AppendState:
+        """Create the append target ``handle`` (``[A-Za-z0-9_-]{1,64}``) if missing and return
+        how many bytes are durably stored; after a restart this is where the client resumes."""
+
+    async def append(
+        self,
+        handle: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        offset: int,
+        checksum_sha256: bytes | None = None,
+        limit: int | None = None,
+    ) -> AppendState:
+        """Append the bytes of ``chunks`` at ``offset``, which must equal the stored size
+        (``OffsetMismatch`` otherwise, nothing written). Bytes are durable (fsynced, or sent as
+        an S3 part) when this returns. If ``chunks`` raises (dropped connection), the bytes
+        received so far are kept durably and the error propagates. With ``checksum_sha256``
+        (the digest of this request's bytes) nothing is kept unless the digest matches
+        (``ChecksumMismatch``). More than ``limit`` total bytes raises ``SizeExceeded`` and
+        keeps nothing of this request."""
+
+    async def append_finish(
+        self,
+        handle: str,
+        key: str,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> BlobInfo:
+        """Turn the appended bytes into object ``key`` atomically and return its size and
+        SHA-256 (computed while appending, or by re-reading after a restart). The handle is
+        gone afterwards."""
+
+    async def append_abort(self, handle: str) -> None:
+        """Discard an append target and everything staged for it; absent is not an error."""
+
+    def append_handles(self) -> AsyncIterator[str]:
+        """Every open append handle (for expiry sweeps and ``kura check``)."""
+
+
+@dataclass(frozen=True)
+class AppendState:
+    handle: str
+    size: int
+
 
 @dataclass(frozen=True)
 class SearchHit:

@@ -31,6 +31,7 @@ class UnitOfWork:
         self._deletes: set[str] = set()
         self._jobs_after: list[tuple[str, dict[str, Any]]] = []
         self._callbacks: list[Callable[[], Awaitable[None]]] = []
+        self._rollbacks: list[Callable[[], Awaitable[None]]] = []
         self._tx: Any = None
         self._outer: UnitOfWork | None = None
 
@@ -53,9 +54,15 @@ class UnitOfWork:
         if self._outer is not None:
             return
         _current.reset(self._token)
-        await self._tx.__aexit__(exc_type, exc, tb)
+        try:
+            await self._tx.__aexit__(exc_type, exc, tb)
+        except BaseException:
+            await self._run(self._rollbacks, "rollback")
+            raise
         if exc_type is None:
             await self._run_effects()
+        else:
+            await self._run(self._rollbacks, "rollback")
 
     def index(self, doc: dict[str, Any]) -> None:
         """Upsert ``doc`` into the search index after commit."""
@@ -72,7 +79,20 @@ class UnitOfWork:
         self._jobs_after.append((task, kwargs))
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` once the records have committed (errors are logged)."""
         self._callbacks.append(callback)
+
+    def on_rollback(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` if the unit rolls back, e.g. to delete an object written for it."""
+        self._rollbacks.append(callback)
+
+    @staticmethod
+    async def _run(callbacks: list[Callable[[], Awaitable[None]]], when: str) -> None:
+        for callback in callbacks:
+            try:
+                await callback()
+            except Exception:
+                log.exception("%s callback failed", when)
 
     async def _run_effects(self) -> None:
         try:
@@ -89,8 +109,4 @@ class UnitOfWork:
                 await self._jobs.enqueue(task, **kwargs)
             except Exception:
                 log.exception("enqueue of %s after commit failed", task)
-        for callback in self._callbacks:
-            try:
-                await callback()
-            except Exception:
-                log.exception("after-commit callback failed")
+        await self._run(self._callbacks, "after-commit")

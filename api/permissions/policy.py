@@ -138,6 +138,18 @@ class Policy:
             return bool(work.roles & _WORK_EDITORS) or (
                 own_orderer and "works.manage" in subject.grants
             )
+        if action == "files.read":
+            return readable
+        if action in ("files.write", "files.delete"):
+            # Deliverables are added while the work runs; completed and archived works are
+            # read-only (seed 000: moved to the archive after inspection).
+            if work.status not in ("registered", "in_progress"):
+                return False
+            return bool(work.roles & {WorkRole.SUPERVISOR, WorkRole.CONTRACTOR_MEMBER}) or (
+                own_orderer and "works.manage" in subject.grants
+            )
+        if action == "archive.hold":
+            return own_orderer and "works.manage" in subject.grants
         if action == "works.transition":
             return bool(work.roles & _WORK_EDITORS) or (
                 own_orderer and "works.manage" in subject.grants

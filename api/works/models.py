@@ -19,13 +19,14 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from api.master.business_types import BUSINESS_TYPES
 from storage.ports import IndexSpec
 
 WORKS = "works"
 MEMBERS = "work_members"
 
 # Collections whose records hang on a work; a work may be deleted only while none exist.
-DEPENDENT_COLLECTIONS: tuple[str, ...] = ("files", "documents", "posts")
+DEPENDENT_COLLECTIONS: tuple[str, ...] = ("nodes", "documents", "posts")
 
 
 class WorkKind(StrEnum):
@@ -124,52 +125,9 @@ def normalize_municipality_code(value: str) -> str:
     return code5
 
 
-# Fallback copy of the 29 業種 of seed 004 (許可を受けていることが必要な建設工事の種類, the licence
-# kinds of 建設業法 別表第一, in seed order; code = two-digit position), used only when
-# ``api.master.business_types`` (the master data, same codes) cannot be imported.
-FALLBACK_BUSINESS_TYPES: dict[str, str] = {
-    f"{i:02d}": name
-    for i, name in enumerate(
-        (
-            "土木一式工事",
-            "建築一式工事",
-            "大工工事",
-            "左官工事",
-            "とび・土工・コンクリート工事",
-            "石工事",
-            "屋根工事",
-            "電気工事",
-            "管工事",
-            "タイル・れんが・ブロック工事",
-            "鋼構造物工事",
-            "鉄筋工事",
-            "舗装工事",
-            "しゅんせつ工事",
-            "板金工事",
-            "ガラス工事",
-            "塗装工事",
-            "防水工事",
-            "内装仕上工事",
-            "機械器具設置工事",
-            "熱絶縁工事",
-            "電気通信工事",
-            "造園工事",
-            "さく井工事",
-            "建具工事",
-            "水道施設工事",
-            "消防施設工事",
-            "清掃施設工事",
-            "解体工事",
-        ),
-        start=1,
-    )
-}
+_BUSINESS_TYPE_CODES: frozenset[str] = frozenset(code for code, _name in BUSINESS_TYPES)
 
 
 def business_type_codes() -> frozenset[str]:
-    """Valid 業種 codes (seed 004): the master data's when present, else the copy above."""
-    try:
-        from api.master.business_types import BUSINESS_TYPES
-    except ImportError:  # pragma: no cover - the master module ships with the platform
-        return frozenset(FALLBACK_BUSINESS_TYPES)
-    return frozenset(str(code) for code, _name in BUSINESS_TYPES)
+    """Valid 業種 codes (seed 004): the master data's 29 licence kinds."""
+    return _BUSINESS_TYPE_CODES

@@ -266,7 +266,7 @@ async def test_delete_permissions(h: Harness, subject: Any, status: int) -> None
 
 async def test_delete_only_while_empty(h: Harness) -> None:
     work = await h.create()
-    await h.container.records.insert("files", {"id": new_id(), "work_id": work["id"]})
+    await h.container.records.insert("nodes", {"id": new_id(), "work_id": work["id"]})
     resp = await h.call(CLERK, "DELETE", f"{URL}/{work['id']}?version=1")
     assert resp.status_code == 409
     assert resp.json()["code"] == "work_not_empty"

@@ -1,0 +1,90 @@
+"""The archive's records: a folder tree of nodes per work, and content-addressed blobs.
+
+Collections
+- ``nodes``: one record per folder or file of a work. Top-level nodes have ``parent_id`` equal
+  to the work id (the work is the root folder). ``path`` is ``/A/B/name`` and unique per work.
+  Files point at content by ``sha256`` (a ``blobs`` record), so identical content is stored once.
+- ``blobs``: ``id`` = SHA-256 hex of the content; ``key`` = where the object lives in the blob
+  store; ``refs`` = how many file nodes point at it. At zero the object is deleted after commit.
+- Derived artefacts of a content (extracted text, thumbnail) live in the blob store under
+  ``derived/<sha256>/...``, so identical files are extracted once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+
+from api.errors import ValidationFailed
+from indexer.documents import normalize
+from storage.ports import IndexSpec
+
+NODES = "nodes"
+BLOBS = "blobs"
+UPLOADS = "uploads"
+
+
+class NodeKind(StrEnum):
+    FOLDER = "folder"
+    FILE = "file"
+
+
+class IngestState(StrEnum):
+    """A file's way through the ingest pipeline, visible through the API."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+NODE_INDEXES = [
+    IndexSpec((("work_id", 1), ("path", 1)), unique=True),
+    # Folder listings: folders first (kind desc), then by name / date / size / type.
+    IndexSpec((("parent_id", 1), ("kind", -1), ("sort_name", 1), ("id", 1))),
+    IndexSpec((("parent_id", 1), ("kind", -1), ("updated_at", 1), ("id", 1))),
+    IndexSpec((("parent_id", 1), ("kind", -1), ("size", 1), ("id", 1))),
+    IndexSpec((("parent_id", 1), ("kind", -1), ("content_type", 1), ("id", 1))),
+    IndexSpec((("sha256", 1),)),
+    IndexSpec((("work_id", 1), ("ingest.state", 1))),
+]
+BLOB_INDEXES = [IndexSpec((("refs", 1),))]
+
+MAX_NAME = 255
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def clean_name(name: str) -> str:
+    """A file or folder name as stored: NFC, no slash, backslash, NUL or control characters,
+    not ``.``/``..``, at most 255 characters. Errors are Japanese: the UI shows them."""
+    value = unicodedata.normalize("NFC", name).strip()
+    if not value or value in (".", ".."):
+        raise ValidationFailed(f"ファイル名またはフォルダ名が正しくありません: {name!r}")
+    if _FORBIDDEN.search(value):
+        raise ValidationFailed(
+            "ファイル名に使えない文字（/ \\ や制御文字）が含まれています。", name=value[:80]
+        )
+    if len(value) > MAX_NAME:
+        raise ValidationFailed(
+            f"ファイル名が長すぎます（{len(value)}文字、上限{MAX_NAME}文字）。", name=value[:80]
+        )
+    return value
+
+
+def split_path(path: str) -> list[str]:
+    """``"A/B/c.pdf"`` or ``"/A/B"`` into cleaned parts; empty for the root."""
+    return [clean_name(part) for part in path.replace("\\", "/").split("/") if part not in ("",)]
+
+
+def join_path(parts: list[str]) -> str:
+    return "/" + "/".join(parts)
+
+
+def sort_name(name: str) -> str:
+    """The key for "sort by name": normalised (width, case, kana) so listings read naturally."""
+    return normalize(name)
+
+
+def derived_key(sha256: str, name: str) -> str:
+    return f"derived/{sha256[:2]}/{sha256}/{name}"

@@ -1,0 +1,105 @@
+"""The archive core on the embedded backends: folders, files, content addressing, refcounts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from api.archive.models import BLOBS, NODES
+from api.archive.nodes import NameTaken, NodeService
+from api.config import Settings
+from api.container import Container
+from api.errors import ValidationFailed
+from api.kit.ids import new_id
+from api.permissions.policy import OrgKind, Subject
+
+pytestmark = pytest.mark.anyio
+
+OPERATOR = Subject(
+    "01OPERATOR0000000000000000", "admin", "01ORG00000000000000000000Z", OrgKind.OPERATOR
+)
+
+
+async def chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+@pytest.fixture
+async def svc(settings: Settings) -> AsyncIterator[NodeService]:
+    container = Container(settings)
+    await container.open()
+    try:
+        yield NodeService(container)
+    finally:
+        await container.close()
+
+
+async def make_work(svc: NodeService) -> dict[str, object]:
+    work = {"id": new_id(), "title": "道路改良工事", "status": "in_progress", "acl": []}
+    return await svc.records.insert("works", work)
+
+
+async def add(svc: NodeService, work: dict[str, object], folder: str, name: str, data: bytes):
+    async with svc.container.uow() as uow:
+        info = await svc.container.blobs.put(f"objects/t/{new_id()}", chunks(data))
+        return await svc.add_file(OPERATOR, work, folder, name, info, uow=uow)
+
+
+async def test_folders_files_dedupe_and_release(svc: NodeService) -> None:
+    work = await make_work(svc)
+    a = await add(svc, work, "PHOTO/PIC", "P0000001.JPG", b"same")
+    b = await add(svc, work, "OTHRS", "copy.jpg", b"same")
+    assert a["sha256"] == b["sha256"]
+    blob = await svc.records.get(BLOBS, str(a["sha256"]))
+    assert blob is not None
+    assert blob["refs"] == 2
+    stored = [i async for i in svc.container.blobs.list("objects/")]
+    assert len(stored) == 1  # the second copy was dropped after commit
+
+    page = await svc.children(str(work["id"]))
+    assert [n["name"] for n in page.items] == ["OTHRS", "PHOTO"]
+    pic = await svc.by_path(str(work["id"]), "PHOTO/PIC")
+    assert pic is not None
+    crumbs = await svc.breadcrumbs(a)
+    assert [n["name"] for n in crumbs] == ["PHOTO", "PIC", "P0000001.JPG"]
+
+    again = await add(svc, work, "PHOTO/PIC", "P0000001.JPG", b"other")
+    assert again["name"] == "P0000001 (2).JPG"
+
+    await svc.delete(OPERATOR, str(a["id"]), int(a["version"]))
+    await svc.delete(OPERATOR, str(b["id"]), int(b["version"]))
+    assert await svc.records.get(BLOBS, str(a["sha256"])) is None
+    assert await svc.records.count(NODES) == 4  # PHOTO, PIC, OTHRS, the renamed file
+
+
+async def test_rollback_deletes_the_new_object(svc: NodeService) -> None:
+    work = await make_work(svc)
+
+    async def failing() -> None:
+        async with svc.container.uow() as uow:
+            info = await svc.container.blobs.put("objects/t/x", chunks(b"lost"))
+            await svc.add_file(OPERATOR, work, "A", "a.txt", info, uow=uow)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await failing()
+    assert [i async for i in svc.container.blobs.list("objects/")] == []
+    assert await svc.records.count(NODES) == 0
+    assert await svc.records.count(BLOBS) == 0
+
+
+@pytest.mark.parametrize("name", ["a/b", "nul\x00", "x" * 300, "..", ""])
+async def test_bad_names(svc: NodeService, name: str) -> None:
+    work = await make_work(svc)
+    with pytest.raises(ValidationFailed):
+        await add(svc, work, "", name, b"x")
+    assert await svc.records.count(BLOBS) == 0
+    assert [i async for i in svc.container.blobs.list("objects/")] == []
+
+
+async def test_file_in_place_of_folder(svc: NodeService) -> None:
+    work = await make_work(svc)
+    await add(svc, work, "", "A", b"x")
+    with pytest.raises(NameTaken):
+        await add(svc, work, "A", "b.txt", b"y")
