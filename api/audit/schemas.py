@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.kit.clock import UtcDateTime
+from api.kit.text import Text
 
-_Key = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")]
+_Key = Annotated[str, Text(200)]
 
 
 class AuditEventRead(BaseModel):

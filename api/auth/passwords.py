@@ -20,9 +20,9 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from api.config import AuthSettings
+from api.kit.text import has_control_chars
 
 MAX_LENGTH = 128
-_CONTROL = {chr(c) for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)}
 # Unambiguous characters for generated one-time passwords (no 0/O, 1/l/I).
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
 
@@ -70,7 +70,7 @@ def check(settings: AuthSettings, password: str, login_id: str) -> list[Rule]:
         failed.append("not_login_id")
     if pw.lower() in common_passwords():
         failed.append("not_common")
-    if any(ch in _CONTROL for ch in pw):
+    if has_control_chars(pw):
         failed.append("no_control")
     return [by_code[c] for c in failed]
 

@@ -5,19 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.kit.clock import IsoDate, UtcDateTime
-from api.organizations.schemas import multi_line, not_blank, single_line
+from api.kit.text import Text
 
-ShortName = Annotated[
-    str, Field(min_length=1, max_length=100), AfterValidator(single_line), AfterValidator(not_blank)
-]
-Abbreviation = Annotated[str, Field(max_length=10), AfterValidator(single_line)]
-MailSubject = Annotated[
-    str, Field(min_length=1, max_length=200), AfterValidator(single_line), AfterValidator(not_blank)
-]
-MailBody = Annotated[str, Field(min_length=1, max_length=10_000), AfterValidator(multi_line)]
+ShortName = Annotated[str, Text(100)]
+Abbreviation = Annotated[str, Text(10, required=False)]
+MailSubject = Annotated[str, Text(200)]
+MailBody = Annotated[str, Text(10_000, multiline=True)]
 
 
 class _Strict(BaseModel):
@@ -88,7 +84,7 @@ class MailRendered(BaseModel):
 
 class CalendarDayWrite(_Strict):
     kind: Annotated[str, Field(pattern=r"^(closed|open)$")]
-    name: Annotated[str, Field(max_length=100), AfterValidator(single_line)] = ""
+    name: Annotated[str, Text(100, required=False)] = ""
     version: int | None = Field(default=None, ge=1)
 
 

@@ -7,46 +7,17 @@ service and answer 400.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.kit.clock import UtcDateTime
+from api.kit.text import Text
 from api.permissions.policy import OrgKind
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def single_line(value: str) -> str:
-    """Refuse control characters (newlines included) and trim surrounding spaces."""
-    if _CONTROL.search(value):
-        raise ValueError("制御文字は使用できません。")
-    return value.strip()
-
-
-def multi_line(value: str) -> str:
-    """Allow newlines and tabs; refuse every other control character."""
-    if _CONTROL_MULTILINE.search(value):
-        raise ValueError("制御文字は使用できません。")
-    return value
-
-
-def not_blank(value: str) -> str:
-    if not value:
-        raise ValueError("空欄にはできません。")
-    return value
-
-
-Name = Annotated[
-    str,
-    Field(min_length=1, max_length=200),
-    AfterValidator(single_line),
-    AfterValidator(not_blank),
-]
-Kana = Annotated[str, Field(max_length=200), AfterValidator(single_line)]
-Address = Annotated[str, Field(max_length=300), AfterValidator(single_line)]
+Name = Annotated[str, Text(200)]
+NameKana = Annotated[str, Text(200, required=False)]
+Address = Annotated[str, Text(300, required=False)]
 Phone = Annotated[str, Field(max_length=20, pattern=r"^[0-9+\-() ]*$")]
 OrdererCode = Annotated[str, Field(pattern=r"^[0-9]{8}$")]
 CorporateNumber = Annotated[str, Field(pattern=r"^[1-9][0-9]{12}$")]
@@ -60,7 +31,7 @@ class _Strict(BaseModel):
 class OrganizationCreate(_Strict):
     kind: OrgKind
     name: Name
-    name_kana: Kana = ""
+    name_kana: NameKana = ""
     code: OrdererCode | None = None
     corporate_number: CorporateNumber | None = None
     address: Address = ""
@@ -72,7 +43,7 @@ class OrganizationUpdate(_Strict):
 
     version: int = Field(ge=1)
     name: Name | None = None
-    name_kana: Kana | None = None
+    name_kana: NameKana | None = None
     code: OrdererCode | None = None
     corporate_number: CorporateNumber | None = None
     address: Address | None = None

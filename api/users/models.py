@@ -8,7 +8,6 @@ up without regard to case, while the ID is shown as it was registered.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -19,10 +18,6 @@ from api.kit.clock import UtcDateTime, from_iso, to_iso
 
 COLLECTION = "users"
 LOGIN_ID_RE = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# Full-width katakana, the prolonged sound mark, middle dot and spaces (after NFKC, which
-# turns half-width katakana into full-width).
-_KANA_RE = re.compile(r"^[\u30a1-\u30fa\u30fb\u30fc\u30fd\u30fe \u3000]+$")
 _EMAIL_RE = re.compile(
     r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
 )
@@ -37,19 +32,6 @@ class UserStatus(StrEnum):
     DISABLED = "disabled"
 
 
-def check_text(value: str, max_length: int) -> str:
-    """Reject control characters (C0, DEL, C1, line separators) and over-long text."""
-    if _CONTROL_RE.search(value):
-        raise ValueError("制御文字（改行・タブなど）は使用できません。")
-    if len(value) > max_length:
-        raise ValueError(f"{max_length}文字以内で入力してください。")
-    return value
-
-
-def check_position(value: str) -> str:
-    return check_text(value, MAX_POSITION).strip()
-
-
 def check_login_id(value: str) -> str:
     if not LOGIN_ID_RE.match(value):
         raise ValueError(
@@ -58,25 +40,9 @@ def check_login_id(value: str) -> str:
     return value
 
 
-def check_kana(value: str) -> str:
-    check_text(value, MAX_NAME)
-    value = unicodedata.normalize("NFKC", value).strip()
-    if value and not _KANA_RE.match(value):
-        raise ValueError("フリガナは全角カタカナで入力してください。")
-    return value
-
-
 def check_email(value: str) -> str:
-    value = check_text(value, MAX_EMAIL).strip()
     if not _EMAIL_RE.match(value):
         raise ValueError("メールアドレスの形式が正しくありません。")
-    return value
-
-
-def check_name(value: str) -> str:
-    value = check_text(value, MAX_NAME).strip()
-    if not value:
-        raise ValueError("氏名を入力してください。")
     return value
 
 

@@ -7,20 +7,20 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.kit.clock import UtcDateTime
+from api.kit.text import Kana, Text
 from api.users.models import (
+    MAX_EMAIL,
+    MAX_NAME,
+    MAX_POSITION,
     UserStatus,
     check_email,
-    check_kana,
     check_login_id,
-    check_name,
-    check_position,
 )
 
 LoginId = Annotated[str, Field(max_length=64), AfterValidator(check_login_id)]
-Name = Annotated[str, Field(max_length=200), AfterValidator(check_name)]
-Kana = Annotated[str, Field(max_length=200), AfterValidator(check_kana)]
-Email = Annotated[str, Field(max_length=300), AfterValidator(check_email)]
-Position = Annotated[str, Field(max_length=200), AfterValidator(check_position)]
+Name = Annotated[str, Text(MAX_NAME, blank_message="氏名を入力してください。")]
+Email = Annotated[str, Text(MAX_EMAIL, required=False), AfterValidator(check_email)]
+Position = Annotated[str, Text(MAX_POSITION, required=False)]
 
 
 class UserCreate(BaseModel):

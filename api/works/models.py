@@ -81,15 +81,6 @@ def member_id(work_id: str, user_id: str) -> str:
     return f"{work_id}:{user_id}"
 
 
-# Control characters (C0, DEL, C1) are refused in every text field; tab/newline only where a
-# field is multi-line (none here).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def has_control_chars(value: str) -> bool:
-    return bool(_CONTROL.search(value))
-
-
 _MUNICIPALITY = re.compile(r"^\d{5,6}$")
 
 

@@ -14,24 +14,17 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.kit.clock import IsoDate, UtcDateTime
+from api.kit.text import Text
 from api.permissions.policy import WorkRole
-from api.works.models import WorkKind, WorkStatus, has_control_chars, normalize_municipality_code
-
-
-def _plain_text(value: str) -> str:
-    if has_control_chars(value):
-        raise ValueError("制御文字は使用できません。")
-    if not value.strip():
-        raise ValueError("空白のみの値は指定できません。")
-    return value.strip()
+from api.works.models import WorkKind, WorkStatus, normalize_municipality_code
 
 
 def _municipality(value: str) -> str:
     return normalize_municipality_code(value)
 
 
-Text200 = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain_text)]
-Text50 = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(_plain_text)]
+Text200 = Annotated[str, Text(200)]
+Text50 = Annotated[str, Text(50)]
 
 
 RefId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -140,7 +133,7 @@ SortOrder = Literal["asc", "desc"]
 class WorkFilters(_Model):
     """List filters; ``q`` sends the question to the search index (title search)."""
 
-    q: Annotated[str, Field(max_length=100), AfterValidator(_plain_text)] | None = None
+    q: Annotated[str, Text(100)] | None = None
     status: list[WorkStatus] = []
     kind: WorkKind | None = None
     orderer_org_id: RefId | None = None
