@@ -6,13 +6,13 @@ edit them, each change audited in the same unit of work.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from api.audit.service import AuditLog
 from api.errors import DuplicateError, NotFoundError, StaleVersionError, ValidationFailed
+from api.kit import claims
 from api.kit.clock import Clock, to_iso
 from api.kit.ids import new_id
 from api.kit.uow import UnitOfWork
@@ -27,7 +27,7 @@ from api.master.schemas import (
     PositionUpdate,
 )
 from api.permissions.policy import Policy, Subject
-from storage.errors import DuplicateKey, NotFound
+from storage.errors import DuplicateKey
 from storage.ports import RecordStore
 from storage.query import Query, Range
 
@@ -320,13 +320,10 @@ class MasterService:
         return record
 
     async def _claim(self, key: str, owner_id: str, what: str) -> None:
-        if await self.records.get(KEYS, key) is not None:
-            raise DuplicateError(f"{what}はすでに登録されています。")
         try:
-            await self.records.insert(KEYS, {"id": key, "owner_id": owner_id})
-        except DuplicateKey as exc:
+            await claims.claim(self.records, KEYS, key, owner_id)
+        except claims.ClaimTaken as exc:
             raise DuplicateError(f"{what}はすでに登録されています。") from exc
 
     async def _release(self, key: str) -> None:
-        with contextlib.suppress(NotFound):
-            await self.records.delete(KEYS, key, None)
+        await claims.release(self.records, KEYS, key)

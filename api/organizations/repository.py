@@ -1,17 +1,14 @@
 """All record-store questions about organizations and offices live here.
 
-Uniqueness of 発注者コード, 法人番号 and per-organization office codes is enforced by *claims*:
-one record per value in ``org_keys`` whose id is the value itself. Inserting a claim inside
-the same transaction as the change makes a duplicate fail atomically on every backend
-(no reliance on sparse/partial unique indexes, which SQLite and MongoDB treat differently).
+Uniqueness of 発注者コード, 法人番号 and per-organization office codes is enforced by claims
+(``api.kit.claims``) in ``org_keys``.
 """
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
-from storage.errors import DuplicateKey, NotFound
+from api.kit import claims
 from storage.ports import IndexSpec, RecordStore
 from storage.query import Eq, Page, Query
 
@@ -32,14 +29,6 @@ def corporate_number_key(number: str) -> str:
 
 def office_code_key(org_id: str, code: str) -> str:
     return f"office:{org_id}:{code}"
-
-
-class ClaimTaken(Exception):
-    """A unique value (code, 法人番号, office code) is already claimed by another record."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)
-        self.key = key
 
 
 class OrganizationRepository:
@@ -116,14 +105,7 @@ class OrganizationRepository:
     # claims
     async def claim(self, key: str, owner_id: str) -> None:
         """Reserve a unique value for ``owner_id``; ``ClaimTaken`` if someone holds it."""
-        existing = await self.records.get(KEYS, key)
-        if existing is not None:
-            raise ClaimTaken(key)
-        try:
-            await self.records.insert(KEYS, {"id": key, "owner_id": owner_id})
-        except DuplicateKey as exc:
-            raise ClaimTaken(key) from exc
+        await claims.claim(self.records, KEYS, key, owner_id)
 
     async def release(self, key: str) -> None:
-        with contextlib.suppress(NotFound):
-            await self.records.delete(KEYS, key, None)
+        await claims.release(self.records, KEYS, key)

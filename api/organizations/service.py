@@ -13,11 +13,11 @@ from typing import Any
 
 from api.audit.service import AuditLog
 from api.errors import Conflict, DuplicateError, NotFoundError, ValidationFailed
+from api.kit.claims import ClaimTaken
 from api.kit.clock import Clock, to_iso
 from api.kit.ids import new_id
 from api.kit.uow import UnitOfWork
 from api.organizations.repository import (
-    ClaimTaken,
     OrganizationRepository,
     code_key,
     corporate_number_key,
