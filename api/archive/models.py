@@ -46,7 +46,15 @@ NODE_INDEXES = [
     IndexSpec((("parent_id", 1), ("kind", -1), ("updated_at", 1), ("id", 1))),
     IndexSpec((("parent_id", 1), ("kind", -1), ("size", 1), ("id", 1))),
     IndexSpec((("parent_id", 1), ("kind", -1), ("content_type", 1), ("id", 1))),
+    # Descending listings keep folders first, so they cannot walk the ones above backwards
+    # (that would put files first): each sort has its own descending index.
+    IndexSpec((("parent_id", 1), ("kind", -1), ("sort_name", -1), ("id", -1))),
+    IndexSpec((("parent_id", 1), ("kind", -1), ("updated_at", -1), ("id", -1))),
+    IndexSpec((("parent_id", 1), ("kind", -1), ("size", -1), ("id", -1))),
+    IndexSpec((("parent_id", 1), ("kind", -1), ("content_type", -1), ("id", -1))),
     IndexSpec((("sha256", 1),)),
+    # Metadata tree "by document class": one group's files by name.
+    IndexSpec((("work_id", 1), ("kind", 1), ("meta.doc_class", 1), ("sort_name", 1), ("id", 1))),
     IndexSpec((("work_id", 1), ("ingest.state", 1))),
 ]
 BLOB_INDEXES = [IndexSpec((("refs", 1),))]
