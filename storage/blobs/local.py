@@ -35,6 +35,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from storage.blobs.append import (
+    HandleLock,
+    Hashes,
+    RequestCheck,
+    batches,
+    sha256_of,
+    validate_handle,
+)
 from storage.blobs.keys import (
     InvalidKey,
     check_range,
@@ -42,16 +50,24 @@ from storage.blobs.keys import (
     validate_metadata,
     validate_prefix,
 )
-from storage.errors import BackendUnavailable, NotFound
-from storage.ports import BlobInfo, Health
+from storage.errors import (
+    BackendUnavailable,
+    ChecksumMismatch,
+    NotFound,
+    OffsetMismatch,
+    SizeExceeded,
+)
+from storage.ports import AppendState, BlobInfo, Health
 
 _TMP = ".tmp"
 _META = ".meta"
+_APPENDS = "appends"  # under .tmp/: resumable appends (tus uploads)
 _STALE_TMP_S = 24 * 3600
 _T = TypeVar("_T")
 # (sort key, name, is folder, size) of one folder entry
 _Entries = list[tuple[str, str, bool, int]]
 _Names = list[str]
+_Batch = list[bytes]
 
 
 async def _io(fn: Callable[..., _T], *args: Any) -> _T:
@@ -76,12 +92,17 @@ class LocalBlobStore:
 
     name = "local"
 
-    def __init__(self, root: Path, *, batch_bytes: int = 4 << 20) -> None:
+    def __init__(
+        self, root: Path, *, batch_bytes: int = 4 << 20, append_batch_bytes: int = 2 << 20
+    ) -> None:
         self.root = Path(root)
         self._tmp = self.root / _TMP
         self._meta = self.root / _META
         # Chunks are gathered up to this many bytes before one thread hop writes them.
         self._batch_bytes = batch_bytes
+        # Appends (tus PATCH bodies) keep their batches smaller: many may run at once.
+        self._append_batch_bytes = append_batch_bytes
+        self._hashes = Hashes()  # running SHA-256 of the open append handles
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -384,3 +405,234 @@ class LocalBlobStore:
             return []
         out.sort()
         return out
+
+    # -- resumable appends ---------------------------------------------------------------
+    #
+    # <root>/.tmp/appends/<handle>.part     the bytes so far (fsynced before append returns)
+    # <root>/.tmp/appends/<handle>.lock     flock of the request being served (append.HandleLock)
+    # <root>/.tmp/appends/<handle>.pending  size before a checksummed request, present only while
+    #                                       its bytes are unverified: a crash then truncates back
+
+    def _append_path(self, handle: str, suffix: str) -> Path:
+        return self._tmp / _APPENDS / f"{handle}{suffix}"
+
+    def _durable_size(self, handle: str) -> int:
+        pending = self._append_path(handle, ".pending")
+        try:
+            return int(pending.read_text())
+        except (FileNotFoundError, ValueError):
+            pass
+        try:
+            return os.stat(self._append_path(handle, ".part")).st_size
+        except FileNotFoundError as exc:
+            raise NotFound(f"append:{handle}") from exc
+
+    async def _lock_handle(self, handle: str, offset: int = -1) -> HandleLock:
+        lock = HandleLock(self._append_path(handle, ".lock"))
+        await _io(self._append_path(handle, "").parent.mkdir, 0o777, True, True)
+        if not await lock.acquire():
+            size = await _io(self._durable_size, handle)
+            raise OffsetMismatch(size, offset)
+        return lock
+
+    async def append_open(self, handle: str) -> AppendState:
+        """Create ``.tmp/appends/<handle>.part`` if missing; its durable size (see the port)."""
+        validate_handle(handle)
+        return AppendState(handle, await _io(self._append_open_sync, handle))
+
+    def _append_open_sync(self, handle: str) -> int:
+        part = self._append_path(handle, ".part")
+        part.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            _fsync_dir(part.parent)
+        return self._durable_size(handle)
+
+    def _recover(self, handle: str, lock: HandleLock) -> int:
+        """Under the lock: undo a checksummed request a crash left unverified; the size."""
+        part = self._append_path(handle, ".part")
+        pending = self._append_path(handle, ".pending")
+        if not part.exists():
+            lock.remove()
+            pending.unlink(missing_ok=True)
+            raise NotFound(f"append:{handle}")
+        try:
+            before = int(pending.read_text())
+        except (FileNotFoundError, ValueError):
+            return part.stat().st_size
+        with open(part, "r+b") as f:
+            f.truncate(before)
+            os.fsync(f.fileno())
+        pending.unlink()
+        return before
+
+    async def append(
+        self,
+        handle: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        offset: int,
+        checksum_sha256: bytes | None = None,
+        limit: int | None = None,
+    ) -> AppendState:
+        """Append to the part file at ``offset`` (see the port for the rules).
+
+        Written in batches of ``batch_bytes`` per thread hop and fsynced once before returning.
+        A rejected request (checksum, limit) truncates the file back to its size before.
+        """
+        validate_handle(handle)
+        lock = await self._lock_handle(handle, offset)
+        f: IO[bytes] | None = None
+        try:
+            size = await _io(self._recover, handle, lock)
+            if size != offset:
+                raise OffsetMismatch(size, offset)
+            f = await _io(self._open_part, handle, checksum_sha256 is not None, size)
+            check = RequestCheck(size, self._hashes.get(handle, size), checksum_sha256, limit)
+            return await self._append_into(handle, f, check, chunks)
+        finally:
+            if f is not None:
+                f.close()
+            lock.release()
+
+    def _open_part(self, handle: str, checksummed: bool, size: int) -> IO[bytes]:
+        if checksummed:
+            pending = self._append_path(handle, ".pending")
+            with open(pending, "w") as p:
+                p.write(str(size))
+                p.flush()
+                os.fsync(p.fileno())
+            _fsync_dir(pending.parent)
+        # Unbuffered: a failed write leaves nothing in a buffer that a later close would write.
+        f = open(self._append_path(handle, ".part"), "r+b", buffering=0)  # noqa: SIM115
+        f.seek(size)
+        return f
+
+    async def _append_into(
+        self, handle: str, f: IO[bytes], check: RequestCheck, chunks: AsyncIterator[bytes]
+    ) -> AppendState:
+        size = check.size_before
+        checksummed = check.checksum is not None
+        try:
+            async for batch in batches(chunks, self._append_batch_bytes):
+                check.check(batch)
+                await _io(self._write_append_batch, f, check, batch)
+            check.verify()
+        except (SizeExceeded, ChecksumMismatch):
+            await _io(self._truncate_part, handle, f, size)
+            raise
+        except Exception:
+            # A dropped connection (or a failed write): keep what arrived, unless it cannot be
+            # verified against a checksum.
+            if checksummed:
+                await _io(self._truncate_part, handle, f, size)
+            else:
+                kept = await _io(self._sync_part, handle, f, False)
+                self._hashes.set(
+                    handle, kept, check.whole if kept == size + check.received else None
+                )
+            raise
+        except BaseException:
+            # Cancelled: no more awaiting. Keep or drop the bytes synchronously (quick: one
+            # fsync or one truncate), and forget the running hash, which may be ahead.
+            self._hashes.drop(handle)
+            with contextlib.suppress(OSError):
+                if checksummed:
+                    self._truncate_part(handle, f, size)
+                else:
+                    self._sync_part(handle, f, False)
+            raise
+        total = await _io(self._sync_part, handle, f, checksummed)
+        self._hashes.set(handle, total, check.whole)
+        return AppendState(handle, total)
+
+    @staticmethod
+    def _write_append_batch(f: IO[bytes], check: RequestCheck, batch: _Batch) -> None:
+        for chunk in batch:
+            view = memoryview(chunk)
+            while view:
+                written = f.write(view)
+                view = view[written or 0 :]
+        check.feed(batch)
+
+    def _sync_part(self, handle: str, f: IO[bytes], checksummed: bool) -> int:
+        os.fsync(f.fileno())
+        if checksummed:
+            self._append_path(handle, ".pending").unlink(missing_ok=True)
+        return os.fstat(f.fileno()).st_size
+
+    def _truncate_part(self, handle: str, f: IO[bytes], size: int) -> None:
+        f.truncate(size)
+        f.seek(size)
+        os.fsync(f.fileno())
+        self._append_path(handle, ".pending").unlink(missing_ok=True)
+
+    async def append_finish(
+        self,
+        handle: str,
+        key: str,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> BlobInfo:
+        """Rename the part file into place as ``key`` (same filesystem: no copy) with its
+        sidecar, exactly as ``put`` commits; the SHA-256 is the running one of this process or
+        recomputed by reading the part file."""
+        validate_handle(handle)
+        validate_key(key)
+        meta = validate_metadata(metadata)
+        lock = await self._lock_handle(handle)
+        try:
+            size = await _io(self._recover, handle, lock)
+            running = self._hashes.get(handle, size)
+            part = self._append_path(handle, ".part")
+            if running is None:
+                whole, read = await _io(sha256_of, part)
+                if read != size:
+                    raise BackendUnavailable(self.name, f"{part} changed while finishing")
+                sha = str(whole.hexdigest())
+            else:
+                sha = str(running.hexdigest())
+            info = BlobInfo(key, size, sha, content_type, meta)
+            await _io(self._finish_sync, part, info)
+            self._hashes.drop(handle)
+            lock.remove()
+            return info
+        finally:
+            lock.release()
+
+    def _finish_sync(self, part: Path, info: BlobInfo) -> None:
+        f = open(part, "rb")  # noqa: SIM115 - _commit closes it
+        try:
+            self._commit(f, part, info)
+        finally:
+            f.close()
+        _fsync_dir(part.parent)
+
+    async def append_abort(self, handle: str) -> None:
+        """Remove the part file (and its marker); absent is not an error."""
+        validate_handle(handle)
+        lock = await self._lock_handle(handle)
+        try:
+
+            def remove() -> None:
+                for suffix in (".part", ".pending"):
+                    self._append_path(handle, suffix).unlink(missing_ok=True)
+                lock.remove()
+
+            await _io(remove)
+            self._hashes.drop(handle)
+        finally:
+            lock.release()
+
+    async def append_handles(self) -> AsyncIterator[str]:
+        """Every open append handle, in name order."""
+
+        def names() -> _Names:
+            folder = self._tmp / _APPENDS
+            if not folder.is_dir():
+                return []
+            return sorted(p.name[: -len(".part")] for p in folder.glob("*.part"))
+
+        for name in await _io(names):
+            yield name

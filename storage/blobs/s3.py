@@ -37,19 +37,33 @@ import asyncio
 import contextlib
 import hashlib
 import io
+import tempfile
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 import urllib3
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
+from minio.datatypes import Part
 from minio.error import InvalidResponseError, S3Error, ServerError
 
+from storage.blobs.append import (
+    HandleLock,
+    Hashes,
+    RequestCheck,
+    SegmentWriter,
+    Spool,
+    SpoolState,
+    batches,
+    sha256_of,
+    validate_handle,
+)
 from storage.blobs.keys import (
     SHA256_META,
     check_range,
@@ -57,8 +71,8 @@ from storage.blobs.keys import (
     validate_metadata,
     validate_prefix,
 )
-from storage.errors import BackendUnavailable, NotFound
-from storage.ports import BlobInfo, Health
+from storage.errors import BackendUnavailable, NotFound, OffsetMismatch, SizeExceeded
+from storage.ports import AppendState, BlobInfo, Health
 
 _T = TypeVar("_T")
 _Names = list[str]
@@ -69,6 +83,7 @@ _QUEUE_DEPTH = 4  # chunks buffered between the event loop and the uploading thr
 _MIN_PART = 5 << 20  # S3's smallest multipart part
 _STALE_TMP_S = 24 * 3600
 _EOF = b""
+_APPEND_BATCH = 4 << 20  # bytes of an append written to the spool per thread hop
 
 
 class _Abort(Exception):
@@ -149,6 +164,7 @@ class S3BlobStore:
         connect_timeout: float = 2.0,
         read_timeout: float = 30.0,
         parallel_parts: int = 1,
+        spool_dir: Path | None = None,
     ) -> None:
         if part_size < _MIN_PART:
             raise ValueError(f"part_size must be at least {_MIN_PART} bytes")
@@ -157,6 +173,11 @@ class S3BlobStore:
         self.parallel_parts = max(1, parallel_parts)
         self.bucket = bucket
         self.part_size = part_size
+        # Resumable appends are spooled here (``data_dir/spool`` in the app); a temp folder
+        # otherwise, which does not survive a reboot.
+        self.spool_dir = spool_dir or Path(tempfile.gettempdir()) / f"kura-spool-{bucket}"
+        self._spool = Spool(self.spool_dir, part_size)
+        self._hashes = Hashes()  # running SHA-256 of the open append handles
         self._endpoint = endpoint
         self._http = http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
@@ -494,3 +515,303 @@ class S3BlobStore:
                     yield info
             else:
                 yield BlobInfo(name, size)
+
+    # -- resumable appends ---------------------------------------------------------------
+    #
+    # Bytes go to the spool folder (``storage.blobs.append.Spool``: one segment file per future
+    # part, state in <spool>/<handle>.json) and each full segment is uploaded as a part of a
+    # multipart upload to the temp object .tmp/appends/<handle> while the request goes on (after
+    # the request's digest matched when a checksum was sent). ``append_finish`` uploads the tail
+    # as the last part, completes the upload and copies the object server-side to its key with
+    # the digest (S3 takes metadata at the start of an upload, the key is known only at the end).
+    # An append small enough never to fill a part is one PUT straight to the key instead.
+
+    def _append_object(self, handle: str) -> str:
+        return f"{_TMP_PREFIX}appends/{handle}"
+
+    async def _lock_handle(self, handle: str, offset: int = -1) -> HandleLock:
+        await self._call(self._spool.ensure)
+        lock = HandleLock(self._spool.lock_path(handle))
+        if not await lock.acquire():
+            state = await self._call(self._spool.load, handle)
+            raise OffsetMismatch(-1 if state is None else state.size, offset)
+        return lock
+
+    async def _load(self, handle: str, lock: HandleLock) -> SpoolState:
+        def load() -> SpoolState:
+            state = self._spool.load(handle)
+            if state is None:
+                lock.remove()
+                raise NotFound(f"append:{handle}")
+            return self._spool.recover(state)
+
+        return await self._call(load)
+
+    async def append_open(self, handle: str) -> AppendState:
+        """Create the spool state of ``handle`` if missing; the durable size (see the port)."""
+        validate_handle(handle)
+        state = await self._call(self._spool.load, handle)
+        if state is None:
+            lock = await self._lock_handle(handle)
+            try:
+                state = await self._call(self._spool.create, handle)
+            finally:
+                lock.release()
+        return AppendState(handle, state.size)
+
+    def _put_part(self, obj: str, upload_id: str, path: Path, number: int) -> tuple[str, int]:
+        data = path.read_bytes()
+        etag = self._client._upload_part(self.bucket, obj, data, None, upload_id, number)
+        return str(etag), len(data)
+
+    async def _upload_segment(self, state: SpoolState, number: int) -> None:
+        """Upload spooled segment ``number`` as part ``number`` and record it in the state."""
+        obj = self._append_object(state.handle)
+        if state.upload_id is None:
+            state.upload_id = str(
+                await self._call(self._client._create_multipart_upload, self.bucket, obj, {})
+            )
+            await self._call(self._spool.save, state)
+        path = self._spool.seg_path(state.handle, number)
+        etag, size = await self._call(self._put_part, obj, state.upload_id, path, number)
+        if number != len(state.parts) + 1:
+            raise RuntimeError(f"part {number} uploaded out of order")
+        state.parts.append((number, etag, size))
+        state.size = max(state.size, state.uploaded)
+        await self._call(self._spool.save, state)
+
+    async def _flush(self, state: SpoolState) -> None:
+        """Upload every full segment still on the spool disk (a failed upload is retried here
+        by the next request) and remove the segments of uploaded parts."""
+        for number, size in self._spool.pending(state):
+            if size < self.part_size:
+                break
+            await self._upload_segment(state, number)
+        await self._call(self._spool.recover, state)
+
+    async def append(
+        self,
+        handle: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        offset: int,
+        checksum_sha256: bytes | None = None,
+        limit: int | None = None,
+    ) -> AppendState:
+        """Spool the bytes and upload full parts as they fill (see the port for the rules).
+
+        Without a checksum, a full part is uploaded in the background while the next one is
+        spooled; with one, parts are uploaded only after the request's digest matched.
+        """
+        validate_handle(handle)
+        lock = await self._lock_handle(handle, offset)
+        try:
+            state = await self._load(handle, lock)
+            await self._flush(state)
+            if state.size != offset:
+                raise OffsetMismatch(state.size, offset)
+            writer = SegmentWriter(
+                self._spool, handle, len(state.parts) + 1, state.size - state.uploaded
+            )
+            try:
+                return await self._append_into(state, writer, chunks, checksum_sha256, limit)
+            finally:
+                writer.close()
+        finally:
+            lock.release()
+
+    async def _append_into(
+        self,
+        state: SpoolState,
+        writer: SegmentWriter,
+        chunks: AsyncIterator[bytes],
+        checksum: bytes | None,
+        limit: int | None,
+    ) -> AppendState:
+        handle = state.handle
+        before = state.copy()
+        check = RequestCheck(state.size, self._hashes.get(handle, state.size), checksum, limit)
+        uploading: asyncio.Future[None] | None = None
+        verified = checksum is None
+
+        async def drain() -> None:
+            nonlocal uploading
+            if uploading is not None:
+                task, uploading = uploading, None
+                await task
+
+        async def commit() -> AppendState:
+            state.size = before.size + check.received
+            await self._call(self._spool.save, state)
+            self._hashes.set(handle, state.size, check.whole)
+            await self._flush(state)
+            return AppendState(handle, state.size)
+
+        try:
+            async for batch in batches(chunks, _APPEND_BATCH):
+                check.check(batch)
+                full = await self._call(writer.write, batch, check)
+                if checksum is None:
+                    for number in full:
+                        await drain()
+                        uploading = asyncio.ensure_future(self._upload_segment(state, number))
+            await self._call(writer.sync)
+            check.verify()
+            verified = True
+            await drain()
+        except Exception as exc:
+            if uploading is not None:
+                with contextlib.suppress(Exception):
+                    await drain()
+            if not verified or isinstance(exc, SizeExceeded):
+                # Keep nothing of this request. Parts it uploaded are forgotten: the next
+                # upload of the same number replaces them.
+                await self._call(writer.rollback)
+                state.size, state.parts = before.size, before.parts
+                await self._call(self._spool.save, state)
+                raise
+            # A dropped connection (or a failed upload): the bytes that arrived are durable on
+            # the spool disk, keep them.
+            with contextlib.suppress(BackendUnavailable):
+                await self._call(writer.sync)
+                await commit()
+            raise
+        except BaseException:
+            # Cancelled: no more awaiting; the state file on disk is consistent, bytes past its
+            # size are cut by the next request. The running hash may be ahead: forget it.
+            if uploading is not None:
+                uploading.cancel()
+            self._hashes.drop(handle)
+            raise
+        return await commit()
+
+    def _put_file(
+        self, key: str, path: Path, size: int, content_type: str, headers: dict[str, Any]
+    ) -> None:
+        if size == 0:
+            self._client.put_object(
+                self.bucket, key, io.BytesIO(b""), 0, content_type=content_type, metadata=headers
+            )
+            return
+        with open(path, "rb") as f:
+            self._client.put_object(
+                self.bucket, key, f, size, content_type=content_type, metadata=headers,
+                part_size=max(self.part_size, size),
+            )  # fmt: skip
+
+    def _hash_object(self, obj: str) -> str:
+        digest = hashlib.sha256()
+        resp = self._client.get_object(self.bucket, obj)
+        try:
+            for data in resp.stream(1 << 20):
+                digest.update(data)
+        finally:
+            resp.close()
+            resp.release_conn()
+        return digest.hexdigest()
+
+    async def append_finish(
+        self,
+        handle: str,
+        key: str,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, str] | None = None,
+    ) -> BlobInfo:
+        """Complete the multipart upload and copy it to ``key`` with its digest (or one PUT
+        when no part was uploaded); see the port. A finish interrupted after the completion
+        resumes at the copy."""
+        validate_handle(handle)
+        validate_key(key)
+        meta = validate_metadata(metadata)
+        lock = await self._lock_handle(handle)
+        try:
+            state = await self._load(handle, lock)
+            running = self._hashes.get(handle, state.size)
+            obj = self._append_object(handle)
+            if not state.parts and not state.completed:
+                seg = self._spool.seg_path(handle, 1)
+                if running is None:
+                    whole, _ = await self._call(sha256_of, seg, state.size)
+                    sha = str(whole.hexdigest())
+                else:
+                    sha = str(running.hexdigest())
+                headers = _encode_meta({**meta, SHA256_META: sha})
+                await self._call(self._put_file, key, seg, state.size, content_type, headers)
+                if state.upload_id is not None:
+                    with contextlib.suppress(BackendUnavailable, NotFound):
+                        await self._call(
+                            self._client._abort_multipart_upload, self.bucket, obj, state.upload_id
+                        )
+            else:
+                if not state.completed:
+                    await self._flush(state)
+                    for number, _size in self._spool.pending(state):
+                        await self._upload_segment(state, number)
+                    parts = [Part(n, etag) for n, etag, _ in state.parts]
+                    await self._call(
+                        self._client._complete_multipart_upload,
+                        self.bucket,
+                        obj,
+                        state.upload_id,
+                        parts,
+                    )
+                    state.completed = True
+                    await self._call(self._spool.save, state)
+                sha = (
+                    str(running.hexdigest())
+                    if running is not None
+                    else await self._call(self._hash_object, obj)
+                )
+                await self._call(
+                    self._client.copy_object,
+                    self.bucket,
+                    key,
+                    CopySource(self.bucket, obj),
+                    metadata={
+                        "Content-Type": content_type,
+                        **_encode_meta({**meta, SHA256_META: sha}),
+                    },
+                    metadata_directive=REPLACE,
+                )
+                with contextlib.suppress(BackendUnavailable, NotFound):
+                    await self._call(self._client.remove_object, self.bucket, obj)
+            await self._call(self._spool.remove, handle)
+            lock.remove()
+            self._hashes.drop(handle)
+            return BlobInfo(key, state.size, sha, content_type, meta)
+        finally:
+            lock.release()
+
+    async def append_abort(self, handle: str) -> None:
+        """Abort the multipart upload (or remove its completed temp object) and drop the
+        spool; absent is not an error."""
+        validate_handle(handle)
+        lock = await self._lock_handle(handle)
+        try:
+            state = await self._call(self._spool.load, handle)
+            if state is not None:
+                obj = self._append_object(handle)
+                try:
+                    if state.completed:
+                        await self._call(self._client.remove_object, self.bucket, obj)
+                    elif state.upload_id is not None:
+                        await self._call(
+                            self._client._abort_multipart_upload, self.bucket, obj, state.upload_id
+                        )
+                except NotFound:
+                    pass
+                except BackendUnavailable as exc:
+                    cause = exc.__cause__
+                    if not (isinstance(cause, S3Error) and cause.code == "NoSuchUpload"):
+                        raise
+                await self._call(self._spool.remove, handle)
+            lock.remove()
+            self._hashes.drop(handle)
+        finally:
+            lock.release()
+
+    async def append_handles(self) -> AsyncIterator[str]:
+        """Every open append handle of this spool folder, in name order."""
+        for name in await self._call(self._spool.handles):
+            yield name
