@@ -29,6 +29,7 @@ from api.kit.clock import to_iso
 from api.kit.ids import is_id, new_id
 from api.kit.uow import UnitOfWork
 from api.permissions.policy import Subject
+from api.works.lifecycle import ensure_no_hold
 from api.works.repository import WorkRepository
 from api.works.service import WorkService
 from storage.errors import DuplicateKey
@@ -282,6 +283,7 @@ class NodeService:
     async def delete(self, subject: Subject | None, node_id: str, version: int) -> None:
         """Delete a file, or an empty folder. Content goes when its last reference goes."""
         located = await self.node(subject, node_id, "files.delete")
+        ensure_no_hold(located.work)  # a legal hold blocks deleting any node (lifecycle)
         node = located.node
         assert node is not None
         if node["kind"] == NodeKind.FOLDER:

@@ -25,6 +25,7 @@ from api.errors import NotFoundError, ValidationFailed
 from api.kit.clock import to_iso
 from api.permissions.policy import Subject, WorkRole
 from api.works.indexing import work_acl, work_to_doc
+from api.works.lifecycle import reindex_files
 from api.works.models import MEMBERS, member_id
 from api.works.service import WorkService
 from storage.query import Record
@@ -83,6 +84,7 @@ class MemberService:
                 subject, "works.member_added", f"{MEMBERS}/{stored['id']}", after=stored
             )
             uow.index(work_to_doc(updated))
+            reindex_files(uow, work_id)
         return stored
 
     async def change_role(
@@ -105,6 +107,7 @@ class MemberService:
                 after=stored,
             )
             uow.index(work_to_doc(updated))
+            reindex_files(uow, work_id)
         return stored
 
     async def remove(self, subject: Subject | None, work_id: str, user_id: str) -> None:
@@ -119,3 +122,4 @@ class MemberService:
                 subject, "works.member_removed", f"{MEMBERS}/{before['id']}", before=before
             )
             uow.index(work_to_doc(updated))
+            reindex_files(uow, work_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 
 from api.container import Container
 from api.deps import ContainerDep, SubjectDep
@@ -12,6 +12,8 @@ from api.kit.pagination import CursorPage
 from api.works.members import MemberService
 from api.works.repository import WorkRepository
 from api.works.schemas import (
+    LegalHoldRelease,
+    LegalHoldRequest,
     MemberCreate,
     MemberRead,
     MemberUpdate,
@@ -30,7 +32,9 @@ _READY = "_kura_works_indexes_ready"
 
 async def get_service(container: ContainerDep) -> WorkService:
     repo = WorkRepository(container.records)
-    service = WorkService(repo, container.index, container.uow, container.policy, container.clock)
+    service = WorkService(
+        repo, container.index, container.uow, container.policy, container.clock, container.blobs
+    )
     if not getattr(container, _READY, False):
         # Idempotent; done once per process so the first request creates the store indexes.
         await repo.ensure_indexes()
@@ -92,6 +96,26 @@ async def delete_work(
     return Response(status_code=204)
 
 
+# archive lifecycle ----------------------------------------------------------------------
+@router.post("/{work_id}/legal-hold", response_model=WorkRead)
+async def place_legal_hold(
+    service: ServiceDep, subject: SubjectDep, work_id: str, body: LegalHoldRequest
+) -> WorkRead:
+    """Block deletion of the work and its files until released (``archive.hold``)."""
+    return _read(await service.lifecycle.place_hold(subject, work_id, body.reason))
+
+
+@router.delete("/{work_id}/legal-hold", response_model=WorkRead)
+async def release_legal_hold(
+    service: ServiceDep,
+    subject: SubjectDep,
+    work_id: str,
+    body: Annotated[LegalHoldRelease | None, Body()] = None,
+) -> WorkRead:
+    reason = body.reason if body is not None else None
+    return _read(await service.lifecycle.release_hold(subject, work_id, reason))
+
+
 # memberships ------------------------------------------------------------------------------
 @router.get("/{work_id}/members", response_model=list[MemberRead])
 async def list_members(service: ServiceDep, subject: SubjectDep, work_id: str) -> list[MemberRead]:
@@ -133,4 +157,5 @@ def build_service(container: Container) -> WorkService:
         container.uow,
         container.policy,
         container.clock,
+        container.blobs,
     )

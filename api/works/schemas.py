@@ -78,6 +78,12 @@ class WorkUpdate(_Model):
     bid_opening_at: UtcDateTime | None = None
 
 
+class LegalHoldRead(BaseModel):
+    reason: str
+    placed_by: str
+    placed_at: UtcDateTime
+
+
 class WorkRead(BaseModel):
     id: str
     version: int
@@ -99,11 +105,26 @@ class WorkRead(BaseModel):
     created_by: str
     created_at: UtcDateTime
     updated_at: UtcDateTime
+    # archive lifecycle (api.works.lifecycle)
+    archived_at: UtcDateTime | None = None
+    retention_until: IsoDate | None = None
+    retention_years: int | None = None
+    legal_hold: LegalHoldRead | None = None
 
 
 class TransitionRequest(_Model):
     to: WorkStatus
     version: int = Field(ge=1)
+
+
+class LegalHoldRequest(_Model):
+    """Place a legal hold (法的保全); the reason is kept in the audit trail."""
+
+    reason: Annotated[str, Text(500, multiline=True)]
+
+
+class LegalHoldRelease(_Model):
+    reason: Annotated[str, Text(500, multiline=True)] | None = None
 
 
 class MemberCreate(_Model):

@@ -25,6 +25,7 @@ from api.kit.uow import UnitOfWork
 from api.permissions.policy import OrgKind, Policy, Subject, WorkContext, WorkRole
 from api.works.errors import ArchivedReadOnly, InvalidTransition, WorkNotEmpty
 from api.works.indexing import DOC_TYPE, principals_for, work_acl, work_to_doc
+from api.works.lifecycle import Lifecycle, ensure_no_hold, reindex_files
 from api.works.models import (
     NEXT_STATUS,
     WORKS,
@@ -35,7 +36,7 @@ from api.works.models import (
 from api.works.repository import WorkRepository
 from api.works.schemas import WorkCreate, WorkFilters, WorkUpdate
 from indexer.query import DateRange, SearchQuery
-from storage.ports import SearchIndex
+from storage.ports import BlobStore, SearchIndex
 from storage.query import Condition, Direction, Eq, In, Range, Record
 
 # Fields a PATCH may not clear.
@@ -67,13 +68,16 @@ class WorkService:
         uow: Callable[[], UnitOfWork],
         policy: Policy,
         clock: Clock,
+        blobs: BlobStore | None = None,
     ) -> None:
         self.repo = repo
+        self.blobs = blobs  # only disposal of archived works needs it (api.works.lifecycle)
         self.index = index
         self.uow = uow
         self.policy = policy
         self.clock = clock
         self.audit = AuditLog(repo.records, clock)
+        self.lifecycle = Lifecycle(self)
 
     # access ------------------------------------------------------------------------------
     async def context(self, subject: Subject | None, work: Record) -> WorkContext:
@@ -102,7 +106,7 @@ class WorkService:
         if action != "works.read":
             if (
                 ctx.status == WorkStatus.ARCHIVED
-                and action != "works.transition"
+                and action not in ("works.transition", "archive.hold")
                 and self.policy.can(subject, "works.transition", ctx)
             ):
                 raise ArchivedReadOnly()
@@ -213,20 +217,25 @@ class WorkService:
                 detail={"fields": sorted(data.model_fields_set - {"version"})},
             )
             uow.index(work_to_doc(stored))
+            reindex_files(uow, work_id)
         return stored
 
     async def transition(
         self, subject: Subject | None, work_id: str, to: WorkStatus, version: int
     ) -> Record:
-        """One step forward along registered → in_progress → completed → archived."""
+        """One step forward along registered → in_progress → completed → archived.
+
+        Entering the archive sets ``archived_at`` and ``retention_until`` (seed 000: completed
+        works move to the archive, read-only; see ``api.works.lifecycle``)."""
         work = await self.load(subject, work_id, "works.transition")
         current = WorkStatus(work["status"])
         if NEXT_STATUS.get(current) != to:
             raise InvalidTransition(f"{current.value} から {to.value} へは変更できません。")
+        extra = await self.lifecycle.archive_changes(work) if to == WorkStatus.ARCHIVED else {}
         async with self.uow() as uow:
             members = await self.repo.members(work_id)
-            changes = {"status": to.value, "updated_at": to_iso(self.clock.now())}
-            changes["acl"] = work_acl({**work, **changes}, members)  # type: ignore[assignment]
+            changes: Record = {"status": to.value, "updated_at": to_iso(self.clock.now()), **extra}
+            changes["acl"] = work_acl({**work, **changes}, members)
             stored = await self.repo.update(work_id, changes, version)
             await self.audit.record(
                 subject,
@@ -234,14 +243,26 @@ class WorkService:
                 target(work_id),
                 before=work,
                 after=stored,
-                detail={"from": current.value, "to": to.value},
+                detail={"from": current.value, "to": to.value, **extra},
             )
             uow.index(work_to_doc(stored))
+            reindex_files(uow, work_id)
         return stored
 
     async def delete(self, subject: Subject | None, work_id: str, version: int) -> None:
-        """Only while empty: status registered and no files, documents or posts yet."""
+        """Only while empty: status registered and no files, documents or posts yet; never
+        under a legal hold. An archived work is disposed of (with its files) by operators
+        once its retention has ended (``api.works.lifecycle``)."""
+        work = await self.load(subject, work_id, "works.read")
+        if work["status"] == WorkStatus.ARCHIVED:
+            ctx = await self.context(subject, work)
+            if not self.policy.can(subject, "works.transition", ctx):
+                self.policy.require(subject, "works.delete", ctx)  # 403: not theirs to manage
+            self.lifecycle.check_disposal(subject, work)
+            await self.lifecycle.dispose(subject, work, version)
+            return
         work = await self.load(subject, work_id, "works.delete")
+        ensure_no_hold(work)
         if work["status"] != WorkStatus.REGISTERED or await self.repo.dependents(work_id):
             raise WorkNotEmpty()
         async with self.uow() as uow:

@@ -1,0 +1,117 @@
+"""Search results as CSV and Excel listings (seed 001 別表1-1 5(7): 一覧の出力), streamed.
+
+CSV is UTF-8 with a BOM (Excel opens Japanese text correctly) and written page by page while
+the search pages through the index. Excel is written by xlsxwriter in ``constant_memory`` mode
+to a temporary file (the format is a ZIP and needs its directory at the end), then streamed.
+Both stop at ``EXPORT_CAP`` rows; when rows were left out a last row says so in Japanese.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import xlsxwriter  # type: ignore[import-untyped]  # no stubs; see report
+
+from api.search.schemas import SearchHitRead
+from api.search.service import ExportRun
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("type", "種別"),
+    ("title", "名称"),
+    ("number", "工事番号"),
+    ("path", "パス"),
+    ("category", "分類"),
+    ("business_type", "業種"),
+    ("doc_class", "書類区分"),
+    ("orderer", "発注者"),
+    ("contractor", "受注者"),
+    ("work_kind", "工事・業務"),
+    ("status", "状態"),
+    ("file_type", "ファイル種別"),
+    ("period_start", "工期開始"),
+    ("period_end", "工期終了"),
+    ("doc_date", "書類日付"),
+    ("photo_date", "撮影日"),
+    ("size", "サイズ"),
+    ("updated_at", "更新日時"),
+    ("work_id", "案件ID"),
+    ("id", "ID"),
+)
+TYPE_LABELS = {"work": "案件", "file": "ファイル"}
+CHUNK = 1 << 16
+
+
+def row_values(hit: SearchHitRead, labels: dict[str, str]) -> list[Any]:
+    out: list[Any] = []
+    for name, _ in COLUMNS:
+        value = getattr(hit, name)
+        if name == "type":
+            value = TYPE_LABELS.get(str(value), value)
+        elif name == "orderer" and value:
+            value = labels.get(str(value), value)
+        elif name == "contractor":
+            value = "、".join(labels.get(v, v) for v in value)
+        out.append("" if value is None else value)
+    return out
+
+
+def content_disposition(filename: str, fallback: str) -> str:
+    """RFC 6266 / 5987: an ASCII fallback and the UTF-8 name."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+
+
+async def csv_stream(rows: AsyncIterator[SearchHitRead], run: ExportRun) -> AsyncIterator[bytes]:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    buf.write("\ufeff")
+    writer.writerow([label for _, label in COLUMNS])
+    async for hit in rows:
+        writer.writerow([_csv_safe(v) for v in row_values(hit, run.labels)])
+        if buf.tell() >= CHUNK:
+            yield buf.getvalue().encode()
+            buf.seek(0)
+            buf.truncate()
+    if run.notice:
+        writer.writerow([f"※ {run.notice}"])
+    yield buf.getvalue().encode()
+
+
+async def xlsx_stream(rows: AsyncIterator[SearchHitRead], run: ExportRun) -> AsyncIterator[bytes]:
+    fd, path = tempfile.mkstemp(prefix="kura-export-", suffix=".xlsx")
+    os.close(fd)
+    try:
+        book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False})
+        sheet = book.add_worksheet("検索結果")
+        bold = book.add_format({"bold": True})
+        sheet.write_row(0, 0, [label for _, label in COLUMNS], bold)
+        line = 1
+        async for hit in rows:
+            for col, value in enumerate(row_values(hit, run.labels)):
+                if isinstance(value, int):
+                    sheet.write_number(line, col, value)
+                elif value != "":
+                    # write_string: a title such as "=1+1" must stay text, never a formula
+                    sheet.write_string(line, col, str(value))
+            line += 1
+        if run.notice:
+            sheet.write_string(line, 0, f"※ {run.notice}", bold)
+        await asyncio.to_thread(book.close)
+        with open(path, "rb") as fh:  # noqa: ASYNC230 - a local temp file, read in chunks
+            while chunk := fh.read(CHUNK):
+                yield chunk
+    finally:
+        os.unlink(path)
+
+
+def _csv_safe(value: Any) -> Any:
+    """Neutralise spreadsheet formulas in text cells (CSV injection): prefix a quote."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "@", "\t", "\r"):
+        return "'" + value
+    return value

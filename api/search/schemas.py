@@ -1,0 +1,118 @@
+"""Request and response models of the archive search API (``/api/v1/search``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Keyword = Annotated[str, Field(min_length=1, max_length=100)]
+DateText = Annotated[str, Field(max_length=40)]
+
+SortName = Literal["relevance", "date", "title"]
+DateField = Literal[
+    "updated_at", "created_at", "period_start", "period_end", "doc_date", "photo_date"
+]
+
+# Facets counted on every search (issue 3 item 5), in display order.
+FACET_FIELDS: tuple[str, ...] = (
+    "category",
+    "business_type",
+    "doc_class",
+    "orderer",
+    "contractor",
+    "work_kind",
+    "status",
+    "file_type",
+)
+
+
+class SearchParams(BaseModel):
+    """Query parameters. Keyword filters repeat (``?status=archived&status=completed``); date
+    bounds accept Western and 和暦 notations (``api.search.dates``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: Annotated[str, Field(max_length=200)] | None = None
+    type: Literal["work", "file"] | None = None
+    category: list[Keyword] = []
+    business_type: list[Keyword] = []
+    doc_class: list[Keyword] = []
+    orderer: list[Keyword] = []
+    contractor: list[Keyword] = []
+    work_kind: list[Keyword] = []
+    status: list[Keyword] = []
+    file_type: list[Keyword] = []
+    period_from: DateText | None = None
+    period_to: DateText | None = None
+    doc_from: DateText | None = None
+    doc_to: DateText | None = None
+    photo_from: DateText | None = None
+    photo_to: DateText | None = None
+    sort: SortName | None = None  # default: relevance with a text query, else date
+    date_field: DateField = "updated_at"  # what sort=date orders by
+    order: Literal["asc", "desc"] | None = None  # default: desc (title: asc)
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class PageHighlightRead(BaseModel):
+    page: int
+    snippet: str  # HTML-escaped, matches in <mark>
+
+
+class SearchHitRead(BaseModel):
+    id: str
+    type: str
+    title: str | None = None
+    score: float = 0.0
+    work_id: str | None = None
+    parent_id: str | None = None
+    path: str | None = None
+    number: str | None = None
+    category: str | None = None
+    business_type: str | None = None
+    doc_class: str | None = None
+    orderer: str | None = None
+    contractor: list[str] = []
+    work_kind: str | None = None
+    status: str | None = None
+    file_type: str | None = None
+    period_start: str | None = None
+    period_end: str | None = None
+    doc_date: str | None = None
+    photo_date: str | None = None
+    size: int | None = None
+    updated_at: str | None = None
+    thumbnail_url: str | None = None
+    title_highlight: str | None = None  # HTML-escaped, matches in <mark>
+    highlights: list[PageHighlightRead] = []
+
+
+class FacetBucket(BaseModel):
+    value: str
+    count: int
+    label: str | None = None  # organization names for orderer / contractor
+
+
+class SearchResponse(BaseModel):
+    hits: list[SearchHitRead]
+    total: int
+    facets: dict[str, list[FacetBucket]]
+    next_cursor: str | None = None
+    sort: SortName
+    order: Literal["asc", "desc"]
+    notice: str | None = None  # Japanese, e.g. when relevance paging stops at 10,000
+
+
+def hit_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """The stored document's fields that a hit shows (lists kept for ``contractor``)."""
+    out = {name: doc.get(name) for name in SearchHitRead.model_fields if name in doc}
+    contractor = doc.get("contractor")
+    if isinstance(contractor, str):
+        out["contractor"] = [contractor]
+    for name in ("orderer", "category", "business_type", "doc_class", "status", "file_type"):
+        value = out.get(name)
+        if isinstance(value, list):
+            out[name] = str(value[0]) if value else None
+    return out

@@ -1,0 +1,245 @@
+"""Archive search (issue 3 item 5): one query over works and their files, search-first.
+
+- Access is filtered inside the index: ``acl = principals_for(subject)`` (``None`` for
+  operators), so hits, totals and facet counts only ever count what the subject may read.
+- Text: the adapters ``normalize()`` the query (NFKC, width, case, katakana→hiragana) and match
+  every term as an exact substring (any 2+ characters are always found).
+- Dates: ``period_from``/``period_to`` select works whose period overlaps the range
+  (``period_end >= from`` and ``period_start <= to``); ``doc_*`` and ``photo_*`` bound
+  ``doc_date`` and ``photo_date``. Inputs may be 和暦 (``api.search.dates``).
+- Sorts: relevance (default with a query), date (default without one; ``date_field``), title.
+  Date and title pages resume with search_after keys on both adapters and reach every hit.
+  Relevance pages are offsets into one ranking: Elasticsearch refuses ``from + size`` past its
+  ``max_result_window`` (10,000), so relevance paging stops at ``MAX_RELEVANCE_WINDOW`` on
+  every backend alike and the response carries a Japanese notice suggesting a date sort.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from api.errors import ValidationFailed
+from api.permissions.policy import Policy, Subject
+from api.search.dates import DateInputError, date_bound
+from api.search.highlight import page_highlights, title_highlight
+from api.search.schemas import (
+    FACET_FIELDS,
+    FacetBucket,
+    PageHighlightRead,
+    SearchHitRead,
+    SearchParams,
+    SearchResponse,
+    hit_fields,
+)
+from api.works.indexing import principals_for
+from indexer.backends import decode_cursor, sort_kind
+from indexer.query import DateRange, SearchQuery
+from storage.ports import RecordStore, SearchHit, SearchIndex
+
+MAX_RELEVANCE_WINDOW = 10_000
+EXPORT_CAP = 100_000
+EXPORT_PAGE = 1_000
+ORGS = "organizations"
+IMAGE_TYPES = frozenset({"jpeg", "jpg", "png", "gif", "tif", "tiff", "bmp", "webp", "image"})
+
+
+def relevance_notice(total: int) -> str:
+    return (
+        f"関連度順で表示できるのは先頭{MAX_RELEVANCE_WINDOW:,}件までです（該当{total:,}件）。"
+        "すべての結果を順に見るには、日付順または名称順に並べ替えてください。"
+    )
+
+
+def export_notice(cap: int) -> str:
+    return (
+        f"該当件数が{cap:,}件を超えたため、先頭{cap:,}件のみ出力しました。"
+        "条件を絞り込んでください。"
+    )
+
+
+def is_image(doc: dict[str, Any]) -> bool:
+    value = str(doc.get("file_type") or "").lower()
+    return value.startswith("image/") or value in IMAGE_TYPES
+
+
+@dataclass
+class ExportRun:
+    """State of one export: how many rows went out and the notice once the cap is reached."""
+
+    total: int = 0
+    rows: int = 0
+    notice: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class SearchService:
+    def __init__(self, index: SearchIndex, records: RecordStore, policy: Policy) -> None:
+        self.index = index
+        self.records = records
+        self.policy = policy
+
+    # query building ------------------------------------------------------------------------
+    def query(
+        self, subject: Subject | None, p: SearchParams, *, facets: bool = True
+    ) -> SearchQuery:
+        """The index query for ``p`` as ``subject`` sees it (401 for anonymous callers)."""
+        self.policy.require(subject, "works.list")
+        assert subject is not None
+        text = (p.q or "").strip()
+        sort = p.sort or ("relevance" if text else "date")
+        if sort == "relevance" and not text:
+            sort = "date"  # nothing to rank by
+        descending = (p.order or ("asc" if sort == "title" else "desc")) == "desc"
+        filters: dict[str, tuple[str, ...]] = {}
+        for name in FACET_FIELDS:
+            values = getattr(p, name)
+            if values:
+                filters[name] = tuple(values)
+        ranges: dict[str, DateRange] = {}
+        period_from = _bound(p.period_from, "period_from", upper=False)
+        period_to = _bound(p.period_to, "period_to", upper=True)
+        if period_from:
+            ranges["period_end"] = DateRange(gte=period_from)
+        if period_to:
+            ranges["period_start"] = DateRange(lte=period_to)
+        for field_name, lo, hi in (
+            ("doc_date", "doc_from", "doc_to"),
+            ("photo_date", "photo_from", "photo_to"),
+        ):
+            gte = _bound(getattr(p, lo), lo, upper=False)
+            lte = _bound(getattr(p, hi), hi, upper=True)
+            if gte or lte:
+                ranges[field_name] = DateRange(gte=gte, lte=lte)
+        for name, rng in ranges.items():
+            if rng.gte and rng.lte and rng.gte > rng.lte:
+                raise ValidationFailed(f"{name} の範囲の開始日が終了日より後です。", param=name)
+        return SearchQuery(
+            text=text,
+            types=(p.type,) if p.type else (),
+            filters=filters,
+            ranges=ranges,
+            acl=principals_for(subject),
+            sort=sort,
+            sort_date_field=p.date_field,
+            descending=descending,
+            facets=FACET_FIELDS if facets else (),
+            limit=p.limit,
+            cursor=p.cursor,
+        )
+
+    # search --------------------------------------------------------------------------------
+    async def search(self, subject: Subject | None, p: SearchParams) -> SearchResponse:
+        query = self.query(subject, p)
+        offset = 0
+        if query.sort == "relevance" and query.cursor:
+            raw = decode_cursor(query.cursor, sort_kind(query)).get("o", 0)
+            offset = raw if isinstance(raw, int) else 0
+        if query.sort == "relevance":
+            # Relevance pages stop at the window (see the module docstring).
+            query = replace(query, limit=max(0, min(query.limit, MAX_RELEVANCE_WINDOW - offset)))
+        result = await self.index.search(query)
+        next_cursor = result.next_cursor
+        notice = None
+        if query.sort == "relevance":
+            if offset + len(result.hits) >= MAX_RELEVANCE_WINDOW:
+                next_cursor = None
+            if result.total > MAX_RELEVANCE_WINDOW:
+                notice = relevance_notice(result.total)
+        labels = await self.org_labels(result.facets, result.hits)
+        facets = {
+            name: [
+                FacetBucket(value=value, count=count, label=labels.get(value))
+                for value, count in result.facets.get(name, {}).items()
+            ]
+            for name in FACET_FIELDS
+        }
+        return SearchResponse(
+            hits=[self.hit(h, query.text) for h in result.hits],
+            total=result.total,
+            facets=facets,
+            next_cursor=next_cursor,
+            sort=query.sort,
+            order="desc" if query.descending else "asc",
+            notice=notice,
+        )
+
+    @staticmethod
+    def hit(hit: SearchHit, text: str) -> SearchHitRead:
+        doc = hit.doc
+        read = SearchHitRead(**hit_fields(doc), score=hit.score)
+        if doc.get("type") == "file" and is_image(doc):
+            read.thumbnail_url = f"/api/v1/files/{hit.id}/thumbnail"
+        if text:
+            if read.title:
+                read.title_highlight = title_highlight(read.title, text)
+            body = doc.get("body")
+            if doc.get("type") == "file" and isinstance(body, str):
+                read.highlights = [
+                    PageHighlightRead(page=h.page, snippet=h.snippet)
+                    for h in page_highlights(body, text)
+                ]
+        return read
+
+    async def org_labels(
+        self, facets: dict[str, dict[str, int]], hits: list[SearchHit]
+    ) -> dict[str, str]:
+        """Organization names for the orderer/contractor ids shown (one batch read)."""
+        ids: set[str] = set()
+        for name in ("orderer", "contractor"):
+            ids.update(facets.get(name, {}))
+        for h in hits:
+            ids.update(_values(h.doc.get("orderer")) + _values(h.doc.get("contractor")))
+        if not ids:
+            return {}
+        orgs = await self.records.get_many(ORGS, sorted(ids))
+        return {str(o["id"]): str(o.get("name") or o["id"]) for o in orgs}
+
+    # export --------------------------------------------------------------------------------
+    async def rows(
+        self, subject: Subject | None, p: SearchParams, run: ExportRun, cap: int | None = None
+    ) -> AsyncIterator[SearchHitRead]:
+        """Every hit in the requested order, up to ``cap`` rows (relevance: up to the window),
+        page by page; ``run`` gets the total and, when rows were left out, the notice."""
+        query = replace(self.query(subject, p, facets=False), cursor=None, limit=EXPORT_PAGE)
+        cap = EXPORT_CAP if cap is None else cap
+        limit = min(cap, MAX_RELEVANCE_WINDOW) if query.sort == "relevance" else cap
+        cursor: str | None = None
+        first = True
+        while True:
+            page_query = replace(query, cursor=cursor, limit=min(EXPORT_PAGE, limit - run.rows))
+            result = await self.index.search(page_query)
+            if first:
+                run.total = result.total
+                first = False
+            run.labels.update(await self.org_labels({}, result.hits))
+            for h in result.hits:
+                yield self.hit(h, "")
+                run.rows += 1
+            cursor = result.next_cursor
+            if cursor is None or not result.hits:
+                break
+            if run.rows >= limit:
+                break
+        if run.total > run.rows:
+            run.notice = (
+                relevance_notice(run.total)
+                if query.sort == "relevance" and run.rows >= MAX_RELEVANCE_WINDOW
+                else export_notice(limit)
+            )
+
+
+def _values(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _bound(value: str | None, param: str, *, upper: bool) -> str | None:
+    try:
+        return date_bound(value, upper=upper)
+    except DateInputError as exc:
+        raise ValidationFailed(f"{param}: {exc}", param=param) from exc

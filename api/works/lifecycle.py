@@ -1,0 +1,204 @@
+"""A work's life after completion: archive, retention, legal hold, disposal (issue 3 item 8).
+
+Rules
+- Completed works move to the archive, read-only (seed 000 手続きフロー: 完成検査後に保管管理
+  システムへ移管). On the move to ``archived`` the work gets ``archived_at`` and
+  ``retention_until`` = the archive date + the retention years of its document classes (the
+  longest of the classes its files carry; ``DEFAULT_RETENTION_YEARS`` otherwise). The years
+  per class are module constants until the settings group ``retention`` exists.
+- Read-only: the policy refuses ``files.write``/``files.delete``, ``works.update`` and member
+  changes on archived works; ``WorkService.load`` answers 409 ``archived_read_only``.
+- A legal hold (``archive.hold``: operators, or orderer staff with ``works.manage``) blocks
+  deleting the work and any of its nodes until released (409 ``legal_hold``).
+- An archived work may be deleted (disposed of, with its files) only by operators, only after
+  ``retention_until`` and only without a hold; before that: 409 ``retention_active`` for
+  everyone, operators included.
+- File documents in the index carry the work's status and acl: every change to those (update,
+  transition, member change) enqueues ``index.work_files`` (work_id) after commit.
+- Every step is audited: ``works.transitioned`` (with archived_at / retention_until),
+  ``works.hold_placed``, ``works.hold_released``, ``works.disposed``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from api.archive.cas import ContentStore
+from api.archive.models import NODES, NodeKind
+from api.errors import Conflict
+from api.kit.clock import to_iso
+from api.kit.uow import UnitOfWork
+from api.permissions.policy import Subject
+from api.works.errors import ArchivedReadOnly
+from indexer.query import SearchQuery
+from storage.query import Eq, Record
+
+if TYPE_CHECKING:
+    from api.works.service import WorkService
+
+# Task (ingest helper, workers/tasks/index.py) that rebuilds the index documents of a work's
+# files from the records, so they carry the work's current status and acl.
+WORK_FILES_TASK = "index.work_files"
+
+# Retention of archived works per document class, in years from the archive date.
+# Placeholder values until settings carry them (``KURA_RETENTION__DEFAULT_YEARS``,
+# ``KURA_RETENTION__YEARS_BY_CLASS``): completion drawings, geological and survey results are
+# kept longer than the rest.
+DEFAULT_RETENTION_YEARS = 10
+RETENTION_YEARS: dict[str, int] = {
+    "DRAWINGF": 30,  # 完成図面
+    "BORING": 30,  # 地質データ
+    "SURVEY": 30,  # 測量データ
+}
+
+
+class LegalHoldActive(Conflict):
+    code = "legal_hold"
+    title = "法的保全（リーガルホールド）中のため削除できません。"
+
+
+class RetentionActive(Conflict):
+    code = "retention_active"
+    title = "保存期間が満了していないため削除できません。"
+
+
+class HoldStateConflict(Conflict):
+    code = "hold_state"
+    title = "法的保全の状態が要求と一致しません。"
+
+
+def add_years(day: date, years: int) -> date:
+    """The same day ``years`` later; 29 February becomes 28 February in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def retention_years(doc_classes: list[str]) -> int:
+    return max([DEFAULT_RETENTION_YEARS, *(RETENTION_YEARS.get(c, 0) for c in doc_classes)])
+
+
+def ensure_no_hold(work: Record) -> None:
+    """Raise 409 ``legal_hold`` when the work is under a legal hold (for node deletion too)."""
+    if work.get("legal_hold"):
+        raise LegalHoldActive()
+
+
+def reindex_files(uow: UnitOfWork, work_id: str) -> None:
+    """Refresh the index documents of the work's files after commit (status, acl)."""
+    uow.enqueue(WORK_FILES_TASK, work_id=work_id)
+
+
+class Lifecycle:
+    """Archive, hold and disposal steps of ``WorkService`` (shares its repo, policy, audit)."""
+
+    def __init__(self, works: WorkService) -> None:
+        self.works = works
+
+    async def doc_classes(self, work_id: str) -> list[str]:
+        """Document classes of the work's files, from the index (a facet, no record scan)."""
+        query = SearchQuery(
+            types=("file",),
+            filters={"work_id": (work_id,)},
+            acl=None,
+            facets=("doc_class",),
+            limit=0,
+        )
+        result = await self.works.index.search(query)
+        return sorted(result.facets.get("doc_class", {}))
+
+    async def archive_changes(self, work: Record) -> Record:
+        """Fields set when a work enters the archive."""
+        now = self.works.clock.now()
+        classes = await self.doc_classes(str(work["id"]))
+        years = retention_years(classes)
+        return {
+            "archived_at": to_iso(now),
+            "retention_years": years,
+            "retention_until": add_years(now.date(), years).isoformat(),
+        }
+
+    async def place_hold(self, subject: Subject | None, work_id: str, reason: str) -> Record:
+        work = await self.works.load(subject, work_id, "archive.hold")
+        assert subject is not None
+        if work.get("legal_hold"):
+            raise HoldStateConflict("すでに法的保全が設定されています。")
+        hold = {"reason": reason, "placed_by": subject.user_id, "placed_at": self._now()}
+        async with self.works.uow():
+            stored = await self.works.repo.update(
+                work_id, {"legal_hold": hold, "updated_at": self._now()}, int(work["version"])
+            )
+            await self.works.audit.record(
+                subject,
+                "works.hold_placed",
+                f"works/{work_id}",
+                before=work,
+                after=stored,
+                detail={"reason": reason},
+            )
+        return stored
+
+    async def release_hold(
+        self, subject: Subject | None, work_id: str, reason: str | None
+    ) -> Record:
+        work = await self.works.load(subject, work_id, "archive.hold")
+        if not work.get("legal_hold"):
+            raise HoldStateConflict("法的保全は設定されていません。")
+        async with self.works.uow():
+            stored = await self.works.repo.update(
+                work_id, {"legal_hold": None, "updated_at": self._now()}, int(work["version"])
+            )
+            await self.works.audit.record(
+                subject,
+                "works.hold_released",
+                f"works/{work_id}",
+                before=work,
+                after=stored,
+                detail={"reason": reason, "hold": work["legal_hold"]},
+            )
+        return stored
+
+    def check_disposal(self, subject: Subject | None, work: Record) -> None:
+        """Deleting an archived work: no hold, retention over (409 for everyone, operators
+        included), and only operators dispose of the archive (409 read-only otherwise)."""
+        ensure_no_hold(work)
+        until = work.get("retention_until")
+        today = self.works.clock.now().date()
+        if until is None or today <= date.fromisoformat(str(until)):
+            raise RetentionActive(
+                f"保存期間（{until or '未設定'}まで）が満了していないため削除できません。",
+                retention_until=until,
+            )
+        if subject is None or not subject.is_operator:
+            raise ArchivedReadOnly()
+
+    async def dispose(self, subject: Subject | None, work: Record, version: int) -> None:
+        """Delete an archived work whose retention has ended, with its nodes and contents."""
+        if self.works.blobs is None:
+            raise RuntimeError("WorkService built without a blob store cannot dispose of works")
+        work_id = str(work["id"])
+        records = self.works.repo.records
+        nodes = [n async for n in records.scan(NODES, (Eq("work_id", work_id),))]
+        async with self.works.uow() as uow:
+            cas = ContentStore(records, self.works.blobs, self.works.clock)
+            for node in nodes:
+                await records.delete(NODES, str(node["id"]), None)
+                if node.get("kind") == NodeKind.FILE and node.get("sha256"):
+                    await cas.release(str(node["sha256"]), uow)
+                uow.unindex(str(node["id"]))
+            for member in await self.works.repo.members(work_id):
+                await self.works.repo.remove_member(work_id, member["user_id"])
+            await self.works.repo.delete(work_id, version)
+            await self.works.audit.record(
+                subject,
+                "works.disposed",
+                f"works/{work_id}",
+                before=work,
+                detail={"nodes": len(nodes), "retention_until": work.get("retention_until")},
+            )
+            uow.unindex(work_id)
+
+    def _now(self) -> str:
+        return to_iso(self.works.clock.now())
