@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any, Literal, NoReturn
 
 from api.audit.service import AuditLog
-from api.auth import passwords, sessions
+from api.auth import passwords
 from api.auth.sessions import Credential, CredentialKind, CredentialStore, Issued
 from api.auth.throttle import LoginThrottle
 from api.config import AuthSettings
@@ -29,7 +29,6 @@ from api.errors import (
 from api.kit.clock import Clock, to_iso
 from api.kit.uow import UnitOfWork
 from api.permissions.policy import OrgKind, Subject
-from api.users import repository
 from api.users.models import User, UserStatus
 from api.users.repository import UserRepository
 from storage.errors import StaleVersion
@@ -81,9 +80,6 @@ class AuthService:
         ip: str | None = None,
         user_agent: str | None = None,
     ) -> LoginResult:
-        # Indexes are created outside any transaction (MongoDB refuses DDL inside one).
-        await repository.ensure_indexes(self.records)
-        await sessions.ensure_indexes(self.records)
         now = self.clock.now()
         key = login_id.strip().lower()
         detail: dict[str, Any] = {"login_id": login_id[:64], "ip": ip, "mode": mode}
@@ -278,7 +274,6 @@ class AuthService:
                 failed=[{"code": "not_same", "description": "現在のパスワードと異なること"}],
             )
         new_hash = await self.hasher.hash(new)
-        await sessions.ensure_indexes(self.records)
         now = self.clock.now()
         async with self.uow():
             user = await self.users.update(

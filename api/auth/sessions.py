@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import hmac
 import secrets
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -61,18 +60,11 @@ class Issued:
     csrf_token: str | None
 
 
-_ready: weakref.WeakSet[Any] = weakref.WeakSet()
-
-
 async def ensure_indexes(records: RecordStore) -> None:
-    """Index credentials by user (revocation on password change/reset); once per store."""
-    with contextlib.suppress(TypeError):
-        if records in _ready:
-            return
+    """Index credentials by user (revocation on password change/reset); run at start by
+    ``api.schema.ensure_schema``."""
     for collection in COLLECTIONS.values():
         await records.ensure_indexes(collection, [IndexSpec((("user_id", 1),))])
-    with contextlib.suppress(TypeError):
-        _ready.add(records)
 
 
 class CredentialStore:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import weakref
 from typing import Any
 
 from api.users.models import COLLECTION, User
 from storage.ports import IndexSpec, RecordStore
 from storage.query import Condition, Eq, Page, Query
-
-_ready: weakref.WeakSet[Any] = weakref.WeakSet()
 
 INDEXES = [
     IndexSpec((("login_key", 1),), unique=True),
@@ -20,15 +16,8 @@ INDEXES = [
 
 
 async def ensure_indexes(records: RecordStore) -> None:
-    """Create the users indexes once per store instance (idempotent; cheap to repeat)."""
-    try:
-        if records in _ready:
-            return
-    except TypeError:
-        pass
+    """Create the users indexes (idempotent; run by ``api.schema.ensure_schema`` at start)."""
     await records.ensure_indexes(COLLECTION, INDEXES)
-    with contextlib.suppress(TypeError):
-        _ready.add(records)
 
 
 class UserRepository:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from api.audit.service import AuditLog
-from api.auth import passwords, sessions
+from api.auth import passwords
 from api.auth.sessions import CredentialStore
 from api.config import AuthSettings
 from api.errors import DuplicateError, NotFoundError, ValidationFailed
@@ -21,7 +21,7 @@ from api.kit.ids import new_id
 from api.kit.uow import UnitOfWork
 from api.permissions.policy import OrgContext, Policy, Subject
 from api.users.models import User, UserStatus
-from api.users.repository import UserRepository, ensure_indexes
+from api.users.repository import UserRepository
 from api.users.schemas import UserCreate, UserUpdate
 from storage.ports import RecordStore
 
@@ -70,7 +70,6 @@ class UserService:
 
     async def create_as(self, actor: Actor, data: UserCreate) -> tuple[User, str]:
         """Create without a policy check: the CLI and the first-run bootstrap."""
-        await ensure_indexes(self.records)
         if await self.records.get("organizations", data.org_id) is None:
             raise ValidationFailed("指定された組織が見つかりません。", field="org_id")
         if await self.repo.get_by_login_id(data.login_id) is not None:
@@ -158,7 +157,6 @@ class UserService:
             return user
         changes["updated_at"] = to_iso(self.clock.now())
         before = user.public()
-        await sessions.ensure_indexes(self.records)
         user = user.model_copy(update={"version": data.version})
         async with self.uow():
             user = await self.repo.update(user, changes)
@@ -194,7 +192,6 @@ class UserService:
     async def reset_password_as(self, actor: Actor, user: User) -> tuple[User, str]:
         password = passwords.generate(self.settings, user.login_id)
         password_hash = await self.hasher.hash(password)
-        await sessions.ensure_indexes(self.records)
         now = to_iso(self.clock.now())
         async with self.uow():
             user = await self.repo.update(
