@@ -14,6 +14,7 @@ DEFLATE costs several times ``cat`` while archives are mostly PDF/JPEG already c
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,13 +22,14 @@ from datetime import datetime
 
 from api.archive.cas import ContentStore
 from api.archive.download import content_type
-from api.archive.models import NODES, NodeKind
+from api.archive.models import BLOBS, NODES, NodeKind
 from api.archive.nodes import NodeService
 from api.archive.tree import walk
 from api.archive.zipstream import ZipWriter, already_compressed
 from api.errors import NotFoundError, ValidationFailed
 from api.kit.ids import is_id
 from api.permissions.policy import Subject
+from storage.errors import NotFound, StaleVersion
 from storage.query import Eq, Range, Record
 
 MAX_SELECTION = 10_000
@@ -136,13 +138,27 @@ class ExportService:
                 continue
             blob = await self.cas.get(str(node["sha256"]))
             compress = plan.compress and not already_compressed(content_type(node))
+            known = blob.get("crc32")
             async for chunk in writer.file(
-                name, self.cas.open(blob), int(blob["size"]), modified, compress
+                name,
+                self.cas.open(blob),
+                int(blob["size"]),
+                modified,
+                compress,
+                crc32=int(known) if known is not None else None,
             ):
                 yield chunk
+            if known is None:
+                await self._remember_crc(blob, writer.last_crc32)
             plan.stats["files"] += 1
             plan.stats["bytes"] += int(blob["size"])
         yield writer.finish()
+
+    async def _remember_crc(self, blob: Record, crc: int) -> None:
+        """Keep the content's CRC-32 on its blob record: the next export of the same content
+        streams without computing it (half the CPU of a STORED export). Best effort."""
+        with contextlib.suppress(StaleVersion, NotFound):
+            await self.records.update(BLOBS, str(blob["id"]), {"crc32": crc}, blob["version"])
 
 
 def _outermost(nodes: list[Record]) -> list[Record]:

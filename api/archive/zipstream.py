@@ -18,6 +18,8 @@ import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 
+import anyio
+
 STORED = 0
 DEFLATED = 8
 _LIMIT32 = 0xFFFFFFFF
@@ -68,6 +70,7 @@ class ZipWriter:
         self.count = 0
         self._central: list[bytes] = []
         self._names: set[str] = set()
+        self.last_crc32 = 0
 
     def _local(self, name: bytes, method: int, time: int, date: int, zip64: bool) -> bytes:
         extra = struct.pack("<HHQQ", 1, 16, 0, 0) if zip64 else b""
@@ -165,9 +168,12 @@ class ZipWriter:
         modified: datetime | None = None,
         compress: bool = False,
         level: int = 1,
+        crc32: int | None = None,
     ) -> AsyncIterator[bytes]:
         """One file entry, streamed. ``size_hint`` (the expected size) decides zip64 up front;
-        the sizes written are the bytes actually seen."""
+        the sizes written are the bytes actually seen. ``crc32``, when known from an earlier
+        pass over the same content, saves computing it (a ZIP reader still checks it);
+        ``last_crc32`` holds the value written."""
         raw = self._name(name)
         method = DEFLATED if compress else STORED
         time, date = dos_time(modified)
@@ -182,9 +188,11 @@ class ZipWriter:
         async for chunk in chunks:
             if not chunk:
                 continue
-            crc = zlib.crc32(chunk, crc)
+            if crc32 is None:
+                crc = zlib.crc32(chunk, crc)
             usize += len(chunk)
-            out = deflater.compress(chunk) if deflater else chunk
+            # DEFLATE runs at tens of MiB/s: off the event loop (zlib releases the GIL).
+            out = await anyio.to_thread.run_sync(deflater.compress, chunk) if deflater else chunk
             if out:
                 csize += len(out)
                 self.offset += len(out)
@@ -195,6 +203,9 @@ class ZipWriter:
                 csize += len(tail)
                 self.offset += len(tail)
                 yield tail
+        if crc32 is not None:
+            crc = crc32
+        self.last_crc32 = crc
         if not zip64 and (usize >= _LIMIT32 or csize >= _LIMIT32):
             raise ValueError(f"{name!r} grew past 4 GiB beyond its declared size")
         if zip64:

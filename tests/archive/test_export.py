@@ -59,6 +59,11 @@ async def test_whole_work_keeps_structure_names_and_bytes(h: ArchiveHarness) -> 
         assert info.compress_type == zipfile.ZIP_STORED
     events = await h.events("files.exported")
     assert len(events) == 1
+    # The CRC-32s are kept on the blobs; a second export uses them and is identical.
+    again = await h.as_(MANAGER, "POST", f"/works/{h.work['id']}/export", json={})
+    assert again.content == r.content
+    blobs = await h.container.records.find("blobs", Query(limit=100))
+    assert all("crc32" in b for b in blobs.items)
     assert events[0]["target"] == f"works/{h.work['id']}"
 
 
