@@ -26,10 +26,10 @@ import os
 import re
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from storage.blobs.keys import InvalidKey
 from storage.errors import ChecksumMismatch, SizeExceeded
@@ -39,6 +39,7 @@ _HANDLE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # server still reads the dropped connection of its previous PATCH) before answering 409.
 LOCK_TIMEOUT_S = 10.0
 _LOCK_POLL_S = 0.02
+_T = TypeVar("_T")
 
 
 def validate_handle(handle: str) -> str:
@@ -140,8 +141,11 @@ class Hashes:
         self._items: dict[str, tuple[int, Any]] = {}
 
     def get(self, handle: str, size: int) -> Any | None:
-        """A copy of the running hash if it covers exactly ``size`` bytes, else None."""
+        """A copy of the running hash if it covers exactly ``size`` bytes, else None (a fresh
+        hash at size 0: nothing to have missed)."""
         item = self._items.get(handle)
+        if size == 0:
+            return hashlib.sha256() if item is None or item[0] != 0 else item[1].copy()
         if item is None or item[0] != size:
             return None
         return item[1].copy()
@@ -168,20 +172,21 @@ class RequestCheck:
         self, size_before: int, whole: Any | None, checksum: bytes | None, limit: int | None
     ) -> None:
         self.size_before = size_before
-        self.received = 0
+        self.received = 0  # bytes hashed
+        self.offered = 0  # bytes accepted by check() (ahead of received while a batch is written)
         self.whole = whole
         self.checksum = checksum
         self.limit = limit
         self._request = hashlib.sha256() if checksum is not None else None
 
     def check(self, batch: list[bytes]) -> None:
-        if self.limit is not None:
-            n = sum(len(c) for c in batch)
-            if self.size_before + self.received + n > self.limit:
-                raise SizeExceeded(
-                    f"上限 {self.limit} バイトを超えます"
-                    f"（保存済み {self.size_before + self.received} バイト + {n} バイト）"
-                )
+        n = sum(len(c) for c in batch)
+        if self.limit is not None and self.size_before + self.offered + n > self.limit:
+            raise SizeExceeded(
+                f"上限 {self.limit} バイトを超えます"
+                f"（保存済み {self.size_before + self.offered} バイト + {n} バイト）"
+            )
+        self.offered += n
 
     def feed(self, batch: list[bytes]) -> None:
         """Hash a batch (called in the writing thread; hashlib releases the GIL)."""
@@ -195,6 +200,64 @@ class RequestCheck:
     def verify(self) -> None:
         if self._request is not None and self._request.digest() != self.checksum:
             raise ChecksumMismatch("チェックサムが一致しません（この要求のデータは破棄されました）")
+
+
+async def write_and_hash(
+    write: Callable[[list[bytes]], _T], check: RequestCheck, batch: list[bytes]
+) -> _T:
+    """Write a batch and hash it at once in two worker threads (both release the GIL on big
+    buffers, so on two cores an append costs about the slower of the two, not their sum).
+    Waits for both before returning or raising the write's error."""
+    wrote, fed = await asyncio.gather(
+        asyncio.to_thread(write, batch), asyncio.to_thread(check.feed, batch),
+        return_exceptions=True,
+    )  # fmt: skip
+    if isinstance(fed, BaseException):
+        raise fed
+    if isinstance(wrote, BaseException):
+        raise wrote
+    return wrote
+
+
+class Pipeline:
+    """One batch written and hashed in worker threads while the next one is received.
+
+    ``submit`` waits for the previous batch (raising its error) and starts the new one;
+    ``drain`` waits for the last. Memory: two batches. A task cancelled meanwhile must
+    ``drain`` before touching the file again (``finish_later``): a thread may still write.
+    """
+
+    def __init__(self, write: Callable[[list[bytes]], Any], check: RequestCheck) -> None:
+        self._write = write
+        self._check = check
+        self._pending: asyncio.Future[Any] | None = None
+
+    async def submit(self, batch: list[bytes]) -> Any:
+        result = await self.drain()
+        self._pending = asyncio.ensure_future(write_and_hash(self._write, self._check, batch))
+        return result
+
+    async def drain(self) -> Any:
+        if self._pending is None:
+            return None
+        pending, self._pending = self._pending, None
+        return await pending
+
+    async def settle(self) -> None:
+        """Wait for the batch in flight, whatever its outcome."""
+        with contextlib.suppress(Exception):
+            await self.drain()
+
+
+_cleanups: set[asyncio.Future[None]] = set()
+
+
+def finish_later(cleanup: Any) -> None:
+    """Run the coroutine ``cleanup`` after a cancelled request (it may not await any more):
+    wait for threads still writing, then sync or truncate and release the handle's lock."""
+    task = asyncio.ensure_future(cleanup)
+    _cleanups.add(task)
+    task.add_done_callback(_cleanups.discard)
 
 
 async def batches(chunks: AsyncIterator[bytes], batch_bytes: int) -> AsyncIterator[list[bytes]]:
@@ -397,7 +460,7 @@ class SegmentWriter:
             self._fd = fd
         return self._fd
 
-    def write(self, batch: list[bytes], check: RequestCheck) -> list[int]:
+    def write(self, batch: list[bytes]) -> list[int]:
         full: list[int] = []
         size = self.spool.part_size
         for chunk in batch:
@@ -415,7 +478,6 @@ class SegmentWriter:
                     full.append(self.number)
                     self.number += 1
                     self.fill = 0
-        check.feed(batch)
         return full
 
     def sync(self) -> None:

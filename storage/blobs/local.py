@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -38,8 +39,10 @@ from typing import IO, Any, TypeVar
 from storage.blobs.append import (
     HandleLock,
     Hashes,
+    Pipeline,
     RequestCheck,
     batches,
+    finish_later,
     sha256_of,
     validate_handle,
 )
@@ -488,12 +491,27 @@ class LocalBlobStore:
             if size != offset:
                 raise OffsetMismatch(size, offset)
             f = await _io(self._open_part, handle, checksum_sha256 is not None, size)
-            check = RequestCheck(size, self._hashes.get(handle, size), checksum_sha256, limit)
-            return await self._append_into(handle, f, check, chunks)
-        finally:
+        except BaseException:
             if f is not None:
                 f.close()
             lock.release()
+            raise
+        check = RequestCheck(size, self._hashes.get(handle, size), checksum_sha256, limit)
+        pipeline = Pipeline(functools.partial(self._write_append_batch, f), check)
+        try:
+            state = await self._append_into(handle, f, check, pipeline, chunks)
+        except Exception:
+            f.close()
+            lock.release()
+            raise
+        except BaseException:
+            # Cancelled: this task may not await any more, but a thread may still be writing.
+            self._hashes.drop(handle)
+            finish_later(self._after_cancel(handle, f, check, pipeline, lock))
+            raise
+        f.close()
+        lock.release()
+        return state
 
     def _open_part(self, handle: str, checksummed: bool, size: int) -> IO[bytes]:
         if checksummed:
@@ -509,21 +527,32 @@ class LocalBlobStore:
         return f
 
     async def _append_into(
-        self, handle: str, f: IO[bytes], check: RequestCheck, chunks: AsyncIterator[bytes]
+        self,
+        handle: str,
+        f: IO[bytes],
+        check: RequestCheck,
+        pipeline: Pipeline,
+        chunks: AsyncIterator[bytes],
     ) -> AppendState:
         size = check.size_before
         checksummed = check.checksum is not None
         try:
-            async for batch in batches(chunks, self._append_batch_bytes):
-                check.check(batch)
-                await _io(self._write_append_batch, f, check, batch)
+            try:
+                async for batch in batches(chunks, self._append_batch_bytes):
+                    check.check(batch)
+                    await pipeline.submit(batch)
+                await pipeline.drain()
+            except OSError as exc:
+                raise BackendUnavailable(self.name, f"{type(exc).__name__}: {exc}") from exc
             check.verify()
         except (SizeExceeded, ChecksumMismatch):
+            await pipeline.settle()
             await _io(self._truncate_part, handle, f, size)
             raise
         except Exception:
             # A dropped connection (or a failed write): keep what arrived, unless it cannot be
             # verified against a checksum.
+            await pipeline.settle()
             if checksummed:
                 await _io(self._truncate_part, handle, f, size)
             else:
@@ -532,28 +561,32 @@ class LocalBlobStore:
                     handle, kept, check.whole if kept == size + check.received else None
                 )
             raise
-        except BaseException:
-            # Cancelled: no more awaiting. Keep or drop the bytes synchronously (quick: one
-            # fsync or one truncate), and forget the running hash, which may be ahead.
-            self._hashes.drop(handle)
-            with contextlib.suppress(OSError):
-                if checksummed:
-                    self._truncate_part(handle, f, size)
-                else:
-                    self._sync_part(handle, f, False)
-            raise
         total = await _io(self._sync_part, handle, f, checksummed)
         self._hashes.set(handle, total, check.whole)
         return AppendState(handle, total)
 
+    async def _after_cancel(
+        self, handle: str, f: IO[bytes], check: RequestCheck, pipeline: Pipeline, lock: HandleLock
+    ) -> None:
+        try:
+            await pipeline.settle()
+            if check.checksum is not None:
+                await asyncio.to_thread(self._truncate_part, handle, f, check.size_before)
+            else:
+                await asyncio.to_thread(self._sync_part, handle, f, False)
+        except OSError:
+            pass  # the next request recovers (pending marker) or sees the size on disk
+        finally:
+            f.close()
+            lock.release()
+
     @staticmethod
-    def _write_append_batch(f: IO[bytes], check: RequestCheck, batch: _Batch) -> None:
+    def _write_append_batch(f: IO[bytes], batch: _Batch) -> None:
         for chunk in batch:
             view = memoryview(chunk)
             while view:
                 written = f.write(view)
                 view = view[written or 0 :]
-        check.feed(batch)
 
     def _sync_part(self, handle: str, f: IO[bytes], checksummed: bool) -> int:
         os.fsync(f.fileno())

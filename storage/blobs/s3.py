@@ -56,11 +56,13 @@ from minio.error import InvalidResponseError, S3Error, ServerError
 from storage.blobs.append import (
     HandleLock,
     Hashes,
+    Pipeline,
     RequestCheck,
     SegmentWriter,
     Spool,
     SpoolState,
     batches,
+    finish_later,
     sha256_of,
     validate_handle,
 )
@@ -610,35 +612,69 @@ class S3BlobStore:
             await self._flush(state)
             if state.size != offset:
                 raise OffsetMismatch(state.size, offset)
-            writer = SegmentWriter(
-                self._spool, handle, len(state.parts) + 1, state.size - state.uploaded
-            )
-            try:
-                return await self._append_into(state, writer, chunks, checksum_sha256, limit)
-            finally:
-                writer.close()
+        except BaseException:
+            lock.release()
+            raise
+        writer = SegmentWriter(
+            self._spool, handle, len(state.parts) + 1, state.size - state.uploaded
+        )
+        check = RequestCheck(
+            state.size, self._hashes.get(handle, state.size), checksum_sha256, limit
+        )
+        pipeline = Pipeline(writer.write, check)
+        try:
+            result = await self._append_into(state, writer, check, pipeline, chunks)
+        except Exception:
+            writer.close()
+            lock.release()
+            raise
+        except BaseException:
+            # Cancelled: the state file on disk is consistent (bytes past its size are cut by
+            # the next request) but a thread may still be writing a segment: close and unlock
+            # once it is done. The running hash may be ahead: forget it.
+            self._hashes.drop(handle)
+            finish_later(self._after_cancel(writer, pipeline, lock))
+            raise
+        writer.close()
+        lock.release()
+        return result
+
+    @staticmethod
+    async def _after_cancel(writer: SegmentWriter, pipeline: Pipeline, lock: HandleLock) -> None:
+        try:
+            await pipeline.settle()
         finally:
+            writer.close()
             lock.release()
 
     async def _append_into(
         self,
         state: SpoolState,
         writer: SegmentWriter,
+        check: RequestCheck,
+        pipeline: Pipeline,
         chunks: AsyncIterator[bytes],
-        checksum: bytes | None,
-        limit: int | None,
     ) -> AppendState:
         handle = state.handle
         before = state.copy()
-        check = RequestCheck(state.size, self._hashes.get(handle, state.size), checksum, limit)
+        streaming = check.checksum is None
         uploading: asyncio.Future[None] | None = None
-        verified = checksum is None
+        verified = streaming
 
         async def drain() -> None:
             nonlocal uploading
             if uploading is not None:
                 task, uploading = uploading, None
                 await task
+
+        async def upload(full: list[int] | None) -> None:
+            # One part in flight while the next is spooled (full parts only, no checksum).
+            nonlocal uploading
+            if not streaming or not full:
+                return
+            for number in full:
+                await drain()
+                uploading = asyncio.ensure_future(self._upload_segment(state, number))
 
         async def commit() -> AppendState:
             state.size = before.size + check.received
@@ -648,18 +684,19 @@ class S3BlobStore:
             return AppendState(handle, state.size)
 
         try:
-            async for batch in batches(chunks, _APPEND_BATCH):
-                check.check(batch)
-                full = await self._call(writer.write, batch, check)
-                if checksum is None:
-                    for number in full:
-                        await drain()
-                        uploading = asyncio.ensure_future(self._upload_segment(state, number))
+            try:
+                async for batch in batches(chunks, _APPEND_BATCH):
+                    check.check(batch)
+                    await upload(await pipeline.submit(batch))
+                await upload(await pipeline.drain())
+            except OSError as exc:
+                raise BackendUnavailable(self.name, f"spool: {exc}") from exc
             await self._call(writer.sync)
             check.verify()
             verified = True
             await drain()
         except Exception as exc:
+            await pipeline.settle()
             if uploading is not None:
                 with contextlib.suppress(Exception):
                     await drain()
@@ -677,11 +714,8 @@ class S3BlobStore:
                 await commit()
             raise
         except BaseException:
-            # Cancelled: no more awaiting; the state file on disk is consistent, bytes past its
-            # size are cut by the next request. The running hash may be ahead: forget it.
             if uploading is not None:
                 uploading.cancel()
-            self._hashes.drop(handle)
             raise
         return await commit()
 

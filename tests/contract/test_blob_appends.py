@@ -394,3 +394,40 @@ async def test_append_memory_is_flat(blobs: Any) -> None:
     assert peak < bound, f"peak traced memory {peak / MiB:.1f} MiB"
     info = await blobs.append_finish("mem", "mem")
     assert info.sha256 == expected.hexdigest()
+
+
+@pytest.mark.parametrize("checksummed", [False, True])
+async def test_cancelled_append_leaves_a_consistent_handle(blobs: Any, checksummed: bool) -> None:
+    """A request cancelled mid-stream (server shutdown, timeout) keeps a prefix of what it
+    received (none of it with a checksum) and the upload resumes from the size it reports."""
+    data = data_of(PART + 2 * MiB, 5)
+    await blobs.append_open("cx")
+    await blobs.append("cx", chunks_of(data[:100]), offset=0)
+    stalled = anyio.Event()
+
+    async def stalls() -> AsyncIterator[bytes]:
+        for piece in split(data[100 : PART + MiB], MiB):
+            yield piece
+        await stalled.wait()  # never set
+        yield b"never"
+
+    digest = hashlib.sha256(data[100:]).digest() if checksummed else None
+    with anyio.move_on_after(1.0) as scope:
+        await blobs.append("cx", stalls(), offset=100, checksum_sha256=digest)
+    assert scope.cancelled_caught
+    size = 0
+    with anyio.fail_after(15):
+        while True:  # the handle is busy until the cancelled request has cleaned up
+            try:
+                size = (await blobs.append_open("cx")).size
+                await blobs.append("cx", chunks_of(), offset=size)
+                break
+            except OffsetMismatch:
+                await anyio.sleep(0.1)
+    assert 100 <= size <= PART + MiB
+    if checksummed:
+        assert size == 100
+    await blobs.append("cx", chunks_of(data[size:]), offset=size)
+    info = await blobs.append_finish("cx", "cancelled")
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+    assert await read_all(blobs, "cancelled") == data
