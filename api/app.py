@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.archive.router_export import router as archive_export_router
+from api.archive.router_tree import router as archive_tree_router
 from api.audit.router import router as audit_router
 from api.auth.router import router as auth_router
 from api.config import Settings
@@ -57,6 +59,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         master_router,
         works_router,
         audit_router,
+        archive_tree_router,
+        archive_export_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app
