@@ -49,6 +49,7 @@ def build_blobs(settings: Settings) -> BlobStore:
             secure=bs.s3_secure,
             region=bs.s3_region,
             part_size=bs.part_size,
+            spool_dir=settings.data_dir / "spool",
         )
         return s3
     cls = _load("storage.blobs.local:LocalBlobStore")
