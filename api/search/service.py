@@ -10,8 +10,9 @@
 - Sorts: relevance (default with a query), date (default without one; ``date_field``), title.
   Date and title pages resume with search_after keys on both adapters and reach every hit.
   Relevance pages are offsets into one ranking: Elasticsearch refuses ``from + size`` past its
-  ``max_result_window`` (10,000), so relevance paging stops at ``MAX_RELEVANCE_WINDOW`` on
-  every backend alike and the response carries a Japanese notice suggesting a date sort.
+  ``max_result_window`` (10,000), so relevance paging stops at ``relevance_reach()`` (9,999:
+  the adapters read one hit ahead) on every backend alike, and the response carries a
+  Japanese notice suggesting a date sort.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ from indexer.query import DateRange, SearchQuery
 from storage.ports import RecordStore, SearchHit, SearchIndex
 
 MAX_RELEVANCE_WINDOW = 10_000
+
+
+def relevance_reach() -> int:
+    """How many relevance-ranked hits can be paged: adapters read one hit past each page to
+    know whether another follows, and Elasticsearch refuses ``from + size`` beyond the window."""
+    return MAX_RELEVANCE_WINDOW - 1
+
+
 EXPORT_CAP = 100_000
 EXPORT_PAGE = 1_000
 ORGS = "organizations"
@@ -47,7 +56,7 @@ IMAGE_TYPES = frozenset({"jpeg", "jpg", "png", "gif", "tif", "tiff", "bmp", "web
 
 def relevance_notice(total: int) -> str:
     return (
-        f"関連度順で表示できるのは先頭{MAX_RELEVANCE_WINDOW:,}件までです（該当{total:,}件）。"
+        f"関連度順で表示できるのは先頭{relevance_reach():,}件までです（該当{total:,}件）。"
         "すべての結果を順に見るには、日付順または名称順に並べ替えてください。"
     )
 
@@ -138,14 +147,14 @@ class SearchService:
             offset = raw if isinstance(raw, int) else 0
         if query.sort == "relevance":
             # Relevance pages stop at the window (see the module docstring).
-            query = replace(query, limit=max(0, min(query.limit, MAX_RELEVANCE_WINDOW - offset)))
+            query = replace(query, limit=max(0, min(query.limit, relevance_reach() - offset)))
         result = await self.index.search(query)
         next_cursor = result.next_cursor
         notice = None
         if query.sort == "relevance":
-            if offset + len(result.hits) >= MAX_RELEVANCE_WINDOW:
+            if offset + len(result.hits) >= relevance_reach():
                 next_cursor = None
-            if result.total > MAX_RELEVANCE_WINDOW:
+            if result.total > relevance_reach():
                 notice = relevance_notice(result.total)
         labels = await self.org_labels(result.facets, result.hits)
         facets = {
@@ -204,7 +213,7 @@ class SearchService:
         page by page; ``run`` gets the total and, when rows were left out, the notice."""
         query = replace(self.query(subject, p, facets=False), cursor=None, limit=EXPORT_PAGE)
         cap = EXPORT_CAP if cap is None else cap
-        limit = min(cap, MAX_RELEVANCE_WINDOW) if query.sort == "relevance" else cap
+        limit = min(cap, relevance_reach()) if query.sort == "relevance" else cap
         cursor: str | None = None
         first = True
         while True:
@@ -225,7 +234,7 @@ class SearchService:
         if run.total > run.rows:
             run.notice = (
                 relevance_notice(run.total)
-                if query.sort == "relevance" and run.rows >= MAX_RELEVANCE_WINDOW
+                if query.sort == "relevance" and run.rows >= relevance_reach()
                 else export_notice(limit)
             )
 

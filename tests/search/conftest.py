@@ -1,8 +1,10 @@
 """Search API harness: the works harness (subjects, seeded organizations) with the search
-router mounted, on the embedded backends. Jobs are recorded, not run."""
+router mounted. Every API test runs on the embedded index and, when the real test servers are
+up (``scripts/test-services``), on the Elasticsearch adapter too. Jobs are recorded, not run."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,16 +12,28 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.config import Settings
+from api.config import SearchSettings, Settings
 from api.container import Container
 from api.deps import optional_subject
 from api.permissions.policy import Subject
 from api.search.router import router as search_router
+from tests.conftest import server_env
 from tests.works.harness import Harness, Who, seed
 
+SHIM = "tests.support.es_shim:AsyncPlainJsonNode"
 
-@pytest.fixture
-async def h(settings: Settings) -> AsyncIterator[Harness]:
+
+@pytest.fixture(params=["tantivy", pytest.param("elasticsearch", marks=pytest.mark.servers)])
+async def h(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    if request.param == "elasticsearch":
+        url = server_env("KURA_TEST_ES_URL")
+        search = SearchSettings(
+            backend="elasticsearch",
+            es_hosts=[url],
+            es_index=f"kura-test-{uuid.uuid4().hex[:12]}",
+            es_node_class=SHIM,
+        )
+        settings = settings.model_copy(update={"search": search})
     container = Container(settings)
     await container.open()
     jobs: list[tuple[str, dict[str, Any]]] = []
@@ -46,4 +60,7 @@ async def h(settings: Settings) -> AsyncIterator[Harness]:
             harness.jobs = jobs  # type: ignore[attr-defined]
             yield harness
     finally:
+        drop = getattr(container.index, "drop", None)
+        if request.param == "elasticsearch" and drop is not None:
+            await drop()
         await container.close()
