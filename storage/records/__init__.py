@@ -11,6 +11,7 @@ import json
 import re
 
 from storage.ports import IndexSpec
+from storage.query import Direction, Page, Record, encode_cursor
 
 COLLECTION_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 _RESERVED_PREFIXES = ("sqlite_", "_kura", "system")
@@ -30,3 +31,12 @@ def index_name(collection: str, spec: IndexSpec) -> str:
     digest = hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:8]
     slug = "_".join(f.replace(".", "_") for f, _ in spec.fields)[:40]
     return f"ix_{collection}__{slug}_{digest}"
+
+
+def page_of(items: list[Record], limit: int, sort: tuple[tuple[str, Direction], ...]) -> Page:
+    """A keyset page from up to ``limit + 1`` records read in ``sort`` order: the extra one,
+    when present, only tells that more follow (the cursor points after the page's last)."""
+    if len(items) <= limit:
+        return Page(items=items)
+    items = items[:limit]
+    return Page(items=items, next_cursor=encode_cursor(items[-1], sort))

@@ -45,9 +45,8 @@ from storage.query import (
     Scalar,
     check_field,
     decode_cursor,
-    encode_cursor,
 )
-from storage.records import check_collection, index_name
+from storage.records import check_collection, index_name, page_of
 
 Doc = dict[str, Any]
 
@@ -422,11 +421,7 @@ class MongoRecordStore:
         with self._errors(collection):
             cursor = coll.find(flt, session=self._s).sort(_sort(sort)).limit(query.limit + 1)
             docs = await cursor.to_list(None)
-        items = [_to_record(d) for d in docs]
-        if len(items) <= query.limit:
-            return Page(items=items)
-        items = items[: query.limit]
-        return Page(items=items, next_cursor=encode_cursor(items[-1], sort))
+        return page_of([_to_record(d) for d in docs], query.limit, sort)
 
     async def count(self, collection: str, where: Sequence[Condition] = ()) -> int:
         """How many records match all conditions."""

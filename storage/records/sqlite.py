@@ -56,9 +56,8 @@ from storage.query import (
     Scalar,
     check_field,
     decode_cursor,
-    encode_cursor,
 )
-from storage.records import check_collection, index_name
+from storage.records import check_collection, index_name, page_of
 
 T = TypeVar("T")
 
@@ -858,11 +857,9 @@ class SqliteRecordStore:
             if not self._known(conn, collection):
                 return Page()
             text, params = self.find_sql(conn, collection, query)
-            items = [_row_to_record(r) for r in conn.execute(text, params)]
-            if len(items) <= query.limit:
-                return Page(items=items)
-            items = items[: query.limit]
-            return Page(items=items, next_cursor=encode_cursor(items[-1], sort))
+            return page_of(
+                [_row_to_record(r) for r in conn.execute(text, params)], query.limit, sort
+            )
 
         return await self._in_reader(run)
 
