@@ -9,6 +9,7 @@ expired, 412 other protocol version, 413 too large, 415 wrong Content-Type, 460 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -39,6 +40,7 @@ from api.uploads.tus import (
 tus_router = APIRouter(tags=["uploads"], route_class=TusRoute)
 
 _READY = "_kura_uploads_indexes_ready"
+IDLE_TIMEOUT_S = 60.0
 
 
 async def get_service(container: ContainerDep) -> UploadService:
@@ -79,7 +81,17 @@ def _is_offset_stream(request: Request) -> bool:
 
 
 async def _body(request: Request) -> AsyncIterator[bytes]:
-    async for chunk in request.stream():
+    """The request body as it arrives. A body that stalls for ``IDLE_TIMEOUT_S`` counts as a
+    dropped connection (tus 1.0.0 advises ~30 s socket timeouts): the bytes so far are kept
+    and the upload is free for the client's next request."""
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(anext(stream), IDLE_TIMEOUT_S)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise ClientDisconnect() from None
         if chunk:
             yield chunk
 

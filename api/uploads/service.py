@@ -8,6 +8,8 @@ deduplicated there), the upload marked done, and the ``uploads.completed`` audit
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,6 +39,32 @@ from storage.query import Eq, Record
 
 OCTET = "application/octet-stream"
 _SAVE_RETRIES = 10
+# How long a HEAD or PATCH waits for this process's running PATCH of the same upload.
+SETTLE_TIMEOUT_S = 30.0
+# Uploads with a PATCH running in this process. A cut request keeps its bytes, but making
+# them durable takes a moment (fsync, or an S3 part upload); a client that resumes at once
+# would otherwise be told an older offset and send bytes twice.
+_running: dict[str, asyncio.Event] = {}
+
+
+@contextlib.asynccontextmanager
+async def _exclusive(upload_id: str) -> AsyncIterator[None]:
+    """Run alone among this process's requests on ``upload_id`` (waits, bounded)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_TIMEOUT_S
+    while (event := _running.get(upload_id)) is not None:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), remaining)
+    mine = _running[upload_id] = asyncio.Event()
+    try:
+        yield
+    finally:
+        if _running.get(upload_id) is mine:
+            del _running[upload_id]
+        mine.set()
 
 
 class LengthExceeded(PayloadTooLarge):
@@ -155,12 +183,16 @@ class UploadService:
         record = await self.get(subject, upload_id)
         if record["state"] == UploadState.DONE:
             return Progress(record, int(record["length"]))
-        state = await self.blobs.append_open(upload_id)
-        if state.size != record["offset"]:
-            record = await self._save(record, {"offset": state.size})
-        if state.size == record["length"]:
-            return await self._complete(subject, record)
-        return Progress(record, state.size)
+        async with _exclusive(upload_id):
+            record = await self.get(subject, upload_id)
+            if record["state"] == UploadState.DONE:
+                return Progress(record, int(record["length"]))
+            state = await self.blobs.append_open(upload_id)
+            if state.size != record["offset"]:
+                record = await self._save(record, {"offset": state.size})
+            if state.size == record["length"]:
+                return await self._complete(subject, record)
+            return Progress(record, state.size)
 
     # appending --------------------------------------------------------------------------
     async def append(
@@ -174,6 +206,18 @@ class UploadService:
         content_length: int | None = None,
     ) -> Progress:
         """Append one PATCH's bytes at ``offset``; on the last byte, place the file."""
+        async with _exclusive(upload_id):
+            return await self._append(subject, upload_id, offset, chunks, checksum, content_length)
+
+    async def _append(
+        self,
+        subject: Subject | None,
+        upload_id: str,
+        offset: int,
+        chunks: AsyncIterator[bytes],
+        checksum: bytes | None,
+        content_length: int | None,
+    ) -> Progress:
         record = await self.get(subject, upload_id)
         length = int(record["length"])
         if record["state"] == UploadState.DONE:

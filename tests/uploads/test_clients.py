@@ -265,9 +265,8 @@ def test_tus_js_client_resumes_after_a_cut(server: tuple[Server, str], tmp_path:
     size = 3 * MIB
     sha = make_file(path, size)
     proxy = CutProxy(srv.port, cut_after=size // 2)
-    # The first retry waits 300 ms: a HEAD sent at once could see the cut request's bytes
-    # before they are all durable; the PATCH from there would then get 409 and re-send.
-    args = ["--chunk", str(size), "--retry-delays", "300,500,1000,1000,2000"]
+    # The first retry is immediate: the server's HEAD waits for the cut PATCH to settle.
+    args = ["--chunk", str(size), "--retry-delays", "0,300,500,1000,1000,2000"]
     proc = _node([endpoint(proxy, work_id), str(path), *args])
     try:
         events = list(_events(proc))

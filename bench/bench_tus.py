@@ -1,0 +1,182 @@
+"""tus upload benchmark: a file through a real uvicorn server into the blob port, vs a copy.
+
+    python -m bench.bench_tus [--sizes 100,1024,2048] [--patch-mib 64] [--dir D]
+
+For each size (MiB) a fresh server (``tests.uploads.server``, jobs not eager so ingest does not
+run inside the API process) receives the file in ``--patch-mib`` PATCHes over loopback; the time
+runs from the creation POST to the last PATCH's answer, which includes ``append_finish`` and the
+file node's unit of work. The baseline is ``shutil.copyfile`` of the same file on the same disk
+(page cache, no fsync; the upload fsyncs every PATCH). The server's peak RSS is its ``VmHWM``.
+The S3 adapter runs too when ``KURA_TEST_S3_ENDPOINT`` is set (a bucket made for the run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from api.config import Settings
+from api.container import Container
+from api.kit.ids import new_id
+from api.permissions.policy import OrgKind, Subject
+from tests.uploads.support import Server
+
+MiB = 1 << 20
+READ = MiB
+OPERATOR = Subject(new_id(), "bench", new_id(), OrgKind.OPERATOR)
+
+
+def make_file(path: Path, size: int) -> None:
+    block = os.urandom(64 * MiB)
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(left, len(block))
+            f.write(block[:n])
+            left -= n
+
+
+async def insert_work(data_dir: Path, env: dict[str, str]) -> str:
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        settings = Settings(data_dir=data_dir, log_json=False)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    container = Container(settings)
+    await container.open()
+    try:
+        work = {"id": new_id(), "title": "ベンチマーク工事", "status": "in_progress", "acl": []}
+        await container.records.insert("works", work)
+        return str(work["id"])
+    finally:
+        await container.close()
+
+
+def body(path: Path, start: int, length: int) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = length
+        while left:
+            chunk = f.read(min(READ, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+            yield chunk
+
+
+def upload(base: str, work_id: str, path: Path, patch_bytes: int) -> float:
+    size = path.stat().st_size
+    name = base64.b64encode(path.name.encode()).decode()
+    tus = {"Tus-Resumable": "1.0.0"}
+    started = time.perf_counter()
+    with httpx.Client(timeout=600) as client:
+        resp = client.post(
+            f"{base}/api/v1/works/{work_id}/uploads",
+            headers={**tus, "Upload-Length": str(size), "Upload-Metadata": f"filename {name}"},
+        )
+        resp.raise_for_status()
+        url = resp.headers["Location"]
+        offset = 0
+        while offset < size:
+            n = min(patch_bytes, size - offset)
+            resp = client.patch(
+                url,
+                headers={
+                    **tus,
+                    "Content-Type": "application/offset+octet-stream",
+                    "Upload-Offset": str(offset),
+                    "Content-Length": str(n),
+                },
+                content=body(path, offset, n),
+            )
+            if resp.status_code != 204:
+                raise RuntimeError(f"PATCH answered {resp.status_code}: {resp.text[:300]}")
+            offset = int(resp.headers["Upload-Offset"])
+    return time.perf_counter() - started
+
+
+def copy(path: Path, dest: Path) -> float:
+    started = time.perf_counter()
+    shutil.copyfile(path, dest)
+    elapsed = time.perf_counter() - started
+    dest.unlink()
+    return elapsed
+
+
+def adapters(part_mib: int | None) -> list[tuple[str, dict[str, str]]]:
+    result: list[tuple[str, dict[str, str]]] = [("local", {})]
+    endpoint = os.environ.get("KURA_TEST_S3_ENDPOINT")
+    if endpoint:
+        result.append(
+            (
+                "s3",
+                {
+                    "KURA_BLOBS__BACKEND": "s3",
+                    "KURA_BLOBS__S3_ENDPOINT": endpoint.removeprefix("http://"),
+                    "KURA_BLOBS__S3_ACCESS_KEY": os.environ.get("KURA_TEST_S3_ACCESS_KEY", ""),
+                    "KURA_BLOBS__S3_SECRET_KEY": os.environ.get("KURA_TEST_S3_SECRET_KEY", ""),
+                    "KURA_BLOBS__S3_BUCKET": f"bench-tus-{uuid.uuid4().hex[:8]}",
+                    **({"KURA_BLOBS__PART_SIZE": str(part_mib * MiB)} if part_mib else {}),
+                },
+            )
+        )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="100,1024,2048", help="file sizes in MiB")
+    parser.add_argument("--patch-mib", type=int, default=64)
+    parser.add_argument(
+        "--part-mib", type=int, default=None, help="S3 part size (default: settings)"
+    )
+    parser.add_argument("--dir", default=None, help="folder on the disk to measure")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    print(
+        f"{'adapter':7} {'size':>9} {'tus s':>7} {'MiB/s':>7} {'copy s':>7} {'MiB/s':>7} "
+        f"{'ratio':>6} {'server peak RSS':>16}"
+    )
+    with tempfile.TemporaryDirectory(dir=args.dir, prefix="bench-tus-") as tmp:
+        root = Path(tmp)
+        for size_mib in sizes:
+            path = root / f"upload-{size_mib}.bin"
+            make_file(path, size_mib * MiB)
+            for name, env in adapters(args.part_mib):
+                data_dir = root / f"data-{name}-{size_mib}"
+                work_id = asyncio.run(insert_work(data_dir, env))
+                server = Server(data_dir, OPERATOR, {"KURA_JOBS__EAGER": "false", **env})
+                server.start()
+                try:
+                    tus_s = upload(server.base, work_id, path, args.patch_mib * MiB)
+                    rss_mib = server.peak_rss_kib() / 1024
+                finally:
+                    server.stop()
+                copy_s = copy(path, root / "copy.bin")
+                shutil.rmtree(data_dir, ignore_errors=True)
+                print(
+                    f"{name:7} {size_mib:>5} MiB {tus_s:7.2f} {size_mib / tus_s:7.0f} "
+                    f"{copy_s:7.2f} {size_mib / copy_s:7.0f} {copy_s / tus_s:6.2f} "
+                    f"{rss_mib:12.0f} MiB",
+                    flush=True,
+                )
+            path.unlink()
+
+
+if __name__ == "__main__":
+    main()
