@@ -2,9 +2,12 @@
 
 The records are the truth (style habit 5). Two registries say what else must agree with them:
 
-- ``register_indexable(collection, doc_type, build)``: every record of ``collection`` has one
-  index document of ``doc_type``, ``build(record)``, with the same ``id`` and ``stamp`` equal to
-  the record's ``version``. Works are registered here; archive files register the same way.
+- ``register_indexable(collection, doc_type, build, where=, build_batch=)``: every record of
+  ``collection`` (matching ``where``, e.g. only file nodes) has one index document of
+  ``doc_type``, ``build(record)``, with the same ``id`` and ``stamp`` equal to the record's
+  ``version``. ``build_batch(container, records)``, when given, is used by ``reindex`` instead
+  of ``build`` for documents that need more than the record (the work's acl, extracted text).
+  Works are registered here; archive files register in ``api.archive.indexing``.
 - ``register_blob_refs(collection, keys, prefix)``: records of ``collection`` reference the blob
   keys ``keys(record)``; every such blob must exist, and every blob under ``prefix`` must be
   referenced by some record.
@@ -21,17 +24,18 @@ keys of one collection; records themselves are streamed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from storage.query import Record
+from storage.query import Condition, Record
 
 if TYPE_CHECKING:
     from api.container import Container
 
 DocBuilder = Callable[[Record], dict[str, Any]]
 KeysOf = Callable[[Record], Iterable[str]]
+BatchBuilder = Callable[["Container", list[Record]], Awaitable[list[dict[str, Any]]]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Indexable:
     collection: str
     doc_type: str
     build: DocBuilder
+    where: tuple[Condition, ...] = ()
+    build_batch: BatchBuilder | None = None
 
 
 @dataclass(frozen=True)
@@ -52,9 +58,17 @@ INDEXABLE: dict[str, Indexable] = {}
 BLOB_REFS: dict[str, BlobRefs] = {}
 
 
-def register_indexable(collection: str, doc_type: str, build: DocBuilder) -> None:
-    """Declare that each record of ``collection`` has the index document ``build(record)``."""
-    INDEXABLE[collection] = Indexable(collection, doc_type, build)
+def register_indexable(
+    collection: str,
+    doc_type: str,
+    build: DocBuilder,
+    *,
+    where: Sequence[Condition] = (),
+    build_batch: BatchBuilder | None = None,
+) -> None:
+    """Declare that each record of ``collection`` matching ``where`` has the index document
+    ``build(record)`` (``build_batch`` builds many at once with access to the container)."""
+    INDEXABLE[collection] = Indexable(collection, doc_type, build, tuple(where), build_batch)
 
 
 def unregister_indexable(collection: str) -> None:
@@ -75,6 +89,7 @@ def _register_defaults() -> None:
     from api.works.models import WORKS
 
     register_indexable(WORKS, DOC_TYPE, work_to_doc)
+    import api.archive.indexing  # noqa: F401  (registers file nodes and content blobs)
 
 
 _register_defaults()
@@ -147,20 +162,28 @@ async def reindex(container: Container, batch: int = 1000) -> ReindexResult:
     await container.index.clear()
     for spec in INDEXABLE.values():
         n = 0
-        buf: list[dict[str, Any]] = []
-        async for record in container.records.scan(spec.collection, batch=batch):
-            buf.append(spec.build(record))
+        buf: list[Record] = []
+        async for record in container.records.scan(spec.collection, spec.where, batch=batch):
+            buf.append(record)
             if len(buf) >= batch:
-                await container.index.upsert(buf)
+                await container.index.upsert(await _build(container, spec, buf))
                 n += len(buf)
                 buf = []
         if buf:
-            await container.index.upsert(buf)
+            await container.index.upsert(await _build(container, spec, buf))
             n += len(buf)
         result.counts[spec.doc_type] = n
     await container.index.refresh()
     result.seconds = time.perf_counter() - started
     return result
+
+
+async def _build(
+    container: Container, spec: Indexable, records: list[Record]
+) -> list[dict[str, Any]]:
+    if spec.build_batch is not None:
+        return await spec.build_batch(container, records)
+    return [spec.build(r) for r in records]
 
 
 async def check(container: Container, max_items: int = 1000, batch: int = 1000) -> Report:
@@ -172,7 +195,7 @@ async def check(container: Container, max_items: int = 1000, batch: int = 1000) 
         async for doc_id, doc_stamp in container.index.scan_stamps(spec.doc_type):
             stamps[doc_id] = int(doc_stamp)
         report.documents_checked += len(stamps)
-        async for record in container.records.scan(spec.collection, batch=batch):
+        async for record in container.records.scan(spec.collection, spec.where, batch=batch):
             report.records_checked += 1
             rid = str(record["id"])
             stamp = stamps.pop(rid, None)

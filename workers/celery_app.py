@@ -108,10 +108,16 @@ async def worker_container(app: Any) -> Container:
 
     Call it from inside ``run_async``; the container is bound to that loop."""
     runtime = _current()
+    settings = settings_of(app)
+    if runtime.container is not None and runtime.owned and runtime.container.settings != settings:
+        # Another app (eager mode: one per test's settings) in this process: never hand it
+        # the previous app's backends.
+        await runtime.container.close()
+        runtime.container = None
     if runtime.container is None:
         from api.container import Container
 
-        container = Container(settings_of(app))
+        container = Container(settings)
         await container.open()
         runtime.container = container
         runtime.owned = True

@@ -67,8 +67,11 @@ async def test_folders_files_dedupe_and_release(svc: NodeService) -> None:
     again = await add(svc, work, "PHOTO/PIC", "P0000001.JPG", b"other")
     assert again["name"] == "P0000001 (2).JPG"
 
-    await svc.delete(OPERATOR, str(a["id"]), int(a["version"]))
-    await svc.delete(OPERATOR, str(b["id"]), int(b["version"]))
+    # The ingest job (eager) has updated the nodes since: delete their current versions.
+    for node in (a, b):
+        current = await svc.records.get(NODES, str(node["id"]))
+        assert current is not None
+        await svc.delete(OPERATOR, str(node["id"]), int(current["version"]))
     assert await svc.records.get(BLOBS, str(a["sha256"])) is None
     assert await svc.records.count(NODES) == 4  # PHOTO, PIC, OTHRS, the renamed file
 
