@@ -197,6 +197,7 @@ async def test_work_changes_reindex_files_and_reindex_skips_folders(svc: NodeSer
         (node["id"], "archived", ["archive:org-a"])
     ]
 
+    assert await svc.container.jobs.enqueue("index.pending_files")  # nothing pending: no-op
     result = await consistency.reindex(svc.container)
     assert result.counts["file"] == 1  # the MEET folder is not a document
     report = await consistency.check(svc.container)

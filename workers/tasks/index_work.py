@@ -24,3 +24,16 @@ def work_files(self: Any, work_id: str) -> int:
         return await reindex_work_files(container, work_id)
 
     return run_async(run())
+
+
+@task("index.pending_files", bind=True, **RETRYING)
+def pending_files(self: Any) -> int:
+    """Index every file still marked ``index_pending`` (a burst whose last ingest died before
+    its flush). Cheap when nothing is pending; suitable for a periodic schedule."""
+    from api.archive.indexing import flush_pending
+
+    async def run() -> int:
+        container = await worker_container(self.app)
+        return await flush_pending(container)
+
+    return run_async(run())
