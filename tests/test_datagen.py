@@ -1,0 +1,317 @@
+"""The test-data generator builds well-formed, deterministic 電子納品 packages whose defects
+are really there (issue 3 item 10)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import zipfile
+from datetime import date
+from pathlib import Path
+from xml.etree.ElementTree import Element
+
+import defusedxml.ElementTree as DET  # type: ignore[import-untyped]
+import pytest
+from defusedxml import EntitiesForbidden
+from pypdf import PdfReader
+
+from tests.datagen import DEFECTS, Manifest, Options, generate
+from tests.datagen.__main__ import main
+from tests.datagen.photos import exif_taken
+
+# element naming a file -> folder it lives in (relative to the package root)
+REFS = {
+    "写真ファイル名": "PHOTO/PIC",
+    "参考図ファイル名": "PHOTO/DRA",
+    "打合せ簿オリジナルファイル名": "MEET/ORG",
+    "施工計画書オリジナルファイル名": "PLAN/ORG",
+    "図面ファイル名": None,  # beside the XML
+    "報告書ファイル名": "REPORT",
+    "着手前写真ファイル名": "REGISTER",
+    "完成写真ファイル名": "REGISTER",
+    "測量成果ファイル名": None,
+}
+DOCTYPE = re.compile(r'<!DOCTYPE (\S+) SYSTEM "([^"]+)"')
+
+
+def parse(data: bytes) -> tuple[Element, str, str]:
+    """Root, DOCTYPE name and SYSTEM id of a CP932 management XML."""
+    text = data.decode("cp932")
+    assert text.startswith('<?xml version="1.0" encoding="Shift_JIS"?>')
+    match = DOCTYPE.search(text)
+    assert match, "DOCTYPE missing"
+    body = text.split("?>", 1)[1]
+    return DET.fromstring(body), match.group(1), match.group(2)
+
+
+def xml_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.XML"))
+
+
+def check_package(manifest: Manifest) -> None:
+    root = Path(manifest.root)
+    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    listed = manifest.by_path()
+    assert on_disk == set(listed)
+    for path, entry in listed.items():
+        data = (root / path).read_bytes()
+        assert len(data) == entry.size
+        assert hashlib.sha256(data).hexdigest() == entry.sha256
+    assert (root / manifest.index_file).is_file()
+    for xml_path in xml_files(root):
+        tree, doctype, system = parse(xml_path.read_bytes())
+        assert tree.tag == doctype
+        assert (xml_path.parent / system).is_file(), f"{xml_path}: no {system}"
+        for elem in tree.iter():
+            if elem.tag in REFS and elem.text:
+                folder = REFS[elem.tag]
+                base = root / folder if folder else xml_path.parent
+                assert (base / elem.text).is_file(), f"{xml_path.name} names {elem.text}"
+    start = date.fromisoformat(manifest.work["period_start"])
+    end = date.fromisoformat(manifest.work["period_end"])
+    photo_xml, _, _ = parse((root / "PHOTO/PHOTO.XML").read_bytes())
+    serials = [e.text for e in photo_xml.iter("シリアル番号")]
+    assert len(serials) == len(set(serials)) == len(manifest.photos)
+    for info, photo in zip(photo_xml.iter("写真情報"), manifest.photos, strict=True):
+        taken = info.findtext("撮影情報/撮影年月日") or ""
+        assert taken == photo["date"]
+        assert start <= date.fromisoformat(taken) <= end
+        exif = exif_taken((root / photo["path"]).read_bytes())
+        assert exif is not None
+        assert exif[:10].replace(":", "-") == taken
+
+
+def pdf_page_text(path: Path, page: int) -> str:
+    return PdfReader(path).pages[page - 1].extract_text()
+
+
+@pytest.mark.parametrize(
+    ("kind", "profile"), [("construction", "mlit"), ("service", "mlit"), ("construction", "maff")]
+)
+def test_clean_package_is_well_formed(tmp_path: Path, kind: str, profile: str) -> None:
+    manifest = generate(tmp_path, Options(kind=kind, profile=profile, files=80, seed=3))  # type: ignore[arg-type]
+    assert len(manifest.files) == 80
+    check_package(manifest)
+    index = "INDEX_C.XML" if kind == "construction" else "INDEX_D.XML"
+    tree, _, system = parse((tmp_path / "package" / index).read_bytes())
+    assert system == ("INDE_C08.DTD" if kind == "construction" else "INDE_D05.DTD")
+    text = " ".join(e.text or "" for e in tree.iter())
+    assert manifest.work["title"] in text
+    assert re.search(r"<発注者コード>\d{8}</発注者コード>", _xml(tmp_path, index))
+    assert re.search(r"<住所コード>\d{5}</住所コード>", _xml(tmp_path, index))
+    for value in text:
+        assert not unicodedata.name(value, "").startswith("HALFWIDTH KATAKANA")
+    (tmp_path / "package" / index).read_bytes().decode("shift_jis")  # strict: no CP932 extras
+    roles = {f.role for f in manifest.files}
+    assert {"photo", "drawing", "xml", "dtd", "index"} <= roles
+    assert any(f.path.endswith(".PDF") for f in manifest.files)
+
+
+def _xml(tmp_path: Path, rel: str) -> str:
+    return (tmp_path / "package" / rel).read_bytes().decode("cp932")
+
+
+def test_pdf_phrases_round_trip_with_page_numbers(tmp_path: Path) -> None:
+    manifest = generate(tmp_path, Options(files=60, seed=5, pdf_pages=(3, 3)))
+    assert manifest.phrases
+    root = Path(manifest.root)
+    sample = list(manifest.phrases.items())[:: max(1, len(manifest.phrases) // 8)]
+    for phrase, (path, page) in sample:
+        assert phrase in pdf_page_text(root / path, page)
+        other = 1 if page != 1 else 2
+        assert phrase not in pdf_page_text(root / path, other)
+    assert all(p > 0 for _, p in manifest.phrases.values())
+    assert len({p for p, _ in manifest.phrases.values()}) >= 5
+
+
+def test_drawings_are_part21(tmp_path: Path) -> None:
+    manifest = generate(tmp_path, Options(files=60, seed=2))
+    drawing = next(f for f in manifest.files if f.role == "drawing")
+    text = (Path(manifest.root) / drawing.path).read_text("ascii")
+    assert text.startswith("ISO-10303-21;\nHEADER;")
+    assert "FILE_SCHEMA(('ASSOCIATIVE_DRAUGHTING'));" in text
+    assert text.rstrip().endswith("END-ISO-10303-21;")
+    assert re.fullmatch(r"C\d[A-Z]{2}\d{3}Z\.P21", drawing.path.split("/")[-1])
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
+    a = generate(tmp_path / "a", Options(files=50, seed=9, zip=True))
+    b = generate(tmp_path / "b", Options(files=50, seed=9, zip=True))
+    c = generate(tmp_path / "c", Options(files=50, seed=10, zip=True))
+    assert [(f.path, f.sha256) for f in a.files] == [(f.path, f.sha256) for f in b.files]
+    assert (tmp_path / "a/package.zip").read_bytes() == (tmp_path / "b/package.zip").read_bytes()
+    assert {f.sha256 for f in a.files} != {f.sha256 for f in c.files}
+    assert a.phrases == b.phrases
+
+
+def test_photos_differ_unless_duplicates_asked(tmp_path: Path) -> None:
+    manifest = generate(tmp_path, Options(files=60, seed=4, duplicates=3))
+    shas = manifest.by_path()
+    photos = [shas[p["path"]].sha256 for p in manifest.photos]
+    assert len(manifest.duplicates) == 3
+    for copy, original in manifest.duplicates:
+        assert shas[copy].sha256 == shas[original].sha256
+    assert len(set(photos)) == len(photos) - 3
+
+
+def test_zip_has_cp932_names_without_utf8_flag(tmp_path: Path) -> None:
+    manifest = generate(tmp_path, Options(files=40, seed=1, zip=True, defects=("bad_name",)))
+    with zipfile.ZipFile(manifest.root) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+        odd = [i for i in infos.values() if i.flag_bits & 0x800 == 0 and not i.filename.isascii()]
+        assert len(odd) == 1
+        assert odd[0].filename.encode("cp437").decode("cp932") == "OTHRS/ORG001/打合せメモ.pdf"
+        assert zf.testzip() is None
+        assert len([n for n in infos if not n.endswith("/")]) == len(manifest.files)
+    utf8 = generate(
+        tmp_path / "u", Options(files=40, zip=True, cp932_names=False, defects=("bad_name",))
+    )
+    with zipfile.ZipFile(utf8.root) as zf:
+        assert "OTHRS/ORG001/打合せメモ.pdf" in zf.namelist()
+
+
+def test_tiny_mode_is_small_and_searchable(tmp_path: Path) -> None:
+    manifest = generate(tmp_path, Options(files=300, seed=1, tiny=True))
+    assert len(manifest.files) == 300
+    assert max(f.size for f in manifest.files if f.role == "photo") < 2_000
+    root = Path(manifest.root)
+    phrase, (path, page) = next(iter(manifest.phrases.items()))
+    assert phrase in pdf_page_text(root / path, page)
+
+
+def test_unknown_defect_and_too_small_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown"):
+        generate(tmp_path, Options(defects=("nope",)))
+    with pytest.raises(ValueError, match=">="):
+        generate(tmp_path, Options(files=5))
+
+
+# -- defects -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module", params=["construction", "service"])
+def broken(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Manifest:
+    out = tmp_path_factory.mktemp(f"defects-{request.param}")
+    return generate(out, Options(kind=request.param, files=60, seed=11, defects=tuple(DEFECTS)))
+
+
+def _photo_infos(root: Path) -> list[Element]:
+    text = (root / "PHOTO/PHOTO.XML").read_bytes().decode("cp932")
+    body = text.split("?>", 1)[1]
+    body = re.sub(r"<!DOCTYPE[^>]*>", "", body)
+    return list(DET.fromstring(body).iter("写真情報"))
+
+
+def test_every_defect_is_documented_and_expected(broken: Manifest) -> None:
+    assert set(broken.defects) == set(DEFECTS)
+    for name, spec in broken.defects.items():
+        assert spec["description"] == DEFECTS[name]
+        assert spec["expected"], name
+        for item in spec["expected"]:
+            assert item["source"] in ("validate", "ingest")
+            assert item["path"]
+
+
+def test_defects_are_really_there(broken: Manifest) -> None:
+    root = Path(broken.root)
+    files = broken.by_path()
+    index = (root / broken.index_file).read_bytes()
+    # kishu: CP932-only characters, so strict Shift_JIS fails
+    assert "㈱" in index.decode("cp932")
+    assert "①" in index.decode("cp932")
+    with pytest.raises(UnicodeDecodeError):
+        index.decode("shift_jis")
+    infos = _photo_infos(root)
+    titles = [i.findtext("撮影工種区分/写真タイトル") for i in infos]
+    # hankaku, missing_field
+    assert any(
+        t and any("HALFWIDTH KATAKANA" in unicodedata.name(c, "") for c in t) for t in titles
+    )
+    assert "" in titles
+    # bad_date, photo_outside_period
+    dates = [i.findtext("撮影情報/撮影年月日") or "" for i in infos]
+    bad = [d for d in dates if not _is_date(d)]
+    assert bad == [dates[3]]
+    end = broken.work["period_end"]
+    late = [d for d in dates if _is_date(d) and d > end]
+    assert late == [dates[4]]
+    assert exif_taken((root / "PHOTO/PIC/P0000005.JPG").read_bytes()).startswith(  # type: ignore[union-attr]
+        late[0].replace("-", ":")
+    )
+    # missing_file, dup_serial
+    names = [i.findtext("写真ファイル情報/写真ファイル名") for i in infos]
+    assert [n for n in names if f"PHOTO/PIC/{n}" not in files] == [names[-1]]
+    serials = [i.findtext("写真ファイル情報/シリアル番号") for i in infos]
+    assert len(serials) - len(set(serials)) == 1
+    # bad_name, thumbs_db, pic_subfolder
+    assert "OTHRS/ORG001/打合せメモ.pdf" in files
+    assert "PHOTO/PIC/Thumbs.db" in files
+    assert "PHOTO/PIC/OLD/P0000001.JPG" in files
+    # network_dtd, billion_laughs
+    assert 'SYSTEM "http://' in (root / "PHOTO/PHOTO.XML").read_bytes().decode("cp932")
+    othrs = (root / "OTHRS/OTHRS.XML").read_bytes().decode("cp932").split("?>", 1)[1]
+    assert "<!ENTITY lol9" in othrs
+    with pytest.raises(EntitiesForbidden):
+        DET.fromstring(othrs)
+    # the PDF defects
+    expected = {k: v["expected"][-1]["path"] for k, v in broken.defects.items()}
+    assert (root / expected["exe_as_pdf"]).read_bytes().startswith(b"MZ")
+    assert PdfReader(root / expected["encrypted_pdf"]).is_encrypted
+    assert files[expected["zero_byte"]].size == 0
+    raw = (root / expected["broken_pdf"]).read_bytes()
+    assert raw.startswith(b"%PDF")
+    assert b"%%EOF" not in raw
+    for path in (expected[k] for k in ("exe_as_pdf", "encrypted_pdf", "broken_pdf", "zero_byte")):
+        assert all(p != path for p, _ in broken.phrases.values())
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def test_validator_finds_each_defect_and_nothing_on_clean(broken: Manifest, tmp_path: Path) -> None:
+    """Cross-check with the §2.2 validator (indexer.extract.deliverable)."""
+    from indexer.extract.deliverable import validate_tree
+
+    kind = broken.kind
+    clean = generate(tmp_path, Options(kind=kind, files=60, seed=11))
+    for profile in ("mlit", "maff"):
+        assert validate_tree(Path(clean.root), profile).findings == []
+    report = validate_tree(Path(broken.root), "mlit")
+    for name, spec in broken.defects.items():
+        for item in spec["expected"]:
+            if item["source"] != "validate":
+                continue
+            hits = [f for f in report.findings if f.check == item["check"]]
+            assert any(f.path == item["path"] for f in hits), (name, item, hits)
+
+
+def test_cli_writes_zip_and_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            str(tmp_path),
+            "--kind",
+            "service",
+            "--files",
+            "40",
+            "--zip",
+            "--seed",
+            "2",
+            "--defects",
+            "thumbs_db,zero_byte",
+            "--profile",
+            "maff",
+        ]
+    )
+    assert code == 0
+    assert (tmp_path / "package.zip").is_file()
+    data = (tmp_path / "manifest.json").read_text("utf-8")
+    for word in ('"thumbs_db"', '"zero_byte"', '"maff"'):
+        assert word in data
+    assert "files" in capsys.readouterr().err
+    with zipfile.ZipFile(tmp_path / "package.zip") as zf:
+        assert "INDEX_D.XML" in zf.namelist()
+        assert zf.read("PHOTO/PIC/Thumbs.db")[:4] == b"\xd0\xcf\x11\xe0"
