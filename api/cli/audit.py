@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from api.audit.service import AuditLog, EventFilter, Problem, export_lines, iter_events
-from api.cli.index import run_with_container
+from api.cli._run import with_container
 from api.container import Container
 
 
@@ -28,7 +28,7 @@ def register(cli: click.Group) -> None:
             return await c.records.count("audit_events"), problems
 
         try:
-            total, problems = run_with_container(work)
+            total, problems = with_container(work)
         except Exception as exc:
             click.echo(f"verify failed: {exc}", err=True)
             sys.exit(2)
@@ -64,7 +64,7 @@ def register(cli: click.Group) -> None:
             return n
 
         try:
-            n = run_with_container(work)
+            n = with_container(work)
         except Exception as exc:
             click.echo(f"export failed: {exc}", err=True)
             sys.exit(2)

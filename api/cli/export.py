@@ -12,7 +12,7 @@ import click
 
 from api.archive.export import ExportService
 from api.archive.nodes import NodeService
-from api.cli.index import run_with_container
+from api.cli._run import with_container
 from api.container import Container
 from api.errors import KuraError
 
@@ -50,7 +50,7 @@ def register(cli: click.Group) -> None:
             return plan.stats
 
         try:
-            stats = run_with_container(work)
+            stats = with_container(work)
         except click.ClickException:
             raise
         except KuraError as exc:

@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import click
 
-from api.config import Settings
-from api.container import Container
-
-T = TypeVar("T")
-
-
-def run_with_container(work: Callable[[Container], Awaitable[T]]) -> T:
-    """Open the configured backends, run ``work``, close them."""
-
-    async def main() -> T:
-        container = Container(Settings())
-        await container.open()
-        try:
-            return await work(container)
-        finally:
-            await container.close()
-
-    return asyncio.run(main())
+from api.cli._run import with_container
 
 
 def register(cli: click.Group) -> None:
@@ -39,7 +19,7 @@ def register(cli: click.Group) -> None:
         from api.consistency import reindex
 
         try:
-            result = run_with_container(lambda c: reindex(c, batch=batch))
+            result = with_container(lambda c: reindex(c, batch=batch))
         except Exception as exc:
             click.echo(f"reindex failed: {exc}", err=True)
             sys.exit(2)
@@ -54,7 +34,7 @@ def register(cli: click.Group) -> None:
         from api.consistency import check
 
         try:
-            report = run_with_container(lambda c: check(c, max_items=max_items))
+            report = with_container(lambda c: check(c, max_items=max_items))
         except Exception as exc:
             click.echo(f"check failed: {exc}", err=True)
             sys.exit(2)

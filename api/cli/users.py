@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import click
 from pydantic import ValidationError
 
-from api.config import Settings
+from api.cli._run import with_container
 from api.container import Container
 from api.errors import KuraError
 from api.users.bootstrap import operator_org
@@ -19,49 +17,35 @@ from api.users.service import UserService
 ACTOR = "system:cli"
 
 
-async def _with_container(settings: Settings) -> Container:
-    container = Container(settings)
-    await container.open()
-    return container
-
-
 async def add_user(
-    settings: Settings,
+    container: Container,
     login_id: str,
     name: str,
     org_id: str | None,
     email: str | None,
     operator: bool,
 ) -> str:
-    container = await _with_container(settings)
+    if operator and org_id is None:
+        org_id = await operator_org(container, ACTOR)
+    if org_id is None:
+        raise click.UsageError("--org か --operator を指定してください。")
+    data = UserCreate(login_id=login_id, name=name, org_id=org_id, email=email)
+    _, password = await UserService.of(container).create_as(ACTOR, data)
+    return password
+
+
+async def reset_password(container: Container, login_id: str) -> str:
+    service = UserService.of(container)
+    user = await service.repo.get_by_login_id(login_id)
+    if user is None:
+        raise click.ClickException(f"ログインID {login_id} の利用者が見つかりません。")
+    _, password = await service.reset_password_as(ACTOR, user)
+    return password
+
+
+def _run_printing(work: Callable[[Container], Awaitable[str]], label: str) -> None:
     try:
-        if operator and org_id is None:
-            org_id = await operator_org(container, ACTOR)
-        if org_id is None:
-            raise click.UsageError("--org か --operator を指定してください。")
-        data = UserCreate(login_id=login_id, name=name, org_id=org_id, email=email)
-        _, password = await UserService.of(container).create_as(ACTOR, data)
-        return password
-    finally:
-        await container.close()
-
-
-async def reset_password(settings: Settings, login_id: str) -> str:
-    container = await _with_container(settings)
-    try:
-        service = UserService.of(container)
-        user = await service.repo.get_by_login_id(login_id)
-        if user is None:
-            raise click.ClickException(f"ログインID {login_id} の利用者が見つかりません。")
-        _, password = await service.reset_password_as(ACTOR, user)
-        return password
-    finally:
-        await container.close()
-
-
-def _run_printing(coro: Coroutine[Any, Any, str], label: str) -> None:
-    try:
-        password = asyncio.run(coro)
+        password = with_container(work)
     except ValidationError as exc:
         raise click.ClickException(
             "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -89,11 +73,12 @@ def register(cli: click.Group) -> None:
         login_id: str, name: str, org_id: str | None, email: str | None, operator: bool
     ) -> None:
         """利用者を登録し、初期パスワードを表示します。"""
-        coro = add_user(Settings(), login_id, name, org_id, email, operator)
-        _run_printing(coro, "初期パスワード")
+        _run_printing(
+            lambda c: add_user(c, login_id, name, org_id, email, operator), "初期パスワード"
+        )
 
     @user.command("reset-password")
     @click.argument("login_id")
     def reset(login_id: str) -> None:
         """パスワードを初期化し、新しい一時パスワードを表示します。"""
-        _run_printing(reset_password(Settings(), login_id), "一時パスワード")
+        _run_printing(lambda c: reset_password(c, login_id), "一時パスワード")

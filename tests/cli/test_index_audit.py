@@ -3,26 +3,23 @@ on the embedded backends (SQLite records, tantivy index, local blobs)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from api import consistency
 from api.cli import cli
-from api.config import Settings
+from api.cli._run import with_container
 from api.container import Container
 from api.kit.ids import new_id
 from api.works.router import build_service
 from api.works.schemas import WorkCreate
 from tests.works.harness import CLERK, seed, work_body
-
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -34,24 +31,10 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return data
 
 
-def with_container(work: Callable[[Container], Awaitable[T]]) -> T:
-    async def main() -> T:
-        container = Container(Settings())
-        await container.open()
-        try:
-            return await work(container)
-        finally:
-            await container.close()
-
-    return asyncio.run(main())
-
-
 def make_works(n: int) -> list[dict[str, Any]]:
     async def work(c: Container) -> list[dict[str, Any]]:
         await seed(c)
         service = build_service(c)
-        await service.repo.ensure_indexes()
-        await service.audit.ensure_indexes()
         return [
             await service.create(CLERK, WorkCreate.model_validate(work_body(title=f"工事{i}")))
             for i in range(n)
