@@ -98,7 +98,7 @@ class FacetBucket(BaseModel):
 class SearchResponse(BaseModel):
     hits: list[SearchHitRead]
     total: int
-    facets: dict[str, list[FacetBucket]]
+    facets: dict[str, list[FacetBucket]]  # on the first page (no cursor) only; later pages: {}
     next_cursor: str | None = None
     sort: SortName
     order: Literal["asc", "desc"]

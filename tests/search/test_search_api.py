@@ -274,6 +274,7 @@ async def test_cursor_paging_visits_every_hit(h: Harness, params: dict[str, str]
             query["cursor"] = cursor
         body = await search(h, ORG_READER, **query)
         assert body["total"] == 57
+        assert (body["facets"] == {}) == bool(cursor)  # facets come with the first page
         seen += [hit["id"] for hit in body["hits"]]
         cursor = body["next_cursor"]
         if cursor is None:
