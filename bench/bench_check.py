@@ -28,7 +28,6 @@ from api.consistency import check, reindex
 from api.container import Container
 from api.kit.ids import new_id
 from api.works.indexing import work_acl
-from api.works.repository import WorkRepository
 
 PLACES = ["広島県", "岡山県", "山口市", "福山市", "呉市", "尾道市", "三原市", "東広島市"]
 WORKS = ["道路改良", "橋梁補修", "河川改修", "砂防堰堤", "舗装修繕", "トンネル補強", "法面対策"]
@@ -64,7 +63,6 @@ def make_work(i: int, rnd: random.Random) -> dict[str, Any]:
 
 
 async def load(container: Container, n: int, batch: int) -> None:
-    await WorkRepository(container.records).ensure_indexes()
     rnd = random.Random(7)
     for lo in range(0, n, batch):
         chunk = [make_work(i, rnd) for i in range(lo, min(n, lo + batch))]

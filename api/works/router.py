@@ -27,20 +27,9 @@ from api.works.service import WorkService
 
 router = APIRouter(prefix="/works", tags=["works"])
 
-_READY = "_kura_works_indexes_ready"
-
 
 async def get_service(container: ContainerDep) -> WorkService:
-    repo = WorkRepository(container.records)
-    service = WorkService(
-        repo, container.index, container.uow, container.policy, container.clock, container.blobs
-    )
-    if not getattr(container, _READY, False):
-        # Idempotent; done once per process so the first request creates the store indexes.
-        await repo.ensure_indexes()
-        await service.audit.ensure_indexes()
-        setattr(container, _READY, True)
-    return service
+    return build_service(container)
 
 
 ServiceDep = Annotated[WorkService, Depends(get_service)]

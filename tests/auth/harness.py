@@ -22,7 +22,7 @@ from api.container import Container
 from api.kit.clock import FixedClock, to_iso
 from api.kit.ids import new_id
 from api.users.models import User
-from api.users.repository import UserRepository, ensure_indexes
+from api.users.repository import UserRepository
 from storage.query import Eq, Query
 
 PASSWORD = "correct-horse-battery-42"
@@ -127,7 +127,6 @@ async def harness(settings: Settings) -> AsyncIterator[Harness]:
     clock = FixedClock(START)
     container = Container(settings, clock=clock)
     await container.open()
-    await ensure_indexes(container.records)
     h = Harness(container, clock)
     try:
         yield h
