@@ -315,3 +315,35 @@ def test_cli_writes_zip_and_manifest(tmp_path: Path, capsys: pytest.CaptureFixtu
     with zipfile.ZipFile(tmp_path / "package.zip") as zf:
         assert "INDEX_D.XML" in zf.namelist()
         assert zf.read("PHOTO/PIC/Thumbs.db")[:4] == b"\xd0\xcf\x11\xe0"
+
+
+# -- through the real intake and ingest (the path bench/bench_ingest.py times) -------------------
+def _ingest(manifest: Manifest, data: Path) -> dict[str, object]:
+    import asyncio
+
+    from bench.bench_ingest import kura_run
+
+    return asyncio.run(kura_run(manifest, data, 1, {}))
+
+
+def test_generated_zip_ingests_end_to_end_with_flags(tmp_path: Path) -> None:
+    defects = ("exe_as_pdf", "encrypted_pdf", "broken_pdf", "zero_byte", "kishu", "bad_name")
+    manifest = generate(tmp_path / "gen", Options(files=60, seed=3, zip=True, defects=defects))
+    facts = _ingest(manifest, tmp_path / "data")
+    assert facts["imported"] == len(manifest.files)
+    assert facts["states"] == {"done": facts["ingest_jobs"]}
+    assert facts["defect_flags"] == "4/4 as expected"
+    found, _, asked = str(facts["search"]).partition(" ")[0].partition("/")
+    assert found == asked
+    assert facts["left_jobs"] == []
+
+
+@pytest.mark.xfail(
+    reason="api.archive.indexing puts an invalid 撮影年月日 (2025-02-30) from node meta into "
+    "photo_date: the embedded index raises InvalidQuery in index.work_files",
+    strict=False,
+)
+def test_bad_date_package_reindexes(tmp_path: Path) -> None:
+    manifest = generate(tmp_path / "gen", Options(files=40, seed=3, defects=("bad_date",)))
+    facts = _ingest(manifest, tmp_path / "data")
+    assert facts["reindexed"] == len(manifest.files)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.datagen.defects import DEFECTS, parse
 from tests.datagen.package import MANIFEST, Options, generate
-from tests.datagen.photos import REALISTIC
+from tests.datagen.photos import REALISTIC, SMALL
 
 
 def _size(value: str) -> tuple[int, int]:
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--photo-size", type=_size, default=None, metavar="WxH")
     ap.add_argument("--duplicates", type=int, default=0)
     args = ap.parse_args(argv)
-    size = args.photo_size or (REALISTIC if args.realistic else None)
+    size = args.photo_size or (REALISTIC if args.realistic else SMALL)
     options = Options(
         kind=args.kind,
         files=args.files,
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         cp932_names=not args.utf8_names,
         tiny=args.tiny,
         duplicates=args.duplicates,
-        **({"photo_size": size} if size else {}),
+        photo_size=size,
     )
     started = time.perf_counter()
     manifest = generate(args.out_dir, options)
