@@ -33,3 +33,13 @@ class SearchQuery:
     limit: int = 20
     cursor: str | None = None
     highlight: bool = False
+
+    def keyword_filters(self) -> dict[str, tuple[str, ...]]:
+        """Every keyword-field condition (each field: any of its values): ``filters`` plus the
+        document types and, unless ``acl`` is None, the access principals."""
+        conditions = dict(self.filters)
+        if self.types:
+            conditions["type"] = self.types
+        if self.acl is not None:
+            conditions["acl"] = self.acl
+        return conditions

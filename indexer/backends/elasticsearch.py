@@ -256,12 +256,7 @@ class ElasticsearchIndex:
             must.append({"bool": {"should": exact, "minimum_should_match": 1}})
             should += [{"match": {f: {"query": term}}} for f in fields]
         filters: list[dict[str, Any]] = []
-        keyword_filters = dict(query.filters)
-        if query.types:
-            keyword_filters["type"] = query.types
-        if query.acl is not None:
-            keyword_filters["acl"] = query.acl
-        for field, values in keyword_filters.items():
+        for field, values in query.keyword_filters().items():
             filters.append({"terms": {field: list(values)}})
         for field, rng in query.ranges.items():
             low, high = range_bounds(rng.gte, rng.lte)

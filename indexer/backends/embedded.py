@@ -346,12 +346,7 @@ class TantivyIndex:
                     sub = tantivy.Query.phrase_query(schema, field, list(term))
                 alternatives.append((tantivy.Occur.Should, sub))
             must.append((tantivy.Occur.Must, tantivy.Query.boolean_query(alternatives)))
-        keyword_filters = dict(query.filters)
-        if query.types:
-            keyword_filters["type"] = query.types
-        if query.acl is not None:
-            keyword_filters["acl"] = query.acl
-        for field, values in keyword_filters.items():
+        for field, values in query.keyword_filters().items():
             sub = tantivy.Query.term_set_query(schema, field, list(values))
             must.append((tantivy.Occur.Must, tantivy.Query.const_score_query(sub, 0.0)))
         for field, rng in query.ranges.items():
