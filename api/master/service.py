@@ -218,25 +218,8 @@ class MasterService:
             mail.check(key, data.subject, data.body)
         except mail.TemplateError as exc:
             raise ValidationFailed(str(exc)) from exc
-        fields = {"subject": data.subject, "body": data.body, "updated_at": self._now()}
-        async with self.uow():
-            before = await self.records.get(MAIL_TEMPLATES, key)
-            if before is None:
-                if data.version is not None:
-                    raise StaleVersionError(current_version=None)
-                after = await self.records.insert(MAIL_TEMPLATES, {"id": key, "key": key, **fields})
-                action = "mail_templates.created"
-            else:
-                if data.version is None:
-                    raise StaleVersionError(
-                        "すでに登録されています。version を指定してください。",
-                        current_version=before["version"],
-                    )
-                after = await self.records.update(MAIL_TEMPLATES, key, fields, data.version)
-                action = "mail_templates.updated"
-            await self.audit.record(
-                subject, action, f"mail_templates/{key}", before=before, after=after
-            )
+        fields = {"key": key, "subject": data.subject, "body": data.body, "updated_at": self._now()}
+        after = await self._put(subject, MAIL_TEMPLATES, key, fields, data.version)
         return self._template_view(key, after)
 
     async def reset_mail_template(
@@ -280,25 +263,7 @@ class MasterService:
         self._manage(subject)
         day_id = day.isoformat()
         fields = {"date": day_id, "kind": data.kind, "name": data.name}
-        async with self.uow():
-            before = await self.records.get(CALENDAR_DAYS, day_id)
-            if before is None:
-                if data.version is not None:
-                    raise StaleVersionError(current_version=None)
-                after = await self.records.insert(CALENDAR_DAYS, {"id": day_id, **fields})
-                action = "calendar_days.created"
-            else:
-                if data.version is None:
-                    raise StaleVersionError(
-                        "すでに登録されています。version を指定してください。",
-                        current_version=before["version"],
-                    )
-                after = await self.records.update(CALENDAR_DAYS, day_id, fields, data.version)
-                action = "calendar_days.updated"
-            await self.audit.record(
-                subject, action, f"calendar_days/{day_id}", before=before, after=after
-            )
-        return after
+        return await self._put(subject, CALENDAR_DAYS, day_id, fields, data.version)
 
     async def delete_calendar_day(
         self, subject: Subject | None, day: date, version: int | None
@@ -318,6 +283,37 @@ class MasterService:
         if record is None:
             raise NotFoundError(missing)
         return record
+
+    async def _put(
+        self,
+        subject: Subject | None,
+        collection: str,
+        record_id: str,
+        fields: dict[str, Any],
+        version: int | None,
+    ) -> dict[str, Any]:
+        """Create or replace the record with a natural id (PUT), audited as
+        ``<collection>.created`` / ``.updated``: creating takes no ``version``, replacing
+        needs the one read (a missing or stale one answers 409)."""
+        async with self.uow():
+            before = await self.records.get(collection, record_id)
+            if before is None:
+                if version is not None:
+                    raise StaleVersionError(current_version=None)
+                after = await self.records.insert(collection, {"id": record_id, **fields})
+                action = f"{collection}.created"
+            else:
+                if version is None:
+                    raise StaleVersionError(
+                        "すでに登録されています。version を指定してください。",
+                        current_version=before["version"],
+                    )
+                after = await self.records.update(collection, record_id, fields, version)
+                action = f"{collection}.updated"
+            await self.audit.record(
+                subject, action, f"{collection}/{record_id}", before=before, after=after
+            )
+        return after
 
     async def _claim(self, key: str, owner_id: str, what: str) -> None:
         try:
