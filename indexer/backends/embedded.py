@@ -1,16 +1,35 @@
 """The embedded search index: tantivy on disk (the default backend).
 
-Text fields are indexed over ``normalize()``d text with a one-character regex tokenizer, so
-each character is a term at its own position. A phrase query over the characters of a term then
-finds exactly the documents holding it as a substring (any length, one character included).
-tantivy's own n-gram tokenizer gives every gram position 0, which makes phrase queries inexact,
-hence the character tokenizer (measured in ``bench/bench_search.py``).
+Text fields are indexed over ``normalize()``d text twice:
+
+- ``<field>``: overlapping character bigrams, made in Python and joined by spaces
+  (``"道路改良"`` -> ``"道路 路改 改良"``) so tantivy's whitespace tokenizer gives them
+  sequential positions. A query term of n >= 2 characters is a phrase of its n - 1 bigrams
+  (one term for n == 2): consecutive bigram positions spell exactly the term, so every exact
+  substring is found and nothing else. White space never occurs inside a query term, so the
+  text is cut at white space and the pieces joined by a one-character filler token (it can
+  never equal a two-character bigram), which keeps bigrams of different pieces from ever
+  standing side by side.
+- ``<field>__1``: each character a term (frequencies, no positions), for one-character terms.
+- ``_all`` and ``_all__1``: the same over every text field at once (joined at a filler, so no
+  term spans two fields). A search of all fields (the usual one) is then a single phrase; a
+  union of per-field phrases is evaluated by tantivy in blocks of 4,096 documents around each
+  candidate, 3-4x slower at p95. The copy costs index size and indexing time (see the bench).
+
+tantivy's own n-gram tokenizer gives every gram position 0, which makes phrase queries inexact;
+one term per character with positions was exact but slow at 1M documents (the postings of common
+characters are huge), hence bigrams (measured in ``bench/bench_search.py``).
 
 Sorting and cursors: tantivy sorts by a single fast field and cannot range-filter a text field
 through its Python API except via the query parser. Each sortable value is therefore stored as a
 hex key (``hex(value) || hex(id)``) in a raw fast field: hex keeps byte order, the id makes keys
 unique, and a parser range ``{key TO *}`` resumes after the last hit (search_after semantics,
 past 10,000 hits at constant cost). Relevance paging uses an offset into the same ranking.
+
+Filters (keywords, acl, types, date ranges) are non-scoring clauses (``const_score_query``)
+of one conjunction with the text: tantivy intersects them led by the rarest clause, so phrase
+positions are only read for documents that pass the filters. Each search walks the matches as
+few times as it can: facets and the total come from one aggregation, the page from one search.
 """
 
 from __future__ import annotations
@@ -47,11 +66,16 @@ from storage.errors import BackendUnavailable, InvalidQuery
 from storage.ports import Health, SearchHit, SearchResult
 
 CHAR_ANALYZER = "kura_char"
+BIGRAM_ANALYZER = "kura_bigram"
+FILLER = "_"
+# every text field at once (a search of all fields is then one phrase, not a union of three)
+ALL_TEXT = "_all"
 DOC_FIELD = "_doc"
 ID_KEY = "_id_k"
 HEAP_BYTES = 100_000_000
 SCAN_BATCH = 1000
 _DATE_OFFSET = 1 << 62
+TOTAL_AGG = "_total"
 
 log = logging.getLogger("kura.index")
 
@@ -60,12 +84,27 @@ def _date_key(field: str) -> str:
     return f"{field}__k"
 
 
+def _unigram(field: str) -> str:
+    return f"{field}__1"
+
+
+def bigrams(text: str) -> str:
+    """``text`` (already normalised) as space-separated overlapping character bigrams, white
+    space runs replaced by one ``FILLER`` token (see the module docstring)."""
+    pieces = []
+    for piece in text.split():
+        if len(piece) > 1:
+            pieces.append(" ".join([piece[i : i + 2] for i in range(len(piece) - 1)]))
+    return f" {FILLER} ".join(pieces)
+
+
 def _build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("id", stored=True, fast=True, tokenizer_name="raw")
     sb.add_text_field(ID_KEY, fast=True, tokenizer_name="raw")
-    for name in TEXT_FIELDS:
-        sb.add_text_field(name, tokenizer_name=CHAR_ANALYZER, index_option="position")
+    for name in (*TEXT_FIELDS, ALL_TEXT):
+        sb.add_text_field(name, tokenizer_name=BIGRAM_ANALYZER, index_option="position")
+        sb.add_text_field(_unigram(name), tokenizer_name=CHAR_ANALYZER, index_option="freq")
     for name in KEYWORD_FIELDS:
         sb.add_text_field(name, fast=True, tokenizer_name="raw")
     for name in DATE_FIELDS:
@@ -85,10 +124,22 @@ def _to_document(doc: dict[str, Any]) -> tantivy.Document:
     out = tantivy.Document()
     out.add_text("id", doc_id)
     out.add_text(ID_KEY, id_hex)
+    texts: list[str] = []
+    all_pairs: list[str] = []
     for name in TEXT_FIELDS:
         text = text_value(doc.get(name))
         if text:
-            out.add_text(name, text)
+            texts.append(text)
+            out.add_text(_unigram(name), text)
+            pairs = bigrams(text)
+            if pairs:
+                all_pairs.append(pairs)
+                out.add_text(name, pairs)
+    if texts:
+        # fields joined at a white space / FILLER, so no term can span two of them
+        out.add_text(_unigram(ALL_TEXT), "\n".join(texts))
+        if all_pairs:
+            out.add_text(ALL_TEXT, f" {FILLER} ".join(all_pairs))
     for name in KEYWORD_FIELDS:
         for keyword in keyword_values(doc.get(name)):
             out.add_text(name, keyword)
@@ -99,12 +150,29 @@ def _to_document(doc: dict[str, Any]) -> tantivy.Document:
             out.add_integer(name, micros)
             out.add_text(_date_key(name), f"{micros + _DATE_OFFSET:016x}{id_hex}")
     for name in INT_FIELDS:
-        value = doc.get(name, 0 if name == "stamp" else None)
+        value = doc.get(name)
+        if value is None and name == "stamp":
+            value = 0  # every document has a stamp: the facet aggregation counts them
         if value is not None:
             out.add_integer(name, int(value))
     out.add_text(SORT_TITLE, f"{title_sort(doc).encode().hex()}00{id_hex}")
     out.add_bytes(DOC_FIELD, json.dumps(doc, ensure_ascii=False).encode())
     return out
+
+
+def _text_query(schema: tantivy.Schema, field: str, term: str) -> tantivy.Query:
+    """Documents whose ``field`` holds ``term`` (normalised, no white space) as a substring."""
+    if len(term) == 1:
+        return tantivy.Query.term_query(schema, _unigram(field), term)
+    if len(term) == 2:
+        return tantivy.Query.term_query(schema, field, term)
+    return tantivy.Query.phrase_query(
+        schema, field, [term[i : i + 2] for i in range(len(term) - 1)]
+    )
+
+
+def _count(found: tantivy.SearchResult) -> int:
+    return int(getattr(found, "count", 0) or 0)
 
 
 class TantivyIndex:
@@ -150,13 +218,23 @@ class TantivyIndex:
                 try:
                     index = tantivy.Index(self._schema, path=str(self.path))
                     break
-                except ValueError:
+                except ValueError as exc:
+                    if "schema does not match" in str(exc):
+                        # derived data: an older layout (e.g. before the bigram fields) is
+                        # rebuilt from the records, never migrated
+                        raise BackendUnavailable(
+                            "tantivy",
+                            f"{self.path} holds an index of an older schema: "
+                            "delete the folder and run `kura reindex`",
+                        ) from exc
                     # another process may be creating the folder's first meta.json right now
                     if attempt == 2:
                         raise
                     time.sleep(0.05)
-            analyzer = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex("(?s).")).build()
-            index.register_tokenizer(CHAR_ANALYZER, analyzer)
+            chars = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex("(?s).")).build()
+            index.register_tokenizer(CHAR_ANALYZER, chars)
+            pairs = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+            index.register_tokenizer(BIGRAM_ANALYZER, pairs)
             self._meta = self._read_meta()
             index.reload()
             self._index = index
@@ -337,17 +415,25 @@ class TantivyIndex:
     def _base_query(self, query: SearchQuery, fields: Sequence[str]) -> tantivy.Query:
         schema = self._schema
         must: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        if set(fields) == set(TEXT_FIELDS):
+            # one phrase over the combined field: a union of per-field phrases is evaluated in
+            # blocks of 4,096 documents around each candidate, several times slower
+            fields = (ALL_TEXT,)
         for term in query_terms(query.text):
+            if len(fields) == 1:
+                must.append((tantivy.Occur.Must, _text_query(schema, fields[0], term)))
+                continue
             alternatives: list[tuple[tantivy.Occur, tantivy.Query]] = []
             for field in fields:
-                if len(term) == 1:
-                    sub = tantivy.Query.term_query(schema, field, term)
-                else:
-                    sub = tantivy.Query.phrase_query(schema, field, list(term))
-                alternatives.append((tantivy.Occur.Should, sub))
+                alternatives.append((tantivy.Occur.Should, _text_query(schema, field, term)))
             must.append((tantivy.Occur.Must, tantivy.Query.boolean_query(alternatives)))
         for field, values in query.keyword_filters().items():
-            sub = tantivy.Query.term_set_query(schema, field, list(values))
+            if len(values) == 1:
+                # a posting list the intersection can skip through (a term set is first
+                # collected into a bit set of the whole segment)
+                sub = tantivy.Query.term_query(schema, field, values[0])
+            else:
+                sub = tantivy.Query.term_set_query(schema, field, list(values))
             must.append((tantivy.Occur.Must, tantivy.Query.const_score_query(sub, 0.0)))
         for field, rng in query.ranges.items():
             low, high = range_bounds(rng.gte, rng.lte)
@@ -401,16 +487,24 @@ class TantivyIndex:
             return SearchResult(total=0, hits=[], facets={f: {} for f in query.facets})
         searcher = self._searcher()
         base = self._base_query(query, fields)
-        total = int(getattr(searcher.search(base, 1, count=True), "count", 0) or 0)
+        # each pass walks every match: the total comes with the facets or the ranked page
+        # when one of them is asked for, else from a count of its own
+        total: int | None = None
+        facets: dict[str, dict[str, int]] = {}
+        if query.facets:
+            total, facets = self._facets(searcher, base, query.facets)
         want = query.limit + 1
         # (score, address) in page order, and the cursor payload after each hit
         rows: list[tuple[float, tantivy.DocAddress, dict[str, Any]]] = []
         if query.sort == "relevance":
             offset = int(payload.get("o", 0))
-            found = searcher.search(base, want, count=False, offset=offset)
+            found = searcher.search(base, want, count=total is None, offset=offset)
+            total = _count(found) if total is None else total
             for i, (score, addr) in enumerate(found.hits):
                 rows.append((float(score), addr, {"kind": kind, "o": offset + i + 1}))
         else:
+            if total is None:
+                total = _count(searcher.search(base, 1, count=True))
             field = SORT_TITLE if query.sort == "title" else _date_key(query.sort_date_field)
             if "m" not in payload:
                 has_key = tantivy.Query.exists_query(field)
@@ -446,16 +540,16 @@ class TantivyIndex:
             doc = json.loads(bytes(stored))
             marks = highlights(doc, fields, terms) if terms else {}
             hits.append(SearchHit(id=doc["id"], score=score, doc=doc, highlights=marks))
-        facets = self._facets(searcher, base, query.facets)
         return SearchResult(total=total, hits=hits, facets=facets, next_cursor=next_cursor)
 
     def _facets(
         self, searcher: tantivy.Searcher, base: tantivy.Query, names: Sequence[str]
-    ) -> dict[str, dict[str, int]]:
-        if not names:
-            return {}
-        spec = {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in names}
+    ) -> tuple[int, dict[str, dict[str, int]]]:
+        """The number of matches and the facet counts, from one aggregation pass."""
+        spec: dict[str, Any] = {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in names}
+        spec[TOTAL_AGG] = {"value_count": {"field": "stamp"}}
         result = searcher.aggregate(base, spec)
+        total = int(result.get(TOTAL_AGG, {}).get("value") or 0)
         facets: dict[str, dict[str, int]] = {}
         for name in names:
             buckets = result.get(name, {}).get("buckets", [])
@@ -464,7 +558,7 @@ class TantivyIndex:
                 key=lambda kv: (-kv[1], kv[0]),
             )
             facets[name] = dict(pairs)
-        return facets
+        return total, facets
 
     async def search(self, query: Any) -> SearchResult:
         """Run an ``indexer.query.SearchQuery`` (see ``indexer.backends`` for the semantics)."""

@@ -6,6 +6,8 @@ tantivy always runs; Elasticsearch runs against the OpenSearch-API test server
 
 from __future__ import annotations
 
+import itertools
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -15,10 +17,10 @@ from typing import Any
 import pytest
 import tantivy
 
-from indexer.backends import FACET_SIZE
+from indexer.backends import FACET_SIZE, text_value
 from indexer.backends.elasticsearch import ElasticsearchIndex
 from indexer.backends.embedded import TantivyIndex, _build_schema
-from indexer.documents import normalize
+from indexer.documents import TEXT_FIELDS, normalize
 from indexer.query import DateRange, SearchQuery
 from storage.errors import BackendUnavailable, InvalidQuery
 from storage.ports import SearchIndex
@@ -394,3 +396,137 @@ async def test_elasticsearch_unreachable_fails_fast() -> None:
         await es.open()
     assert time.monotonic() - started < 5
     await es.close()
+
+
+# Found by the cases below: on osmem-server (the OpenSearch-API test server) the n-gram
+# ``match_phrase`` of the Elasticsearch adapter also matches across a white space or between
+# list values ("ab bc" for "abc") and when grams repeat ("あああ" for "ああああ"). Real
+# Elasticsearch is not available here to tell whether the adapter or the server is at fault.
+OSMEM_INEXACT = {"abc", "点検査", "ああああ", "あああああ"}
+
+
+def _xfail_on_osmem(request: pytest.FixtureRequest, index: SearchIndex) -> None:
+    if index.name == "elasticsearch":
+        reason = "osmem-server n-gram phrases are inexact across white space / repeated grams"
+        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
+
+
+SPAN_DOCS: list[dict[str, Any]] = [
+    {"id": "s1", "type": "file", "title": "ab bc", "body": "道路", "names": ["点検", "検査"]},
+    {"id": "s2", "type": "file", "title": "道路改良", "body": "工事記録"},
+    {"id": "r3", "type": "file", "title": "あああ"},
+    {"id": "r4", "type": "file", "title": "ああああ"},
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("abc", set()),  # "ab" and "bc" only either side of a space
+        ("ab", {"s1"}),
+        ("bc", {"s1"}),
+        ("b", {"s1"}),
+        ("点検査", set()),  # list values are separate
+        ("検検", set()),
+        ("検", {"s1"}),
+        ("良工", set()),  # title "…改良" then body "工事…": fields are separate
+        ("改良工事", set()),
+        ("路改良", {"s2"}),
+        ("道路", {"s1", "s2"}),
+        ("ああああ", {"r4"}),  # repeated bigrams
+        ("あああ", {"r3", "r4"}),
+        ("あああああ", set()),
+        ("あ", {"r3", "r4"}),
+        ("ああああ ab", set()),
+    ],
+)
+async def test_substrings_never_span_white_space_values_or_fields(
+    request: pytest.FixtureRequest, index: SearchIndex, text: str, expected: set[str]
+) -> None:
+    if text in OSMEM_INEXACT:
+        _xfail_on_osmem(request, index)
+    await index.upsert(SPAN_DOCS)
+    await index.refresh()
+    assert await id_set(index, text=text) == expected
+
+
+def _random_docs(rnd: random.Random, n: int) -> list[dict[str, Any]]:
+    alphabet = "あいア a"  # ア folds to あ; the space splits terms
+
+    def text(k: int) -> str:
+        return "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, k)))
+
+    docs = []
+    for i in range(n):
+        doc: dict[str, Any] = {"id": f"x{i:02d}", "type": "file", "title": text(6)}
+        if rnd.random() < 0.7:
+            doc["body"] = text(14)
+        if rnd.random() < 0.5:
+            doc["names"] = [text(4) for _ in range(rnd.randint(1, 3))]
+        docs.append(doc)
+    return docs
+
+
+def _scan(docs: list[dict[str, Any]], terms: list[str], fields: tuple[str, ...]) -> set[str]:
+    """Reference semantics: every term an exact substring of one of the fields."""
+    return {
+        d["id"] for d in docs if all(any(t in text_value(d.get(f)) for f in fields) for t in terms)
+    }
+
+
+async def test_random_substrings_match_a_plain_scan(
+    request: pytest.FixtureRequest, index: SearchIndex
+) -> None:
+    """Every string of 1-4 characters over a tiny alphabet, on random documents, finds exactly
+    the documents a substring scan finds (all fields and restricted fields, one and two terms)."""
+    _xfail_on_osmem(request, index)
+    rnd = random.Random(3)
+    docs = _random_docs(rnd, 30)
+    await index.upsert(docs)
+    await index.refresh()
+    letters = "あいa"
+    queries = ["".join(p) for k in range(1, 5) for p in itertools.product(letters, repeat=k)]
+    checked = 0
+    for q in queries:
+        want = _scan(docs, [q], TEXT_FIELDS)
+        assert await id_set(index, text=q) == want, q
+        checked += bool(want)
+    assert checked > 20  # the corpus really contains many of them
+    for q in rnd.sample(queries, 25):
+        for fields in (("body",), ("title", "names")):
+            assert await id_set(index, text=q, fields=fields) == _scan(docs, [q], fields), q
+        other = rnd.choice(queries)
+        want = _scan(docs, [q, other], TEXT_FIELDS)
+        assert await id_set(index, text=f"{q} {other}") == want, (q, other)
+
+
+async def test_total_is_the_same_with_and_without_facets_and_sorts(index: SearchIndex) -> None:
+    docs = [*corpus(40), {"id": "nostamp", "type": "file", "title": "工事写真 x"}]
+    await index.upsert(docs)
+    await index.refresh()
+    for text in ("", "写真", "道路改良", "工"):
+        totals = set()
+        for sort in ("relevance", "title", "date"):
+            for facets in ((), ("type",), ("type", "category")):
+                q = SearchQuery(
+                    text=text, acl=None, sort=sort, sort_date_field="doc_date", facets=facets
+                )
+                result = await index.search(q)
+                totals.add(result.total)
+                if facets:
+                    assert sum(result.facets["type"].values()) == result.total
+        assert len(totals) == 1, (text, totals)
+        assert totals == {len(_scan(docs, [normalize(text)], TEXT_FIELDS)) if text else 41}
+    await index.delete(["d0000", "nostamp"])
+    await index.upsert([{**docs[1], "title": "差し替え"}])
+    await index.refresh()
+    result = await index.search(SearchQuery(text="写真", acl=None, facets=("type",)))
+    assert result.total == result.facets["type"]["file"] == 38
+
+
+async def test_tantivy_refuses_an_index_of_an_older_schema(tmp_path: Path) -> None:
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True, tokenizer_name="raw")
+    tantivy.Index(builder.build(), path=str(tmp_path))
+    with pytest.raises(BackendUnavailable, match="kura reindex"):
+        await TantivyIndex(tmp_path).open()
