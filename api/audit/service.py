@@ -73,7 +73,14 @@ class AuditLog:
             ],
         )
 
-    async def _head(self) -> tuple[int, str]:
+    async def _head(self, exact: bool = False) -> tuple[int, str]:
+        # The anchor record is read by id (O(1)); the newest-event query sorts by (seq, id),
+        # which the SQLite adapter answers with a scan of the whole log. It is the fallback
+        # when there is no anchor yet or an append collided (a lagging anchor).
+        if not exact:
+            head = await self.records.get(HEAD_COLLECTION, HEAD_ID)
+            if head is not None:
+                return int(head["seq"]), str(head["hash"])
         page = await self.records.find(COLLECTION, Query(sort=(("seq", -1),), limit=1))
         if not page.items:
             return 0, GENESIS
@@ -96,8 +103,8 @@ class AuditLog:
             actor_id, actor_login = actor.user_id, actor.login_id
         else:
             actor_id, actor_login = (actor or "anonymous"), None
-        for _ in range(_RETRIES):
-            seq, prev = await self._head()
+        for attempt in range(_RETRIES):
+            seq, prev = await self._head(exact=attempt > 0)
             event: dict[str, Any] = {
                 "id": seq_id(seq + 1),
                 "seq": seq + 1,
