@@ -1,0 +1,80 @@
+"""Browser helpers for the e2e tests: a fresh context, sign-in through the form, screenshots
+and axe-core checks (serious/critical violations are failures)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.e2e.support import AXE_JS, SCREENSHOTS
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+DESKTOP = {"width": 1280, "height": 800}
+BLOCKING = ("serious", "critical")
+
+
+def new_context(browser: Browser, base_url: str, **options: Any) -> BrowserContext:
+    """A fresh profile: Japanese locale, CSP bypassed so axe-core can be injected."""
+    options.setdefault("viewport", DESKTOP)
+    context = browser.new_context(
+        base_url=base_url,
+        locale="ja-JP",
+        timezone_id="Asia/Tokyo",
+        bypass_csp=True,
+        accept_downloads=True,
+        **options,
+    )
+    context.set_default_timeout(15_000)
+    return context
+
+
+def login(page: Page, login_id: str, password: str, *, expect_ok: bool = True) -> None:
+    """Sign in through the login form (as a person would)."""
+    page.goto("/#/login")
+    page.get_by_test_id("login-id").fill(login_id)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    if expect_ok:
+        page.wait_for_function("() => !location.hash.startsWith('#/login')")
+
+
+def shot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot to tests/e2e/screenshots/<name>.png (git-ignored)."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def axe(page: Page, name: str) -> list[dict[str, Any]]:
+    """Run axe-core on the page; returns the serious/critical violations (also written to
+    screenshots/<name>.axe.json for reading)."""
+    if not AXE_JS.exists():
+        pytest.skip("axe-core missing (npm ci --prefix tests/js, or scripts/setup --dev)")
+    page.wait_for_load_state("networkidle")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(content=AXE_JS.read_text())
+    result: dict[str, Any] = page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})"
+    )
+    blocking = [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in result["violations"]
+        if v.get("impact") in BLOCKING
+    ]
+    SCREENSHOTS.mkdir(exist_ok=True)
+    (SCREENSHOTS / f"{name}.axe.json").write_text(
+        json.dumps(result["violations"], ensure_ascii=False, indent=1)
+    )
+    return blocking
