@@ -106,6 +106,7 @@ class WorkService:
         if action != "works.read":
             if (
                 ctx.status == WorkStatus.ARCHIVED
+                and not action.endswith(".read")  # files.read: the archive is for reading
                 and action not in ("works.transition", "archive.hold")
                 and self.policy.can(subject, "works.transition", ctx)
             ):
