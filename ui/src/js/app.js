@@ -1,0 +1,244 @@
+// app.js: the shell. Loads the session (GET /auth/me), draws the header (navigation showing
+// only reachable pages, language switch, user menu with logout) and renders the page for the
+// current hash into <main id="main">.
+//
+//   import { session, refreshSession, logout } from "../app.js";
+//   session()          → the current /auth/me answer or null
+//   refreshSession()   → reloads it and redraws the header (after login / password change)
+//   logout()           → POST /auth/logout, then #/login
+// Redirects: no session → #/login?next=<hash>; password_change_required → #/password;
+// a route the user cannot see → a calm "権限がありません" message (never a broken page).
+
+import { api } from "./api.js";
+import { LANGS, lang, setLang, t } from "./i18n.js";
+import { HOME, canSee, currentRoute, loadPage, navigate } from "./router.js";
+import { clear, errorBox, h, loading } from "./ui.js";
+
+let current = null; // /auth/me answer
+let cleanup = null;
+let renderSeq = 0;
+
+export function session() {
+  return current;
+}
+
+export async function refreshSession() {
+  try {
+    current = await api.get("/auth/me", undefined, { quiet401: true });
+  } catch (e) {
+    if (e.status !== 401) throw e;
+    current = null;
+  }
+  drawHeader();
+  return current;
+}
+
+export async function logout() {
+  try {
+    await api.post("/auth/logout", undefined, { quiet401: true });
+  } catch {
+    /* the session may be gone already */
+  }
+  current = null;
+  drawHeader();
+  navigate("#/login?bye=1");
+}
+
+const NAV = [
+  { pattern: "/search", hash: "#/search", key: "nav.search", testid: "nav-search" },
+  { pattern: "/works", hash: "#/works", key: "nav.works", testid: "nav-works" },
+  { pattern: "/admin", hash: "#/admin", key: "nav.admin", testid: "nav-admin" },
+];
+
+function drawHeader() {
+  const header = document.getElementById("header");
+  clear(header);
+  const here = currentRoute().path || "";
+  const brand = h(
+    "a",
+    { class: "brand", href: current ? HOME : "#/login", "data-testid": "nav-home" },
+    h("span", { class: "brand-mark", "aria-hidden": "true" }, "蔵"),
+    h("span", { class: "brand-text" }, h("span", { class: "brand-name" }, t("app.name")), h("span", { class: "brand-sub" }, t("app.subtitle"))),
+  );
+  const nav =
+    current && !current.password_change_required
+      ? h(
+          "nav",
+          { class: "main-nav", "aria-label": t("nav.main") },
+          h(
+            "ul",
+            {},
+            NAV.filter((n) => canSee(n.pattern, current)).map((n) =>
+              h(
+                "li",
+                {},
+                h(
+                  "a",
+                  {
+                    href: n.hash,
+                    "data-testid": n.testid,
+                    "aria-current": here === n.pattern || here.startsWith(`${n.pattern}/`) ? "page" : null,
+                  },
+                  t(n.key),
+                ),
+              ),
+            ),
+          ),
+        )
+      : null;
+  const langSel = h(
+    "select",
+    { id: "lang-switch", class: "lang", "aria-label": t("nav.lang"), "data-testid": "lang-switch", onchange: (e) => setLang(e.target.value) },
+    LANGS.map((l) => h("option", { value: l.code, selected: l.code === lang() }, l.label)),
+  );
+  const tools = h("div", { class: "header-tools" }, langSel, current ? userMenu() : null);
+  header.append(h("div", { class: "header-inner" }, brand, nav, tools));
+}
+
+function userMenu() {
+  const u = current.user;
+  const menuId = "user-menu-list";
+  const btn = h(
+    "button",
+    { type: "button", class: "user-button", "aria-haspopup": "true", "aria-expanded": "false", "aria-controls": menuId, "data-testid": "user-menu", title: t("nav.user_menu") },
+    h("span", { class: "avatar", "aria-hidden": "true" }, (u.name || u.login_id || "?").slice(0, 1)),
+    h("span", { class: "user-name" }, u.name || u.login_id),
+  );
+  const list = h(
+    "ul",
+    { id: menuId, class: "menu", role: "menu", hidden: true },
+    h("li", { role: "none" }, h("span", { class: "menu-note" }, u.login_id)),
+    h("li", { role: "none" }, h("a", { role: "menuitem", href: "#/password", "data-testid": "nav-password" }, t("nav.password"))),
+    h("li", { role: "none" }, h("button", { type: "button", role: "menuitem", "data-testid": "logout", onclick: () => logout() }, t("nav.logout"))),
+  );
+  const close = () => {
+    list.hidden = true;
+    btn.setAttribute("aria-expanded", "false");
+  };
+  btn.addEventListener("click", (e) => {
+    e.stopPropagation();
+    const open = list.hidden;
+    list.hidden = !open;
+    btn.setAttribute("aria-expanded", String(open));
+    if (open) list.querySelector("[role=menuitem]").focus();
+  });
+  list.addEventListener("keydown", (e) => {
+    const items = [...list.querySelectorAll("[role=menuitem]")];
+    const i = items.indexOf(document.activeElement);
+    if (e.key === "Escape") {
+      close();
+      btn.focus();
+    } else if (e.key === "ArrowDown") {
+      e.preventDefault();
+      items[(i + 1) % items.length].focus();
+    } else if (e.key === "ArrowUp") {
+      e.preventDefault();
+      items[(i - 1 + items.length) % items.length].focus();
+    }
+  });
+  list.addEventListener("click", close);
+  document.addEventListener("click", (e) => {
+    if (!list.contains(e.target)) close();
+  });
+  return h("div", { class: "user" }, btn, list);
+}
+
+async function render() {
+  const seq = (renderSeq += 1);
+  const main = document.getElementById("main");
+  const { route, params, path } = currentRoute();
+  if (!path || path === "/") {
+    navigate(current ? HOME : "#/login", { replace: true });
+    return;
+  }
+  if (route && !route.public && !current) {
+    const next = encodeURIComponent(window.location.hash);
+    navigate(`#/login?next=${next}`, { replace: true });
+    return;
+  }
+  if (current && current.password_change_required && route && route.page !== "password" && route.page !== "login") {
+    navigate("#/password", { replace: true });
+    return;
+  }
+  if (typeof cleanup === "function") {
+    try {
+      cleanup();
+    } catch (e) {
+      console.warn(e);
+    }
+  }
+  cleanup = null;
+  drawHeader();
+  clear(main);
+  document.body.dataset.page = route ? route.page : "none";
+  if (!route) {
+    main.append(errorBox({ title: t("error.not_found_page") }));
+    return;
+  }
+  if (!route.public && !route.can(current)) {
+    main.append(errorBox({ title: t("error.forbidden_page") }));
+    return;
+  }
+  main.append(loading());
+  const mod = await loadPage(route.page);
+  if (seq !== renderSeq) return;
+  clear(main);
+  if (!mod || typeof mod.render !== "function") {
+    main.append(h("div", { class: "placeholder", "data-testid": "page-placeholder" }, h("h1", {}, t(`nav.${route.page}`) === `nav.${route.page}` ? route.page : t(`nav.${route.page}`)), h("p", {}, t("page.placeholder"))));
+    return;
+  }
+  const ctx = {
+    session: current,
+    navigate,
+    refreshSession,
+    setTitle: (text) => {
+      document.title = text ? `${text} — ${t("app.name")}` : t("app.name");
+    },
+  };
+  ctx.setTitle("");
+  try {
+    const out = await mod.render(main, params, ctx);
+    if (seq !== renderSeq) {
+      if (typeof out === "function") out();
+      return;
+    }
+    cleanup = out;
+    const h1 = main.querySelector("h1");
+    if (h1 && !document.title.includes(h1.textContent)) ctx.setTitle(h1.textContent);
+  } catch (e) {
+    console.error(e);
+    if (seq !== renderSeq) return;
+    if (e && e.status === 401) return; // the unauthenticated handler redirects
+    clear(main);
+    main.append(errorBox(e));
+  }
+}
+
+window.addEventListener("hashchange", render);
+window.addEventListener("kura:lang", render);
+window.addEventListener("kura:unauthenticated", () => {
+  const had = current !== null;
+  current = null;
+  if (currentRoute().path !== "/login") {
+    navigate(`#/login?next=${encodeURIComponent(window.location.hash)}${had ? "&expired=1" : ""}`, { replace: true });
+  }
+});
+window.addEventListener("kura:password-change", async () => {
+  await refreshSession();
+  navigate("#/password", { replace: true });
+});
+
+(async function start() {
+  try {
+    await refreshSession();
+  } catch (e) {
+    console.error(e);
+  }
+  await render();
+})();
+
+// The skip link focuses <main> without changing the hash (the hash is the route).
+document.getElementById("skip-link")?.addEventListener("click", (e) => {
+  e.preventDefault();
+  document.getElementById("main").focus();
+});

@@ -1,0 +1,167 @@
+// dom.js: small DOM helpers for the archive pages (search, browse, viewer, upload).
+//
+//   h("button", { class: "btn", onclick: fn, "data-testid": "x" }, "text", childNode)
+//   marked(snippet)        → DocumentFragment from an API snippet (HTML-escaped, <mark> only)
+//   fieldError(input, msg) → shows a Japanese message under a form field (aria-describedby)
+//   downloadResponse(res)  → saves a fetch Response as a file (name from Content-Disposition)
+// Nothing here uses innerHTML with data from the API.
+
+import { csrfToken, ApiError, API_PREFIX } from "../api.js";
+import { t } from "../i18n.js";
+
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else if (k === "style" && typeof v === "object") Object.assign(el.style, v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+export function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+const ENTITIES = { "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#x27;": "'", "&#39;": "'" };
+
+function unescapeText(s) {
+  return s.replace(/&(lt|gt|amp|quot|#x27|#39);/g, (m) => ENTITIES[m] ?? m);
+}
+
+/** An API snippet (HTML-escaped text with <mark>…</mark>) as safe DOM nodes. */
+export function marked(snippet) {
+  const frag = document.createDocumentFragment();
+  const parts = String(snippet || "").split(/(<mark>|<\/mark>)/);
+  let inMark = false;
+  for (const part of parts) {
+    if (part === "<mark>") inMark = true;
+    else if (part === "</mark>") inMark = false;
+    else if (part) {
+      const text = document.createTextNode(unescapeText(part));
+      if (inMark) {
+        const m = document.createElement("mark");
+        m.append(text);
+        frag.append(m);
+      } else frag.append(text);
+    }
+  }
+  return frag;
+}
+
+/** Show `message` under `input` (or clear it with a falsy message). */
+export function fieldError(input, message) {
+  const id = `${input.id || input.name}-error`;
+  let box = document.getElementById(id);
+  if (!message) {
+    if (box) box.remove();
+    input.removeAttribute("aria-invalid");
+    return;
+  }
+  if (!box) {
+    box = h("p", { id, class: "field-error", role: "alert" });
+    input.insertAdjacentElement("afterend", box);
+  }
+  box.textContent = message;
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", id);
+}
+
+/** A message box (error / info) placed in `where`, replacing the previous one there. */
+export function notice(where, message, kind = "error") {
+  clear(where);
+  if (!message) return;
+  where.append(
+    h("div", { class: `notice notice-${kind}`, role: kind === "error" ? "alert" : "status" }, message),
+  );
+}
+
+/** The Japanese message for any error (ApiError carries the API's own text). */
+export function errorText(err) {
+  if (err instanceof ApiError) return err.detail && err.detail !== err.title ? err.detail : err.title;
+  if (err && err.name === "AbortError") return t("archive.cancelled");
+  return t("error.generic");
+}
+
+function filenameOf(res, fallback) {
+  const cd = res.headers.get("Content-Disposition") || "";
+  const star = cd.match(/filename\*=UTF-8''([^;]+)/i);
+  if (star) return decodeURIComponent(star[1]);
+  const plain = cd.match(/filename="?([^";]+)"?/i);
+  return plain ? plain[1] : fallback;
+}
+
+/** Fetch `path` (under /api/v1) and save the body as a file; problem+json → ApiError. */
+export async function download(path, { method = "GET", body, fallback = "download", signal } = {}) {
+  const headers = { Accept: "*/*" };
+  if (method !== "GET") {
+    headers["X-CSRF-Token"] = csrfToken();
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+  }
+  let res;
+  try {
+    res = await fetch(path.startsWith("/api/") ? path : API_PREFIX + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      signal,
+    });
+  } catch (e) {
+    if (e && e.name === "AbortError") throw e;
+    throw new ApiError(0, { code: "network", title: t("error.network") });
+  }
+  if (!res.ok) {
+    let problem = null;
+    try {
+      problem = await res.json();
+    } catch {
+      problem = null;
+    }
+    throw new ApiError(res.status, problem);
+  }
+  const blob = await res.blob();
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: filenameOf(res, fallback), hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return blob.size;
+}
+
+/** Icon-ish glyph per node / file type (text, no images: works offline and scales). */
+export function typeGlyph(node) {
+  if (node.kind === "folder") return "📁";
+  const name = String(node.name || node.title || node.path || "").toLowerCase();
+  const type = String(node.file_type || node.content_type || "");
+  if (type.includes("pdf") || name.endsWith(".pdf")) return "📄";
+  if (type.startsWith("image") || /\.(jpe?g|png|gif|tiff?|bmp|webp)$/.test(name) || type === "jpeg")
+    return "🖼";
+  if (type.includes("xml") || name.endsWith(".xml")) return "🧾";
+  if (name.endsWith(".zip")) return "🗜";
+  return "📃";
+}
+
+/** Debounce a function (search-as-you-type, resize). */
+export function debounce(fn, ms) {
+  let timer = 0;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}

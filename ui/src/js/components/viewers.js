@@ -1,0 +1,384 @@
+// viewers.js: one document shown in a pane: PDF pages (pdfjs-dist to canvas), images with zoom
+// and pan, plain text, XML indented and coloured. `openViewer(pane, fileId)` fills `pane` and
+// returns { destroy() }. Text is decoded as UTF-8, falling back to Shift_JIS (CP932) and EUC-JP,
+// because 電子納品 XML and old text files are usually CP932.
+
+import { api, apiUrl } from "../api.js";
+import { t, fmtBytes, fmtDateTime } from "../i18n.js";
+import { h, clear, errorText } from "./dom.js";
+
+const PDFJS = "/vendor/pdfjs/pdf.min.mjs";
+const TEXT_LIMIT = 2 * 1024 * 1024; // bytes shown in the text / XML viewers
+
+let pdfjsPromise = null;
+function pdfjs() {
+  if (!pdfjsPromise) {
+    pdfjsPromise = import(PDFJS).then((lib) => {
+      lib.GlobalWorkerOptions.workerSrc = "/vendor/pdfjs/pdf.worker.min.mjs";
+      return lib;
+    });
+    pdfjsPromise.catch(() => {
+      pdfjsPromise = null;
+    });
+  }
+  return pdfjsPromise;
+}
+
+export function contentUrl(id, inline = true) {
+  return apiUrl(`/files/${encodeURIComponent(id)}/content`, inline ? { disposition: "inline" } : {});
+}
+
+/** Which viewer fits a file record (GET /files/{id} or a node). */
+export function viewerKind(file) {
+  const type = String(file.file_type || "").toLowerCase();
+  const ct = String(file.content_type || file.declared_type || "").toLowerCase();
+  const name = String(file.name || "").toLowerCase();
+  if (type === "pdf" || ct === "application/pdf" || name.endsWith(".pdf")) return "pdf";
+  if (/^(jpeg|jpg|png|gif|webp|bmp|svg)$/.test(type) || /^image\/(jpeg|png|gif|webp|bmp)/.test(ct))
+    return "image";
+  if (/\.(jpe?g|png|gif|webp|bmp)$/.test(name)) return "image";
+  if (type === "xml" || ct.includes("xml") || /\.(xml|dtd|xsl)$/.test(name)) return "xml";
+  if (type === "text" || ct.startsWith("text/") || /\.(txt|csv|tsv|log|md|p21|sfc|json)$/.test(name))
+    return "text";
+  return "other";
+}
+
+export function openViewer(pane, fileId, { onClose } = {}) {
+  const state = { destroyed: false, cleanup: [] };
+  clear(pane);
+  pane.classList.add("viewer-pane");
+  const title = h("h2", { class: "viewer-title" }, t("viewer.loading"));
+  const tools = h("div", { class: "viewer-tools", role: "toolbar", "aria-label": t("viewer.tools") });
+  const body = h("div", { class: "viewer-body", tabindex: "0" });
+  const head = h(
+    "header",
+    { class: "viewer-head" },
+    title,
+    tools,
+    onClose
+      ? h(
+          "button",
+          { type: "button", class: "btn btn-icon", "aria-label": t("viewer.close"), title: t("viewer.close"), onclick: onClose },
+          "×",
+        )
+      : null,
+  );
+  pane.append(head, body);
+
+  (async () => {
+    let file;
+    try {
+      file = await api.get(`/files/${encodeURIComponent(fileId)}`);
+    } catch (err) {
+      title.textContent = t("viewer.error");
+      body.append(h("div", { class: "notice notice-error", role: "alert" }, errorText(err)));
+      return;
+    }
+    if (state.destroyed) return;
+    title.textContent = file.name;
+    title.title = file.path;
+    pane.dataset.fileId = file.id;
+    const kind = viewerKind(file);
+    const meta = h(
+      "p",
+      { class: "viewer-meta" },
+      `${file.path} ・ ${fmtBytes(file.size)} ・ ${fmtDateTime(file.updated_at)}`,
+    );
+    body.before(meta);
+    tools.append(
+      h(
+        "a",
+        { class: "btn btn-small", href: contentUrl(file.id, false), download: file.name },
+        t("viewer.download"),
+      ),
+    );
+    try {
+      if (kind === "pdf") await pdfView(file, body, tools, state);
+      else if (kind === "image") imageView(file, body, tools, state);
+      else if (kind === "xml" || kind === "text") await textView(file, body, kind, state);
+      else body.append(h("p", { class: "viewer-empty" }, t("viewer.unsupported")));
+    } catch (err) {
+      if (!state.destroyed)
+        body.append(h("div", { class: "notice notice-error", role: "alert" }, viewerError(err)));
+    }
+  })();
+
+  return {
+    destroy() {
+      state.destroyed = true;
+      for (const fn of state.cleanup) fn();
+    },
+  };
+}
+
+function viewerError(err) {
+  if (err && (err.name === "PasswordException" || /password/i.test(String(err.message))))
+    return t("viewer.pdfEncrypted");
+  if (err && /Invalid PDF|InvalidPDF|FormatError/i.test(`${err.name} ${err.message}`))
+    return t("viewer.pdfBroken");
+  return errorText(err);
+}
+
+// ---- PDF -----------------------------------------------------------------------------------
+
+async function pdfView(file, body, tools, state) {
+  const lib = await pdfjs();
+  const task = lib.getDocument({
+    url: contentUrl(file.id),
+    cMapUrl: "/vendor/pdfjs/cmaps/",
+    cMapPacked: true,
+    standardFontDataUrl: "/vendor/pdfjs/standard_fonts/",
+    isEvalSupported: false,
+    withCredentials: true,
+  });
+  state.cleanup.push(() => task.destroy());
+  const doc = await task.promise;
+  if (state.destroyed) return;
+  let pageNo = 1;
+  let scale = 0; // 0: fit width
+  const canvas = h("canvas", { class: "pdf-canvas", role: "img", "aria-label": file.name });
+  const pageBox = h("div", { class: "pdf-page" }, canvas);
+  body.append(pageBox);
+  const input = h("input", {
+    type: "number",
+    min: "1",
+    max: String(doc.numPages),
+    value: "1",
+    class: "page-input",
+    "aria-label": t("viewer.pageNumber"),
+    "data-testid": "viewer-page",
+  });
+  const count = h("span", { class: "page-count" }, `/ ${doc.numPages}`);
+  const prev = h("button", { type: "button", class: "btn btn-small", "aria-label": t("viewer.prevPage") }, "‹");
+  const next = h("button", { type: "button", class: "btn btn-small", "aria-label": t("viewer.nextPage") }, "›");
+  const zoomOut = h("button", { type: "button", class: "btn btn-small", "aria-label": t("viewer.zoomOut") }, "−");
+  const zoomIn = h("button", { type: "button", class: "btn btn-small", "aria-label": t("viewer.zoomIn") }, "+");
+  const fit = h("button", { type: "button", class: "btn btn-small" }, t("viewer.fit"));
+  tools.prepend(prev, input, count, next, zoomOut, zoomIn, fit);
+
+  let rendering = null;
+  async function draw() {
+    if (rendering) {
+      rendering.cancel();
+      rendering = null;
+    }
+    const page = await doc.getPage(pageNo);
+    if (state.destroyed) return;
+    const base = page.getViewport({ scale: 1 });
+    const width = Math.max(200, body.clientWidth - 24);
+    const s = scale || width / base.width;
+    const ratio = window.devicePixelRatio || 1;
+    const vp = page.getViewport({ scale: s * ratio });
+    canvas.width = Math.floor(vp.width);
+    canvas.height = Math.floor(vp.height);
+    canvas.style.width = `${Math.floor(vp.width / ratio)}px`;
+    canvas.style.height = `${Math.floor(vp.height / ratio)}px`;
+    input.value = String(pageNo);
+    prev.disabled = pageNo <= 1;
+    next.disabled = pageNo >= doc.numPages;
+    rendering = page.render({ canvasContext: canvas.getContext("2d"), viewport: vp });
+    try {
+      await rendering.promise;
+    } catch (err) {
+      if (!err || err.name !== "RenderingCancelledException") throw err;
+    }
+    pane(body).dataset.page = String(pageNo);
+  }
+  const go = (n) => {
+    const v = Math.min(doc.numPages, Math.max(1, n));
+    if (v !== pageNo) {
+      pageNo = v;
+      draw();
+    } else input.value = String(pageNo);
+  };
+  prev.addEventListener("click", () => go(pageNo - 1));
+  next.addEventListener("click", () => go(pageNo + 1));
+  input.addEventListener("change", () => go(Number(input.value) || 1));
+  const currentScale = () => scale || (body.clientWidth - 24) / 600;
+  zoomIn.addEventListener("click", () => {
+    scale = Math.min(5, currentScale() * 1.25);
+    draw();
+  });
+  zoomOut.addEventListener("click", () => {
+    scale = Math.max(0.25, currentScale() / 1.25);
+    draw();
+  });
+  fit.addEventListener("click", () => {
+    scale = 0;
+    draw();
+  });
+  body.addEventListener("keydown", (e) => {
+    if (e.key === "PageDown" || e.key === "ArrowRight") {
+      go(pageNo + 1);
+      e.preventDefault();
+    } else if (e.key === "PageUp" || e.key === "ArrowLeft") {
+      go(pageNo - 1);
+      e.preventDefault();
+    }
+  });
+  const ro = new ResizeObserver(() => {
+    if (!scale) draw();
+  });
+  ro.observe(body);
+  state.cleanup.push(() => ro.disconnect());
+  await draw();
+}
+
+function pane(body) {
+  return body.closest(".viewer-pane") || body;
+}
+
+// ---- images --------------------------------------------------------------------------------
+
+function imageView(file, body, tools, state) {
+  const img = h("img", { src: contentUrl(file.id), alt: file.name, class: "zoom-img", draggable: "false" });
+  const stage = h("div", { class: "zoom-stage" }, img);
+  body.append(stage);
+  let zoom = 1;
+  let x = 0;
+  let y = 0;
+  const label = h("span", { class: "zoom-label", "aria-live": "polite" }, "100%");
+  const apply = () => {
+    img.style.transform = `translate(${x}px, ${y}px) scale(${zoom})`;
+    label.textContent = `${Math.round(zoom * 100)}%`;
+    stage.classList.toggle("pannable", zoom > 1);
+  };
+  const setZoom = (z) => {
+    zoom = Math.min(8, Math.max(0.25, z));
+    if (zoom <= 1) {
+      x = 0;
+      y = 0;
+    }
+    apply();
+  };
+  tools.prepend(
+    h("button", { type: "button", class: "btn btn-small", "aria-label": t("viewer.zoomOut"), onclick: () => setZoom(zoom / 1.25) }, "−"),
+    label,
+    h("button", { type: "button", class: "btn btn-small", "aria-label": t("viewer.zoomIn"), onclick: () => setZoom(zoom * 1.25) }, "+"),
+    h("button", { type: "button", class: "btn btn-small", onclick: () => setZoom(1) }, t("viewer.fit")),
+  );
+  stage.addEventListener(
+    "wheel",
+    (e) => {
+      if (!e.ctrlKey && !e.metaKey && zoom === 1 && e.deltaY > 0) return;
+      e.preventDefault();
+      setZoom(zoom * (e.deltaY < 0 ? 1.15 : 1 / 1.15));
+    },
+    { passive: false },
+  );
+  let drag = null;
+  stage.addEventListener("pointerdown", (e) => {
+    if (zoom <= 1) return;
+    drag = { px: e.clientX, py: e.clientY, x, y };
+    stage.setPointerCapture(e.pointerId);
+  });
+  stage.addEventListener("pointermove", (e) => {
+    if (!drag) return;
+    x = drag.x + e.clientX - drag.px;
+    y = drag.y + e.clientY - drag.py;
+    apply();
+  });
+  const end = () => {
+    drag = null;
+  };
+  stage.addEventListener("pointerup", end);
+  stage.addEventListener("pointercancel", end);
+  body.addEventListener("keydown", (e) => {
+    const step = 40;
+    if (e.key === "+" || e.key === "=") setZoom(zoom * 1.25);
+    else if (e.key === "-") setZoom(zoom / 1.25);
+    else if (e.key === "0") setZoom(1);
+    else if (zoom > 1 && e.key.startsWith("Arrow")) {
+      if (e.key === "ArrowLeft") x += step;
+      if (e.key === "ArrowRight") x -= step;
+      if (e.key === "ArrowUp") y += step;
+      if (e.key === "ArrowDown") y -= step;
+      apply();
+    } else return;
+    e.preventDefault();
+  });
+  img.addEventListener("error", () => {
+    if (!state.destroyed)
+      body.append(h("div", { class: "notice notice-error", role: "alert" }, t("viewer.imageError")));
+  });
+}
+
+// ---- text and XML --------------------------------------------------------------------------
+
+export function decodeText(buffer) {
+  const bytes = new Uint8Array(buffer);
+  const head = new TextDecoder("ascii").decode(bytes.slice(0, 200));
+  const declared = head.match(/encoding=["']([\w-]+)["']/i);
+  const tries = [];
+  if (declared) tries.push(declared[1].toLowerCase().replace(/^(shift_jis|sjis|x-sjis|cp932|windows-31j)$/, "shift_jis"));
+  tries.push("utf-8", "shift_jis", "euc-jp");
+  for (const enc of tries) {
+    try {
+      return new TextDecoder(enc, { fatal: true }).decode(bytes);
+    } catch {
+      /* next */
+    }
+  }
+  return new TextDecoder("utf-8").decode(bytes);
+}
+
+async function textView(file, body, kind, state) {
+  const res = await fetch(contentUrl(file.id), {
+    credentials: "same-origin",
+    headers: { Range: `bytes=0-${TEXT_LIMIT - 1}` },
+  });
+  if (!res.ok && res.status !== 206) throw new Error(`HTTP ${res.status}`);
+  const text = decodeText(await res.arrayBuffer());
+  if (state.destroyed) return;
+  const truncated = file.size > TEXT_LIMIT;
+  if (kind === "xml") {
+    const tree = xmlTree(text);
+    body.append(tree || h("pre", { class: "text-view" }, text));
+  } else {
+    body.append(h("pre", { class: "text-view" }, text));
+  }
+  if (truncated) body.append(h("p", { class: "viewer-meta" }, t("viewer.truncated")));
+}
+
+/** XML as an indented outline: tags, attributes and text in their own colours. */
+function xmlTree(text) {
+  const doc = new DOMParser().parseFromString(text.replace(/<!DOCTYPE[^>[]*(\[[^\]]*\])?>/i, ""), "application/xml");
+  if (doc.getElementsByTagName("parsererror").length) return null;
+  const root = h("div", { class: "xml-view", "aria-label": t("viewer.xml") });
+  const walk = (node, depth, into) => {
+    if (node.nodeType === Node.ELEMENT_NODE) {
+      const kids = [...node.childNodes].filter(
+        (c) => c.nodeType === Node.ELEMENT_NODE || (c.nodeType === Node.TEXT_NODE && c.nodeValue.trim()),
+      );
+      const onlyText = kids.length === 1 && kids[0].nodeType === Node.TEXT_NODE;
+      const attrs = [...node.attributes].map((a) =>
+        h("span", { class: "xml-attr" }, ` ${a.name}=`, h("span", { class: "xml-val" }, `"${a.value}"`)),
+      );
+      const line = h(
+        "div",
+        { class: "xml-line", style: { paddingLeft: `${depth * 1.2}em` } },
+        h("span", { class: "xml-tag" }, `<${node.nodeName}`),
+        attrs,
+        h("span", { class: "xml-tag" }, kids.length ? ">" : " />"),
+      );
+      into.append(line);
+      if (onlyText) {
+        line.append(
+          h("span", { class: "xml-text" }, kids[0].nodeValue.trim()),
+          h("span", { class: "xml-tag" }, `</${node.nodeName}>`),
+        );
+      } else if (kids.length) {
+        for (const k of kids) walk(k, depth + 1, into);
+        into.append(
+          h("div", { class: "xml-line", style: { paddingLeft: `${depth * 1.2}em` } }, h("span", { class: "xml-tag" }, `</${node.nodeName}>`)),
+        );
+      }
+    } else if (node.nodeType === Node.TEXT_NODE) {
+      into.append(
+        h("div", { class: "xml-line xml-text", style: { paddingLeft: `${depth * 1.2}em` } }, node.nodeValue.trim()),
+      );
+    }
+  };
+  walk(doc.documentElement, 0, root);
+  return root;
+}

@@ -1,0 +1,119 @@
+// i18n.js: visible words. Japanese by default, English via the header switch (localStorage).
+//
+//   import { t, lang, setLang, fmtDate, fmtDateTime, fmtNumber, fmtBytes } from "../i18n.js";
+//   t("nav.search")                      → "検索"
+//   t("works.count", { n: 3 })           → "3件"   ({name} placeholders)
+//   t("missing.key")                     → "missing.key" (the key itself: easy to spot)
+// Dictionaries: js/i18n/ja.js and js/i18n/en.js, flat objects { "area.key": "text" }. Pages
+// written by other helpers may add keys under their own prefix (search.*, browse.*, viewer.*,
+// upload.*); a key missing from en falls back to ja.
+// setLang(code) stores the choice and fires the window event "kura:lang" (app.js re-renders).
+
+import ja from "./i18n/ja.js";
+import en from "./i18n/en.js";
+
+const DICTS = { ja, en };
+const KEY = "kura.lang";
+let current = (() => {
+  try {
+    const v = localStorage.getItem(KEY);
+    return v && DICTS[v] ? v : "ja";
+  } catch {
+    return "ja";
+  }
+})();
+document.documentElement.lang = current;
+
+export const LANGS = [
+  { code: "ja", label: "日本語" },
+  { code: "en", label: "English" },
+];
+
+export function lang() {
+  return current;
+}
+
+export function setLang(code) {
+  if (!DICTS[code] || code === current) return;
+  current = code;
+  document.documentElement.lang = code;
+  try {
+    localStorage.setItem(KEY, code);
+  } catch {
+    /* private mode: the choice lasts for this page only */
+  }
+  window.dispatchEvent(new CustomEvent("kura:lang", { detail: code }));
+}
+
+export function t(key, params) {
+  let s = DICTS[current][key];
+  if (s === undefined) s = ja[key];
+  if (s === undefined) return key;
+  if (params) s = s.replace(/\{(\w+)\}/g, (m, k) => (params[k] === undefined ? m : String(params[k])));
+  return s;
+}
+
+/** Does the dictionary have this key (for optional labels such as status names)? */
+export function has(key) {
+  return ja[key] !== undefined;
+}
+
+const TZ = "Asia/Tokyo";
+
+/** "2026-04-01" or an ISO timestamp → 2026/04/01 (ja) or Apr 1, 2026 (en). */
+export function fmtDate(value) {
+  if (!value) return "";
+  const d = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00+09:00`) : new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  return new Intl.DateTimeFormat(current === "ja" ? "ja-JP" : "en-GB", {
+    timeZone: TZ,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+  }).format(d);
+}
+
+export function fmtDateTime(value) {
+  if (!value) return "";
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  return new Intl.DateTimeFormat(current === "ja" ? "ja-JP" : "en-GB", {
+    timeZone: TZ,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(d);
+}
+
+/** 令和 era name for a date (ja only), e.g. "令和8年4月1日". */
+export function fmtEra(value) {
+  if (!value || current !== "ja") return fmtDate(value);
+  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00+09:00` : value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  return new Intl.DateTimeFormat("ja-JP-u-ca-japanese", {
+    timeZone: TZ,
+    era: "long",
+    year: "numeric",
+    month: "long",
+    day: "numeric",
+  }).format(d);
+}
+
+export function fmtNumber(n) {
+  if (n === null || n === undefined) return "";
+  return new Intl.NumberFormat(current === "ja" ? "ja-JP" : "en-US").format(n);
+}
+
+export function fmtBytes(n) {
+  if (n === null || n === undefined) return "";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  let v = Number(n);
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}

@@ -1,0 +1,113 @@
+// router.js: hash routes → page modules.
+//
+// A page is `js/pages/<page>.js` exporting
+//   export async function render(root, params, ctx)   // required
+//     root:   the <main> element, emptied for the page (fill it; it is yours)
+//     params: route parameters (strings) plus `query` (object from the part after "?")
+//     ctx:    { session, navigate(hash), setTitle(text) }; session = GET /auth/me answer
+//             ({ user, org_kind, grants[], password_change_required }) or null
+//   It may return a cleanup function, called before the next page renders (stop timers,
+//   abort fetches, remove window listeners).
+// A page whose module is missing or fails to load shows a calm "準備中" placeholder.
+//
+// Routes (keep in step with /work/helper-ui.md):
+//   #/login  #/password  #/works  #/works/<id>  #/search  #/browse/<workId>[/<nodeId>]
+//   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
+//   #/admin/master  #/admin/audit
+// `can(session)` decides whether a route (and its header link) is shown to the user.
+//
+//   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
+//   navigate("#/works/123")            // or navigate("/works/123")
+//   href("/browse", workId, nodeId)    // "#/browse/<workId>/<nodeId>" (parts URI-encoded)
+
+export const ADMIN_GRANTS = ["users.manage", "grants.manage", "master.manage", "audit.read"];
+
+const isOperator = (s) => s && s.org_kind === "operator";
+const hasGrant = (s, g) => Boolean(s) && (isOperator(s) || (s.grants || []).includes(g));
+const signedIn = (s) => Boolean(s) && !s.password_change_required;
+
+export const routes = [
+  { pattern: "/login", page: "login", public: true },
+  { pattern: "/password", page: "password", can: (s) => Boolean(s) },
+  { pattern: "/search", page: "search", can: signedIn },
+  { pattern: "/works", page: "works", can: signedIn },
+  { pattern: "/works/:id", page: "work", can: signedIn },
+  { pattern: "/browse/:workId", page: "browse", can: signedIn },
+  { pattern: "/browse/:workId/:nodeId", page: "browse", can: signedIn },
+  { pattern: "/view", page: "viewer", can: signedIn },
+  { pattern: "/upload/:workId", page: "upload", can: signedIn },
+  { pattern: "/admin", page: "admin", can: (s) => signedIn(s) && ADMIN_GRANTS.some((g) => hasGrant(s, g)) },
+  { pattern: "/admin/users", page: "admin-users", can: (s) => signedIn(s) && hasGrant(s, "users.manage") },
+  { pattern: "/admin/orgs", page: "admin-orgs", can: (s) => signedIn(s) && (isOperator(s) || hasGrant(s, "users.manage")) },
+  { pattern: "/admin/grants", page: "admin-grants", can: (s) => signedIn(s) && hasGrant(s, "grants.manage") },
+  { pattern: "/admin/master", page: "admin-master", can: (s) => signedIn(s) && hasGrant(s, "master.manage") },
+  { pattern: "/admin/audit", page: "admin-audit", can: (s) => signedIn(s) && hasGrant(s, "audit.read") },
+];
+
+export const HOME = "#/search";
+
+export { hasGrant, isOperator };
+
+/** Is the route at `pattern` visible to this session? */
+export function canSee(pattern, session) {
+  const r = routes.find((x) => x.pattern === pattern);
+  return Boolean(r) && (r.public || r.can(session));
+}
+
+/** Build a hash link from parts: href("/works", id) → "#/works/<id>". */
+export function href(base, ...parts) {
+  const tail = parts.filter((p) => p !== undefined && p !== null && p !== "");
+  return `#${base}${tail.map((p) => `/${encodeURIComponent(p)}`).join("")}`;
+}
+
+export function navigate(hash, { replace = false } = {}) {
+  const h = hash.startsWith("#") ? hash : `#${hash}`;
+  if (replace) {
+    history.replaceState(null, "", h);
+    window.dispatchEvent(new HashChangeEvent("hashchange"));
+  } else if (window.location.hash === h) {
+    window.dispatchEvent(new HashChangeEvent("hashchange"));
+  } else {
+    window.location.hash = h;
+  }
+}
+
+/** Parse the current hash into { route, params } (route null when nothing matches). */
+export function currentRoute() {
+  const raw = window.location.hash.replace(/^#/, "") || "/";
+  const [path, qs = ""] = raw.split("?");
+  const query = Object.fromEntries(new URLSearchParams(qs));
+  const segs = path.split("/").filter(Boolean);
+  for (const r of routes) {
+    const ps = r.pattern.split("/").filter(Boolean);
+    if (ps.length !== segs.length) continue;
+    const params = {};
+    let ok = true;
+    for (let i = 0; i < ps.length; i += 1) {
+      if (ps[i].startsWith(":")) params[ps[i].slice(1)] = decodeURIComponent(segs[i]);
+      else if (ps[i] !== segs[i]) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return { route: r, params: { ...params, query }, path };
+  }
+  return { route: null, params: { query }, path };
+}
+
+const loaded = new Map();
+
+/** Import a page module; null when it does not exist yet (placeholder shown). */
+export async function loadPage(page) {
+  if (!loaded.has(page)) {
+    loaded.set(
+      page,
+      import(`./pages/${page}.js`).catch((e) => {
+        loaded.delete(page);
+        console.warn(`page ${page} not available`, e);
+        return null;
+      }),
+    );
+  }
+  return loaded.get(page);
+}
