@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -95,14 +94,13 @@ class Server:
 
 
 def start_server(data_dir: Path, timeout_s: float = 60.0, **extra_env: str) -> Server:
-    """Start ``kura serve`` and wait until /healthz answers 200."""
+    """Start ``kura serve`` (through ``tests.e2e.server``) and wait until /healthz answers."""
     port = free_port()
-    kura = shutil.which("kura", path=str(Path(sys.executable).parent)) or "kura"
     log = data_dir.parent / "serve.log"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [kura, "serve", "--port", str(port)],
+            [sys.executable, "-m", "tests.e2e.server", "--port", str(port)],
             env=server_env(data_dir, **extra_env),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -184,6 +182,13 @@ class Stack:
     def files(self, login_id: str = "admin") -> list[dict[str, Any]]:
         """Every file node of the work (walks the tree through the API)."""
         api = self.api if login_id == "admin" else self.as_user(login_id)
+        try:
+            return self._walk(api)
+        finally:
+            if api is not self.api:
+                api.close()
+
+    def _walk(self, api: Api) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         todo = [f"/works/{self.work_id}/tree"]
         while todo:
@@ -231,7 +236,9 @@ def seed(server: Server) -> Stack:
         if login_id == "newbie1":
             passwords[login_id] = first
             continue
-        Api(server.url).login(login_id, first, new_password=PASSWORD)
+        user_api = Api(server.url)
+        user_api.login(login_id, first, new_password=PASSWORD)
+        user_api.close()
         passwords[login_id] = PASSWORD
     work = api.post("/works", work_body(orgs["orderer"], [orgs["contractor"]]))
     for login_id, role in (("contractor1", "contractor_member"), ("inspector1", "inspector")):
