@@ -140,11 +140,12 @@ export function folderListing({ onOpen, onUp, onState }) {
           )
         : h("span", { class: "beside" }),
     );
-    row.addEventListener("click", () => {
+    // One click opens (file → viewer, folder → into it); Ctrl/⌘/Shift+click opens beside.
+    row.addEventListener("click", (e) => {
       setActive(i);
       viewport.focus({ preventScroll: true });
+      onOpen(node, { beside: e.ctrlKey || e.metaKey || e.shiftKey });
     });
-    row.addEventListener("dblclick", () => onOpen(node, { beside: false }));
     return row;
   }
 

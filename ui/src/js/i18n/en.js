@@ -160,6 +160,7 @@ export default {
   "work.open_browser": "Open documents",
   "work.upload": "Upload",
   "work.details": "Details",
+  "work.archive": "Archive and retention",
   "work.years": "{n} years",
   "work.yen": "¥{n}",
 

@@ -160,6 +160,7 @@ export default {
   "work.open_browser": "書類を開く",
   "work.upload": "アップロード",
   "work.details": "基本情報",
+  "work.archive": "保管・保存期間",
   "work.years": "{n}年",
   "work.yen": "{n}円",
 

@@ -1,0 +1,283 @@
+// upload-queue.js: resumable uploads with tus-js-client (/vendor/tus.min.js, window.tus).
+// Each file is one tus upload to POST /api/v1/works/{id}/uploads. A dropped line is retried
+// by tus-js-client (HEAD for the settled offset, then PATCH from there); after a reload the
+// fingerprint stored in localStorage (name, type, size, mtime, endpoint) finds the unfinished
+// upload when the same file is chosen again, so it continues where it stopped.
+//
+//   const q = uploadQueue({ workId, onFileDone(entry) });  el.append(q.el);
+//   q.add([{ file, relativePath, unpack }], { folder, onConflict });
+
+import { csrfToken } from "../api.js";
+import { t, fmtBytes, fmtNumber } from "../i18n.js";
+import { h } from "./dom.js";
+
+const CHUNK = 32 * 1024 * 1024;
+const RETRY = [0, 1000, 2000, 4000, 8000, 15000, 30000, 30000, 60000, 60000];
+
+let tusPromise = null;
+export function loadTus() {
+  if (window.tus) return Promise.resolve(window.tus);
+  if (!tusPromise) {
+    tusPromise = new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = "/vendor/tus.min.js";
+      s.onload = () => resolve(window.tus);
+      s.onerror = () => {
+        tusPromise = null;
+        reject(new Error("tus"));
+      };
+      document.head.append(s);
+    });
+  }
+  return tusPromise;
+}
+
+/** Bytes per second over the last few seconds (smooth, not the whole-run average). */
+export class Rate {
+  constructor(windowMs = 5000) {
+    this.windowMs = windowMs;
+    this.samples = [];
+  }
+  add(bytes, now = performance.now()) {
+    this.samples.push([now, bytes]);
+    while (this.samples.length > 2 && now - this.samples[0][0] > this.windowMs) this.samples.shift();
+  }
+  perSecond() {
+    if (this.samples.length < 2) return 0;
+    const [t0, b0] = this.samples[0];
+    const [t1, b1] = this.samples[this.samples.length - 1];
+    return t1 > t0 ? ((b1 - b0) * 1000) / (t1 - t0) : 0;
+  }
+  reset() {
+    this.samples = [];
+  }
+}
+
+export function fmtSpeed(bps) {
+  return `${(bps / (1024 * 1024)).toFixed(1)} MB/s`;
+}
+
+export function fmtEta(seconds) {
+  if (!Number.isFinite(seconds) || seconds <= 0) return "";
+  const s = Math.ceil(seconds);
+  if (s < 60) return t("upload.etaSec", { s });
+  if (s < 3600) return t("upload.etaMin", { m: Math.floor(s / 60), s: s % 60 });
+  return t("upload.etaHour", { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
+}
+
+export function uploadQueue({ workId, onFileDone, onChange }) {
+  const endpoint = `/api/v1/works/${encodeURIComponent(workId)}/uploads`;
+  const entries = [];
+  const overallRate = new Rate();
+
+  const bar = h("progress", { max: "100", value: "0", class: "overall-bar", "data-testid": "upload-progress", "aria-label": t("upload.overall") });
+  const overallText = h("p", { class: "overall-text", "aria-live": "off", "data-testid": "upload-overall-text" });
+  const pauseBtn = h("button", { type: "button", class: "btn", "data-testid": "upload-pause", disabled: true, onclick: () => pauseAll() }, t("upload.pause"));
+  const resumeBtn = h("button", { type: "button", class: "btn", "data-testid": "upload-resume", disabled: true, onclick: () => resumeAll() }, t("upload.resume"));
+  const list = h("ul", { class: "upload-list", "data-testid": "upload-list", "aria-label": t("upload.files") });
+  const overall = h(
+    "section",
+    { class: "upload-overall", "aria-label": t("upload.overall"), hidden: true },
+    h("div", { class: "overall-head" }, h("h2", {}, t("upload.overall")), h("div", { class: "overall-actions" }, pauseBtn, resumeBtn)),
+    bar,
+    overallText,
+  );
+  const el = h("div", { class: "upload-queue" }, overall, list);
+
+  function totals() {
+    let size = 0;
+    let sent = 0;
+    for (const e of entries) {
+      size += e.file.size;
+      sent += e.state === "done" ? e.file.size : e.sent;
+    }
+    return { size, sent };
+  }
+
+  let frame = 0;
+  function refresh() {
+    if (frame) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      draw();
+    });
+  }
+
+  function draw() {
+    overall.hidden = !entries.length;
+    const { size, sent } = totals();
+    overallRate.add(sent);
+    const pct = size ? Math.floor((sent / size) * 1000) / 10 : 0;
+    const allDone = entries.length > 0 && entries.every((e) => e.state === "done" || e.state === "failed");
+    bar.value = allDone && entries.every((e) => e.state === "done") ? 100 : Math.min(99.9, pct);
+    const speed = overallRate.perSecond();
+    const running = entries.some((e) => e.state === "uploading");
+    const done = entries.filter((e) => e.state === "done").length;
+    overallText.textContent = [
+      t("upload.overallCount", { done: fmtNumber(done), n: fmtNumber(entries.length) }),
+      `${fmtBytes(sent)} / ${fmtBytes(size)} (${Number(bar.value).toFixed(1)}%)`,
+      running ? fmtSpeed(speed) : null,
+      running && speed > 0 ? t("upload.eta", { eta: fmtEta((size - sent) / speed) }) : null,
+    ]
+      .filter(Boolean)
+      .join(" ・ ");
+    pauseBtn.disabled = !running;
+    resumeBtn.disabled = !entries.some((e) => e.state === "paused" || e.state === "failed");
+    for (const e of entries) drawEntry(e);
+    if (onChange) onChange(entries);
+  }
+
+  function drawEntry(e) {
+    const pct = e.file.size ? (e.sent / e.file.size) * 100 : e.state === "done" ? 100 : 0;
+    e.bar.value = e.state === "done" ? 100 : Math.min(99.9, pct);
+    const speed = e.rate.perSecond();
+    const parts = [`${fmtBytes(e.sent)} / ${fmtBytes(e.file.size)}`];
+    if (e.state === "uploading") {
+      parts.push(fmtSpeed(speed));
+      if (speed > 0) parts.push(t("upload.eta", { eta: fmtEta((e.file.size - e.sent) / speed) }));
+    }
+    e.info.textContent = parts.join(" ・ ");
+    e.stateEl.textContent = t(`upload.state.${e.state}`) + (e.resumed ? ` ${t("upload.resumedNote")}` : "");
+    e.li.dataset.state = e.state;
+    e.pause.hidden = e.state !== "uploading";
+    e.resume.hidden = !(e.state === "paused" || e.state === "failed");
+  }
+
+  function start(e) {
+    e.state = "uploading";
+    e.error.textContent = "";
+    e.rate.reset();
+    e.upload.findPreviousUploads().then((previous) => {
+      if (previous.length) {
+        e.upload.resumeFromPreviousUpload(previous[0]);
+        e.resumed = true;
+      }
+      e.upload.start();
+      refresh();
+    });
+  }
+
+  function pauseAll() {
+    for (const e of entries) if (e.state === "uploading") pause(e);
+  }
+  function resumeAll() {
+    for (const e of entries) if (e.state === "paused" || e.state === "failed") start(e);
+  }
+  function pause(e) {
+    e.upload.abort(false);
+    e.state = "paused";
+    refresh();
+  }
+
+  function errorMessage(err) {
+    const res = err && err.originalResponse;
+    const status = res ? res.getStatus() : 0;
+    if (res) {
+      try {
+        const p = JSON.parse(res.getBody() || "{}");
+        if (p.detail || p.title) return p.detail || p.title;
+      } catch {
+        /* not problem+json */
+      }
+    }
+    if (status === 413) return t("upload.tooLarge");
+    if (status === 401) return t("upload.signedOut");
+    if (status === 403 || status === 404) return t("upload.forbidden");
+    return t("upload.networkFailed");
+  }
+
+  async function add(items, { folder = "", onConflict = "rename" } = {}) {
+    const tus = await loadTus();
+    for (const { file, relativePath, unpack } of items) {
+      const metadata = {
+        filename: file.name,
+        filetype: file.type || "application/octet-stream",
+        folder,
+        on_conflict: onConflict,
+      };
+      if (relativePath && relativePath.includes("/")) metadata.relativePath = relativePath;
+      if (unpack) metadata.unpack = "1";
+      const e = {
+        file,
+        relativePath,
+        unpack,
+        sent: 0,
+        state: "queued",
+        resumed: false,
+        rate: new Rate(),
+        startedAt: Date.now(),
+      };
+      e.bar = h("progress", { max: "100", value: "0", "data-testid": "upload-file-progress", "aria-label": `${file.name} ${t("upload.progress")}` });
+      e.info = h("span", { class: "upload-info" });
+      e.stateEl = h("span", { class: "upload-state" });
+      e.error = h("p", { class: "field-error", role: "alert" });
+      e.pause = h("button", { type: "button", class: "btn small", "data-testid": "upload-file-pause", onclick: () => pause(e) }, t("upload.pause"));
+      e.resume = h("button", { type: "button", class: "btn small", "data-testid": "upload-file-resume", hidden: true, onclick: () => start(e) }, t("upload.resume"));
+      e.extra = h("div", { class: "upload-extra" });
+      e.li = h(
+        "li",
+        { class: "upload-item", "data-testid": "upload-item", "data-name": file.name },
+        h(
+          "div",
+          { class: "upload-row" },
+          h("span", { class: "upload-name", title: relativePath || file.name }, relativePath || file.name),
+          unpack ? h("span", { class: "badge info" }, t("upload.unpackBadge")) : null,
+          e.stateEl,
+          h("span", { class: "upload-buttons" }, e.pause, e.resume),
+        ),
+        e.bar,
+        e.info,
+        e.error,
+        e.extra,
+      );
+      e.upload = new tus.Upload(file, {
+        endpoint,
+        chunkSize: CHUNK,
+        retryDelays: RETRY,
+        metadata,
+        removeFingerprintOnSuccess: true,
+        storeFingerprintForResuming: true,
+        onBeforeRequest: (req) => {
+          const token = csrfToken();
+          if (token) req.setHeader("X-CSRF-Token", token);
+          const xhr = req.getUnderlyingObject();
+          if (xhr) xhr.withCredentials = true;
+        },
+        onProgress: (sent) => {
+          e.sent = sent;
+          e.rate.add(sent);
+          refresh();
+        },
+        onError: (err) => {
+          e.state = "failed";
+          e.error.textContent = errorMessage(err);
+          refresh();
+        },
+        onSuccess: () => {
+          e.state = "done";
+          e.sent = file.size;
+          refresh();
+          if (onFileDone) onFileDone(e);
+        },
+      });
+      entries.push(e);
+      list.append(e.li);
+      start(e);
+    }
+    refresh();
+  }
+
+  return { el, add, entries, pauseAll, resumeAll };
+}
+
+/** Uploads begun in an earlier visit and not finished (from tus-js-client's URL storage). */
+export async function unfinishedUploads(workId) {
+  const tus = await loadTus();
+  const endpoint = `/api/v1/works/${encodeURIComponent(workId)}/uploads`;
+  try {
+    const all = await tus.defaultOptions.urlStorage.findAllUploads();
+    return all.filter((u) => String(u.urlStorageKey || "").includes(endpoint));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,352 @@
+// Search, the home page for archive users (issue 4 item 3): one box, facets with counts, date
+// ranges (和暦 accepted; the API parses them and its Japanese message shows by the field),
+// highlighted snippets with their PDF page numbers, thumbnails, sort, cursor paging, CSV /
+// Excel listing of the same search, ZIP export of the selected files.
+// The search state lives in the hash (#/search?q=…&doc_class=PHOTO…), kept with replaceState.
+
+import { api, apiUrl, ApiError } from "../api.js";
+import { t, has, fmtDate, fmtNumber, fmtBytes } from "../i18n.js";
+import { href } from "../router.js";
+import { h, clear, marked, fieldError, notice, errorText, download, typeGlyph } from "../components/dom.js";
+import { ensureArchiveStyles } from "../components/styles.js";
+
+const FACETS = ["category", "business_type", "doc_class", "orderer", "contractor", "work_kind", "status", "file_type"];
+const DATES = [
+  ["period", "search.datePeriod"],
+  ["doc", "search.dateDoc"],
+  ["photo", "search.datePhoto"],
+];
+const SORTS = ["relevance", "date", "title"];
+const FACET_SHOWN = 8;
+
+function readState() {
+  const qs = (window.location.hash.split("?")[1] || "");
+  const p = new URLSearchParams(qs);
+  const s = { q: p.get("q") || "", type: p.get("type") || "", sort: p.get("sort") || "", filters: {}, dates: {} };
+  for (const f of FACETS) s.filters[f] = p.getAll(f);
+  for (const [d] of DATES) {
+    s.dates[`${d}_from`] = p.get(`${d}_from`) || "";
+    s.dates[`${d}_to`] = p.get(`${d}_to`) || "";
+  }
+  return s;
+}
+
+function queryOf(s) {
+  const q = { q: s.q.trim() || undefined, type: s.type || undefined, sort: s.sort || undefined };
+  for (const f of FACETS) if (s.filters[f].length) q[f] = s.filters[f];
+  for (const [k, v] of Object.entries(s.dates)) if (v.trim()) q[k] = v.trim();
+  return q;
+}
+
+function writeState(s) {
+  const url = apiUrl("", queryOf(s)).replace(/^\/api\/v1/, "");
+  history.replaceState(null, "", `#/search${url.startsWith("?") ? url : ""}`);
+}
+
+function facetLabel(name, bucket) {
+  if (bucket.label) return bucket.label;
+  const v = bucket.value;
+  if (name === "status" && has(`status.${v}`)) return t(`status.${v}`);
+  if (has(`search.${name}.${v}`)) return t(`search.${name}.${v}`);
+  if (name === "file_type") return v.toUpperCase();
+  return v;
+}
+
+export async function render(root, params, ctx = {}) {
+  ensureArchiveStyles();
+  (ctx.setTitle || ((x) => (document.title = x)))(t("search.title"));
+  const state = readState();
+  const selected = new Map(); // node id → work id (files chosen for the ZIP export)
+  let cursor = null;
+  let lastFacets = {};
+  let controller = null;
+
+  // ---- the box --------------------------------------------------------------------------
+  const box = h("input", {
+    type: "search",
+    id: "search-q",
+    name: "q",
+    class: "search-input",
+    value: state.q,
+    placeholder: t("search.placeholder"),
+    "aria-label": t("search.box"),
+    autocomplete: "off",
+    "data-testid": "search-box",
+  });
+  box.value = state.q;
+  const sortSel = h(
+    "select",
+    { id: "search-sort", "data-testid": "search-sort", "aria-label": t("search.sort") },
+    SORTS.map((s) => h("option", { value: s }, t(`search.sort.${s}`))),
+  );
+  sortSel.value = state.sort || (state.q ? "relevance" : "date");
+  const typeSel = h(
+    "select",
+    { id: "search-type", "data-testid": "search-type", "aria-label": t("search.type") },
+    h("option", { value: "" }, t("search.typeAll")),
+    h("option", { value: "file" }, t("search.typeFile")),
+    h("option", { value: "work" }, t("search.typeWork")),
+  );
+  typeSel.value = state.type;
+  const form = h(
+    "form",
+    { class: "search-form", role: "search", onsubmit: (e) => { e.preventDefault(); state.q = box.value; run(); } },
+    box,
+    h("button", { type: "submit", class: "btn primary", "data-testid": "search-submit" }, t("search.submit")),
+  );
+  sortSel.addEventListener("change", () => { state.sort = sortSel.value; run(); });
+  typeSel.addEventListener("change", () => { state.type = typeSel.value; run(); });
+
+  // ---- facets and dates -----------------------------------------------------------------
+  const facetBox = h("div", { class: "facets" });
+  const dateInputs = {};
+  const dateBox = h(
+    "fieldset",
+    { class: "date-ranges" },
+    h("legend", {}, t("search.dates")),
+    h("p", { class: "hint" }, t("search.dateHint")),
+    DATES.map(([d, label]) => {
+      const from = h("input", { type: "text", id: `date-${d}-from`, name: `${d}_from`, value: state.dates[`${d}_from`], placeholder: t("search.dateFromPh"), "data-testid": `date-${d}-from`, inputmode: "text" });
+      const to = h("input", { type: "text", id: `date-${d}-to`, name: `${d}_to`, value: state.dates[`${d}_to`], placeholder: t("search.dateToPh"), "data-testid": `date-${d}-to` });
+      from.value = state.dates[`${d}_from`];
+      to.value = state.dates[`${d}_to`];
+      dateInputs[`${d}_from`] = from;
+      dateInputs[`${d}_to`] = to;
+      return h(
+        "div",
+        { class: "date-range" },
+        h("span", { class: "date-label", id: `date-${d}-label` }, t(label)),
+        h("label", { class: "sr-only", for: from.id }, `${t(label)} ${t("search.dateFrom")}`),
+        from,
+        h("span", { "aria-hidden": "true" }, "〜"),
+        h("label", { class: "sr-only", for: to.id }, `${t(label)} ${t("search.dateTo")}`),
+        to,
+      );
+    }),
+    h("button", { type: "button", class: "btn small", "data-testid": "date-apply", onclick: () => run() }, t("search.dateApply")),
+  );
+  for (const input of Object.values(dateInputs)) {
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        run();
+      }
+    });
+  }
+
+  function renderFacets(facets) {
+    clear(facetBox);
+    for (const name of FACETS) {
+      const buckets = facets[name] || [];
+      const chosen = state.filters[name];
+      // Keep chosen values visible even when the current result has none of them.
+      for (const v of chosen) if (!buckets.some((b) => b.value === v)) buckets.push({ value: v, count: 0 });
+      if (!buckets.length) continue;
+      const list = h("ul", { class: "facet-list" });
+      buckets.forEach((b, i) => {
+        const id = `facet-${name}-${i}`;
+        const cb = h("input", { type: "checkbox", id, value: b.value, checked: chosen.includes(b.value) });
+        cb.checked = chosen.includes(b.value);
+        cb.addEventListener("change", () => {
+          state.filters[name] = cb.checked ? [...chosen, b.value] : chosen.filter((v) => v !== b.value);
+          run();
+        });
+        list.append(
+          h(
+            "li",
+            { class: i >= FACET_SHOWN ? "extra" : null, hidden: i >= FACET_SHOWN && !chosen.includes(b.value) },
+            cb,
+            h("label", { for: id }, h("span", { class: "facet-value" }, facetLabel(name, b)), h("span", { class: "facet-count" }, fmtNumber(b.count))),
+          ),
+        );
+      });
+      const group = h("fieldset", { class: "facet", "data-testid": `facet-${name}` }, h("legend", {}, t(`search.facet.${name}`)), list);
+      if (buckets.length > FACET_SHOWN) {
+        group.append(
+          h("button", { type: "button", class: "btn link small", onclick: (e) => { for (const li of list.querySelectorAll(".extra")) li.hidden = false; e.target.remove(); } }, t("search.facetMore", { n: buckets.length - FACET_SHOWN })),
+        );
+      }
+      facetBox.append(group);
+    }
+  }
+
+  // ---- results --------------------------------------------------------------------------
+  const summary = h("p", { class: "search-summary", role: "status", "aria-live": "polite", "data-testid": "search-summary" });
+  const notices = h("div", { class: "search-notices" });
+  const results = h("ol", { class: "results", "data-testid": "search-results", "aria-label": t("search.results") });
+  const more = h("button", { type: "button", class: "btn", "data-testid": "search-more", hidden: true, onclick: () => run({ append: true }) }, t("search.more"));
+  const selCount = h("span", { class: "muted", "data-testid": "selected-count" });
+  const zipBtn = h("button", { type: "button", class: "btn", "data-testid": "export-zip", disabled: true }, t("search.exportZip"));
+  const csvBtn = h("button", { type: "button", class: "btn", "data-testid": "export-csv" }, t("search.exportCsv"));
+  const xlsxBtn = h("button", { type: "button", class: "btn", "data-testid": "export-xlsx" }, t("search.exportXlsx"));
+  const actionMsg = h("div", { class: "action-message" });
+
+  function updateSelection() {
+    selCount.textContent = selected.size ? t("search.selected", { n: fmtNumber(selected.size) }) : "";
+    zipBtn.disabled = !selected.size;
+  }
+
+  async function withBusy(btn, fn) {
+    btn.disabled = true;
+    btn.setAttribute("aria-busy", "true");
+    notice(actionMsg, t("search.preparing"), "info");
+    try {
+      await fn();
+      notice(actionMsg, t("search.downloaded"), "ok");
+    } catch (err) {
+      notice(actionMsg, errorText(err));
+    } finally {
+      btn.removeAttribute("aria-busy");
+      btn.disabled = btn === zipBtn ? !selected.size : false;
+    }
+  }
+  csvBtn.addEventListener("click", () => withBusy(csvBtn, () => download(apiUrl("/search/export.csv", queryOf(state)), { fallback: "search.csv" })));
+  xlsxBtn.addEventListener("click", () => withBusy(xlsxBtn, () => download(apiUrl("/search/export.xlsx", queryOf(state)), { fallback: "search.xlsx" })));
+  zipBtn.addEventListener("click", () =>
+    withBusy(zipBtn, async () => {
+      const byWork = new Map();
+      for (const [id, work] of selected) byWork.set(work, [...(byWork.get(work) || []), id]);
+      for (const [work, ids] of byWork) {
+        await download(`/works/${encodeURIComponent(work)}/export`, { method: "POST", body: { node_ids: ids }, fallback: "export.zip" });
+      }
+    }),
+  );
+
+  function hitEl(hit) {
+    const isFile = hit.type === "file";
+    const link = isFile ? href("/browse", hit.work_id, hit.id) : href("/works", hit.id);
+    const thumb = hit.thumbnail_url
+      ? h("img", { class: "thumb", src: hit.thumbnail_url, alt: "", loading: "lazy", decoding: "async", width: "96", height: "72" })
+      : h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, isFile ? typeGlyph(hit) : "🏗");
+    if (thumb.tagName === "IMG") thumb.addEventListener("error", () => thumb.replaceWith(h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, typeGlyph(hit))));
+    const title = h("a", { href: link, class: "hit-title" }, hit.title_highlight ? marked(hit.title_highlight) : hit.title || hit.path || hit.id);
+    const facts = [
+      isFile ? t("search.typeFile") : t("search.typeWork"),
+      hit.number,
+      hit.doc_class ? facetLabel("doc_class", { value: hit.doc_class }) : null,
+      hit.file_type ? hit.file_type.toUpperCase() : null,
+      hit.size ? fmtBytes(hit.size) : null,
+      hit.photo_date ? `${t("search.datePhoto")} ${fmtDate(hit.photo_date)}` : null,
+      hit.doc_date ? `${t("search.dateDoc")} ${fmtDate(hit.doc_date)}` : null,
+      !isFile && hit.period_start ? `${fmtDate(hit.period_start)}〜${fmtDate(hit.period_end)}` : null,
+      hit.status ? facetLabel("status", { value: hit.status }) : null,
+    ].filter(Boolean);
+    const cb = isFile
+      ? h("input", { type: "checkbox", class: "hit-select", "aria-label": t("search.select", { name: hit.title || hit.path }), "data-testid": "hit-select", checked: selected.has(hit.id) })
+      : h("span", { class: "hit-select" });
+    if (isFile) {
+      cb.checked = selected.has(hit.id);
+      cb.addEventListener("change", () => {
+        if (cb.checked) selected.set(hit.id, hit.work_id);
+        else selected.delete(hit.id);
+        updateSelection();
+      });
+    }
+    const snippets = (hit.highlights || []).map((hl) =>
+      h(
+        "li",
+        {},
+        hl.page ? h("a", { class: "page-no", href: `${link}?page=${hl.page}`, title: t("search.pageTitle", { n: hl.page }) }, t("search.page", { n: hl.page })) : null,
+        h("span", { class: "snippet" }, marked(hl.snippet)),
+      ),
+    );
+    return h(
+      "li",
+      { class: "hit", "data-testid": "search-hit", "data-id": hit.id },
+      cb,
+      thumb,
+      h(
+        "div",
+        { class: "hit-body" },
+        h("h2", { class: "hit-heading" }, title),
+        isFile && hit.path ? h("p", { class: "hit-path" }, hit.path) : null,
+        h("p", { class: "hit-facts" }, facts.join(" ・ ")),
+        snippets.length ? h("ul", { class: "snippets" }, snippets) : null,
+      ),
+    );
+  }
+
+  async function run({ append = false } = {}) {
+    state.q = box.value;
+    state.sort = sortSel.value === "relevance" && !box.value.trim() ? "" : sortSel.value;
+    for (const [k, input] of Object.entries(dateInputs)) {
+      state.dates[k] = input.value;
+      fieldError(input, "");
+    }
+    if (!append) {
+      cursor = null;
+      writeState(state);
+    }
+    if (controller) controller.abort();
+    controller = new AbortController();
+    const query = { ...queryOf(state), limit: 20, cursor: append ? cursor : undefined };
+    results.setAttribute("aria-busy", "true");
+    more.disabled = true;
+    const started = performance.now();
+    let res;
+    try {
+      res = await api.get("/search", query, { signal: controller.signal });
+    } catch (err) {
+      if (err && err.name === "AbortError") return;
+      results.removeAttribute("aria-busy");
+      more.disabled = false;
+      const param = err instanceof ApiError ? err.problem.param || [...err.fields.keys()][0] : null;
+      if (param && dateInputs[param]) {
+        fieldError(dateInputs[param], err.detail);
+        dateInputs[param].focus();
+        notice(notices, "");
+      } else if (param === "q") {
+        fieldError(box, err.detail);
+      } else notice(notices, errorText(err));
+      return;
+    }
+    fieldError(box, "");
+    results.removeAttribute("aria-busy");
+    results.dataset.ms = String(Math.round(performance.now() - started));
+    if (!append) {
+      clear(results);
+      lastFacets = res.facets || {};
+      renderFacets(lastFacets);
+      summary.textContent = res.total
+        ? t("search.total", { n: fmtNumber(res.total) })
+        : state.q || Object.values(queryOf(state)).some(Boolean)
+          ? t("search.none")
+          : t("search.noneAtAll");
+      sortSel.value = res.sort;
+    }
+    notice(notices, res.notice || "", "info");
+    for (const hit of res.hits) results.append(hitEl(hit));
+    cursor = res.next_cursor;
+    more.hidden = !cursor;
+    more.disabled = false;
+  }
+
+  // ---- layout ---------------------------------------------------------------------------
+  clear(root);
+  root.append(
+    h(
+      "div",
+      { class: "search-page" },
+      h("div", { class: "page-header" }, h("h1", { tabindex: "-1" }, t("search.title"))),
+      form,
+      h(
+        "div",
+        { class: "search-layout" },
+        h("aside", { class: "search-filters", "aria-label": t("search.filters") }, facetBox, dateBox),
+        h(
+          "section",
+          { class: "search-main", "aria-label": t("search.results") },
+          h("div", { class: "results-bar" }, summary, h("div", { class: "results-tools" }, h("label", { for: "search-type", class: "sr-only" }, t("search.type")), typeSel, h("label", { for: "search-sort" }, t("search.sort")), sortSel)),
+          h("div", { class: "results-actions" }, selCount, zipBtn, csvBtn, xlsxBtn),
+          actionMsg,
+          notices,
+          results,
+          h("div", { class: "more-row" }, more),
+        ),
+      ),
+    ),
+  );
+  box.focus();
+  await run();
+  return () => controller && controller.abort();
+}
