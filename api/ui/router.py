@@ -46,7 +46,8 @@ MISSING_PAGE = """<!doctype html>
 <body style="font-family: system-ui, 'Noto Sans CJK JP', 'Hiragino Sans', 'Yu Gothic', sans-serif;
  max-width: 40em; margin: 4em auto; padding: 0 1em; line-height: 1.8; color: #1d2320">
 <h1>画面が準備されていません</h1>
-<p>Kura の画面（ui/dist）がまだ作られていません。サーバーの管理者は、リポジトリの場所で次を実行してから、
+<p>Kura の画面（ui/dist）がまだ作られていません。
+サーバーの管理者は、リポジトリの場所で次を実行してから、
 このページを再読み込みしてください。</p>
 <pre style="background:#f3f4f2;padding:.8em 1em;border-radius:6px">scripts/setup</pre>
 <p>（画面だけを作り直す場合: <code>npm ci --prefix ui &amp;&amp; node ui/build.mjs</code>）</p>

@@ -1,0 +1,218 @@
+// Master data (#/admin/master?tab=positions|calendar|mail): positions, holiday calendar days,
+// mail templates (edit, reset to default).
+import { api } from "../api.js";
+import { fmtDate, t } from "../i18n.js";
+import { navigate } from "../router.js";
+import { adminLayout } from "./admin.js";
+import { badge, busy, clear, confirmDialog, empty, field, formError, h, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
+
+const TABS = [
+  ["positions", "master.positions"],
+  ["calendar", "master.calendar"],
+  ["mail", "master.mail_templates"],
+];
+
+export async function render(root, params, ctx) {
+  const content = adminLayout(root, ctx, "/admin/master");
+  const q = params.query || {};
+  const tab = TABS.some(([k]) => k === q.tab) ? q.tab : "positions";
+  const tabs = h(
+    "div",
+    { class: "tabs", role: "tablist" },
+    TABS.map(([k, key]) => h("button", { type: "button", role: "tab", "aria-selected": String(k === tab), "data-testid": `master-tab-${k}`, onclick: () => navigate(`#/admin/master?tab=${k}`) }, t(key))),
+  );
+  const panel = h("div", { role: "tabpanel" });
+  content.append(pageHeader(t("master.title")), tabs, panel);
+  if (tab === "positions") await positions(panel);
+  else if (tab === "calendar") await calendar(panel, q);
+  else await mail(panel, q);
+}
+
+async function positions(panel) {
+  const list = h("div", {});
+  const submit = h("button", { type: "submit", class: "btn primary", "data-testid": "position-add" }, t("common.create"));
+  const form = h(
+    "form",
+    { class: "card", novalidate: true },
+    formError(),
+    h("div", { class: "form-grid" }, field({ name: "name", label: t("master.position_name"), required: true, testid: "position-name" }), field({ name: "rank", label: t("master.position_rank"), type: "number", testid: "position-rank" }), h("div", { class: "form-actions" }, submit)),
+  );
+  panel.append(list, form);
+  async function refresh() {
+    const items = await api.get("/master/positions");
+    clear(list).append(
+      items.length
+        ? h(
+            "div",
+            { class: "table-wrap" },
+            h(
+              "table",
+              { class: "data", "data-testid": "positions-table" },
+              h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("master.position_name")), h("th", { scope: "col" }, t("master.position_rank")), h("th", { scope: "col" }, t("common.actions")))),
+              h(
+                "tbody",
+                {},
+                items.map((p) => {
+                  const del = h("button", { type: "button", class: "btn small danger" }, t("common.delete"));
+                  del.addEventListener("click", async () => {
+                    if (!(await confirmDialog(`${p.name}`, { danger: true, okLabel: t("common.delete") }))) return;
+                    try {
+                      await api.del(`/master/positions/${encodeURIComponent(p.id)}`, { version: p.version });
+                      await refresh();
+                    } catch (err) {
+                      toast(err.detail || err.title, "error");
+                    }
+                  });
+                  return h("tr", {}, h("td", {}, p.name), h("td", { class: "num" }, String(p.rank)), h("td", {}, del));
+                }),
+              ),
+            ),
+          )
+        : h("div", { class: "card" }, empty(t("common.none"))),
+    );
+  }
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = { name: form.elements.name.value.trim() };
+    if (form.elements.rank.value !== "") body.rank = Number(form.elements.rank.value);
+    await busy(submit, async () => {
+      try {
+        await api.post("/master/positions", body);
+        form.reset();
+        toast(t("common.saved"), "ok");
+        await refresh();
+      } catch (err) {
+        showFormErrors(form, err);
+      }
+    });
+  });
+  await refresh();
+}
+
+async function calendar(panel, q) {
+  const year = Number(q.year) || new Date().getFullYear();
+  const yearSel = selectField({ name: "year", label: t("master.year"), value: String(year), testid: "calendar-year", options: [year - 1, year, year + 1].map((y) => ({ value: String(y), label: String(y) })) });
+  yearSel.querySelector("select").addEventListener("change", (e) => navigate(`#/admin/master?tab=calendar&year=${e.target.value}`));
+  const list = h("div", {});
+  const submit = h("button", { type: "submit", class: "btn primary", "data-testid": "calendar-add" }, t("master.add_day"));
+  const form = h(
+    "form",
+    { class: "card", novalidate: true },
+    formError(),
+    h(
+      "div",
+      { class: "form-grid" },
+      field({ name: "day", label: t("master.day"), type: "date", required: true, testid: "calendar-day" }),
+      selectField({ name: "kind", label: t("master.day_kind"), options: ["closed", "open"].map((k) => ({ value: k, label: t(`master.day_kind.${k}`) })), testid: "calendar-kind" }),
+      field({ name: "name", label: t("master.day_name"), testid: "calendar-name" }),
+      h("div", { class: "form-actions" }, submit),
+    ),
+  );
+  panel.append(h("div", { class: "toolbar" }, yearSel), list, form);
+  async function refresh() {
+    const days = await api.get("/master/calendar/days", { year });
+    clear(list).append(
+      days.length
+        ? h(
+            "div",
+            { class: "table-wrap" },
+            h(
+              "table",
+              { class: "data", "data-testid": "calendar-table" },
+              h("thead", {}, h("tr", {}, ["day", "day_kind", "day_name"].map((k) => h("th", { scope: "col" }, t(`master.${k}`))), h("th", { scope: "col" }, t("common.actions")))),
+              h(
+                "tbody",
+                {},
+                days.map((d) => {
+                  const del = h("button", { type: "button", class: "btn small danger" }, t("common.delete"));
+                  del.addEventListener("click", async () => {
+                    try {
+                      await api.del(`/master/calendar/days/${d.date}`, { version: d.version });
+                      await refresh();
+                    } catch (err) {
+                      toast(err.detail || err.title, "error");
+                    }
+                  });
+                  return h("tr", {}, h("td", { class: "nowrap" }, fmtDate(d.date)), h("td", {}, badge(t(`master.day_kind.${d.kind}`), d.kind === "closed" ? "warn" : "ok")), h("td", {}, d.name || ""), h("td", {}, del));
+                }),
+              ),
+            ),
+          )
+        : h("div", { class: "card" }, empty(t("common.none"))),
+    );
+  }
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = form.elements;
+    if (!f.day.value) {
+      showFormErrors(form, { fields: new Map([["day", t("validation.missing")]]) });
+      return;
+    }
+    await busy(submit, async () => {
+      try {
+        await api.put(`/master/calendar/days/${f.day.value}`, { kind: f.kind.value, name: f.name.value.trim() });
+        form.reset();
+        toast(t("common.saved"), "ok");
+        await refresh();
+      } catch (err) {
+        showFormErrors(form, err);
+      }
+    });
+  });
+  await refresh();
+}
+
+async function mail(panel, q) {
+  const templates = await api.get("/master/mail-templates");
+  const current = templates.find((m) => m.key === q.key) || templates[0];
+  const side = h(
+    "ul",
+    { class: "admin-nav-list" },
+    templates.map((m) =>
+      h(
+        "li",
+        {},
+        h("a", { href: `#/admin/master?tab=mail&key=${encodeURIComponent(m.key)}`, "aria-current": current && m.key === current.key ? "page" : null, "data-testid": "mail-template" }, m.label || m.key, " ", m.customized ? badge(t("master.mail_customized"), "info") : null),
+      ),
+    ),
+  );
+  if (!current) {
+    panel.append(h("div", { class: "card" }, empty(t("common.none"))));
+    return;
+  }
+  const submit = h("button", { type: "submit", class: "btn primary", "data-testid": "mail-save" }, t("common.save"));
+  const reset = current.customized ? h("button", { type: "button", class: "btn", "data-testid": "mail-reset" }, t("master.mail_reset")) : null;
+  const form = h(
+    "form",
+    { class: "card", novalidate: true, "data-testid": "mail-form" },
+    h("h2", {}, current.label || current.key, " ", h("span", { class: "mono small muted" }, current.key)),
+    formError(),
+    field({ name: "subject", label: t("master.mail_subject"), value: current.subject, required: true, testid: "mail-subject" }),
+    field({ name: "body", label: t("master.mail_body"), type: "textarea", value: current.body, required: true, testid: "mail-body", attrs: { rows: "10" } }),
+    current.placeholders && current.placeholders.length ? h("p", { class: "hint" }, `${t("master.mail_placeholders")}: `, current.placeholders.map((p) => h("code", {}, `{${p}} `))) : null,
+    h("div", { class: "form-actions" }, submit, reset),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    await busy(submit, async () => {
+      try {
+        await api.put(`/master/mail-templates/${encodeURIComponent(current.key)}`, { subject: form.elements.subject.value, body: form.elements.body.value, version: current.version || null });
+        toast(t("common.saved"), "ok");
+        navigate(`#/admin/master?tab=mail&key=${encodeURIComponent(current.key)}`);
+      } catch (err) {
+        showFormErrors(form, err);
+      }
+    });
+  });
+  if (reset)
+    reset.addEventListener("click", async () => {
+      if (!(await confirmDialog(t("master.mail_reset")))) return;
+      try {
+        await api.del(`/master/mail-templates/${encodeURIComponent(current.key)}`, { version: current.version });
+        navigate(`#/admin/master?tab=mail&key=${encodeURIComponent(current.key)}`);
+      } catch (err) {
+        toast(err.detail || err.title, "error");
+      }
+    });
+  panel.append(h("div", { class: "split mail-split" }, h("nav", { class: "admin-nav", "aria-label": t("master.mail_templates") }, side), form));
+}

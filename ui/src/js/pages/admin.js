@@ -1,0 +1,50 @@
+// Administration landing page (#/admin) and the shared admin layout.
+//   import { adminLayout } from "./admin.js";
+//   const content = adminLayout(root, ctx, "/admin/users");  // side menu + content element
+import { t } from "../i18n.js";
+import { canSee } from "../router.js";
+import { h, pageHeader } from "../ui.js";
+
+export const SECTIONS = [
+  { pattern: "/admin/users", key: "admin.users", testid: "admin-nav-users", lead: "users.new" },
+  { pattern: "/admin/orgs", key: "admin.orgs", testid: "admin-nav-orgs", lead: "orgs.offices" },
+  { pattern: "/admin/grants", key: "admin.grants", testid: "admin-nav-grants", lead: "grants.title" },
+  { pattern: "/admin/master", key: "admin.master", testid: "admin-nav-master", lead: "master.positions" },
+  { pattern: "/admin/audit", key: "admin.audit", testid: "admin-nav-audit", lead: "audit.export_csv" },
+];
+
+export function adminLayout(root, ctx, active) {
+  const nav = h(
+    "nav",
+    { class: "admin-nav", "aria-label": t("admin.menu") },
+    h(
+      "ul",
+      {},
+      SECTIONS.filter((s) => canSee(s.pattern, ctx.session)).map((s) =>
+        h("li", {}, h("a", { href: `#${s.pattern}`, "data-testid": s.testid, "aria-current": s.pattern === active ? "page" : null }, t(s.key))),
+      ),
+    ),
+  );
+  const content = h("div", { class: "admin-content" });
+  root.append(h("div", { class: "split" }, nav, content));
+  return content;
+}
+
+const DESCRIPTIONS = {
+  "/admin/users": "admin.users.desc",
+  "/admin/orgs": "admin.orgs.desc",
+  "/admin/grants": "admin.grants.desc",
+  "/admin/master": "admin.master.desc",
+  "/admin/audit": "admin.audit.desc",
+};
+
+export async function render(root, params, ctx) {
+  root.append(pageHeader(t("admin.title")));
+  root.append(
+    h(
+      "div",
+      { class: "admin-tiles", "data-testid": "admin-tiles" },
+      SECTIONS.filter((s) => canSee(s.pattern, ctx.session)).map((s) => h("a", { href: `#${s.pattern}`, "data-testid": `${s.testid}-tile` }, h("strong", {}, t(s.key)), h("span", { class: "small muted" }, t(DESCRIPTIONS[s.pattern])))),
+    ),
+  );
+}
