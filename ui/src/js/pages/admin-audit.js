@@ -51,8 +51,8 @@ export async function render(root, params, ctx) {
           h("td", { class: "nowrap small" }, fmtDateTime(ev.at)),
           h("td", {}, ev.actor_login || h("span", { class: "mono small" }, ev.actor_id)),
           h("td", { class: "mono small" }, ev.action),
-          h("td", { class: "mono small" }, ev.target),
-          h("td", {}, detail ? h("pre", { class: "detail" }, detail) : ""),
+          h("td", { class: "mono small target" }, ev.target),
+          h("td", {}, detail ? h("details", {}, h("summary", {}, detail.length > 40 ? `${detail.slice(0, 40)}…` : detail), h("pre", { class: "detail" }, JSON.stringify(ev.detail, null, 2))) : ""),
         ),
       );
     }

@@ -108,7 +108,7 @@ export async function render(root, params, ctx) {
         h(
           "table",
           { class: "data", "data-testid": "users-table" },
-          h("thead", {}, h("tr", {}, ["login_id", "name", "org", "position", "status", "last_login"].map((c) => h("th", { scope: "col" }, t(`users.${c}`))), h("th", { scope: "col" }, t("common.actions")))),
+          h("thead", {}, h("tr", {}, ["login_id", "name", "org", "status", "last_login"].map((c) => h("th", { scope: "col" }, t(`users.${c}`))), h("th", { scope: "col" }, t("common.actions")))),
           h("tbody", {}, page.items.map((u) => userRow(u))),
         ),
       ),
@@ -149,12 +149,11 @@ export async function render(root, params, ctx) {
       "tr",
       { "data-testid": "user-row", "data-login": u.login_id },
       h("td", { class: "mono" }, u.login_id),
-      h("td", {}, u.name, u.email ? h("div", { class: "small muted" }, u.email) : null),
-      h("td", {}, orgName.get(u.org_id) || h("span", { class: "mono small" }, u.org_id)),
-      h("td", {}, u.position || "—"),
+      h("td", { class: "nowrap" }, u.name, u.email ? h("div", { class: "small muted" }, u.email) : null),
+      h("td", {}, orgName.get(u.org_id) || h("span", { class: "mono small" }, u.org_id), u.position ? h("div", { class: "small muted" }, u.position) : null),
       h("td", {}, status),
       h("td", { class: "nowrap small" }, u.last_login_at ? fmtDateTime(u.last_login_at) : "—"),
-      h("td", { class: "nowrap" }, h("a", { class: "btn small link", href: `#/admin/grants?user=${encodeURIComponent(u.id)}` }, t("users.grants")), " ", reset, " ", toggleBtn),
+      h("td", {}, h("div", { class: "row-actions" }, h("a", { class: "btn small link", href: `#/admin/grants?user=${encodeURIComponent(u.id)}` }, t("users.grants")), reset, toggleBtn)),
     );
   }
   await refresh();
