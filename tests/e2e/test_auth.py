@@ -57,6 +57,7 @@ def test_admin_menu_only_for_operators_and_logout(page: Page, stack: Stack) -> N
     login(page, "contractor1", stack.passwords["contractor1"])
     page.wait_for_load_state("networkidle")
     assert page.get_by_test_id("nav-admin").count() == 0
+    page.get_by_test_id("user-menu").click()
     page.get_by_test_id("logout").click()
     page.get_by_test_id("login-id").wait_for()
     login(page, "admin", stack.passwords["admin"])

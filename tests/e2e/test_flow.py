@@ -120,9 +120,7 @@ def test_upload_200mb_survives_a_dropped_line(
     shot(page, "upload-empty")
     proxy.cut_after(BIG_SIZE // 2, down_s=2.0)
     started = time.monotonic()
-    page.locator("input[type=file]:not([webkitdirectory])").first.set_input_files(
-        [str(files["pdf"]), str(files["big"])]
-    )
+    page.get_by_test_id("upload-input").set_input_files([str(files["pdf"]), str(files["big"])])
     start = page.get_by_test_id("upload-start")
     if start.count() and start.is_visible():
         start.click()
@@ -132,9 +130,10 @@ def test_upload_200mb_survives_a_dropped_line(
     assert proxy.cuts == 1, "the proxy never cut the line (upload did not pass 100 MB)"
     shot(page, "upload-cut", full_page=False)
     while node_named(stack, BIG_NAME) is None and time.monotonic() < deadline:
-        resume = page.get_by_test_id("upload-resume")
-        if resume.count() and resume.first.is_visible() and resume.first.is_enabled():
-            resume.first.click()
+        for testid in ("upload-resume", "upload-file-resume"):
+            resume = page.get_by_test_id(testid)
+            if resume.count() and resume.first.is_visible() and resume.first.is_enabled():
+                resume.first.click()
         page.wait_for_timeout(500)
     node = node_named(stack, BIG_NAME)
     assert node is not None, "the 200 MB upload did not finish after the cut"
@@ -193,12 +192,8 @@ def test_open_in_tree_and_second_document_beside(
     # The second document, from its folder in the tree, opened beside the first.
     tree.get_by_text(FOLDER).first.click()
     listing.get_by_text(SIDE_NAME).first.wait_for()
-    beside = page.get_by_test_id("open-beside")
-    if beside.count():
-        listing.get_by_text(SIDE_NAME).first.click(modifiers=["Control"])
-        beside.first.click()
-    else:
-        page.goto(f"/#/view?ids={pdf['id']},{side['id']}")
+    row = listing.get_by_test_id("listing-row").filter(has_text=SIDE_NAME).first
+    row.get_by_test_id("open-beside").click()
     viewer = page.get_by_test_id("viewer")
     viewer.get_by_text("本日は晴れ").first.wait_for()
     viewer.locator("canvas").first.wait_for(timeout=20_000)
