@@ -78,6 +78,23 @@ class AuthSettings(BaseModel):
     argon2_parallelism: int = 1
 
 
+class ArchiveSettings(BaseModel):
+    """Limits of the archive's intake (issue 3): per upload, per work, upload lifetime."""
+
+    max_upload_bytes: int = Field(default=20 * 1024**3, ge=1)
+    work_quota_bytes: int = Field(default=200 * 1024**3, ge=1)
+    upload_expiry_hours: float = Field(default=7 * 24, gt=0)
+    max_form_file_bytes: int = Field(default=100 * 1024**2, ge=1)
+    max_form_files: int = Field(default=1000, ge=1)
+    # Retention of archived works, in years from the archive date: the longest of the
+    # classes its files carry, at least the default (completion drawings, geology, surveys
+    # are kept longer).
+    retention_default_years: int = Field(default=10, ge=1, le=1000)
+    retention_years_by_class: dict[str, int] = Field(
+        default_factory=lambda: {"DRAWINGF": 30, "BORING": 30, "SURVEY": 30}
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -91,6 +108,7 @@ class Settings(BaseSettings):
     search: SearchSettings = SearchSettings()
     jobs: JobsSettings = JobsSettings()
     auth: AuthSettings = AuthSettings()
+    archive: ArchiveSettings = ArchiveSettings()
 
     @property
     def sqlite_path(self) -> Path:

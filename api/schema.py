@@ -16,10 +16,13 @@ if TYPE_CHECKING:
 
 async def ensure_schema(container: Container) -> None:
     from api.archive import nodes
+    from api.archive.indexing import PENDING, PENDING_INDEXES
     from api.audit.service import AuditLog
     from api.auth import sessions
+    from api.deliverables import intake, package
     from api.grants.service import GrantService
     from api.organizations.repository import OrganizationRepository
+    from api.uploads import service as uploads
     from api.users import repository as users
     from api.works.repository import WorkRepository
 
@@ -31,3 +34,7 @@ async def ensure_schema(container: Container) -> None:
     await WorkRepository(records).ensure_indexes()
     await AuditLog(records, container.clock).ensure_indexes()
     await nodes.ensure_indexes(records)
+    await uploads.ensure_indexes(records)
+    await records.ensure_indexes(PENDING, PENDING_INDEXES)
+    await intake.ensure_indexes(records)
+    await package.ensure_indexes(records)

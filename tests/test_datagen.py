@@ -338,11 +338,6 @@ def test_generated_zip_ingests_end_to_end_with_flags(tmp_path: Path) -> None:
     assert facts["left_jobs"] == []
 
 
-@pytest.mark.xfail(
-    reason="api.archive.indexing puts an invalid 撮影年月日 (2025-02-30) from node meta into "
-    "photo_date: the embedded index raises InvalidQuery in index.work_files",
-    strict=False,
-)
 def test_bad_date_package_reindexes(tmp_path: Path) -> None:
     manifest = generate(tmp_path / "gen", Options(files=40, seed=3, defects=("bad_date",)))
     facts = _ingest(manifest, tmp_path / "data")

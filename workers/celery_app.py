@@ -13,6 +13,8 @@ event loop and one ``Container`` built from the app's settings on first use (``r
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import os
 import pkgutil
 import threading
@@ -34,6 +36,15 @@ TASKS_PACKAGE = "workers.tasks"
 _app: Any = None
 
 
+# Periodic housekeeping run by beat (``kura serve`` starts it beside the worker).
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Expired tus uploads and orphaned append targets.
+    "uploads-expire": {"task": "uploads.expire", "schedule": 15 * 60.0},
+    # Index documents left pending by a crash between commit and index flush.
+    "index-pending": {"task": "index.pending_files", "schedule": 5 * 60.0},
+}
+
+
 def task_modules() -> list[str]:
     """Every module of ``workers.tasks`` (autodiscovery without importing them yet)."""
     import workers.tasks as package
@@ -51,6 +62,7 @@ def create_celery(settings: Settings) -> Celery:
     app = Celery("kura", include=task_modules())
     app.conf.update(celery_config(settings))
     app.conf.beat_schedule_filename = str(settings.data_dir / "celerybeat-schedule")
+    app.conf.beat_schedule = BEAT_SCHEDULE
     app.conf.worker_hijack_root_logger = False
     app.kura_settings = settings
     return app
@@ -142,6 +154,16 @@ def shutdown_runtime() -> None:
         if runtime.container is not None and runtime.owned:
             runtime.loop.run_until_complete(runtime.container.close())
         runtime.loop.close()
+
+
+@atexit.register
+def _close_loop_at_exit() -> None:
+    # Eager runs (tests, CLI) never get a worker-shutdown signal. By now the thread pools the
+    # container's adapters use are gone, so only the loop is closed; the OS closes the files.
+    runtime = _runtime
+    if runtime is not None and runtime.pid == os.getpid() and not runtime.loop.is_running():
+        with contextlib.suppress(Exception):
+            runtime.loop.close()
 
 
 def _on_process_shutdown(**_: Any) -> None:

@@ -15,6 +15,7 @@ import contextlib
 import json
 import time
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from api.archive.models import BLOBS, NODES, IngestState, NodeKind, derived_key
@@ -80,7 +81,18 @@ def _meta_texts(value: Any, out: list[str]) -> None:
 
 
 def _date(value: Any) -> str | None:
-    return value if isinstance(value, str) and len(value) >= 10 else None
+    """An ISO date or timestamp the index accepts, else None: a package may carry impossible
+    dates (2025-02-30); the validation report names them, the index skips them."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        if len(value) == 10:
+            date.fromisoformat(value)
+        else:
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value
 
 
 def file_to_doc(
@@ -115,6 +127,8 @@ def file_to_doc(
         "contractor": list(work.get("contractor_org_ids") or []),
         "work_kind": work.get("kind"),
         "status": work.get("status"),
+        "period_start": _date(work.get("period_start")),
+        "period_end": _date(work.get("period_end")),
         "doc_class": doc_class_of(node),
         "file_type": node.get("file_type") or None,
         "doc_date": _date(meta.get("doc_date")),

@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
 from api.archive.indexing import (
-    PENDING,
-    PENDING_INDEXES,
     load_pages,
     mark_pending,
     maybe_flush,
@@ -52,7 +50,6 @@ DERIVED_VERSION = 1
 SPOOL_BYTES = 16 << 20
 MAX_PDF_BYTES = 512 << 20
 _UPDATE_TRIES = 5
-_READY = "_kura_ingest_indexes_ready"
 
 
 @dataclass
@@ -173,7 +170,6 @@ class IngestService:
         """Write the outcome on the node and mark it for indexing in one transaction, then
         index (``maybe_flush`` lets a burst of files share one index commit). A node whose
         content changed meanwhile is left alone (its own ingest job is queued)."""
-        await self._ensure_indexes()
         sha = node.get("sha256")
         for _ in range(_UPDATE_TRIES):
             changes = self._changes(node, outcome)
@@ -196,11 +192,6 @@ class IngestService:
                 return None
             node = fresh
         raise StaleVersion(NODES, str(node["id"]), int(node["version"]), None)
-
-    async def _ensure_indexes(self) -> None:
-        if not getattr(self.container, _READY, False):
-            await self.records.ensure_indexes(PENDING, PENDING_INDEXES)
-            setattr(self.container, _READY, True)
 
     # steps -------------------------------------------------------------------------------
     def _changes(self, node: Record, outcome: Outcome) -> Record:
@@ -307,12 +298,3 @@ class IngestService:
         """The extracted pages of a file node (None if not extracted)."""
         sha = node.get("sha256")
         return await load_pages(self.blobs, str(sha)) if sha else None
-
-    async def thumbnail(self, node: Record) -> AsyncIterator[bytes] | None:
-        """The thumbnail's bytes as a stream, or None when the file has none."""
-        if not (node.get("extract") or {}).get("thumbnail") or not node.get("sha256"):
-            return None
-        key = derived_key(str(node["sha256"]), THUMB)
-        if await self.blobs.stat(key) is None:
-            return None
-        return self.blobs.get(key)

@@ -30,7 +30,6 @@ from api.kit.ids import is_id, new_id
 from api.kit.uow import UnitOfWork
 from api.permissions.policy import Subject
 from api.works.lifecycle import ensure_no_hold
-from api.works.repository import WorkRepository
 from api.works.service import WorkService
 from storage.errors import DuplicateKey
 from storage.ports import BlobInfo, RecordStore
@@ -62,13 +61,7 @@ class NodeService:
         self.container = container
         self.records = container.records
         self.clock = container.clock
-        self.works = WorkService(
-            WorkRepository(container.records),
-            container.index,
-            container.uow,
-            container.policy,
-            container.clock,
-        )
+        self.works = WorkService.of(container)
         self.cas = ContentStore(container.records, container.blobs, container.clock)
         self.audit = AuditLog(container.records, container.clock)
 

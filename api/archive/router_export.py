@@ -78,7 +78,8 @@ async def _download(
     )
 
 
-@router.api_route("/files/{node_id}/content", methods=["GET", "HEAD"])
+@router.get("/files/{node_id}/content")
+@router.head("/files/{node_id}/content", include_in_schema=False)
 async def file_content(
     request: Request,
     tree: TreeDep,
@@ -92,7 +93,8 @@ async def file_content(
     return await _download(request, tree, subject, node_id, disposition)
 
 
-@router.api_route("/files/{node_id}/thumbnail", methods=["GET", "HEAD"])
+@router.get("/files/{node_id}/thumbnail")
+@router.head("/files/{node_id}/thumbnail", include_in_schema=False)
 async def file_thumbnail(
     request: Request, tree: TreeDep, subject: SubjectDep, node_id: str
 ) -> Response:

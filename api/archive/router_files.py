@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from api.archive.ingest import IngestService
 from api.archive.models import NODES, IngestState, NodeKind
 from api.archive.nodes import Located, NodeService
 from api.audit.service import AuditLog
@@ -100,21 +98,6 @@ async def get_file(nodes: NodesDep, subject: SubjectDep, node_id: str) -> FileRe
     located = await _file(nodes, subject, node_id, "files.read")
     assert located.node is not None
     return _read(located.node)
-
-
-@router.get("/files/{node_id}/thumbnail")
-async def get_thumbnail(
-    container: ContainerDep, nodes: NodesDep, subject: SubjectDep, node_id: str
-) -> Response:
-    """The file's JPEG thumbnail (images only); 404 when there is none."""
-    located = await _file(nodes, subject, node_id, "files.read")
-    assert located.node is not None
-    stream = await IngestService(container).thumbnail(located.node)
-    if stream is None:
-        raise NotFoundError("縮小画像がありません。")
-    return StreamingResponse(
-        stream, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
-    )
 
 
 @router.post("/files/{node_id}/reingest", status_code=202, response_model=FileRead)

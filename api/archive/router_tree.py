@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from api.archive.nodes import NodeService, SortKey, ensure_indexes
+from api.archive.nodes import NodeService, SortKey
 from api.archive.tree import MAX_PAGE, Order, TreeService
 from api.deps import ContainerDep, SubjectDep
 from api.kit.pagination import CursorPage
@@ -16,13 +16,8 @@ from storage.query import Record
 
 router = APIRouter(tags=["archive"])
 
-_READY = "_kura_archive_indexes_ready"
 
-
-async def get_tree(container: ContainerDep) -> TreeService:
-    if not getattr(container, _READY, False):
-        await ensure_indexes(container.records)  # idempotent; once per process
-        setattr(container, _READY, True)
+def get_tree(container: ContainerDep) -> TreeService:
     return TreeService(NodeService(container))
 
 

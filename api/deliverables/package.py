@@ -159,7 +159,6 @@ async def analyse(
     records = container.records
     if await records.get("works", work_id) is None:
         raise NotFoundError("案件が見つかりません。")
-    await ensure_indexes(records)
     nodes = await package_nodes(records, work_id, root_node_id)
     tree = await build_tree(container, nodes)
     report = await asyncio.to_thread(validate_tree, tree, profile)

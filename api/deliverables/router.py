@@ -15,7 +15,6 @@ from api.archive.nodes import NodeService
 from api.deliverables.package import (
     DELIVERABLES,
     analyse,
-    ensure_indexes,
     list_for_work,
     package_nodes,
     photo_tree_of,
@@ -76,7 +75,6 @@ async def list_deliverables(
 ) -> list[dict[str, Any]]:
     """The package checks of a work, newest first."""
     await NodeService(container).work(subject, work_id, "files.read")
-    await ensure_indexes(container.records)
     return [_summary(r) for r in await list_for_work(container.records, work_id)]
 
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import threading
 import time
+import uuid
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -97,6 +99,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         conf["redis_socket_connect_timeout"] = CONNECT_TIMEOUT_S
         conf["redis_socket_timeout"] = 10.0
     return conf
+
+
+# Per eager thread: tasks enqueued while an eager task runs, run after it (None: not in one).
+_EAGER = threading.local()
 
 
 class CeleryJobQueue:
@@ -222,24 +228,43 @@ class CeleryJobQueue:
         return self._worker_app
 
     async def _run_eager(self, task: str, kwargs: dict[str, Any]) -> str:
+        if getattr(_EAGER, "deferred", None) is not None:
+            # Enqueued by a task that is running eagerly: a real worker would pick it up
+            # after the current task; run it then (running it now would wait on the busy
+            # worker runtime forever).
+            task_id = str(uuid.uuid4())
+            _EAGER.deferred.append((self, task, kwargs, task_id))
+            return task_id
         if self._eager_pool is None:
             # One thread: tasks run one at a time on the worker runtime's single event loop.
             self._eager_pool = ThreadPoolExecutor(1, thread_name_prefix="kura-eager")
 
         def run() -> str:
-            app = self._worker()
-            if task not in app.tasks:
-                from celery.exceptions import NotRegistered
-
-                raise NotRegistered(task)
-            outcome = app.tasks[task].apply(kwargs=kwargs, throw=True)
-            self._eager_results[str(outcome.id)] = outcome.result
-            while len(self._eager_results) > EAGER_RESULTS_KEPT:
-                self._eager_results.popitem(last=False)
-            return str(outcome.id)
+            _EAGER.deferred = []
+            try:
+                task_id = self._apply(task, kwargs)
+                # Tasks enqueued by tasks, in the order a worker would take them.
+                while _EAGER.deferred:
+                    queue, name, args, deferred_id = _EAGER.deferred.pop(0)
+                    queue._apply(name, args, deferred_id)
+                return task_id
+            finally:
+                _EAGER.deferred = None
 
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._eager_pool, run)
+
+    def _apply(self, task: str, kwargs: dict[str, Any], task_id: str | None = None) -> str:
+        app = self._worker()
+        if task not in app.tasks:
+            from celery.exceptions import NotRegistered
+
+            raise NotRegistered(task)
+        outcome = app.tasks[task].apply(kwargs=kwargs, task_id=task_id, throw=True)
+        self._eager_results[str(outcome.id)] = outcome.result
+        while len(self._eager_results) > EAGER_RESULTS_KEPT:
+            self._eager_results.popitem(last=False)
+        return str(outcome.id)
 
     def _eager_result(self, task_id: str) -> Any:
         if task_id not in self._eager_results:

@@ -105,9 +105,21 @@ async def index(request: Request) -> Response:
     return await _serve(request, "")
 
 
-@router.api_route("/{path:path}", methods=["GET", "HEAD"])
-async def asset(path: str, request: Request) -> Response:
+# The app uses hash routes, so only these top-level names are files of the interface; any
+# other path stays the API's (JSON 404s, routes added after this router).
+ASSET_ROOTS = ("css", "js", "vendor")
+
+
+@router.api_route("/index.html", methods=["GET", "HEAD"])
+async def index_file(request: Request) -> Response:
+    return await _serve(request, "index.html")
+
+
+async def _asset(request: Request) -> Response:
     """A file of the built interface (css, js, vendor builds)."""
-    if path == "api" or path.startswith("api/"):
-        raise StarletteHTTPException(404)
-    return await _serve(request, path)
+    root = request.url.path.split("/")[1]
+    return await _serve(request, f"{root}/{request.path_params['path']}")
+
+
+for _root in ASSET_ROOTS:
+    router.add_api_route(f"/{_root}/{{path:path}}", _asset, methods=["GET", "HEAD"])

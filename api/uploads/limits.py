@@ -1,7 +1,6 @@
 """Upload limits: per-upload size, per-work quota, upload lifetime, multipart file size.
 
-Read from ``settings.archive`` (an ``ArchiveSettings`` group, ``KURA_ARCHIVE__...``) when the
-settings have one, else these defaults.
+Read from ``settings.archive`` (``KURA_ARCHIVE__...``).
 """
 
 from __future__ import annotations
@@ -13,32 +12,25 @@ from api.errors import PayloadTooLarge
 
 GIB = 1 << 30
 MIB = 1 << 20
-MAX_UPLOAD_BYTES = 20 * GIB
-WORK_QUOTA_BYTES = 200 * GIB
-UPLOAD_EXPIRY_HOURS = 7 * 24
-MAX_FORM_FILE_BYTES = 100 * MIB
-MAX_FORM_FILES = 1000
 
 
 @dataclass(frozen=True)
 class Limits:
-    max_upload_bytes: int = MAX_UPLOAD_BYTES
-    work_quota_bytes: int = WORK_QUOTA_BYTES
-    upload_expiry_hours: float = UPLOAD_EXPIRY_HOURS
-    max_form_file_bytes: int = MAX_FORM_FILE_BYTES
-    max_form_files: int = MAX_FORM_FILES
+    max_upload_bytes: int
+    work_quota_bytes: int
+    upload_expiry_hours: float
+    max_form_file_bytes: int
+    max_form_files: int
 
 
 def limits_of(settings: Settings) -> Limits:
-    group = getattr(settings, "archive", None)
-    defaults = Limits()
-    if group is None:
-        return defaults
+    group = settings.archive
     return Limits(
-        **{
-            name: getattr(group, name, getattr(defaults, name))
-            for name in Limits.__dataclass_fields__
-        }
+        max_upload_bytes=group.max_upload_bytes,
+        work_quota_bytes=group.work_quota_bytes,
+        upload_expiry_hours=group.upload_expiry_hours,
+        max_form_file_bytes=group.max_form_file_bytes,
+        max_form_files=group.max_form_files,
     )
 
 

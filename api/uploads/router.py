@@ -21,7 +21,7 @@ from api.errors import BadRequest
 from api.kit.clock import from_iso
 from api.uploads.multipart import router as multipart_router
 from api.uploads.schemas import UploadState
-from api.uploads.service import Progress, UploadService, ensure_indexes
+from api.uploads.service import Progress, UploadService
 from api.uploads.tus import (
     CHECKSUM_ALGORITHMS,
     OFFSET_OCTET_STREAM,
@@ -39,14 +39,10 @@ from api.uploads.tus import (
 
 tus_router = APIRouter(tags=["uploads"], route_class=TusRoute)
 
-_READY = "_kura_uploads_indexes_ready"
 IDLE_TIMEOUT_S = 60.0
 
 
-async def get_service(container: ContainerDep) -> UploadService:
-    if not getattr(container, _READY, False):
-        await ensure_indexes(container.records)
-        setattr(container, _READY, True)
+def get_service(container: ContainerDep) -> UploadService:
     return UploadService(container)
 
 

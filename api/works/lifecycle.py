@@ -4,8 +4,8 @@ Rules
 - Completed works move to the archive, read-only (seed 000 手続きフロー: 完成検査後に保管管理
   システムへ移管). On the move to ``archived`` the work gets ``archived_at`` and
   ``retention_until`` = the archive date + the retention years of its document classes (the
-  longest of the classes its files carry; ``DEFAULT_RETENTION_YEARS`` otherwise). The years
-  per class are module constants until the settings group ``retention`` exists.
+  longest of the classes its files carry, at least ``retention_default_years``), both from
+  the ``KURA_ARCHIVE__RETENTION_*`` settings.
 - Read-only: the policy refuses ``files.write``/``files.delete``, ``works.update`` and member
   changes on archived works; ``WorkService.load`` answers 409 ``archived_read_only``.
 - A legal hold (``archive.hold``: operators, or orderer staff with ``works.manage``) blocks
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from api.archive.cas import ContentStore
 from api.archive.models import NODES, NodeKind
+from api.config import ArchiveSettings
 from api.errors import Conflict
 from api.kit.clock import to_iso
 from api.kit.uow import UnitOfWork
@@ -40,17 +41,6 @@ if TYPE_CHECKING:
 # Task (ingest helper, workers/tasks/index.py) that rebuilds the index documents of a work's
 # files from the records, so they carry the work's current status and acl.
 WORK_FILES_TASK = "index.work_files"
-
-# Retention of archived works per document class, in years from the archive date.
-# Placeholder values until settings carry them (``KURA_RETENTION__DEFAULT_YEARS``,
-# ``KURA_RETENTION__YEARS_BY_CLASS``): completion drawings, geological and survey results are
-# kept longer than the rest.
-DEFAULT_RETENTION_YEARS = 10
-RETENTION_YEARS: dict[str, int] = {
-    "DRAWINGF": 30,  # 完成図面
-    "BORING": 30,  # 地質データ
-    "SURVEY": 30,  # 測量データ
-}
 
 
 class LegalHoldActive(Conflict):
@@ -76,8 +66,10 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def retention_years(doc_classes: list[str]) -> int:
-    return max([DEFAULT_RETENTION_YEARS, *(RETENTION_YEARS.get(c, 0) for c in doc_classes)])
+def retention_years(doc_classes: list[str], archive: ArchiveSettings) -> int:
+    """Years to keep an archived work (``KURA_ARCHIVE__RETENTION_*`` settings)."""
+    by_class = archive.retention_years_by_class
+    return max([archive.retention_default_years, *(by_class.get(c, 0) for c in doc_classes)])
 
 
 def ensure_no_hold(work: Record) -> None:
@@ -113,7 +105,7 @@ class Lifecycle:
         """Fields set when a work enters the archive."""
         now = self.works.clock.now()
         classes = await self.doc_classes(str(work["id"]))
-        years = retention_years(classes)
+        years = retention_years(classes, self.works.archive)
         return {
             "archived_at": to_iso(now),
             "retention_years": years,

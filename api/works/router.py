@@ -10,7 +10,6 @@ from api.container import Container
 from api.deps import ContainerDep, SubjectDep
 from api.kit.pagination import CursorPage
 from api.works.members import MemberService
-from api.works.repository import WorkRepository
 from api.works.schemas import (
     LegalHoldRelease,
     LegalHoldRequest,
@@ -140,11 +139,4 @@ async def remove_member(
 
 def build_service(container: Container) -> WorkService:
     """For the CLI and workers: the same service without a request."""
-    return WorkService(
-        WorkRepository(container.records),
-        container.index,
-        container.uow,
-        container.policy,
-        container.clock,
-        container.blobs,
-    )
+    return WorkService.of(container)

@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.audit.service import AuditLog
+from api.config import ArchiveSettings
 from api.errors import Forbidden, NotFoundError, ValidationFailed
 from api.kit.clock import Clock, to_iso
 from api.kit.ids import is_id, new_id
@@ -26,6 +27,10 @@ from api.permissions.policy import OrgKind, Policy, Subject, WorkContext, WorkRo
 from api.works.errors import ArchivedReadOnly, InvalidTransition, WorkNotEmpty
 from api.works.indexing import DOC_TYPE, principals_for, work_acl, work_to_doc
 from api.works.lifecycle import Lifecycle, ensure_no_hold, reindex_files
+
+if TYPE_CHECKING:
+    from api.container import Container
+
 from api.works.models import (
     NEXT_STATUS,
     WORKS,
@@ -69,8 +74,10 @@ class WorkService:
         policy: Policy,
         clock: Clock,
         blobs: BlobStore | None = None,
+        archive: ArchiveSettings | None = None,
     ) -> None:
         self.repo = repo
+        self.archive = archive or ArchiveSettings()
         self.blobs = blobs  # only disposal of archived works needs it (api.works.lifecycle)
         self.index = index
         self.uow = uow
@@ -78,6 +85,19 @@ class WorkService:
         self.clock = clock
         self.audit = AuditLog(repo.records, clock)
         self.lifecycle = Lifecycle(self)
+
+    @classmethod
+    def of(cls, container: Container) -> WorkService:
+        """The service over a container's ports and settings (routers, CLI, workers)."""
+        return cls(
+            WorkRepository(container.records),
+            container.index,
+            container.uow,
+            container.policy,
+            container.clock,
+            container.blobs,
+            container.settings.archive,
+        )
 
     # access ------------------------------------------------------------------------------
     async def context(self, subject: Subject | None, work: Record) -> WorkContext:

@@ -16,7 +16,6 @@ from api.archive.indexing import file_to_doc
 from api.archive.ingest import IngestService
 from api.archive.models import BLOBS, NODES, derived_key
 from api.archive.nodes import NodeService
-from api.archive.router_files import router as files_router
 from api.config import Settings
 from api.container import Container
 from api.deps import optional_subject
@@ -240,7 +239,6 @@ def test_file_doc_fields() -> None:
 @pytest.fixture
 async def api(svc: NodeService) -> AsyncIterator[tuple[httpx.AsyncClient, list[Subject]]]:
     app = create_app(container=svc.container)
-    app.include_router(files_router, prefix="/api/v1")
     who = [OPERATOR]
 
     async def as_who() -> Subject:

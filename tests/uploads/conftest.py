@@ -11,7 +11,7 @@ from api.config import Settings
 from api.container import Container
 from api.deps import optional_subject
 from api.permissions.policy import Subject
-from api.uploads.limits import Limits
+from api.uploads.limits import Limits, limits_of
 from tests.uploads.support import API, app_with_uploads
 from tests.works.harness import CLERK, Harness, Who, seed, work_body
 
@@ -36,7 +36,7 @@ class UploadHarness(Harness):
 
 def set_limits(monkeypatch: pytest.MonkeyPatch, **values: Any) -> Limits:
     """Smaller limits for a test (what ``KURA_ARCHIVE__...`` settings would give)."""
-    limits = replace(Limits(), **values)
+    limits = replace(limits_of(Settings()), **values)
     monkeypatch.setattr("api.uploads.service.limits_of", lambda _settings: limits)
     monkeypatch.setattr("api.uploads.multipart.limits_of", lambda _settings: limits)
     return limits

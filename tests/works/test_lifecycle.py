@@ -11,10 +11,10 @@ import pytest
 
 from api.archive.models import BLOBS, NODES
 from api.archive.nodes import NodeService
+from api.config import ArchiveSettings
 from api.kit.clock import FixedClock
 from api.kit.ids import new_id
 from api.works.lifecycle import (
-    DEFAULT_RETENTION_YEARS,
     LegalHoldActive,
     add_years,
     retention_years,
@@ -76,8 +76,12 @@ async def current(h: Harness, work_id: str) -> dict[str, Any]:
 
 def test_retention_rules() -> None:
     assert add_years(datetime(2028, 2, 29).date(), 10).isoformat() == "2038-02-28"
-    assert retention_years([]) == DEFAULT_RETENTION_YEARS
-    assert retention_years(["PHOTO", "DRAWINGF"]) == 30
+    archive = ArchiveSettings()
+    assert retention_years([], archive) == archive.retention_default_years == 10
+    assert retention_years(["PHOTO", "DRAWINGF"], archive) == 30
+    custom = ArchiveSettings(retention_default_years=5, retention_years_by_class={"PHOTO": 7})
+    assert retention_years(["PHOTO"], custom) == 7
+    assert retention_years(["MEET"], custom) == 5
 
 
 async def test_archive_sets_retention_and_reindexes_files(
