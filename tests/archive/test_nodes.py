@@ -106,3 +106,17 @@ async def test_file_in_place_of_folder(svc: NodeService) -> None:
     await add(svc, work, "", "A", b"x")
     with pytest.raises(NameTaken):
         await add(svc, work, "A", "b.txt", b"y")
+
+
+async def test_legal_hold_blocks_deleting_a_file(svc: NodeService) -> None:
+    from api.works.lifecycle import LegalHoldActive
+
+    work = await make_work(svc)
+    node = await add(svc, work, "A", "a.txt", b"kept")
+    held = {"on": True, "reason": "訴訟対応", "by": OPERATOR.user_id}
+    await svc.records.update("works", str(work["id"]), {"legal_hold": held}, int(work["version"]))
+    node = await svc.records.get(NODES, str(node["id"]))
+    assert node is not None
+    with pytest.raises(LegalHoldActive):
+        await svc.delete(OPERATOR, str(node["id"]), int(node["version"]))
+    assert await svc.records.get(NODES, str(node["id"])) is not None
