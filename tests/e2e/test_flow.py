@@ -88,6 +88,13 @@ def api_upload(stack: Stack, folder: str, name: str, data: bytes, ctype: str) ->
     assert r.status_code == 201, r.text
 
 
+def ensure_pdf(stack: Stack, files: dict[str, Path]) -> dict[str, Any]:
+    """The PDF, ingested; put there through the API when the upload test did not run."""
+    if node_named(stack, PDF_NAME) is None:
+        api_upload(stack, "/", PDF_NAME, files["pdf"].read_bytes(), "application/pdf")
+    return wait_ingested(stack, PDF_NAME)
+
+
 @pytest.fixture(scope="module")
 def folder_seeded(stack: Stack) -> str:
     """The folder the inspector exports, put there through the API (the upload page is
@@ -158,9 +165,7 @@ def test_upload_200mb_survives_a_dropped_line(
 def test_search_finds_pdf_by_japanese_phrase(
     page: Page, stack: Stack, files: dict[str, Path]
 ) -> None:
-    if node_named(stack, PDF_NAME) is None:  # the upload test failed: put the PDF there
-        api_upload(stack, "/", PDF_NAME, files["pdf"].read_bytes(), "application/pdf")
-    FLOW["pdf"] = wait_ingested(stack, PDF_NAME)
+    FLOW["pdf"] = ensure_pdf(stack, files)
     login(page, "inspector1", stack.passwords["inspector1"])
     page.goto("/#/search")
     box = page.get_by_test_id("search-box")
@@ -175,7 +180,7 @@ def test_search_finds_pdf_by_japanese_phrase(
 def test_open_in_tree_and_second_document_beside(
     page: Page, stack: Stack, folder_seeded: str, files: dict[str, Path]
 ) -> None:
-    pdf = FLOW.get("pdf") or wait_ingested(stack, PDF_NAME)
+    pdf = FLOW.get("pdf") or ensure_pdf(stack, files)
     side = node_named(stack, SIDE_NAME)
     assert side is not None
     login(page, "inspector1", stack.passwords["inspector1"])
@@ -217,8 +222,8 @@ def test_export_folder_as_zip(page: Page, stack: Stack, folder_seeded: str) -> N
     data = Path(download.path()).read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert zf.testzip() is None
-        names = sorted(n for n in zf.namelist() if not n.endswith("/"))
-        assert names == [f"{FOLDER}/{SIDE_NAME}", f"{FOLDER}/写真/現場.txt"], names
+        names = {n for n in zf.namelist() if not n.endswith("/")}
+        assert names == {f"{FOLDER}/{SIDE_NAME}", f"{FOLDER}/写真/現場.txt"}, names
         assert zf.read(f"{FOLDER}/{SIDE_NAME}").decode() == "週報\n本日は晴れ。\n"
 
 
