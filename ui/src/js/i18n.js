@@ -11,6 +11,11 @@
 
 import ja from "./i18n/ja.js";
 import en from "./i18n/en.js";
+import archiveJa from "./i18n/archive.ja.js";
+import archiveEn from "./i18n/archive.en.js";
+
+// Merge hook: area dictionaries (archive pages) join the shell's; the shell's keys win.
+for (const [base, extra] of [[ja, archiveJa], [en, archiveEn]]) for (const k in extra) if (!(k in base)) base[k] = extra[k];
 
 const DICTS = { ja, en };
 const KEY = "kura.lang";

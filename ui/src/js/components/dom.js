@@ -64,7 +64,7 @@ export function marked(snippet) {
 }
 
 /** Show `message` under `input` (or clear it with a falsy message). */
-export function fieldError(input, message) {
+export function fieldError(input, message, anchor = input) {
   const id = `${input.id || input.name}-error`;
   let box = document.getElementById(id);
   if (!message) {
@@ -74,9 +74,9 @@ export function fieldError(input, message) {
   }
   if (!box) {
     box = h("p", { id, class: "field-error", role: "alert" });
-    input.insertAdjacentElement("afterend", box);
+    anchor.insertAdjacentElement(anchor === input ? "afterend" : "beforeend", box);
   }
-  box.textContent = message;
+  box.textContent = String(message).replace(/^[a-z_]+: /, "");
   input.setAttribute("aria-invalid", "true");
   input.setAttribute("aria-describedby", id);
 }
@@ -144,17 +144,19 @@ export async function download(path, { method = "GET", body, fallback = "downloa
   return blob.size;
 }
 
-/** Icon-ish glyph per node / file type (text, no images: works offline and scales). */
-export function typeGlyph(node) {
-  if (node.kind === "folder") return "📁";
+/** A small type icon (CSS-drawn folder, or the file's kind as a label: PDF, JPG, XML…). */
+export function typeIcon(node) {
+  if (node.kind === "folder") return h("span", { class: "ico ico-folder", "aria-hidden": "true" });
   const name = String(node.name || node.title || node.path || "").toLowerCase();
-  const type = String(node.file_type || node.content_type || "");
-  if (type.includes("pdf") || name.endsWith(".pdf")) return "📄";
-  if (type.startsWith("image") || /\.(jpe?g|png|gif|tiff?|bmp|webp)$/.test(name) || type === "jpeg")
-    return "🖼";
-  if (type.includes("xml") || name.endsWith(".xml")) return "🧾";
-  if (name.endsWith(".zip")) return "🗜";
-  return "📃";
+  const type = String(node.file_type || node.content_type || "").toLowerCase();
+  const ext = name.includes(".") ? name.split(".").pop() : "";
+  let kind = "file";
+  if (type.includes("pdf") || ext === "pdf") kind = "pdf";
+  else if (/^(jpeg|jpg|png|gif|tiff|bmp|webp)$/.test(type) || type.startsWith("image") || /^(jpe?g|png|gif|tiff?|bmp|webp)$/.test(ext)) kind = "img";
+  else if (type.includes("xml") || ext === "xml") kind = "xml";
+  else if (ext === "zip") kind = "zip";
+  const label = { pdf: "PDF", img: ext === "png" ? "PNG" : "JPG", xml: "XML", zip: "ZIP" }[kind] || (ext || "FILE").slice(0, 4).toUpperCase();
+  return h("span", { class: `ico ico-${kind}`, "aria-hidden": "true" }, label);
 }
 
 /** Debounce a function (search-as-you-type, resize). */

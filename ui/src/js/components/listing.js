@@ -10,7 +10,7 @@
 
 import { api } from "../api.js";
 import { t, fmtBytes, fmtDateTime, fmtNumber } from "../i18n.js";
-import { h, clear, errorText, typeGlyph } from "./dom.js";
+import { h, clear, errorText, typeIcon } from "./dom.js";
 
 const ROW = 36; // px, keep in step with .listing-row in archive.css
 const PAGE = 1000;
@@ -111,7 +111,7 @@ export function folderListing({ onOpen, onUp, onState }) {
       h(
         "span",
         { class: "col-name" },
-        h("span", { class: "glyph", "aria-hidden": "true" }, typeGlyph(node)),
+        typeIcon(node),
         h("span", { class: "name", title: node.name }, node.name),
         node.ingest && node.ingest.state === "failed"
           ? h("span", { class: "badge warn", title: node.ingest.reason || "" }, t("browse.ingestFailed"))
@@ -136,7 +136,7 @@ export function folderListing({ onOpen, onUp, onState }) {
                 onOpen(node, { beside: true });
               },
             },
-            "⧉",
+            h("span", { class: "ico-beside", "aria-hidden": "true" }),
           )
         : h("span", { class: "beside" }),
     );

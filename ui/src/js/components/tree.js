@@ -12,7 +12,7 @@ import { h, clear, errorText } from "./dom.js";
 
 const PAGE = 200;
 
-export function folderTree({ workId, workTitle, onSelect, loadChildren, rootIcon = "🗄", label }) {
+export function folderTree({ workId, workTitle, onSelect, loadChildren, rootIcon = "ico-cabinet", label }) {
   const el = h("ul", { class: "tree", role: "tree", "aria-label": label || t("browse.tree"), "data-testid": loadChildren ? "photo-tree" : "tree" });
   const items = new Map(); // id → { li, row, group, node, loaded, cursor, expanded }
   let selectedId = null;
@@ -27,7 +27,7 @@ export function folderTree({ workId, workTitle, onSelect, loadChildren, rootIcon
       "div",
       { class: "tree-row", style: { paddingLeft: `${(level - 1) * 1}rem` } },
       toggle,
-      h("span", { class: "tree-icon", "aria-hidden": "true" }, level === 1 ? rootIcon : node.icon || "📁"),
+      h("span", { class: `ico ${level === 1 ? rootIcon : node.icon || "ico-folder"}`, "aria-hidden": "true" }),
       h("span", { class: "tree-label" }, node.name),
     );
     const li = h("li", {

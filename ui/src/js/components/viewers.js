@@ -58,7 +58,7 @@ export function openViewer(pane, fileId, { onClose } = {}) {
     onClose
       ? h(
           "button",
-          { type: "button", class: "btn btn-icon", "aria-label": t("viewer.close"), title: t("viewer.close"), onclick: onClose },
+          { type: "button", class: "btn small icon", "aria-label": t("viewer.close"), title: t("viewer.close"), onclick: onClose },
           "×",
         )
       : null,
@@ -88,7 +88,7 @@ export function openViewer(pane, fileId, { onClose } = {}) {
     tools.append(
       h(
         "a",
-        { class: "btn btn-small", href: contentUrl(file.id, false), download: file.name },
+        { class: "btn small", href: contentUrl(file.id, false), download: file.name },
         t("viewer.download"),
       ),
     );
@@ -149,19 +149,34 @@ async function pdfView(file, body, tools, state) {
     "data-testid": "viewer-page",
   });
   const count = h("span", { class: "page-count" }, `/ ${doc.numPages}`);
-  const prev = h("button", { type: "button", class: "btn btn-small", "aria-label": t("viewer.prevPage") }, "‹");
-  const next = h("button", { type: "button", class: "btn btn-small", "aria-label": t("viewer.nextPage") }, "›");
-  const zoomOut = h("button", { type: "button", class: "btn btn-small", "aria-label": t("viewer.zoomOut") }, "−");
-  const zoomIn = h("button", { type: "button", class: "btn btn-small", "aria-label": t("viewer.zoomIn") }, "+");
-  const fit = h("button", { type: "button", class: "btn btn-small" }, t("viewer.fit"));
+  const prev = h("button", { type: "button", class: "btn small", "aria-label": t("viewer.prevPage") }, "‹");
+  const next = h("button", { type: "button", class: "btn small", "aria-label": t("viewer.nextPage") }, "›");
+  const zoomOut = h("button", { type: "button", class: "btn small", "aria-label": t("viewer.zoomOut") }, "−");
+  const zoomIn = h("button", { type: "button", class: "btn small", "aria-label": t("viewer.zoomIn") }, "+");
+  const fit = h("button", { type: "button", class: "btn small" }, t("viewer.fit"));
   tools.prepend(prev, input, count, next, zoomOut, zoomIn, fit);
 
-  let rendering = null;
+  // One render at a time on the canvas: requests arriving meanwhile fold into one redraw.
+  let busy = null;
+  let again = false;
   async function draw() {
-    if (rendering) {
-      rendering.cancel();
-      rendering = null;
+    if (busy) {
+      again = true;
+      return busy;
     }
+    busy = (async () => {
+      do {
+        again = false;
+        await drawOnce();
+      } while (again && !state.destroyed);
+    })();
+    try {
+      await busy;
+    } finally {
+      busy = null;
+    }
+  }
+  async function drawOnce() {
     const page = await doc.getPage(pageNo);
     if (state.destroyed) return;
     const base = page.getViewport({ scale: 1 });
@@ -176,12 +191,7 @@ async function pdfView(file, body, tools, state) {
     input.value = String(pageNo);
     prev.disabled = pageNo <= 1;
     next.disabled = pageNo >= doc.numPages;
-    rendering = page.render({ canvasContext: canvas.getContext("2d"), viewport: vp });
-    try {
-      await rendering.promise;
-    } catch (err) {
-      if (!err || err.name !== "RenderingCancelledException") throw err;
-    }
+    await page.render({ canvasContext: canvas.getContext("2d"), viewport: vp }).promise;
     pane(body).dataset.page = String(pageNo);
   }
   const go = (n) => {
@@ -252,10 +262,10 @@ function imageView(file, body, tools, state) {
     apply();
   };
   tools.prepend(
-    h("button", { type: "button", class: "btn btn-small", "aria-label": t("viewer.zoomOut"), onclick: () => setZoom(zoom / 1.25) }, "−"),
+    h("button", { type: "button", class: "btn small", "aria-label": t("viewer.zoomOut"), onclick: () => setZoom(zoom / 1.25) }, "−"),
     label,
-    h("button", { type: "button", class: "btn btn-small", "aria-label": t("viewer.zoomIn"), onclick: () => setZoom(zoom * 1.25) }, "+"),
-    h("button", { type: "button", class: "btn btn-small", onclick: () => setZoom(1) }, t("viewer.fit")),
+    h("button", { type: "button", class: "btn small", "aria-label": t("viewer.zoomIn"), onclick: () => setZoom(zoom * 1.25) }, "+"),
+    h("button", { type: "button", class: "btn small", onclick: () => setZoom(1) }, t("viewer.fit")),
   );
   stage.addEventListener(
     "wheel",

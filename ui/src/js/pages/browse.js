@@ -35,17 +35,17 @@ export async function render(root, params, ctx = {}) {
   const message = h("div", { class: "browse-message" });
   const folderCount = h("span", { class: "muted" });
 
+  const popOut = h(
+    "button",
+    { type: "button", class: "btn", "data-testid": "open-window", disabled: true, onclick: () => panes.popOut() },
+    t("browse.openWindow"),
+  );
   const panes = viewerPanes({
     onChange: (ids) => {
       popOut.disabled = !ids.length;
       root.querySelector(".browse")?.classList.toggle("has-docs", ids.length > 0);
     },
   });
-  const popOut = h(
-    "button",
-    { type: "button", class: "btn", "data-testid": "open-window", disabled: true, onclick: () => panes.popOut() },
-    t("browse.openWindow"),
-  );
 
   const list = folderListing({
     onOpen: (node, { beside }) => {
@@ -161,14 +161,14 @@ export async function render(root, params, ctx = {}) {
       id: path,
       kind: "folder",
       name: `${level.label || t("browse.unclassified")}（${level.count}）`,
-      icon: "🗂",
+      icon: "ico-tag",
       level,
     });
     const rootLevel = { label: t("browse.photoRoot"), count: data.total, children: data.tree, photos: [] };
     const photoTree = folderTree({
       workId: "photos",
       workTitle: `${t("browse.photoRoot")}（${data.total}）`,
-      rootIcon: "📷",
+      rootIcon: "ico-camera",
       label: t("browse.tabPhotosLabel"),
       loadChildren: async (node) => {
         const level = node.id === "photos" ? rootLevel : node.level;

@@ -7,7 +7,7 @@
 import { api, apiUrl, ApiError } from "../api.js";
 import { t, has, fmtDate, fmtNumber, fmtBytes } from "../i18n.js";
 import { href } from "../router.js";
-import { h, clear, marked, fieldError, notice, errorText, download, typeGlyph } from "../components/dom.js";
+import { h, clear, marked, fieldError, notice, errorText, download, typeIcon } from "../components/dom.js";
 import { ensureArchiveStyles } from "../components/styles.js";
 
 const FACETS = ["category", "business_type", "doc_class", "orderer", "contractor", "work_kind", "status", "file_type"];
@@ -217,8 +217,8 @@ export async function render(root, params, ctx = {}) {
     const link = isFile ? href("/browse", hit.work_id, hit.id) : href("/works", hit.id);
     const thumb = hit.thumbnail_url
       ? h("img", { class: "thumb", src: hit.thumbnail_url, alt: "", loading: "lazy", decoding: "async", width: "96", height: "72" })
-      : h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, isFile ? typeGlyph(hit) : "🏗");
-    if (thumb.tagName === "IMG") thumb.addEventListener("error", () => thumb.replaceWith(h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, typeGlyph(hit))));
+      : h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, isFile ? typeIcon(hit) : h("span", { class: "ico ico-work" }, t("search.typeWork")));
+    if (thumb.tagName === "IMG") thumb.addEventListener("error", () => thumb.replaceWith(h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, typeIcon(hit))));
     const title = h("a", { href: link, class: "hit-title" }, hit.title_highlight ? marked(hit.title_highlight) : hit.title || hit.path || hit.id);
     const facts = [
       isFile ? t("search.typeFile") : t("search.typeWork"),
@@ -271,7 +271,7 @@ export async function render(root, params, ctx = {}) {
     state.sort = sortSel.value === "relevance" && !box.value.trim() ? "" : sortSel.value;
     for (const [k, input] of Object.entries(dateInputs)) {
       state.dates[k] = input.value;
-      fieldError(input, "");
+      fieldError(input, "", input.closest(".date-range"));
     }
     if (!append) {
       cursor = null;
@@ -292,7 +292,7 @@ export async function render(root, params, ctx = {}) {
       more.disabled = false;
       const param = err instanceof ApiError ? err.problem.param || [...err.fields.keys()][0] : null;
       if (param && dateInputs[param]) {
-        fieldError(dateInputs[param], err.detail);
+        fieldError(dateInputs[param], err.detail, dateInputs[param].closest(".date-range"));
         dateInputs[param].focus();
         notice(notices, "");
       } else if (param === "q") {
