@@ -57,7 +57,9 @@ export function folderListing({ onOpen, onUp, onState }) {
           {
             type: "button",
             class: `listing-col col-${key}${on ? " sorted" : ""}`,
-            "aria-sort": on ? (order === "asc" ? "ascending" : "descending") : "none",
+            // The sort state is spoken through the hidden text below: aria-sort is only
+            // allowed on column headers of a table or grid, and this head is a button row.
+            "aria-pressed": on ? "true" : "false",
             "data-testid": `sort-${key}`,
             onclick: () => {
               if (sort === key) order = order === "asc" ? "desc" : "asc";
@@ -72,6 +74,7 @@ export function folderListing({ onOpen, onUp, onState }) {
           },
           label,
           on ? h("span", { "aria-hidden": "true" }, order === "asc" ? " ▲" : " ▼") : null,
+          on ? h("span", { class: "sr-only" }, t(order === "asc" ? "browse.sortedAsc" : "browse.sortedDesc")) : null,
         ),
       );
     }
@@ -122,13 +125,13 @@ export function folderListing({ onOpen, onUp, onState }) {
       h("span", { class: "col-type" }, typeLabel(node)),
       isFile
         ? h(
-            "button",
+            // A mouse shortcut only: an option may not contain a control (axe
+            // nested-interactive); keyboards use Shift+Enter, spoken in the hint below.
+            "span",
             {
-              type: "button",
               class: "btn small beside",
-              tabindex: "-1",
+              "aria-hidden": "true",
               title: t("browse.openBeside"),
-              "aria-label": `${node.name}: ${t("browse.openBeside")}`,
               "data-testid": "open-beside",
               onclick: (e) => {
                 e.stopPropagation();

@@ -64,6 +64,8 @@ export default {
   "browse.colDate": "Updated",
   "browse.colSize": "Size",
   "browse.colType": "Type",
+  "browse.sortedAsc": " (sorted ascending)",
+  "browse.sortedDesc": " (sorted descending)",
   "browse.folder": "Folder",
   "browse.count": "{n} entries ({folders} folders, {files} files)",
   "browse.loadingMore": "Showing {n}… loading the rest",

@@ -78,6 +78,8 @@ export default {
   "browse.colDate": "更新日時",
   "browse.colSize": "サイズ",
   "browse.colType": "種類",
+  "browse.sortedAsc": "（昇順で並んでいます）",
+  "browse.sortedDesc": "（降順で並んでいます）",
   "browse.folder": "フォルダ",
   "browse.count": "{n}件（フォルダ{folders}・ファイル{files}）",
   "browse.loadingMore": "{n}件を表示中…続きを読み込んでいます",
