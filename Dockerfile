@@ -1,4 +1,13 @@
 # The Kura image: API (uvicorn), Celery worker and beat all run from it (docker-compose.yml).
+
+# The web interface, built from ui/ with the npm lock file.
+FROM node:20-slim AS ui
+WORKDIR /ui
+COPY ui/package.json ui/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY ui/ ./
+RUN node build.mjs
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,6 +27,8 @@ COPY indexer ./indexer
 COPY storage ./storage
 COPY workers ./workers
 RUN pip install .
+COPY --from=ui /ui/dist /app/ui/dist
+ENV KURA_UI_DIR=/app/ui/dist
 
 RUN useradd --system --uid 10001 --home-dir /data kura \
     && mkdir -p /data && chown kura /data && chmod 700 /data

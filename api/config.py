@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("kura-data")
+    # The built web interface; default: ui/dist beside the source (an installed image sets it).
+    ui_dir: Path | None = None
     log_level: str = "INFO"
     log_json: bool = True
     records: RecordsSettings = RecordsSettings()

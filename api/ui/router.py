@@ -86,7 +86,8 @@ def _secure(response: Response, path: str) -> Response:
 
 
 async def _serve(request: Request, path: str) -> Response:
-    dist = dist_dir()
+    configured = getattr(request.app.state, "settings", None)
+    dist = configured.ui_dir if configured is not None and configured.ui_dir else dist_dir()
     if not (dist / "index.html").is_file():
         if path in ("", "index.html"):
             return HTMLResponse(

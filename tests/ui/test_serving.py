@@ -116,3 +116,19 @@ def test_real_build_has_the_shell() -> None:
         "vendor/pdfjs/pdf.worker.min.mjs",
     ):
         assert (root / rel).is_file(), rel
+
+
+async def test_ui_dir_setting_chooses_the_folder(tmp_path: Path) -> None:
+    """An installed image has no ui/dist beside the code: ``KURA_UI_DIR`` points at it."""
+    from api.app import create_app
+    from api.config import Settings
+
+    built = tmp_path / "elsewhere"
+    (built / "css").mkdir(parents=True)
+    (built / "index.html").write_text("<!doctype html><title>別の場所</title>", encoding="utf-8")
+    (built / "css" / "app.css").write_text("body{}", encoding="utf-8")
+    app = create_app(Settings(data_dir=tmp_path / "data", ui_dir=built))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        assert "別の場所" in (await c.get("/")).text
+        assert (await c.get("/css/app.css")).text == "body{}"
