@@ -98,6 +98,7 @@ export default {
   "viewer.pdfEncrypted": "This PDF is password-protected.",
   "viewer.pdfBroken": "This PDF is damaged.",
   "viewer.xml": "XML content",
+  "upload.avgSpeed": "avg {speed}",
   "upload.title": "Upload",
   "upload.toBrowse": "Browse folders",
   "upload.folder": "Target folder",

@@ -114,6 +114,7 @@ export default {
   "viewer.pdfBroken": "このPDFは壊れているため表示できません。",
   "viewer.xml": "XMLの内容",
 
+  "upload.avgSpeed": "平均 {speed}",
   "upload.title": "アップロード",
   "upload.toBrowse": "フォルダを見る",
   "upload.folder": "アップロード先フォルダ",
