@@ -29,7 +29,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO, Any
 
-from bench.bench_blobs import make_file, peak_rss_mib, reset_peak_rss, rss_mib
+from bench.bench_blobs import make_file
+from bench.common import peak_rss_mib, reset_peak_rss, rss_mib, s3_from_env
 from storage.blobs.local import LocalBlobStore
 
 MiB = 1 << 20
@@ -146,20 +147,9 @@ async def main(args: argparse.Namespace) -> None:
         await measure(local, src, size, sha, request, chunk, base)
         await local.close()
 
-        endpoint = os.environ.get("KURA_TEST_S3_ENDPOINT")
-        if not endpoint:
-            print("s3     skipped (KURA_TEST_S3_ENDPOINT unset)")
+        s3 = s3_from_env(args.part_mib * MiB, spool_dir=work / "spool")
+        if s3 is None:
             return
-        from storage.blobs.s3 import S3BlobStore
-
-        s3 = S3BlobStore(
-            endpoint=endpoint,
-            access_key=os.environ.get("KURA_TEST_S3_ACCESS_KEY", ""),
-            secret_key=os.environ.get("KURA_TEST_S3_SECRET_KEY", ""),
-            bucket=f"kura-bench-{uuid.uuid4().hex[:10]}",
-            part_size=args.part_mib * MiB,
-            spool_dir=work / "spool",
-        )
         await s3.open()
         try:
             print(f"s3 part size {args.part_mib} MiB (server on this machine, same disk)")

@@ -27,6 +27,7 @@ from typing import Any
 from api.permissions.policy import OrgKind, Policy, Subject
 from api.search.schemas import SearchParams
 from api.search.service import SearchService
+from bench.common import pct
 from indexer.backends.elasticsearch import ElasticsearchIndex
 from indexer.backends.embedded import TantivyIndex
 from storage.ports import SearchIndex
@@ -134,11 +135,6 @@ def make_params(n: int, seed: int = 11) -> list[SearchParams]:
             )
         )
     return out
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
 
 
 async def timed(pairs: list[tuple[Any, Any]]) -> tuple[list[float], list[float]]:

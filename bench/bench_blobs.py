@@ -26,32 +26,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from bench.common import peak_rss_mib, reset_peak_rss, rss_mib, s3_from_env
 from storage.blobs.local import LocalBlobStore
 from storage.ports import BlobStore
 
 MiB = 1 << 20
-
-
-def reset_peak_rss() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
-
-
-def peak_rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def make_file(path: Path, size: int) -> str:
@@ -160,20 +139,9 @@ async def main(args: argparse.Namespace) -> None:
         await measure(local, src, work, size, sha, chunk, cp_s)
         await local.close()
 
-        endpoint = os.environ.get("KURA_TEST_S3_ENDPOINT")
-        if not endpoint:
-            print("s3     skipped (KURA_TEST_S3_ENDPOINT unset)")
+        s3 = s3_from_env(args.part_mib * MiB, parallel_parts=args.parallel)
+        if s3 is None:
             return
-        from storage.blobs.s3 import S3BlobStore
-
-        s3 = S3BlobStore(
-            endpoint=endpoint,
-            access_key=os.environ.get("KURA_TEST_S3_ACCESS_KEY", ""),
-            secret_key=os.environ.get("KURA_TEST_S3_SECRET_KEY", ""),
-            bucket=f"kura-bench-{uuid.uuid4().hex[:10]}",
-            part_size=args.part_mib * MiB,
-            parallel_parts=args.parallel,
-        )
         await s3.open()
         try:
             print(

@@ -31,6 +31,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from bench.common import peak_rss_mib
+
 MiB = 1 << 20
 
 
@@ -121,13 +123,6 @@ async def build(data: Path, size: int, files: int) -> tuple[str, list[Path]]:
         return work_id, paths
     finally:
         await c.close()
-
-
-def peak_rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def child(data: Path, work_id: str, folder: str | None, compress: bool) -> dict[str, Any]:

@@ -37,36 +37,15 @@ from typing import Any
 from api.config import Settings
 from api.container import Container
 from api.kit.ids import new_id
-from storage.ports import Health
 from storage.query import Eq
 from tests.datagen import Manifest, Options, generate
 from tests.datagen.defects import parse
 from tests.datagen.photos import REALISTIC, SMALL
+from tests.support.jobs import RecordingJobs  # the benchmark runs the jobs itself
 
 ACTOR = "system:bench"
 TARGET_SECONDS = 60.0
 IMPORT_TO = "/納品"
-
-
-class RecordingJobs:
-    """A JobQueue that records what is enqueued; the benchmark runs the jobs itself."""
-
-    name = "recording"
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    async def enqueue(self, task: str, **kwargs: Any) -> str:
-        self.sent.append((task, kwargs))
-        return new_id()
-
-    async def health(self) -> Health:
-        return Health(True, self.name, "")
-
-    def take(self, task: str) -> list[dict[str, Any]]:
-        picked = [kw for t, kw in self.sent if t == task]
-        self.sent = [(t, kw) for t, kw in self.sent if t != task]
-        return picked
 
 
 def settings_for(data: Path) -> Settings:

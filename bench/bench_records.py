@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from bench import common
 from storage.ports import IndexSpec, RecordStore
 from storage.query import Eq, In, Query, Record
 
@@ -78,8 +79,8 @@ def make_records(n: int, seed: int = 11) -> list[Record]:
 
 
 def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
+    """The ``p``-th percentile (0..100) of seconds, in milliseconds."""
+    return common.pct(samples, p / 100) * 1000
 
 
 async def timed(fn: Callable[[], Awaitable[Any]], runs: int) -> list[float]:

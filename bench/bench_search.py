@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bench.common import pct
 from indexer.backends.elasticsearch import ElasticsearchIndex
 from indexer.backends.embedded import TantivyIndex
 from indexer.documents import normalize
@@ -102,11 +103,6 @@ def scan(docs: list[tuple[str, str, str, str]], q: SearchQuery) -> int:
         for title, body, category, day in docs
         if category == cat and low <= day <= high and (term in title or term in body)
     )
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
 
 
 def disk_mb(path: Path) -> float:

@@ -32,15 +32,11 @@ from api.container import Container
 from api.deps import optional_subject
 from api.kit.ids import new_id
 from api.permissions.policy import OrgKind, Subject
+from bench.common import pct_upper
 from storage.query import Eq, Query
 
 OPERATOR = Subject(new_id(), "bench", new_id(), OrgKind.OPERATOR)
 _TYPES = ["application/pdf", "image/jpeg", "text/plain", "application/xml", ""]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def run(entries: int, limit: int, samples: int, data: Path) -> None:
@@ -142,8 +138,8 @@ async def run(entries: int, limit: int, samples: int, data: Path) -> None:
                         raw_ms.append((time.perf_counter() - t) * 1000)
                     print(
                         f"{sort + ' ' + order:12s} {statistics.median(api_ms):8.2f} "
-                        f"{pct(api_ms, 0.95):8.2f} {statistics.median(raw_ms):9.2f} "
-                        f"{pct(raw_ms, 0.95):9.2f}"
+                        f"{pct_upper(api_ms, 0.95):8.2f} {statistics.median(raw_ms):9.2f} "
+                        f"{pct_upper(raw_ms, 0.95):9.2f}"
                     )
         print("target: API p95 < 30 ms")
     finally:

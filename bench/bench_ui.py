@@ -243,11 +243,6 @@ def run_upload(page: Any, stack: Stack, big: Path) -> dict[str, Any]:
     }
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
-
-
 def tree_ok(page: Any, stack: Stack, folder: str) -> bool:
     """Whether the browse page shows the folder at all (else the tree figures are skipped)."""
     page.goto(f"/#/browse/{stack.work_id}/{folder}")

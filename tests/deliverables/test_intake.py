@@ -7,7 +7,6 @@ import io
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -23,28 +22,12 @@ from api.deliverables.intake import (
 )
 from api.deliverables.unpack import Plan, UnpackError, open_zip, scan_folder, scan_zip
 from api.kit.ids import new_id
-from storage.ports import Health
 from storage.query import Eq, Query, Record
 from tests.deliverables.zips import lying_sizes, make_zip
+from tests.support.jobs import RecordingJobs  # no ingest runs in these tests
 
 pytestmark = pytest.mark.anyio
 ACTOR = "01ACTOR000000000000000000Z"
-
-
-class RecordingJobs:
-    """A JobQueue that only records what was sent (no ingest runs in these tests)."""
-
-    name = "recording"
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any]]] = []
-
-    async def enqueue(self, task: str, **kwargs: Any) -> str:
-        self.sent.append((task, kwargs))
-        return new_id()
-
-    async def health(self) -> Health:
-        return Health(True, self.name, "")
 
 
 @pytest.fixture

@@ -1,0 +1,70 @@
+"""Helpers the benchmarks share: percentiles, the process's resident memory, the S3 store
+built from the test-server environment. Benchmarks may import ``tests.*``; tests never import
+``bench``."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from storage.blobs.s3 import S3BlobStore
+
+
+def pct(values: list[float], p: float) -> float:
+    """The ``p`` quantile (0..1) as the nearest rank of ``round(p * (n - 1))``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
+
+
+def pct_upper(values: list[float], p: float) -> float:
+    """The ``p`` quantile (0..1) as the rank ``int(p * n)``: never below :func:`pct`."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (VmHWM); False where /proc does not allow it."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _status_mib(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mib() -> float:
+    """The process's peak resident memory (VmHWM) in MiB; NaN off Linux."""
+    return _status_mib("VmHWM:")
+
+
+def rss_mib() -> float:
+    """The process's resident memory now (VmRSS) in MiB; NaN off Linux."""
+    return _status_mib("VmRSS:")
+
+
+def s3_from_env(part_size: int, **options: Any) -> S3BlobStore | None:
+    """An S3 store on a fresh bucket of the test server in ``KURA_TEST_S3_*``, or None (and a
+    line saying so) when the endpoint is unset."""
+    endpoint = os.environ.get("KURA_TEST_S3_ENDPOINT")
+    if not endpoint:
+        print("s3     skipped (KURA_TEST_S3_ENDPOINT unset)")
+        return None
+    from storage.blobs.s3 import S3BlobStore
+
+    return S3BlobStore(
+        endpoint=endpoint,
+        access_key=os.environ.get("KURA_TEST_S3_ACCESS_KEY", ""),
+        secret_key=os.environ.get("KURA_TEST_S3_SECRET_KEY", ""),
+        bucket=f"kura-bench-{uuid.uuid4().hex[:10]}",
+        part_size=part_size,
+        **options,
+    )
