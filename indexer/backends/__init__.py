@@ -29,6 +29,7 @@ from indexer.dates import range_bounds
 from indexer.documents import DATE_FIELDS, INT_FIELDS, KEYWORD_FIELDS, TEXT_FIELDS, normalize
 from indexer.query import SearchQuery
 from storage.errors import InvalidQuery
+from storage.ports import SearchResult
 
 FACET_SIZE = 100
 SNIPPET_RADIUS = 40
@@ -65,9 +66,22 @@ def check_query(query: SearchQuery) -> tuple[str, ...]:
     return fields
 
 
+def as_search_query(query: Any) -> SearchQuery:
+    """``query`` itself if it is an ``indexer.query.SearchQuery``; ``InvalidQuery`` otherwise
+    (the port types it ``Any`` so that storage does not depend on the indexer)."""
+    if not isinstance(query, SearchQuery):
+        raise InvalidQuery("search expects an indexer.query.SearchQuery")
+    return query
+
+
 def matches_nothing(query: SearchQuery) -> bool:
     """Whether a filter makes the result empty without asking the backend."""
     return query.acl == () or any(len(values) == 0 for values in query.filters.values())
+
+
+def no_hits(query: SearchQuery) -> SearchResult:
+    """The result of a query that ``matches_nothing``: no hits, every asked facet empty."""
+    return SearchResult(total=0, hits=[], facets={f: {} for f in query.facets})
 
 
 def check_doc(doc: dict[str, Any]) -> str:

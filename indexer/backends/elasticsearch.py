@@ -25,6 +25,7 @@ from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoun
 
 from indexer.backends import (
     FACET_SIZE,
+    as_search_query,
     check_doc,
     check_query,
     decode_cursor,
@@ -32,6 +33,7 @@ from indexer.backends import (
     highlights,
     keyword_values,
     matches_nothing,
+    no_hits,
     query_terms,
     sort_kind,
     text_value,
@@ -280,8 +282,9 @@ class ElasticsearchIndex:
 
     async def search(self, query: Any) -> SearchResult:
         """Run an ``indexer.query.SearchQuery`` (see ``indexer.backends`` for the semantics)."""
-        if not isinstance(query, SearchQuery):
-            raise InvalidQuery("search expects an indexer.query.SearchQuery")
+        return await self._search(as_search_query(query))
+
+    async def _search(self, query: SearchQuery) -> SearchResult:
         fields = check_query(query)
         kind = sort_kind(query)
         payload = decode_cursor(query.cursor, kind) if query.cursor else {}
@@ -293,7 +296,7 @@ class ElasticsearchIndex:
         ):
             raise InvalidQuery("malformed cursor")
         if matches_nothing(query):
-            return SearchResult(total=0, hits=[], facets={f: {} for f in query.facets})
+            return no_hits(query)
         body: dict[str, Any] = {
             "query": self._query(query, fields),
             "sort": self._sort(query),

@@ -47,6 +47,7 @@ import tantivy
 
 from indexer.backends import (
     FACET_SIZE,
+    as_search_query,
     check_doc,
     check_query,
     decode_cursor,
@@ -54,6 +55,7 @@ from indexer.backends import (
     highlights,
     keyword_values,
     matches_nothing,
+    no_hits,
     query_terms,
     sort_kind,
     text_value,
@@ -484,7 +486,7 @@ class TantivyIndex:
         kind = sort_kind(query)
         payload = decode_cursor(query.cursor, kind) if query.cursor else {}
         if matches_nothing(query):
-            return SearchResult(total=0, hits=[], facets={f: {} for f in query.facets})
+            return no_hits(query)
         searcher = self._searcher()
         base = self._base_query(query, fields)
         # each pass walks every match: the total comes with the facets or the ranked page
@@ -562,10 +564,9 @@ class TantivyIndex:
 
     async def search(self, query: Any) -> SearchResult:
         """Run an ``indexer.query.SearchQuery`` (see ``indexer.backends`` for the semantics)."""
-        if not isinstance(query, SearchQuery):
-            raise InvalidQuery("search expects an indexer.query.SearchQuery")
+        checked = as_search_query(query)
         try:
-            return await asyncio.to_thread(self._search, query)
+            return await asyncio.to_thread(self._search, checked)
         except ValueError as exc:
             raise InvalidQuery(str(exc)) from exc
 
