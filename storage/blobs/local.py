@@ -43,6 +43,7 @@ from storage.blobs.append import (
     RequestCheck,
     batches,
     finish_later,
+    fsync_dir,
     sha256_of,
     validate_handle,
 )
@@ -80,14 +81,6 @@ async def _io(fn: Callable[..., _T], *args: Any) -> _T:
         return await asyncio.to_thread(fn, *args)
     except OSError as exc:
         raise BackendUnavailable("local", f"{type(exc).__name__}: {exc}") from exc
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LocalBlobStore:
@@ -267,7 +260,7 @@ class LocalBlobStore:
             raise InvalidKey(
                 f"キーが既存のオブジェクトまたはフォルダと衝突します: {key!r}"
             ) from exc
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
 
     # -- get / stat ----------------------------------------------------------------------
 
@@ -448,7 +441,7 @@ class LocalBlobStore:
         part.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileExistsError):
             os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-            _fsync_dir(part.parent)
+            fsync_dir(part.parent)
         return self._durable_size(handle)
 
     def _recover(self, handle: str, lock: HandleLock) -> int:
@@ -520,7 +513,7 @@ class LocalBlobStore:
                 p.write(str(size))
                 p.flush()
                 os.fsync(p.fileno())
-            _fsync_dir(pending.parent)
+            fsync_dir(pending.parent)
         # Unbuffered: a failed write leaves nothing in a buffer that a later close would write.
         f = open(self._append_path(handle, ".part"), "r+b", buffering=0)  # noqa: SIM115
         f.seek(size)
@@ -640,7 +633,7 @@ class LocalBlobStore:
             self._commit(f, part, info)
         finally:
             f.close()
-        _fsync_dir(part.parent)
+        fsync_dir(part.parent)
 
     async def append_abort(self, handle: str) -> None:
         """Remove the part file (and its marker); absent is not an error."""
