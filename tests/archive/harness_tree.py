@@ -16,10 +16,27 @@ from api.archive.router_export import router as export_router
 from api.archive.router_tree import router as tree_router
 from api.config import Settings
 from api.container import Container
-from api.deps import optional_subject
 from api.kit.ids import new_id
 from api.permissions.policy import Subject
-from tests.works.harness import CLERK, OPERATOR, Harness, Who, seed
+from tests.support.streams import chunks
+from tests.works.harness import CLERK, OPERATOR, Harness, seed, serve
+
+
+async def place_file(
+    nodes: NodeService,
+    subject: Subject,
+    work: dict[str, Any],
+    folder: str,
+    name: str,
+    data: bytes,
+    **kw: Any,
+) -> dict[str, Any]:
+    """Store ``data`` as a new object and add it as ``folder/name`` in one unit of work (with
+    eager jobs, its ingest has run when this returns)."""
+    container = nodes.container
+    async with container.uow() as uow:
+        info = await container.blobs.put(f"objects/t/{new_id()}", chunks(data))
+        return await nodes.add_file(subject, work, folder, name, info, uow=uow, **kw)
 
 
 class ArchiveHarness(Harness):
@@ -30,14 +47,7 @@ class ArchiveHarness(Harness):
         return NodeService(self.container)
 
     async def add(self, folder: str, name: str, data: bytes, **kw: Any) -> dict[str, Any]:
-        svc = self.nodes
-
-        async def chunks() -> AsyncIterator[bytes]:
-            yield data
-
-        async with self.container.uow() as uow:
-            info = await self.container.blobs.put(f"objects/t/{new_id()}", chunks())
-            return await svc.add_file(OPERATOR, self.work, folder, name, info, uow=uow, **kw)
+        return await place_file(self.nodes, OPERATOR, self.work, folder, name, data, **kw)
 
     async def folder(self, path: str) -> dict[str, Any]:
         return await self.nodes.make_folder(OPERATOR, str(self.work["id"]), path)
@@ -58,15 +68,7 @@ async def archive_harness(settings: Settings) -> AsyncIterator[ArchiveHarness]:
         app = create_app(container=container)
         app.include_router(tree_router, prefix=API_PREFIX)
         app.include_router(export_router, prefix=API_PREFIX)
-        who = Who()
-
-        async def as_who() -> Subject | None:
-            return who.subject
-
-        app.dependency_overrides[optional_subject] = as_who
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://kura.test") as client:
-            h = ArchiveHarness(container, client, who)
+        async with serve(container, app, ArchiveHarness) as h:
             h.work = await h.create(CLERK)
             yield h
     finally:

@@ -16,33 +16,18 @@ from api.archive.indexing import file_to_doc
 from api.archive.ingest import IngestService
 from api.archive.models import BLOBS, NODES, derived_key
 from api.archive.nodes import NodeService
-from api.config import Settings
-from api.container import Container
 from api.deps import optional_subject
 from api.kit.ids import new_id
 from api.permissions.policy import OrgKind, Subject
 from indexer.query import SearchQuery
 from storage.query import Record
+from tests.archive.harness_tree import place_file
 from tests.extract.samples import BROKEN_PDF, EXE, jpeg, pdf
 
 pytestmark = pytest.mark.anyio
 
 OPERATOR = Subject(new_id(), "admin", new_id(), OrgKind.OPERATOR)
 STRANGER = Subject(new_id(), "stranger", new_id(), OrgKind.ORDERER, frozenset({"works.manage"}))
-
-
-async def chunks(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-@pytest.fixture
-async def svc(settings: Settings) -> AsyncIterator[NodeService]:
-    container = Container(settings)
-    await container.open()
-    try:
-        yield NodeService(container)
-    finally:
-        await container.close()
 
 
 async def make_work(svc: NodeService, **over: Any) -> Record:
@@ -64,10 +49,8 @@ async def add(
     svc: NodeService, work: Record, path: str, data: bytes, meta: dict[str, Any] | None = None
 ) -> Record:
     folder, _, name = path.rpartition("/")
-    async with svc.container.uow() as uow:
-        info = await svc.container.blobs.put(f"objects/t/{new_id()}", chunks(data))
-        node = await svc.add_file(OPERATOR, work, folder, name, info, uow=uow, meta=meta)
-    # Eager jobs: the ingest ran after commit, before the block above returned.
+    node = await place_file(svc, OPERATOR, work, folder, name, data, meta=meta)
+    # Eager jobs: the ingest ran after commit, before place_file returned.
     fresh = await svc.records.get(NODES, str(node["id"]))
     assert fresh is not None
     return fresh

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from api.archive.models import BLOBS, NODES
 from api.archive.nodes import NameTaken, NodeService
-from api.config import Settings
-from api.container import Container
 from api.errors import ValidationFailed
 from api.kit.ids import new_id
 from api.permissions.policy import OrgKind, Subject
+from tests.archive.harness_tree import place_file
+from tests.support.streams import chunks
 
 pytestmark = pytest.mark.anyio
 
@@ -21,29 +19,13 @@ OPERATOR = Subject(
 )
 
 
-async def chunks(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-@pytest.fixture
-async def svc(settings: Settings) -> AsyncIterator[NodeService]:
-    container = Container(settings)
-    await container.open()
-    try:
-        yield NodeService(container)
-    finally:
-        await container.close()
-
-
 async def make_work(svc: NodeService) -> dict[str, object]:
     work = {"id": new_id(), "title": "道路改良工事", "status": "in_progress", "acl": []}
     return await svc.records.insert("works", work)
 
 
 async def add(svc: NodeService, work: dict[str, object], folder: str, name: str, data: bytes):
-    async with svc.container.uow() as uow:
-        info = await svc.container.blobs.put(f"objects/t/{new_id()}", chunks(data))
-        return await svc.add_file(OPERATOR, work, folder, name, info, uow=uow)
+    return await place_file(svc, OPERATOR, work, folder, name, data)
 
 
 async def test_folders_files_dedupe_and_release(svc: NodeService) -> None:

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
 
 from api.app import create_app
@@ -16,18 +15,13 @@ from api.config import Settings
 from api.container import Container
 from api.deliverables.package import analyse
 from api.deliverables.router import router
-from api.deps import optional_subject
 from api.kit.ids import new_id
-from api.permissions.policy import Subject
 from storage.query import Eq, Query
+from tests.archive.harness_tree import place_file
 from tests.deliverables.packages import package
-from tests.works.harness import MANAGER, NOBODY, ORG_READER, Harness, Who, seed
+from tests.works.harness import MANAGER, NOBODY, ORG_READER, Harness, seed, serve
 
 pytestmark = pytest.mark.anyio
-
-
-async def _chunks(data: bytes) -> AsyncIterator[bytes]:
-    yield data
 
 
 @asynccontextmanager
@@ -41,15 +35,8 @@ async def api(settings: Settings) -> AsyncIterator[Harness]:
             getattr(r, "path", "") == "/api/v1/deliverables/{deliverable_id}" for r in app.routes
         ):
             app.include_router(router, prefix="/api/v1")
-        who = Who()
-
-        async def as_who() -> Subject | None:
-            return who.subject
-
-        app.dependency_overrides[optional_subject] = as_who
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://kura.test") as client:
-            yield Harness(container, client, who)
+        async with serve(container, app, Harness) as harness:
+            yield harness
     finally:
         await container.close()
 
@@ -64,9 +51,7 @@ async def upload(h: Harness, work: dict[str, Any], files: dict[str, bytes], unde
     svc = NodeService(h.container)
     for rel, data in files.items():
         folder, _, name = f"{under}/{rel}".strip("/").rpartition("/")
-        async with h.container.uow() as uow:
-            info = await h.container.blobs.put(f"objects/t/{new_id()}", _chunks(data))
-            await svc.add_file(MANAGER, work, folder, name, info, uow=uow)
+        await place_file(svc, MANAGER, work, folder, name, data)
 
 
 async def node_at(h: Harness, work_id: str, path: str) -> dict[str, Any]:

@@ -8,17 +8,14 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 
 from api.app import create_app
 from api.config import SearchSettings, Settings
 from api.container import Container
-from api.deps import optional_subject
-from api.permissions.policy import Subject
 from api.search.router import router as search_router
 from tests.conftest import server_env
-from tests.works.harness import Harness, Who, seed
+from tests.works.harness import Harness, seed, serve
 
 SHIM = "tests.support.es_shim:AsyncPlainJsonNode"
 
@@ -48,15 +45,7 @@ async def h(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator
         app = create_app(container=container)
         if not any(getattr(r, "path", "").startswith("/api/v1/search") for r in app.routes):
             app.include_router(search_router, prefix="/api/v1")
-        who = Who()
-
-        async def as_who() -> Subject | None:
-            return who.subject
-
-        app.dependency_overrides[optional_subject] = as_who
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://kura.test") as client:
-            harness = Harness(container, client, who)
+        async with serve(container, app, Harness) as harness:
             harness.jobs = jobs  # type: ignore[attr-defined]
             yield harness
     finally:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from fastapi import FastAPI
 
 from api.app import create_app
 from api.config import Settings
@@ -115,21 +116,31 @@ async def seed(container: Container) -> None:
         await records.insert("users", {"id": s.user_id, "login_id": s.login_id, "org_id": s.org_id})
 
 
+H = TypeVar("H", bound=Harness)
+
+
+@asynccontextmanager
+async def serve(container: Container, app: FastAPI, kind: type[H]) -> AsyncIterator[H]:
+    """A ``kind`` harness with a client on ``app``; ``who.subject`` replaces
+    ``api.deps.optional_subject``."""
+    who = Who()
+
+    async def as_who() -> Subject | None:
+        return who.subject
+
+    app.dependency_overrides[optional_subject] = as_who
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kura.test") as client:
+        yield kind(container, client, who)
+
+
 @asynccontextmanager
 async def harness(settings: Settings) -> AsyncIterator[Harness]:
     container = Container(settings)
     await container.open()
     try:
         await seed(container)
-        app = create_app(container=container)
-        who = Who()
-
-        async def as_who() -> Subject | None:
-            return who.subject
-
-        app.dependency_overrides[optional_subject] = as_who
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://kura.test") as client:
-            yield Harness(container, client, who)
+        async with serve(container, create_app(container=container), Harness) as h:
+            yield h
     finally:
         await container.close()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from api.works.lifecycle import (
     add_years,
     retention_years,
 )
+from tests.archive.harness_tree import place_file
 from tests.works.harness import (
     ARCHIVIST,
     BUILDER,
@@ -201,17 +201,11 @@ async def test_hold_blocks_deletion_and_is_audited(
     assert resp.status_code == 204
 
 
-async def chunks(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
 async def add_file(h: Harness, work_id: str, name: str, data: bytes) -> dict[str, Any]:
     nodes = NodeService(h.container)
     work = await h.container.records.get("works", work_id)
     assert work is not None
-    async with h.container.uow() as uow:
-        info = await h.container.blobs.put(f"objects/t/{new_id()}", chunks(data))
-        return await nodes.add_file(OPERATOR, work, "PLAN", name, info, uow=uow)
+    return await place_file(nodes, OPERATOR, work, "PLAN", name, data)
 
 
 async def test_hold_blocks_node_deletion(
