@@ -1,9 +1,11 @@
-// Organizations (#/admin/orgs[?org=<id>]): list by kind, create, and the offices of one org.
+// Organizations (#/admin/orgs[?org=<id>]): list by kind, create, edit (with version), and the
+// offices of one org (add, edit, remove).
 import { api } from "../api.js";
 import { t } from "../i18n.js";
 import { adminLayout } from "./admin.js";
 import { loadOrgs } from "./admin-users.js";
-import { busy, clear, empty, errorBox, field, formError, h, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
+import { busy, clear, confirmDialog, empty, errorBox, field, formError, h, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
+import { showApiErrors } from "./work-form.js";
 
 const KINDS = ["orderer", "contractor", "issuer", "operator"];
 
@@ -36,7 +38,52 @@ export async function render(root, params, ctx) {
   });
   const list = h("div", {});
   const offices = h("div", {});
-  content.append(pageHeader(t("orgs.title"), newBtn), form, list, offices);
+  const editSlot = h("div", {});
+  content.append(pageHeader(t("orgs.title"), newBtn), form, editSlot, list, offices);
+
+  // Edit one organization: only the changed fields go with the version read.
+  function editOrg(o) {
+    clear(editSlot);
+    const save = h("button", { type: "submit", class: "btn primary", "data-testid": "org-edit-submit" }, t("common.save"));
+    const keys = ["name", "name_kana", "code", "corporate_number", "address", "phone"];
+    const eform = h(
+      "form",
+      { class: "card", novalidate: true, "data-testid": "org-edit-form", "aria-label": t("orgs.edit") },
+      h("h2", {}, `${t("orgs.edit")}：${o.name}`),
+      formError(),
+      h(
+        "div",
+        { class: "form-grid" },
+        keys.map((k) => field({ name: k, label: t(`orgs.${k}`), value: o[k] || "", required: k === "name", testid: `org-edit-${k.replace("_", "-")}` })),
+      ),
+      h(
+        "div",
+        { class: "form-actions" },
+        save,
+        h("button", { type: "button", class: "btn", onclick: () => clear(editSlot) }, t("common.cancel")),
+      ),
+    );
+    eform.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const body = { version: o.version };
+      for (const k of keys) {
+        const v = eform.elements[k].value.trim();
+        if (v !== (o[k] || "")) body[k] = v === "" && (k === "code" || k === "corporate_number") ? null : v;
+      }
+      await busy(save, async () => {
+        try {
+          await api.patch(`/organizations/${encodeURIComponent(o.id)}`, body);
+          clear(editSlot);
+          toast(t("common.saved"), "ok");
+          await refresh();
+        } catch (err) {
+          showApiErrors(eform, err, { onReload: () => refresh().then(() => clear(editSlot)) });
+        }
+      });
+    });
+    editSlot.append(eform);
+    eform.elements.name.focus();
+  }
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -92,6 +139,7 @@ export async function render(root, params, ctx) {
                 h(
                   "td",
                   { class: "nowrap" },
+                  h("button", { type: "button", class: "btn small", "data-testid": "org-edit", "data-id": o.id, onclick: () => editOrg(o) }, t("common.edit")),
                   h("a", { class: "btn small link", href: `#/admin/orgs?org=${encodeURIComponent(o.id)}` }, t("orgs.offices")),
                   h("a", { class: "btn small link", href: `#/admin/users?org=${encodeURIComponent(o.id)}` }, t("admin.users")),
                 ),
@@ -122,9 +170,66 @@ export async function render(root, params, ctx) {
       clear(rows);
       rows.append(
         page.items.length
-          ? h("ul", { "data-testid": "offices" }, page.items.map((x) => h("li", {}, x.name, x.code ? h("span", { class: "mono small muted" }, ` ${x.code}`) : null, x.address ? h("span", { class: "small muted" }, `　${x.address}`) : null)))
+          ? h(
+              "ul",
+              { "data-testid": "offices" },
+              page.items.map((x) =>
+                h(
+                  "li",
+                  { "data-testid": "office-row", "data-id": x.id },
+                  x.name,
+                  x.code ? h("span", { class: "mono small muted" }, ` ${x.code}`) : null,
+                  x.address ? h("span", { class: "small muted" }, `　${x.address}`) : null,
+                  " ",
+                  h("button", { type: "button", class: "btn small", "data-testid": "office-edit", onclick: (e) => editOffice(x, e.currentTarget.closest("li")) }, t("common.edit")),
+                  h("button", { type: "button", class: "btn small danger", "data-testid": "office-remove", onclick: (e) => removeOffice(x, e.currentTarget) }, t("common.delete")),
+                ),
+              ),
+            )
           : empty(t("common.none")),
       );
+    }
+    function editOffice(x, li) {
+      const keys = ["name", "code", "address", "phone"];
+      const save = h("button", { type: "submit", class: "btn primary small", "data-testid": "office-edit-submit" }, t("common.save"));
+      const f = h(
+        "form",
+        { novalidate: true, "data-testid": "office-edit-form", "aria-label": `${t("orgs.office_edit")}：${x.name}` },
+        formError(),
+        h("div", { class: "form-grid" }, keys.map((k) => field({ name: k, label: t(`orgs.${k}`), value: x[k] || "", required: k === "name", testid: `office-edit-${k}` }))),
+        h("div", { class: "form-actions" }, save, h("button", { type: "button", class: "btn small", onclick: () => load() }, t("common.cancel"))),
+      );
+      f.addEventListener("submit", async (e) => {
+        e.preventDefault();
+        const body = { version: x.version };
+        for (const k of keys) {
+          const v = f.elements[k].value.trim();
+          if (v !== (x[k] || "")) body[k] = v === "" && k === "code" ? null : v;
+        }
+        await busy(save, async () => {
+          try {
+            await api.patch(`/organizations/${encodeURIComponent(org.id)}/offices/${encodeURIComponent(x.id)}`, body);
+            toast(t("common.saved"), "ok");
+            await load();
+          } catch (err) {
+            showApiErrors(f, err, { onReload: () => load() });
+          }
+        });
+      });
+      clear(li).append(f);
+      f.elements.name.focus();
+    }
+    async function removeOffice(x, btn) {
+      if (!(await confirmDialog(t("orgs.office_remove_confirm", { name: x.name }), { danger: true, okLabel: t("common.delete") }))) return;
+      await busy(btn, async () => {
+        try {
+          await api.del(`/organizations/${encodeURIComponent(org.id)}/offices/${encodeURIComponent(x.id)}`, { version: x.version });
+          toast(t("common.deleted"), "ok");
+          await load();
+        } catch (err) {
+          toast(err.detail || err.title, "error");
+        }
+      });
     }
     oform.addEventListener("submit", async (e) => {
       e.preventDefault();

@@ -1,10 +1,21 @@
 // A work's page (#/works/<id>): details, dates, status, retention / legal hold, members, and its
 // top-level folders linking to the tree browser (#/browse/<workId>/<nodeId>).
 // Names of organizations and users are looked up when the viewer may read them; otherwise ids.
+// Managers (operators, the orderer's works.manage holders, supervisors) also get "編集" (the
+// work form), the status steps (登録済 → 施工中 → 完成 → 保管, one step forward, confirmed) and
+// the member editor (work-members.js).
 import { api } from "../api.js";
 import { fmtDate, fmtDateTime, fmtEra, fmtNumber, t } from "../i18n.js";
-import { href } from "../router.js";
-import { badge, empty, h, pageHeader, statusBadge } from "../ui.js";
+import { href, navigate } from "../router.js";
+import { badge, busy, clear, confirmDialog, empty, h, pageHeader, statusBadge, toast } from "../ui.js";
+import { canManageWork, workForm } from "./work-form.js";
+import { memberEditor } from "./work-members.js";
+
+const STEPS = ["registered", "in_progress", "completed", "archived"];
+
+function reload() {
+  window.dispatchEvent(new HashChangeEvent("hashchange"));
+}
 
 async function nameOf(path, pick) {
   try {
@@ -31,8 +42,38 @@ export async function render(root, params, ctx) {
   await Promise.all(memberList.map(async (m) => userNames.set(m.user_id, await nameOf(`/users/${encodeURIComponent(m.user_id)}`, (x) => `${x.name}（${x.login_id}）`))));
   const org = (o) => (o ? orgNames.get(o) || h("span", { class: "mono" }, o) : "—");
 
+  const me = ctx.session && ctx.session.user ? memberList.find((m) => m.user_id === ctx.session.user.id) : null;
+  const manage = canManageWork(ctx.session, work, me && me.role);
+  const formSlot = h("div", {});
   const actions = [h("a", { class: "btn primary", href: href("/browse", id), "data-testid": "work-open-browser" }, t("work.open_browser"))];
   actions.push(h("a", { class: "btn", href: href("/upload", id), "data-testid": "work-upload" }, t("work.upload")));
+  if (manage) {
+    const editBtn = h("button", { type: "button", class: "btn", "data-testid": "work-edit", "aria-expanded": "false" }, t("common.edit"));
+    editBtn.addEventListener("click", async () => {
+      if (formSlot.firstChild) {
+        clear(formSlot);
+        editBtn.setAttribute("aria-expanded", "false");
+        return;
+      }
+      editBtn.setAttribute("aria-expanded", "true");
+      const wf = await workForm({
+        work,
+        session: ctx.session,
+        onCancel: () => {
+          clear(formSlot);
+          editBtn.setAttribute("aria-expanded", "false");
+          editBtn.focus();
+        },
+        onSaved: () => {
+          toast(t("common.saved"), "ok");
+          navigate(href("/works", id));
+        },
+      });
+      clear(formSlot).append(wf);
+      wf.elements.title.focus();
+    });
+    actions.push(editBtn);
+  }
 
   const hold = work.legal_hold;
   const props = [
@@ -89,6 +130,44 @@ export async function render(root, params, ctx) {
       : empty(tree ? t("work.folders_empty") : t("error.load")),
   );
 
+  const next = STEPS[STEPS.indexOf(work.status) + 1];
+  const stepError = h("p", { class: "field-error", role: "alert", hidden: true, "data-testid": "work-transition-error" });
+  const stepCard = h(
+    "section",
+    { class: "card", "aria-labelledby": "work-steps" },
+    h("h2", { id: "work-steps" }, t("workform.steps")),
+    h(
+      "ol",
+      { class: "check-row", "data-testid": "work-steps" },
+      STEPS.map((s, i) => {
+        const here = s === work.status;
+        const done = i < STEPS.indexOf(work.status);
+        if (manage && s === next) {
+          const btn = h("button", { type: "button", class: "btn small primary", "data-testid": "work-transition", "data-to": s }, t("workform.move_to", { status: t(`status.${s}`) }));
+          btn.addEventListener("click", async () => {
+            if (!(await confirmDialog(t("workform.move_confirm", { from: t(`status.${work.status}`), to: t(`status.${s}`) })))) return;
+            await busy(btn, async () => {
+              try {
+                await api.post(`/works/${encodeURIComponent(id)}/transition`, { to: s, version: work.version });
+                toast(t("workform.moved", { status: t(`status.${s}`) }), "ok");
+                reload();
+              } catch (err) {
+                clear(stepError).append(err.detail || err.title);
+                if (err.code === "stale_version") stepError.append(" ", h("button", { type: "button", class: "btn small", "data-testid": "stale-reload", onclick: reload }, t("workform.reload")));
+                stepError.hidden = false;
+              }
+            });
+          });
+          return h("li", {}, btn);
+        }
+        return h("li", { "aria-current": here ? "step" : null }, here ? statusBadge(s) : h("span", { class: done ? "" : "muted" }, `${done ? "✓ " : ""}${t(`status.${s}`)}`));
+      }).flatMap((li, i) => (i ? [h("li", { "aria-hidden": "true", class: "muted" }, "→"), li] : [li])),
+    ),
+    stepError,
+  );
+  // No stylesheet of ours: CSSOM (allowed by the CSP, unlike style attributes) drops the numbers.
+  Object.assign(stepCard.querySelector("ol").style, { listStyle: "none", paddingLeft: "0", alignItems: "center" });
+
   const memberCard = h(
     "section",
     { class: "card", "aria-labelledby": "work-members" },
@@ -116,13 +195,15 @@ export async function render(root, params, ctx) {
   root.append(
     h("nav", { class: "breadcrumb", "aria-label": "breadcrumb" }, h("a", { href: "#/works" }, t("work.back"))),
     h("div", { class: "work-head" }, pageHeader(work.title, ...actions), h("div", { class: "meta" }, statusBadge(work.status), h("span", { class: "mono" }, work.number), h("span", {}, t(`kind.${work.kind}`)))),
+    formSlot,
     h(
       "div",
       { class: "grid-2" },
       h("section", { class: "card", "aria-labelledby": "work-details", "data-testid": "work-details" }, h("h2", { id: "work-details" }, t("work.details")), dl(props)),
       h("section", { class: "card", "aria-labelledby": "work-archive" }, h("h2", { id: "work-archive" }, t("work.archive")), dl(archive)),
     ),
+    stepCard,
     folderCard,
-    memberCard,
+    manage ? memberEditor({ work, members: memberList, userNames, orgName: org, session: ctx.session, reload }) : memberCard,
   );
 }

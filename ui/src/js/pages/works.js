@@ -3,7 +3,8 @@
 import { api } from "../api.js";
 import { fmtDate, fmtNumber, t } from "../i18n.js";
 import { href, navigate } from "../router.js";
-import { clear, empty, errorBox, field, h, loading, pageHeader, selectField, showFormErrors, statusBadge } from "../ui.js";
+import { clear, empty, errorBox, field, h, loading, pageHeader, selectField, showFormErrors, statusBadge, toast } from "../ui.js";
+import { canCreateWork, workForm } from "./work-form.js";
 
 const STATUSES = ["registered", "in_progress", "completed", "archived"];
 const SORTS = ["updated_at", "created_at", "period_start", "title"];
@@ -62,7 +63,36 @@ export async function render(root, params, ctx) {
   const count = h("span", { "data-testid": "works-count", "aria-live": "polite" });
   const more = h("button", { type: "button", class: "btn", "data-testid": "works-more", hidden: true }, t("common.more"));
   const results = h("div", {}, loading());
-  root.append(pageHeader(t("works.title")), form, results);
+  const actions = [];
+  const formSlot = h("div", {});
+  if (canCreateWork(ctx.session)) {
+    const newBtn = h("button", { type: "button", class: "btn primary", "data-testid": "work-new", "aria-expanded": "false" }, t("workform.new"));
+    newBtn.addEventListener("click", async () => {
+      if (formSlot.firstChild) {
+        clear(formSlot);
+        newBtn.setAttribute("aria-expanded", "false");
+        return;
+      }
+      newBtn.setAttribute("aria-expanded", "true");
+      const close = () => {
+        clear(formSlot);
+        newBtn.setAttribute("aria-expanded", "false");
+        newBtn.focus();
+      };
+      const wf = await workForm({
+        session: ctx.session,
+        onCancel: close,
+        onSaved: (saved) => {
+          toast(t("workform.created"), "ok");
+          navigate(href("/works", saved.id));
+        },
+      });
+      clear(formSlot).append(wf);
+      wf.elements.title.focus();
+    });
+    actions.push(newBtn);
+  }
+  root.append(pageHeader(t("works.title"), ...actions), formSlot, form, results);
 
   form.addEventListener("submit", (e) => {
     e.preventDefault();

@@ -1,0 +1,251 @@
+// Work create / edit form (used by works.js "新規登録" and work.js "編集"), plus the helpers
+// both pages share: who may manage a work, API error → field mapping, the stale-version notice.
+//
+//   import { workForm, canCreateWork, canManageWork, showApiErrors } from "./work-form.js";
+//   const form = await workForm({ work, session, onSaved: (saved) => ..., onCancel });
+//     work: null → POST /works; a WorkRead → PATCH /works/<id> with its version (changed fields only)
+// The API answers 422 with `errors[].loc` (nested: location.address), 400 validation_failed with a
+// Japanese detail and no field name, 409 stale_version / duplicate: each lands next to its field
+// when one can be named; the form is never cleared on error.
+import { api } from "../api.js";
+import { t } from "../i18n.js";
+import { isOperator } from "../router.js";
+import { busy, field, formError, h, selectField, showFormErrors } from "../ui.js";
+import { loadOrgs } from "./admin-users.js";
+
+const KINDS = ["construction", "service"];
+const OPTIONAL = ["office_id", "business_type", "category", "planned_price", "contract_price", "bid_opening_at"];
+
+// 400 validation_failed details carry no field name: the service's messages name it for us.
+const DETAIL_FIELDS = [
+  ["工期", "period_end"],
+  ["業種", "business_type"],
+  ["発注機関", "orderer_org_id"],
+  ["事務所", "office_id"],
+  ["受注者", "contractor_org_ids"],
+  ["市区町村", "location.municipality_code"],
+  ["利用者", "user"],
+  ["監督員", "role"],
+  ["発注者コード", "code"],
+  ["法人番号", "corporate_number"],
+];
+
+export function canCreateWork(session) {
+  return Boolean(session) && (isOperator(session) || (session.org_kind === "orderer" && (session.grants || []).includes("works.create")));
+}
+
+/** Mirrors the policy's editors: operators, the orderer's works.manage holders, supervisors. */
+export function canManageWork(session, work, myRole) {
+  if (!session || !work || work.status === "archived") return false;
+  if (isOperator(session)) return true;
+  const ownOrderer = session.user && session.user.org_id === work.orderer_org_id;
+  return (ownOrderer && (session.grants || []).includes("works.manage")) || myRole === "supervisor";
+}
+
+/** An ApiError with its messages keyed by the form's field names (nested loc joined by "."). */
+function mapped(err, details = DETAIL_FIELDS) {
+  const fields = new Map();
+  for (const e of (err.problem && err.problem.errors) || []) {
+    const loc = (e.loc || []).filter((x) => x !== "body" && x !== "query" && x !== "path");
+    const full = loc.filter((x) => typeof x === "string").join(".");
+    const short = loc.length ? String(loc[0]) : "";
+    const own = t(`validation.${e.type}`);
+    const said = String(e.msg || "").replace(/^Value error, /, "");
+    const msg = e.type === "value_error" && said ? said : own !== `validation.${e.type}` ? own : err.fields.get(short) || t("validation.invalid");
+    if (full && !fields.has(full)) fields.set(full, msg);
+  }
+  for (const [k, v] of err.fields) if (![...fields.keys()].some((f) => f === k || f.startsWith(`${k}.`))) fields.set(k, v);
+  if (!fields.size && err.status === 400) {
+    const hit = details.find(([word]) => (err.detail || "").includes(word));
+    if (hit) fields.set(hit[1], err.detail);
+  }
+  if (err.code === "duplicate" && (fields.has("orderer_org_id") || fields.has("number"))) {
+    fields.delete("orderer_org_id");
+    fields.set("number", t("workform.duplicate_number"));
+  }
+  return { status: err.status, code: err.code, title: err.title, detail: err.detail, fields };
+}
+
+/** Show an ApiError on a form: fields next to inputs; a stale version gets a reload action. */
+export function showApiErrors(form, err, { onReload, details } = {}) {
+  const m = mapped(err, details);
+  // a field named in the message but absent from the form goes to the box
+  const present = new Map([...m.fields].filter(([k]) => form.querySelector(`.field[data-field="${CSS.escape(k)}"]`)));
+  showFormErrors(form, { ...m, fields: present.size ? m.fields : new Map() });
+  if (err.code === "stale_version" && onReload) {
+    const box = form.querySelector("[data-form-error]");
+    box.append(
+      h("p", { class: "small" }, t("workform.stale_hint")),
+      h("button", { type: "button", class: "btn small", "data-testid": "stale-reload", onclick: onReload }, t("workform.reload")),
+    );
+  }
+}
+
+function toLocalInput(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const jst = new Date(d.getTime() + 9 * 3600 * 1000);
+  return jst.toISOString().slice(0, 16);
+}
+
+function fromLocalInput(value) {
+  return value ? `${value}:00+09:00` : null;
+}
+
+async function loadBusinessTypes() {
+  try {
+    const list = await api.get("/master/business-types");
+    return list.filter((b) => b.active !== false);
+  } catch {
+    return [];
+  }
+}
+
+export async function workForm({ work = null, session, onSaved, onCancel }) {
+  const editing = Boolean(work);
+  const w = work || {};
+  const [orgs, btypes] = await Promise.all([loadOrgs().catch(() => []), loadBusinessTypes()]);
+  const orderers = orgs.filter((o) => o.kind === "orderer");
+  const contractors = orgs.filter((o) => o.kind === "contractor");
+  if (!isOperator(session) && session.user && !orderers.some((o) => o.id === session.user.org_id)) {
+    orderers.push({ id: session.user.org_id, name: session.user.org_id });
+  }
+  const known = new Set(contractors.map((o) => o.id));
+  for (const id of w.contractor_org_ids || []) if (!known.has(id)) contractors.push({ id, name: id });
+  const chosen = new Set(w.contractor_org_ids || []);
+  const submit = h("button", { type: "submit", class: "btn primary", "data-testid": "work-form-submit" }, editing ? t("common.save") : t("common.create"));
+
+  const contractorBox = h(
+    "fieldset",
+    { class: "field checks", "data-field": "contractor_org_ids", "data-testid": "work-form-contractors" },
+    h("legend", {}, t("work.contractors")),
+    contractors.length
+      ? h(
+          "div",
+          { class: "check-row" },
+          contractors.map((o) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "contractor_org_ids", value: o.id, checked: chosen.has(o.id) }), o.name)),
+        )
+      : h("p", { class: "small muted" }, t("workform.no_contractors")),
+    h("p", { class: "field-error", role: "alert", hidden: true }),
+  );
+  const officeSel = selectField({ name: "office_id", label: t("work.office"), value: w.office_id || "", blank: t("workform.none"), options: [], testid: "work-form-office" });
+
+  const form = h(
+    "form",
+    { class: "card", novalidate: true, "data-testid": "work-form", "aria-label": editing ? t("workform.edit") : t("workform.new") },
+    h("h2", {}, editing ? t("workform.edit") : t("workform.new")),
+    formError(),
+    h(
+      "div",
+      { class: "form-grid" },
+      selectField({ name: "kind", label: t("work.kind"), required: true, value: w.kind || "construction", options: KINDS.map((k) => ({ value: k, label: t(`kind.${k}`) })), testid: "work-form-kind" }),
+      field({ name: "title", label: t("workform.title"), required: true, value: w.title || "", testid: "work-form-title" }),
+      field({ name: "number", label: t("work.number"), required: true, value: w.number || "", testid: "work-form-number" }),
+      editing
+        ? null
+        : selectField({ name: "orderer_org_id", label: t("work.orderer"), required: true, value: isOperator(session) ? (orderers[0] || {}).id : session.user.org_id, options: orderers.map((o) => ({ value: o.id, label: o.name })), testid: "work-form-orderer" }),
+      officeSel,
+      field({ name: "period_start", label: t("workform.period_start"), type: "date", required: true, value: w.period_start || "", testid: "work-form-period-start" }),
+      field({ name: "period_end", label: t("workform.period_end"), type: "date", required: true, value: w.period_end || "", testid: "work-form-period-end" }),
+      field({ name: "location.address", label: t("work.location"), required: true, value: (w.location || {}).address || "", testid: "work-form-address" }),
+      field({ name: "location.municipality_code", label: t("workform.municipality"), required: true, value: (w.location || {}).municipality_code || "", testid: "work-form-municipality", hint: t("workform.municipality_hint"), attrs: { inputmode: "numeric" } }),
+      selectField({ name: "business_type", label: t("work.business_type"), value: w.business_type || "", blank: t("workform.none"), options: btypes.map((b) => ({ value: b.code, label: b.name })), testid: "work-form-business-type" }),
+      field({ name: "category", label: t("work.category"), value: w.category || "", testid: "work-form-category" }),
+      field({ name: "planned_price", label: t("workform.planned_price"), type: "number", value: w.planned_price ?? "", testid: "work-form-planned-price", attrs: { min: 0, step: 1 } }),
+      field({ name: "contract_price", label: t("workform.contract_price"), type: "number", value: w.contract_price ?? "", testid: "work-form-contract-price", attrs: { min: 0, step: 1 } }),
+      field({ name: "bid_opening_at", label: t("workform.bid_opening"), type: "datetime-local", value: toLocalInput(w.bid_opening_at), testid: "work-form-bid-opening" }),
+    ),
+    contractorBox,
+    h(
+      "div",
+      { class: "form-actions" },
+      submit,
+      h("button", { type: "button", class: "btn", "data-testid": "work-form-cancel", onclick: () => onCancel && onCancel() }, t("common.cancel")),
+    ),
+  );
+  const f = form.elements;
+
+  async function loadOffices(orgId) {
+    const sel = officeSel.querySelector("select");
+    const keep = sel.value || w.office_id || "";
+    while (sel.options.length > 1) sel.remove(1);
+    if (!orgId) return;
+    try {
+      const page = await api.get(`/organizations/${encodeURIComponent(orgId)}/offices`, { limit: 200 });
+      for (const o of page.items) sel.append(h("option", { value: o.id, selected: o.id === keep }, o.name));
+    } catch {
+      /* offices of an org the user may not read: the select stays empty */
+    }
+  }
+  const ordererId = () => (editing ? w.orderer_org_id : f.orderer_org_id && f.orderer_org_id.value);
+  if (!editing && f.orderer_org_id) f.orderer_org_id.addEventListener("change", () => loadOffices(ordererId()));
+  await loadOffices(ordererId());
+
+  function values() {
+    const text = (name) => f[name].value.trim();
+    const num = (name) => (text(name) === "" ? null : Number(text(name)));
+    const out = {
+      kind: f.kind.value,
+      title: text("title"),
+      number: text("number"),
+      office_id: f.office_id.value || null,
+      period_start: f.period_start.value,
+      period_end: f.period_end.value,
+      location: { address: text("location.address"), municipality_code: text("location.municipality_code") },
+      business_type: f.business_type.value || null,
+      category: text("category") || null,
+      planned_price: num("planned_price"),
+      contract_price: num("contract_price"),
+      bid_opening_at: fromLocalInput(f.bid_opening_at.value),
+      contractor_org_ids: [...form.querySelectorAll('input[name="contractor_org_ids"]:checked')].map((x) => x.value),
+    };
+    if (!editing) out.orderer_org_id = ordererId();
+    return out;
+  }
+
+  // Checks the API would make too, done first so the message sits by the field at once.
+  function localErrors(v) {
+    const fields = new Map();
+    for (const name of ["title", "number", "period_start", "period_end"]) if (!v[name]) fields.set(name, t("validation.missing"));
+    if (!v.location.address) fields.set("location.address", t("validation.missing"));
+    if (!v.location.municipality_code) fields.set("location.municipality_code", t("validation.missing"));
+    if (v.period_start && v.period_end && v.period_start > v.period_end) fields.set("period_end", t("workform.period_order"));
+    return fields;
+  }
+
+  function body(v) {
+    if (!editing) {
+      const out = { ...v };
+      for (const k of OPTIONAL) if (out[k] === null) delete out[k];
+      return out;
+    }
+    const out = { version: w.version };
+    for (const [k, val] of Object.entries(v)) {
+      const before = k === "location" ? { address: (w.location || {}).address, municipality_code: (w.location || {}).municipality_code } : k === "contractor_org_ids" ? [...(w.contractor_org_ids || [])].sort() : (w[k] ?? null);
+      const after = k === "contractor_org_ids" ? [...val].sort() : val;
+      if (k === "bid_opening_at" && toLocalInput(w.bid_opening_at) === toLocalInput(val)) continue;
+      if (JSON.stringify(before) !== JSON.stringify(after)) out[k] = val;
+    }
+    return out;
+  }
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const v = values();
+    const local = localErrors(v);
+    if (local.size) {
+      showFormErrors(form, { fields: local, detail: t("error.form"), title: t("error.form") });
+      return;
+    }
+    await busy(submit, async () => {
+      try {
+        const saved = editing ? await api.patch(`/works/${encodeURIComponent(w.id)}`, body(v)) : await api.post("/works", body(v));
+        onSaved && onSaved(saved);
+      } catch (err) {
+        showApiErrors(form, err, { onReload: () => window.dispatchEvent(new HashChangeEvent("hashchange")) });
+      }
+    });
+  });
+  return form;
+}
