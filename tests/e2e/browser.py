@@ -40,7 +40,13 @@ def login(page: Page, login_id: str, password: str, *, expect_ok: bool = True) -
     page.get_by_test_id("login-password").fill(password)
     page.get_by_test_id("login-submit").click()
     if expect_ok:
-        page.wait_for_function("() => !location.hash.startsWith('#/login')")
+        # Wait until the page after login has rendered, not just until the hash moved: the app
+        # may still redirect (e.g. to its home page), and a test's own goto must come after.
+        page.wait_for_function(
+            "() => !location.hash.startsWith('#/login')"
+            " && document.body.dataset.page && document.body.dataset.page !== 'login'"
+        )
+        page.wait_for_load_state("networkidle")
 
 
 def shot(page: Page, name: str, *, full_page: bool = True) -> Path:
