@@ -27,31 +27,12 @@ from typing import Any
 from api.permissions.policy import OrgKind, Policy, Subject
 from api.search.schemas import SearchParams
 from api.search.service import SearchService
-from bench.common import pct
+from bench.common import CATEGORIES, PLACES, WORDS, WORKS, pct
 from indexer.backends.elasticsearch import ElasticsearchIndex
 from indexer.backends.embedded import TantivyIndex
 from storage.ports import SearchIndex
 from storage.records.sqlite import SqliteRecordStore
 
-PLACES = ["広島県", "岡山県", "山口市", "福山市", "呉市", "尾道市", "三原市", "東広島市"]
-WORKS = ["道路改良", "橋梁補修", "河川改修", "砂防堰堤", "舗装修繕", "トンネル補強", "法面対策"]
-WORDS = [
-    "施工計画書",
-    "出来形管理",
-    "品質管理",
-    "写真帳",
-    "打合せ簿",
-    "完成図",
-    "数量総括表",
-    "コンクリート",
-    "アスファルト",
-    "鉄筋",
-    "排水路",
-    "ガードレール",
-    "工程表",
-    "安全管理",
-]
-CATEGORIES = [f"cat{i:02d}" for i in range(12)]
 CLASSES = ["PHOTO", "DRAWINGF", "MEET", "PLAN", "OTHRS", "REPORT"]
 FILE_TYPES = ["pdf", "jpeg", "xml", "tiff", "office"]
 ORGS = 50

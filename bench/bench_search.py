@@ -23,33 +23,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.common import pct
+from bench.common import CATEGORIES, PLACES, WORDS, WORKS, pct
 from indexer.backends.elasticsearch import ElasticsearchIndex
 from indexer.backends.embedded import TantivyIndex
 from indexer.documents import normalize
 from indexer.query import DateRange, SearchQuery
 from storage.ports import SearchIndex
 
-PLACES = ["広島県", "岡山県", "山口市", "福山市", "呉市", "尾道市", "三原市", "東広島市"]
-WORKS = ["道路改良", "橋梁補修", "河川改修", "砂防堰堤", "舗装修繕", "トンネル補強", "法面対策"]
 KINDS = ["工事", "設計業務", "測量業務", "点検業務", "ｺｳｼﾞ"]
-WORDS = [
-    "施工計画書",
-    "出来形管理",
-    "品質管理",
-    "写真帳",
-    "打合せ簿",
-    "完成図",
-    "数量総括表",
-    "コンクリート",
-    "アスファルト",
-    "鉄筋",
-    "排水路",
-    "ガードレール",
-    "工程表",
-    "安全管理",
-]
-CATEGORIES = [f"cat{i:02d}" for i in range(12)]
 BATCH = 5000
 
 

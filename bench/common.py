@@ -68,3 +68,25 @@ def s3_from_env(part_size: int, **options: Any) -> S3BlobStore | None:
         part_size=part_size,
         **options,
     )
+
+
+# Vocabulary of the synthetic Japanese corpora (bench_search, bench_archive_search).
+PLACES = ["広島県", "岡山県", "山口市", "福山市", "呉市", "尾道市", "三原市", "東広島市"]
+WORKS = ["道路改良", "橋梁補修", "河川改修", "砂防堰堤", "舗装修繕", "トンネル補強", "法面対策"]
+WORDS = [
+    "施工計画書",
+    "出来形管理",
+    "品質管理",
+    "写真帳",
+    "打合せ簿",
+    "完成図",
+    "数量総括表",
+    "コンクリート",
+    "アスファルト",
+    "鉄筋",
+    "排水路",
+    "ガードレール",
+    "工程表",
+    "安全管理",
+]
+CATEGORIES = [f"cat{i:02d}" for i in range(12)]
