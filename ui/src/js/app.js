@@ -233,7 +233,7 @@ async function render() {
     if (seq !== renderSeq) return;
     if (e instanceof ApiError && e.status === 401) return; // the unauthenticated handler redirects
     clear(main);
-    main.append(errorBox(e instanceof ApiError ? e : null));
+    main.append(errorBox(e));
   }
 }
 

@@ -16,17 +16,42 @@
 //   dialog({ title, body, actions:[{label, value, primary}] , testid}) → Promise<value>.
 //   busy(button, promiseFn) disables the button while the action runs.
 
+import { ApiError } from "./api.js";
 import { t } from "./i18n.js";
 
 /** @typedef {HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement} Control a form control */
 
 /**
- * A form error as showFormErrors() takes it: an ApiError, or messages made on the page.
+ * What showFormErrors() and errorBox() read of an error: an ApiError, messages made on the
+ * page, or whatever a catch block caught (then only its string `title` / `detail` count).
  * @typedef {object} FormErrors
  * @property {Map<string, string>} [fields] field name → message
  * @property {string} [title]
  * @property {string} [detail]
  */
+
+/**
+ * @param {unknown} err
+ * @returns {FormErrors | null}
+ */
+function formErrorsOf(err) {
+  if (typeof err !== "object" || err === null) return null;
+  const { fields, title, detail } = /** @type {{ fields?: unknown, title?: unknown, detail?: unknown }} */ (err);
+  return {
+    fields: fields instanceof Map ? fields : undefined,
+    title: typeof title === "string" ? title : undefined,
+    detail: typeof detail === "string" ? detail : undefined,
+  };
+}
+
+/**
+ * The Japanese message of a caught error: the API's (detail, else title), else a generic one.
+ * @param {unknown} err
+ * @returns {string}
+ */
+export function errorMessage(err) {
+  return err instanceof ApiError ? err.detail || err.title : t("error.generic");
+}
 
 /**
  * Create an element: `h("button", { class: "btn", onclick: fn }, "text", node)`.
@@ -215,9 +240,10 @@ export function setFieldError(form, name, message) {
  * Put each message of `err.fields` under its field; the rest, with the headline, in the
  * form's [data-form-error] box (a toast when there is none). Focus goes to the first bad field.
  * @param {HTMLFormElement} form
- * @param {FormErrors | null | undefined} err
+ * @param {FormErrors | unknown} caught an ApiError, FormErrors, or anything caught
  */
-export function showFormErrors(form, err) {
+export function showFormErrors(form, caught) {
+  const err = formErrorsOf(caught);
   clearFormErrors(form);
   /** @type {string[]} */
   const rest = [];
@@ -395,10 +421,11 @@ export function loading() {
 
 /**
  * An error shown in place of the content (an ApiError, or a title made by the page).
- * @param {{ title?: string, detail?: string } | null | undefined} err
+ * @param {FormErrors | unknown} caught
  * @returns {HTMLDivElement}
  */
-export function errorBox(err) {
+export function errorBox(caught) {
+  const err = formErrorsOf(caught);
   return h("div", { class: "error-box", role: "alert" }, h("strong", {}, (err && err.title) || t("error.load")), err && err.detail && err.detail !== err.title ? h("p", {}, err.detail) : null);
 }
 
