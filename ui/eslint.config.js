@@ -30,9 +30,11 @@ export default [
       "no-promise-executor-return": "error",
       "no-constructor-return": "error",
       "no-duplicate-imports": "error",
-      "object-shorthand": "error",
-      "prefer-template": "off",
       "no-console": ["error", { allow: ["warn", "error"] }],
+      // Japanese text may use the ideographic space (U+3000) in strings and templates.
+      "no-irregular-whitespace": ["error", { skipStrings: true, skipTemplates: true }],
     },
   },
+  // Node scripts report on the console.
+  { files: ["*.js", "*.mjs"], rules: { "no-console": "off" } },
 ];

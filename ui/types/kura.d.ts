@@ -181,7 +181,11 @@ declare namespace Kura {
     ingest?: { state: string; reason?: string | null } | null;
     updated_at: string;
     version: number;
-    breadcrumbs?: Crumb[];
+  }
+
+  /** GET /nodes/{id} (NodeDetail): the node and the folders above it, root-most first. */
+  interface NodeDetail extends ArchiveNode {
+    breadcrumbs: Crumb[];
   }
 
   interface Crumb {
@@ -204,7 +208,7 @@ declare namespace Kura {
     id: string;
     kind: string;
     name: string;
-    path?: string;
+    path?: string | null;
     size?: number | null;
     updated_at?: string | null;
     content_type?: string;

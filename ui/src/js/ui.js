@@ -130,16 +130,16 @@ export function uid(prefix = "f") {
  * @param {FieldOptions} options
  * @returns {HTMLDivElement}
  */
-export function field({ name, label, type = "text", value = "", required = false, testid, hint, autocomplete, attrs = {}, control }) {
+export function field({ name, label, type = "text", value = "", required = false, testid, hint, autocomplete, attrs = {}, control: ready }) {
   const id = uid(name);
   const hintId = hint ? `${id}-hint` : null;
   const errId = `${id}-error`;
   const input =
-    control ||
+    ready ||
     (type === "textarea"
       ? h("textarea", { id, name, required, "data-testid": testid, ...attrs }, value)
       : h("input", { id, name, type, value, required, autocomplete, "data-testid": testid, ...attrs }));
-  if (control) {
+  if (ready) {
     input.id = id;
     input.name = name;
     if (required) input.required = true;

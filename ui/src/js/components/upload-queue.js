@@ -301,7 +301,7 @@ export function uploadQueue({ workId, onFileDone, onChange }) {
       if (relativePath && relativePath.includes("/")) metadata.relativePath = relativePath;
       if (unpack) metadata.unpack = "1";
       // The row's elements first; their handlers reach the entry (`e`, below) when clicked.
-      const bar = h("progress", { max: "100", value: "0", "data-testid": "upload-file-progress", "aria-label": `${file.name} ${t("upload.progress")}` });
+      const fileBar = h("progress", { max: "100", value: "0", "data-testid": "upload-file-progress", "aria-label": `${file.name} ${t("upload.progress")}` });
       const info = h("span", { class: "upload-info" });
       const stateEl = h("span", { class: "upload-state" });
       const error = h("p", { class: "field-error", role: "alert" });
@@ -319,7 +319,7 @@ export function uploadQueue({ workId, onFileDone, onChange }) {
           stateEl,
           h("span", { class: "upload-buttons" }, pauseOne, resumeOne),
         ),
-        bar,
+        fileBar,
         info,
         error,
         extra,
@@ -338,7 +338,7 @@ export function uploadQueue({ workId, onFileDone, onChange }) {
         runStart: null,
         moved: 0,
         ref: null,
-        bar,
+        bar: fileBar,
         info,
         stateEl,
         error,

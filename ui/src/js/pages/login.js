@@ -53,8 +53,8 @@ export async function render(root, params) {
         const next = q.next ? decodeURIComponent(q.next) : "";
         if (me && me.password_change_required) navigate("#/password", { replace: true });
         else navigate(next && next.startsWith("#/") && !next.startsWith("#/login") ? next : HOME, { replace: true });
-      } catch (e) {
-        const err = ApiError.from(e);
+      } catch (caught) {
+        const err = ApiError.from(caught);
         if (err.status === 423) {
           err.detail = err.detail && err.detail !== err.title ? `${t("login.locked")} ${err.detail}` : t("login.locked");
           err.fields = new Map();

@@ -101,8 +101,8 @@ export async function render(root, params, ctx) {
         toast(t("password.done"), "ok");
         await refreshSession();
         navigate(HOME, { replace: true });
-      } catch (e) {
-        const err = ApiError.from(e);
+      } catch (caught) {
+        const err = ApiError.from(caught);
         showFormErrors(form, err);
         // A policy failure carries `failed` rules (new password); otherwise the current one is wrong.
         if (!err.fields.size && err.status === 400) {

@@ -179,7 +179,9 @@ export async function workForm({ work = null, session, onSaved, onCancel }) {
   /** @type {Partial<Kura.Work>} */
   const w = work || {};
   const [orgs, btypes] = await Promise.all([loadOrgs().catch(() => []), loadBusinessTypes()]);
+  /** @type {{ id: string, name: string }[]} */
   const orderers = orgs.filter((o) => o.kind === "orderer");
+  /** @type {{ id: string, name: string }[]} */
   const contractors = orgs.filter((o) => o.kind === "contractor");
   if (!isOperator(session) && session.user && !orderers.some((o) => o.id === session.user.org_id)) {
     orderers.push({ id: session.user.org_id, name: session.user.org_id });

@@ -132,8 +132,8 @@ export function memberEditor({ work, members, userNames, orgName, session, reloa
         await api.post(`/works/${encodeURIComponent(work.id)}/members`, { user_id: userId, role: control(addForm, "role").value });
         toast(t("members.added"), "ok");
         reload();
-      } catch (e) {
-        const err = ApiError.from(e);
+      } catch (caught) {
+        const err = ApiError.from(caught);
         if (err.status === 422 && err.fields.has("user_id")) err.fields.set("user", t("members.user_unknown"));
         showApiErrors(addForm, err, { details: MEMBER_DETAILS, onReload: reload });
       }
