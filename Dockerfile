@@ -4,7 +4,7 @@
 FROM node:20-slim AS ui
 WORKDIR /ui
 COPY ui/package.json ui/package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund
 COPY ui/ ./
 RUN node build.mjs
 

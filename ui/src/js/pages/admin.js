@@ -13,6 +13,13 @@ export const SECTIONS = [
   { pattern: "/admin/audit", key: "admin.audit", testid: "admin-nav-audit", lead: "audit.export_csv" },
 ];
 
+/**
+ * The admin side menu (the sections this session may see) beside the content element.
+ * @param {HTMLElement} root
+ * @param {Kura.PageContext} ctx
+ * @param {string} active the current section's pattern
+ * @returns {HTMLDivElement} the content element
+ */
 export function adminLayout(root, ctx, active) {
   const nav = h(
     "nav",
@@ -30,6 +37,7 @@ export function adminLayout(root, ctx, active) {
   return content;
 }
 
+/** @type {Record<string, string>} */
 const DESCRIPTIONS = {
   "/admin/users": "admin.users.desc",
   "/admin/orgs": "admin.orgs.desc",
@@ -38,6 +46,11 @@ const DESCRIPTIONS = {
   "/admin/audit": "admin.audit.desc",
 };
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams} params
+ * @param {Kura.PageContext} ctx
+ */
 export async function render(root, params, ctx) {
   root.append(pageHeader(t("admin.title")));
   root.append(
