@@ -108,6 +108,9 @@ class GrantService:
         assert subject is not None
         user = await self.records.get(USERS, user_id)
         if user is None:
+            # Answer an unknown id as another organization's user is answered (403 unless
+            # the subject may manage every organization's grants): existence is not revealed.
+            self.policy.require(subject, "grants.manage", OrgContext(None))
             raise NotFoundError("利用者が見つかりません。")
         if read and subject.user_id == user_id:
             return user
