@@ -60,9 +60,9 @@ def run_pytest(tmp_path: Path, source: str, *, strict: bool) -> subprocess.Compl
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if strict:
         env["KURA_TEST_STRICT"] = "1"
+    args = ["-p", PLUGIN, "-p", "no:cacheprovider", "-q", "-rA", "--rootdir", str(tmp_path)]
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider", "-q", "-rA"]
-        + ["--rootdir", str(tmp_path), "-c", os.devnull, str(test)],
+        [sys.executable, "-m", "pytest", *args, "-c", os.devnull, str(test)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

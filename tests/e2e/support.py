@@ -94,13 +94,14 @@ class Server:
 
 
 def start_server(data_dir: Path, timeout_s: float = 60.0, **extra_env: str) -> Server:
-    """Start ``kura serve`` (through ``tests.e2e.server``) and wait until /healthz answers."""
+    """Start ``kura serve`` (the real command: the app exactly as ``create_app`` builds it) and
+    wait until /healthz answers."""
     port = free_port()
     log = data_dir.parent / "serve.log"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.e2e.server", "--port", str(port)],
+            [sys.executable, "-c", "from api.cli import main; main()", "serve", "--port", str(port)],
             env=server_env(data_dir, **extra_env),
             stdout=out,
             stderr=subprocess.STDOUT,
