@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 import httpx
@@ -80,10 +79,6 @@ async def test_a_hung_backend_is_cut_by_the_timeout(
     }
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("storage.records.mongo") is None,
-    reason="MongoDB records adapter not present",
-)
 async def test_unreachable_mongodb_gives_503(settings: Settings) -> None:
     unreachable = settings.model_copy(
         update={
