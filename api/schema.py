@@ -21,6 +21,8 @@ async def ensure_schema(container: Container) -> None:
     from api.auth import sessions
     from api.deliverables import intake, package
     from api.grants.service import GrantService
+    from api.mail import outbox
+    from api.notifications import service as notifications
     from api.organizations.repository import OrganizationRepository
     from api.uploads import service as uploads
     from api.users import repository as users
@@ -38,3 +40,5 @@ async def ensure_schema(container: Container) -> None:
     await records.ensure_indexes(PENDING, PENDING_INDEXES)
     await intake.ensure_indexes(records)
     await package.ensure_indexes(records)
+    await outbox.ensure_indexes(records)
+    await notifications.ensure_indexes(records)

@@ -42,6 +42,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "uploads-expire": {"task": "uploads.expire", "schedule": 15 * 60.0},
     # Index documents left pending by a crash between commit and index flush.
     "index-pending": {"task": "index.pending_files", "schedule": 5 * 60.0},
+    # Mail queued while the relay was down, or whose flush job was lost.
+    "mail-flush": {"task": "mail.flush", "schedule": 60.0},
 }
 
 
