@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from api.archive.router_export import router as archive_export_router
 from api.archive.router_files import router as files_router
 from api.archive.router_tree import router as archive_tree_router
+from api.attachments.router import router as attachments_router
+from api.attachments.router import tus_router as attachments_tus_router
 from api.audit.router import router as audit_router
 from api.auth.router import router as auth_router
 from api.config import Settings
@@ -74,6 +76,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         search_router,
         notifications_router,
         mail_router,
+        attachments_tus_router,
+        attachments_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     # Last: the web interface's catch-all GET would hide any route added after it.

@@ -86,6 +86,8 @@ class ArchiveSettings(BaseModel):
     upload_expiry_hours: float = Field(default=7 * 24, gt=0)
     max_form_file_bytes: int = Field(default=100 * 1024**2, ge=1)
     max_form_files: int = Field(default=1000, ge=1)
+    # One attachment of a post, proposal, bond or application (api/attachments).
+    max_attachment_bytes: int = Field(default=2 * 1024**3, ge=1)
     # Retention of archived works, in years from the archive date: the longest of the
     # classes its files carry, at least the default (completion drawings, geology, surveys
     # are kept longer).

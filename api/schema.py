@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 async def ensure_schema(container: Container) -> None:
     from api.archive import nodes
     from api.archive.indexing import PENDING, PENDING_INDEXES
+    from api.attachments import service as attachments
     from api.audit.service import AuditLog
     from api.auth import sessions
     from api.deliverables import intake, package
@@ -41,4 +42,5 @@ async def ensure_schema(container: Container) -> None:
     await intake.ensure_indexes(records)
     await package.ensure_indexes(records)
     await outbox.ensure_indexes(records)
+    await attachments.ensure_indexes(records)
     await notifications.ensure_indexes(records)

@@ -44,6 +44,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "index-pending": {"task": "index.pending_files", "schedule": 5 * 60.0},
     # Mail queued while the relay was down, or whose flush job was lost.
     "mail-flush": {"task": "mail.flush", "schedule": 60.0},
+    # Attachments uploaded but never attached to a post, proposal, ...
+    "attachments-sweep": {"task": "attachments.sweep", "schedule": 60 * 60.0},
 }
 
 

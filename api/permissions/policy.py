@@ -148,6 +148,10 @@ class Policy:
             return bool(work.roles & {WorkRole.SUPERVISOR, WorkRole.CONTRACTOR_MEMBER}) or (
                 own_orderer and "works.manage" in subject.grants
             )
+        if action == "attachments.write":
+            # Files attached to posts, proposals and the like: any member while the work runs
+            # (seed 001 別表1-1 2(3), 3(7): both sides attach documents, drawings, photos).
+            return readable and work.status in ("registered", "in_progress")
         if action == "archive.hold":
             return own_orderer and "works.manage" in subject.grants
         if action == "works.transition":
