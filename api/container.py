@@ -107,7 +107,9 @@ class Container:
         self.index = index or build_index(settings)
         self.jobs = jobs or build_jobs(settings)
         self.clock: Clock = clock or SystemClock()
-        self.policy = Policy()
+        from api.modules import module_rules
+
+        self.policy = Policy(module_rules())
         self.mail_transport: MailTransport = mail_transport or build_transport(settings.mail)
 
     async def open(self) -> None:
