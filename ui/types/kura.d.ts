@@ -267,6 +267,46 @@ declare namespace Kura {
     order: string;
     notice?: string | null;
   }
+
+  // ---- notifications and mail (api/notifications, api/mail) ---------------------------------
+
+  /** GET /notifications items (api/notifications/schemas.py NotificationRead). */
+  interface Notification {
+    id: string;
+    kind: string;
+    kind_label: string;
+    importance: "normal" | "important";
+    title: string;
+    url: string;
+    work_id?: string | null;
+    unread: boolean;
+    created_at: string;
+    read_at?: string | null;
+  }
+
+  /** GET /notifications/preferences (KindPrefRead). */
+  interface NotificationPref {
+    kind: string;
+    label: string;
+    mail: boolean;
+    min_importance: "normal" | "important";
+  }
+
+  /** GET /mail/outbox items (api/mail/router.py MailRead; `raw` only on one mail). */
+  interface OutboxMail {
+    id: string;
+    kind: string;
+    importance: string;
+    to_address: string;
+    to_name: string;
+    subject: string;
+    state: "queued" | "sending" | "sent" | "stored" | "dead";
+    attempts: number;
+    created_at: string;
+    sent_at?: string | null;
+    last_error?: string | null;
+    raw?: string;
+  }
 }
 
 interface Window {

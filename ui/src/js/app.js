@@ -48,6 +48,8 @@ export async function refreshSession() {
     current = null;
   }
   drawHeader();
+  if (bellTimer === null) bellTimer = setInterval(refreshBell, 60_000);
+  void refreshBell();
   return current;
 }
 
@@ -61,6 +63,39 @@ export async function logout() {
   current = null;
   drawHeader();
   navigate("#/login?bye=1");
+}
+
+/** @type {number | null} */
+let unread = null;
+/** @type {ReturnType<typeof setInterval> | null} */
+let bellTimer = null;
+
+/** Reload the unread count under the bell (after reading, on each page, every minute). */
+export async function refreshBell() {
+  if (!current || current.password_change_required) {
+    unread = null;
+    return;
+  }
+  try {
+    const res = await api.get("/notifications/unread-count", undefined, { quiet401: true });
+    unread = Number(res.unread) || 0;
+  } catch {
+    return; // the bell keeps its last count; the page itself reports errors
+  }
+  const el = document.querySelector("[data-testid=nav-bell]");
+  if (el) el.replaceWith(bell());
+}
+
+/** The bell: a link to the notifications with the unread count. */
+function bell() {
+  const n = unread || 0;
+  const label = n ? t("notifications.bell_unread", { n }) : t("notifications.bell");
+  return h(
+    "a",
+    { href: "#/notifications", class: "bell", "data-testid": "nav-bell", "aria-label": label, title: label },
+    h("span", { class: "bell-icon", "aria-hidden": "true" }, "🔔"),
+    n ? h("span", { class: "bell-count", "data-testid": "bell-count", "aria-hidden": "true" }, n > 99 ? "99+" : String(n)) : null,
+  );
 }
 
 const NAV = [
@@ -111,7 +146,8 @@ function drawHeader() {
     { id: "lang-switch", class: "lang", "aria-label": t("nav.lang"), "data-testid": "lang-switch", onchange: () => setLang(langSel.value) },
     LANGS.map((l) => h("option", { value: l.code, selected: l.code === lang() }, l.label)),
   );
-  const tools = h("div", { class: "header-tools" }, langSel, current ? userMenu(current) : null);
+  const signed = current && !current.password_change_required;
+  const tools = h("div", { class: "header-tools" }, langSel, signed ? bell() : null, current ? userMenu(current) : null);
   header.append(h("div", { class: "header-inner" }, brand, nav, tools));
 }
 
@@ -129,6 +165,7 @@ function userMenu(me) {
     "ul",
     { id: menuId, class: "menu", role: "menu", hidden: true },
     h("li", { role: "none" }, h("span", { class: "menu-note" }, u.login_id)),
+    h("li", { role: "none" }, h("a", { role: "menuitem", href: "#/settings/notifications", "data-testid": "nav-notification-settings" }, t("notifications.settings"))),
     h("li", { role: "none" }, h("a", { role: "menuitem", href: "#/password", "data-testid": "nav-password" }, t("nav.password"))),
     h("li", { role: "none" }, h("button", { type: "button", role: "menuitem", "data-testid": "logout", onclick: () => logout() }, t("nav.logout"))),
   );
@@ -191,6 +228,7 @@ async function render() {
   }
   cleanup = null;
   drawHeader();
+  void refreshBell();
   clear(main);
   document.body.dataset.page = route ? route.page : "none";
   if (!route) {

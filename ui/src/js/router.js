@@ -13,7 +13,7 @@
 // Routes (keep in step with /work/helper-ui.md):
 //   #/login  #/password  #/works  #/works/<id>  #/search  #/browse/<workId>[/<nodeId>]
 //   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
-//   #/admin/master  #/admin/audit
+//   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
@@ -21,6 +21,7 @@
 //   href("/browse", workId, nodeId)    // "#/browse/<workId>/<nodeId>" (parts URI-encoded)
 
 export const ADMIN_GRANTS = ["users.manage", "grants.manage", "master.manage", "audit.read"];
+// The admin landing page is also shown to operators for the sections only they have (送信メール).
 
 /** @typedef {Kura.Session | null | undefined} MaybeSession */
 
@@ -55,6 +56,9 @@ export const routes = [
   { pattern: "/admin/grants", page: "admin-grants", can: (s) => signedIn(s) && hasGrant(s, "grants.manage") },
   { pattern: "/admin/master", page: "admin-master", can: (s) => signedIn(s) && hasGrant(s, "master.manage") },
   { pattern: "/admin/audit", page: "admin-audit", can: (s) => signedIn(s) && hasGrant(s, "audit.read") },
+  { pattern: "/admin/mail", page: "admin-mail", can: (s) => signedIn(s) && isOperator(s) },
+  { pattern: "/notifications", page: "notifications", can: signedIn },
+  { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
 ];
 
 export const HOME = "#/search";

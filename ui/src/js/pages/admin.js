@@ -11,6 +11,7 @@ export const SECTIONS = [
   { pattern: "/admin/grants", key: "admin.grants", testid: "admin-nav-grants", lead: "grants.title" },
   { pattern: "/admin/master", key: "admin.master", testid: "admin-nav-master", lead: "master.positions" },
   { pattern: "/admin/audit", key: "admin.audit", testid: "admin-nav-audit", lead: "audit.export_csv" },
+  { pattern: "/admin/mail", key: "admin.mail", testid: "admin-nav-mail", lead: "mail.title" },
 ];
 
 /**
@@ -44,6 +45,7 @@ const DESCRIPTIONS = {
   "/admin/grants": "admin.grants.desc",
   "/admin/master": "admin.master.desc",
   "/admin/audit": "admin.audit.desc",
+  "/admin/mail": "admin.mail.desc",
 };
 
 /**
