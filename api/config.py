@@ -95,6 +95,17 @@ class ArchiveSettings(BaseModel):
     )
 
 
+class AuditSettings(BaseModel):
+    """The audit chain's key (issue 7 item 6)."""
+
+    # HMAC key file, outside the data folder and the database; default
+    # <data_dir>.audit-key beside the data folder. 0600; back it up apart from the data.
+    key_file: Path | None = None
+    # Create the key file on the first start when missing. Set false where several machines
+    # share the records: create the key once and install the same file on each machine.
+    create_key: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -111,10 +122,15 @@ class Settings(BaseSettings):
     jobs: JobsSettings = JobsSettings()
     auth: AuthSettings = AuthSettings()
     archive: ArchiveSettings = ArchiveSettings()
+    audit: AuditSettings = AuditSettings()
 
     @property
     def sqlite_path(self) -> Path:
         return self.records.sqlite_path or self.data_dir / "kura.sqlite3"
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit.key_file or self.data_dir.parent / f"{self.data_dir.name}.audit-key"
 
     @property
     def blobs_root(self) -> Path:

@@ -42,6 +42,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "uploads-expire": {"task": "uploads.expire", "schedule": 15 * 60.0},
     # Index documents left pending by a crash between commit and index flush.
     "index-pending": {"task": "index.pending_files", "schedule": 5 * 60.0},
+    # A signed checkpoint of the audit chain's head in the blob store (api.audit.checkpoints).
+    "audit-checkpoint": {"task": "audit.checkpoint", "schedule": 60 * 60.0},
 }
 
 
