@@ -226,7 +226,7 @@ class AuditLog:
         problems += await self._head_problems(last_seq, prev)
         pinned = [(keys.legacy_until, str(keys.path))] if keys.legacy_until else []
         pinned += [(s, src) for s, found in anchors.items() for _, src in found]
-        for seq, source in sorted(pinned):
+        for seq, source in sorted(pinned, reverse=True):  # name the farthest pin
             if seq > last_seq:
                 problems.append(
                     Problem(
