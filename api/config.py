@@ -126,6 +126,17 @@ class MailSettings(BaseModel):
     batch: int = Field(default=200, ge=1, le=10000)
 
 
+class AuditSettings(BaseModel):
+    """The audit chain's key (issue 7 item 6)."""
+
+    # HMAC key file, outside the data folder and the database; default
+    # <data_dir>.audit-key beside the data folder. 0600; back it up apart from the data.
+    key_file: Path | None = None
+    # Create the key file on the first start when missing. Set false where several machines
+    # share the records: create the key once and install the same file on each machine.
+    create_key: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -144,10 +155,15 @@ class Settings(BaseSettings):
     archive: ArchiveSettings = ArchiveSettings()
     pdf: PdfSettings = PdfSettings()
     mail: MailSettings = MailSettings()
+    audit: AuditSettings = AuditSettings()
 
     @property
     def sqlite_path(self) -> Path:
         return self.records.sqlite_path or self.data_dir / "kura.sqlite3"
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit.key_file or self.data_dir.parent / f"{self.data_dir.name}.audit-key"
 
     @property
     def blobs_root(self) -> Path:

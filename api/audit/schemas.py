@@ -24,6 +24,8 @@ class AuditEventRead(BaseModel):
     after_digest: str | None = None
     detail: dict[str, Any] = {}
     prev_hash: str
+    # The audit key that sealed the event (None: a legacy event, plain SHA-256).
+    key_id: str | None = None
     hash: str
 
 
