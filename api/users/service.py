@@ -205,6 +205,10 @@ class UserService:
                 user,
                 {
                     "password_hash": password_hash,
+                    # the password replaced by the reset may not come back (issue 7 item 12)
+                    "password_history": passwords.remembered(
+                        self.settings, user.password_hash, user.password_history
+                    ),
                     "password_changed_at": now,
                     "must_change_password": True,
                     "failed_attempts": 0,

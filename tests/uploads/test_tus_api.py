@@ -381,3 +381,13 @@ async def test_zip_with_unpack_enqueues_import(
 
 
 _ = timedelta
+
+
+async def test_bidi_file_names_are_refused(uh: UploadHarness) -> None:
+    """Issue 7 item 12: a right-to-left override makes "請求書\u202efdp.exe" display as
+    "請求書exe.pdf"; the name is refused before anything is stored."""
+    work = await uh.work()
+    resp = await create(uh, work["id"], 3, filename="請求書\u202efdp.exe")
+    assert resp.status_code == 400, resp.text
+    assert "表示方向" in resp.json()["detail"]
+    assert await uh.container.records.count(UPLOADS) == 0
