@@ -25,6 +25,8 @@ class AuditEventRead(BaseModel):
     detail: dict[str, Any] = {}
     prev_hash: str
     hash: str
+    # The organizations the event concerns (absent on events recorded before issue 7).
+    org_ids: list[str] | None = None
 
 
 class AuditFilters(BaseModel):

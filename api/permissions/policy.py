@@ -112,7 +112,8 @@ class Policy:
             case "master.manage":
                 return "master.manage" in subject.grants
             case "audit.read":
-                return "audit.read" in subject.grants
+                # scoped to the own organization's events by the audit service (issue 7 item 1)
+                return own_org and "audit.read" in subject.grants
             case "organizations.read":
                 return own_org
         return False
