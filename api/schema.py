@@ -21,6 +21,7 @@ async def ensure_schema(container: Container) -> None:
     from api.auth import sessions
     from api.deliverables import intake, package
     from api.grants.service import GrantService
+    from api.master import days
     from api.organizations.repository import OrganizationRepository
     from api.uploads import service as uploads
     from api.users import repository as users
@@ -38,3 +39,4 @@ async def ensure_schema(container: Container) -> None:
     await records.ensure_indexes(PENDING, PENDING_INDEXES)
     await intake.ensure_indexes(records)
     await package.ensure_indexes(records)
+    await records.ensure_indexes(days.ORG_CALENDAR_DAYS, days.INDEXES)

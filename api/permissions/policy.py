@@ -109,8 +109,12 @@ class Policy:
                 return own_org and "grants.manage" in subject.grants
             case "master.read":
                 return True
+            case "master.read_org":
+                return own_org  # an organization's own calendar days and mail templates
             case "master.manage":
-                return "master.manage" in subject.grants
+                # one organization's layer only; global master data is the operators'
+                # (issue 7 item 5)
+                return own_org and "master.manage" in subject.grants
             case "audit.read":
                 # scoped to the own organization's events by the audit service (issue 7 item 1)
                 return own_org and "audit.read" in subject.grants
