@@ -18,6 +18,7 @@ templates) concerns no organization: only operators read those events.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,12 +49,34 @@ async def _from_state(records: RecordStore, state: dict[str, Any], out: set[str]
             found = True
     work_id = state.get("work_id")
     if isinstance(work_id, str) and work_id and "orderer_org_id" not in state:
-        work = await records.get(WORKS, work_id)
-        orderer = work.get("orderer_org_id") if work else None
-        if isinstance(orderer, str) and orderer:
+        orderer = await _orderer(records, work_id)
+        if orderer:
             out.add(orderer)
             found = True
     return found
+
+
+# A work's orderer never changes (``WorkUpdate`` has no such field), so it is remembered per
+# store: an import of 100,000 files appends 100,000 events about one work.
+_ORDERERS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+_ORDERERS_MAX = 10_000
+
+
+async def _orderer(records: RecordStore, work_id: str) -> str | None:
+    try:
+        known = _ORDERERS.setdefault(records, {})
+    except TypeError:  # a store that cannot be weakly referenced: no memo
+        known = {}
+    if work_id in known:
+        return known[work_id]
+    work = await records.get(WORKS, work_id)
+    orderer = work.get("orderer_org_id") if work else None
+    if not isinstance(orderer, str) or not orderer:
+        return None
+    if len(known) >= _ORDERERS_MAX:
+        known.clear()
+    known[work_id] = orderer
+    return orderer
 
 
 async def event_org_ids(
