@@ -1,7 +1,7 @@
 """Who is asking: the subject behind the session cookie or the bearer token.
 
 ``resolve_subject`` is called once per request through ``api.deps.SubjectDep``. It enforces
-two rules before any endpoint runs:
+three rules before any endpoint runs:
 - CSRF (double submit): an unsafe method authenticated by the session cookie must send
   ``X-CSRF-Token`` equal to the session's token; bearer tokens need none (a browser never
   attaches them by itself);
