@@ -67,6 +67,8 @@ class AuthSettings(BaseModel):
     password_min_length: int = Field(default=12, ge=8, le=128)
     # Days after which a password must be changed; 0 disables the forced change.
     password_max_age_days: int = Field(default=90, ge=0)
+    # Earlier passwords a change may not reuse (their hashes are kept; 0: only the current).
+    password_history: int = Field(default=5, ge=0, le=24)
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
     session_ttl_minutes: int = Field(default=8 * 60, ge=1)

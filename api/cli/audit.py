@@ -98,11 +98,17 @@ def register(cli: click.Group) -> None:
     @click.option("--action")
     @click.option("--actor")
     @click.option("--target")
+    @click.option("--org", help="Only events concerning this organization id.")
     def export_cmd(
-        fmt: str, output: Path | None, action: str | None, actor: str | None, target: str | None
+        fmt: str,
+        output: Path | None,
+        action: str | None,
+        actor: str | None,
+        target: str | None,
+        org: str | None,
     ) -> None:
         """Write the events in chain order as CSV or JSON lines (stdout by default)."""
-        flt = EventFilter(action=action, actor_id=actor, target=target)
+        flt = EventFilter(action=action, actor_id=actor, target=target, org_id=org)
 
         async def work(c: Container) -> int:
             n = 0

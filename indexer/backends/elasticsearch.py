@@ -305,6 +305,15 @@ class ElasticsearchIndex:
         filters: list[dict[str, Any]] = []
         for field, values in query.keyword_filters().items():
             filters.append({"terms": {field: list(values)}})
+        either = query.access_either()
+        if either is not None:
+            principals, works = either
+            options = [
+                {"terms": {name: list(values)}}
+                for name, values in (("acl", principals), ("work_id", works))
+                if values
+            ]
+            filters.append({"bool": {"should": options, "minimum_should_match": 1}})
         for field, rng in query.ranges.items():
             low, high = range_bounds(rng.gte, rng.lte)
             bounds = {k: v for k, v in (("gte", low), ("lte", high)) if v is not None}

@@ -34,6 +34,7 @@ SHIM = "tests.support.es_shim:AsyncPlainJsonNode"
 DOCS: list[dict[str, Any]] = [
     {
         "id": "w1",
+        "work_id": "w1",
         "type": "work",
         "title": "広島県道路改良工事",
         "body": "舗装と側溝の改修",
@@ -46,6 +47,7 @@ DOCS: list[dict[str, Any]] = [
     },
     {
         "id": "w2",
+        "work_id": "w2",
         "type": "work",
         "title": "ｺｳｼﾞ 設計業務",
         "category": "design",
@@ -56,6 +58,7 @@ DOCS: list[dict[str, Any]] = [
     },
     {
         "id": "f1",
+        "work_id": "w1",
         "type": "file",
         "title": "コウジ写真",
         "body": "こうじの記録 ABC",
@@ -66,6 +69,7 @@ DOCS: list[dict[str, Any]] = [
     },
     {
         "id": "f2",
+        "work_id": "w9",
         "type": "file",
         "title": "橋梁補修",
         "names": ["点検調書.pdf", "写真帳.pdf"],
@@ -185,6 +189,26 @@ async def test_acl_filter(index: SearchIndex) -> None:
     assert await id_set(index, acl=("user:u1", "org:c")) == {"f1", "f2"}
     assert await id_set(index, acl=("org:zzz",)) == set()
     assert await id_set(index, text="こうじ", acl=("org:b",)) == {"w2"}
+
+
+async def test_member_works_widen_the_acl(index: SearchIndex) -> None:
+    """A document matches the acl OR belongs to one of ``member_works`` (issue 7 item 9: the
+    subject's current memberships, read from the store at query time)."""
+    await loaded(index)
+    assert await id_set(index, acl=(), member_works=("w2",)) == {"w2"}
+    assert await id_set(index, acl=("org:c",), member_works=("w1",)) == {"w1", "f1", "f2"}
+    assert await id_set(index, acl=("org:zzz",), member_works=("nope",)) == set()
+    assert await id_set(index, text="こうじ", acl=("org:c",), member_works=("w2",)) == {"w2"}
+    assert await id_set(index, acl=None, member_works=("w1",)) == {"w1", "w2", "f1", "f2"}
+    assert await id_set(index, acl=("org:c",), member_works=("w1",), types=("file",)) == {
+        "f1",
+        "f2",
+    }
+    result = await index.search(
+        SearchQuery(acl=("org:c",), member_works=("w1",), facets=("type",), limit=1)
+    )
+    assert result.total == 3
+    assert result.facets["type"] == {"file": 2, "work": 1}
 
 
 async def test_date_ranges(index: SearchIndex) -> None:
