@@ -26,7 +26,8 @@ ROWS = [
     signed_in("GET", "/auth/me"),
     signed_in("POST", "/auth/password-policy/check", json={"password": "short"}),
     signed_in("GET", "/auth/tokens"),
-    # before the password change (it ends the other tokens); one's own tokens only: another user's token id answers 404 (tested in test_tokens.py)
+    # before the password change (it ends the other tokens); one's own tokens only:
+    # another user's token id answers 404 (tested in test_tokens.py)
     signed_in("DELETE", "/auth/tokens/{token}", 204),
     signed_in("POST", "/auth/password",
               json={"current_password": PASSWORD, "new_password": "Kasuga-Road-2026-next"}),
