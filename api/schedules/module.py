@@ -15,6 +15,8 @@ from api.schedules.models import (
 )
 from api.schedules.permissions import ScheduleRules
 from api.schedules.router import router
+from api.schedules.router_feeds import router as feeds_router
+from api.schedules.router_imports import router as imports_router
 
 
 async def _schema(container: Container) -> None:
@@ -25,7 +27,7 @@ async def _schema(container: Container) -> None:
 
 MODULE = Module(
     "schedules",
-    routers=(router,),
+    routers=(router, imports_router, feeds_router),
     ensure_schema=_schema,
     rules={"schedules": ScheduleRules()},
 )
