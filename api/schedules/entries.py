@@ -112,7 +112,7 @@ def time_fields(
     when the values are refused (naming the field), or when no occurrence is left."""
     if isinstance(start, datetime) == all_day or isinstance(end, datetime) == all_day:
         raise ValidationFailed("終日の予定は日付で、時刻のある予定は日時で指定してください。")
-    if end < start or (all_day and end == start):  # type: ignore[operator]
+    if end < start or (all_day and end == start):
         raise ValidationFailed("終了は開始より後にしてください。", field="end")
     rd = sorted({format_local(x) for x in rdates})
     ex = sorted({format_local(x) for x in exdates})

@@ -103,6 +103,8 @@ def calendar(
             zones.add(str(entry["tz"]))
     for tz in sorted(zones):
         if tz != "UTC":
-            cal.subcomponents.insert(0, icalendar.Timezone.from_tzid(tz, first_date=date(1970, 1, 1)))
+            cal.subcomponents.insert(
+                0, icalendar.Timezone.from_tzid(tz, first_date=date(1970, 1, 1))
+            )
     data: bytes = cal.to_ical()
     return data

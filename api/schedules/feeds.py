@@ -52,11 +52,11 @@ class FeedService:
             await self._work_check(me, work_id)
         elif work_id:
             raise ValidationFailed("個人のフィードに案件は指定できません。", field="work_id")
-        count = await self.records.count(
-            FEEDS, [Eq("owner_id", me.user_id), Eq("revoked", False)]
-        )
+        count = await self.records.count(FEEDS, [Eq("owner_id", me.user_id), Eq("revoked", False)])
         if count >= MAX_FEEDS:
-            raise ValidationFailed(f"フィードは {MAX_FEEDS} 件までです。不要なものを無効にしてください。")
+            raise ValidationFailed(
+                f"フィードは {MAX_FEEDS} 件までです。不要なものを無効にしてください。"
+            )
         token = secrets.token_urlsafe(32)
         record: Record = {
             "id": new_id(),
@@ -71,7 +71,9 @@ class FeedService:
         async with self.container.uow() as uow:
             stored = await uow.records.insert(FEEDS, record)
             await AuditLog(uow.records, self.clock).record(
-                me, "schedules.feed_created", f"{FEEDS}/{record['id']}",
+                me,
+                "schedules.feed_created",
+                f"{FEEDS}/{record['id']}",
                 detail={"scope": scope, "work_id": work_id},
             )
         return stored, token
@@ -99,7 +101,9 @@ class FeedService:
             return feed
         async with self.container.uow() as uow:
             stored = await uow.records.update(
-                FEEDS, feed_id, {"revoked": True, "revoked_at": to_iso(self.clock.now())},
+                FEEDS,
+                feed_id,
+                {"revoked": True, "revoked_at": to_iso(self.clock.now())},
                 feed["version"],
             )
             await AuditLog(uow.records, self.clock).record(

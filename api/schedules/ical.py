@@ -68,7 +68,8 @@ def decode(data: bytes) -> tuple[str, list[str]]:
         text = data.decode("cp932")
     except UnicodeDecodeError as exc:
         raise IcsError(
-            "文字コードを判別できません。UTF-8 (または Shift_JIS) で保存したファイルを指定してください。"
+            "文字コードを判別できません。"
+            "UTF-8 (または Shift_JIS) で保存したファイルを指定してください。"
         ) from exc
     return text, ["UTF-8 ではないため Shift_JIS (CP932) として読み込みました。"]
 
@@ -199,7 +200,7 @@ def _equivalent(vtimezone_text: str) -> str | None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        component = icalendar.Timezone.from_ical(vtimezone_text)
+        component: Any = icalendar.Timezone.from_ical(vtimezone_text)
         custom = component.to_tz(lookup_tzid=False)
     for name in _iana():
         if _same_offsets(custom, ZoneInfo(name)):
@@ -360,7 +361,8 @@ def _converted(value: Any, params: Any, zones: Zones, tz: str, all_day: bool) ->
     if all_day:
         return value.date() if isinstance(value, datetime) else value
     if not isinstance(value, datetime):
-        return value  # a date EXDATE of a timed series: that whole day
+        day: date = value
+        return day  # a date EXDATE of a timed series: that whole day
     source = _zone_of(value, params, zones)
     if source == tz:
         return value.replace(tzinfo=None)
@@ -390,7 +392,7 @@ def _end(component: Any, start: Local, zones: Zones, tz: str) -> Local:
         end, _ = _value(component["DTEND"], zones, tz)
         if isinstance(end, datetime) != isinstance(start, datetime):
             raise EventError("開始と終了の形式(日付/日時)が一致しません。")
-        if end < start:  # type: ignore[operator]
+        if end < start:
             raise EventError("終了が開始より前です。")
         return end
     if "DURATION" in component:

@@ -60,9 +60,13 @@ def precheck(data: bytes, max_events: int) -> None:
         raise ValidationFailed(str(exc), field="file") from exc
     head = text.lstrip("\ufeff \t\r\n")[:15].upper()
     if not head.startswith("BEGIN:VCALENDAR"):
-        raise ValidationFailed("iCalendar 形式(BEGIN:VCALENDAR で始まるファイル)ではありません。", field="file")
+        raise ValidationFailed(
+            "iCalendar 形式(BEGIN:VCALENDAR で始まるファイル)ではありません。", field="file"
+        )
     if not text.rstrip().upper().endswith("END:VCALENDAR"):
-        raise ValidationFailed("ファイルが途中で切れています(END:VCALENDAR がありません)。", field="file")
+        raise ValidationFailed(
+            "ファイルが途中で切れています(END:VCALENDAR がありません)。", field="file"
+        )
     if text.upper().count("BEGIN:VEVENT") > max_events:
         raise ValidationFailed(f"予定の件数が上限({max_events:,} 件)を超えています。", field="file")
 
@@ -76,7 +80,9 @@ class ImportService:
         self.schedules = ScheduleService(container)
 
     # -- arrival ---------------------------------------------------------------------------
-    async def _options(self, subject: Subject | None, visibility: str, work_id: str | None) -> tuple[Subject, list[str]]:
+    async def _options(
+        self, subject: Subject | None, visibility: str, work_id: str | None
+    ) -> tuple[Subject, list[str]]:
         me = self.schedules._me(subject)
         if visibility not in (PUBLIC, PRIVATE):
             raise ValidationFailed("公開範囲が正しくありません。", field="visibility")
@@ -131,7 +137,9 @@ class ImportService:
         attachments = AttachmentService(self.container)
         record = await attachments.readable(me, attachment_id)
         if record.get("state") != "staged":
-            raise ValidationFailed("この添付ファイルは取り込みに使えません。", field="attachment_id")
+            raise ValidationFailed(
+                "この添付ファイルは取り込みに使えません。", field="attachment_id"
+            )
         if int(record.get("size") or 0) > self.settings.max_import_bytes:
             raise PayloadTooLarge(
                 f"ファイルが大きすぎます(上限 {self.settings.max_import_bytes // 1024**2} MB)。"
@@ -146,7 +154,10 @@ class ImportService:
     ) -> Record:
         import_id = new_id()
         await AttachmentService(self.container).link(
-            uow, me, [attachment["id"]], f"{IMPORTS}/{import_id}",
+            uow,
+            me,
+            [attachment["id"]],
+            f"{IMPORTS}/{import_id}",
             work_id=attachment.get("work_id"),
         )
         record: Record = {
@@ -163,7 +174,7 @@ class ImportService:
             "report": {},
             "created_at": to_iso(self.clock.now()),
         }
-        stored = await uow.records.insert(IMPORTS, record)
+        stored: Record = await uow.records.insert(IMPORTS, record)
         uow.enqueue(TASK, import_id=import_id)
         return stored
 
@@ -207,8 +218,9 @@ class ImportService:
             scanned = ical.scan(text, self.settings.max_import_events)
             del text
         except ical.IcsError as exc:
-            await self._set(record, state="failed", error=str(exc),
-                            finished_at=to_iso(self.clock.now()))
+            await self._set(
+                record, state="failed", error=str(exc), finished_at=to_iso(self.clock.now())
+            )
             return "failed"
         run = _Run(self, record, scanned, warnings)
         await run.execute()
@@ -217,14 +229,18 @@ class ImportService:
     async def _set(self, record: Record, **changes: Any) -> Record:
         fresh = await self.records.get(IMPORTS, str(record["id"]))
         assert fresh is not None
-        return await self.records.update(IMPORTS, str(record["id"]), changes, fresh["version"])
+        stored: Record = await self.records.update(
+            IMPORTS, str(record["id"]), changes, fresh["version"]
+        )
+        return stored
 
 
 class _Run:
     """One execution of an import job."""
 
-    def __init__(self, service: ImportService, record: Record, scanned: ical.Scan,
-                 warnings: list[str]) -> None:
+    def __init__(
+        self, service: ImportService, record: Record, scanned: ical.Scan, warnings: list[str]
+    ) -> None:
         self.service = service
         self.record = record
         self.scanned = scanned
@@ -238,8 +254,9 @@ class _Run:
     def note(self, uid: str, title: str, outcome: str, reason: str = "") -> None:
         self.counts[outcome] += 1
         if len(self.items) < MAX_REPORT_ITEMS and (outcome != "imported" or len(self.items) < 100):
-            self.items.append({"uid": uid[:120], "title": title[:100], "outcome": outcome,
-                               "reason": reason})
+            self.items.append(
+                {"uid": uid[:120], "title": title[:100], "outcome": outcome, "reason": reason}
+            )
 
     async def execute(self) -> None:
         groups: dict[str, list[ical.Event]] = {}
@@ -266,14 +283,21 @@ class _Run:
             fresh = await uow.records.get(IMPORTS, str(self.record["id"]))
             assert fresh is not None
             await uow.records.update(
-                IMPORTS, str(self.record["id"]),
-                {"state": "done", "report": report, "finished_at": now,
-                 "progress": {"processed": total, "total": total}},
+                IMPORTS,
+                str(self.record["id"]),
+                {
+                    "state": "done",
+                    "report": report,
+                    "finished_at": now,
+                    "progress": {"processed": total, "total": total},
+                },
                 fresh["version"],
             )
             await AuditLog(uow.records, self.service.clock).record(
-                str(self.record["owner_id"]), "schedules.imported",
-                f"{IMPORTS}/{self.record['id']}", detail={**self.counts},
+                str(self.record["owner_id"]),
+                "schedules.imported",
+                f"{IMPORTS}/{self.record['id']}",
+                detail={**self.counts},
             )
 
     async def _batch(self, groups: dict[str, list[ical.Event]]) -> None:
@@ -288,8 +312,9 @@ class _Run:
             for uid, events in groups.items():
                 await self._one(uow, owner, uid, events, existing.get(uid))
 
-    async def _one(self, uow: Any, owner: str, uid: str, events: list[ical.Event],
-                   current: Record | None) -> None:
+    async def _one(
+        self, uow: Any, owner: str, uid: str, events: list[ical.Event], current: Record | None
+    ) -> None:
         masters = [e for e in events if e.recurrence_id is None]
         overrides = [e for e in events if e.recurrence_id is not None]
         if not masters:
@@ -298,8 +323,9 @@ class _Run:
                 e.rrule, e.rdates, e.exdates = None, [], []
                 e.uid = f"{uid}#{format_local(e.recurrence_id)}"  # type: ignore[arg-type]
                 e.recurrence_id = None
-                lone = await uow.records.find(ENTRIES, Query(
-                    where=(Eq("owner_id", owner), Eq("uid", e.uid)), limit=1))
+                lone = await uow.records.find(
+                    ENTRIES, Query(where=(Eq("owner_id", owner), Eq("uid", e.uid)), limit=1)
+                )
                 await self._one(uow, owner, e.uid, [e], lone.items[0] if lone.items else None)
             return
         master = max(masters, key=lambda e: e.sequence)
@@ -327,9 +353,16 @@ class _Run:
                 entry["location"] = o.location
             over_map[format_local(o.recurrence_id)] = entry
         try:
-            fields = time_fields(tz=master.tz, all_day=master.all_day, start=master.start,
-                                 end=master.end, rrule=master.rrule, rdates=master.rdates,
-                                 exdates=exdates, overrides=over_map)
+            fields = time_fields(
+                tz=master.tz,
+                all_day=master.all_day,
+                start=master.start,
+                end=master.end,
+                rrule=master.rrule,
+                rdates=master.rdates,
+                exdates=exdates,
+                overrides=over_map,
+            )
         except NoOccurrence:
             self.note(uid, master.title, "skipped", "除外日(EXDATE)ですべての回が除かれています。")
             return
@@ -337,23 +370,39 @@ class _Run:
             self.note(uid, master.title, "skipped", exc.detail)
             return
         values: Record = {
-            "title": master.title, "location": master.location,
+            "title": master.title,
+            "location": master.location,
             "description": master.description,
             "visibility": PRIVATE if master.private else str(self.record["visibility"]),
-            "work_ids": list(self.record.get("work_ids") or []), **fields,
+            "work_ids": list(self.record.get("work_ids") or []),
+            **fields,
         }
         digest = ical.digest(values)
         now = to_iso(self.service.clock.now())
         sequence = max(e.sequence for e in events)
-        source = {"kind": "ics", "import_id": str(self.record["id"]), "digest": digest,
-                  "ics_sequence": str(sequence)}
+        source = {
+            "kind": "ics",
+            "import_id": str(self.record["id"]),
+            "digest": digest,
+            "ics_sequence": str(sequence),
+        }
         if current is None:
             entry_id = new_id()
-            await uow.records.insert(ENTRIES, {
-                "id": entry_id, "owner_id": owner, "org_id": self.record.get("org_id"),
-                **values, "uid": uid, "sequence": sequence, "source": source,
-                "created_by": owner, "created_at": now, "updated_at": now,
-            })
+            await uow.records.insert(
+                ENTRIES,
+                {
+                    "id": entry_id,
+                    "owner_id": owner,
+                    "org_id": self.record.get("org_id"),
+                    **values,
+                    "uid": uid,
+                    "sequence": sequence,
+                    "source": source,
+                    "created_by": owner,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
             self.note(uid, master.title, "imported")
             return
         old = current.get("source") or {}
@@ -363,10 +412,17 @@ class _Run:
         if old.get("digest") == digest:
             self.note(uid, master.title, "skipped", "変更なし")
             return
-        await uow.records.update(ENTRIES, str(current["id"]), {
-            **values, "sequence": max(sequence, int(current.get("sequence") or 0) + 1),
-            "source": source, "updated_at": now,
-        }, current["version"])
+        await uow.records.update(
+            ENTRIES,
+            str(current["id"]),
+            {
+                **values,
+                "sequence": max(sequence, int(current.get("sequence") or 0) + 1),
+                "source": source,
+                "updated_at": now,
+            },
+            current["version"],
+        )
         self.note(uid, master.title, "updated")
 
 

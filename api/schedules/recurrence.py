@@ -42,7 +42,7 @@ from dateutil import rrule as du
 # instances a year; issue 9 "Bad input").
 FREQS = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY")
 REFUSED_FREQS = ("MINUTELY", "SECONDLY")
-_DU_FREQ = {
+_DU_FREQ: dict[str, Any] = {
     "YEARLY": du.YEARLY,
     "MONTHLY": du.MONTHLY,
     "WEEKLY": du.WEEKLY,
@@ -161,7 +161,7 @@ def parse_rule(text: str, start: Local, tz: tzinfo) -> Rule:
         got = values.pop(key, None)
         if got:
             numbers = tuple(int(x) for x in got)
-            if any(not lo <= n <= hi or n == 0 and lo < 0 for n in numbers):
+            if any(not lo <= n <= hi or (n == 0 and lo < 0) for n in numbers):
                 raise RuleError(f"{key} の値が正しくありません。")
             kw[name] = numbers
     if values:
@@ -176,8 +176,10 @@ def parse_rule(text: str, start: Local, tz: tzinfo) -> Rule:
     ):
         kw["bymonth"] = (start_dt.month,)
         kw["bymonthday"] = (start_dt.day,)
-    elif freq == "YEARLY" and "bymonth" in kw and not (
-        {"byweekday", "bymonthday", "byyearday", "byweekno"} & kw.keys()
+    elif (
+        freq == "YEARLY"
+        and "bymonth" in kw
+        and not ({"byweekday", "bymonthday", "byyearday", "byweekno"} & kw.keys())
     ):
         kw["bymonthday"] = (start_dt.day,)
     if freq != "HOURLY":

@@ -82,7 +82,9 @@ async def list_occurrences(
 
 
 @router.post("/entries", status_code=201, response_model=EntryRead)
-async def create_entry(container: ContainerDep, subject: SubjectDep, body: EntryCreate) -> EntryRead:
+async def create_entry(
+    container: ContainerDep, subject: SubjectDep, body: EntryCreate
+) -> EntryRead:
     """A new entry of the signed-in user (7(1)); ``work_ids`` links it to works (7(3))."""
     svc = service(container)
     stored = await svc.create(subject, body)

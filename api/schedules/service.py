@@ -105,10 +105,14 @@ class ScheduleService:
             if work is None or ctx is None or not self.policy.can(subject, "works.read", ctx):
                 raise ValidationFailed("案件が見つかりません。", field="work_ids")
             if not self.policy.can(subject, "schedules.link_work", ctx):
-                raise Forbidden("この案件には予定を登録できません(案件のメンバーのみ、施工中まで)。")
+                raise Forbidden(
+                    "この案件には予定を登録できません(案件のメンバーのみ、施工中まで)。"
+                )
         return ids
 
-    async def _audit(self, uow: Any, subject: Subject, action: str, entry_id: str, **kw: Any) -> None:
+    async def _audit(
+        self, uow: Any, subject: Subject, action: str, entry_id: str, **kw: Any
+    ) -> None:
         await AuditLog(uow.records, self.clock).record(subject, action, target(entry_id), **kw)
 
     # -- commands --------------------------------------------------------------------------
@@ -178,8 +182,10 @@ class ScheduleService:
                 changes[name] = value.strip() if name in ("title", "location") else value
         if data.work_ids is not None:
             changes["work_ids"] = await self.check_works(me, data.work_ids)
-        if any(getattr(data, f) is not None for f in ("start", "end", "all_day", "tz", "rrule",
-                                                     "exdates", "rdates")):
+        if any(
+            getattr(data, f) is not None
+            for f in ("start", "end", "all_day", "tz", "rrule", "exdates", "rdates")
+        ):
             changes.update(self._retimed(entry, data))
         if not changes:
             return entry
@@ -188,9 +194,17 @@ class ScheduleService:
         async with self.container.uow() as uow:
             stored = await uow.records.update(ENTRIES, entry_id, changes, data.version)
             await self._audit(
-                uow, me, "schedules.updated", entry_id, before=entry, after=stored,
-                detail={"works": sorted(set(entry.get("work_ids") or []) |
-                                        set(stored.get("work_ids") or []))},
+                uow,
+                me,
+                "schedules.updated",
+                entry_id,
+                before=entry,
+                after=stored,
+                detail={
+                    "works": sorted(
+                        set(entry.get("work_ids") or []) | set(stored.get("work_ids") or [])
+                    )
+                },
             )
         return stored
 
@@ -207,14 +221,14 @@ class ScheduleService:
             end = to_local(data.end, tz, all_day, "end")
         elif keep:
             old_end = stored_local(str(entry["end"]))
-            end = start + (old_end - old_start)  # type: ignore[operator]
+            end = start + (old_end - old_start)
         else:
             raise ValidationFailed("終了も指定してください。", field="end")
         rrule = entry.get("rrule") if data.rrule is None else data.rrule
-        shift = start - old_start if keep else timedelta(0)  # type: ignore[operator]
+        shift = start - old_start if keep else timedelta(0)
 
         def moved(values: Sequence[str]) -> list[Local]:
-            return [stored_local(v) + shift for v in values]  # type: ignore[operator]
+            return [stored_local(v) + shift for v in values]
 
         if data.exdates is not None:
             exdates = locals_of(data.exdates, tz, all_day, "exdates")
@@ -228,10 +242,18 @@ class ScheduleService:
         overrides: dict[str, Any] = {}
         if keep:
             for key, value in (entry.get("overrides") or {}).items():
-                overrides[format_local(stored_local(key) + shift)] = value  # type: ignore[operator]
+                overrides[format_local(stored_local(key) + shift)] = value
         try:
-            fields = time_fields(tz=tz, all_day=all_day, start=start, end=end, rrule=rrule,
-                                 rdates=rdates, exdates=exdates, overrides=overrides)
+            fields = time_fields(
+                tz=tz,
+                all_day=all_day,
+                start=start,
+                end=end,
+                rrule=rrule,
+                rdates=rdates,
+                exdates=exdates,
+                overrides=overrides,
+            )
         except NoOccurrence as exc:
             raise ValidationFailed(exc.detail, field="exdates") from exc
         if fields["overrides"] and (data.rrule is not None):
@@ -255,8 +277,14 @@ class ScheduleService:
         entry = await self._own(me, entry_id)
         async with self.container.uow() as uow:
             await uow.records.delete(ENTRIES, entry_id, version)
-            await self._audit(uow, me, "schedules.deleted", entry_id, before=entry,
-                              detail={"works": entry.get("work_ids") or []})
+            await self._audit(
+                uow,
+                me,
+                "schedules.deleted",
+                entry_id,
+                before=entry,
+                detail={"works": entry.get("work_ids") or []},
+            )
 
     def _instance(self, entry: Record, rid_text: str) -> Local:
         """The recurrence id ``rid_text`` if the series has such an occurrence; 404 else."""
@@ -283,15 +311,15 @@ class ScheduleService:
         tz, all_day = str(entry["tz"]), bool(entry["all_day"])
         current = dict((entry.get("overrides") or {}).get(key) or {})
         base_start = stored_local(current["start"]) if current else rid
-        dur = stored_local(str(entry["end"])) - stored_local(str(entry["start"]))  # type: ignore[operator]
+        dur = stored_local(str(entry["end"])) - stored_local(str(entry["start"]))
         start = to_local(data.start, tz, all_day, "start") if data.start else base_start
         if data.end:
             end = to_local(data.end, tz, all_day, "end")
         elif current and not data.start:
             end = stored_local(current["end"])
         else:
-            end = start + dur  # type: ignore[operator]
-        if end < start or (all_day and end == start):  # type: ignore[operator]
+            end = start + dur
+        if end < start or (all_day and end == start):
             raise ValidationFailed("終了は開始より後にしてください。", field="end")
         over: dict[str, Any] = {**current, "start": format_local(start), "end": format_local(end)}
         for name in ("title", "location", "description"):
@@ -299,8 +327,9 @@ class ScheduleService:
             if value is not None:
                 over[name] = value.strip() if name != "description" else value
         overrides = {**(entry.get("overrides") or {}), key: over}
-        return await self._save_times(me, entry, {"overrides": overrides},
-                                      "schedules.occurrence_updated", {"occurrence": key})
+        return await self._save_times(
+            me, entry, {"overrides": overrides}, "schedules.occurrence_updated", {"occurrence": key}
+        )
 
     async def cancel_occurrence(
         self, subject: Subject | None, entry_id: str, rid_text: str, version: int
@@ -317,14 +346,23 @@ class ScheduleService:
         exdates = sorted({*(entry.get("exdates") or []), key})
         try:
             return await self._save_times(
-                me, entry, {"exdates": exdates, "overrides": overrides},
-                "schedules.occurrence_cancelled", {"occurrence": key},
+                me,
+                entry,
+                {"exdates": exdates, "overrides": overrides},
+                "schedules.occurrence_cancelled",
+                {"occurrence": key},
             )
         except NoOccurrence:
             async with self.container.uow() as uow:
                 await uow.records.delete(ENTRIES, entry_id, entry["version"])
-                await self._audit(uow, me, "schedules.deleted", entry_id, before=entry,
-                                  detail={"occurrence": key, "last_occurrence": True})
+                await self._audit(
+                    uow,
+                    me,
+                    "schedules.deleted",
+                    entry_id,
+                    before=entry,
+                    detail={"occurrence": key, "last_occurrence": True},
+                )
             return None
 
     async def _save_times(
@@ -345,8 +383,9 @@ class ScheduleService:
         fields["updated_at"] = to_iso(self.clock.now())
         async with self.container.uow() as uow:
             stored = await uow.records.update(ENTRIES, entry["id"], fields, entry["version"])
-            await self._audit(uow, me, action, str(entry["id"]), before=entry, after=stored,
-                              detail=detail)
+            await self._audit(
+                uow, me, action, str(entry["id"]), before=entry, after=stored, detail=detail
+            )
         return stored
 
     # -- reading ---------------------------------------------------------------------------
@@ -426,8 +465,11 @@ class ScheduleService:
                 page = await self.records.find(
                     ENTRIES,
                     Query(
-                        where=(In(name, values), Range("range_end", gte=lo_iso),
-                               Range("range_start", lt=hi_iso)),
+                        where=(
+                            In(name, values),
+                            Range("range_end", gte=lo_iso),
+                            Range("range_start", lt=hi_iso),
+                        ),
                         limit=1000,
                         cursor=cursor,
                     ),
@@ -455,8 +497,7 @@ class ScheduleService:
         me, rel, owners = await self.view_scope(subject, work_ids, user_ids, all_works)
         entries = await self.entries_between(owners, lo, hi)
         names = await self.names(owners)
-        return expand(entries, rel, names, lo, hi, me.user_id,
-                      self.settings.max_view_occurrences)
+        return expand(entries, rel, names, lo, hi, me.user_id, self.settings.max_view_occurrences)
 
     async def names(self, user_ids: set[str]) -> dict[str, str]:
         users = await self.records.get_many("users", sorted(user_ids))
@@ -474,7 +515,9 @@ class ScheduleService:
         while day <= last:
             reason = cal.reason(day)
             if reason is not None and reason.kind.value != "weekend":
-                out.append({"date": day.isoformat(), "name": reason.name, "kind": reason.kind.value})
+                out.append(
+                    {"date": day.isoformat(), "name": reason.name, "kind": reason.kind.value}
+                )
             day += timedelta(days=1)
         return out
 
@@ -538,8 +581,13 @@ def expand(
                 )
             else:
                 digest = hashlib.sha256(f"{entry['id']}|{row['start']}".encode()).hexdigest()
-                row.update(id=f"busy-{digest[:24]}", title=None, location=None, work_id=None,
-                           busy_only=True)
+                row.update(
+                    id=f"busy-{digest[:24]}",
+                    title=None,
+                    location=None,
+                    work_id=None,
+                    busy_only=True,
+                )
             rows.append((_sort_key(occ.start, series.tz), row))
             if len(rows) >= cap:
                 truncated = True
@@ -548,4 +596,3 @@ def expand(
             break
     rows.sort(key=lambda r: (r[0], not r[1]["all_day"], r[1]["id"]))
     return [r for _, r in rows], truncated
-

@@ -27,18 +27,33 @@ def vevent(
             return f";TZID={tz}:{v:%Y%m%dT%H%M%S}"
         return f";VALUE=DATE:{v:%Y%m%d}"
 
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//oracle//EN", "BEGIN:VEVENT",
-             f"UID:{uid}", "DTSTAMP:20260101T000000Z", f"DTSTART{value(start)}",
-             f"DTEND{value(end)}", "SUMMARY:series"]
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//oracle//EN",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        "DTSTAMP:20260101T000000Z",
+        f"DTSTART{value(start)}",
+        f"DTEND{value(end)}",
+        "SUMMARY:series",
+    ]
     if rrule:
         lines.append(f"RRULE:{rrule}")
     lines += [f"EXDATE{value(x)}" for x in exdates]
     lines += [f"RDATE{value(r)}" for r in rdates]
     lines.append("END:VEVENT")
     for rid, s, e in overrides:
-        lines += ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20260101T000000Z",
-                  f"RECURRENCE-ID{value(rid)}", f"DTSTART{value(s)}", f"DTEND{value(e)}",
-                  "SUMMARY:moved", "END:VEVENT"]
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid}",
+            "DTSTAMP:20260101T000000Z",
+            f"RECURRENCE-ID{value(rid)}",
+            f"DTSTART{value(s)}",
+            f"DTEND{value(e)}",
+            "SUMMARY:moved",
+            "END:VEVENT",
+        ]
     lines.append("END:VCALENDAR")
     return "\r\n".join(lines) + "\r\n"
 

@@ -68,7 +68,11 @@ async def test_groupware_export_is_imported_with_rules_exceptions_and_zones(
         # Mondays 09:00 JST, COUNT=5 from 6/1; 6/15 excluded; 6/22 moved to Tue 6/23 14:00.
         ("定例打合せ（春日町）", "2026-06-01T09:00:00+09:00", "2026-06-01T10:00:00+09:00"),
         ("定例打合せ（春日町）", "2026-06-08T09:00:00+09:00", "2026-06-08T10:00:00+09:00"),
-        ("定例打合せ（春日町・時間変更）", "2026-06-23T14:00:00+09:00", "2026-06-23T15:00:00+09:00"),
+        (
+            "定例打合せ（春日町・時間変更）",
+            "2026-06-23T14:00:00+09:00",
+            "2026-06-23T15:00:00+09:00",
+        ),
         ("定例打合せ（春日町）", "2026-06-29T09:00:00+09:00", "2026-06-29T10:00:00+09:00"),
         # All-day, DTEND exclusive, plus an RDATE.
         ("段階確認（舗装）", "2026-06-10", "2026-06-11"),
@@ -104,7 +108,8 @@ async def test_reimport_updates_by_uid_instead_of_duplicating(world: World) -> N
     assert (third["report"]["imported"], third["report"]["updated"]) == (0, 1)
     assert await world.container.records.count(ENTRIES) == 3
     titles = {o["title"] for o in await june(world)}
-    assert "段階確認（路盤）" in titles and "段階確認（舗装）" not in titles
+    assert "段階確認（路盤）" in titles
+    assert "段階確認（舗装）" not in titles
 
 
 async def test_cancelled_event_removes_the_imported_entry(world: World) -> None:
@@ -119,7 +124,9 @@ async def test_cancelled_event_removes_the_imported_entry(world: World) -> None:
 
 def calendar(*events: str, head: str = "") -> bytes:
     body = "".join(f"BEGIN:VEVENT\r\n{e.strip()}\r\nEND:VEVENT\r\n" for e in events)
-    return (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{head}{body}END:VCALENDAR\r\n").encode()
+    return (
+        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{head}{body}END:VCALENDAR\r\n"
+    ).encode()
 
 
 async def test_events_that_cannot_be_taken_are_skipped_with_their_reason(world: World) -> None:
@@ -206,8 +213,12 @@ async def test_too_large_and_too_many_events_are_refused(world: World, settings:
     """Bad input: 100 MB of events is refused by size before it is read (413); a file with
     more VEVENTs than allowed is refused by count."""
     limit = world.container.settings.schedules.max_import_bytes
-    big = calendar(*[f"UID:x{i}\r\nSUMMARY:{'あ' * 200}\r\nDTSTART;VALUE=DATE:20260601"
-                     for i in range(limit // 600 + 10)])
+    big = calendar(
+        *[
+            f"UID:x{i}\r\nSUMMARY:{'あ' * 200}\r\nDTSTART;VALUE=DATE:20260601"
+            for i in range(limit // 600 + 10)
+        ]
+    )
     assert len(big) > limit
     r = await upload(world, big)
     assert r.status_code == 413, r.text
@@ -222,9 +233,11 @@ async def test_too_large_and_too_many_events_are_refused(world: World, settings:
     )
     assert r.status_code == 413, r.text
     many = world.container.settings.schedules.max_import_events + 1
-    r = await upload(world, calendar(*[f"UID:m{i}\r\nDTSTART;VALUE=DATE:20260601"
-                                       for i in range(many)]))
-    assert r.status_code == 400 and "上限" in r.json()["detail"], r.text
+    r = await upload(
+        world, calendar(*[f"UID:m{i}\r\nDTSTART;VALUE=DATE:20260601" for i in range(many)])
+    )
+    assert r.status_code == 400, r.text
+    assert "上限" in r.json()["detail"]
     assert await world.container.records.count(ENTRIES) == 0
 
 
@@ -233,8 +246,10 @@ async def test_structure_broken_inside_is_refused_by_the_job_and_stores_nothing(
 ) -> None:
     """A file whose ends look right but whose inside is broken passes the quick check; the job
     reads the whole structure before writing and fails with the reason, storing no entry."""
-    data = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART;VALUE=DATE:20260601"
-            b"\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\nEND:VTODO\r\nEND:VCALENDAR\r\n")
+    data = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART;VALUE=DATE:20260601"
+        b"\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+    )
     r = await upload(world, data)
     assert r.status_code == 202, r.text
     job = await finished(world, r.json()["id"])
@@ -253,8 +268,12 @@ async def test_import_through_a_tus_attachment(world: World) -> None:
     r = await client.post(
         "/api/v1/attachments/uploads",
         content=GROUPWARE,
-        headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(len(GROUPWARE)),
-                 "Upload-Metadata": meta, "Content-Type": "application/offset+octet-stream"},
+        headers={
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(len(GROUPWARE)),
+            "Upload-Metadata": meta,
+            "Content-Type": "application/offset+octet-stream",
+        },
     )
     assert r.status_code == 201, r.text
     attachment_id = r.headers["kura-attachment-id"]
@@ -270,5 +289,6 @@ async def test_import_through_a_tus_attachment(world: World) -> None:
     assert attachment["parent"] == f"schedule_imports/{job['id']}"
     # Someone else cannot read the import nor its file.
     assert (await world.client("builder").get(f"{API}/imports/{job['id']}")).status_code == 404
-    assert (await world.client("builder").get(
-        f"/api/v1/attachments/{attachment_id}")).status_code == 404
+    assert (
+        await world.client("builder").get(f"/api/v1/attachments/{attachment_id}")
+    ).status_code == 404

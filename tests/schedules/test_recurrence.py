@@ -63,8 +63,13 @@ def one_case(rng: random.Random) -> tuple[set[tuple[str, str]], set[tuple[str, s
     tz = rng.choice(ZONES)
     zone = ZoneInfo(tz)
     all_day = rng.random() < 0.25
-    begin = datetime(rng.choice([2019, 2024, 2026]), rng.randint(1, 12), rng.randint(1, 28),
-                     rng.randint(0, 23), rng.choice([0, 30]))
+    begin = datetime(
+        rng.choice([2019, 2024, 2026]),
+        rng.randint(1, 12),
+        rng.randint(1, 28),
+        rng.randint(0, 23),
+        rng.choice([0, 30]),
+    )
     start: datetime | date
     end: datetime | date
     if all_day:
@@ -96,10 +101,15 @@ def one_case(rng: random.Random) -> tuple[set[tuple[str, str]], set[tuple[str, s
     text = vevent(tz=tz, start=start, end=end, rrule=rule, exdates=exdates, overrides=moved)
     want = occurrences(text, lo, hi)
     series = compile_series(
-        tz_name=tz, all_day=all_day, start=format_local(start), end=format_local(end),
-        rrule=rule, exdates=[format_local(x) for x in exdates],
-        overrides={format_local(k): {"start": format_local(a), "end": format_local(b)}
-                   for k, a, b in moved},
+        tz_name=tz,
+        all_day=all_day,
+        start=format_local(start),
+        end=format_local(end),
+        rrule=rule,
+        exdates=[format_local(x) for x in exdates],
+        overrides={
+            format_local(k): {"start": format_local(a), "end": format_local(b)} for k, a, b in moved
+        },
     )
     got = {(format_local(o.start), format_local(o.end)) for o in series.between(lo, hi)}
     return got, want, f"{tz} {start}..{end} {rule} ex={exdates} moved={moved} {lo}..{hi}"
@@ -116,8 +126,13 @@ def test_expansion_equals_recurring_ical_events(seed: int) -> None:
 def test_rules_are_applied_in_the_series_zone() -> None:
     """Module-anchors §1 (RRULE wrong day across TZ): Monday 08:00 in Tokyo is Sunday 23:00
     UTC; a weekly rule of the Tokyo series yields Mondays in Tokyo."""
-    series = compile_series(tz_name="Asia/Tokyo", all_day=False, start="2026-06-01T08:00:00",
-                            end="2026-06-01T08:30:00", rrule="FREQ=WEEKLY")
+    series = compile_series(
+        tz_name="Asia/Tokyo",
+        all_day=False,
+        start="2026-06-01T08:00:00",
+        end="2026-06-01T08:30:00",
+        rrule="FREQ=WEEKLY",
+    )
     tokyo = ZoneInfo("Asia/Tokyo")
     got = series.between(datetime(2026, 6, 1, tzinfo=tokyo), datetime(2026, 7, 1, tzinfo=tokyo))
     assert sorted(o.start.weekday() for o in got) == [0] * 5  # type: ignore[union-attr]
@@ -125,34 +140,65 @@ def test_rules_are_applied_in_the_series_zone() -> None:
 
 def test_dst_keeps_the_local_time() -> None:
     """A 09:00 New York meeting stays at 09:00 across the change of 2026-03-08 (UTC moves)."""
-    series = compile_series(tz_name="America/New_York", all_day=False,
-                            start="2026-03-02T09:00:00", end="2026-03-02T10:00:00",
-                            rrule="FREQ=WEEKLY;COUNT=3")
+    series = compile_series(
+        tz_name="America/New_York",
+        all_day=False,
+        start="2026-03-02T09:00:00",
+        end="2026-03-02T10:00:00",
+        rrule="FREQ=WEEKLY;COUNT=3",
+    )
     ny = ZoneInfo("America/New_York")
-    got = sorted(o.start for o in series.between(datetime(2026, 3, 1, tzinfo=ny),
-                                                   datetime(2026, 4, 1, tzinfo=ny)))
-    assert [(d.replace(tzinfo=ny).utcoffset() or timedelta()).total_seconds() / 3600
-            for d in got] == [-5, -4, -4]  # type: ignore[union-attr]
+    got = sorted(
+        o.start
+        for o in series.between(datetime(2026, 3, 1, tzinfo=ny), datetime(2026, 4, 1, tzinfo=ny))
+    )
+    assert [
+        (d.replace(tzinfo=ny).utcoffset() or timedelta()).total_seconds() / 3600 for d in got
+    ] == [-5, -4, -4]  # type: ignore[union-attr]
     assert {d.hour for d in got} == {9}  # type: ignore[union-attr]
 
 
 def test_a_series_begun_long_ago_is_expanded_cheaply_and_exactly() -> None:
     """The rebased walk: a daily series begun in 1990 gives exactly June 2026's days."""
-    series = compile_series(tz_name="Asia/Tokyo", all_day=False, start="1990-01-01T07:00:00",
-                            end="1990-01-01T07:15:00", rrule="FREQ=DAILY;INTERVAL=3")
+    series = compile_series(
+        tz_name="Asia/Tokyo",
+        all_day=False,
+        start="1990-01-01T07:00:00",
+        end="1990-01-01T07:15:00",
+        rrule="FREQ=DAILY;INTERVAL=3",
+    )
     tokyo = ZoneInfo("Asia/Tokyo")
-    got = sorted(o.start for o in series.between(datetime(2026, 6, 1, tzinfo=tokyo),
-                                                   datetime(2026, 7, 1, tzinfo=tokyo)))
+    got = sorted(
+        o.start
+        for o in series.between(
+            datetime(2026, 6, 1, tzinfo=tokyo), datetime(2026, 7, 1, tzinfo=tokyo)
+        )
+    )
     first = (date(2026, 6, 1) - date(1990, 1, 1)).days % 3
     assert [d.day for d in got] == list(range(1 + (3 - first) % 3, 31, 3))  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("rule", ["FREQ=SECONDLY", "FREQ=MINUTELY;COUNT=5", "FREQ=DAILY;COUNT=0",
-                                  "FREQ=DAILY;COUNT=10001", "FREQ=WEEKLY;BYDAY=XX",
-                                  "FREQ=DAILY;COUNT=2;UNTIL=20270101T000000Z", "FREQ=FORTNIGHTLY",
-                                  "FREQ=DAILY;BYMONTHDAY=0", "FREQ=DAILY;X-NAME=1"])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=SECONDLY",
+        "FREQ=MINUTELY;COUNT=5",
+        "FREQ=DAILY;COUNT=0",
+        "FREQ=DAILY;COUNT=10001",
+        "FREQ=WEEKLY;BYDAY=XX",
+        "FREQ=DAILY;COUNT=2;UNTIL=20270101T000000Z",
+        "FREQ=FORTNIGHTLY",
+        "FREQ=DAILY;BYMONTHDAY=0",
+        "FREQ=DAILY;X-NAME=1",
+    ],
+)
 def test_refused_rules(rule: str) -> None:
     with pytest.raises(RuleError) as exc:
-        compile_series(tz_name="Asia/Tokyo", all_day=False, start="2026-06-01T08:00:00",
-                       end="2026-06-01T08:30:00", rrule=rule)
+        compile_series(
+            tz_name="Asia/Tokyo",
+            all_day=False,
+            start="2026-06-01T08:00:00",
+            end="2026-06-01T08:30:00",
+            rrule=rule,
+        )
     assert re.search(r"[ぁ-んァ-ン一-龥]", str(exc.value))  # a Japanese message
