@@ -202,6 +202,10 @@ export async function render(root, params, ctx) {
         },
       },
     ],
+    // FullCalendar names a day cell by its date link only, while the cell also holds the
+    // entries: axe-core (label-content-name-mismatch) wants the visible text in the name, so
+    // the cell keeps its role and drops the partial name.
+    dayCellDidMount: (arg) => arg.el.removeAttribute("aria-labelledby"),
     eventClick: (arg) => {
       arg.jsEvent.preventDefault();
       const o = /** @type {Kura.Occurrence | undefined} */ (arg.event.extendedProps.occurrence);
@@ -224,7 +228,9 @@ export async function render(root, params, ctx) {
         });
       }
     },
-    dateClick: (arg) => void entryDialog(null, arg.date, arg.allDay),
+    // A day of the month view opens a timed entry at 9:00; the all-day row of a week or day
+    // view an all-day one.
+    dateClick: (arg) => void entryDialog(null, arg.date, arg.allDay && !arg.view.type.startsWith("dayGrid")),
     datesSet: (arg) => {
       const q = new URLSearchParams();
       if (scope.value) q.set("work", scope.value);
