@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from api.errors import ValidationFailed
@@ -23,6 +23,9 @@ from api.schedules.recurrence import (
 from storage.query import Record
 
 FOREVER_ISO = "9999-12-31T00:00:00.000000Z"
+# A series whose occurrences span more than this is "long" (recurring, or a long event): views
+# find short ones by their start, long ones by their end (``ScheduleService.entries_between``).
+SHORT_SPAN = timedelta(days=7)
 TIME_FIELDS = ("tz", "all_day", "start", "end", "rrule", "rdates", "exdates", "overrides")
 
 
@@ -137,6 +140,7 @@ def time_fields(
         raise NoOccurrence()
     fields["range_start"] = to_iso(bounds[0])
     fields["range_end"] = FOREVER_ISO if bounds[1].year >= 9999 else to_iso(bounds[1])
+    fields["long"] = bounds[1] - bounds[0] > SHORT_SPAN
     return fields
 
 

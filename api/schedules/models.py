@@ -12,6 +12,7 @@ Collection ``schedule_entries``: one record per *series* (a single entry is a se
      work_ids: [...],            # the works the entry concerns (7(1)(3)); may be empty
      uid, sequence, source: {kind: "kura" | "ics", import_id?},
      range_start, range_end,     # UTC bounds of every occurrence (views query on them)
+     long,                       # bounds more than 7 days apart (recurring, long events)
      created_by, created_at, updated_at}
 
 Nothing is expanded into rows: a view reads the series overlapping its range
@@ -44,9 +45,10 @@ MAX_LOCATION = 200
 MAX_DESCRIPTION = 5000
 
 ENTRY_INDEXES: tuple[IndexSpec, ...] = (
-    # Views: the owners' series ending after the range start (past series are skipped by
-    # the index walk; those still running or in the future are few).
-    IndexSpec((("owner_id", 1), ("range_end", 1))),
+    # Views: an owner's short entries by their start (a tight window), their long series
+    # (recurring) by their end (few per owner); see ScheduleService.entries_between.
+    IndexSpec((("owner_id", 1), ("long", 1), ("range_start", 1))),
+    IndexSpec((("owner_id", 1), ("long", 1), ("range_end", 1))),
     IndexSpec((("work_ids", 1), ("range_end", 1))),
     IndexSpec((("owner_id", 1), ("uid", 1)), unique=True),
     IndexSpec((("source.import_id", 1),)),

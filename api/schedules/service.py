@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from api.audit.service import AuditLog
 from api.errors import (
@@ -31,6 +31,7 @@ from api.master.service import load_calendar
 from api.permissions.policy import Subject, WorkContext
 from api.schedules.access import Relations, my_memberships, relations
 from api.schedules.entries import (
+    SHORT_SPAN,
     NoOccurrence,
     locals_of,
     parse_rid,
@@ -43,7 +44,7 @@ from api.schedules.entries import (
 from api.schedules.models import ENTRIES, PUBLIC
 from api.schedules.recurrence import Local, RuleError, format_local, zone
 from api.schedules.schemas import EntryCreate, EntryUpdate, OccurrenceUpdate
-from storage.query import In, Query, Range, Record
+from storage.query import Eq, In, Query, Range, Record
 
 if TYPE_CHECKING:
     from api.container import Container
@@ -454,27 +455,50 @@ class ScheduleService:
         series concerning that work)."""
         lo_iso, hi_iso = to_iso(lo), to_iso(hi)
         found: list[Record] = []
+        # (conditions, sort): each sorted as the index it walks, so the store reads only the
+        # matching records (sorted by id it would scan the collection in id order).
+        Sort = tuple[tuple[str, Literal[1, -1]], ...]
+        queries: list[tuple[tuple[Any, ...], Sort]] = []
         if linked is not None:
-            groups: list[tuple[Any, ...]] = [("work_ids", (linked,))]
+            queries.append(
+                (
+                    (
+                        In("work_ids", (linked,)),
+                        Range("range_end", gte=lo_iso),
+                        Range("range_start", lt=hi_iso),
+                    ),
+                    (("range_end", 1),),
+                )
+            )
         else:
+            # Short entries start at most SHORT_SPAN before the range; long series are found
+            # by their end (so years of past single entries are never walked).
+            short_from = to_iso(lo - SHORT_SPAN)
             ids = sorted(owners)
-            groups = [("owner_id", tuple(ids[i : i + 200])) for i in range(0, len(ids), 200)]
-        for name, values in groups:
+            for i in range(0, len(ids), 200):
+                chunk = In("owner_id", tuple(ids[i : i + 200]))
+                short = Range("range_start", gte=short_from, lt=hi_iso)
+                queries.append(
+                    (
+                        (chunk, Eq("long", False), short),
+                        (("owner_id", 1), ("long", 1), ("range_start", 1)),
+                    )
+                )
+                queries.append(
+                    (
+                        (chunk, Eq("long", True), Range("range_end", gte=lo_iso)),
+                        (("owner_id", 1), ("long", 1), ("range_end", 1)),
+                    )
+                )
+        for where, sort in queries:
             cursor: str | None = None
             while True:
                 page = await self.records.find(
-                    ENTRIES,
-                    Query(
-                        where=(
-                            In(name, values),
-                            Range("range_end", gte=lo_iso),
-                            Range("range_start", lt=hi_iso),
-                        ),
-                        limit=1000,
-                        cursor=cursor,
-                    ),
+                    ENTRIES, Query(where=where, sort=sort, limit=1000, cursor=cursor)
                 )
-                found.extend(page.items)
+                found.extend(
+                    e for e in page.items if e["range_start"] < hi_iso and e["range_end"] >= lo_iso
+                )
                 cursor = page.next_cursor
                 if not cursor:
                     break
