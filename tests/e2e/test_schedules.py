@@ -43,12 +43,16 @@ def calendar_work(stack: Stack) -> str:
     first.login(SUPERVISOR, created["initial_password"], new_password=PASSWORD)
     first.close()
     stack.passwords[SUPERVISOR] = PASSWORD
-    body = {**work_body(stack.orgs["orderer"], [stack.orgs["contractor"]]),
-            "title": WORK_TITLE, "number": "R8-E2E-CAL"}
+    body = {
+        **work_body(stack.orgs["orderer"], [stack.orgs["contractor"]]),
+        "title": WORK_TITLE,
+        "number": "R8-E2E-CAL",
+    }
     work = stack.api.post("/works", body)
     for login_id, role in ((SUPERVISOR, "supervisor"), ("contractor1", "contractor_member")):
-        stack.api.post(f"/works/{work['id']}/members",
-                       {"user_id": stack.users[login_id], "role": role})
+        stack.api.post(
+            f"/works/{work['id']}/members", {"user_id": stack.users[login_id], "role": role}
+        )
     return str(work["id"])
 
 
