@@ -139,6 +139,19 @@ class AuditSettings(BaseModel):
     create_key: bool = True
 
 
+class ScheduleSettings(BaseModel):
+    """Schedules (``api.schedules``): the zone of dates given without one, and the bounds of
+    an iCalendar import (issue 9 "Bad input": 100 MB of events, millions of instances)."""
+
+    timezone: str = "Asia/Tokyo"
+    max_import_bytes: int = Field(default=20 * 1024**2, ge=1024)
+    max_import_events: int = Field(default=20_000, ge=1)
+    # Longest range one view may ask for (a year's list view and a little more).
+    max_view_days: int = Field(default=400, ge=1, le=3700)
+    # Most occurrences one view answers; beyond it the answer is cut and says so.
+    max_view_occurrences: int = Field(default=20_000, ge=100)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -158,6 +171,7 @@ class Settings(BaseSettings):
     pdf: PdfSettings = PdfSettings()
     mail: MailSettings = MailSettings()
     audit: AuditSettings = AuditSettings()
+    schedules: ScheduleSettings = ScheduleSettings()
 
     @property
     def sqlite_path(self) -> Path:
