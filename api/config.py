@@ -97,6 +97,15 @@ class ArchiveSettings(BaseModel):
     )
 
 
+class DeliverableSettings(BaseModel):
+    """The 電子納品 check (``indexer.extract.deliverable``): the virus scanner of rule 29.
+    ``clamd_url``: ClamAV's clamd as ``tcp://host:port`` or ``unix:///path``; unset, every
+    report says the virus check was not run (never that the files are clean)."""
+
+    clamd_url: str | None = Field(default=None, pattern=r"^(tcp://[^/\s]+:\d+|unix:///\S+)$")
+    clamd_timeout_s: float = Field(default=60.0, gt=0)
+
+
 class PdfSettings(BaseModel):
     """The shared PDF renderer (``api.pdf``): extra font folders searched before Debian's."""
 
@@ -142,6 +151,7 @@ class Settings(BaseSettings):
     jobs: JobsSettings = JobsSettings()
     auth: AuthSettings = AuthSettings()
     archive: ArchiveSettings = ArchiveSettings()
+    deliverables: DeliverableSettings = DeliverableSettings()
     pdf: PdfSettings = PdfSettings()
     mail: MailSettings = MailSettings()
 

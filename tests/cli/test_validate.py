@@ -23,7 +23,10 @@ def test_clean_folder_exits_zero(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli(), ["validate", str(folder)])
     assert result.exit_code == 0, result.output
     assert "適用要領基準: 土木202203-01" in result.output
-    assert "エラー 0件 / 警告 0件 / 通知 0件" in result.output
+    # the one notice: no virus scanner configured (rule 29, never silently passed)
+    assert "エラー 0件 / 警告 0件 / 通知 1件" in result.output
+    assert "N [規則29]" in result.output
+    assert "判定した要領: 工事完成図書の電子納品等要領（土木） R4.3" in result.output
 
 
 def test_zip_with_errors_exits_one_and_json(tmp_path: Path) -> None:

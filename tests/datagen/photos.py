@@ -19,9 +19,14 @@ DATE_TIME_ORIGINAL = 36867
 
 
 def jpeg(
-    rng: random.Random, taken: str | None, size: tuple[int, int] = SMALL, quality: int = 75
+    rng: random.Random,
+    taken: str | None,
+    size: tuple[int, int] = SMALL,
+    quality: int = 75,
+    xmp: bytes | None = None,
 ) -> bytes:
-    """A JPEG of ``size``; ``taken`` (``"2026:04:06 10:20:30"``) becomes DateTimeOriginal."""
+    """A JPEG of ``size``; ``taken`` (``"2026:04:06 10:20:30"``) becomes DateTimeOriginal;
+    ``xmp`` is written as the XMP packet (APP1)."""
     width, height = size
     base = Image.frombytes("RGB", (4, 3), rng.randbytes(4 * 3 * 3))
     image = base.resize(size, Image.Resampling.BILINEAR)
@@ -35,12 +40,13 @@ def jpeg(
             shade = rng.randrange(256)
             draw.line((x0, y0, x1, y1), fill=(shade, shade, shade), width=2)
     out = io.BytesIO()
+    extra = {"xmp": xmp} if xmp else {}
     if taken is None:
-        image.save(out, "JPEG", quality=quality)
+        image.save(out, "JPEG", quality=quality, **extra)
     else:
         exif = Image.Exif()
         exif.get_ifd(EXIF_IFD)[DATE_TIME_ORIGINAL] = taken
-        image.save(out, "JPEG", quality=quality, exif=exif)
+        image.save(out, "JPEG", quality=quality, exif=exif, **extra)
     return out.getvalue()
 
 
