@@ -262,7 +262,7 @@ def test_defects_are_really_there(broken: Manifest) -> None:
     with pytest.raises(EntitiesForbidden):
         DET.fromstring(othrs)
     # the PDF defects
-    expected = {k: v["expected"][-1]["path"] for k, v in broken.defects.items()}
+    expected = {k: v["expected"][-1]["path"] for k, v in broken.defects.items() if v["expected"]}
     assert (root / expected["exe_as_pdf"]).read_bytes().startswith(b"MZ")
     assert PdfReader(root / expected["encrypted_pdf"]).is_encrypted
     assert files[expected["zero_byte"]].size == 0
@@ -271,6 +271,53 @@ def test_defects_are_really_there(broken: Manifest) -> None:
     assert b"%%EOF" not in raw
     for path in (expected[k] for k in ("exe_as_pdf", "encrypted_pdf", "broken_pdf", "zero_byte")):
         assert all(p != path for p, _ in broken.phrases.values())
+
+
+def test_fidelity_defects_are_really_there(broken: Manifest) -> None:
+    """The issue 8 defects, read back without the validator."""
+    from PIL import Image
+
+    root = Path(broken.root)
+    files = broken.by_path()
+    construction = broken.kind == "construction"
+    # missing_element: the 6th 写真情報 has no 提出頻度写真
+    infos = _photo_infos(root)
+    assert infos[5].find("提出頻度写真") is None
+    assert all(i.find("提出頻度写真") is not None for n, i in enumerate(infos) if n != 5)
+    # no_register (工事 only): neither the folder nor 台帳フォルダ名
+    index = (root / broken.index_file).read_bytes().decode("cp932")
+    assert "<台帳フォルダ名>" not in index
+    assert not any(p.startswith("REGISTER/") for p in files)
+    # unreferenced: a file OTHRS.XML does not name
+    assert "OTHRS/ORG001/MEMO0001.PDF" in files
+    assert "MEMO0001.PDF" not in (root / "OTHRS/OTHRS.XML").read_bytes().decode("cp932")
+    # bad_cad_name, bad_org_name
+    folder = "DRAWINGF" if construction else "DRAWING"
+    assert f"{folder}/S1LC001Z.DXF" in files
+    assert ("MEET/ORG/MEETING1.PDF" in files) == construction
+    # utf8_xml: UTF-8 (not Shift_JIS) with a 機種依存文字
+    utf8 = root / ("PLAN/PLAN.XML" if construction else "REPORT/REPORT.XML")
+    text = utf8.read_bytes().decode("utf-8")
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    assert "㈱" in text
+    # fullwidth: 撮影箇所 of the 8th photo
+    assert infos[7].findtext("撮影情報/撮影箇所") == "Ｎｏ．８"
+    # truncated_jpeg: the 8th photo does not decode
+    with pytest.raises(OSError, match="truncated"), Image.open(root / "PHOTO/PIC/P0000008.JPG") as im:
+        im.load()
+    # drawing_no_location: the first 平面図 has neither 境界座標 nor 基準点情報
+    drawings = DET.fromstring(
+        re.sub(r"<!DOCTYPE[^>]*>", "", (root / folder / f"{folder}.XML").read_bytes().decode("cp932").split("?>", 1)[1])
+    )
+    plans = [g for g in drawings.iter("図面情報") if g.findtext("図面種類") == "平面図"]
+    assert plans[0].find("境界座標情報") is None and plans[0].find("基準点情報") is None
+    assert all(g.find("境界座標情報") is not None for g in plans[1:])
+    # blackboard_nohash: XMP with 小黒板情報 but no hashCode
+    photo3 = (root / "PHOTO/PIC/P0000003.JPG").read_bytes()
+    assert b"http://dcpadv.org/schema/3.0/photoinfo" in photo3
+    assert b"hashCode" not in photo3
+    # virus: the EICAR test file, named in OTHRS.XML
+    assert (root / "OTHRS/ORG001/SCAN0001.TXT").read_bytes().startswith(b"X5O!P%@AP[4\\PZX54")
 
 
 def _is_date(value: str) -> bool:

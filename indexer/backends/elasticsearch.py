@@ -183,6 +183,13 @@ class ElasticsearchIndex:
             await self._call(
                 es.indices.create(index=self.index, settings=SETTINGS, mappings=_mappings())
             )
+        else:
+            # fields added to the schema since the index was made (a mapping only grows;
+            # documents indexed before get the new fields on ``kura reindex``)
+            mappings = _mappings()
+            await self._call(
+                es.indices.put_mapping(index=self.index, properties=mappings["properties"])
+            )
 
     async def open(self) -> None:
         """Create the index with its analysers and mappings if missing. Idempotent."""
@@ -265,6 +272,9 @@ class ElasticsearchIndex:
             bounds = {k: v for k, v in (("gte", low), ("lte", high)) if v is not None}
             if bounds:
                 filters.append({"range": {field: bounds}})
+        for field, num in query.numbers.items():
+            limits = {k: v for k, v in (("gte", num.gte), ("lte", num.lte)) if v is not None}
+            filters.append({"range": {field: limits}} if limits else {"exists": {"field": field}})
         if not must and not filters:
             return {"match_all": {}}
         return {"bool": {"must": must, "should": should, "filter": filters}}

@@ -18,7 +18,7 @@ from api.kit.ids import new_id
 from storage.query import Eq, Query
 from tests.archive.harness_tree import place_file
 from tests.deliverables.packages import package
-from tests.works.harness import MANAGER, NOBODY, ORG_READER, Harness, seed, serve
+from tests.works.harness import MANAGER, NOBODY, ORDERER, ORG_READER, Harness, seed, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -54,8 +54,18 @@ async def node_at(h: Harness, work_id: str, path: str) -> dict[str, Any]:
     return node
 
 
+async def matching_work(h: Harness) -> dict[str, Any]:
+    """A work whose orderer (発注者コード 02107999) and title are the package's (rule 30)."""
+    org = await h.container.records.get("organizations", ORDERER)
+    assert org is not None
+    await h.container.records.update(
+        "organizations", ORDERER, {"code": "02107999", "name": "広島県"}, int(org["version"])
+    )
+    return await h.create(MANAGER, title="市道中央線道路改良工事")
+
+
 async def test_analyse_maps_fields_and_serves_reports(h: Harness) -> None:
-    work = await h.create(MANAGER)
+    work = await matching_work(h)
     await upload(h, work, package(), "納品")
     root = await node_at(h, work["id"], "納品")
 
@@ -70,7 +80,11 @@ async def test_analyse_maps_fields_and_serves_reports(h: Harness) -> None:
     assert rec["index_kind"] == "C"
     assert rec["applied_standard"] == "土木202203-01"
     assert rec["dtd_version"] == "08"
-    assert rec["report"]["counts"] == {"E": 0, "W": 0, "N": 0}
+    # the one notice: no virus scanner configured (rule 29)
+    assert rec["report"]["counts"] == {"E": 0, "W": 0, "N": 1}
+    assert rec["report"]["scan"] == "not_run"
+    assert rec["edition"] == "工事完成図書の電子納品等要領（土木） R4.3"
+    assert rec["report"]["dtds"]["PHOTO/PHOTO.XML"] == "PHOTO05.DTD"
     assert rec["fields"]["工事名称"] == "市道中央線道路改良工事"
 
     photo = await node_at(h, work["id"], "納品/PHOTO/PIC/P0000002.JPG")
@@ -81,9 +95,12 @@ async def test_analyse_maps_fields_and_serves_reports(h: Harness) -> None:
     assert meta["photo_date"] == "2026-05-10"
     assert meta["photo_path"] == ["工事", "施工状況写真", "道路土工", "掘削工"]
     assert "No.10+5.0" in meta["names"]
+    assert (meta["representative"], meta["frequency"], meta["media"]) == (False, False, "1")
+    assert meta["photo_category"] == "工事"
     meet = await node_at(h, work["id"], "納品/MEET/ORG/MEET0011.PDF")
     assert meet["meta"]["title"] == "施工計画の協議"
     assert meet["meta"]["doc_date"] == "2026-04-10"
+    assert meet["meta"]["meeting_kind"] == "協議"
     index = await node_at(h, work["id"], "納品/INDEX_C.XML")
     assert index["meta"]["role"] == "management"
 
@@ -91,6 +108,21 @@ async def test_analyse_maps_fields_and_serves_reports(h: Harness) -> None:
     assert stored is not None
     assert stored["deliverable"]["title"] == "市道中央線道路改良工事"
     assert stored["deliverable"]["orderer_code"] == "02107999"
+    # the search fields of the package (issue 8 item 9)
+    summary = stored["deliverable"]
+    assert (summary["fiscal_year"], summary["field"], summary["industry"]) == (
+        "2026",
+        "道路",
+        "一般土木工事",
+    )
+    assert summary["facilities"] == ["中央橋"]
+    assert summary["address_codes"] == ["34101"]
+    assert summary["bounds"] == {
+        "west": round(132 + 27 / 60, 6),
+        "east": round(132 + 28 / 60 + 30 / 3600, 6),
+        "north": round(34 + 24 / 60 + 30 / 3600, 6),
+        "south": round(34 + 23 / 60 + 30 / 3600, 6),
+    }
     assert stored["deliverable"]["id"] == rec["id"]
     assert len(await h.events("deliverables.analysed")) == 1
 
@@ -104,13 +136,16 @@ async def test_analyse_maps_fields_and_serves_reports(h: Harness) -> None:
     assert tree["total"] == 2
     top = tree["tree"][0]
     assert (top["level"], top["label"], top["count"]) == ("写真-大分類", "工事", 2)
-    leaf = top["children"][0]["children"][0]["children"][0]
+    leaf = top["children"][0]["children"][0]["children"][0]["children"][0]
+    assert leaf["level"] == "写真タイトル"
     assert leaf["photos"][0]["node_id"] is not None
 
     page = await h.call(MANAGER, "GET", f"/api/v1/deliverables/{rec['id']}/report.html")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert "指摘事項はありません" in page.text
+    assert "エラー 0件 / 警告 0件 / 通知 1件" in page.text
+    assert "規則29 ウイルスチェック" in page.text
+    assert "ウイルスチェックは実施していません" in page.text
 
 
 async def test_bad_package_report_and_reanalyse_strict(h: Harness) -> None:
