@@ -38,8 +38,12 @@ class ClamdScanner:
 
     def _connect(self) -> socket.socket:
         sock = socket.socket(self.family, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout_s)
-        sock.connect(self.address)
+        try:
+            sock.settimeout(self.timeout_s)
+            sock.connect(self.address)
+        except OSError:
+            sock.close()
+            raise
         return sock
 
     def ping(self) -> bool:

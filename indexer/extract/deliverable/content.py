@@ -143,8 +143,8 @@ def jpeg(run: Run, path: str, verifier: BlackboardVerifier | None) -> Blackboard
                     im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
                     im.load()
     except OSError as exc:
-        detail = "（途中で切れています）" if "truncated" in str(exc) else ""
-        run.add("jpeg", path, name=name, detail=detail)
+        cut = "truncated" in str(exc) or not data.rstrip(b"\0").endswith(b"\xff\xd9")
+        run.add("jpeg", path, name=name, detail="（途中で切れています）" if cut else "")
         return None
     except Exception:
         run.add("jpeg", path, name=name, detail="")

@@ -188,8 +188,11 @@ def _holders(doc: XmlDoc, leaf: str, parent: dict[Element, Element]) -> Iterator
             yield group
 
 
-def _context(holder: Element, parent: dict[Element, Element]) -> dict[str, str]:
-    """Leaf children of the holder's ancestors (closest first wins)."""
+def _context(
+    holder: Element, parent: dict[Element, Element], doc_leaves: dict[str, str]
+) -> dict[str, str]:
+    """Leaf children of the holder's ancestors (closest first wins), then the first value of
+    each leaf anywhere in the document (e.g. SURVEY's 測量成果名称 in a sibling group)."""
     out: dict[str, str] = {}
     node = parent.get(holder)
     while node is not None:
@@ -197,6 +200,18 @@ def _context(holder: Element, parent: dict[Element, Element]) -> dict[str, str]:
             if not len(child) and child.tag not in out:
                 out[child.tag] = "".join(child.itertext()).strip()
         node = parent.get(node)
+    for tag, value in doc_leaves.items():
+        out.setdefault(tag, value)
+    return out
+
+
+def _doc_leaves(doc: XmlDoc) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for elem in doc.root.iter():
+        if not len(elem) and elem.tag not in out:
+            value = "".join(elem.itertext()).strip()
+            if value:
+                out[elem.tag] = value
     return out
 
 
@@ -208,6 +223,7 @@ def file_refs(
     declared = declared or {}
     group_tag, specs = GROUPS[kind]
     parent = _parents(doc)
+    leaves = _doc_leaves(doc)
     here = xml_path.rsplit("/", 1)[0] if "/" in xml_path else ""
     out: list[FileRef] = []
     for spec in specs:
@@ -221,7 +237,7 @@ def file_refs(
         )
         for holder in holders:
             rec = record(doc, holder)
-            context = _context(holder, parent)
+            context = _context(holder, parent, leaves)
             for i, name in enumerate(rec.multi.get(spec.leaf, [])):
                 line, column = rec.where.get(spec.leaf, (rec.line, rec.column))
                 if i:
