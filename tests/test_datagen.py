@@ -212,7 +212,8 @@ def test_every_defect_is_documented_and_expected(broken: Manifest) -> None:
     for name, spec in broken.defects.items():
         assert spec["description"] == DEFECTS[name]
         if spec.get("skipped"):  # a defect of the other kind of package (e.g. REGISTER)
-            assert spec["skipped"] == broken.kind and spec["expected"] == []
+            assert spec["skipped"] == broken.kind
+            assert spec["expected"] == []
             continue
         assert spec["expected"], name
         for item in spec["expected"]:
@@ -303,14 +304,22 @@ def test_fidelity_defects_are_really_there(broken: Manifest) -> None:
     # fullwidth: 撮影箇所 of the 8th photo
     assert infos[7].findtext("撮影情報/撮影箇所") == "Ｎｏ．８"
     # truncated_jpeg: the 8th photo does not decode
-    with pytest.raises(OSError, match="truncated"), Image.open(root / "PHOTO/PIC/P0000008.JPG") as im:
+    with (
+        pytest.raises(OSError, match="truncated"),
+        Image.open(root / "PHOTO/PIC/P0000008.JPG") as im,
+    ):
         im.load()
     # drawing_no_location: the first 平面図 has neither 境界座標 nor 基準点情報
     drawings = DET.fromstring(
-        re.sub(r"<!DOCTYPE[^>]*>", "", (root / folder / f"{folder}.XML").read_bytes().decode("cp932").split("?>", 1)[1])
+        re.sub(
+            r"<!DOCTYPE[^>]*>",
+            "",
+            (root / folder / f"{folder}.XML").read_bytes().decode("cp932").split("?>", 1)[1],
+        )
     )
     plans = [g for g in drawings.iter("図面情報") if g.findtext("図面種類") == "平面図"]
-    assert plans[0].find("境界座標情報") is None and plans[0].find("基準点情報") is None
+    assert plans[0].find("境界座標情報") is None
+    assert plans[0].find("基準点情報") is None
     assert all(g.find("境界座標情報") is not None for g in plans[1:])
     # blackboard_nohash: XMP with 小黒板情報 but no hashCode
     photo3 = (root / "PHOTO/PIC/P0000003.JPG").read_bytes()

@@ -254,7 +254,9 @@ def bbox_filter(text: str | None) -> dict[str, IntRange]:
     try:
         west, south, east, north = (float(v) for v in text.split(","))
     except ValueError as exc:  # the schema's pattern makes this rare
-        raise ValidationFailed("bbox は「西,南,東,北」の4つの数値で指定してください。", param="bbox") from exc
+        raise ValidationFailed(
+            "bbox は「西,南,東,北」の4つの数値で指定してください。", param="bbox"
+        ) from exc
     if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
         raise ValidationFailed(
             "bbox の範囲が正しくありません（西≦東、南≦北、経度±180・緯度±90以内）。",

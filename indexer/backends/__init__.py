@@ -65,7 +65,10 @@ def check_query(query: SearchQuery) -> tuple[str, ...]:
     for rng in query.ranges.values():
         range_bounds(rng.gte, rng.lte)  # refuses values that are not ISO dates
     for num in query.numbers.values():
-        if any(v is not None and (not isinstance(v, int) or isinstance(v, bool)) for v in (num.gte, num.lte)):
+        if any(
+            v is not None and (not isinstance(v, int) or isinstance(v, bool))
+            for v in (num.gte, num.lte)
+        ):
             raise InvalidQuery("number bounds must be integers")
     if query.limit < 0:
         raise InvalidQuery("limit must not be negative")

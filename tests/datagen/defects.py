@@ -53,7 +53,6 @@ KINDS: dict[str, frozenset[str]] = {
 }
 
 
-
 def applies(name: str, kind: str) -> bool:
     return kind in KINDS.get(name, frozenset({"construction", "service"}))
 

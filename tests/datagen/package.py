@@ -472,7 +472,11 @@ class _Builder:
         children: list[X.Node] = [
             (
                 "写真ファイル情報",
-                [("シリアル番号", str(serial)), ("写真ファイル名", p.name), ("メディア番号", media)],
+                [
+                    ("シリアル番号", str(serial)),
+                    ("写真ファイル名", p.name),
+                    ("メディア番号", media),
+                ],
             ),
             ("撮影工種区分", kubun),
         ]
@@ -764,9 +768,7 @@ class _Builder:
                 )
             xml = f"SURVEY/{folder}/SURV_{stem}.XML"
             self.put_all(xml, X.sjis(X.document(X.SURVEY, results)), "xml")
-            self.put_all(
-                f"SURVEY/{folder}/{X.SURVEY.dtd}", X.placeholder_dtd(X.SURVEY.dtd), "dtd"
-            )
+            self.put_all(f"SURVEY/{folder}/{X.SURVEY.dtd}", X.placeholder_dtd(X.SURVEY.dtd), "dtd")
             kind = "4級基準点測量" if t == 0 else "用地測量"
             survey.append(
                 (

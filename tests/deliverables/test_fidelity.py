@@ -159,7 +159,12 @@ def test_unreferenced_files_are_listed_and_reported(tmp_path: Path) -> None:
 # item 4: 8.3 only where required; patterns per folder; declared ORG folders ----------------
 def test_names_per_folder(tmp_path: Path) -> None:
     files = package()
-    files = edit(files, "INDEX_C.XML", "<打合せ簿オリジナルファイルフォルダ名>MEET/ORG", "<打合せ簿オリジナルファイルフォルダ名>MEET/ORIG")
+    files = edit(
+        files,
+        "INDEX_C.XML",
+        "<打合せ簿オリジナルファイルフォルダ名>MEET/ORG",
+        "<打合せ簿オリジナルファイルフォルダ名>MEET/ORIG",
+    )
     files["MEET/ORIG/MEET0011.PDF"] = files.pop("MEET/ORG/MEET0011.PDF")
     files = edit(files, "MEET/MEET.XML", "MEET0011.PDF", "MEET0011.PDF")
     files["MEET/ORIG/MEMO.PDF"] = b"%PDF-1.4"  # in the declared ORG folder: MEETnnnm.XXX
@@ -223,7 +228,12 @@ def test_severities_of_section_2_2(check: str, mlit: str, maff: str) -> None:
 
 def test_datum_and_category_are_errors(tmp_path: Path) -> None:
     files = edit(package(), "INDEX_C.XML", "<測地系>02", "<測地系>03")
-    files = edit(files, "PHOTO/PHOTO.XML", "<写真-大分類>工事</写真-大分類><写真区分>施工", "<写真-大分類>工作</写真-大分類><写真区分>施工")
+    files = edit(
+        files,
+        "PHOTO/PHOTO.XML",
+        "<写真-大分類>工事</写真-大分類><写真区分>施工",
+        "<写真-大分類>工作</写真-大分類><写真区分>施工",
+    )
     report = run(tmp_path, files)
     assert [s for _, s, _ in found(report, "enum.datum")] == ["E"]
     assert [s for _, s, _ in found(report, "enum.category")] == ["E"]
@@ -275,11 +285,10 @@ def test_blackboard_hash_where_claimed(tmp_path: Path) -> None:
         files["PHOTO/PIC/P0000002.JPG"], blackboard_xmp(board, with_hash=False)
     )
     report = run(tmp_path, files)
-    assert [(p, s) for p, s, _ in found(report, "blackboard")] == [
-        ("PHOTO/PIC/P0000002.JPG", "W")
-    ]
+    assert [(p, s) for p, s, _ in found(report, "blackboard")] == [("PHOTO/PIC/P0000002.JPG", "W")]
     [(_, severity, message)] = found(report, "blackboard.unverified")
-    assert severity == "N" and "1枚" in message  # never silently passed
+    assert severity == "N"
+    assert "1枚" in message
     failing = _Verifier(ok=False)
     report = validate_tree(tmp_path / "pkg", "mlit", verifier=failing)
     assert failing.seen[0].fields["Title"] == "掘削状況"
@@ -289,8 +298,14 @@ def test_blackboard_hash_where_claimed(tmp_path: Path) -> None:
         "PHOTO/PIC/P0000002.JPG",
     }
     assert found(report, "blackboard.unverified") == []
-    assert found(validate_tree(tmp_path / "pkg", "mlit", verifier=_Verifier(True)), "blackboard") == [
-        ("PHOTO/PIC/P0000002.JPG", "W", "小黒板情報がありますが改ざん検知値（hashCode）がありません: PHOTO/PIC/P0000002.JPG")
+    assert found(
+        validate_tree(tmp_path / "pkg", "mlit", verifier=_Verifier(True)), "blackboard"
+    ) == [
+        (
+            "PHOTO/PIC/P0000002.JPG",
+            "W",
+            "小黒板情報がありますが改ざん検知値（hashCode）がありません: PHOTO/PIC/P0000002.JPG",
+        )
     ]
 
 
@@ -343,7 +358,12 @@ LOCATION = (
 
 def _with_drawings(loc: str) -> dict[str, bytes]:
     files = package()
-    files = edit(files, "INDEX_C.XML", "<台帳フォルダ名>", "<完成図フォルダ名>DRAWINGF</完成図フォルダ名>\n<台帳フォルダ名>")
+    files = edit(
+        files,
+        "INDEX_C.XML",
+        "<台帳フォルダ名>",
+        "<完成図フォルダ名>DRAWINGF</完成図フォルダ名>\n<台帳フォルダ名>",
+    )
     files["DRAWINGF/DRAWINGF.XML"] = sjis(DRAWINGF.format(loc=loc))
     files["DRAWINGF/DRAW05.DTD"] = b"<!-- dtd -->"
     files["DRAWINGF/C0PL001Z.P21"] = b"ISO-10303-21;"
@@ -380,8 +400,12 @@ def test_survey_xml_names_its_files(tmp_path: Path) -> None:
     index = index.replace("constdata", "projectdata").replace("INDE_C08", "INDE_D05")
     index = index.replace("工事名称", "業務名称").replace("工期開始日", "履行期間-着手")
     index = index.replace("工期終了日", "履行期間-完了").replace("工事件名等", "業務件名等")
-    index = index.replace('DTD_version="08"', 'DTD_version="05"').replace("<工事担当課>道路整備課</工事担当課>\n", "")
-    index = index.replace("</基礎情報>", "<測量データフォルダ名>SURVEY</測量データフォルダ名>\n</基礎情報>")
+    index = index.replace('DTD_version="08"', 'DTD_version="05"').replace(
+        "<工事担当課>道路整備課</工事担当課>\n", ""
+    )
+    index = index.replace(
+        "</基礎情報>", "<測量データフォルダ名>SURVEY</測量データフォルダ名>\n</基礎情報>"
+    )
     files["INDEX_D.XML"] = index.encode("cp932")
     survey = (
         '<?xml version="1.0" encoding="Shift_JIS"?>\n<!DOCTYPE surveydata SYSTEM "SURV05.DTD">\n'
@@ -420,7 +444,8 @@ def test_index_fields_read(tmp_path: Path) -> None:
         package(),
         "INDEX_C.XML",
         "<工事内容>道路改良 L=120m</工事内容>",
-        "<工事内容>道路改良 L=120m</工事内容>\n<施工金額>125000000</施工金額>\n<契約番号>K-12</契約番号>",
+        "<工事内容>道路改良 L=120m</工事内容>\n<施工金額>125000000</施工金額>\n"
+        "<契約番号>K-12</契約番号>",
     )
     files = edit(
         files,
@@ -448,7 +473,8 @@ def _volumes(files: dict[str, bytes], both: bool = True) -> dict[str, bytes]:
     photo = first["PHOTO/PHOTO.XML"].decode("cp932")
     # the 2nd photo is on the 2nd medium
     photo = photo.replace(
-        "P0000002.JPG</写真ファイル名><メディア番号>1", "P0000002.JPG</写真ファイル名><メディア番号>2"
+        "P0000002.JPG</写真ファイル名><メディア番号>1",
+        "P0000002.JPG</写真ファイル名><メディア番号>2",
     )
     for rel, data in first.items():
         if rel == "PHOTO/PIC/P0000002.JPG":
@@ -473,7 +499,9 @@ def test_multi_volume_package_is_checked_as_one(tmp_path: Path) -> None:
     report = run(tmp_path / "b", _volumes(package(), both=False))
     assert found(report, "missing_file") == []
     [(_, severity, message)] = found(report, "media.absent")
-    assert severity == "N" and "2枚目" in message and "1件" in message
+    assert severity == "N"
+    assert "2枚目" in message
+    assert "1件" in message
 
 
 # item 10: the package belongs to its work (rule 30) -------------------------------------------
@@ -486,7 +514,8 @@ def test_package_against_its_work(tmp_path: Path) -> None:
     report = validate_tree(folder, "mlit", expect=other)
     got = {f.check: (f.severity, f.message) for f in report.findings if f.rule == 30}
     assert got["work.orderer"][0] == "W"
-    assert "02107999" in got["work.orderer"][1] and "岡山県" in got["work.orderer"][1]
+    assert "02107999" in got["work.orderer"][1]
+    assert "岡山県" in got["work.orderer"][1]
     assert got["work.title"] == (
         "W",
         "工事名称「市道中央線道路改良工事」がこの工事・業務の名称「県道東部線舗装工事」と一致しません。",
@@ -501,7 +530,12 @@ def test_package_against_its_work(tmp_path: Path) -> None:
 
 # item 11: trees ----------------------------------------------------------------------------------
 def test_trees_from_the_xml(tmp_path: Path) -> None:
-    files = edit(package(), "PHOTO/PHOTO.XML", "<代表写真>0</代表写真><提出頻度写真>0</提出頻度写真>\n</写真情報>\n</photodata>", "<代表写真>1</代表写真><提出頻度写真>0</提出頻度写真>\n</写真情報>\n</photodata>")
+    files = edit(
+        package(),
+        "PHOTO/PHOTO.XML",
+        "<代表写真>0</代表写真><提出頻度写真>0</提出頻度写真>\n</写真情報>\n</photodata>",
+        "<代表写真>1</代表写真><提出頻度写真>0</提出頻度写真>\n</写真情報>\n</photodata>",
+    )
     report = run(tmp_path, files)
     tree = report.photo_tree()
     levels = []
@@ -518,13 +552,16 @@ def test_trees_from_the_xml(tmp_path: Path) -> None:
     assert only[0]["count"] == 1
     meet = report.meet_tree()
     assert (meet[0]["level"], meet[0]["label"]) == ("打合せ簿種類", "協議")
-    assert (meet[0]["children"][0]["level"], meet[0]["children"][0]["label"]) == ("発行日付", "2026-04-10")
+    assert (meet[0]["children"][0]["level"], meet[0]["children"][0]["label"]) == (
+        "発行日付",
+        "2026-04-10",
+    )
     assert meet[0]["children"][0]["files"][0]["file"] == "MEET/ORG/MEET0011.PDF"
     othrs = report.othrs_tree()
     assert (othrs[0]["label"], othrs[0]["children"][0]["label"]) == ("品質証明", "品質証明書")
 
 
-# item 12: the profile by (要領 family, 適用要領基準) ------------------------------------------------
+# item 12: the profile by (要領 family, 適用要領基準) ----------------------------------------
 @pytest.mark.parametrize(
     ("kind", "code", "severity", "register", "known"),
     [
@@ -552,7 +589,8 @@ def test_unknown_standard_is_reported(tmp_path: Path) -> None:
     report = validate_tree(write_folder(files, tmp_path / "p"))
     assert report.profile == "mlit"
     [(_, severity, message)] = found(report, "enum.standard")
-    assert severity == "N" and "農道202303-01" in message
+    assert severity == "N"
+    assert "農道202303-01" in message
 
 
 def test_jpeg_helper_still_valid() -> None:

@@ -121,8 +121,7 @@ def structure(run: Run, rel: str, kind: str, doc: XmlDoc) -> None:
     run.report.dtds[run.full(rel)] = choice.dtd.file
     if not choice.exact:
         detail = (
-            f"DTD_version「{version}」のDTDは同梱していないため、"
-            f"{choice.dtd.file}で検査しました。"
+            f"DTD_version「{version}」のDTDは同梱していないため、{choice.dtd.file}で検査しました。"
         )
         run.add("xml.nodtd", rel, *doc.pos(doc.root), detail=detail)
     missing: set[str] = set()
@@ -229,11 +228,10 @@ def _folders(run: Run, rel: str, kind: str, folders: dict[str, str], base: Rec) 
     for element, folder in folders.items():
         if not run.find(folder.strip("/")):
             run.add("folder.missing", rel, *base.pos(element), element=element, folder=folder)
-    if kind == "C" and run.edition.register_required:
-        if "台帳フォルダ名" not in folders:
-            run.add("required", rel, *base.pos("適用要領基準"), element="台帳フォルダ名")
-            if not run.find("REGISTER"):
-                run.add("register", "REGISTER", code=run.edition.code)
+    if kind == "C" and run.edition.register_required and "台帳フォルダ名" not in folders:
+        run.add("required", rel, *base.pos("適用要領基準"), element="台帳フォルダ名")
+        if not run.find("REGISTER"):
+            run.add("register", "REGISTER", code=run.edition.code)
     declared = {f.strip("/").split("/")[0].upper() for f in folders.values()}
     standard = STANDARD_C if kind == "C" else STANDARD_D
     for top in sorted(d for d in run.dirs if "/" not in d):
@@ -287,7 +285,8 @@ def check_photo(run: Run, rel: str) -> list[FileRef]:
         return []
     info = run.photo = read_photo(doc)
     required(run, rel, info.base, [("写真フォルダ名",), ("適用要領基準",)])
-    need = [("シリアル番号",), ("写真ファイル名",), ("写真-大分類",), ("写真タイトル",)]
+    need: list[tuple[str, ...]] = [("シリアル番号",), ("写真ファイル名",), ("写真-大分類",)]
+    need.append(("写真タイトル",))
     need.append(("撮影年月日",))
     for photo in info.photos:
         rec = photo.rec
@@ -300,10 +299,14 @@ def check_photo(run: Run, rel: str) -> list[FileRef]:
         if category and category not in R.PHOTO_CATEGORIES:
             allowed = "/".join(sorted(R.PHOTO_CATEGORIES))
             pos = rec.pos("写真-大分類")
-            run.add("enum.category", rel, *pos, element="写真-大分類", value=category, allowed=allowed)
+            run.add(
+                "enum.category", rel, *pos, element="写真-大分類", value=category, allowed=allowed
+            )
         if category == "工事" and kubun and kubun not in R.PHOTO_KUBUN:
             allowed = "写真管理基準の写真区分"
-            run.add("enum", rel, *rec.pos("写真区分"), element="写真区分", value=kubun, allowed=allowed)
+            run.add(
+                "enum", rel, *rec.pos("写真区分"), element="写真区分", value=kubun, allowed=allowed
+            )
     in_period(run, rel, doc)
     serials(run, rel, doc)
     return photo_refs(info, rel)
@@ -369,4 +372,3 @@ def located_drawings(run: Run, rel: str, doc: XmlDoc) -> None:
             name = rec.get("図面ファイル名") or rec.get("図面名") or ""
             pos = rec.pos("図面種類")
             run.add("drawing.location", rel, *pos, kind=kind, name=name, missing="と".join(missing))
-

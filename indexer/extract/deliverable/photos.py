@@ -201,14 +201,17 @@ def photo_tree(
                 continue
             path = list(zip(PHOTO_LEVELS, ref.photo_path, strict=False))
             path.append((TITLE_LEVEL, ref.title or UNSET))
-            yield path, {
-                "title": ref.title,
-                "file": f"{ref.folder}/{ref.name}",
-                "date": ref.date,
-                "serial": ref.serial,
-                "representative": rep,
-                "frequency": freq,
-            }
+            yield (
+                path,
+                {
+                    "title": ref.title,
+                    "file": f"{ref.folder}/{ref.name}",
+                    "date": ref.date,
+                    "serial": ref.serial,
+                    "representative": rep,
+                    "frequency": freq,
+                },
+            )
 
     return _grow(items(), "photos")
 
@@ -226,7 +229,8 @@ def meet_tree(refs: Iterable[FileRef]) -> list[dict[str, Any]]:
 
 
 def othrs_tree(refs: Iterable[FileRef]) -> list[dict[str, Any]]:
-    """サブフォルダ日本語名 → 資料名 (§2.2 "OTHRS: by サブフォルダ日本語名"), files at the leaves."""
+    """サブフォルダ日本語名 → 資料名 (§2.2 "OTHRS: by サブフォルダ日本語名"), files at the
+    leaves."""
     return _doc_tree(
         refs,
         "other",

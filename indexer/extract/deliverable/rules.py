@@ -97,18 +97,34 @@ _TABLE: tuple[Rule, ...] = (
         "E",
         "ファイル名・フォルダ名は半角英大文字・数字・_で8.3形式にしてください: {name}",
     ),
-    Rule(7, "name.chars", "E", "E", "ファイル名・フォルダ名は半角英大文字・数字・_にしてください: {name}"),
+    Rule(
+        7,
+        "name.chars",
+        "E",
+        "E",
+        "ファイル名・フォルダ名は半角英大文字・数字・_にしてください: {name}",
+    ),
     Rule(8, "name.pattern", "E", "E", "ファイル名が命名規則（{pattern}）に合っていません: {name}"),
-    Rule(8, "folder.pattern", "E", "E", "フォルダ名が命名規則（{pattern}）に合っていません: {name}"),
+    Rule(
+        8, "folder.pattern", "E", "E", "フォルダ名が命名規則（{pattern}）に合っていません: {name}"
+    ),
     Rule(9, "xml.malformed", "E", "E", "XMLの文法に誤りがあります: {detail}"),
     Rule(10, "xml.structure", "E", "E", "{detail}"),
     Rule(10, "xml.unknown", "N", "N", "{detail}（同梱DTDは公開資料からの再構成のため参考）"),
     Rule(10, "xml.nodtd", "N", "N", "{detail}"),
     Rule(11, "char.platform", "E", "E", "機種依存文字「{char}」（U+{code}）は使用できません。"),
-    Rule(11, "char.outside", "E", "E", "JIS X 0208にない文字「{char}」（U+{code}）は使用できません。"),
+    Rule(
+        11, "char.outside", "E", "E", "JIS X 0208にない文字「{char}」（U+{code}）は使用できません。"
+    ),
     Rule(11, "char.undecodable", "E", "E", "文字コードとして読めないバイトがあります。"),
     Rule(11, "char.halfkana", "E", "E", "半角カタカナ「{char}」は使用できません。"),
-    Rule(11, "char.fullwidth", "E", "E", "{element}に全角の英数字「{char}」があります（半角で記入）。"),
+    Rule(
+        11,
+        "char.fullwidth",
+        "E",
+        "E",
+        "{element}に全角の英数字「{char}」があります（半角で記入）。",
+    ),
     Rule(
         11,
         "encoding",
@@ -134,7 +150,9 @@ _TABLE: tuple[Rule, ...] = (
     ),
     Rule(14, "date.range", "W", "E", "「{element}」{value}が工期（{start}〜{end}）の外です。"),
     Rule(15, "enum", "E", "E", "「{element}」の値「{value}」は使用できません（{allowed}）。"),
-    Rule(15, "enum.category", "E", "E", "「{element}」の値「{value}」は使用できません（{allowed}）。"),
+    Rule(
+        15, "enum.category", "E", "E", "「{element}」の値「{value}」は使用できません（{allowed}）。"
+    ),
     Rule(15, "enum.datum", "E", "E", "測地系「{value}」は使用できません（00/01/02）。"),
     Rule(
         15,

@@ -106,7 +106,7 @@ class Run:
 
     def add_raw(self, check: str, path: str | None, **values: object) -> None:
         """A finding on a path of the tree (not relative to a volume root)."""
-        self.report.findings.append(finding(check, self.profile, path, **values))
+        self.report.findings.append(finding(check, self.profile, path, None, None, **values))
 
     def full(self, rel: str) -> str:
         if rel in self.where:

@@ -50,9 +50,7 @@ class Choice:
 
 def bundled() -> list[str]:
     """File names of every bundled DTD."""
-    return sorted(
-        p.name for p in resources.files(__package__).iterdir() if p.name.endswith(".DTD")
-    )
+    return sorted(p.name for p in resources.files(__package__).iterdir() if p.name.endswith(".DTD"))
 
 
 @cache
