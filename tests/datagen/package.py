@@ -53,6 +53,7 @@ class Options:
     duplicates: int = 0  # the last N photos repeat the content of the first N
     volumes: int = 1  # メディア総枚数: >1 writes VOL1/, VOL2/ … each with its INDEX (§1.4)
     blackboard: bool = False  # photos carry 小黒板情報 XMP with a hashCode (rule 25)
+    photo_detail: bool = False  # photos as large as real ones (noise; for benchmarks)
 
 
 @dataclass
@@ -398,7 +399,7 @@ class _Builder:
                     "ShootingSpot": photo.spot,
                 }
                 xmp = fidelity.blackboard_xmp(board, with_hash=not nohash)
-            data = photos.jpeg(seed_rng, taken, size, xmp=xmp)
+            data = photos.jpeg(seed_rng, taken, size, xmp=xmp, detail=o.photo_detail)
             if "truncated_jpeg" in self.defects and photo.serial == 8:
                 data = data[: len(data) // 2]
             path = f"PHOTO/PIC/{photo.name}"
