@@ -9,7 +9,9 @@ import click
 from click.testing import CliRunner
 
 from api.cli import validate
+from tests.datagen.fidelity import eicar
 from tests.deliverables.packages import package, write_folder, write_zip
+from tests.support.clamd import fake_clamd
 
 
 def cli() -> click.Group:
@@ -58,6 +60,22 @@ def test_warnings_only_exit_zero(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli(), ["validate", str(write_folder(files, tmp_path / "p"))])
     assert result.exit_code == 0
     assert "W [規則17]" in result.output
+
+
+def test_virus_scan_with_clamd(tmp_path: Path) -> None:
+    """Rule 29 through ``--clamd`` (a clamd protocol peer: real ClamAV needs signatures from
+    the internet)."""
+    files = package()
+    files["OTHRS/ORG001/DOC001.PDF"] = eicar()
+    folder = write_folder(files, tmp_path / "pkg")
+    with fake_clamd() as (url, server):
+        result = CliRunner().invoke(cli(), ["validate", str(folder), "--clamd", url])
+    assert result.exit_code == 1, result.output
+    assert "E [規則29] OTHRS/ORG001/DOC001.PDF: ウイルスが検出されました" in result.output
+    assert server.scanned == len(files)
+    bad = CliRunner().invoke(cli(), ["validate", str(folder), "--clamd", "http://x"])
+    assert bad.exit_code == 2
+    assert "clamd" in bad.output
 
 
 def test_unusable_input_exits_two(tmp_path: Path) -> None:

@@ -67,6 +67,13 @@ ORG_FOLDERS: dict[str, tuple[str, str | None]] = {
 FOLDER_PATTERNS: dict[str, Pattern] = {
     "PHOTO": Pattern(re.compile(r"^(PIC|DRA)$"), "PIC/DRA", "§1.2 [V]"),
     "OTHRS": Pattern(re.compile(r"^ORG\d{3}$"), "ORGnnn", "§1.9 [M]"),
+    # 測量成果 sub-folders as a real reader lists them (§1.3 [C]); more exist [M], so the
+    # list only grows
+    "SURVEY": Pattern(
+        re.compile(r"^(KITEN|SUIJUN|CHIKEI|ROSEN|KASEN|OTHERSOYO|YOUCHI|SONOTA)$"),
+        "KITEN/SUIJUN/CHIKEI/ROSEN/KASEN/OTHERSOYO…",
+        "§1.3 [C]",
+    ),
     "BORING": Pattern(
         re.compile(r"^(DATA|LOG|DRA|PIC|TEST|OTHRS)$"), "DATA/LOG/DRA/PIC/TEST/OTHRS", "[M]"
     ),
