@@ -40,6 +40,8 @@ MODULES: tuple[str, ...] = (
     "attachments",
     "notifications",
     "mail",
+    "proposals",
+    "workflow",
 )
 
 
