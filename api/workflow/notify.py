@@ -55,8 +55,10 @@ async def notify(
     was = set((before or {}).get("waiting") or ())
     proposer = str(after["proposer_id"])
     data = event.get("data") or {}
-    for uid in sorted(set(after.get("waiting") or ()) - was):
+    for uid in sorted(set(after.get("waiting") or ())):
         action = machine.action_for(after, uid)
+        if uid in was and before is not None and machine.action_for(before, uid) == action:
+            continue  # still waiting for the same thing: told already
         if kind is machine.E.SENT_BACK and uid == data.get("to"):
             add("proposal.sent_back", uid)
         elif action in _BY_ACTION:
