@@ -62,7 +62,7 @@ class FormService:
                         {
                             "id": version_id(code, 1),
                             "form_id": code,
-                            "version": 1,
+                            "number": 1,
                             "definition": checked,
                             "created_by": "system",
                             "created_at": now,
@@ -119,13 +119,13 @@ class FormService:
         found = await self.records.get(FORM_VERSIONS, version_id(form_id, number))
         if found is None:
             raise NotFoundError("様式の版が見つかりません。")
-        return {**found, "form": form}
+        return {**found, "version": int(found["number"]), "form": form}
 
     async def versions(self, form_id: str) -> list[dict[str, Any]]:
         form = await self.get(form_id)
         ids = [version_id(form_id, n) for n in range(1, int(form["current_version"]) + 1)]
         found = await self.records.get_many(FORM_VERSIONS, ids)
-        return sorted(found, key=lambda v: int(v["version"]))
+        return sorted(found, key=lambda v: int(v["number"]))
 
     # -- managing --------------------------------------------------------------------------
 
@@ -152,7 +152,7 @@ class FormService:
                 {
                     "id": version_id(form_id, 1),
                     "form_id": form_id,
-                    "version": 1,
+                    "number": 1,
                     "definition": checked,
                     "created_by": who.user_id,
                     "created_at": now,
@@ -196,7 +196,7 @@ class FormService:
                 {
                     "id": version_id(form_id, number),
                     "form_id": form_id,
-                    "version": number,
+                    "number": number,
                     "definition": checked,
                     "created_by": who.user_id,
                     "created_at": now,

@@ -52,7 +52,7 @@ INDEXES: dict[str, list[IndexSpec]] = {
         IndexSpec((("work_id", 1), ("number", 1))),
     ],
     FORMS: [IndexSpec((("org_id", 1), ("code", 1)))],
-    FORM_VERSIONS: [IndexSpec((("form_id", 1), ("version", 1)), unique=True)],
+    FORM_VERSIONS: [IndexSpec((("form_id", 1), ("number", 1)), unique=True)],
     REVISIONS: [IndexSpec((("proposal_id", 1), ("revision", 1)), unique=True)],
     PREMEETINGS: [
         IndexSpec((("work_id", 1), ("updated_at", 1))),

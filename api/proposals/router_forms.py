@@ -43,7 +43,7 @@ async def get_form(container: ContainerDep, subject: SubjectDep, form_id: str) -
         "form": current["form"],
         "definition": current["definition"],
         "versions": [
-            {"version": v["version"], "created_at": v["created_at"], "created_by": v["created_by"]}
+            {"version": v["number"], "created_at": v["created_at"], "created_by": v["created_by"]}
             for v in versions
         ],
     }

@@ -159,7 +159,7 @@ class ProposalService:
             if source.proposal["work_id"] != work_id:
                 raise ValidationFailed("別の案件の発議書類からは作成できません。", field="copy_from")
             for name in ("form_id", "title", "values", "route", "importance"):
-                if content.get(name) is None:
+                if not content.get(name) or (name == "importance" and "importance" not in body):
                     content[name] = source.proposal.get(name)
             content.setdefault("form_version", source.proposal.get("form_version"))
         form_id = str(content.get("form_id") or "")
