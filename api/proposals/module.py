@@ -11,8 +11,10 @@ from api.proposals import models
 from api.proposals.access import Access
 from api.proposals.form_service import FormService
 from api.proposals.permissions import ProposalRules
+from api.proposals.premeetings import PremeetingService
 from api.proposals.router import router
 from api.proposals.router_forms import router as forms_router
+from api.proposals.router_premeetings import router as premeetings_router
 
 
 async def _schema(container: Container) -> None:
@@ -29,11 +31,21 @@ async def _reads_proposal(container: Container, subject: Subject, proposal_id: s
     return True
 
 
+async def _reads_matter(container: Container, subject: Subject, matter_id: str) -> bool:
+    """The shared folder of a pre-meeting matter is read by the work's readers (別表1-2 4(12))."""
+    try:
+        await PremeetingService(container)._matter(subject, matter_id, "proposals.read")
+    except KuraError:
+        return False
+    return True
+
+
 register_reader(models.PROPOSALS, _reads_proposal)
+register_reader(models.PREMEETINGS, _reads_matter)
 
 MODULE = Module(
     "proposals",
-    routers=(forms_router, router),
+    routers=(forms_router, router, premeetings_router),
     ensure_schema=_schema,
     grants={
         "proposals.forms": "発議書類の様式の管理（自機関）",

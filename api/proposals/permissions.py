@@ -67,6 +67,11 @@ class ProposalRules:
                 # 3(1)(6): the proposer edits and deletes their own (drafts; the service
                 # refuses decided ones).
                 return is_proposer and work.status in RUNNING
+            case "proposals.premeeting.comment":
+                # 別表1-2 4(10)(11): both sides comment on and answer pre-meeting material.
+                return work.status in RUNNING and bool(
+                    work.roles & (PROPOSER_ROLES | {WorkRole.INSPECTOR})
+                )
             case "proposals.correct":
                 # 4(17): dates of a finished decision, by the work's supervisor or an
                 # orderer's user holding the grant.

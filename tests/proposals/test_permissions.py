@@ -14,6 +14,7 @@ import pytest
 from api.config import Settings
 from api.proposals.router import router as proposals_router
 from api.proposals.router_forms import router as forms_router
+from api.proposals.router_premeetings import router as premeetings_router
 from api.workflow.router import router as workflow_router
 from tests.support.perms import API, Row, World, check_matrix, perm_world, uncovered
 
@@ -63,6 +64,11 @@ ROWS = [
     Row("GET", "/route-templates?work_id={work}", allowed="builder", denied="plain", refused=404),
     Row("POST", "/route-templates", allowed="builder", denied="viewer", ok=201, json=lambda ids: {"scope": "work", "owner_id": ids["work"], "name": "標準経路", "steps": ids["route"]}),
     Row("DELETE", "/route-templates/{template}", allowed="builder", denied="viewer", ok=204, fresh=True),
+    Row("GET", "/works/{work}/premeetings", allowed="viewer", refused=404),
+    Row("POST", "/works/{work}/premeetings", allowed="builder", denied="viewer", ok=201, json={"title": "範囲の確認"}),
+    Row("GET", "/premeetings/{matter}", allowed="viewer", refused=404),
+    Row("POST", "/premeetings/{matter}/comments", allowed="supervisor", denied="viewer", ok=201, json={"text": "確認します"}),
+    Row("POST", "/premeetings/{matter_f}/answer", allowed="supervisor", denied="viewer", fresh=True, json=lambda ids: {"version": int(ids["matter_v"]), "text": "了承"}),
     Row("GET", "/delegations", allowed="supervisor", denied=None, other_status=200, hidden="delegation"),
     Row("POST", "/delegations", allowed="supervisor", ok=201, other_status=404, json=lambda ids: {"deputy_id": ids["manager"], "principal_id": ids["supervisor"], **WINDOW}),
     Row("DELETE", "/delegations/{delegation_f}", allowed="supervisor", ok=204, other_status=404, fresh=True),
@@ -134,6 +140,8 @@ async def test_proposals_and_workflow_matrix(world: World) -> None:
     }
     delegation = await _ok(await world.client("supervisor").post(f"{API}/delegations", json={"deputy_id": world.user_id("manager"), **WINDOW}), 201)
     ids["delegation"] = delegation["id"]
+    matter = await _ok(await builder.post(f"{API}/works/{wid}/premeetings", json={"title": "事前打合せ"}), 201)
+    ids["matter"] = matter["id"]
 
     async def fresh() -> dict[str, str]:
         d = await draft()
@@ -144,7 +152,10 @@ async def test_proposals_and_workflow_matrix(world: World) -> None:
         dec = await _ok(await world.client("manager").post(f"{API}/proposals/{dec['id']}/approve", json={"version": dec["version"], "post_review": True}))
         t = await _ok(await builder.post(f"{API}/route-templates", json={"scope": "work", "owner_id": wid, "name": "経路", "steps": route}), 201)
         g = await _ok(await world.client("supervisor").post(f"{API}/delegations", json={"deputy_id": world.user_id("manager"), **WINDOW}), 201)
+        m = await _ok(await builder.post(f"{API}/works/{wid}/premeetings", json={"title": "事前打合せ"}), 201)
         return {
+            "matter_f": m["id"],
+            "matter_v": str(m["version"]),
             "draft": d["id"],
             "draft_v": str(d["version"]),
             "fresh": f["id"],
@@ -161,4 +172,4 @@ async def test_proposals_and_workflow_matrix(world: World) -> None:
 
 
 def test_every_endpoint_has_a_row() -> None:
-    assert uncovered([proposals_router, forms_router, workflow_router], ROWS) == []
+    assert uncovered([proposals_router, forms_router, workflow_router, premeetings_router], ROWS) == []
