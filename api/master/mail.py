@@ -70,7 +70,8 @@ TEMPLATE_KINDS: dict[str, TemplateKind] = {
         "後閲依頼の通知",
         _COMMON | {"work_title", "work_number", "proposal_title", "approver_name"},
         "[{system_name}] 後閲のお願い: {proposal_title}",
-        "{user_name} 様\n\nご不在の間に {approver_name} さんが「{proposal_title}」を先に承認しました。"
+        "{user_name} 様\n\nご不在の間に {approver_name} さんが"
+        "「{proposal_title}」を先に承認しました。"
         "\n後閲をお願いします。\n\n{url}\n",
     ),
     "proposal.commented": TemplateKind(
@@ -91,7 +92,8 @@ TEMPLATE_KINDS: dict[str, TemplateKind] = {
         "事前打合せの回答の通知",
         _COMMON | {"work_title", "work_number", "matter_title", "actor_name"},
         "[{system_name}] 事前打合せの回答: {matter_title}",
-        "{user_name} 様\n\n{actor_name} さんが事前打合せ「{matter_title}」に回答しました。\n\n{url}\n",
+        "{user_name} 様\n\n{actor_name} さんが事前打合せ「{matter_title}」に回答しました。"
+        "\n\n{url}\n",
     ),
     "bulletin.posted": TemplateKind(
         "掲示板記事の通知",

@@ -38,7 +38,9 @@ class Access:
         self.works = WorkService.of(container)
         self.policy = container.policy
 
-    async def work(self, subject: Subject | None, work_id: str) -> tuple[dict[str, Any], WorkContext]:
+    async def work(
+        self, subject: Subject | None, work_id: str
+    ) -> tuple[dict[str, Any], WorkContext]:
         """A work the subject reads (401/404 otherwise) and their context on it."""
         work = await self.works.load(subject, work_id, "works.read")
         return work, await self.works.context(subject, work)

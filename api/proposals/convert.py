@@ -38,7 +38,10 @@ XLSX = {
     "application/vnd.ms-excel.sheet.macroenabled.12",
 }
 DOCX = {"application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
-LEGACY = {"application/vnd.ms-excel": "Excel 97-2003 形式（.xls）", "application/msword": "Word 97-2003 形式（.doc）"}
+LEGACY = {
+    "application/vnd.ms-excel": "Excel 97-2003 形式（.xls）",
+    "application/msword": "Word 97-2003 形式（.doc）",
+}
 IMAGES = {"image/jpeg", "image/png", "image/tiff", "image/gif", "image/bmp", "image/webp"}
 
 
@@ -50,7 +53,7 @@ def kind_of(name: str, content_type: str) -> str:
     """``pdf``, ``xlsx``, ``docx``, ``image``, ``text`` or ``other`` from the detected type
     (ingest) and, for the office formats python-magic names as zip, the extension."""
     lower = name.lower()
-    if content_type == "application/pdf" or lower.endswith(".pdf") and not content_type:
+    if content_type == "application/pdf" or (lower.endswith(".pdf") and not content_type):
         return "pdf"
     if content_type in XLSX or lower.endswith((".xlsx", ".xlsm")):
         return "xlsx"
@@ -78,7 +81,11 @@ def _cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y/%m/%d %H:%M") if value.time() != dt.time() else value.strftime("%Y/%m/%d")
+        return (
+            value.strftime("%Y/%m/%d %H:%M")
+            if value.time() != dt.time()
+            else value.strftime("%Y/%m/%d")
+        )
     if isinstance(value, dt.date):
         return value.strftime("%Y/%m/%d")
     if isinstance(value, float):
@@ -117,7 +124,9 @@ def xlsx_document(data: bytes, title: str) -> dict[str, Any]:
         # trim empty trailing rows and columns
         while rows and not any(rows[-1]):
             rows.pop()
-        used = max((max((i for i, t in enumerate(row) if t), default=-1) for row in rows), default=-1)
+        used = max(
+            (max((i for i, t in enumerate(row) if t), default=-1) for row in rows), default=-1
+        )
         rows = [row[: used + 1] for row in rows]
         widths = [
             max(3, min(40, max((len(row[c]) for row in rows if c < len(row)), default=3)))
@@ -209,5 +218,7 @@ def to_pdf(renderer: PdfRenderer, kind: str, data: bytes, name: str) -> bytes:
 
         return renderer.render_sync(DOCUMENT, text_document(data, name))
     if kind == "legacy":
-        raise NotConvertible("古い Office 形式は綴じられません。.xlsx / .docx で保存し直してください。")
+        raise NotConvertible(
+            "古い Office 形式は綴じられません。.xlsx / .docx で保存し直してください。"
+        )
     raise NotConvertible("この形式のファイルは PDF に綴じられません（添付のままになります）。")

@@ -90,7 +90,7 @@ class FormService:
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def list(
+    async def forms(
         self, subject: Subject | None, *, org_id: str | None = None, include_inactive: bool = False
     ) -> list[dict[str, Any]]:
         """System-wide forms plus those of ``org_id`` (default: the subject's organization)."""
@@ -101,8 +101,7 @@ class FormService:
         out = [
             f
             for f in page.items
-            if f.get("org_id") in wanted
-            and (include_inactive or f.get("active", True))
+            if f.get("org_id") in wanted and (include_inactive or f.get("active", True))
         ]
         return sorted(out, key=lambda f: (not f.get("standard"), str(f.get("name"))))
 

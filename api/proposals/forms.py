@@ -134,7 +134,10 @@ def check_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
         for ref in _refs(field):
             if ref not in by_key:
                 errors.append(
-                    Problem(field["key"], f"「{field['label']}」が未定義の項目「{ref}」を参照しています。")
+                    Problem(
+                        field["key"],
+                        f"「{field['label']}」が未定義の項目「{ref}」を参照しています。",
+                    )
                 )
     loop = _find_loop(fields)
     if loop:
@@ -156,7 +159,9 @@ def _check_field(raw: Mapping[str, Any], where: str) -> tuple[dict[str, Any] | N
     errors: list[Problem] = []
     key = raw.get("key")
     if not isinstance(key, str) or not KEY.match(key):
-        return None, [Problem(where, "項目キーは英小文字で始まる英小文字・数字・_ の40文字以内です。")]
+        return None, [
+            Problem(where, "項目キーは英小文字で始まる英小文字・数字・_ の40文字以内です。")
+        ]
     label = raw.get("label")
     if not _text(label, 100):
         errors.append(Problem(key, "項目名を100文字以内で入力してください。"))
@@ -191,7 +196,11 @@ def _check_field(raw: Mapping[str, Any], where: str) -> tuple[dict[str, Any] | N
             or not all(_text(c, 100) for c in choices)
             or len(set(choices)) != len(choices)
         ):
-            errors.append(Problem(key, f"項目「{label}」の選択肢を重複なく1〜{MAX_CHOICES}個定義してください。"))
+            errors.append(
+                Problem(
+                    key, f"項目「{label}」の選択肢を重複なく1〜{MAX_CHOICES}個定義してください。"
+                )
+            )
             choices = []
         field["choices"] = list(choices)
     if kind == "number":
@@ -312,7 +321,9 @@ def _check_layout(
         keys = []
         for key in section["fields"]:
             if key not in by_key:
-                errors.append(Problem(where, f"レイアウトが未定義の項目「{key}」を参照しています。"))
+                errors.append(
+                    Problem(where, f"レイアウトが未定義の項目「{key}」を参照しています。")
+                )
             elif key in seen:
                 errors.append(Problem(where, f"項目「{key}」がレイアウトに2回あります。"))
             else:
@@ -371,7 +382,11 @@ def _check_value(field: Mapping[str, Any], value: Any) -> str | None:
     elif kind == "date":
         return _check_date(value)
     elif kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             return "数値を入力してください。"
         if field.get("min") is not None and value < field["min"]:
             return f"{field['min']}以上の数値を入力してください。"

@@ -71,7 +71,14 @@ class ListPage:
     names: dict[str, Any] = field(default_factory=dict)
 
 
-DATE_FIELDS = ("proposed_on", "requested_answer_date", "received_on", "planned_answer_date", "answered_on", "decided_on")
+DATE_FIELDS = (
+    "proposed_on",
+    "requested_answer_date",
+    "received_on",
+    "planned_answer_date",
+    "answered_on",
+    "decided_on",
+)
 
 
 class ProposalLists:
@@ -148,7 +155,9 @@ class ProposalLists:
             raise ValidationFailed("並べ替えの項目が正しくありません。", field="sort")
         return ((f.sort, 1 if f.order == "asc" else -1),)
 
-    async def _text_ids(self, subject: Subject, f: ListFilters, principals: Any) -> tuple[list[str], bool]:
+    async def _text_ids(
+        self, subject: Subject, f: ListFilters, principals: Any
+    ) -> tuple[list[str], bool]:
         query = SearchQuery(
             text=f.q or "",
             types=(DOC_TYPE,),
@@ -220,7 +229,10 @@ class ProposalLists:
                 user_ids.update(step["assignees"])
         users = {u["id"]: u for u in await self.records.get_many("users", sorted(user_ids))}
         works = {
-            w["id"]: w for w in await self.records.get_many("works", sorted({str(p["work_id"]) for p in items}))
+            w["id"]: w
+            for w in await self.records.get_many(
+                "works", sorted({str(p["work_id"]) for p in items})
+            )
         }
         calendar = await load_calendar(self.records)
         today = jst_day(self.clock.now())
@@ -263,7 +275,9 @@ class ProposalLists:
                     else None,
                     "action": action,
                     "deputy_for": deputy_for,
-                    "deputy_for_name": (users.get(deputy_for) or {}).get("name") if deputy_for else None,
+                    "deputy_for_name": (users.get(deputy_for) or {}).get("name")
+                    if deputy_for
+                    else None,
                 }
             )
         return out

@@ -35,9 +35,7 @@ class ProposalRules:
             if isinstance(resource, OrgContext):
                 if resource.org_id is None:
                     return subject.is_operator
-                return (
-                    resource.org_id == subject.org_id and "proposals.forms" in subject.grants
-                )
+                return resource.org_id == subject.org_id and "proposals.forms" in subject.grants
             return False
         if action == "proposals.forms.read":
             return True

@@ -47,7 +47,9 @@ class PremeetingService:
         self.access = Access(container)
         self.attachments = AttachmentService(container)
 
-    async def _matter(self, subject: Subject | None, matter_id: str, action: str) -> tuple[dict[str, Any], ProposalResource]:
+    async def _matter(
+        self, subject: Subject | None, matter_id: str, action: str
+    ) -> tuple[dict[str, Any], ProposalResource]:
         if subject is None:
             raise NotAuthenticated()
         matter = await self.records.get(PREMEETINGS, matter_id) if is_id(matter_id) else None
@@ -66,9 +68,21 @@ class PremeetingService:
 
     async def _parties(self, work_id: str) -> list[str]:
         page = await self.records.find(MEMBERS, Query(where=(Eq("work_id", work_id),), limit=1000))
-        return [m["user_id"] for m in page.items if m.get("role") in ("supervisor", "contractor_member", "inspector")]
+        return [
+            m["user_id"]
+            for m in page.items
+            if m.get("role") in ("supervisor", "contractor_member", "inspector")
+        ]
 
-    async def _notify(self, uow: Any, subject: Subject, kind: str, matter: Mapping[str, Any], recipients: Sequence[str], seq: int) -> None:
+    async def _notify(
+        self,
+        uow: Any,
+        subject: Subject,
+        kind: str,
+        matter: Mapping[str, Any],
+        recipients: Sequence[str],
+        seq: int,
+    ) -> None:
         work = await uow.records.get("works", str(matter["work_id"])) or {}
         me = (await user_names(self.container, [subject.user_id])).get(subject.user_id) or {}
         await self.container.notifier().notify(
@@ -87,7 +101,9 @@ class PremeetingService:
             work_id=str(matter["work_id"]),
         )
 
-    async def create(self, subject: Subject | None, work_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    async def create(
+        self, subject: Subject | None, work_id: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """(8)(9): register material for a matter; the parties are told."""
         work, ctx = await self.access.work(subject, work_id)
         assert subject is not None
@@ -107,17 +123,24 @@ class PremeetingService:
             "acl": [work_principal(work_id), org_principal(str(work.get("orderer_org_id")))],
         }
         async with self.container.uow() as uow:
-            await self.attachments.link(uow, subject, matter["files"], parent_of(matter["id"]), work_id=work_id)
+            await self.attachments.link(
+                uow, subject, matter["files"], parent_of(matter["id"]), work_id=work_id
+            )
             stored = await uow.records.insert(PREMEETINGS, matter)
-            await AuditLog(uow.records, self.clock).record(subject, "premeetings.created", parent_of(stored["id"]), after=stored)
-            await self._notify(uow, subject, "premeeting.registered", stored, await self._parties(work_id), 0)
+            await AuditLog(uow.records, self.clock).record(
+                subject, "premeetings.created", parent_of(stored["id"]), after=stored
+            )
+            await self._notify(
+                uow, subject, "premeeting.registered", stored, await self._parties(work_id), 0
+            )
         return stored
 
-    async def list(self, subject: Subject | None, work_id: str) -> list[dict[str, Any]]:
+    async def matters(self, subject: Subject | None, work_id: str) -> list[dict[str, Any]]:
         """(13): the work's pre-meeting matters, newest first, with their state."""
         await self.access.work(subject, work_id)
         page = await self.records.find(
-            PREMEETINGS, Query(where=(Eq("work_id", work_id),), sort=(("updated_at", -1),), limit=500)
+            PREMEETINGS,
+            Query(where=(Eq("work_id", work_id),), sort=(("updated_at", -1),), limit=500),
         )
         names = await user_names(self.container, [str(m["created_by"]) for m in page.items])
         return [
@@ -147,7 +170,9 @@ class PremeetingService:
             "users": await user_names(self.container, ids),
         }
 
-    async def comment(self, subject: Subject | None, matter_id: str, text: str, attachments: Sequence[str]) -> dict[str, Any]:
+    async def comment(
+        self, subject: Subject | None, matter_id: str, text: str, attachments: Sequence[str]
+    ) -> dict[str, Any]:
         """(10)(12): a comment, with files that join the matter's folder."""
         matter, _ = await self._matter(subject, matter_id, "proposals.premeeting.comment")
         assert subject is not None
@@ -161,7 +186,13 @@ class PremeetingService:
         }
         async with self.container.uow() as uow:
             current = await self._files(matter_id)
-            await self.attachments.link(uow, subject, [*current, *attachments], parent_of(matter_id), work_id=str(matter["work_id"]))
+            await self.attachments.link(
+                uow,
+                subject,
+                [*current, *attachments],
+                parent_of(matter_id),
+                work_id=str(matter["work_id"]),
+            )
             stored = await uow.records.insert(COMMENTS, record)
             await uow.records.update(
                 PREMEETINGS,
@@ -169,13 +200,17 @@ class PremeetingService:
                 {"comments": int(matter.get("comments") or 0) + 1, "updated_at": record["at"]},
                 matter["version"],
             )
-            await AuditLog(uow.records, self.clock).record(subject, "premeetings.commented", parent_of(matter_id), after=stored)
+            await AuditLog(uow.records, self.clock).record(
+                subject, "premeetings.commented", parent_of(matter_id), after=stored
+            )
         return stored
 
     async def _files(self, matter_id: str) -> list[str]:
         return [a["id"] for a in await self.attachments.of_parent(parent_of(matter_id))]
 
-    async def answer(self, subject: Subject | None, matter_id: str, text: str, version: int) -> dict[str, Any]:
+    async def answer(
+        self, subject: Subject | None, matter_id: str, text: str, version: int
+    ) -> dict[str, Any]:
         """(11): the answer; the registrant is told."""
         matter, _ = await self._matter(subject, matter_id, "proposals.premeeting.comment")
         assert subject is not None
@@ -184,9 +219,22 @@ class PremeetingService:
             updated = await uow.records.update(
                 PREMEETINGS,
                 matter_id,
-                {"status": "answered", "answer": {"text": text, "by": subject.user_id, "at": now}, "updated_at": now},
+                {
+                    "status": "answered",
+                    "answer": {"text": text, "by": subject.user_id, "at": now},
+                    "updated_at": now,
+                },
                 version,
             )
-            await AuditLog(uow.records, self.clock).record(subject, "premeetings.answered", parent_of(matter_id), before=matter, after=updated)
-            await self._notify(uow, subject, "premeeting.answered", updated, [str(matter["created_by"])], int(updated["version"]))
+            await AuditLog(uow.records, self.clock).record(
+                subject, "premeetings.answered", parent_of(matter_id), before=matter, after=updated
+            )
+            await self._notify(
+                uow,
+                subject,
+                "premeeting.answered",
+                updated,
+                [str(matter["created_by"])],
+                int(updated["version"]),
+            )
         return updated

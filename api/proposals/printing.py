@@ -129,7 +129,10 @@ def form_document(
                     {
                         "label": field["label"],
                         "columns": [c["label"] for c in cols],
-                        "rows": [[display(c, (row or {}).get(c["key"])) for c in cols] for row in value or []],
+                        "rows": [
+                            [display(c, (row or {}).get(c["key"])) for c in cols]
+                            for row in value or []
+                        ],
                     }
                 )
             elif section["style"] == "checks" and field["type"] in ("choice", "multichoice"):
@@ -143,7 +146,11 @@ def form_document(
         sections.append(
             {
                 "heading": section.get("heading"),
-                "style": "table" if tables else section["style"] if section["style"] == "text" else "kv",
+                "style": "table"
+                if tables
+                else section["style"]
+                if section["style"] == "text"
+                else "kv",
                 "rows": rows,
                 "tables": tables,
             }
@@ -185,7 +192,8 @@ def form_document(
         "stamps": [s.__dict__ for s in stamps],
         "corrections": corrections,
         "files": [
-            [str(i + 1), str(f.get("name", "")), _pages(f.get("pages"))] for i, f in enumerate(files)
+            [str(i + 1), str(f.get("name", "")), _pages(f.get("pages"))]
+            for i, f in enumerate(files)
         ],
         "footer": str(definition.get("name", "")),
     }
@@ -228,14 +236,19 @@ class Printing:
     async def form_pdf(self, p: Mapping[str, Any], work: Mapping[str, Any]) -> bytes:
         from api.proposals.views import people_of
 
-        version = await FormService(self.container).version(str(p["form_id"]), int(p["form_version"]))
+        version = await FormService(self.container).version(
+            str(p["form_id"]), int(p["form_version"])
+        )
         names = await user_names(self.container, people_of(p))
         files = await self._files(p)
         data = form_document(p, version["definition"], work, names, [{**f, **b} for f, b in files])
         return await self.container.pdf.render(FORM_TEMPLATE, data)
 
     async def _files(self, p: Mapping[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        linked = {a["id"]: a for a in await AttachmentService(self.container).of_parent(f"{PROPOSALS}/{p['id']}")}
+        linked = {
+            a["id"]: a
+            for a in await AttachmentService(self.container).of_parent(f"{PROPOSALS}/{p['id']}")
+        }
         out = []
         for item in p.get("attachments") or []:
             record = linked.get(item["id"])

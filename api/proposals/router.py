@@ -71,8 +71,19 @@ class ListParams:
         cursor: Annotated[str | None, Query(max_length=2000)] = None,
     ) -> None:
         self.filters = _filters(
-            state, work, form_id, importance, q, overdue, date_field, date_from, date_to,
-            sort, order, limit, cursor,
+            state,
+            work,
+            form_id,
+            importance,
+            q,
+            overdue,
+            date_field,
+            date_from,
+            date_to,
+            sort,
+            order,
+            limit,
+            cursor,
         )
 
 
@@ -87,7 +98,10 @@ def _page(page: ListPage) -> dict[str, Any]:
 
 @router.get("/works/{work_id}/proposals")
 async def list_work_proposals(
-    container: ContainerDep, subject: SubjectDep, work_id: str, params: Annotated[ListParams, Depends()]
+    container: ContainerDep,
+    subject: SubjectDep,
+    work_id: str,
+    params: Annotated[ListParams, Depends()],
 ) -> dict[str, Any]:
     """One work's proposals (seed 001 別表1-1 4(4))."""
     return _page(await ProposalLists(container).of_work(subject, work_id, params.filters))
@@ -134,7 +148,9 @@ async def inbox_count(container: ContainerDep, subject: SubjectDep) -> dict[str,
 
 
 @router.get("/proposals/{proposal_id}")
-async def get_proposal(container: ContainerDep, subject: SubjectDep, proposal_id: str) -> dict[str, Any]:
+async def get_proposal(
+    container: ContainerDep, subject: SubjectDep, proposal_id: str
+) -> dict[str, Any]:
     """The proposal with its form version, files, names and what the reader may do."""
     loaded = await Access(container).proposal(subject, proposal_id)
     assert subject is not None

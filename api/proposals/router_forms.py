@@ -25,7 +25,7 @@ async def list_forms(
 ) -> dict[str, Any]:
     """The forms a subject may use (system-wide and ``org_id``'s), with the field types and
     default sources a definition may name."""
-    forms = await FormService(container).list(
+    forms = await FormService(container).forms(
         subject, org_id=org_id, include_inactive=include_inactive
     )
     return {"items": forms, "field_types": FIELD_TYPES, "sources": SOURCES}
@@ -60,7 +60,9 @@ async def get_form_version(
 
 
 @router.post("", status_code=201)
-async def create_form(container: ContainerDep, subject: SubjectDep, body: FormCreate) -> dict[str, Any]:
+async def create_form(
+    container: ContainerDep, subject: SubjectDep, body: FormCreate
+) -> dict[str, Any]:
     return await FormService(container).create(subject, body.definition, body.org_id)
 
 

@@ -36,9 +36,11 @@ class MatterAnswer(BaseModel):
 
 
 @router.get("/works/{work_id}/premeetings")
-async def list_matters(container: ContainerDep, subject: SubjectDep, work_id: str) -> dict[str, Any]:
+async def list_matters(
+    container: ContainerDep, subject: SubjectDep, work_id: str
+) -> dict[str, Any]:
     """The work's pre-meeting matters, apart from the decisions (4(13))."""
-    return {"items": await PremeetingService(container).list(subject, work_id)}
+    return {"items": await PremeetingService(container).matters(subject, work_id)}
 
 
 @router.post("/works/{work_id}/premeetings", status_code=201)
@@ -50,7 +52,9 @@ async def create_matter(
 
 
 @router.get("/premeetings/{matter_id}")
-async def get_matter(container: ContainerDep, subject: SubjectDep, matter_id: str) -> dict[str, Any]:
+async def get_matter(
+    container: ContainerDep, subject: SubjectDep, matter_id: str
+) -> dict[str, Any]:
     return await PremeetingService(container).detail(subject, matter_id)
 
 
@@ -59,7 +63,9 @@ async def comment_matter(
     container: ContainerDep, subject: SubjectDep, matter_id: str, body: MatterComment
 ) -> dict[str, Any]:
     """A comment with files for the matter's shared folder (4(10)(12))."""
-    return await PremeetingService(container).comment(subject, matter_id, body.text, body.attachments)
+    return await PremeetingService(container).comment(
+        subject, matter_id, body.text, body.attachments
+    )
 
 
 @router.post("/premeetings/{matter_id}/answer")

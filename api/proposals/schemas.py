@@ -26,7 +26,9 @@ class _Model(BaseModel):
 
 class BundleItem(_Model):
     id: RefId
-    pages: Annotated[list[Annotated[int, Field(ge=1, le=100_000)]], Field(max_length=2000)] | None = None
+    pages: (
+        Annotated[list[Annotated[int, Field(ge=1, le=100_000)]], Field(max_length=2000)] | None
+    ) = None
 
 
 class RouteStep(_Model):

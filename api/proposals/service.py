@@ -48,17 +48,16 @@ def check_bundle(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         pages = item.get("pages")
-        if pages is not None:
-            if (
-                not isinstance(pages, list)
-                or not pages
-                or len(pages) > MAX_PAGES_PER_FILE
-                or any(not isinstance(p, int) or isinstance(p, bool) or p < 1 for p in pages)
-            ):
-                raise ValidationFailed(
-                    f"{index + 1}番目の添付ファイルのページ指定が正しくありません。",
-                    field="attachments",
-                )
+        if pages is not None and (
+            not isinstance(pages, list)
+            or not pages
+            or len(pages) > MAX_PAGES_PER_FILE
+            or any(not isinstance(p, int) or isinstance(p, bool) or p < 1 for p in pages)
+        ):
+            raise ValidationFailed(
+                f"{index + 1}番目の添付ファイルのページ指定が正しくありません。",
+                field="attachments",
+            )
         out.append({"id": str(item["id"]), "pages": list(pages) if pages else None})
     return out
 
@@ -86,9 +85,14 @@ class ProposalService:
         )
         members = await self._members(str(work["id"]))
         supervisors = [m["user_id"] for m in members if m.get("role") == "supervisor"]
-        users = {u["id"]: u for u in await self.records.get_many("users", [*supervisors, subject.user_id])}
+        users = {
+            u["id"]: u
+            for u in await self.records.get_many("users", [*supervisors, subject.user_id])
+        }
         me = users.get(subject.user_id) or {}
-        my_org = await self.records.get("organizations", str(subject.org_id)) if subject.org_id else None
+        my_org = (
+            await self.records.get("organizations", str(subject.org_id)) if subject.org_id else None
+        )
         location = work.get("location") or {}
         price = work.get("contract_price")
         return {
@@ -157,7 +161,9 @@ class ProposalService:
         if body.get("copy_from"):
             source = await self.access.proposal(subject, str(body["copy_from"]))
             if source.proposal["work_id"] != work_id:
-                raise ValidationFailed("別の案件の発議書類からは作成できません。", field="copy_from")
+                raise ValidationFailed(
+                    "別の案件の発議書類からは作成できません。", field="copy_from"
+                )
             for name in ("form_id", "title", "values", "route", "importance"):
                 if not content.get(name) or (name == "importance" and "importance" not in body):
                     content[name] = source.proposal.get(name)

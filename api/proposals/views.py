@@ -87,7 +87,9 @@ async def actions(container: Container, subject: Subject, loaded: Loaded) -> dic
     mine = machine.action_for(p, subject.user_id)
     deputy_for: list[str] = []
     if act and state == machine.S.IN_REVIEW:
-        for d in await DelegationService(container).active_for_deputy(subject.user_id, str(p["work_id"])):
+        for d in await DelegationService(container).active_for_deputy(
+            subject.user_id, str(p["work_id"])
+        ):
             if machine.action_for(p, str(d["principal_id"])) == "approve":
                 deputy_for.append(str(d["principal_id"]))
     later = False
@@ -112,7 +114,9 @@ async def actions(container: Container, subject: Subject, loaded: Loaded) -> dic
         "edit": editable,
         "submit": editable,
         "delete": editable and state == machine.S.DRAFT and not p.get("revision"),
-        "withdraw": proposer and state == machine.S.IN_REVIEW and not any(
+        "withdraw": proposer
+        and state == machine.S.IN_REVIEW
+        and not any(
             m["status"] != machine.PENDING
             for i, step in enumerate(p.get("route") or [])
             if step["kind"] == "approve"
@@ -138,8 +142,7 @@ async def detail(container: Container, subject: Subject, loaded: Loaded) -> dict
     p = loaded.proposal
     version = await FormService(container).version(str(p["form_id"]), int(p["form_version"]))
     files = {
-        a["id"]: a
-        for a in await AttachmentService(container).of_parent(f"proposals/{p['id']}")
+        a["id"]: a for a in await AttachmentService(container).of_parent(f"proposals/{p['id']}")
     }
     bundle = []
     for item in p.get("attachments") or []:
@@ -203,7 +206,9 @@ def diff_values(
     return out
 
 
-def diff_files(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def diff_files(
+    old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
     """Attachments added, removed, replaced (same name, other content) or reordered."""
     before = {a["name"]: a for a in old}
     after = {a["name"]: a for a in new}
@@ -224,14 +229,19 @@ def diff_files(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]
     return out
 
 
-async def history(container: Container, subject: Subject | None, proposal_id: str) -> dict[str, Any]:
+async def history(
+    container: Container, subject: Subject | None, proposal_id: str
+) -> dict[str, Any]:
     loaded = await Access(container).proposal(subject, proposal_id)
     p = loaded.proposal
     events = await EventStore(container).events(proposal_id)
     page = await container.records.find(
-        REVISIONS, Query(where=(Eq("proposal_id", proposal_id),), sort=(("revision", 1),), limit=1000)
+        REVISIONS,
+        Query(where=(Eq("proposal_id", proposal_id),), sort=(("revision", 1),), limit=1000),
     )
-    definition = (await FormService(container).version(str(p["form_id"]), int(p["form_version"])))["definition"]
+    definition = (await FormService(container).version(str(p["form_id"]), int(p["form_version"])))[
+        "definition"
+    ]
     revisions = []
     previous: Mapping[str, Any] | None = None
     for rev in page.items:
@@ -248,10 +258,17 @@ async def history(container: Container, subject: Subject | None, proposal_id: st
             if previous.get("title") != rev.get("title"):
                 changes.insert(
                     0,
-                    {"field": "title", "label": "タイトル", "old": previous.get("title"), "new": rev.get("title")},
+                    {
+                        "field": "title",
+                        "label": "タイトル",
+                        "old": previous.get("title"),
+                        "new": rev.get("title"),
+                    },
                 )
             entry["changes"] = changes
-            entry["files"] = diff_files(previous.get("attachments") or [], rev.get("attachments") or [])
+            entry["files"] = diff_files(
+                previous.get("attachments") or [], rev.get("attachments") or []
+            )
         revisions.append(entry)
         previous = rev
     ids = [str(e.get("actor_id")) for e in events]
@@ -259,10 +276,17 @@ async def history(container: Container, subject: Subject | None, proposal_id: st
     ids += [str((e.get("data") or {}).get("to") or "") for e in events]
     names = await user_names(container, ids + people_of(p))
     rows = [history_row(e, names, p) for e in events]
-    return {"events": rows, "revisions": revisions, "corrections": p.get("corrections") or [], "users": names}
+    return {
+        "events": rows,
+        "revisions": revisions,
+        "corrections": p.get("corrections") or [],
+        "users": names,
+    }
 
 
-def history_row(event: Mapping[str, Any], names: Mapping[str, Mapping[str, str]], p: Mapping[str, Any]) -> dict[str, Any]:
+def history_row(
+    event: Mapping[str, Any], names: Mapping[str, Mapping[str, str]], p: Mapping[str, Any]
+) -> dict[str, Any]:
     data = event.get("data") or {}
     kind = str(event["kind"])
     actor = str(event.get("actor_id") or "")
@@ -287,7 +311,9 @@ def history_row(event: Mapping[str, Any], names: Mapping[str, Mapping[str, str]]
         )
     elif kind == "received":
         detail = f"受付日 {data.get('received_on')}" + (
-            f" / 回答予定日 {data['planned_answer_date']}" if data.get("planned_answer_date") else ""
+            f" / 回答予定日 {data['planned_answer_date']}"
+            if data.get("planned_answer_date")
+            else ""
         )
     elif kind == "planned":
         detail = f"回答予定日 {data.get('planned_answer_date')}"
@@ -322,7 +348,9 @@ def history_csv(p: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> byte
     writer.writerow(["発議番号", p.get("number") or "", "タイトル", p.get("title") or ""])
     writer.writerow(HISTORY_COLUMNS)
     for r in rows:
-        writer.writerow([r["seq"], _jst(str(r["at"])), r["label"], r["actor_name"], r["actor_org"], r["detail"]])
+        writer.writerow(
+            [r["seq"], _jst(str(r["at"])), r["label"], r["actor_name"], r["actor_org"], r["detail"]]
+        )
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -354,7 +382,14 @@ def history_document(
                 "table": {
                     "columns": HISTORY_COLUMNS,
                     "rows": [
-                        [str(r["seq"]), _jst(str(r["at"])), r["label"], r["actor_name"], r["actor_org"], r["detail"]]
+                        [
+                            str(r["seq"]),
+                            _jst(str(r["at"])),
+                            r["label"],
+                            r["actor_name"],
+                            r["actor_org"],
+                            r["detail"],
+                        ]
                         for r in rows
                     ],
                 },

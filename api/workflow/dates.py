@@ -26,7 +26,12 @@ def parse_day(value: str, field: str, label: str) -> date:
 
 
 def business_day(
-    calendar: BusinessCalendar, value: str, field: str, label: str, *, not_before: date | None = None
+    calendar: BusinessCalendar,
+    value: str,
+    field: str,
+    label: str,
+    *,
+    not_before: date | None = None,
 ) -> str:
     """``value`` if it is a business day not before ``not_before``; otherwise a 400 naming the
     field and why (the holiday's name, 土曜日, 年末年始休業, ...)."""

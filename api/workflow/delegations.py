@@ -55,7 +55,9 @@ class DelegationService:
         self.records = container.records
         self.clock = container.clock
 
-    async def active_for_deputy(self, deputy_id: str, work_id: str | None = None) -> list[dict[str, Any]]:
+    async def active_for_deputy(
+        self, deputy_id: str, work_id: str | None = None
+    ) -> list[dict[str, Any]]:
         """Delegations to ``deputy_id`` in force now (for ``work_id`` if given)."""
         now = to_iso(self.clock.now())
         page = await self.records.find(
@@ -77,7 +79,7 @@ class DelegationService:
                 return record
         return None
 
-    async def list(self, subject: Subject | None) -> list[dict[str, Any]]:
+    async def mine(self, subject: Subject | None) -> list[dict[str, Any]]:
         """Delegations the subject gave or received (current and future)."""
         if subject is None:
             raise NotAuthenticated()
@@ -98,14 +100,18 @@ class DelegationService:
         deputy_id = str(body["deputy_id"])
         starts: datetime = body["starts_at"]
         ends: datetime = body["ends_at"]
-        users = {u["id"]: u for u in await self.records.get_many("users", [principal_id, deputy_id])}
+        users = {
+            u["id"]: u for u in await self.records.get_many("users", [principal_id, deputy_id])
+        }
         principal, deputy = users.get(principal_id), users.get(deputy_id)
         if principal is None or principal.get("org_id") != subject.org_id:
             raise NotFoundError("利用者が見つかりません。")
         if principal_id != subject.user_id:
             self.container.policy.require(subject, "workflow.delegate", OrgContext(subject.org_id))
         if deputy is None or deputy.get("org_id") != principal.get("org_id"):
-            raise ValidationFailed("代理者は同じ機関の利用者から選んでください。", field="deputy_id")
+            raise ValidationFailed(
+                "代理者は同じ機関の利用者から選んでください。", field="deputy_id"
+            )
         if deputy.get("status") != "active":
             raise ValidationFailed("代理者の利用者IDが有効ではありません。", field="deputy_id")
         if deputy_id == principal_id:
@@ -115,7 +121,9 @@ class DelegationService:
         if ends - starts > MAX_WINDOW:
             raise ValidationFailed("代理期間は1年以内で指定してください。", field="ends_at")
         work_id = body.get("work_id")
-        if work_id is not None and (not is_id(str(work_id)) or not await self.records.get("works", str(work_id))):
+        if work_id is not None and (
+            not is_id(str(work_id)) or not await self.records.get("works", str(work_id))
+        ):
             raise ValidationFailed("案件が見つかりません。", field="work_id")
         record = {
             "id": new_id(),
@@ -140,7 +148,9 @@ class DelegationService:
     async def revoke(self, subject: Subject | None, delegation_id: str) -> dict[str, Any]:
         if subject is None:
             raise NotAuthenticated()
-        record = await self.records.get(DELEGATIONS, delegation_id) if is_id(delegation_id) else None
+        record = (
+            await self.records.get(DELEGATIONS, delegation_id) if is_id(delegation_id) else None
+        )
         if record is None or record.get("org_id") != subject.org_id:
             raise NotFoundError()
         if subject.user_id not in (record["principal_id"], record["created_by"]) and not (

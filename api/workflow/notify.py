@@ -64,7 +64,10 @@ async def notify(
         elif action in _BY_ACTION:
             add(_BY_ACTION[action], uid)
     if kind is machine.E.APPROVED:
-        add("proposal.decided" if after["state"] == machine.S.DECIDED else "proposal.approved", proposer)
+        add(
+            "proposal.decided" if after["state"] == machine.S.DECIDED else "proposal.approved",
+            proposer,
+        )
     if kind is machine.E.ANSWERED or (kind is machine.E.APPROVED and data.get("answers")):
         add("proposal.answered", proposer)
     if kind is machine.E.COMMENTED:
@@ -77,8 +80,7 @@ async def notify(
         return 0
     work = await uow.records.get("works", str(after["work_id"])) or {}
     names = {
-        u["id"]: u
-        for u in await uow.records.get_many("users", sorted({actor.user_id, proposer}))
+        u["id"]: u for u in await uow.records.get_many("users", sorted({actor.user_id, proposer}))
     }
     context = {
         "work_title": work.get("title", ""),

@@ -96,7 +96,8 @@ async def check_route(
             role = WorkRole(member["role"])
             if step["kind"] == "approve" and role not in APPROVER_ROLES:
                 raise ValidationFailed(
-                    f"{name(uid)} さんはこの案件で承認者になれません（閲覧者として指定してください）。",
+                    f"{name(uid)} さんはこの案件で承認者になれません"
+                    "（閲覧者として指定してください）。",
                     field="route",
                 )
             if role is WorkRole.ARCHIVE_READER:
@@ -129,9 +130,7 @@ class RouteTemplateService:
             raise ValidationFailed("scope は work か org です。", field="scope")
         return subject
 
-    async def list(
-        self, subject: Subject | None, work_id: str | None
-    ) -> list[dict[str, Any]]:
+    async def templates(self, subject: Subject | None, work_id: str | None) -> list[dict[str, Any]]:
         """The templates a subject may use: their organization's, and the work's."""
         if subject is None:
             raise NotAuthenticated()
@@ -184,9 +183,12 @@ class RouteTemplateService:
         manager = record["scope"] == "org" and self.container.policy.can(
             who, "workflow.templates.org_manage", OrgContext(str(record["owner_id"]))
         )
-        if record.get("created_by") != who.user_id and not manager:
-            if record["scope"] == "org" or not await self._is_supervisor(who, record):
-                raise Forbidden("作成者または管理権限のある利用者のみ削除できます。")
+        if (
+            record.get("created_by") != who.user_id
+            and not manager
+            and (record["scope"] == "org" or not await self._is_supervisor(who, record))
+        ):
+            raise Forbidden("作成者または管理権限のある利用者のみ削除できます。")
         async with self.container.uow() as uow:
             await uow.records.delete(TEMPLATES, template_id, record["version"])
             await AuditLog(uow.records, self.clock).record(
@@ -194,7 +196,9 @@ class RouteTemplateService:
             )
 
     async def _is_supervisor(self, subject: Subject, record: Mapping[str, Any]) -> bool:
-        member = await self.records.get(MEMBERS, member_id(str(record["owner_id"]), subject.user_id))
+        member = await self.records.get(
+            MEMBERS, member_id(str(record["owner_id"]), subject.user_id)
+        )
         return member is not None and member.get("role") == WorkRole.SUPERVISOR.value
 
 

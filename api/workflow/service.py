@@ -92,7 +92,9 @@ class WorkflowService:
                 on_behalf_of, subject.user_id, str(loaded.proposal["work_id"])
             )
             if found is None:
-                raise Forbidden("代理承認できません（代理者として登録されていないか、代理期間外です）。")
+                raise Forbidden(
+                    "代理承認できません（代理者として登録されていないか、代理期間外です）。"
+                )
             return on_behalf_of, "deputy", str(found["id"])
         return subject.user_id, "self", None
 
@@ -145,7 +147,9 @@ class WorkflowService:
         if not str(proposal.get("title") or "").strip():
             errors.append({"field": "title", "message": "タイトルを入力してください。"})
         try:
-            check_values(await self._definition(proposal), proposal.get("values") or {}, required=True)
+            check_values(
+                await self._definition(proposal), proposal.get("values") or {}, required=True
+            )
         except FormError as exc:
             errors += exc.errors
         if errors:
@@ -232,10 +236,14 @@ class WorkflowService:
         if counter is None:
             await uow.records.insert(COUNTERS, {"id": work_id, "next": 2})
             return 1
-        await uow.records.update(COUNTERS, work_id, {"next": int(counter["next"]) + 1}, counter["version"])
+        await uow.records.update(
+            COUNTERS, work_id, {"next": int(counter["next"]) + 1}, counter["version"]
+        )
         return int(counter["next"])
 
-    async def withdraw(self, subject: Subject | None, proposal_id: str, version: int) -> dict[str, Any]:
+    async def withdraw(
+        self, subject: Subject | None, proposal_id: str, version: int
+    ) -> dict[str, Any]:
         """引戻し by the proposer before the first decision; the history stays."""
         loaded = await self._load(subject, proposal_id, version)
         assert subject is not None
@@ -339,9 +347,9 @@ class WorkflowService:
     def _later_step(proposal: Mapping[str, Any], user_id: str) -> int:
         current = proposal.get("current_step")
         for i, step in enumerate(proposal.get("route") or []):
-            if step["kind"] == "approve" and user_id in step["assignees"]:
-                if current is None or i > int(current):
-                    return i
+            later = current is None or i > int(current)
+            if step["kind"] == "approve" and user_id in step["assignees"] and later:
+                return i
         raise machine_refusal("後閲で承認できるのは、より後の段階の承認者です。")
 
     async def send_back(

@@ -21,11 +21,9 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-import httpx
 
 from api.app import create_app
 from api.config import Settings
@@ -103,9 +101,11 @@ ROLES = {
 
 @dataclass
 class Harness(BaseHarness):
-    clock: FixedClock = FixedClock(START)
+    clock: FixedClock = field(default_factory=lambda: FixedClock(START))
 
-    async def ok(self, subject: Subject | None, method: str, url: str, status: int = 200, **kw: Any) -> Any:
+    async def ok(
+        self, subject: Subject | None, method: str, url: str, status: int = 200, **kw: Any
+    ) -> Any:
         r = await self.call(subject, method, API + url, **kw)
         assert r.status_code == status, (method, url, r.status_code, r.text)
         return r.json() if r.content and r.headers.get("content-type", "").endswith("json") else r
@@ -119,7 +119,10 @@ class Harness(BaseHarness):
             "orderer_org_id": ORDERER,
             "office_id": OFFICE,
             "contractor_org_ids": [CONTRACTOR],
-            "location": {"address": "広島県福山市春日町2丁目2番56号先", "municipality_code": "342076"},
+            "location": {
+                "address": "広島県福山市春日町2丁目2番56号先",
+                "municipality_code": "342076",
+            },
             "period_start": "2026-06-01",
             "period_end": "2026-08-31",
             "contract_price": 12500000,
@@ -129,14 +132,25 @@ class Harness(BaseHarness):
         for who, role in ROLES.items():
             if who is SUP:
                 continue
-            await self.ok(SUP, "POST", f"/works/{work['id']}/members", 201, json={"user_id": who.user_id, "role": role})
+            await self.ok(
+                SUP,
+                "POST",
+                f"/works/{work['id']}/members",
+                201,
+                json={"user_id": who.user_id, "role": role},
+            )
         current: dict[str, Any] = await self.ok(SUP, "GET", f"/works/{work['id']}")
         await self.ok(
-            SUP, "POST", f"/works/{work['id']}/transition", json={"to": "in_progress", "version": current["version"]}
+            SUP,
+            "POST",
+            f"/works/{work['id']}/transition",
+            json={"to": "in_progress", "version": current["version"]},
         )
         return current
 
-    async def upload(self, subject: Subject, work_id: str, name: str, data: bytes, ctype: str) -> str:
+    async def upload(
+        self, subject: Subject, work_id: str, name: str, data: bytes, ctype: str
+    ) -> str:
         meta = ",".join(
             f"{k} {base64.b64encode(v.encode()).decode()}"
             for k, v in {"filename": name, "filetype": ctype, "work_id": work_id}.items()
@@ -158,10 +172,24 @@ class Harness(BaseHarness):
 
     async def draft(self, work_id: str, subject: Subject = BUILDER, **over: Any) -> dict[str, Any]:
         """A 工事打合せ簿 draft with its required fields filled."""
-        new = await self.ok(subject, "GET", f"/works/{work_id}/proposals/new?form_id=koji_uchiawase")
-        values = {**new["values"], "matter": "協議", "subject": "区画線の施工時期について", "content": "夜間施工としたい。"}
-        body = {"form_id": "koji_uchiawase", "title": "区画線の施工時期について", "values": values, **over}
-        created: dict[str, Any] = await self.ok(subject, "POST", f"/works/{work_id}/proposals", 201, json=body)
+        new = await self.ok(
+            subject, "GET", f"/works/{work_id}/proposals/new?form_id=koji_uchiawase"
+        )
+        values = {
+            **new["values"],
+            "matter": "協議",
+            "subject": "区画線の施工時期について",
+            "content": "夜間施工としたい。",
+        }
+        body = {
+            "form_id": "koji_uchiawase",
+            "title": "区画線の施工時期について",
+            "values": values,
+            **over,
+        }
+        created: dict[str, Any] = await self.ok(
+            subject, "POST", f"/works/{work_id}/proposals", 201, json=body
+        )
         return created
 
     async def get(self, subject: Subject, pid: str) -> dict[str, Any]:
@@ -173,7 +201,9 @@ class Harness(BaseHarness):
     ) -> Any:
         """POST /proposals/{pid}/{action} with the current version (unless given)."""
         if "version" not in body and action != "comments":
-            body["version"] = (await self.container.records.get("proposals", pid) or {}).get("version")
+            body["version"] = (await self.container.records.get("proposals", pid) or {}).get(
+                "version"
+            )
         r = await self.call(subject, "POST", f"{API}/proposals/{pid}/{action}", json=body)
         assert r.status_code == status, (action, subject.login_id, r.status_code, r.text)
         return r.json()

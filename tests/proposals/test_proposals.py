@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -119,10 +118,15 @@ async def test_drafts_are_saved_edited_deleted_and_private(h: Harness) -> None:
     listed = await h.ok(SUP, "GET", f"/works/{work['id']}/proposals")
     assert listed["items"] == []
     edited = await h.ok(
-        BUILDER, "PATCH", f"/proposals/{draft['id']}", json={"version": draft["version"], "title": "下書きの件名"}
+        BUILDER,
+        "PATCH",
+        f"/proposals/{draft['id']}",
+        json={"version": draft["version"], "title": "下書きの件名"},
     )
     assert edited["title"] == "下書きの件名"
-    r = await h.call(BUILDER, "DELETE", f"/api/v1/proposals/{draft['id']}?version={draft['version']}")
+    r = await h.call(
+        BUILDER, "DELETE", f"/api/v1/proposals/{draft['id']}?version={draft['version']}"
+    )
     assert r.status_code == 409  # stale version: nothing deleted
     await h.ok(BUILDER, "DELETE", f"/proposals/{draft['id']}?version={edited['version']}", 204)
     assert await h.container.records.get("proposals", draft["id"]) is None
@@ -141,10 +145,19 @@ async def test_every_missing_required_field_is_named_at_submission(h: Harness) -
     )
     r = await h.act(BUILDER, draft["id"], "submit", 400, route=route(("approve", [SUP])))
     fields = [e["field"] for e in r["errors"]]
-    assert fields == ["title", "proposer_side", "proposed_date", "matter_other", "work_title", "subject", "content"]
+    assert fields == [
+        "title",
+        "proposer_side",
+        "proposed_date",
+        "matter_other",
+        "work_title",
+        "subject",
+        "content",
+    ]
     assert r["errors"][1]["message"] == "発議者を入力してください。"
     stored = await h.container.records.get("proposals", draft["id"])
-    assert stored is not None and stored["state"] == "draft"
+    assert stored is not None
+    assert stored["state"] == "draft"
     # Shape errors are refused even in a draft, by the field.
     r = await h.call(
         BUILDER,
@@ -160,12 +173,16 @@ async def test_new_from_an_earlier_proposal(h: Harness) -> None:
     """3(4): a new proposal from the content of an earlier one."""
     work = await h.work()
     first = await h.draft(work["id"], route=route(("approve", [SUP])))
-    copy = await h.ok(BUILDER, "POST", f"/works/{work['id']}/proposals", 201, json={"copy_from": first["id"]})
+    copy = await h.ok(
+        BUILDER, "POST", f"/works/{work['id']}/proposals", 201, json={"copy_from": first["id"]}
+    )
     assert copy["values"] == first["values"]
     assert copy["route"] == first["route"]
     assert copy["copied_from"] == first["id"]
     other = await h.work()
-    r = await h.call(BUILDER, "POST", f"/api/v1/works/{other['id']}/proposals", json={"copy_from": first["id"]})
+    r = await h.call(
+        BUILDER, "POST", f"/api/v1/works/{other['id']}/proposals", json={"copy_from": first["id"]}
+    )
     assert r.status_code == 400
 
 
@@ -176,13 +193,23 @@ async def test_a_proposal_keeps_its_form_version(h: Harness) -> None:
     form = await h.ok(OPERATOR, "GET", "/proposal-forms/koji_uchiawase")
     definition = form["definition"]
     definition["fields"].append({"key": "weather", "label": "天候", "type": "text"})
-    await h.ok(BUILDER, "PUT", "/proposal-forms/koji_uchiawase", 403, json={"version": form["form"]["version"], "definition": definition})
+    await h.ok(
+        BUILDER,
+        "PUT",
+        "/proposal-forms/koji_uchiawase",
+        403,
+        json={"version": form["form"]["version"], "definition": definition},
+    )
     revised = await h.ok(
-        OPERATOR, "PUT", "/proposal-forms/koji_uchiawase", json={"version": form["form"]["version"], "definition": definition}
+        OPERATOR,
+        "PUT",
+        "/proposal-forms/koji_uchiawase",
+        json={"version": form["form"]["version"], "definition": definition},
     )
     assert revised["current_version"] == 2
     p = await h.get(BUILDER, draft["id"])
-    assert p["form"]["version"] == 1 and p["form"]["current_version"] == 2
+    assert p["form"]["version"] == 1
+    assert p["form"]["current_version"] == 2
     assert "weather" not in [f["key"] for f in p["form"]["definition"]["fields"]]
     newer = await h.draft(work["id"])
     assert newer["form_version"] == 2
@@ -199,10 +226,12 @@ async def test_bad_form_definitions_are_refused_with_the_reason(h: Harness) -> N
     }
     r = await h.call(OPERATOR, "POST", "/api/v1/proposal-forms", json={"definition": loop})
     assert r.status_code == 400
-    assert "循環" in r.json()["detail"] and "a → b → a" in r.json()["detail"]
+    assert "循環" in r.json()["detail"]
+    assert "a → b → a" in r.json()["detail"]
     unknown = {"name": "試験様式", "fields": [{"key": "a", "label": "A", "type": "signature"}]}
     r = await h.call(OPERATOR, "POST", "/api/v1/proposal-forms", json={"definition": unknown})
-    assert r.status_code == 400 and "種類「signature」" in r.json()["detail"]
+    assert r.status_code == 400
+    assert "種類「signature」" in r.json()["detail"]
     r = await h.call(STRANGER, "POST", "/api/v1/proposal-forms", json={"definition": unknown})
     assert r.status_code == 403  # system-wide forms are the operators'
     assert await h.container.records.count("proposal_forms") == 7
@@ -212,25 +241,45 @@ async def test_the_bundle_prints_form_pdf_and_excel_in_order_with_page_numbers(h
     """3(8)-(10): the form first, then a PDF's chosen pages and an Excel sheet, in the kept
     order, one PDF with page numbers."""
     work = await h.work()
-    pdf = await h.upload(BUILDER, work["id"], "交通量調査.pdf", pdf_pages("PAGE-ONE", "PAGE-TWO", "PAGE-THREE"), "application/pdf")
+    pdf = await h.upload(
+        BUILDER,
+        work["id"],
+        "交通量調査.pdf",
+        pdf_pages("PAGE-ONE", "PAGE-TWO", "PAGE-THREE"),
+        "application/pdf",
+    )
     xlsx = await h.upload(
-        BUILDER, work["id"], "数量表.xlsx", xlsx_book(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        BUILDER,
+        work["id"],
+        "数量表.xlsx",
+        xlsx_book(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     word = await h.upload(
-        BUILDER, work["id"], "施工計画.docx", docx_file(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        BUILDER,
+        work["id"],
+        "施工計画.docx",
+        docx_file(),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     )
     draft = await h.draft(
         work["id"], attachments=[{"id": xlsx}, {"id": pdf, "pages": [3, 1]}, {"id": word}]
     )
     r = await h.call(BUILDER, "GET", f"/api/v1/proposals/{draft['id']}/pdf")
-    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/pdf"
     pages = [page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages]
     total = len(pages)
     first = next(i for i, text in enumerate(pages) if "区画線工 実線15cm" in text)
-    assert first >= 1 and "工事打合せ簿" in pages[0] and "区画線の施工時期について" in pages[0]
-    assert "数量表" in pages[first] and "1,250" in pages[first]
-    assert "PAGE-THREE" in pages[first + 1] and "PAGE-ONE" in pages[first + 2]
-    assert "施工計画書（抜粋）" in pages[first + 3] and "20:00〜翌5:00" in pages[first + 3]
+    assert first >= 1
+    assert "工事打合せ簿" in pages[0]
+    assert "区画線の施工時期について" in pages[0]
+    assert "数量表" in pages[first]
+    assert "1,250" in pages[first]
+    assert "PAGE-THREE" in pages[first + 1]
+    assert "PAGE-ONE" in pages[first + 2]
+    assert "施工計画書（抜粋）" in pages[first + 3]
+    assert "20:00〜翌5:00" in pages[first + 3]
     assert total == first + 4
     for number, text in enumerate(pages, start=1):
         assert f"{number} / {total}" in text
@@ -249,7 +298,8 @@ async def test_a_page_that_does_not_exist_is_named(h: Harness) -> None:
     draft = await h.draft(work["id"], attachments=[{"id": pdf, "pages": [2]}])
     r = await h.call(BUILDER, "GET", f"/api/v1/proposals/{draft['id']}/pdf")
     assert r.status_code == 400
-    assert "一枚.pdf" in r.json()["detail"] and "2 ページはありません" in r.json()["detail"]
+    assert "一枚.pdf" in r.json()["detail"]
+    assert "2 ページはありません" in r.json()["detail"]
 
 
 async def test_a_bundle_naming_another_works_file_is_refused(h: Harness) -> None:
@@ -263,7 +313,8 @@ async def test_a_bundle_naming_another_works_file_is_refused(h: Harness) -> None
         f"/api/v1/works/{work['id']}/proposals",
         json={"form_id": "koji_uchiawase", "title": "t", "attachments": [{"id": foreign}]},
     )
-    assert r.status_code == 400 and r.json()["field"] == "attachments"
+    assert r.status_code == 400
+    assert r.json()["field"] == "attachments"
     assert await h.container.records.count("proposals") == before
     assert (await h.container.records.get("attachments", foreign) or {})["state"] == "staged"
 
@@ -282,7 +333,9 @@ async def test_decided_proposals_with_their_stamps_and_pdfs(h: Harness) -> None:
     """The service §4 builds on (MEET/ORG, inspection): decided proposals, stamps, PDFs."""
     work = await h.work()
     draft = await h.draft(work["id"])
-    await h.act(BUILDER, draft["id"], "submit", route=route(("approve", [SUP]), ("approve", [CHIEF])))
+    await h.act(
+        BUILDER, draft["id"], "submit", route=route(("approve", [SUP]), ("approve", [CHIEF]))
+    )
     await h.act(SUP, draft["id"], "approve")
     await h.act(CHIEF, draft["id"], "approve")
     await h.draft(work["id"])  # a draft: not listed
@@ -293,7 +346,8 @@ async def test_decided_proposals_with_their_stamps_and_pdfs(h: Harness) -> None:
         ("承認", "総括 二郎", "2026/06/08"),
     ]
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(found[0].pdf)).pages)
-    assert "承認欄" in text and "総括 二郎" in text
+    assert "承認欄" in text
+    assert "総括 二郎" in text
     assert found[0].file_name == "0001_工事打合せ簿.pdf"
 
 
@@ -302,19 +356,36 @@ async def test_lists_across_works_and_the_inbox_agree(h: Harness) -> None:
     filtered and sorted; the inbox count equals the inbox list."""
     works = [await h.work(title=f"道路改良工事 第{i}工区") for i in (1, 2)]
     ids: list[str] = []
-    for i, (work, requested) in enumerate(zip(works * 2, ["2026-06-19", "2026-06-12", "2026-06-16", "2026-06-10"], strict=True)):
+    for i, (work, requested) in enumerate(
+        zip(works * 2, ["2026-06-19", "2026-06-12", "2026-06-16", "2026-06-10"], strict=True)
+    ):
         draft = await h.draft(work["id"], title=f"協議 {i}")
-        await h.act(BUILDER, draft["id"], "submit", route=route(("approve", [SUP])), requested_answer_date=requested)
+        await h.act(
+            BUILDER,
+            draft["id"],
+            "submit",
+            route=route(("approve", [SUP])),
+            requested_answer_date=requested,
+        )
         ids.append(draft["id"])
     await h.act(SUP, ids[0], "approve")
     listed = await h.ok(SUP, "GET", "/proposals?sort=requested_answer_date&order=asc")
     assert [row["title"] for row in listed["items"]] == ["協議 3", "協議 1", "協議 2", "協議 0"]
     assert listed["total"] == 4
     row = listed["items"][0]
-    for column in ("work_title", "title", "status_text", "requested_answer_date", "received_on", "planned_answer_date", "answered_on"):
+    for column in (
+        "work_title",
+        "title",
+        "status_text",
+        "requested_answer_date",
+        "received_on",
+        "planned_answer_date",
+        "answered_on",
+    ):
         assert column in row
     assert row["work_title"] == "道路改良工事 第2工区"
-    assert "承認 0/1" in row["status_text"] and "監督 一郎" in row["status_text"]
+    assert "承認 0/1" in row["status_text"]
+    assert "監督 一郎" in row["status_text"]
     decided = await h.ok(SUP, "GET", "/proposals?state=decided")
     assert [row["title"] for row in decided["items"]] == ["協議 0"]
     one = await h.ok(SUP, "GET", f"/proposals?work={works[0]['id']}&sort=title&order=asc")
@@ -330,4 +401,5 @@ async def test_lists_across_works_and_the_inbox_agree(h: Harness) -> None:
     assert (await h.ok(VIEWER, "GET", "/proposals"))["total"] == 4
     paged = await h.ok(SUP, "GET", "/proposals?limit=3&sort=title")
     rest = await h.ok(SUP, "GET", f"/proposals?limit=3&sort=title&cursor={paged['next_cursor']}")
-    assert len(paged["items"]) == 3 and len(rest["items"]) == 1
+    assert len(paged["items"]) == 3
+    assert len(rest["items"]) == 1

@@ -41,7 +41,9 @@ def route(*steps: tuple[str, list[Any]]) -> list[dict[str, Any]]:
     return [{"kind": kind, "assignees": [s.user_id for s in who]} for kind, who in steps]
 
 
-async def submitted(h: Harness, steps: list[dict[str, Any]], **over: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+async def submitted(
+    h: Harness, steps: list[dict[str, Any]], **over: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     work = await h.work()
     draft = await h.draft(work["id"])
     body = {"route": steps, "requested_answer_date": "2026-06-15", **over}
@@ -52,7 +54,9 @@ async def submitted(h: Harness, steps: list[dict[str, Any]], **over: Any) -> tup
 async def test_two_approvers_in_order_then_decided_and_rebuilt_from_events(h: Harness) -> None:
     """4(1)(8)(11): approvals in the chosen order; the last one decides; the decided proposal
     rebuilds from its event history."""
-    _, draft = await submitted(h, route(("approve", [SUP]), ("view", [VIEWER]), ("approve", [CHIEF])))
+    _, draft = await submitted(
+        h, route(("approve", [SUP]), ("view", [VIEWER]), ("approve", [CHIEF]))
+    )
     p = await h.get(SUP, draft["id"])
     assert p["proposal"]["state"] == "in_review"
     assert p["proposal"]["number"] == 1
@@ -80,11 +84,17 @@ async def test_two_approvers_in_order_then_decided_and_rebuilt_from_events(h: Ha
     assert decided["waiting"] == [VIEWER.user_id]  # the viewer may still view
     await h.act(VIEWER, draft["id"], "view")
     stored = await h.container.records.get("proposals", draft["id"])
-    assert stored is not None and stored["waiting"] == []
+    assert stored is not None
+    assert stored["waiting"] == []
     rebuilt = await EventStore(h.container).rebuild(draft["id"])
     assert rebuilt == projection(stored)
     # Every transition is in the audit chain, in the same unit of work as the change.
-    for action in ("proposals.created", "proposals.submitted", "proposals.approved", "proposals.viewed"):
+    for action in (
+        "proposals.created",
+        "proposals.submitted",
+        "proposals.approved",
+        "proposals.viewed",
+    ):
         assert await h.audit(action), action
 
 
@@ -109,7 +119,8 @@ async def test_two_approvers_acting_at_once_one_wins_the_other_gets_409(h: Harne
     r = await h.act(INSP, draft["id"], "approve", 409, version=version)
     assert r["code"] == "stale_version"
     stored = await h.container.records.get("proposals", draft["id"])
-    assert stored is not None and stored["waiting"] == [INSP.user_id]  # INSP's approval not stored
+    assert stored is not None
+    assert stored["waiting"] == [INSP.user_id]
 
 
 async def test_send_back_to_the_proposer_then_revision_with_history_and_diff(h: Harness) -> None:
@@ -117,7 +128,9 @@ async def test_send_back_to_the_proposer_then_revision_with_history_and_diff(h: 
     revision is kept with its date and a diff of fields and attachments."""
     work, draft = await submitted(h, route(("approve", [SUP]), ("approve", [CHIEF])))
     r = await h.act(SUP, draft["id"], "send-back", 422, to="proposer", reason="")
-    r = await h.act(SUP, draft["id"], "send-back", to="proposer", reason="施工時期の根拠を追記してください。")
+    r = await h.act(
+        SUP, draft["id"], "send-back", to="proposer", reason="施工時期の根拠を追記してください。"
+    )
     assert r["state"] == "sent_back"
     assert r["waiting"] == [BUILDER.user_id]
     h.clock.advance(hours=2)
@@ -133,7 +146,9 @@ async def test_send_back_to_the_proposer_then_revision_with_history_and_diff(h: 
     )
     await h.act(BUILDER, draft["id"], "submit")
     stored = await h.container.records.get("proposals", draft["id"])
-    assert stored is not None and stored["revision"] == 2 and stored["waiting"] == [SUP.user_id]
+    assert stored is not None
+    assert stored["revision"] == 2
+    assert stored["waiting"] == [SUP.user_id]
     history = await h.ok(SUP, "GET", f"/proposals/{draft['id']}/history")
     labels = [e["label"] for e in history["events"]]
     assert labels == ["作成", "編集", "発議", "差戻し", "編集", "発議"]
@@ -155,15 +170,20 @@ async def test_send_back_to_the_proposer_then_revision_with_history_and_diff(h: 
 
 async def test_send_back_to_an_earlier_approver_reopens_their_step(h: Harness) -> None:
     """4(12): 差戻し to 前の承認者; someone not on the route is refused (400, nothing changed)."""
-    _, draft = await submitted(h, route(("approve", [SUP]), ("approve", [INSP]), ("approve", [CHIEF])))
+    _, draft = await submitted(
+        h, route(("approve", [SUP]), ("approve", [INSP]), ("approve", [CHIEF]))
+    )
     await h.act(SUP, draft["id"], "approve")
     await h.act(INSP, draft["id"], "approve")
     before = await h.container.records.get("proposals", draft["id"])
     r = await h.act(CHIEF, draft["id"], "send-back", 400, to=NOBODY.user_id, reason="確認願います")
-    assert r["code"] == "validation_failed" and r["field"] == "to"
+    assert r["code"] == "validation_failed"
+    assert r["field"] == "to"
     r = await h.act(CHIEF, draft["id"], "send-back", 400, to=VIEWER.user_id, reason="確認願います")
     assert await h.container.records.get("proposals", draft["id"]) == before
-    r = await h.act(CHIEF, draft["id"], "send-back", to=INSP.user_id, reason="数量を再確認してください。")
+    r = await h.act(
+        CHIEF, draft["id"], "send-back", to=INSP.user_id, reason="数量を再確認してください。"
+    )
     assert r["state"] == "in_review"
     assert r["waiting"] == [INSP.user_id]
     marks = [m["status"] for p in r["progress"] for m in p["marks"]]
@@ -238,9 +258,11 @@ async def test_superior_approves_first_and_the_absent_approver_reviews_after(h: 
     await h.act(SUP, draft["id"], "post-review", comment="内容を確認しました。")
     history = await h.ok(BUILDER, "GET", f"/proposals/{draft['id']}/history")
     labels = [e["label"] for e in history["events"]]
-    assert "承認（後閲扱いで先に承認）" in labels and labels[-1] == "後閲"
+    assert "承認（後閲扱いで先に承認）" in labels
+    assert labels[-1] == "後閲"
     stored = await h.container.records.get("proposals", draft["id"])
-    assert stored is not None and stored["waiting"] == []
+    assert stored is not None
+    assert stored["waiting"] == []
     assert await EventStore(h.container).rebuild(draft["id"]) == projection(stored)
 
 
@@ -264,14 +286,21 @@ async def test_dates_answers_and_notifications_of_the_proposer(h: Harness) -> No
     _, draft = await submitted(h, route(("approve", [SUP])))
     # 2026-06-13 is a Saturday: refused with the reason.
     r = await h.act(SUP, draft["id"], "receive", 400, planned_answer_date="2026-06-13")
-    assert r["field"] == "planned_answer_date" and "土曜日" in r["detail"]
+    assert r["field"] == "planned_answer_date"
+    assert "土曜日" in r["detail"]
     p = await h.act(SUP, draft["id"], "receive", planned_answer_date="2026-06-12")
-    assert p["received_on"] == "2026-06-08" and p["planned_answer_date"] == "2026-06-12"
+    assert p["received_on"] == "2026-06-08"
+    assert p["planned_answer_date"] == "2026-06-12"
     # The contractor's answer fields are not the supervisor's to fill.
     r = await h.act(SUP, draft["id"], "answer", 400, answers={"answer_contractor": "承諾"})
     assert r["field"] == "answer_contractor"
     p = await h.act(
-        SUP, draft["id"], "answer", answers={"answer_orderer": "協議"}, interim=True, answer_date="2026-06-09"
+        SUP,
+        draft["id"],
+        "answer",
+        answers={"answer_orderer": "協議"},
+        interim=True,
+        answer_date="2026-06-09",
     )
     assert p["interim_answer_date"] == "2026-06-09"
     mails = [m for m in await h.mails() if m["kind"] == "proposal.answered"]
@@ -295,7 +324,12 @@ async def test_requested_answer_date_must_be_a_business_day(h: Harness) -> None:
     work = await h.work()
     draft = await h.draft(work["id"])
     r = await h.act(
-        BUILDER, draft["id"], "submit", 400, route=route(("approve", [SUP])), requested_answer_date="2026-07-20"
+        BUILDER,
+        draft["id"],
+        "submit",
+        400,
+        route=route(("approve", [SUP])),
+        requested_answer_date="2026-07-20",
     )
     assert r["field"] == "requested_answer_date"
     assert "海の日" in r["detail"]
@@ -310,12 +344,22 @@ async def test_corrections_of_a_decided_proposal_are_recorded_and_shown(h: Harne
     stored = await h.container.records.get("proposals", draft["id"])
     assert stored is not None
     r = await h.call(
-        BUILDER, "PATCH", f"/api/v1/proposals/{draft['id']}", json={"version": stored["version"], "title": "x"}
+        BUILDER,
+        "PATCH",
+        f"/api/v1/proposals/{draft['id']}",
+        json={"version": stored["version"], "title": "x"},
     )
     assert r.status_code == 409
     await h.act(BUILDER, draft["id"], "corrections", 403, field="proposed_on", new="2026-06-05")
     await h.act(NOBODY, draft["id"], "corrections", 404, field="proposed_on", new="2026-06-05")
-    p = await h.act(CORRECTOR, draft["id"], "corrections", field="proposed_on", new="2026-06-05", reason="入力誤り")
+    p = await h.act(
+        CORRECTOR,
+        draft["id"],
+        "corrections",
+        field="proposed_on",
+        new="2026-06-05",
+        reason="入力誤り",
+    )
     assert p["proposed_on"] == "2026-06-05"
     p = await h.act(SUP, draft["id"], "corrections", field="decided_on", new="2026-06-09")
     assert [(c["field"], c["old"], c["new"]) for c in p["corrections"]] == [
@@ -323,7 +367,7 @@ async def test_corrections_of_a_decided_proposal_are_recorded_and_shown(h: Harne
         ("decided_on", "2026-06-08", "2026-06-09"),
     ]
     history = await h.ok(BUILDER, "GET", f"/proposals/{draft['id']}/history")
-    row = [e for e in history["events"] if e["kind"] == "corrected"][0]
+    row = next(e for e in history["events"] if e["kind"] == "corrected")
     assert row["actor_name"] == "訂正 六子"
     assert row["detail"] == "発議日: 2026-06-08 → 2026-06-05（入力誤り）"
     events = await h.audit("proposals.corrected")
@@ -339,7 +383,9 @@ async def test_comments_are_seen_by_everyone_on_the_route(h: Harness) -> None:
     await h.act(CHIEF, draft["id"], "comments", 403, text="横から失礼")
     await h.act(STRANGER, draft["id"], "comments", 404, text="?")
     history = await h.ok(INSP, "GET", f"/proposals/{draft['id']}/history")
-    comments = [(e["actor_name"], e["detail"]) for e in history["events"] if e["kind"] == "commented"]
+    comments = [
+        (e["actor_name"], e["detail"]) for e in history["events"] if e["kind"] == "commented"
+    ]
     assert comments == [("春日 太郎", "現地写真は後日追加します。"), ("監督 一郎", "了解。")]
 
 
@@ -360,7 +406,8 @@ async def test_history_exports_as_csv_and_pdf(h: Harness) -> None:
     r = await h.call(BUILDER, "GET", f"/api/v1/proposals/{draft['id']}/history.pdf")
     assert r.status_code == 200
     pdf_text = "".join(page.extract_text() for page in PdfReader(BytesIO(r.content)).pages)
-    assert "承認履歴" in pdf_text and "監督 一郎" in pdf_text
+    assert "承認履歴" in pdf_text
+    assert "監督 一郎" in pdf_text
 
 
 async def test_delegations_are_made_by_the_principal_or_a_holder_of_the_grant(h: Harness) -> None:
@@ -368,15 +415,34 @@ async def test_delegations_are_made_by_the_principal_or_a_holder_of_the_grant(h:
     year; revoked by the principal."""
     now = h.clock.now()
     window = {"starts_at": now.isoformat(), "ends_at": (now + timedelta(days=2)).isoformat()}
-    await h.ok(NOBODY, "POST", "/delegations", 403, json={"deputy_id": DEPUTY.user_id, "principal_id": SUP.user_id, **window})
-    made = await h.ok(MANAGER, "POST", "/delegations", 201, json={"deputy_id": DEPUTY.user_id, "principal_id": SUP.user_id, **window})
-    r = await h.call(SUP, "POST", "/api/v1/delegations", json={"deputy_id": BUILDER.user_id, **window})
-    assert r.status_code == 400 and r.json()["field"] == "deputy_id"
+    await h.ok(
+        NOBODY,
+        "POST",
+        "/delegations",
+        403,
+        json={"deputy_id": DEPUTY.user_id, "principal_id": SUP.user_id, **window},
+    )
+    made = await h.ok(
+        MANAGER,
+        "POST",
+        "/delegations",
+        201,
+        json={"deputy_id": DEPUTY.user_id, "principal_id": SUP.user_id, **window},
+    )
+    r = await h.call(
+        SUP, "POST", "/api/v1/delegations", json={"deputy_id": BUILDER.user_id, **window}
+    )
+    assert r.status_code == 400
+    assert r.json()["field"] == "deputy_id"
     r = await h.call(
         SUP,
         "POST",
         "/api/v1/delegations",
-        json={"deputy_id": DEPUTY.user_id, "starts_at": now.isoformat(), "ends_at": (now + timedelta(days=400)).isoformat()},
+        json={
+            "deputy_id": DEPUTY.user_id,
+            "starts_at": now.isoformat(),
+            "ends_at": (now + timedelta(days=400)).isoformat(),
+        },
     )
     assert r.status_code == 400
     mine = await h.ok(SUP, "GET", "/delegations")
