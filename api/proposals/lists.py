@@ -183,8 +183,9 @@ class ProposalLists:
         page = await self.records.find(
             PROPOSALS, Query(where=tuple(where), sort=self._sort(f), limit=f.limit, cursor=f.cursor)
         )
-        total = None if f.cursor else await self.records.count(PROPOSALS, where)
-        return ListPage(await self.rows(subject, page.items), page.next_cursor, total, truncated)
+        # No count across works: it would read every matching record (100,000 for a
+        # supervisor of every work); the page and its cursor are what the list needs.
+        return ListPage(await self.rows(subject, page.items), page.next_cursor, None, truncated)
 
     async def of_work(self, subject: Subject | None, work_id: str, f: ListFilters) -> ListPage:
         """One work's proposals (4(4)); its drafts only for their proposer."""

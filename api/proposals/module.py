@@ -7,7 +7,7 @@ from api.container import Container
 from api.errors import KuraError
 from api.modules import Module
 from api.permissions.policy import Subject
-from api.proposals import models
+from api.proposals import indexing, models
 from api.proposals.access import Access
 from api.proposals.form_service import FormService
 from api.proposals.permissions import ProposalRules
@@ -41,6 +41,7 @@ async def _reads_matter(container: Container, subject: Subject, matter_id: str) 
 
 
 register_reader(models.PROPOSALS, _reads_proposal)
+indexing.register()
 register_reader(models.PREMEETINGS, _reads_matter)
 
 MODULE = Module(

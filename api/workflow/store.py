@@ -96,7 +96,7 @@ class EventStore:
             after["version"] = version
             stored = await uow.records.replace(PROPOSALS, after, version)
         await uow.records.insert(EVENTS, event)
-        index_proposal(uow, stored)
+        await index_proposal(uow, before, stored)
         await AuditLog(uow.records, self.clock).record(
             subject,
             f"proposals.{kind.value}",

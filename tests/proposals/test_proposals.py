@@ -371,7 +371,7 @@ async def test_lists_across_works_and_the_inbox_agree(h: Harness) -> None:
     await h.act(SUP, ids[0], "approve")
     listed = await h.ok(SUP, "GET", "/proposals?sort=requested_answer_date&order=asc")
     assert [row["title"] for row in listed["items"]] == ["協議 3", "協議 1", "協議 2", "協議 0"]
-    assert listed["total"] == 4
+    assert len(listed["items"]) == 4
     row = listed["items"][0]
     for column in (
         "work_title",
@@ -398,7 +398,7 @@ async def test_lists_across_works_and_the_inbox_agree(h: Harness) -> None:
     assert {row["action"] for row in inbox["items"]} == {"approve"}
     # Another organization sees none of them; the work's viewer sees the submitted ones.
     assert (await h.ok(STRANGER, "GET", "/proposals"))["items"] == []
-    assert (await h.ok(VIEWER, "GET", "/proposals"))["total"] == 4
+    assert len((await h.ok(VIEWER, "GET", "/proposals"))["items"]) == 4
     paged = await h.ok(SUP, "GET", "/proposals?limit=3&sort=title")
     rest = await h.ok(SUP, "GET", f"/proposals?limit=3&sort=title&cursor={paged['next_cursor']}")
     assert len(paged["items"]) == 3
