@@ -46,6 +46,9 @@ INDEXES: dict[str, list[IndexSpec]] = {
     PROPOSALS: [
         *_SORTED,
         *(IndexSpec((("work_id", 1), (name, 1))) for name in SORT_FIELDS),
+        # A state filter with any sort walks one index in order (measured: 決裁中 sorted by
+        # 受付日 over 100,000 proposals took seconds without it).
+        *(IndexSpec((("state", 1), (name, 1))) for name in SORT_FIELDS),
         IndexSpec((("acl", 1), ("updated_at", 1))),
         IndexSpec((("waiting", 1), ("requested_answer_date", 1))),
         IndexSpec((("state", 1), ("updated_at", 1))),
