@@ -41,6 +41,8 @@ MODULES: tuple[str, ...] = (
     "notifications",
     "mail",
     "schedules",
+    "proposals",
+    "workflow",
 )
 
 
