@@ -193,6 +193,43 @@ class AttachmentService:
             )
         return out
 
+    async def copy_to(
+        self,
+        uow: UnitOfWork,
+        subject: Subject,
+        sources: Sequence[Record],
+        parent: str,
+        *,
+        work_id: str | None = None,
+    ) -> list[Record]:
+        """New attachments of ``parent`` holding the content of ``sources`` (the files of a
+        record the subject made a copy of, seed 001 別表1-1 3(4)), linked at once and owned
+        by ``subject``, in the order given. The content is shared and counted once more;
+        what ingest extracted stays valid (it is kept per content). The caller has checked
+        that the subject reads the sources and that they belong to ``work_id``."""
+        out: list[Record] = []
+        now = to_iso(self.clock.now())
+        kept = ("name", "declared_type", "content_type", "file_type", "size", "sha256")
+        kept += ("ingest", "extract", "type_mismatch")
+        for order, source in enumerate(sources):
+            if source.get("work_id") != work_id:
+                raise ValidationFailed("別の案件の添付ファイルは使えません。", field="attachments")
+            await self.cas.incref(str(source["sha256"]))
+            record: Record = {
+                "id": new_id(),
+                "state": "linked",
+                "parent": parent,
+                "order": order,
+                "owner_id": subject.user_id,
+                "org_id": subject.org_id,
+                **({"work_id": work_id} if work_id else {}),
+                **{k: source[k] for k in kept if k in source},
+                "copied_from": source["id"],
+                "created_at": now,
+            }
+            out.append(await uow.records.insert(ATTACHMENTS, record))
+        return out
+
     async def of_parent(self, parent: str) -> list[Record]:
         page = await self.records.find(
             ATTACHMENTS,

@@ -45,6 +45,12 @@ from indexer.query import DateRange, IntRange, SearchQuery
 from storage.ports import RecordStore, SearchHit, SearchIndex
 
 MAX_RELEVANCE_WINDOW = 10_000
+# What this search covers when no type is chosen: works and their files. Other modules'
+# documents (proposals, ``api.proposals.indexing``) carry principals of their own and are
+# searched through their own lists, which filter on those principals inside the index; here
+# the member-works clause would show them to every member of a work (archive readers
+# included) and the operators' unfiltered query would show every one of them.
+ARCHIVE_TYPES = ("work", "file")
 
 
 def relevance_reach() -> int:
@@ -137,7 +143,7 @@ class SearchService:
                 raise ValidationFailed(f"{name} の範囲の開始日が終了日より後です。", param=name)
         return SearchQuery(
             text=text,
-            types=(p.type,) if p.type else (),
+            types=(p.type,) if p.type else ARCHIVE_TYPES,
             filters=filters,
             ranges=ranges,
             numbers=bbox_filter(p.bbox),

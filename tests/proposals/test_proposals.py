@@ -186,6 +186,76 @@ async def test_new_from_an_earlier_proposal(h: Harness) -> None:
     assert r.status_code == 400
 
 
+async def test_a_copy_takes_the_bundle_as_new_attachments(h: Harness) -> None:
+    """3(4): a new proposal from an earlier one takes its bundle too (same files, order and
+    pages) as attachments of its own, sharing the content; the earlier proposal keeps its
+    files when the copy lets one go; ``copy_attachments: false`` leaves them out."""
+    work = await h.work()
+    pdf = await h.upload(
+        BUILDER, work["id"], "交通量調査.pdf", pdf_pages("P1", "P2", "P3"), "application/pdf"
+    )
+    sheet = await h.upload(
+        BUILDER,
+        work["id"],
+        "数量表.xlsx",
+        xlsx_book(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    first = await h.draft(work["id"], attachments=[{"id": sheet}, {"id": pdf, "pages": [3, 1]}])
+    extra = await h.upload(BUILDER, work["id"], "追加.pdf", pdf_pages("EXTRA"), "application/pdf")
+    copy = await h.ok(
+        BUILDER,
+        "POST",
+        f"/works/{work['id']}/proposals",
+        201,
+        json={"copy_from": first["id"], "attachments": [{"id": extra}]},
+    )
+    ids = [a["id"] for a in copy["attachments"]]
+    assert len(ids) == 3 and not {sheet, pdf} & set(ids)
+    assert [a["pages"] for a in copy["attachments"]] == [None, [3, 1], None]
+    seen = await h.get(BUILDER, copy["id"])
+    assert [f["name"] for f in seen["bundle"]] == ["数量表.xlsx", "交通量調査.pdf", "追加.pdf"]
+    originals = {a["id"]: a for a in await h.container.records.get_many("attachments", [pdf])}
+    copied = await h.container.records.get("attachments", ids[1])
+    assert copied is not None and copied["sha256"] == originals[pdf]["sha256"]
+    assert copied["parent"] == f"proposals/{copy['id']}" and copied["copied_from"] == pdf
+    blob = await h.container.records.get("blobs", copied["sha256"])
+    assert blob is not None and blob["refs"] == 2
+    # The copy's printed bundle has the same pages in the same order.
+    r = await h.call(BUILDER, "GET", f"/api/v1/proposals/{copy['id']}/pdf")
+    text = [p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages]
+    assert [i for i, t in enumerate(text) if "P3" in t][0] < [
+        i for i, t in enumerate(text) if "P1" in t
+    ][0]
+    # Dropping the copied file from the copy leaves the earlier proposal's file alone.
+    await h.ok(
+        BUILDER,
+        "PATCH",
+        f"/proposals/{copy['id']}",
+        json={"version": copy["version"], "attachments": [{"id": ids[0]}]},
+    )
+    assert await h.container.records.get("attachments", pdf) is not None
+    blob = await h.container.records.get("blobs", copied["sha256"])
+    assert blob is not None and blob["refs"] == 1
+    r = await h.call(BUILDER, "GET", f"/api/v1/attachments/{pdf}/content")
+    assert r.status_code == 200
+    # Without the files.
+    bare = await h.ok(
+        BUILDER,
+        "POST",
+        f"/works/{work['id']}/proposals",
+        201,
+        json={"copy_from": first["id"], "copy_attachments": False},
+    )
+    assert bare["attachments"] == []
+    # A reader of the copy who cannot read the earlier draft never reaches its files: the
+    # earlier draft is the proposer's alone, so another contractor cannot copy it.
+    r = await h.call(
+        BUILDER2, "POST", f"/api/v1/works/{work['id']}/proposals", json={"copy_from": first["id"]}
+    )
+    assert r.status_code == 404
+
+
 async def test_a_proposal_keeps_its_form_version(h: Harness) -> None:
     """Issue 10 §1: an operator revises a form; a proposal keeps the version it was made with."""
     work = await h.work()
