@@ -139,7 +139,7 @@ class ProposalService:
         from api.proposals.views import user_names
         from api.workflow.permissions import APPROVER_ROLES
 
-        work, ctx = await self.access.work(subject, work_id)
+        _, ctx = await self.access.work(subject, work_id)
         assert subject is not None
         self.container.policy.require(subject, "proposals.read", ProposalResource(ctx))
         members = [

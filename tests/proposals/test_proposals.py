@@ -211,22 +211,25 @@ async def test_a_copy_takes_the_bundle_as_new_attachments(h: Harness) -> None:
         json={"copy_from": first["id"], "attachments": [{"id": extra}]},
     )
     ids = [a["id"] for a in copy["attachments"]]
-    assert len(ids) == 3 and not {sheet, pdf} & set(ids)
+    assert len(ids) == 3
+    assert not {sheet, pdf} & set(ids)
     assert [a["pages"] for a in copy["attachments"]] == [None, [3, 1], None]
     seen = await h.get(BUILDER, copy["id"])
     assert [f["name"] for f in seen["bundle"]] == ["数量表.xlsx", "交通量調査.pdf", "追加.pdf"]
     originals = {a["id"]: a for a in await h.container.records.get_many("attachments", [pdf])}
     copied = await h.container.records.get("attachments", ids[1])
-    assert copied is not None and copied["sha256"] == originals[pdf]["sha256"]
-    assert copied["parent"] == f"proposals/{copy['id']}" and copied["copied_from"] == pdf
+    assert copied is not None
+    assert copied["sha256"] == originals[pdf]["sha256"]
+    assert copied["parent"] == f"proposals/{copy['id']}"
+    assert copied["copied_from"] == pdf
     blob = await h.container.records.get("blobs", copied["sha256"])
-    assert blob is not None and blob["refs"] == 2
+    assert blob is not None
+    assert blob["refs"] == 2
     # The copy's printed bundle has the same pages in the same order.
     r = await h.call(BUILDER, "GET", f"/api/v1/proposals/{copy['id']}/pdf")
     text = [p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages]
-    assert [i for i, t in enumerate(text) if "P3" in t][0] < [
-        i for i, t in enumerate(text) if "P1" in t
-    ][0]
+    first_p3 = next(i for i, t in enumerate(text) if "P3" in t)
+    assert first_p3 < next(i for i, t in enumerate(text) if "P1" in t)
     # Dropping the copied file from the copy leaves the earlier proposal's file alone.
     await h.ok(
         BUILDER,
@@ -236,7 +239,8 @@ async def test_a_copy_takes_the_bundle_as_new_attachments(h: Harness) -> None:
     )
     assert await h.container.records.get("attachments", pdf) is not None
     blob = await h.container.records.get("blobs", copied["sha256"])
-    assert blob is not None and blob["refs"] == 1
+    assert blob is not None
+    assert blob["refs"] == 1
     r = await h.call(BUILDER, "GET", f"/api/v1/attachments/{pdf}/content")
     assert r.status_code == 200
     # Without the files.
