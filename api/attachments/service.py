@@ -209,8 +209,10 @@ class AttachmentService:
         that the subject reads the sources and that they belong to ``work_id``."""
         out: list[Record] = []
         now = to_iso(self.clock.now())
-        kept = ("name", "declared_type", "content_type", "file_type", "size", "sha256")
-        kept += ("ingest", "extract", "type_mismatch")
+        kept = (
+            *("name", "declared_type", "content_type", "file_type", "size", "sha256"),
+            *("ingest", "extract", "type_mismatch"),
+        )
         for order, source in enumerate(sources):
             if source.get("work_id") != work_id:
                 raise ValidationFailed("別の案件の添付ファイルは使えません。", field="attachments")

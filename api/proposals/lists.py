@@ -6,15 +6,25 @@
 - the inbox: what waits for me across works, as the approver, viewer, post-reviewer, deputy
   (inside the delegation's window) or proposer of a send-back.
 
-The record store answers them (indexed equality, ranges, sorts and keyset pages on the
-denormalised ``acl``/``waiting`` arrays); a text query goes to the search index first (its acl
-filter inside the index), whose ids the store then filters and sorts. The inbox count is
-``count`` over the very conditions of the inbox list, so the two never disagree (the
-Discourse complaint of module-anchors §1).
+The record store answers them with scalar conditions it can serve from indexes: who may read
+is one to three sub-queries (``ListAccess.parts``): submitted proposals (``revision >= 1``) of
+the works the reader is a member of (``work_id IN ...``), those of the works their organization
+orders when they read them organization-wide (``orderer_org_id``), and their own drafts never
+submitted (``proposer_id``, ``revision = 0``). Each sub-query takes the filters and the sort
+and returns one keyset page; the pages are merged in the sort order and cut to the limit, and
+the cursor of the last row resumes every sub-query (keyset cursors hold sort values, not
+positions). An earlier version filtered on the ``acl`` array, which no index serves: every
+row paid a JSON containment test (56 ms to 1.2 s over 100,000 proposals, bench_proposals).
+
+A text query goes to the search index first (the proposals' principals filter inside the
+index), whose ids the store then filters and sorts. The inbox count is ``count`` over the
+very conditions of the inbox list, so the two never disagree (the Discourse complaint of
+module-anchors §1).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,7 +47,7 @@ from api.workflow.delegations import DelegationService
 from api.works.indexing import ARCHIVE_ROLES
 from api.works.models import MEMBERS
 from indexer.query import SearchQuery
-from storage.query import Condition, Eq, In, Query, Range
+from storage.query import Condition, Eq, In, Query, Range, encode_cursor, get_path
 
 if TYPE_CHECKING:
     from api.container import Container
@@ -81,6 +91,51 @@ DATE_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class ListAccess:
+    """What a subject reads in the lists: every submitted proposal (operators), or those of
+    ``works`` (memberships) and of the works ``org`` orders (organization-wide readers), and
+    their own drafts never submitted."""
+
+    user_id: str
+    everything: bool = False
+    works: tuple[str, ...] = ()
+    org: str | None = None
+
+    def parts(self, chosen: Sequence[str] = ()) -> list[list[Condition]]:
+        """The sub-queries (each a list of ANDed conditions) whose union the subject reads,
+        narrowed to the ``chosen`` works if any."""
+        shared = Range("revision", gte=1)
+        only = [In("work_id", tuple(chosen))] if chosen else []
+        if self.everything:
+            return [[shared, *only]]
+        parts: list[list[Condition]] = []
+        works = [w for w in self.works if not chosen or w in chosen]
+        if works:
+            parts.append([shared, In("work_id", tuple(works))])
+        if self.org:
+            parts.append([shared, Eq("orderer_org_id", self.org), *only])
+        parts.append([Eq("proposer_id", self.user_id), Eq("revision", 0), *only])
+        return parts
+
+
+def sort_rows(rows: list[dict[str, Any]], sort: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+    """``rows`` in the store's order for ``sort`` (null first ascending, last descending;
+    strings by code point, as SQLite's and MongoDB's binary comparison)."""
+
+    def key(name: str) -> Any:
+        def of(row: dict[str, Any]) -> tuple[Any, ...]:
+            value = get_path(row, name)
+            return (0,) if value is None else (1, value)
+
+        return of
+
+    out = list(rows)
+    for name, direction in reversed(list(sort)):
+        out.sort(key=key(name), reverse=direction == -1)
+    return out
+
+
 class ProposalLists:
     def __init__(self, container: Container) -> None:
         self.container = container
@@ -88,12 +143,18 @@ class ProposalLists:
         self.clock = container.clock
 
     async def principals(self, subject: Subject) -> tuple[str, ...] | None:
-        """The ``acl`` principals the subject holds (None: operators, no filter; drafts are
-        then excluded by the caller)."""
+        """The ``acl`` principals the subject holds in the search index (None: operators, no
+        filter; drafts are never indexed)."""
+        return (await self.access(subject))[1]
+
+    async def access(self, subject: Subject) -> tuple[ListAccess, tuple[str, ...] | None]:
+        """What the subject reads, as store sub-queries and as index principals."""
         if subject.is_operator:
-            return None
+            return ListAccess(subject.user_id, everything=True), None
         out = [user_principal(subject.user_id)]
+        org: str | None = None
         if subject.org_id and subject.grants & {"works.read_org", "works.manage"}:
+            org = subject.org_id
             out.append(org_principal(subject.org_id))
         cursor: str | None = None
         members: list[dict[str, Any]] = []
@@ -110,6 +171,7 @@ class ProposalLists:
             w["id"]: w
             for w in await self.records.get_many("works", [str(m["work_id"]) for m in members])
         }
+        member_works: list[str] = []
         for member in members:
             work = works.get(str(member["work_id"]))
             if work is None or member.get("role") == WorkRole.ARCHIVE_READER.value:
@@ -117,18 +179,16 @@ class ProposalLists:
             if work.get("status") == "archived" and member.get("role") not in ARCHIVE_ROLES:
                 continue
             out.append(work_principal(str(member["work_id"])))
-        return tuple(out)
+            if org is None or work.get("orderer_org_id") != org:
+                member_works.append(str(member["work_id"]))  # else the org part has it
+        access = ListAccess(subject.user_id, works=tuple(sorted(set(member_works))), org=org)
+        return access, tuple(out)
 
-    def _where(self, f: ListFilters, principals: tuple[str, ...] | None) -> list[Condition]:
+    def _where(self, f: ListFilters) -> list[Condition]:
+        """The filters of 4(7) (access apart: ``ListAccess.parts``)."""
         where: list[Condition] = []
-        if principals is not None:
-            where.append(In("acl", principals))
-        else:
-            where.append(Range("revision", gte=1))  # operators: never a private draft
-        if f.work_ids:
-            if len(f.work_ids) > 500 or not all(is_id(w) for w in f.work_ids):
-                raise ValidationFailed("案件の指定が正しくありません。", field="work_ids")
-            where.append(In("work_id", tuple(f.work_ids)))
+        if f.work_ids and (len(f.work_ids) > 500 or not all(is_id(w) for w in f.work_ids)):
+            raise ValidationFailed("案件の指定が正しくありません。", field="work_ids")
         if f.states:
             bad = [s for s in f.states if s not in machine.S.__members__.values()]
             if bad:
@@ -172,20 +232,32 @@ class ProposalLists:
         """Every proposal the subject reads, of all or the chosen works (4(5)-(7))."""
         if subject is None:
             raise NotAuthenticated()
-        principals = await self.principals(subject)
-        where = self._where(f, principals)
+        access, principals = await self.access(subject)
+        where = self._where(f)
+        sort = self._sort(f)
         truncated = False
         if f.q:
             ids, truncated = await self._text_ids(subject, f, principals)
             if not ids:
                 return ListPage([], None, 0)
             where.append(In("id", tuple(ids)))
-        page = await self.records.find(
-            PROPOSALS, Query(where=tuple(where), sort=self._sort(f), limit=f.limit, cursor=f.cursor)
+        pages = await asyncio.gather(
+            *(
+                self.records.find(
+                    PROPOSALS,
+                    Query(where=(*part, *where), sort=sort, limit=f.limit, cursor=f.cursor),
+                )
+                for part in access.parts(f.work_ids)
+            )
         )
+        full = Query(sort=sort).full_sort
+        merged = sort_rows(list({r["id"]: r for p in pages for r in p.items}.values()), full)
+        more = len(merged) > f.limit or any(p.next_cursor for p in pages)
+        items = merged[: f.limit]
+        cursor = encode_cursor(items[-1], full) if more and items else None
         # No count across works: it would read every matching record (100,000 for a
         # supervisor of every work); the page and its cursor are what the list needs.
-        return ListPage(await self.rows(subject, page.items), page.next_cursor, None, truncated)
+        return ListPage(await self.rows(subject, items), cursor, None, truncated)
 
     async def of_work(self, subject: Subject | None, work_id: str, f: ListFilters) -> ListPage:
         """One work's proposals (4(4)); its drafts only for their proposer."""
