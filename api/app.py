@@ -16,6 +16,7 @@ from api.config import Settings
 from api.container import Container
 from api.deliverables.router import router as deliverables_router
 from api.errors import install_error_handlers
+from api.jobs.router import router as jobs_router
 from api.master.router import router as master_router
 from api.ops.middleware import install_observability
 from api.ops.router import router as ops_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         files_router,
         deliverables_router,
         search_router,
+        jobs_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     # Last: the web interface's catch-all GET would hide any route added after it.

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from api.config import Settings
+from api.jobs.ledger import JobLedger
 from api.kit.clock import Clock, SystemClock
 from api.kit.uow import UnitOfWork
 from api.permissions.policy import Policy
@@ -101,6 +102,7 @@ class Container:
         self.jobs = jobs or build_jobs(settings)
         self.clock: Clock = clock or SystemClock()
         self.policy = Policy()
+        self.ledger = JobLedger(self.records, self.jobs, self.clock, settings.jobs)
 
     async def open(self) -> None:
         """Open every backend; one that is down is logged and reported by ``health``."""
@@ -141,4 +143,4 @@ class Container:
         }
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.records, self.index, self.jobs)
+        return UnitOfWork(self.records, self.index, self.ledger)

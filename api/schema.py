@@ -21,12 +21,14 @@ async def ensure_schema(container: Container) -> None:
     from api.auth import sessions
     from api.deliverables import intake, package
     from api.grants.service import GrantService
+    from api.jobs.models import JOB_INDEXES, JOBS
     from api.organizations.repository import OrganizationRepository
     from api.uploads import service as uploads
     from api.users import repository as users
     from api.works.repository import WorkRepository
 
     records = container.records
+    await records.ensure_indexes(JOBS, JOB_INDEXES)
     await users.ensure_indexes(records)
     await sessions.ensure_indexes(records)
     await OrganizationRepository(records).ensure_indexes()

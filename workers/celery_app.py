@@ -45,6 +45,28 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 }
 
 
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """``BEAT_SCHEDULE`` plus the sweepers of durable delivery, every ``jobs.sweep_s``. A
+    sweep not started within its interval expires: the next one does its work."""
+    every = settings.jobs.sweep_s
+    return {
+        **BEAT_SCHEDULE,
+        # Jobs left queued by a crash, jobs of dead workers, lost messages (api.jobs.sweeper).
+        "jobs-sweep": {"task": "jobs.sweep", "schedule": every, "options": {"expires": every}},
+        # Files left processing (or queued without a job) by a crash (api.archive.recovery).
+        "ingest-recover": {
+            "task": "ingest.recover",
+            "schedule": 2 * every,
+            "options": {"expires": 2 * every},
+        },
+        # Objects a crash left between put and commit (api.archive.orphans).
+        "archive-orphans": {
+            "task": "archive.sweep_orphans",
+            "schedule": settings.archive.orphan_grace_hours * 3600,
+        },
+    }
+
+
 def task_modules() -> list[str]:
     """Every module of ``workers.tasks`` (autodiscovery without importing them yet)."""
     import workers.tasks as package
@@ -62,7 +84,7 @@ def create_celery(settings: Settings) -> Celery:
     app = Celery("kura", include=task_modules())
     app.conf.update(celery_config(settings))
     app.conf.beat_schedule_filename = str(settings.data_dir / "celerybeat-schedule")
-    app.conf.beat_schedule = BEAT_SCHEDULE
+    app.conf.beat_schedule = beat_schedule(settings)
     app.conf.worker_hijack_root_logger = False
     app.kura_settings = settings
     return app

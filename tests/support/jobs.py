@@ -6,25 +6,44 @@ from __future__ import annotations
 from typing import Any
 
 from api.kit.ids import new_id
+from storage.errors import BackendUnavailable
 from storage.ports import Health
 
 
 class RecordingJobs:
-    """Records every ``enqueue``; ``take(task)`` removes and returns the kwargs of one task."""
+    """Records every ``enqueue`` and ``send``; ``take(task)`` removes and returns the kwargs of
+    one task. ``down = True`` makes sends fail as an unreachable broker does; ``queues`` is
+    what ``waiting`` answers."""
 
     name = "recording"
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.job_ids: list[str] = []
+        self.down = False
+        self.queues: dict[str, int] | None = None
 
     async def enqueue(self, task: str, **kwargs: Any) -> str:
+        self._check()
         self.sent.append((task, kwargs))
         return new_id()
 
+    async def send(self, task: str, kwargs: dict[str, Any], *, job_id: str) -> None:
+        self._check()
+        self.sent.append((task, kwargs))
+        self.job_ids.append(job_id)
+
+    async def waiting(self) -> dict[str, int] | None:
+        return self.queues
+
     async def health(self) -> Health:
-        return Health(True, self.name, "")
+        return Health(not self.down, self.name, "")
 
     def take(self, task: str) -> list[dict[str, Any]]:
         picked = [kw for t, kw in self.sent if t == task]
         self.sent = [(t, kw) for t, kw in self.sent if t != task]
         return picked
+
+    def _check(self) -> None:
+        if self.down:
+            raise BackendUnavailable("jobs", "connection refused")
