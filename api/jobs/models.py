@@ -34,6 +34,15 @@ class JobState(StrEnum):
     FAILED = "failed"
 
 
+# What the operators' screens and messages call the states.
+STATE_LABELS = {
+    JobState.QUEUED: "送信待ち",
+    JobState.SENT: "実行待ち",
+    JobState.RUNNING: "実行中",
+    JobState.DONE: "完了",
+    JobState.FAILED: "失敗",
+}
+
 LIVE_STATES = (JobState.QUEUED.value, JobState.SENT.value, JobState.RUNNING.value)
 
 JOB_INDEXES = [

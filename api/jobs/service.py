@@ -7,7 +7,7 @@ from datetime import timedelta
 from api.audit.service import AuditLog
 from api.container import Container
 from api.errors import Conflict, NotFoundError
-from api.jobs.models import JOBS, LIVE_STATES, JobState
+from api.jobs.models import JOBS, LIVE_STATES, STATE_LABELS, JobState
 from api.kit.clock import to_iso
 from api.kit.ids import is_id
 from api.permissions.policy import Subject
@@ -75,7 +75,7 @@ class JobService:
         """Queue a ``failed`` job again (fresh restart budget) and send it at once."""
         job = await self.get(job_id)
         if job["state"] != JobState.FAILED:
-            raise NotRetryable(f"このジョブは「{job['state']}」の状態です。")
+            raise NotRetryable(f"{NotRetryable.title}このジョブは「{_label(job)}」です。")
         async with self.container.uow() as uow:
             try:
                 updated = await self.ledger.retry(job)
@@ -98,7 +98,7 @@ class JobService:
         """Delete a finished (``done`` or ``failed``) job record; the audit keeps what it was."""
         job = await self.get(job_id)
         if job["state"] not in (JobState.DONE, JobState.FAILED):
-            raise NotDiscardable(f"このジョブは「{job['state']}」の状態です。")
+            raise NotDiscardable(f"{NotDiscardable.title}このジョブは「{_label(job)}」です。")
         async with self.container.uow():
             try:
                 await self.records.delete(JOBS, job_id, int(job["version"]))
@@ -115,3 +115,8 @@ class JobService:
                     "last_error": job.get("last_error"),
                 },
             )
+
+
+def _label(job: Record) -> str:
+    state = str(job["state"])
+    return STATE_LABELS.get(JobState(state), state) if state in set(JobState) else state

@@ -193,3 +193,24 @@ async def test_job_of_a_killed_worker_is_restarted_and_finishes(
     assert (job["attempts"], job["restarts"]) == (2, 1)
     assert "停止" in job["last_error"]
     assert await container.jobs.result(job_id) == 4  # type: ignore[attr-defined]
+
+
+async def test_waiting_counts_messages_no_worker_took(
+    container: Container, env: dict[str, str], workers: list[Worker]
+) -> None:
+    """What the sweeper asks before resending a ``sent`` job: an empty queue means lost."""
+    before = await container.jobs.waiting()
+    assert before is not None
+    assert set(before) == {"default", "index", "mail", "jobs"}
+    async with container.uow() as uow:
+        ids = [uow.enqueue("system.echo", i=i) for i in range(3)]
+    after = await container.jobs.waiting()
+    assert after is not None
+    assert after["default"] - before["default"] == 3
+    assert after["index"] == before["index"]
+    workers.append(Worker(env))
+    for job_id in ids:
+        await wait_for(container, job_id, "done", workers)
+    drained = await container.jobs.waiting()
+    assert drained is not None
+    assert drained["default"] == 0
