@@ -101,8 +101,8 @@ DRIFT_KINDS = (
     "stale_in_index",
     "missing_blob",
     "orphaned_blob",
-    # A job that gave up (its change's effect never happened), or one long past its due time
-    # (no sweeper is running): see ``kura jobs``.
+    # A job that gave up (its change's effect never happened), or one queued or running long
+    # past its due time (no sweeper is running): see ``kura jobs``.
     "failed_job",
     "stalled_job",
 )
@@ -232,8 +232,8 @@ async def check(container: Container, max_items: int = 1000, batch: int = 1000) 
 
 
 async def _check_jobs(container: Container, report: Report, batch: int) -> None:
-    from api.jobs.models import JOBS, LIVE_STATES, JobState
-    from api.jobs.service import OVERDUE
+    from api.jobs.models import JOBS, JobState
+    from api.jobs.service import OVERDUE, OVERDUE_STATES
     from api.kit.clock import to_iso
     from storage.query import Eq, In, Range
 
@@ -241,6 +241,6 @@ async def _check_jobs(container: Container, report: Report, batch: int) -> None:
     async for job in container.records.scan(JOBS, failed, batch=batch):
         report.add("failed_job", f"{JOBS}/{job['id']}", f"{job['task']}: {job.get('last_error')}")
     horizon = to_iso(container.clock.now() - OVERDUE)
-    stalled = (In("state", LIVE_STATES), Range("due_at", lt=horizon))
+    stalled = (In("state", OVERDUE_STATES), Range("due_at", lt=horizon))
     async for job in container.records.scan(JOBS, stalled, batch=batch):
         report.add("stalled_job", f"{JOBS}/{job['id']}", f"{job['task']} {job['state']}")

@@ -32,6 +32,7 @@ from api.config import JobsSettings
 from api.jobs.models import JOBS, JobState
 from api.kit.clock import Clock, from_iso, to_iso
 from api.kit.ids import new_id
+from api.kit.jobs import queue_for
 from storage.errors import NotFound, StaleVersion
 from storage.ports import JobQueue, RecordStore
 from storage.query import Record
@@ -88,6 +89,7 @@ class JobLedger:
             "id": new_id(),
             "task": task,
             "kwargs": kwargs,
+            "queue": queue_for(task),
             "state": JobState.QUEUED.value,
             "attempts": 0,
             "restarts": 0,

@@ -4,6 +4,7 @@ A record is written in the same transaction as the change that needs the job, so
 change always has its job, whatever crashes afterwards. Fields:
 
 - ``task``, ``kwargs``: what to run (a task name ``"package.verb"`` and JSON arguments);
+  ``queue``: the broker queue the task is routed to;
 - ``state``: ``queued`` (recorded, not handed to the broker yet) -> ``sent`` -> ``running``
   -> ``done`` | ``failed``; a Celery retry goes back to ``sent``, a job whose worker died back
   to ``queued`` (``restarts`` counts those), an operator's retry from ``failed`` to ``queued``;
@@ -46,8 +47,9 @@ STATE_LABELS = {
 LIVE_STATES = (JobState.QUEUED.value, JobState.SENT.value, JobState.RUNNING.value)
 
 JOB_INDEXES = [
-    # The sweeper's questions: which jobs of a state are due.
+    # The sweeper's questions: which jobs of a state are due (and routed to an empty queue).
     IndexSpec((("state", 1), ("due_at", 1))),
+    IndexSpec((("state", 1), ("queue", 1), ("due_at", 1))),
     # Operators' lists: a state's jobs, newest first (ids sort by creation time).
     IndexSpec((("state", 1), ("id", -1))),
     # The archive's recovery asks whether a file still has a live ingest job.

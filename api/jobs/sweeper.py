@@ -20,9 +20,8 @@ from dataclasses import asdict, dataclass
 from api.jobs.ledger import JobLedger
 from api.jobs.models import JOBS, JobState
 from api.kit.clock import to_iso
-from api.kit.jobs import queue_for
 from storage.errors import NotFound, StaleVersion
-from storage.query import Eq, Query, Range, Record
+from storage.query import Condition, Eq, Query, Range, Record
 
 log = logging.getLogger("kura.jobs")
 
@@ -54,10 +53,15 @@ async def sweep(ledger: JobLedger) -> SweepReport:
     return report
 
 
-async def _pages(ledger: JobLedger, state: JobState) -> list[list[Record]]:
-    """Due jobs of ``state`` in pages, collected before acting (acting moves them out)."""
+async def _pages(
+    ledger: JobLedger, state: JobState, queue: str | None = None
+) -> list[list[Record]]:
+    """Due jobs of ``state`` (routed to ``queue``) in pages, collected before acting (acting
+    moves them out)."""
     now = to_iso(ledger.clock.now())
-    where = (Eq("state", state.value), Range("due_at", lte=now))
+    where: tuple[Condition, ...] = (Eq("state", state.value), Range("due_at", lte=now))
+    if queue is not None:
+        where = (Eq("state", state.value), Eq("queue", queue), Range("due_at", lte=now))
     pages: list[list[Record]] = []
     cursor: str | None = None
     total = 0
@@ -126,21 +130,21 @@ async def _restart_dead(ledger: JobLedger, report: SweepReport) -> None:
 
 
 async def _resend_lost(ledger: JobLedger) -> int:
-    pages = await _pages(ledger, JobState.SENT)
-    if not pages:
-        return 0
+    """Only queues with nothing waiting are looked at: a job behind a long backlog (a large
+    import's ingests) is waiting, not lost, however long ago it was sent."""
     assert ledger.queue is not None
     waiting = await ledger.queue.waiting()
     if waiting is None:
         return 0  # the broker does not answer: nothing can be sent anyway
-    lost = [
-        job for page in pages for job in page if waiting.get(queue_for(str(job["task"])), 0) == 0
-    ]
-    if lost:
-        log.warning(
-            "%d sent jobs were not started and their queues are empty: sent again", len(lost)
-        )
-    return await ledger.dispatch(lost)
+    resent = 0
+    for queue in sorted(q for q, n in waiting.items() if n == 0):
+        lost = [job for page in await _pages(ledger, JobState.SENT, queue) for job in page]
+        if lost:
+            log.warning(
+                "%d jobs sent to the empty queue %s never started: sent again", len(lost), queue
+            )
+            resent += await ledger.dispatch(lost)
+    return resent
 
 
 async def _purge_done(ledger: JobLedger) -> int:

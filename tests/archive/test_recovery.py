@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from api import consistency
+from api.app import create_app
 from api.archive.models import NODES
 from api.archive.nodes import NodeService
 from api.archive.recovery import recover_stuck
 from api.config import Settings
 from api.container import Container
+from api.deps import optional_subject
 from api.jobs.models import JOBS
 from api.kit.clock import to_iso
 from api.kit.ids import new_id
@@ -26,6 +29,7 @@ from tests.archive.harness_tree import place_file
 
 pytestmark = pytest.mark.anyio
 OPERATOR = Subject(new_id(), "admin", new_id(), OrgKind.OPERATOR)
+WORK_ID = new_id()
 
 
 @pytest.fixture
@@ -40,10 +44,10 @@ async def c(settings: Settings) -> AsyncIterator[Container]:
 
 async def ingested_file(c: Container, name: str = "a.txt") -> Record:
     svc = NodeService(c)
-    work = await c.records.get("works", "W1")
+    work = await c.records.get("works", WORK_ID)
     if work is None:
         work = await c.records.insert(
-            "works", {"id": "W1", "title": "道路改良工事", "status": "in_progress", "acl": []}
+            "works", {"id": WORK_ID, "title": "道路改良工事", "status": "in_progress", "acl": []}
         )
         await c.index.upsert([work_to_doc(work)])
         await c.index.refresh()
@@ -146,3 +150,21 @@ async def test_file_whose_last_job_failed_fails_at_once(c: Container) -> None:
     await c.records.update(JOBS, str(job["id"]), {"state": "failed"}, int(job["version"]))
     assert (await recover_stuck(c)).failed == 1
     assert (await node_of(c, node))["ingest"]["state"] == "failed"
+
+
+async def test_reingest_after_the_limit_starts_a_fresh_count(c: Container) -> None:
+    limit = c.settings.jobs.max_restarts
+    node = await cut_off(c, await ingested_file(c), recovered=limit)
+    await recover_stuck(c)
+    app = create_app(container=c)
+    app.dependency_overrides[optional_subject] = lambda: OPERATOR
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kura.test") as client:
+        resp = await client.post(f"/api/v1/files/{node['id']}/reingest")
+    assert resp.status_code == 202, resp.text
+    fresh = await node_of(c, node)
+    assert fresh["ingest"]["state"] == "done"
+    assert fresh["ingest"]["recovered"] == 0
+    # Cut off again: recovered once more instead of failing at once.
+    await cut_off(c, fresh)
+    assert (await recover_stuck(c)).requeued == 1

@@ -259,3 +259,22 @@ async def test_record_store_down_fails_the_change_not_half_of_it(
         await change_with_job(c)
     assert await c.records.count("things") == 0
     assert queue(c).sent == []
+
+
+async def test_kura_check_reports_failed_and_stalled_jobs_not_a_backlog(c: Container) -> None:
+    from api import consistency
+
+    assert (await consistency.check(c)).clean
+    waiting = await change_with_job(c)  # sent: waits in the broker, however long
+    failing = await change_with_job(c)
+    await c.ledger.claim(failing, "w1:1")
+    await c.ledger.finish(failing, "RuntimeError: boom")
+    queue(c).down = True
+    unsent = await change_with_job(c)  # queued: no sweeper ever sends it
+    clock(c).advance(minutes=30)
+    report = await consistency.check(c)
+    assert report.counts["failed_job"] == 1
+    assert report.counts["stalled_job"] == 1
+    refs = {d.kind: d.ref for d in report.items}
+    assert refs == {"failed_job": f"jobs/{failing}", "stalled_job": f"jobs/{unsent}"}
+    assert waiting not in str(report.items)
