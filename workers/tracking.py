@@ -21,7 +21,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from storage.errors import BackendUnavailable
 
 if TYPE_CHECKING:
     from api.config import Settings
+    from api.jobs.ledger import JobLedger
 
 log = logging.getLogger("kura.jobs")
 
@@ -85,19 +86,22 @@ class TrackedTask(Task):  # type: ignore[misc]
                 result = super().__call__(*args, **kwargs)
             except Retry as exc:
                 if tracked:
-                    _report(self, "retrying", job_id, _eta(exc), error_text(exc.exc or exc))
+                    error, eta = error_text(exc.exc or exc), _eta(exc)
+                    _report(self, job_id, lambda jobs: jobs.retrying(job_id, eta, error))
                 raise
             except Reject as exc:
                 # The retry could not be sent (broker down): the sweeper sends it later.
                 if tracked:
-                    _report(self, "requeue", job_id, error_text(exc))
+                    error = error_text(exc)
+                    _report(self, job_id, lambda jobs: jobs.requeue(job_id, error))
                 raise
             except Exception as exc:
                 if tracked:
-                    _report(self, "finish", job_id, error_text(exc))
+                    error = error_text(exc)
+                    _report(self, job_id, lambda jobs: jobs.finish(job_id, error))
                 raise
         if tracked:
-            _report(self, "finish", job_id, None)
+            _report(self, job_id, lambda jobs: jobs.finish(job_id))
         return result
 
 
@@ -110,18 +114,17 @@ def _eta(exc: Retry) -> datetime | None:
     return None
 
 
-def _report(task: Any, what: str, job_id: str, *args: Any) -> None:
+def _report(task: Any, job_id: str, change: Callable[[JobLedger], Awaitable[None]]) -> None:
     """Record a state change; a failure here is logged (the sweeper's lease covers it)."""
     from workers.celery_app import run_async, worker_container
 
     async def report() -> None:
-        ledger = (await worker_container(task.app)).ledger
-        await getattr(ledger, what)(job_id, *args)
+        await change((await worker_container(task.app)).ledger)
 
     try:
         run_async(report())
     except Exception:
-        log.warning("job %s: recording %s failed", job_id, what, exc_info=True)
+        log.warning("job %s: recording its state failed", job_id, exc_info=True)
 
 
 class Heartbeat:
