@@ -102,7 +102,6 @@ class Container:
         self.jobs = jobs or build_jobs(settings)
         self.clock: Clock = clock or SystemClock()
         self.policy = Policy()
-        self.ledger = JobLedger(self.records, self.jobs, self.clock, settings.jobs)
 
     async def open(self) -> None:
         """Open every backend; one that is down is logged and reported by ``health``."""
@@ -141,6 +140,11 @@ class Container:
             "search": await self.index.health(),
             "jobs": await self.jobs.health(),
         }
+
+    @property
+    def ledger(self) -> JobLedger:
+        """The job records (``api.jobs``) on this container's store, queue and clock."""
+        return JobLedger(self.records, self.jobs, self.clock, self.settings.jobs)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.records, self.index, self.ledger)
