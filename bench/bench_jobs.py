@@ -31,7 +31,7 @@ from typing import Any
 from api.config import Settings
 from api.container import Container
 from api.kit.ids import new_id
-from tests.support.jobs import RecordingJobs
+from tests.support.jobs import RecordingJobs, purge_broker
 
 
 async def best(rounds: int, run: Callable[[], Awaitable[float]]) -> float:
@@ -97,6 +97,8 @@ async def run_one(name: str, data: Path, n: int, rounds: int, jobs: dict[str, An
         await measure(name, c, n, rounds)
     finally:
         await c.close()
+        if jobs.get("broker_url"):
+            purge_broker(jobs["broker_url"])  # no worker ran: leave the test database empty
 
 
 async def main(n: int, rounds: int) -> None:

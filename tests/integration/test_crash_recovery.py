@@ -41,6 +41,7 @@ from storage.query import Eq, In, Query, Record
 from tests.cli.test_serve import free_port, kura_command
 from tests.conftest import server_env
 from tests.datagen.package import Options, generate
+from tests.support.jobs import purge_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = 600  # two batches of the import (500 + 100)
@@ -147,6 +148,7 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     }
     if request.param == "redis":
         url = server_env("KURA_TEST_REDIS_URL")
+        purge_broker(url)
         values |= {"KURA_JOBS__BROKER_URL": url, "KURA_JOBS__RESULT_BACKEND": url}
     return values
 

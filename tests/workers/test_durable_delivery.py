@@ -28,6 +28,7 @@ from api.jobs.models import JOBS
 from api.jobs.sweeper import sweep
 from storage.query import Record
 from tests.conftest import server_env
+from tests.support.jobs import purge_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_S = 2.0
@@ -103,6 +104,7 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     }
     if request.param == "redis":
         url = server_env("KURA_TEST_REDIS_URL")
+        purge_broker(url)
         values |= {"KURA_JOBS__BROKER_URL": url, "KURA_JOBS__RESULT_BACKEND": url}
     return values
 
