@@ -133,6 +133,10 @@ async def _resend_lost(ledger: JobLedger) -> int:
     """Only queues with nothing waiting are looked at: a job behind a long backlog (a large
     import's ingests) is waiting, not lost, however long ago it was sent."""
     assert ledger.queue is not None
+    now = to_iso(ledger.clock.now())
+    due = Query(where=(Eq("state", JobState.SENT.value), Range("due_at", lte=now)), limit=1)
+    if not (await ledger.records.find(JOBS, due)).items:
+        return 0  # nothing overdue: no need to ask the broker
     waiting = await ledger.queue.waiting()
     if waiting is None:
         return 0  # the broker does not answer: nothing can be sent anyway
