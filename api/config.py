@@ -59,6 +59,15 @@ class JobsSettings(BaseModel):
     result_backend: str | None = None
     # Run tasks inline in the caller (unit tests of services only).
     eager: bool = False
+    # Durable delivery (api/jobs): a running job's lease, renewed by its worker every quarter;
+    # past it the sweeper takes the worker for dead and sends the job again.
+    lease_s: float = Field(default=60.0, ge=1)
+    # Restarts of a job whose worker stopped mid-run before the job is marked failed.
+    max_restarts: int = Field(default=3, ge=0)
+    # How often beat runs the sweepers (jobs.sweep, ingest.recover).
+    sweep_s: float = Field(default=30.0, ge=1)
+    # Finished jobs stay listed this long; failed ones until an operator retries or discards.
+    keep_done_hours: float = Field(default=24.0, ge=0)
 
 
 class AuthSettings(BaseModel):
@@ -105,6 +114,9 @@ class ArchiveSettings(BaseModel):
     # classes its files carry, at least the default. The per-class defaults are the legal
     # minimums of ``RETENTION_SOURCES``; an orderer's 文書管理規程 sets longer ones here.
     retention_default_years: int = Field(default=10, ge=1, le=1000)
+    # Objects no record names (a crash between put and commit) are deleted once older than
+    # this; beat sweeps at the same interval (api/archive/orphans.py).
+    orphan_grace_hours: float = Field(default=6.0, gt=0)
     retention_years_by_class: dict[str, int] = Field(
         default_factory=lambda: {k: v[0] for k, v in RETENTION_SOURCES.items()}
     )
