@@ -102,9 +102,10 @@ class ListAccess:
     works: tuple[str, ...] = ()
     org: str | None = None
 
-    def parts(self, chosen: Sequence[str] = ()) -> list[list[Condition]]:
+    def parts(self, chosen: Sequence[str] = (), drafts: bool = True) -> list[list[Condition]]:
         """The sub-queries (each a list of ANDed conditions) whose union the subject reads,
-        narrowed to the ``chosen`` works if any."""
+        narrowed to the ``chosen`` works if any; ``drafts``: False when the filters exclude
+        drafts never submitted (their own sub-query is left out)."""
         shared = Range("revision", gte=1)
         only = [In("work_id", tuple(chosen))] if chosen else []
         if self.everything:
@@ -115,7 +116,8 @@ class ListAccess:
             parts.append([shared, In("work_id", tuple(works))])
         if self.org:
             parts.append([shared, Eq("orderer_org_id", self.org), *only])
-        parts.append([Eq("proposer_id", self.user_id), Eq("revision", 0), *only])
+        if drafts:
+            parts.append([Eq("proposer_id", self.user_id), Eq("revision", 0), *only])
         return parts
 
 
@@ -210,6 +212,17 @@ class ProposalLists:
                 where.append(Range(f.date_field, gte=f.date_from, lte=f.date_to))
         return where
 
+    @staticmethod
+    def _drafts_match(f: ListFilters) -> bool:
+        """Whether a draft never submitted can pass the filters: it is in state ``draft``,
+        never overdue, and has no date but the 回答希望日."""
+        if f.states and machine.S.DRAFT.value not in f.states:
+            return False
+        if f.overdue:
+            return False
+        ranged = f.date_field and (f.date_from or f.date_to)
+        return not (ranged and f.date_field != "requested_answer_date")
+
     def _sort(self, f: ListFilters) -> tuple[tuple[str, Any], ...]:
         if f.sort not in SORT_FIELDS:
             raise ValidationFailed("並べ替えの項目が正しくありません。", field="sort")
@@ -247,7 +260,7 @@ class ProposalLists:
                     PROPOSALS,
                     Query(where=(*part, *where), sort=sort, limit=f.limit, cursor=f.cursor),
                 )
-                for part in access.parts(f.work_ids)
+                for part in access.parts(f.work_ids, self._drafts_match(f))
             )
         )
         full = Query(sort=sort).full_sort

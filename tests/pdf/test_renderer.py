@@ -185,3 +185,39 @@ def test_bundle_refuses_bad_parts_naming_them(renderer: PdfRenderer) -> None:
     with pytest.raises(BundleError) as exc:
         bundle_sync(renderer, [BundlePart(buf.getvalue(), "locked.pdf")])
     assert "パスワード" in str(exc.value)
+
+
+def test_one_compiler_serves_every_template_with_the_same_output(renderer: PdfRenderer) -> None:
+    """The fonts are loaded once per process, not once per template (their bulk is the
+    memory of a compiler): a template compiled after another prints what a renderer of its
+    own prints, byte for byte."""
+    numbers = {"sizes": [[595.0, 842.0]] * 3, "label": "No.1"}
+    first = renderer.render_sync(DOCUMENT, DATA)
+    overlay = renderer.render_sync("pdf/templates/page_numbers.typ", numbers)
+    again = renderer.render_sync(DOCUMENT, DATA)
+    assert first == again
+    assert overlay == PdfRenderer().render_sync("pdf/templates/page_numbers.typ", numbers)
+    assert text_of(overlay)[2].strip().endswith("3 / 3")
+
+
+def test_malloc_arenas_are_capped_unless_the_operator_set_them() -> None:
+    """api.kit.memory: two glibc arenas for a printing process (Typst's threads would keep
+    one each); an operator's MALLOC_ARENA_MAX is left alone."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from api.kit.memory import cap_malloc_arenas as c; print(c(), c())"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["True", "True"]
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "MALLOC_ARENA_MAX": "4"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.split() == ["False", "False"]

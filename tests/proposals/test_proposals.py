@@ -16,6 +16,7 @@ from tests.proposals.harness import (
     BUILDER,
     BUILDER2,
     CHIEF,
+    CORRECTOR,
     NOBODY,
     OPERATOR,
     STRANGER,
@@ -477,3 +478,42 @@ async def test_lists_across_works_and_the_inbox_agree(h: Harness) -> None:
     rest = await h.ok(SUP, "GET", f"/proposals?limit=3&sort=title&cursor={paged['next_cursor']}")
     assert len(paged["items"]) == 3
     assert len(rest["items"]) == 1
+
+
+async def test_lists_merge_what_the_reader_may_see_in_order(h: Harness) -> None:
+    """4(5)-(7): a list is the union of the submitted proposals of the reader's works, those
+    of the works their organization orders (organization-wide readers) and their own drafts
+    never submitted, merged in the chosen order; the cursor resumes all of them, no row twice
+    and none missing; another proposer's draft never appears (3(5))."""
+    works = [await h.work(title=f"道路改良工事 第{i}工区") for i in (1, 2)]
+    titles = {"a": 0, "b": 1, "d": 1, "e": 0}
+    for title, w in titles.items():
+        draft = await h.draft(works[w]["id"], title=title)
+        await h.act(BUILDER, draft["id"], "submit", route=route(("approve", [SUP])))
+    await h.draft(works[0]["id"], title="c")  # BUILDER's own draft
+    await h.draft(works[1]["id"], subject=BUILDER2, title="f")  # someone else's
+
+    async def walk(who: object, order: str) -> list[str]:
+        seen: list[str] = []
+        cursor = ""
+        while True:
+            page = await h.ok(
+                who,  # type: ignore[arg-type]
+                "GET",
+                f"/proposals?sort=title&order={order}&limit=2"
+                + (f"&cursor={cursor}" if cursor else ""),
+            )
+            seen += [row["title"] for row in page["items"]]
+            if not page["next_cursor"]:
+                return seen
+            cursor = page["next_cursor"]
+
+    assert await walk(BUILDER, "asc") == ["a", "b", "c", "d", "e"]
+    assert await walk(BUILDER, "desc") == ["e", "d", "c", "b", "a"]
+    assert await walk(CORRECTOR, "asc") == ["a", "b", "d", "e"]  # org-wide, no membership
+    assert await walk(SUP, "asc") == ["a", "b", "d", "e"]
+    assert await walk(BUILDER2, "asc") == ["a", "b", "d", "e", "f"]
+    states = await h.ok(BUILDER, "GET", "/proposals?state=draft&sort=title")
+    assert [row["title"] for row in states["items"]] == ["c"]
+    one = await h.ok(BUILDER, "GET", f"/proposals?work={works[0]['id']}&sort=title&order=asc")
+    assert [row["title"] for row in one["items"]] == ["a", "c", "e"]
