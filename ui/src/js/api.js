@@ -194,6 +194,11 @@ function fieldErrors(p) {
   /** @type {Map<string, string>} */
   const out = new Map();
   for (const e of p.errors || []) {
+    // A rule of the service naming its field (400 validation_failed: `{field, message}`).
+    if (e.field && e.message) {
+      if (!out.has(e.field)) out.set(e.field, e.message);
+      continue;
+    }
     const loc = (e.loc || []).filter((x) => x !== "body" && x !== "query" && x !== "path");
     const name = loc.length ? String(loc[0]) : "";
     if (!out.has(name)) out.set(name, validationMessage(e));

@@ -15,13 +15,16 @@
 //   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 //   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
+//   #/proposals  #/proposals/<id>[?tab=history]  #/proposals/<id>/edit  #/inbox  #/delegations
+//   #/works/<id>/proposals  #/works/<id>/proposals/new[?form=<id>|?copy=<id>]
+//   #/works/<id>/premeetings  #/premeetings/<id>  #/admin/proposal-forms[/<id>|/new]
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
 //   navigate("#/works/123")            // or navigate("/works/123")
 //   href("/browse", workId, nodeId)    // "#/browse/<workId>/<nodeId>" (parts URI-encoded)
 
-export const ADMIN_GRANTS = ["users.manage", "grants.manage", "master.manage", "audit.read"];
+export const ADMIN_GRANTS = ["users.manage", "grants.manage", "master.manage", "audit.read", "proposals.forms"];
 // The admin landing page is also shown to operators for the sections only they have (送信メール).
 
 /** @typedef {Kura.Session | null | undefined} MaybeSession */
@@ -61,6 +64,17 @@ export const routes = [
   { pattern: "/notifications", page: "notifications", can: signedIn },
   { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
   { pattern: "/calendar", page: "calendar", can: signedIn },
+  { pattern: "/proposals", page: "proposals", can: signedIn },
+  { pattern: "/proposals/:id", page: "proposal", can: signedIn },
+  { pattern: "/proposals/:id/edit", page: "proposal-edit", can: signedIn },
+  { pattern: "/works/:id/proposals", page: "proposals", can: signedIn },
+  { pattern: "/works/:id/proposals/new", page: "proposal-new", can: signedIn },
+  { pattern: "/works/:id/premeetings", page: "premeetings", can: signedIn },
+  { pattern: "/premeetings/:id", page: "premeeting", can: signedIn },
+  { pattern: "/inbox", page: "inbox", can: (s) => signedIn(s) && !isOperator(s) },
+  { pattern: "/delegations", page: "delegations", can: (s) => signedIn(s) && !isOperator(s) },
+  { pattern: "/admin/proposal-forms", page: "admin-forms", can: (s) => signedIn(s) && hasGrant(s, "proposals.forms") },
+  { pattern: "/admin/proposal-forms/:id", page: "admin-forms", can: (s) => signedIn(s) && hasGrant(s, "proposals.forms") },
 ];
 
 export const HOME = "#/search";
