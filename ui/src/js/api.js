@@ -178,6 +178,9 @@ export const api = {
  */
 function validationMessage(e) {
   const type = String(e.type || "");
+  // The project's own validators (api/kit/text.py) raise Japanese messages: shown as written.
+  const own = type === "value_error" ? String(e.msg || "").replace(/^Value error, /, "") : "";
+  if (own && /[^ -~]/.test(own)) return own;
   const ctx = e.ctx || {};
   const key = `validation.${type}`;
   const msg = t(key, ctx);

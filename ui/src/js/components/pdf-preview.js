@@ -44,7 +44,8 @@ export function openPdfPreview(path, { title, download }) {
   const prev = h("button", { type: "button", class: "btn small", "data-testid": "pdf-preview-prev", disabled: true }, t("prop.preview.prev"));
   const next = h("button", { type: "button", class: "btn small", "data-testid": "pdf-preview-next", disabled: true }, t("prop.preview.next"));
   const close = h("button", { type: "button", class: "btn", "data-testid": "pdf-preview-close" }, t("common.close"));
-  const page = h("div", { class: "pdf-preview-page", "data-testid": "pdf-preview-page" }, canvas);
+  // Focusable: a page wider or taller than the dialog scrolls with the keyboard too.
+  const page = h("div", { class: "pdf-preview-page", tabindex: "0", role: "region", "aria-label": t("prop.preview.region"), "data-testid": "pdf-preview-page" }, canvas);
   const titleId = `pdf-preview-${Date.now()}`;
   const dlg = h(
     "dialog",

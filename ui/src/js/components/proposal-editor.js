@@ -13,7 +13,7 @@
 import { api } from "../api.js";
 import { t } from "../i18n.js";
 import { href } from "../router.js";
-import { busy, confirmDialog, errorMessage, formError, h, pageHeader, toast } from "../ui.js";
+import { busy, clearFormErrors, confirmDialog, errorMessage, formError, h, pageHeader, toast } from "../ui.js";
 import { bundleEditor } from "./proposal-bundle.js";
 import { formFields } from "./proposal-fields.js";
 import { ensureProposalStyles, showApiErrors, stale } from "./proposal-kit.js";
@@ -137,6 +137,7 @@ export async function proposalEditor(root, { work, definition, form: formInfo, p
       }
       dirty = false;
       dirtyNote.hidden = true;
+      clearFormErrors(form);
       return true;
     } catch (err) {
       showApiErrors(form, err, definition);

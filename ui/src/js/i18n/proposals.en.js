@@ -2,6 +2,9 @@
 export default {
   "nav.inbox": "Inbox",
   "nav.inbox_unit": " waiting",
+  // The bell's name around its visible count (the same words as the board's dictionary).
+  "notifications.bell_unread_before": "Notifications (",
+  "notifications.bell_unread_after": "unread)",
   "admin.forms": "Proposal forms",
   "admin.forms.desc": "Add and revise the forms of proposals (fields, printed layout)",
 
@@ -88,7 +91,7 @@ export default {
   "prop.bundle.pages_bad_count": "Give pages between 1 and {n} like “1-3,5”.",
   "prop.bundle.up": "Move “{name}” up",
   "prop.bundle.down": "Move “{name}” down",
-  "prop.bundle.remove": "Remove “{name}”",
+  "prop.bundle.remove": "Delete “{name}”",
   "prop.bundle.removed": "Removed “{name}”.",
   "prop.bundle.moved": "Moved “{name}” to position {n}.",
   "prop.bundle.excel": "Excel (converted when printed)",
@@ -232,6 +235,7 @@ export default {
   "prop.correct.done": "Date corrected.",
 
   "prop.preview.title": "Print preview: {name}",
+  "prop.preview.region": "Printed page",
   "prop.preview.loading": "Loading…",
   "prop.preview.page": "Page {n} / {total}",
   "prop.preview.prev": "Previous page",

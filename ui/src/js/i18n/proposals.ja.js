@@ -4,6 +4,9 @@
 export default {
   "nav.inbox": "承認待ち",
   "nav.inbox_unit": "件",
+  // The bell's name around its visible count (the same words as the board's dictionary).
+  "notifications.bell_unread_before": "お知らせ（未読",
+  "notifications.bell_unread_after": "件）",
   "admin.forms": "発議書類の様式",
   "admin.forms.desc": "発議書類の様式（項目・印刷レイアウト）の追加と改訂",
 
@@ -90,7 +93,7 @@ export default {
   "prop.bundle.pages_bad_count": "ページは 1〜{n} の範囲で「1-3,5」のように指定してください。",
   "prop.bundle.up": "「{name}」を前へ",
   "prop.bundle.down": "「{name}」を後ろへ",
-  "prop.bundle.remove": "「{name}」を外す",
+  "prop.bundle.remove": "「{name}」を削除",
   "prop.bundle.removed": "「{name}」を外しました。",
   "prop.bundle.moved": "「{name}」を{n}番目に移動しました。",
   "prop.bundle.excel": "Excel（印刷時にPDFへ変換）",
@@ -234,6 +237,7 @@ export default {
   "prop.correct.done": "日付を訂正しました。",
 
   "prop.preview.title": "印刷イメージ: {name}",
+  "prop.preview.region": "印刷イメージのページ",
   "prop.preview.loading": "読み込み中…",
   "prop.preview.page": "{n} / {total} ページ",
   "prop.preview.prev": "前のページ",
