@@ -95,6 +95,15 @@ class ArchiveSettings(BaseModel):
     )
 
 
+class HttpSettings(BaseModel):
+    """Request body limits (issue 7 item 4), checked before a body is read: JSON and other
+    small bodies, the multipart upload form as a whole. tus uploads stream up to
+    ``archive.max_upload_bytes``."""
+
+    max_body_bytes: int = Field(default=1024**2, ge=1024)
+    max_form_body_bytes: int = Field(default=1024**3, ge=1024)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -111,6 +120,7 @@ class Settings(BaseSettings):
     jobs: JobsSettings = JobsSettings()
     auth: AuthSettings = AuthSettings()
     archive: ArchiveSettings = ArchiveSettings()
+    http: HttpSettings = HttpSettings()
 
     @property
     def sqlite_path(self) -> Path:

@@ -12,10 +12,10 @@ from pydantic import BaseModel, Field
 from api.archive.cas import ContentStore
 from api.archive.download import (
     content_disposition,
-    content_type,
     etag_of,
-    may_inline,
+    inline_type,
     plan,
+    served_type,
 )
 from api.archive.export import ExportService
 from api.archive.listing import csv_stream, file_chunks, xlsx_file
@@ -53,8 +53,9 @@ async def _download(
     etag = etag_of(str(blob["id"]))
     h = request.headers
     p = plan(size, etag, h.get("range"), h.get("if-none-match"), h.get("if-range"))
-    media = content_type(node)
-    inline = disposition == "inline" and may_inline(media)
+    shown = inline_type(node) if disposition == "inline" else None
+    inline = shown is not None
+    media = shown or served_type(node)
     headers = {
         **dict(p.headers),
         **_NO_SNIFF,
@@ -62,7 +63,7 @@ async def _download(
         "Cache-Control": "private, max-age=0, must-revalidate",
     }
     if inline:
-        headers["Content-Security-Policy"] = "sandbox"
+        headers["Content-Security-Policy"] = "sandbox; frame-ancestors 'self'"
     if p.status in (304, 416):
         if p.status == 416:
             headers["Content-Length"] = "0"
