@@ -36,6 +36,7 @@ router = APIRouter(prefix="/master", tags=["master"])
 Version = Annotated[int | None, Query(ge=1)]
 Year = Annotated[int, Query(ge=1955, le=2100)]
 Key = Annotated[str, Path(max_length=64)]
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 NO_CONTENT = status.HTTP_204_NO_CONTENT
 
 
@@ -154,9 +155,9 @@ async def calendar_year(container: ContainerDep, subject: SubjectDep, year: Year
 async def business_days(
     container: ContainerDep,
     subject: SubjectDep,
-    from_: Annotated[str, Query(alias="from", max_length=10)],
+    from_: Annotated[str, Query(alias="from", pattern=DAY_PATTERN)],
     add: Annotated[int | None, Query(ge=-3660, le=3660)] = None,
-    to: Annotated[str | None, Query(max_length=10)] = None,
+    to: Annotated[str | None, Query(pattern=DAY_PATTERN)] = None,
 ) -> BusinessDayAnswer:
     """``add``: the date that many business days after ``from``; ``to``: the count between."""
     start = day_of(from_)
