@@ -117,6 +117,13 @@ async def test_analyse_maps_fields_and_serves_reports(h: Harness) -> None:
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "指摘事項はありません" in page.text
+    # Issue 7 item 11: the report page ran with no CSP, nosniff or frame-ancestors. It needs
+    # its inline styles and nothing else: no script, no framing by another site.
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src" not in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_bad_package_report_and_reanalyse_strict(h: Harness) -> None:
