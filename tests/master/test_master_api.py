@@ -202,3 +202,29 @@ async def test_the_widest_supported_range_is_answered(h: Harness) -> None:
     assert 35_000 < r.json()["business_days"] < 36_500
     day = await h.client.put(f"{M}/calendar/days/9999-12-31", json={"kind": "closed"})
     assert day.status_code == 400
+
+
+async def test_business_days_are_counted_off_the_event_loop(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 7 item 3: the count ran on the event loop while /healthz waited behind it."""
+    import threading
+
+    from api.master.calendar import BusinessCalendar
+
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+    original = BusinessCalendar.business_days_between
+
+    def spy(self: BusinessCalendar, a: Any, b: Any) -> int:
+        seen.append(threading.get_ident())
+        return original(self, a, b)
+
+    monkeypatch.setattr(BusinessCalendar, "business_days_between", spy)
+    h.as_(MANAGER)
+    r = await h.client.get(
+        f"{M}/calendar/business-days", params={"from": "2026-01-01", "to": "2027-01-01"}
+    )
+    assert r.status_code == 200
+    assert seen
+    assert loop_thread not in seen
