@@ -4,7 +4,7 @@
 FROM node:20-slim AS ui
 WORKDIR /ui
 COPY ui/package.json ui/package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=dev --no-audit --no-fund
 COPY ui/ ./
 RUN node build.mjs
 
@@ -15,9 +15,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# libmagic1: file type detection (indexer/extract/mime.py).
+# libmagic1: file type detection (indexer/extract/mime.py); fonts-noto-cjk: the Japanese font
+# the PDF renderer embeds (api/pdf).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmagic1 \
+    && apt-get install -y --no-install-recommends libmagic1 fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

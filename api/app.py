@@ -7,28 +7,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.archive.router_export import router as archive_export_router
-from api.archive.router_files import router as files_router
-from api.archive.router_tree import router as archive_tree_router
-from api.audit.router import router as audit_router
-from api.auth.router import router as auth_router
 from api.config import Settings
 from api.container import Container
-from api.deliverables.router import router as deliverables_router
 from api.errors import install_error_handlers
-from api.master.router import router as master_router
+from api.modules import modules
 from api.openapi import install_openapi
 from api.ops.docs import router as docs_router
 from api.ops.headers import install_security_headers
 from api.ops.limits import install_body_limits
 from api.ops.middleware import install_observability
 from api.ops.router import router as ops_router
-from api.organizations.router import router as organizations_router
-from api.search.router import router as search_router
 from api.ui.router import router as ui_router
-from api.uploads.router import router as uploads_router
-from api.users.router import router as users_router
-from api.works.router import router as works_router
 
 API_PREFIX = "/api/v1"
 
@@ -68,21 +57,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     install_security_headers(app)
     app.include_router(ops_router)
     app.include_router(docs_router)
-    for router in (
-        auth_router,
-        users_router,
-        organizations_router,
-        master_router,
-        works_router,
-        audit_router,
-        archive_tree_router,
-        archive_export_router,
-        uploads_router,
-        files_router,
-        deliverables_router,
-        search_router,
-    ):
-        app.include_router(router, prefix=API_PREFIX)
+    for module in modules():
+        for router in module.routers:
+            app.include_router(router, prefix=API_PREFIX)
     # Last: the web interface's catch-all GET would hide any route added after it.
     app.include_router(ui_router)
     install_openapi(app)

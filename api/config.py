@@ -86,6 +86,8 @@ class ArchiveSettings(BaseModel):
     upload_expiry_hours: float = Field(default=7 * 24, gt=0)
     max_form_file_bytes: int = Field(default=100 * 1024**2, ge=1)
     max_form_files: int = Field(default=1000, ge=1)
+    # One attachment of a post, proposal, bond or application (api/attachments).
+    max_attachment_bytes: int = Field(default=2 * 1024**3, ge=1)
     # Retention of archived works, in years from the archive date: the longest of the
     # classes its files carry, at least the default (completion drawings, geology, surveys
     # are kept longer).
@@ -93,6 +95,35 @@ class ArchiveSettings(BaseModel):
     retention_years_by_class: dict[str, int] = Field(
         default_factory=lambda: {"DRAWINGF": 30, "BORING": 30, "SURVEY": 30}
     )
+
+
+class PdfSettings(BaseModel):
+    """The shared PDF renderer (``api.pdf``): extra font folders searched before Debian's."""
+
+    font_dirs: list[Path] = Field(default_factory=list)
+
+
+class MailSettings(BaseModel):
+    """Outgoing mail (``api.mail``). ``outbox`` (the embedded default) keeps every message in
+    the outbox without delivering it; ``smtp`` delivers through a relay (STARTTLS or implicit
+    TLS, TLS 1.2 or newer, optional AUTH)."""
+
+    transport: Literal["outbox", "smtp"] = "outbox"
+    from_address: str = "kura@localhost"
+    from_name: str = "Kura 情報共有システム"
+    # Links in messages point here (the address users reach the web interface at).
+    base_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # A CA bundle for a relay with a private CA; the system store otherwise.
+    smtp_ca_file: Path | None = None
+    smtp_timeout_s: float = Field(default=20.0, gt=0)
+    # Delivery attempts before a message is dead-lettered; backoff doubles from 30 s to 1 h.
+    max_attempts: int = Field(default=10, ge=1, le=100)
+    batch: int = Field(default=200, ge=1, le=10000)
 
 
 class HttpSettings(BaseModel):
@@ -120,6 +151,8 @@ class Settings(BaseSettings):
     jobs: JobsSettings = JobsSettings()
     auth: AuthSettings = AuthSettings()
     archive: ArchiveSettings = ArchiveSettings()
+    pdf: PdfSettings = PdfSettings()
+    mail: MailSettings = MailSettings()
     http: HttpSettings = HttpSettings()
 
     @property

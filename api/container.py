@@ -10,13 +10,19 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.config import Settings
 from api.kit.clock import Clock, SystemClock
 from api.kit.uow import UnitOfWork
+from api.mail.transport import MailTransport, build_transport
 from api.permissions.policy import Policy
 from storage.ports import BlobStore, Health, JobQueue, RecordStore, SearchIndex
+
+if TYPE_CHECKING:
+    from api.mail.outbox import MailOutbox
+    from api.notifications.service import Notifier
+    from api.pdf import PdfRenderer
 
 log = logging.getLogger("kura.container")
 
@@ -93,6 +99,7 @@ class Container:
         index: SearchIndex | None = None,
         jobs: JobQueue | None = None,
         clock: Clock | None = None,
+        mail_transport: MailTransport | None = None,
     ) -> None:
         self.settings = settings
         self.records = records or build_records(settings)
@@ -100,7 +107,10 @@ class Container:
         self.index = index or build_index(settings)
         self.jobs = jobs or build_jobs(settings)
         self.clock: Clock = clock or SystemClock()
-        self.policy = Policy()
+        from api.modules import module_rules
+
+        self.policy = Policy(module_rules())
+        self.mail_transport: MailTransport = mail_transport or build_transport(settings.mail)
 
     async def open(self) -> None:
         """Open every backend; one that is down is logged and reported by ``health``."""
@@ -142,3 +152,22 @@ class Container:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.records, self.index, self.jobs)
+
+    @property
+    def pdf(self) -> PdfRenderer:
+        """The shared PDF renderer (one per process: its compilers cache fonts)."""
+        from api.pdf import shared_renderer
+
+        return shared_renderer(self.settings.pdf.font_dirs)
+
+    def outbox(self) -> MailOutbox:
+        """The mail outbox (every outgoing message is queued here first)."""
+        from api.mail.outbox import MailOutbox
+
+        return MailOutbox(self.records, self.clock, self.settings.mail, self.mail_transport)
+
+    def notifier(self) -> Notifier:
+        """In-app notifications plus mail by each user's preferences."""
+        from api.notifications.service import Notifier
+
+        return Notifier(self.records, self.clock, self.settings, self.outbox())

@@ -1,4 +1,5 @@
-"""Create every collection's secondary indexes at start.
+"""Create every collection's secondary indexes at start: each module's schema step, in the
+order of ``api.modules.MODULES``.
 
 Statutory master data (業種) is seeded on first use instead, with its audit event.
 
@@ -15,26 +16,8 @@ if TYPE_CHECKING:
 
 
 async def ensure_schema(container: Container) -> None:
-    from api.archive import nodes
-    from api.archive.indexing import PENDING, PENDING_INDEXES
-    from api.audit.service import AuditLog
-    from api.auth import sessions
-    from api.deliverables import intake, package
-    from api.grants.service import GrantService
-    from api.organizations.repository import OrganizationRepository
-    from api.uploads import service as uploads
-    from api.users import repository as users
-    from api.works.repository import WorkRepository
+    from api.modules import modules
 
-    records = container.records
-    await users.ensure_indexes(records)
-    await sessions.ensure_indexes(records)
-    await OrganizationRepository(records).ensure_indexes()
-    await GrantService(records, container.uow, container.policy, container.clock).ensure_indexes()
-    await WorkRepository(records).ensure_indexes()
-    await AuditLog(records, container.clock).ensure_indexes()
-    await nodes.ensure_indexes(records)
-    await uploads.ensure_indexes(records)
-    await records.ensure_indexes(PENDING, PENDING_INDEXES)
-    await intake.ensure_indexes(records)
-    await package.ensure_indexes(records)
+    for module in modules():
+        if module.ensure_schema is not None:
+            await module.ensure_schema(container)

@@ -3,6 +3,7 @@
 The real servers (``scripts/test-services start``) are announced by ``KURA_TEST_SERVERS=1``
 and the ``KURA_TEST_*`` addresses it prints. Without it, tests marked ``servers`` are skipped;
 with it, an unreachable server is a failure, never a skip, so CI cannot pass silently.
+``tests.support.strict_skips``: under ``KURA_TEST_STRICT=1`` (scripts/test) any skip fails.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from api.config import Settings
+
+pytest_plugins = ("tests.support.strict_skips",)
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ import hashlib
 import re
 import unicodedata
 import zipfile
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as DET  # type: ignore[import-untyped]
@@ -16,9 +18,12 @@ import pytest
 from defusedxml import EntitiesForbidden
 from pypdf import PdfReader
 
+from api.archive.nodes import NodeService
+from api.config import Settings
 from tests.datagen import DEFECTS, Manifest, Options, generate
 from tests.datagen.__main__ import main
 from tests.datagen.photos import exif_taken
+from tests.support.perms import API, World, perm_world
 
 # element naming a file -> folder it lives in (relative to the package root)
 REFS = {
@@ -317,28 +322,109 @@ def test_cli_writes_zip_and_manifest(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert zf.read("PHOTO/PIC/Thumbs.db")[:4] == b"\xd0\xcf\x11\xe0"
 
 
-# -- through the real intake and ingest (the path bench/bench_ingest.py times) -------------------
-def _ingest(manifest: Manifest, data: Path) -> dict[str, object]:
-    import asyncio
+# -- through the real import, ingest and check -----------------------------------------------
+# ``kura import`` (api.cli.imports.run_import) into a work made through the API, with the
+# Celery tasks it enqueues run eagerly (ingest per file, the file re-index after the check);
+# then every expectation comes from the generator's manifest and is read back through the API
+# as the work's viewer member.
+IMPORT_TO = "/納品"
 
-    from bench.bench_ingest import kura_run
 
-    return asyncio.run(kura_run(manifest, data, 1, {}))
+async def _imported(
+    world: World, settings: Settings, manifest: Manifest
+) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The work id and its file nodes by package path (as the API shows them)."""
+    from api.cli.imports import run_import
+
+    work = await world.work()
+    result, _ = await run_import(
+        settings, Path(manifest.root), work["id"], IMPORT_TO, "rename", "builder"
+    )
+    assert result.created == len(manifest.files)
+    viewer = world.client("viewer")
+    files: dict[str, dict[str, Any]] = {}
+    nodes = NodeService(world.container)
+    for entry in manifest.files:
+        node = await nodes.by_path(work["id"], f"{IMPORT_TO}/{entry.path}")
+        assert node is not None, entry.path
+        r = await viewer.get(f"{API}/files/{node['id']}")
+        assert r.status_code == 200, r.text
+        files[entry.path] = r.json()
+    # and no file the manifest does not list
+    r = await viewer.get(f"{API}/works/{work['id']}/ingest")
+    assert sum(r.json()["counts"].values()) == len(manifest.files)
+    return str(work["id"]), files
 
 
-def test_generated_zip_ingests_end_to_end_with_flags(tmp_path: Path) -> None:
+def _flag(file: dict[str, Any], flag: str) -> bool:
+    """Whether the file as the API shows it carries the manifest's ingest flag."""
+    if flag == "type_mismatch":
+        return file["type_mismatch"] is not None
+    if flag == "empty":
+        return file["size"] == 0 and bool(file["ingest"]["note"])
+    return bool((file["extract"] or {}).get(flag))
+
+
+@pytest.fixture
+async def world(settings: Settings) -> AsyncIterator[World]:
+    async with perm_world(settings, users=("supervisor", "manager", "viewer", "builder")) as w:
+        yield w
+
+
+@pytest.mark.anyio
+async def test_generated_zip_imports_ingests_and_is_found(
+    tmp_path: Path, world: World, settings: Settings
+) -> None:
     defects = ("exe_as_pdf", "encrypted_pdf", "broken_pdf", "zero_byte", "kishu", "bad_name")
     manifest = generate(tmp_path / "gen", Options(files=60, seed=3, zip=True, defects=defects))
-    facts = _ingest(manifest, tmp_path / "data")
-    assert facts["imported"] == len(manifest.files)
-    assert facts["states"] == {"done": facts["ingest_jobs"]}
-    assert facts["defect_flags"] == "4/4 as expected"
-    found, _, asked = str(facts["search"]).partition(" ")[0].partition("/")
-    assert found == asked
-    assert facts["left_jobs"] == []
+    work_id, files = await _imported(world, settings, manifest)
+    viewer = world.client("viewer")
+    # every file went through ingest without a pipeline failure
+    assert {p: f["ingest"]["state"] for p, f in files.items()} == {
+        entry.path: "done" for entry in manifest.files
+    }
+    r = await viewer.get(f"{API}/works/{work_id}/ingest")
+    assert r.json()["counts"]["done"] == len(manifest.files)
+    # the ingest flags the manifest promises, on the files it names, and on no others
+    wanted = {
+        (item["flag"], item["path"])
+        for spec in manifest.defects.values()
+        for item in spec["expected"]
+        if item["source"] == "ingest"
+    }
+    assert len(wanted) == 4
+    found = {(flag, p) for p, f in files.items() for flag, _ in wanted if _flag(f, flag)}
+    assert found == wanted
+    # the 電子納品 check names every finding the manifest expects from the validator
+    r = await viewer.get(f"{API}/works/{work_id}/deliverables")
+    [summary] = r.json()
+    report = (await viewer.get(f"{API}/deliverables/{summary['id']}")).json()["report"]
+    reported = {(f["check"], f["path"]) for f in report["findings"]}
+    for spec in manifest.defects.values():
+        for item in spec["expected"]:
+            if item["source"] == "validate":
+                assert (item["check"], item["path"]) in reported, item
+    # each generated phrase is found in its file, highlighted on its page
+    for phrase, (path, page) in manifest.phrases.items():
+        r = await viewer.get(f"{API}/search", params={"q": phrase, "type": "file"})
+        assert r.status_code == 200, r.text
+        [hit] = [h for h in r.json()["hits"] if h["path"] == f"{IMPORT_TO}/{path}"]
+        assert page in [h["page"] for h in hit["highlights"]], (phrase, hit["highlights"])
 
 
-def test_bad_date_package_reindexes(tmp_path: Path) -> None:
+@pytest.mark.anyio
+async def test_bad_date_package_is_checked_and_indexed(
+    tmp_path: Path, world: World, settings: Settings
+) -> None:
+    """An impossible photo date (2025-02-30) is a finding, and the re-index the check enqueues
+    still writes every file's document."""
     manifest = generate(tmp_path / "gen", Options(files=40, seed=3, defects=("bad_date",)))
-    facts = _ingest(manifest, tmp_path / "data")
-    assert facts["reindexed"] == len(manifest.files)
+    work_id, _ = await _imported(world, settings, manifest)
+    viewer = world.client("viewer")
+    [summary] = (await viewer.get(f"{API}/works/{work_id}/deliverables")).json()
+    report = (await viewer.get(f"{API}/deliverables/{summary['id']}")).json()["report"]
+    reported = {(f["check"], f["path"]) for f in report["findings"]}
+    [item] = manifest.defects["bad_date"]["expected"]
+    assert (item["check"], item["path"]) in reported
+    r = await viewer.get(f"{API}/search", params={"type": "file", "limit": 1})
+    assert r.json()["total"] == len(manifest.files)

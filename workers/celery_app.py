@@ -36,13 +36,12 @@ TASKS_PACKAGE = "workers.tasks"
 _app: Any = None
 
 
-# Periodic housekeeping run by beat (``kura serve`` starts it beside the worker).
-BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
-    # Expired tus uploads and orphaned append targets.
-    "uploads-expire": {"task": "uploads.expire", "schedule": 15 * 60.0},
-    # Index documents left pending by a crash between commit and index flush.
-    "index-pending": {"task": "index.pending_files", "schedule": 5 * 60.0},
-}
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    """Periodic housekeeping run by beat (``kura serve`` starts it beside the worker): every
+    module's entries (``api.modules``)."""
+    from api.modules import beat_schedule as modules_beat
+
+    return modules_beat()
 
 
 def task_modules() -> list[str]:
@@ -62,7 +61,7 @@ def create_celery(settings: Settings) -> Celery:
     app = Celery("kura", include=task_modules())
     app.conf.update(celery_config(settings))
     app.conf.beat_schedule_filename = str(settings.data_dir / "celerybeat-schedule")
-    app.conf.beat_schedule = BEAT_SCHEDULE
+    app.conf.beat_schedule = beat_schedule()
     app.conf.worker_hijack_root_logger = False
     app.kura_settings = settings
     return app

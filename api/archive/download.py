@@ -71,10 +71,10 @@ def inline_type(node: Record) -> str | None:
     """The type to show ``node`` inline with, or None to send it as an attachment: only once
     ingest has detected the type of this very content, and only an ``INLINE_TYPES`` one."""
     ingest = node.get("ingest") or {}
-    if ingest.get("state") != IngestState.DONE or not node.get("sha256"):
+    if ingest.get("state") != IngestState.DONE:
         return None
-    if ingest.get("sha256") != node.get("sha256"):
-        return None
+    if ingest.get("sha256") not in (None, node.get("sha256")):
+        return None  # ingest ran on content this record no longer holds
     detected = str(node.get("content_type") or "")
     return detected if detected in INLINE_TYPES else None
 

@@ -10,17 +10,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.archive.cas import ContentStore
-from api.archive.download import (
-    content_disposition,
-    etag_of,
-    inline_type,
-    plan,
-    served_type,
-)
+from api.archive.download import content_disposition, etag_of, plan
 from api.archive.export import ExportService
 from api.archive.listing import csv_stream, file_chunks, xlsx_file
 from api.archive.models import derived_key
 from api.archive.router_tree import get_tree
+from api.archive.serve import NO_SNIFF as _NO_SNIFF
+from api.archive.serve import serve_content
 from api.archive.tree import TreeService
 from api.deps import ContainerDep, SubjectDep
 from api.errors import NotFoundError
@@ -28,7 +24,6 @@ from api.errors import NotFoundError
 router = APIRouter(tags=["archive"])
 
 TreeDep = Annotated[TreeService, Depends(get_tree)]
-_NO_SNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
 class ExportRequest(BaseModel):
@@ -49,33 +44,12 @@ async def _download(
     node, _ = await tree.file(subject, node_id)
     cas = _cas(tree)
     blob = await cas.get(str(node["sha256"]))
-    size = int(blob["size"])
-    etag = etag_of(str(blob["id"]))
-    h = request.headers
-    p = plan(size, etag, h.get("range"), h.get("if-none-match"), h.get("if-range"))
-    shown = inline_type(node) if disposition == "inline" else None
-    inline = shown is not None
-    media = shown or served_type(node)
-    headers = {
-        **dict(p.headers),
-        **_NO_SNIFF,
-        "Content-Disposition": content_disposition(str(node["name"]), inline),
-        "Cache-Control": "private, max-age=0, must-revalidate",
-    }
-    if inline:
-        headers["Content-Security-Policy"] = "sandbox; frame-ancestors 'self'"
-    if p.status in (304, 416):
-        if p.status == 416:
-            headers["Content-Length"] = "0"
-        return Response(status_code=p.status, headers=headers)
-    headers["Content-Length"] = str(p.length)
-    if request.method == "HEAD" or p.length == 0:
-        return Response(status_code=p.status, headers=headers, media_type=media)
-    return StreamingResponse(
-        cas.open(blob, p.start, p.end),
-        status_code=p.status,
-        headers=headers,
-        media_type=media,
+    return serve_content(
+        request,
+        cas,
+        blob,
+        record=node,
+        disposition=disposition,
     )
 
 

@@ -10,7 +10,7 @@ from api.container import Container
 from api.deps import ContainerDep, SubjectDep
 from api.grants.schemas import GrantCreate, GrantName, GrantRead
 from api.grants.service import GrantService
-from api.permissions.policy import GRANTS
+from api.permissions.policy import all_grants
 
 router = APIRouter(tags=["grants"])
 
@@ -23,14 +23,14 @@ def service(container: Container) -> GrantService:
 
 
 def read(record: dict[str, Any]) -> GrantRead:
-    return GrantRead.model_validate({**record, "label": GRANTS.get(str(record["grant"]), "")})
+    return GrantRead.model_validate({**record, "label": all_grants().get(str(record["grant"]), "")})
 
 
 @router.get("/grants", response_model=list[GrantName])
 async def list_grant_names(subject: SubjectDep, container: ContainerDep) -> list[GrantName]:
     """The grant names that exist, with their Japanese labels."""
     container.policy.require(subject, "master.read")
-    return [GrantName(name=k, label=v) for k, v in GRANTS.items()]
+    return [GrantName(name=k, label=v) for k, v in all_grants().items()]
 
 
 @router.get("/users/{user_id}/grants", response_model=list[GrantRead])

@@ -16,7 +16,7 @@ from api.audit.service import AuditLog
 from api.errors import BadRequest, DuplicateError, Forbidden, NotFoundError
 from api.kit.clock import Clock, to_iso
 from api.kit.uow import UnitOfWork
-from api.permissions.policy import GRANTS, OrgContext, Policy, Subject
+from api.permissions.policy import OrgContext, Policy, Subject, all_grants
 from storage.errors import DuplicateKey, NotFound
 from storage.ports import IndexSpec, RecordStore
 from storage.query import Eq
@@ -108,6 +108,9 @@ class GrantService:
         assert subject is not None
         user = await self.records.get(USERS, user_id)
         if user is None:
+            # Answer an unknown id as another organization's user is answered (403 unless
+            # the subject may manage every organization's grants): existence is not revealed.
+            self.policy.require(subject, "grants.manage", OrgContext(None))
             raise NotFoundError("利用者が見つかりません。")
         if read and subject.user_id == user_id:
             return user
@@ -119,10 +122,11 @@ class GrantService:
 
     @staticmethod
     def _check_name(subject: Subject | None, name: str) -> None:
-        if name not in GRANTS:
-            valid = ", ".join(sorted(GRANTS))
+        if name not in all_grants():
+            valid = ", ".join(sorted(all_grants()))
             raise BadRequest(
-                f"機能権限「{name}」はありません。指定できるもの: {valid}", valid=sorted(GRANTS)
+                f"機能権限「{name}」はありません。指定できるもの: {valid}",
+                valid=sorted(all_grants()),
             )
         if subject is not None and not subject.is_operator and name not in subject.grants:
             raise Forbidden("自分が持っていない機能権限は付与・取消しできません。")

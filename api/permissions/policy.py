@@ -9,9 +9,10 @@ the work's existence is not revealed (404, not 403).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from api.errors import Forbidden, NotAuthenticated, NotFoundError
 
@@ -77,16 +78,40 @@ class OrgContext:
     org_id: str | None
 
 
-Resource = WorkContext | OrgContext | None
+Resource = WorkContext | OrgContext | object | None
+
+
+class _Rules(Protocol):
+    def can(self, subject: Subject, action: str, resource: Resource) -> bool: ...
+
 
 _WORK_READERS = frozenset(WorkRole)
 _WORK_EDITORS = frozenset({WorkRole.SUPERVISOR})
 
 
+def all_grants() -> dict[str, str]:
+    """The core grants plus those the modules add (``api.modules``)."""
+    from api.modules import module_grants
+
+    return {**GRANTS, **module_grants()}
+
+
 class Policy:
+    """The one decision point. Actions whose prefix a module claims (``"bonds.read"`` →
+    ``"bonds"``) are decided by that module's rules (house style: each module owns its rules,
+    ``policy.py`` does not grow into one long match); every other action by the core rules
+    below."""
+
+    def __init__(self, rules: Mapping[str, _Rules] | None = None) -> None:
+        self.rules: Mapping[str, _Rules] = rules or {}
+
     def can(self, subject: Subject | None, action: str, resource: Resource = None) -> bool:
         if subject is None:
             return False
+        rules = self.rules.get(action.partition(".")[0])
+        if rules is not None:
+            # The module decides, operators included (a sealed bond is sealed for them too).
+            return rules.can(subject, action, resource)
         if subject.is_operator:
             return True
         if isinstance(resource, WorkContext):
@@ -148,6 +173,10 @@ class Policy:
             return bool(work.roles & {WorkRole.SUPERVISOR, WorkRole.CONTRACTOR_MEMBER}) or (
                 own_orderer and "works.manage" in subject.grants
             )
+        if action == "attachments.write":
+            # Files attached to posts, proposals and the like: any member while the work runs
+            # (seed 001 別表1-1 2(3), 3(7): both sides attach documents, drawings, photos).
+            return readable and work.status in ("registered", "in_progress")
         if action == "archive.hold":
             return own_orderer and "works.manage" in subject.grants
         if action == "works.transition":

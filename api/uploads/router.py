@@ -10,7 +10,7 @@ expired, 412 other protocol version, 413 too large, 415 wrong Content-Type, 460 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect
 from api.deps import ContainerDep, SubjectDep
 from api.errors import BadRequest
 from api.kit.clock import from_iso
+from api.permissions.policy import Subject
 from api.uploads.multipart import router as multipart_router
 from api.uploads.schemas import UploadState
 from api.uploads.service import Progress, UploadService
@@ -36,6 +37,7 @@ from api.uploads.tus import (
     parse_metadata,
     tus_headers,
 )
+from storage.query import Record
 
 tus_router = APIRouter(tags=["uploads"], route_class=TusRoute)
 
@@ -49,7 +51,7 @@ def get_service(container: ContainerDep) -> UploadService:
 ServiceDep = Annotated[UploadService, Depends(get_service)]
 
 
-def _options(service: UploadService) -> Response:
+def tus_options(service: UploadService) -> Response:
     return Response(
         status_code=204,
         headers=tus_headers(
@@ -68,6 +70,9 @@ def _progress_headers(progress: Progress) -> dict[str, str]:
     record = progress.record
     if record["state"] == UploadState.OPEN and record.get("expires_at"):
         headers["Upload-Expires"] = http_date(from_iso(str(record["expires_at"])))
+    if record.get("attachment_id"):
+        # An attachment upload names what it became, so the client can link it.
+        headers["Kura-Attachment-Id"] = str(record["attachment_id"])
     return headers
 
 
@@ -94,14 +99,17 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 @tus_router.options("/works/{work_id}/uploads", status_code=204)
 async def creation_options(service: ServiceDep, work_id: str) -> Response:
-    return _options(service)
+    return tus_options(service)
 
 
-@tus_router.post("/works/{work_id}/uploads", status_code=201)
-async def create_upload(
-    request: Request, service: ServiceDep, subject: SubjectDep, work_id: str
+CreateFn = Callable[[int, dict[str, str]], Awaitable[Record]]
+
+
+async def create_upload_response(
+    request: Request, service: UploadService, subject: Subject | None, create: CreateFn
 ) -> Response:
-    """tus creation (and creation-with-upload when the POST carries an offset stream)."""
+    """tus creation (and creation-with-upload when the POST carries an offset stream), for
+    any landing place: ``create(length, metadata)`` makes the upload record."""
     if request.headers.get("upload-defer-length") is not None:
         raise BadRequest("Upload-Length を指定してください（長さの後送りには対応していません）。")
     length = parse_int_header(request, "Upload-Length")
@@ -109,7 +117,7 @@ async def create_upload(
     metadata = parse_metadata(request.headers.get("upload-metadata"))
     with_body = _is_offset_stream(request)
     checksum = parse_checksum(request.headers.get("upload-checksum")) if with_body else None
-    record = await service.create(subject, work_id, length, metadata)
+    record = await create(length, metadata)
     upload_id = str(record["id"])
     location = str(request.url_for("upload_head", upload_id=upload_id))
     progress = Progress(record, 0)
@@ -132,9 +140,22 @@ async def create_upload(
     return Response(status_code=201, headers=headers)
 
 
+@tus_router.post("/works/{work_id}/uploads", status_code=201)
+async def create_upload(
+    request: Request, service: ServiceDep, subject: SubjectDep, work_id: str
+) -> Response:
+    """tus creation (and creation-with-upload when the POST carries an offset stream)."""
+    return await create_upload_response(
+        request,
+        service,
+        subject,
+        lambda length, meta: service.create(subject, work_id, length, meta),
+    )
+
+
 @tus_router.options("/uploads/{upload_id}", status_code=204)
 async def upload_options(service: ServiceDep, upload_id: str) -> Response:
-    return _options(service)
+    return tus_options(service)
 
 
 @tus_router.head("/uploads/{upload_id}", name="upload_head")

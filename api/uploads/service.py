@@ -224,7 +224,7 @@ class UploadService:
             if offset == length and not content_length:
                 return Progress(record, length)
             raise OffsetConflict(expected_offset=length)
-        await self.nodes.work(subject, str(record["work_id"]), "files.write")
+        await self._authorize(subject, record)
         if content_length is not None and offset + content_length > length:
             raise LengthExceeded()
         try:
@@ -239,7 +239,18 @@ class UploadService:
             return await self._complete(subject, record)
         return Progress(record, state.size)
 
+    async def _authorize(self, subject: Subject | None, record: Record) -> None:
+        """Still allowed to write where this upload lands (membership may have changed)."""
+        if record.get("target") == "attachment":
+            from api.attachments.service import AttachmentService
+
+            await AttachmentService(self.container).authorize_scope(subject, record["scope"])
+            return
+        await self.nodes.work(subject, str(record["work_id"]), "files.write")
+
     async def _complete(self, subject: Subject | None, record: Record) -> Progress:
+        if record.get("target") == "attachment":
+            return await self._complete_attachment(subject, record)
         upload_id = str(record["id"])
         work = await self.nodes.work(subject, str(record["work_id"]), "files.write")
         filetype = str(record.get("filetype") or "")
@@ -289,6 +300,83 @@ class UploadService:
             await self._fail(upload_id, exc)
             raise
         return Progress(done, int(record["length"]), node)
+
+    async def create_attachment(
+        self, subject: Subject | None, length: int, metadata: dict[str, str]
+    ) -> Record:
+        """A new upload that becomes a staged attachment (``api.attachments``) instead of a
+        file node. Scope from the metadata: ``work_id`` or the uploader's organization."""
+        from api.attachments.service import AttachmentService, max_bytes
+
+        if subject is None:
+            raise NotAuthenticated()
+        attachments = AttachmentService(self.container)
+        scope = attachments.scope_of(metadata, subject)
+        await attachments.authorize_scope(subject, scope)
+        target = target_of(metadata)
+        limit = max_bytes(self.container.settings)
+        if length > limit:
+            raise FileTooLarge(length, limit)
+        now = to_iso(self.clock.now())
+        record: Record = {
+            "id": new_id(),
+            "target": "attachment",
+            "scope": scope,
+            **({"work_id": scope["work_id"]} if scope.get("work_id") else {}),
+            "user_id": subject.user_id,
+            "length": length,
+            "offset": 0,
+            "metadata": metadata,
+            "name": target.name,
+            "filetype": target.filetype,
+            "key": upload_key(),
+            "state": UploadState.OPEN.value,
+            "expires_at": self._expires(),
+            "created_at": now,
+        }
+        stored = await self.records.insert(UPLOADS, record)
+        await self.blobs.append_open(str(record["id"]))
+        return stored
+
+    async def _complete_attachment(self, subject: Subject | None, record: Record) -> Progress:
+        from api.attachments.service import AttachmentService
+
+        upload_id = str(record["id"])
+        attachments = AttachmentService(self.container)
+        await attachments.authorize_scope(subject, record["scope"])
+        assert subject is not None
+        filetype = str(record.get("filetype") or "")
+        info = await self.blobs.append_finish(
+            upload_id, str(record["key"]), content_type=filetype or OCTET
+        )
+        try:
+            async with self.container.uow() as uow:
+                attachment = await attachments.adopt(
+                    subject,
+                    record["scope"],
+                    str(record["name"]),
+                    filetype,
+                    info,
+                    uow,
+                    upload_id=upload_id,
+                )
+                current = await self.records.get(UPLOADS, upload_id)
+                assert current is not None
+                done = await self.records.update(
+                    UPLOADS,
+                    upload_id,
+                    {
+                        "state": UploadState.DONE.value,
+                        "offset": info.size,
+                        "attachment_id": attachment["id"],
+                        "completed_at": to_iso(self.clock.now()),
+                    },
+                    int(current["version"]),
+                )
+        except (KuraError, StorageError) as exc:
+            await self._fail(upload_id, exc)
+            raise
+        return Progress(done, int(record["length"]), attachment)
 
     async def _fail(self, upload_id: str, exc: Exception) -> None:
         reason = exc.detail if isinstance(exc, KuraError) else type(exc).__name__

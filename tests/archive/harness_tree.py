@@ -1,6 +1,7 @@
 """API harness for the tree, download and export tests: the works harness's subjects and
-seed, plus the archive routers, on the embedded backends. Files are placed through
-``NodeService.add_file`` as the operator."""
+seed, on the app exactly as ``create_app`` builds it (a router dropped from the app fails
+these tests), on the embedded backends. Files are placed through ``NodeService.add_file`` as
+the operator."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ import httpx
 
 from api.app import API_PREFIX, create_app
 from api.archive.nodes import NodeService, ensure_indexes
-from api.archive.router_export import router as export_router
-from api.archive.router_tree import router as tree_router
 from api.config import Settings
 from api.container import Container
 from api.kit.ids import new_id
@@ -65,10 +64,7 @@ async def archive_harness(settings: Settings) -> AsyncIterator[ArchiveHarness]:
     try:
         await seed(container)
         await ensure_indexes(container.records)
-        app = create_app(container=container)
-        app.include_router(tree_router, prefix=API_PREFIX)
-        app.include_router(export_router, prefix=API_PREFIX)
-        async with serve(container, app, ArchiveHarness) as h:
+        async with serve(container, create_app(container=container), ArchiveHarness) as h:
             h.work = await h.create(CLERK)
             yield h
     finally:

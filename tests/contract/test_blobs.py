@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator
@@ -24,6 +23,7 @@ from storage.blobs.local import LocalBlobStore
 from storage.errors import BackendUnavailable, NotFound
 from storage.ports import BlobStore
 from tests.conftest import server_env
+from tests.support.waits import HANG_GUARD_S
 
 pytestmark = pytest.mark.anyio
 
@@ -331,25 +331,26 @@ async def test_local_health_false_when_root_unusable(tmp_path: Path) -> None:
     assert health.backend == "local"
 
 
-async def test_unreachable_s3_fails_fast() -> None:
+async def test_unreachable_s3_fails_clearly() -> None:
     from storage.blobs.s3 import S3BlobStore
 
     store = S3BlobStore("127.0.0.1:1", "k", "s", "kura", part_size=5 * MiB)
-    began = time.monotonic()
-    with pytest.raises(BackendUnavailable) as err:
-        await store.open()
-    assert err.value.backend == "s3"
-    health = await store.health()
-    assert not health.ok
-    with pytest.raises(BackendUnavailable):
-        await store.put("x", chunks_of(b"x"))
-    with pytest.raises(BackendUnavailable):
-        await store.put("big", numbered_chunks(8))
-    with pytest.raises(BackendUnavailable):
-        await read_all(store, "x")
-    with pytest.raises(BackendUnavailable):
-        await store.stat("x")
-    with pytest.raises(BackendUnavailable):
-        await keys(store)
-    assert time.monotonic() - began < 15
+    # how fast each call gives up is bench/bench_unreachable.py's measurement; the guard only
+    # stops a hang
+    with anyio.fail_after(HANG_GUARD_S):
+        with pytest.raises(BackendUnavailable) as err:
+            await store.open()
+        assert err.value.backend == "s3"
+        health = await store.health()
+        assert not health.ok
+        with pytest.raises(BackendUnavailable):
+            await store.put("x", chunks_of(b"x"))
+        with pytest.raises(BackendUnavailable):
+            await store.put("big", numbered_chunks(8))
+        with pytest.raises(BackendUnavailable):
+            await read_all(store, "x")
+        with pytest.raises(BackendUnavailable):
+            await store.stat("x")
+        with pytest.raises(BackendUnavailable):
+            await keys(store)
     await store.close()

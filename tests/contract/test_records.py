@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import random
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from storage.query import (
     get_path,
     matches,
 )
+from tests.support.waits import HANG_GUARD_S
 
 pytestmark = pytest.mark.anyio
 
@@ -547,23 +547,24 @@ async def test_mongo_unreachable() -> None:
     store = MongoRecordStore(
         "mongodb://127.0.0.1:1/?directConnection=true", "kura_nowhere", timeout_s=0.3
     )
-    started = time.monotonic()
     await store.open()  # connecting is lazy: open does not fail or hang
+    # how fast each call gives up is bench/bench_unreachable.py's measurement; the guard only
+    # stops a hang
     try:
-        with pytest.raises(BackendUnavailable) as info:
-            await store.get(C, "a")
-        assert info.value.backend == "mongodb"
-        with pytest.raises(BackendUnavailable):
-            await store.insert(C, {"id": "a"})
-        with pytest.raises(BackendUnavailable):
-            async with store.transaction():
+        with anyio.fail_after(HANG_GUARD_S):
+            with pytest.raises(BackendUnavailable) as info:
+                await store.get(C, "a")
+            assert info.value.backend == "mongodb"
+            with pytest.raises(BackendUnavailable):
                 await store.insert(C, {"id": "a"})
-        health = await store.health()
+            with pytest.raises(BackendUnavailable):
+                async with store.transaction():
+                    await store.insert(C, {"id": "a"})
+            health = await store.health()
         assert not health.ok
         assert health.backend == "mongodb"
     finally:
         await store.close()
-    assert time.monotonic() - started < 5
 
 
 async def test_sqlite_filtered_sorted_page_uses_index(tmp_path: Path) -> None:

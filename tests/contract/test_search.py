@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 import tantivy
 
@@ -25,6 +25,7 @@ from indexer.query import DateRange, SearchQuery
 from storage.errors import BackendUnavailable, InvalidQuery
 from storage.ports import SearchIndex
 from tests.conftest import server_env
+from tests.support.waits import HANG_GUARD_S
 
 pytestmark = pytest.mark.anyio
 
@@ -383,18 +384,19 @@ async def test_tantivy_holds_the_writer_lock_only_between_write_and_refresh(
     await index.close()
 
 
-async def test_elasticsearch_unreachable_fails_fast() -> None:
+async def test_elasticsearch_unreachable_fails_clearly() -> None:
     es = ElasticsearchIndex(["http://127.0.0.1:9"], "kura-none", node_class=SHIM, timeout_s=2)
-    started = time.monotonic()
-    health = await es.health()
-    assert not health.ok
-    with pytest.raises(BackendUnavailable):
-        await es.search(SearchQuery(acl=None))
-    with pytest.raises(BackendUnavailable):
-        await es.upsert(DOCS)
-    with pytest.raises(BackendUnavailable):
-        await es.open()
-    assert time.monotonic() - started < 5
+    # how fast each call gives up is bench/bench_unreachable.py's measurement; the guard only
+    # stops a hang
+    with anyio.fail_after(HANG_GUARD_S):
+        health = await es.health()
+        assert not health.ok
+        with pytest.raises(BackendUnavailable):
+            await es.search(SearchQuery(acl=None))
+        with pytest.raises(BackendUnavailable):
+            await es.upsert(DOCS)
+        with pytest.raises(BackendUnavailable):
+            await es.open()
     await es.close()
 
 

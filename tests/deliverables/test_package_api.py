@@ -14,7 +14,6 @@ from api.archive.nodes import NodeService
 from api.config import Settings
 from api.container import Container
 from api.deliverables.package import analyse
-from api.deliverables.router import router
 from api.kit.ids import new_id
 from storage.query import Eq, Query
 from tests.archive.harness_tree import place_file
@@ -30,12 +29,7 @@ async def api(settings: Settings) -> AsyncIterator[Harness]:
     await container.open()
     try:
         await seed(container)
-        app = create_app(container=container)
-        if not any(
-            getattr(r, "path", "") == "/api/v1/deliverables/{deliverable_id}" for r in app.routes
-        ):
-            app.include_router(router, prefix="/api/v1")
-        async with serve(container, app, Harness) as harness:
+        async with serve(container, create_app(container=container), Harness) as harness:
             yield harness
     finally:
         await container.close()

@@ -1,25 +1,85 @@
 """Browser helpers for the e2e tests: a fresh context, sign-in through the form, screenshots
-and axe-core checks (serious/critical violations are failures)."""
+and axe-core checks (serious/critical violations are failures), and the watch on what the
+pages report as broken (``ERRORS``: every context made by ``new_context`` is watched, and the
+e2e conftest fails each test that leaves an error there)."""
 
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.support import AXE_JS, SCREENSHOTS
+from tests.e2e.support import API, AXE_JS, SCREENSHOTS
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        ConsoleMessage,
+        Page,
+        Response,
+        WebError,
+    )
 
 DESKTOP = {"width": 1280, "height": 800}
 BLOCKING = ("serious", "critical")
+# Chromium logs every answer >= 400 as a console error. An API answer below 500 is the app's
+# own reply (401 before sign-in, 404 for another organization's work, 422 by a form's field):
+# the page shows its message and the tests check it. Anything else is broken.
+HTTP_STATUS = re.compile(r"^Failed to load resource: the server responded with a status of (\d+)")
+
+
+@dataclass
+class BrowserErrors:
+    """Uncaught errors and unhandled rejections, console errors and 5xx answers of the watched
+    pages, until ``take()``. A test expecting one calls ``allow(pattern)`` first."""
+
+    found: list[str] = field(default_factory=list)
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
+
+    def watch(self, context: BrowserContext) -> None:
+        context.on("weberror", self._weberror)
+        context.on("console", self._console)
+        context.on("response", self._response)
+
+    def allow(self, pattern: str) -> None:
+        """Errors matching ``pattern`` (re.search) are expected in this test."""
+        self.allowed.append(re.compile(pattern))
+
+    def take(self) -> list[str]:
+        """The errors not allowed since the last call; forgets them and the allowances."""
+        found = [e for e in self.found if not any(p.search(e) for p in self.allowed)]
+        self.found.clear()
+        self.allowed.clear()
+        return found
+
+    def _weberror(self, error: WebError) -> None:
+        self.found.append(f"uncaught: {error.error}")
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        url = str(message.location.get("url") or "")
+        status = HTTP_STATUS.match(message.text)
+        if status and int(status.group(1)) < 500 and f"{API}/" in url:
+            return
+        self.found.append(f"console error: {message.text} ({url or message.page})")
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 500:
+            self.found.append(f"{response.status} from {response.request.method} {response.url}")
+
+
+ERRORS = BrowserErrors()
 
 
 def new_context(browser: Browser, base_url: str, **options: Any) -> BrowserContext:
-    """A fresh profile: Japanese locale, CSP bypassed so axe-core can be injected."""
+    """A fresh profile: Japanese locale, CSP bypassed so axe-core can be injected; its pages'
+    errors go to ``ERRORS``."""
     options.setdefault("viewport", DESKTOP)
     context = browser.new_context(
         base_url=base_url,
@@ -30,6 +90,7 @@ def new_context(browser: Browser, base_url: str, **options: Any) -> BrowserConte
         **options,
     )
     context.set_default_timeout(15_000)
+    ERRORS.watch(context)
     return context
 
 

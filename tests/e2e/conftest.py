@@ -3,6 +3,9 @@ Playwright's sync API (never ``playwright install``).
 
 Skipped with the reason when Chromium, Playwright or the built UI is missing;
 ``scripts/setup --dev`` installs all three, so CI runs these tests.
+
+Every test fails on what its pages report as broken (``browser_errors``): an uncaught error or
+unhandled rejection, a console error, a 5xx answer, in any context made by ``new_context``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.browser import new_context
+from tests.e2e.browser import ERRORS, BrowserErrors, new_context
 from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, ROOT, Stack, seed, start_server
 
 if TYPE_CHECKING:
@@ -73,10 +76,15 @@ def context(browser: Browser, stack: Stack) -> Iterator[BrowserContext]:
     ctx.close()
 
 
+@pytest.fixture(autouse=True)
+def browser_errors() -> Iterator[BrowserErrors]:
+    """Checked after the test and its own fixtures' teardown (contexts closed, events in);
+    errors seen while a wider-scoped fixture set up count for the first test using it."""
+    yield ERRORS
+    found = ERRORS.take()
+    assert not found, "the pages reported errors:\n" + "\n".join(found)
+
+
 @pytest.fixture
-def page(context: BrowserContext) -> Iterator[Page]:
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    assert not errors, f"JavaScript errors on the page: {errors}"
+def page(context: BrowserContext) -> Page:
+    return context.new_page()

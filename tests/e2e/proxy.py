@@ -4,17 +4,39 @@ The browser talks to the proxy instead of the server; ``cut_after(n)`` arms it: 
 browser has sent ``n`` more bytes, every open connection is closed mid-stream and new ones are
 refused (accepted and closed at once) for ``down_s`` seconds, as a dropped line would. Threads,
 not asyncio, so it runs beside Playwright's sync API.
+
+It also notes the head of every request the browser sends (method, path, ``Upload-Offset``,
+``Content-Length``) with the upstream byte count where it began, so a test can tell where a
+resumed tus upload continued: its PATCH after the HEAD carries the offset the server reported.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from types import TracebackType
 
 BUF = 256 * 1024
+# A request head starts a chunk: HTTP/1.1 without pipelining sends the next request only after
+# the previous answer, so a head never follows body bytes in one read.
+HEAD = re.compile(rb"([A-Z]+) (\S+) HTTP/1\.1\r\n(.*?)\r\n\r\n", re.DOTALL)
+UPLOAD_OFFSET = re.compile(rb"^upload-offset: *(\d+)", re.IGNORECASE | re.MULTILINE)
+CONTENT_LENGTH = re.compile(rb"^content-length: *(\d+)", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request head seen going upstream; ``at``: upstream bytes counted before it."""
+
+    at: int
+    method: str
+    path: str
+    upload_offset: int | None
+    content_length: int | None
 
 
 class CuttingProxy:
@@ -25,6 +47,8 @@ class CuttingProxy:
         self.lock = threading.Lock()
         self.sockets: set[socket.socket] = set()
         self.upstream_bytes = 0
+        self.requests: list[Request] = []
+        self.cut_bytes: int | None = None  # upstream bytes counted when the line was cut
         self.cut_at: int | None = None
         self.down_until = 0.0
         self.down_s = 0.0
@@ -68,7 +92,7 @@ class CuttingProxy:
                 data = src.recv(BUF)
                 if not data:
                     break
-                if upstream and self._count(len(data)):
+                if upstream and self._count(data):
                     return
                 dst.sendall(data)
         except OSError:
@@ -76,13 +100,28 @@ class CuttingProxy:
         finally:
             self._close(src, dst)
 
-    def _count(self, n: int) -> bool:
+    def _count(self, data: bytes) -> bool:
         """Count upstream bytes; True (after cutting everything) when the limit is passed."""
+        head = HEAD.match(data)
         with self.lock:
-            self.upstream_bytes += n
+            if head is not None:
+                method, path, headers = head.groups()
+                offset = UPLOAD_OFFSET.search(headers)
+                length = CONTENT_LENGTH.search(headers)
+                self.requests.append(
+                    Request(
+                        self.upstream_bytes,
+                        method.decode(),
+                        path.decode(),
+                        int(offset.group(1)) if offset else None,
+                        int(length.group(1)) if length else None,
+                    )
+                )
+            self.upstream_bytes += len(data)
             if self.cut_at is None or self.upstream_bytes < self.cut_at:
                 return False
             self.cut_at = None
+            self.cut_bytes = self.upstream_bytes
             self.cuts += 1
             self.down_until = time.monotonic() + self.down_s
             victims = list(self.sockets)

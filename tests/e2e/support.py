@@ -43,6 +43,7 @@ CHROMIUM_ARGS = [
 PASSWORD = "kura-E2E-passphrase-2026!"
 API = "/api/v1"
 WORK_TITLE = "福山市春日町2丁目ほか道路標示工事"
+KURA = [sys.executable, "-c", "from api.cli import main; main()"]  # the `kura` command
 
 
 def free_port() -> int:
@@ -94,13 +95,14 @@ class Server:
 
 
 def start_server(data_dir: Path, timeout_s: float = 60.0, **extra_env: str) -> Server:
-    """Start ``kura serve`` (through ``tests.e2e.server``) and wait until /healthz answers."""
+    """Start ``kura serve`` (the real command: the app exactly as ``create_app`` builds it) and
+    wait until /healthz answers."""
     port = free_port()
     log = data_dir.parent / "serve.log"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.e2e.server", "--port", str(port)],
+            [*KURA, "serve", "--port", str(port)],
             env=server_env(data_dir, **extra_env),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -178,6 +180,32 @@ class Stack:
         api = Api(self.url)
         api.login(login_id, self.passwords[login_id])
         return api
+
+    def upload(self, folder: str, name: str, data: bytes, ctype: str) -> None:
+        """Put a file into the work through the API (multipart, as the operator)."""
+        r = self.api.client.post(
+            f"/works/{self.work_id}/files",
+            data={"folder": folder, "on_conflict": "replace"},
+            files={"file": (name, data, ctype)},
+        )
+        assert r.status_code == 201, r.text
+
+    def node_named(self, name: str) -> dict[str, Any] | None:
+        return next((n for n in self.files() if n["name"] == name), None)
+
+    def wait_ingested(self, name: str, timeout_s: float = 60) -> dict[str, Any]:
+        """The file's detail once its ingest (text extraction, index) is done."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            node = self.node_named(name)
+            if node is not None:
+                detail = self.api.get(f"/files/{node['id']}")
+                state = (detail.get("ingest") or {}).get("state")
+                if state in ("done", "failed"):
+                    assert state == "done", detail
+                    return dict(detail)
+            time.sleep(0.3)
+        raise AssertionError(f"{name} not ingested within {timeout_s:g} s")
 
     def files(self, login_id: str = "admin") -> list[dict[str, Any]]:
         """Every file node of the work (walks the tree through the API)."""

@@ -12,9 +12,6 @@ import pytest
 from api.config import Settings
 from tests.organizations.harness import Harness, harness
 
-pytest.importorskip("api.auth.deps", reason="authentication (api.auth.deps) not present yet")
-pytest.importorskip("api.users.bootstrap", reason="users bootstrap not present yet")
-
 pytestmark = pytest.mark.anyio
 
 NEW_PASSWORD = "kura-End2End-passphrase!"

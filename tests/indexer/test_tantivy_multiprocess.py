@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from indexer.backends import embedded
 from indexer.backends.embedded import TantivyIndex
 from indexer.query import SearchQuery
 from storage.errors import BackendUnavailable
@@ -66,18 +68,53 @@ async def test_writes_take_turns_and_each_sees_the_others(
     assert health.detail == "2 documents"
 
 
+class VirtualTime:
+    """Stands in for the ``time`` module of ``indexer.backends.embedded``: ``sleep`` moves a
+    virtual clock instead of waiting, so a lock wait is observed without timing it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class CountedSleeps:
+    """The real ``time`` with ``sleep`` counted: ``retried`` is set at the first sleep (a
+    writer found the lock busy and is waiting for it)."""
+
+    def __init__(self) -> None:
+        self.retried = threading.Event()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        self.retried.set()
+        time.sleep(seconds)
+
+
 async def test_pending_writes_keep_the_writer_until_refresh(
-    pair: tuple[TantivyIndex, TantivyIndex],
+    pair: tuple[TantivyIndex, TantivyIndex], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, b = pair
     await a.upsert([doc("a1")])
     await a.upsert([doc("a2")])  # same writer, no lock wait
-    started = time.monotonic()
+    clock = VirtualTime()
+    monkeypatch.setattr(embedded, "time", clock)
     with pytest.raises(BackendUnavailable) as caught:
         await b.upsert([doc("b1")])
-    waited = time.monotonic() - started
+    monkeypatch.undo()
     assert caught.value.reason == "index is locked by another process"
-    assert 0.25 <= waited < 3
+    # b retried with backoff until its lock timeout (0.3 s) had passed, then gave up
+    assert len(clock.sleeps) > 3
+    assert clock.sleeps == sorted(clock.sleeps[:-1]) + clock.sleeps[-1:]  # growing backoff
+    assert clock.now == pytest.approx(b.lock_timeout_s)
     with pytest.raises(BackendUnavailable):
         await b.clear()
     assert await seen(b) == set()  # searching never needs the writer
@@ -87,17 +124,21 @@ async def test_pending_writes_keep_the_writer_until_refresh(
     assert await seen(a) == {"a1", "a2", "b1"}
 
 
-async def test_a_waiting_writer_gets_the_lock_when_released(tmp_path: Path) -> None:
+async def test_a_waiting_writer_gets_the_lock_when_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     a = TantivyIndex(tmp_path / "ix")
-    b = TantivyIndex(tmp_path / "ix", lock_timeout_s=10.0)
+    b = TantivyIndex(tmp_path / "ix", lock_timeout_s=120.0)
     await a.open()
     await b.open()
     await a.upsert([doc("a1")])
+    sleeps = CountedSleeps()
+    monkeypatch.setattr(embedded, "time", sleeps)
     waiting = asyncio.create_task(b.upsert([doc("b1")]))
-    await asyncio.sleep(0.3)
+    assert await asyncio.to_thread(sleeps.retried.wait, 60)  # b found the lock busy
     assert not waiting.done()
     await a.refresh()
-    await asyncio.wait_for(waiting, 5)
+    await asyncio.wait_for(waiting, 60)
     await b.refresh()
     assert await seen(a) == {"a1", "b1"}
     await a.close()
@@ -119,6 +160,7 @@ async def test_close_commits_and_releases(pair: tuple[TantivyIndex, TantivyIndex
 CHILD = """
 import asyncio, json, sys
 from pathlib import Path
+from indexer.backends import embedded
 from indexer.backends.embedded import TantivyIndex
 from indexer.query import SearchQuery
 from storage.errors import BackendUnavailable
@@ -172,7 +214,7 @@ async def last_line(proc: asyncio.subprocess.Process) -> dict[str, Any]:
 
 async def test_second_process_writes_in_turn(tmp_path: Path) -> None:
     path = tmp_path / "ix"
-    main = TantivyIndex(path)
+    main = TantivyIndex(path, lock_timeout_s=120.0)  # waits for the child however slow
     await main.open()
     await main.upsert([doc("main1")])
     await main.refresh()
@@ -194,9 +236,10 @@ async def test_second_process_writes_in_turn(tmp_path: Path) -> None:
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), 60)
     assert json.loads(line) == {"held": True}
-    started = time.monotonic()
     await main.upsert([doc("main3")])
-    assert time.monotonic() - started > 0.3
+    # main got the writer only after the child committed and let it go: the child's
+    # document is already visible, before main's own refresh
+    assert "child-hold" in await seen(main)
     await main.refresh()
     held = await last_line(proc)
     # the child searched right after its own refresh; this process's main3 may already be in

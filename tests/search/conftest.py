@@ -1,6 +1,7 @@
-"""Search API harness: the works harness (subjects, seeded organizations) with the search
-router mounted. Every API test runs on the embedded index and, when the real test servers are
-up (``scripts/test-services``), on the Elasticsearch adapter too. Jobs are recorded, not run."""
+"""Search API harness: the works harness (subjects, seeded organizations) on the app exactly
+as ``create_app`` builds it. Every API test runs on the embedded index and, when the real test
+servers are up (``scripts/test-services``), on the Elasticsearch adapter too. Jobs are
+recorded, not run."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import pytest
 from api.app import create_app
 from api.config import SearchSettings, Settings
 from api.container import Container
-from api.search.router import router as search_router
 from tests.conftest import server_env
 from tests.works.harness import Harness, seed, serve
 
@@ -42,10 +42,7 @@ async def h(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator
     container.jobs.enqueue = record  # type: ignore[method-assign]
     try:
         await seed(container)
-        app = create_app(container=container)
-        if not any(getattr(r, "path", "").startswith("/api/v1/search") for r in app.routes):
-            app.include_router(search_router, prefix="/api/v1")
-        async with serve(container, app, Harness) as harness:
+        async with serve(container, create_app(container=container), Harness) as harness:
             harness.jobs = jobs  # type: ignore[attr-defined]
             yield harness
     finally:

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import zipfile
 from typing import Any
 
 import pytest
 
 import api.search.service as search_service
-from api.kit.ids import new_id
+from api.archive.cas import upload_key
+from api.archive.indexing import flush_pending
+from api.archive.ingest import IngestService
+from api.archive.nodes import NodeService
+from tests.datagen import photos
+from tests.datagen.pdfs import japanese
+from tests.support.streams import chunks
 from tests.works.harness import (
     ARCHIVIST,
     BUILDER,
@@ -29,46 +36,43 @@ from tests.works.harness import (
 pytestmark = pytest.mark.anyio
 URL = "/api/v1/search"
 
-BODY = "\f".join(
-    [
-        "第1頁 表紙 施工計画書",
-        "第2頁 ｺﾝｸﾘｰﾄ打設 <script>x</script>",
-        "第3頁 品質管理",
-        "第4頁 コンクリート強度",
-    ]
-)
+PAGES = [
+    "第1頁 表紙 施工計画書",
+    "第2頁 ｺﾝｸﾘｰﾄ打設 <script>x</script>",
+    "第3頁 品質管理",
+    "第4頁 コンクリート強度",
+]
 
 
-def file_doc(work: dict[str, Any], name: str, **over: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "id": new_id(),
-        "type": "file",
-        "title": name,
-        "names": f"/PLAN/{name}",
-        "work_id": work["id"],
-        "parent_id": work["id"],
-        "path": f"/PLAN/{name}",
-        "category": work.get("category"),
-        "business_type": work.get("business_type"),
-        "orderer": work["orderer_org_id"],
-        "contractor": work.get("contractor_org_ids") or [],
-        "work_kind": work["kind"],
-        "status": work["status"],
-        "doc_class": "PLAN",
-        "file_type": "pdf",
-        "size": 1234,
-        "acl": list(work.get("acl") or []),
-        "created_at": work["created_at"],
-        "updated_at": work["updated_at"],
-        "stamp": 1,
-    }
-    doc.update(over)
-    return doc
+# Files go the way they go in production: stored and placed by ``NodeService.add_file`` (the
+# ingest job is recorded by the harness), then the ingest job runs (``api.archive.ingest``:
+# detect, extract, ``api.archive.indexing`` builds and writes the document). Nothing in the
+# index is written by hand.
+async def place(
+    h: Harness, work: dict[str, Any], folder: str, name: str, data: bytes, **meta: Any
+) -> dict[str, Any]:
+    container = h.container
+    async with container.uow() as uow:
+        info = await container.blobs.put(upload_key(), chunks(data))
+        node = await NodeService(container).add_file(
+            OPERATOR, work, folder, name, info, uow=uow, meta=meta or None
+        )
+    return node
 
 
-async def put(h: Harness, *docs: dict[str, Any]) -> None:
-    await h.container.index.upsert(list(docs))
-    await h.container.index.refresh()
+async def ingest(h: Harness) -> None:
+    """Run the ingest jobs the harness recorded, as a worker would, and flush the index."""
+    jobs: list[tuple[str, dict[str, Any]]] = h.jobs  # type: ignore[attr-defined]
+    queued = [kw for task, kw in jobs if task == "ingest.file"]
+    jobs[:] = [(task, kw) for task, kw in jobs if task != "ingest.file"]
+    service = IngestService(h.container)
+    for kw in queued:
+        assert await service.ingest(str(kw["node_id"])) == "done"
+    await flush_pending(h.container)
+
+
+def pdf(*pages: str) -> bytes:
+    return japanese([[page] for page in pages])
 
 
 async def stored_work(h: Harness, work_id: str) -> dict[str, Any]:
@@ -89,17 +93,17 @@ async def corpus(h: Harness) -> dict[str, Any]:
     )
     a = await stored_work(h, mine["id"])
     b = await stored_work(h, theirs["id"])
-    plan = file_doc(a, "施工計画書.pdf", body=BODY, doc_date="2024-04-01", page=4)
-    photo = file_doc(
+    plan = await place(h, a, "PLAN", "施工計画書.pdf", pdf(*PAGES), doc_date="2024-04-01")
+    photo = await place(
+        h,
         a,
+        "PHOTO",
         "P0000001.JPG",
-        file_type="jpeg",
-        doc_class="PHOTO",
-        photo_date="2024-04-01",
+        photos.jpeg(random.Random(1), "2024:04:01 09:30:00"),
         title="着手前 全景",
     )
-    other = file_doc(b, "計画書.pdf", body="コンクリート 橋台", doc_date="2024-05-10")
-    await put(h, plan, photo, other)
+    other = await place(h, b, "PLAN", "計画書.pdf", pdf("コンクリート 橋台"), doc_date="2024-05-10")
+    await ingest(h)
     return {"a": a, "b": b, "plan": plan, "photo": photo, "other": other}
 
 
@@ -237,21 +241,13 @@ async def test_page_highlights_escaped_and_marked(h: Harness, corpus: dict[str, 
 
 async def many(h: Harness, n: int) -> tuple[dict[str, Any], list[str]]:
     work = await stored_work(h, (await h.create(CLERK, title="大量ファイル工事"))["id"])
-    docs = [
-        file_doc(
-            work,
-            f"報告書{i % 7:02d}-{i:03d}.pdf",
-            body=f"出来形管理 {i}",
-            updated_at=f"2024-01-{1 + i % 28:02d}T00:00:00.000000Z",
-            doc_date=None if i % 5 == 0 else f"2023-{1 + i % 12:02d}-01",
-        )
-        for i in range(n)
-    ]
-    for doc in docs:
-        if doc["doc_date"] is None:
-            del doc["doc_date"]
-    await put(h, *docs)
-    return work, [d["id"] for d in docs]
+    nodes = []
+    for i in range(n):
+        meta = {} if i % 5 == 0 else {"doc_date": f"2023-{1 + i % 12:02d}-01"}
+        body = f"出来形管理 {i}".encode()
+        nodes.append(await place(h, work, "REPORT", f"報告書{i % 7:02d}-{i:03d}.txt", body, **meta))
+    await ingest(h)
+    return work, [d["id"] for d in nodes]
 
 
 @pytest.mark.parametrize(
@@ -347,8 +343,8 @@ async def test_export_csv_and_cap(h: Harness, monkeypatch: pytest.MonkeyPatch) -
 
 async def test_export_xlsx(h: Harness) -> None:
     work, _ = await many(h, 3)
-    formula = file_doc(work, "=1+2", body="出来形管理")
-    await put(h, formula)
+    await place(h, work, "REPORT", "=1+2", "出来形管理 式".encode())
+    await ingest(h)
     resp = await h.call(OPERATOR, "GET", URL + "/export.xlsx", params={"q": "出来形"})
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("application/vnd.openxmlformats")

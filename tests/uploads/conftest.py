@@ -7,12 +7,13 @@ from typing import Any
 import httpx
 import pytest
 
+from api.app import create_app
 from api.config import Settings
 from api.container import Container
 from api.deps import optional_subject
 from api.permissions.policy import Subject
 from api.uploads.limits import Limits, limits_of
-from tests.uploads.support import API, app_with_uploads
+from tests.uploads.support import API
 from tests.works.harness import CLERK, Harness, Who, seed, work_body
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -56,7 +57,7 @@ class upload_harness:
         self.container = Container(self.settings)
         await self.container.open()
         await seed(self.container)
-        app = app_with_uploads(container=self.container)
+        app = create_app(container=self.container)
         who = Who()
 
         async def as_who() -> Subject | None:

@@ -10,15 +10,16 @@ import os
 
 import uvicorn
 
+from api.app import create_app
 from api.config import Settings
 from api.deps import optional_subject
 from api.permissions.policy import Subject
-from tests.uploads.support import app_with_uploads, subject_from_json
+from tests.uploads.support import subject_from_json
 
 
 def main() -> None:
     settings = Settings()
-    app = app_with_uploads(settings)
+    app = create_app(settings)
     subject = subject_from_json(os.environ["KURA_TEST_SUBJECT"])
 
     async def as_subject() -> Subject | None:

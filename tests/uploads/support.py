@@ -1,9 +1,8 @@
-"""Upload test support: the app with the uploads router, and a real uvicorn server.
+"""Upload test support: a real uvicorn server of the app as ``create_app`` builds it.
 
-``app_with_uploads`` adds ``api.uploads.router`` under /api/v1 when ``create_app`` does not
-include it yet. ``Server`` runs ``python -m tests.uploads.server`` (uvicorn on a free port,
-the same ``KURA_DATA_DIR`` across restarts); its subject is fixed by ``KURA_TEST_SUBJECT``
-(the ``optional_subject`` override, test servers only).
+``Server`` runs ``python -m tests.uploads.server`` (uvicorn on a free port, the same
+``KURA_DATA_DIR`` across restarts); its subject is fixed by ``KURA_TEST_SUBJECT`` (the
+``optional_subject`` override, test servers only).
 """
 
 from __future__ import annotations
@@ -20,27 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 
-from api.app import create_app
-from api.config import Settings
-from api.container import Container
 from api.permissions.policy import OrgKind, Subject
 
 ROOT = Path(__file__).resolve().parents[2]
 API = "/api/v1"
-
-
-def app_with_uploads(
-    settings: Settings | None = None, container: Container | None = None
-) -> FastAPI:
-    from api.uploads.router import router
-
-    app = create_app(settings, container)
-    paths = {getattr(route, "path", "") for route in app.routes}
-    if f"{API}/uploads/{{upload_id}}" not in paths:
-        app.include_router(router, prefix=API)
-    return app
 
 
 def free_port() -> int:

@@ -20,7 +20,22 @@ import { t } from "./i18n.js";
 export const API_PREFIX = "/api/v1";
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/**
+ * Options of request() (and of the api.* shortcuts).
+ * @typedef {object} RequestOptions
+ * @property {Record<string, unknown>} [query] query parameters (see apiUrl)
+ * @property {unknown} [body] JSON-encoded, unless a FormData or Blob (sent as it is)
+ * @property {Record<string, string>} [headers]
+ * @property {AbortSignal} [signal]
+ * @property {boolean} [raw] resolve with the Response itself
+ * @property {boolean} [quiet401] a 401 does not fire "kura:unauthenticated" (login, /auth/me)
+ */
+
 export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status (0: the request did not reach the server)
+   * @param {Kura.Problem | null} [problem] the problem+json body, if any
+   */
   constructor(status, problem) {
     const p = problem || {};
     super(p.detail || p.title || t("error.generic"));
@@ -30,17 +45,48 @@ export class ApiError extends Error {
     this.title = p.title || t("error.generic");
     this.detail = p.detail || this.title;
     this.problem = p;
+    /** @type {Map<string, string>} field name → Japanese message */
     this.fields = fieldErrors(p);
+  }
+
+  /**
+   * `err` as an ApiError: itself when it is one, else a generic one (status 0) that carries it
+   * as `cause`. For catch blocks, whose error is `unknown`.
+   * @param {unknown} err
+   * @returns {ApiError}
+   */
+  static from(err) {
+    if (err instanceof ApiError) return err;
+    const wrapped = new ApiError(0, null);
+    wrapped.cause = err;
+    return wrapped;
   }
 }
 
-/** The CSRF token the server set at login (double-submit cookie). */
+/**
+ * Is `err` the rejection of an aborted request (AbortController.abort())?
+ * @param {unknown} err
+ * @returns {boolean}
+ */
+export function isAbort(err) {
+  return typeof err === "object" && err !== null && "name" in err && err.name === "AbortError";
+}
+
+/**
+ * The CSRF token the server set at login (double-submit cookie).
+ * @returns {string}
+ */
 export function csrfToken() {
   const m = document.cookie.match(/(?:^|;\s*)kura_csrf=([^;]*)/);
   return m ? decodeURIComponent(m[1]) : "";
 }
 
-/** Build `/api/v1<path>?query` (undefined/null/"" values are dropped; arrays repeat the key). */
+/**
+ * Build `/api/v1<path>?query` (undefined/null/"" values are dropped; arrays repeat the key).
+ * @param {string} path
+ * @param {Record<string, unknown>} [query]
+ * @returns {string}
+ */
 export function apiUrl(path, query) {
   const url = new URL(API_PREFIX + path, window.location.origin);
   for (const [k, v] of Object.entries(query || {})) {
@@ -51,7 +97,17 @@ export function apiUrl(path, query) {
   return url.pathname + url.search;
 }
 
+/**
+ * Send a request to the API. Resolves with the JSON body (a string for other types, null on
+ * 204, the Response with `raw`); rejects with ApiError (or the AbortError of `signal`).
+ * The JSON is the server's: `any`, typed by the caller where it reads it (`Kura.Work`, ...).
+ * @param {string} method
+ * @param {string} path under /api/v1
+ * @param {RequestOptions} [opts]
+ * @returns {Promise<any>}
+ */
 export async function request(method, path, opts = {}) {
+  /** @type {Record<string, string>} */
   const headers = { Accept: "application/json, application/problem+json", ...(opts.headers || {}) };
   let body;
   if (opts.body !== undefined) {
@@ -75,11 +131,12 @@ export async function request(method, path, opts = {}) {
       signal: opts.signal,
     });
   } catch (e) {
-    if (e && e.name === "AbortError") throw e;
+    if (isAbort(e)) throw e;
     throw new ApiError(0, { code: "network", title: t("error.network"), detail: t("error.network") });
   }
   if (!res.ok) {
-    let problem = null;
+    /** @type {Kura.Problem | null} */
+    let problem;
     try {
       problem = await res.json();
     } catch {
@@ -101,15 +158,24 @@ export async function request(method, path, opts = {}) {
 }
 
 export const api = {
+  /** @type {(path: string, query?: Record<string, unknown>, opts?: RequestOptions) => Promise<any>} */
   get: (path, query, opts = {}) => request("GET", path, { ...opts, query }),
+  /** @type {(path: string, body?: unknown, opts?: RequestOptions) => Promise<any>} */
   post: (path, body, opts = {}) => request("POST", path, { ...opts, body }),
+  /** @type {(path: string, body?: unknown, opts?: RequestOptions) => Promise<any>} */
   put: (path, body, opts = {}) => request("PUT", path, { ...opts, body }),
+  /** @type {(path: string, body?: unknown, opts?: RequestOptions) => Promise<any>} */
   patch: (path, body, opts = {}) => request("PATCH", path, { ...opts, body }),
+  /** @type {(path: string, query?: Record<string, unknown>, opts?: RequestOptions) => Promise<any>} */
   del: (path, query, opts = {}) => request("DELETE", path, { ...opts, query }),
   request,
 };
 
-// Pydantic's English messages are replaced by Japanese ones chosen by error type.
+/**
+ * Pydantic's English messages are replaced by Japanese ones chosen by error type.
+ * @param {Kura.ValidationIssue} e
+ * @returns {string}
+ */
 function validationMessage(e) {
   const type = String(e.type || "");
   const ctx = e.ctx || {};
@@ -120,7 +186,12 @@ function validationMessage(e) {
   return t("validation.invalid");
 }
 
+/**
+ * @param {Kura.Problem} p
+ * @returns {Map<string, string>}
+ */
 function fieldErrors(p) {
+  /** @type {Map<string, string>} */
   const out = new Map();
   for (const e of p.errors || []) {
     const loc = (e.loc || []).filter((x) => x !== "body" && x !== "query" && x !== "path");
@@ -130,6 +201,6 @@ function fieldErrors(p) {
   for (const f of p.fields || []) {
     if (!out.has(f)) out.set(f, t("validation.duplicate"));
   }
-  if (p.field && !out.has(p.field)) out.set(p.field, p.detail || p.title);
+  if (p.field && !out.has(p.field)) out.set(p.field, p.detail || p.title || "");
   return out;
 }

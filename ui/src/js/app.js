@@ -9,30 +9,51 @@
 // Redirects: no session → #/login?next=<hash>; password_change_required → #/password;
 // a route the user cannot see → a calm "権限がありません" message (never a broken page).
 
-import { api } from "./api.js";
+import { api, ApiError } from "./api.js";
 import { LANGS, lang, setLang, t } from "./i18n.js";
 import { HOME, canSee, currentRoute, loadPage, navigate } from "./router.js";
 import { clear, errorBox, h, loading } from "./ui.js";
 
+/** @type {Kura.Session | null} */
 let current = null; // /auth/me answer
+/** @type {void | null | (() => void)} */
 let cleanup = null;
 let renderSeq = 0;
 
+/**
+ * An element of index.html (the shell's fixed frame).
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+function frame(id) {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`index.html has no #${id}`);
+  return el;
+}
+
+/** @returns {Kura.Session | null} the current /auth/me answer (null: signed out) */
 export function session() {
   return current;
 }
 
+/**
+ * Reload the session (after login / password change) and redraw the header.
+ * @returns {Promise<Kura.Session | null>}
+ */
 export async function refreshSession() {
   try {
     current = await api.get("/auth/me", undefined, { quiet401: true });
   } catch (e) {
-    if (e.status !== 401) throw e;
+    if (!(e instanceof ApiError) || e.status !== 401) throw e;
     current = null;
   }
   drawHeader();
+  if (bellTimer === null) bellTimer = setInterval(refreshBell, 60_000);
+  void refreshBell();
   return current;
 }
 
+/** POST /auth/logout, then #/login. */
 export async function logout() {
   try {
     await api.post("/auth/logout", undefined, { quiet401: true });
@@ -44,6 +65,39 @@ export async function logout() {
   navigate("#/login?bye=1");
 }
 
+/** @type {number | null} */
+let unread = null;
+/** @type {ReturnType<typeof setInterval> | null} */
+let bellTimer = null;
+
+/** Reload the unread count under the bell (after reading, on each page, every minute). */
+export async function refreshBell() {
+  if (!current || current.password_change_required) {
+    unread = null;
+    return;
+  }
+  try {
+    const res = await api.get("/notifications/unread-count", undefined, { quiet401: true });
+    unread = Number(res.unread) || 0;
+  } catch {
+    return; // the bell keeps its last count; the page itself reports errors
+  }
+  const el = document.querySelector("[data-testid=nav-bell]");
+  if (el) el.replaceWith(bell());
+}
+
+/** The bell: a link to the notifications with the unread count. */
+function bell() {
+  const n = unread || 0;
+  const label = n ? t("notifications.bell_unread", { n }) : t("notifications.bell");
+  return h(
+    "a",
+    { href: "#/notifications", class: "bell", "data-testid": "nav-bell", "aria-label": label, title: label },
+    h("span", { class: "bell-icon", "aria-hidden": "true" }, "🔔"),
+    n ? h("span", { class: "bell-count", "data-testid": "bell-count", "aria-hidden": "true" }, n > 99 ? "99+" : String(n)) : null,
+  );
+}
+
 const NAV = [
   { pattern: "/search", hash: "#/search", key: "nav.search", testid: "nav-search" },
   { pattern: "/works", hash: "#/works", key: "nav.works", testid: "nav-works" },
@@ -51,7 +105,7 @@ const NAV = [
 ];
 
 function drawHeader() {
-  const header = document.getElementById("header");
+  const header = frame("header");
   clear(header);
   const here = currentRoute().path || "";
   const brand = h(
@@ -86,17 +140,20 @@ function drawHeader() {
           ),
         )
       : null;
+  /** @type {HTMLSelectElement} */
   const langSel = h(
     "select",
-    { id: "lang-switch", class: "lang", "aria-label": t("nav.lang"), "data-testid": "lang-switch", onchange: (e) => setLang(e.target.value) },
+    { id: "lang-switch", class: "lang", "aria-label": t("nav.lang"), "data-testid": "lang-switch", onchange: () => setLang(langSel.value) },
     LANGS.map((l) => h("option", { value: l.code, selected: l.code === lang() }, l.label)),
   );
-  const tools = h("div", { class: "header-tools" }, langSel, current ? userMenu() : null);
+  const signed = current && !current.password_change_required;
+  const tools = h("div", { class: "header-tools" }, langSel, signed ? bell() : null, current ? userMenu(current) : null);
   header.append(h("div", { class: "header-inner" }, brand, nav, tools));
 }
 
-function userMenu() {
-  const u = current.user;
+/** @param {Kura.Session} me */
+function userMenu(me) {
+  const u = me.user;
   const menuId = "user-menu-list";
   const btn = h(
     "button",
@@ -108,9 +165,11 @@ function userMenu() {
     "ul",
     { id: menuId, class: "menu", role: "menu", hidden: true },
     h("li", { role: "none" }, h("span", { class: "menu-note" }, u.login_id)),
+    h("li", { role: "none" }, h("a", { role: "menuitem", href: "#/settings/notifications", "data-testid": "nav-notification-settings" }, t("notifications.settings"))),
     h("li", { role: "none" }, h("a", { role: "menuitem", href: "#/password", "data-testid": "nav-password" }, t("nav.password"))),
     h("li", { role: "none" }, h("button", { type: "button", role: "menuitem", "data-testid": "logout", onclick: () => logout() }, t("nav.logout"))),
   );
+  const menuItems = () => [...list.querySelectorAll("[role=menuitem]")].filter((x) => x instanceof HTMLElement);
   const close = () => {
     list.hidden = true;
     btn.setAttribute("aria-expanded", "false");
@@ -120,11 +179,11 @@ function userMenu() {
     const open = list.hidden;
     list.hidden = !open;
     btn.setAttribute("aria-expanded", String(open));
-    if (open) list.querySelector("[role=menuitem]").focus();
+    if (open) menuItems()[0].focus();
   });
   list.addEventListener("keydown", (e) => {
-    const items = [...list.querySelectorAll("[role=menuitem]")];
-    const i = items.indexOf(document.activeElement);
+    const items = menuItems();
+    const i = items.findIndex((x) => x === document.activeElement);
     if (e.key === "Escape") {
       close();
       btn.focus();
@@ -138,14 +197,14 @@ function userMenu() {
   });
   list.addEventListener("click", close);
   document.addEventListener("click", (e) => {
-    if (!list.contains(e.target)) close();
+    if (!(e.target instanceof Node) || !list.contains(e.target)) close();
   });
   return h("div", { class: "user" }, btn, list);
 }
 
 async function render() {
   const seq = (renderSeq += 1);
-  const main = document.getElementById("main");
+  const main = frame("main");
   const { route, params, path } = currentRoute();
   if (!path || path === "/") {
     navigate(current ? HOME : "#/login", { replace: true });
@@ -169,6 +228,7 @@ async function render() {
   }
   cleanup = null;
   drawHeader();
+  void refreshBell();
   clear(main);
   document.body.dataset.page = route ? route.page : "none";
   if (!route) {
@@ -187,6 +247,7 @@ async function render() {
     main.append(h("div", { class: "placeholder", "data-testid": "page-placeholder" }, h("h1", {}, t(`nav.${route.page}`) === `nav.${route.page}` ? route.page : t(`nav.${route.page}`)), h("p", {}, t("page.placeholder"))));
     return;
   }
+  /** @type {Kura.PageContext} */
   const ctx = {
     session: current,
     navigate,
@@ -204,11 +265,11 @@ async function render() {
     }
     cleanup = out;
     const h1 = main.querySelector("h1");
-    if (h1 && !document.title.includes(h1.textContent)) ctx.setTitle(h1.textContent);
+    if (h1 && !document.title.includes(h1.textContent ?? "")) ctx.setTitle(h1.textContent ?? "");
   } catch (e) {
     console.error(e);
     if (seq !== renderSeq) return;
-    if (e && e.status === 401) return; // the unauthenticated handler redirects
+    if (e instanceof ApiError && e.status === 401) return; // the unauthenticated handler redirects
     clear(main);
     main.append(errorBox(e));
   }
@@ -240,5 +301,5 @@ window.addEventListener("kura:password-change", async () => {
 // The skip link focuses <main> without changing the hash (the hash is the route).
 document.getElementById("skip-link")?.addEventListener("click", (e) => {
   e.preventDefault();
-  document.getElementById("main").focus();
+  frame("main").focus();
 });

@@ -14,10 +14,20 @@ import en from "./i18n/en.js";
 import archiveJa from "./i18n/archive.ja.js";
 import archiveEn from "./i18n/archive.en.js";
 
-// Merge hook: area dictionaries (archive pages) join the shell's; the shell's keys win.
-for (const [base, extra] of [[ja, archiveJa], [en, archiveEn]]) for (const k in extra) if (!(k in base)) base[k] = extra[k];
+/** @typedef {Record<string, string>} Dict a dictionary: key → text with {name} placeholders */
 
+/** @type {[Dict, Dict][]} */
+const AREAS = [
+  [ja, archiveJa],
+  [en, archiveEn],
+];
+// Merge hook: area dictionaries (archive pages) join the shell's; the shell's keys win.
+for (const [base, extra] of AREAS) for (const k in extra) if (!(k in base)) base[k] = extra[k];
+
+/** @type {Record<string, Dict>} */
 const DICTS = { ja, en };
+/** @type {Dict} */
+const JA = ja;
 const KEY = "kura.lang";
 let current = (() => {
   try {
@@ -34,10 +44,12 @@ export const LANGS = [
   { code: "en", label: "English" },
 ];
 
+/** @returns {string} the language shown ("ja" or "en") */
 export function lang() {
   return current;
 }
 
+/** @param {string} code a code of LANGS; others are ignored */
 export function setLang(code) {
   if (!DICTS[code] || code === current) return;
   current = code;
@@ -50,22 +62,37 @@ export function setLang(code) {
   window.dispatchEvent(new CustomEvent("kura:lang", { detail: code }));
 }
 
+/**
+ * The text of `key` in the current language (ja when en lacks it; the key when both do),
+ * with `{name}` placeholders filled from `params`.
+ * @param {string} key
+ * @param {Record<string, unknown>} [params]
+ * @returns {string}
+ */
 export function t(key, params) {
   let s = DICTS[current][key];
-  if (s === undefined) s = ja[key];
+  if (s === undefined) s = JA[key];
   if (s === undefined) return key;
   if (params) s = s.replace(/\{(\w+)\}/g, (m, k) => (params[k] === undefined ? m : String(params[k])));
   return s;
 }
 
-/** Does the dictionary have this key (for optional labels such as status names)? */
+/**
+ * Does the dictionary have this key (for optional labels such as status names)?
+ * @param {string} key
+ * @returns {boolean}
+ */
 export function has(key) {
-  return ja[key] !== undefined;
+  return JA[key] !== undefined;
 }
 
 const TZ = "Asia/Tokyo";
 
-/** "2026-04-01" or an ISO timestamp → 2026/04/01 (ja) or Apr 1, 2026 (en). */
+/**
+ * "2026-04-01" or an ISO timestamp → 2026/04/01 (ja) or Apr 1, 2026 (en); "" for none.
+ * @param {string | null | undefined} value
+ * @returns {string}
+ */
 export function fmtDate(value) {
   if (!value) return "";
   const d = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00+09:00`) : new Date(value);
@@ -78,6 +105,11 @@ export function fmtDate(value) {
   }).format(d);
 }
 
+/**
+ * An ISO timestamp → date and time in Japan time; "" for none.
+ * @param {string | null | undefined} value
+ * @returns {string}
+ */
 export function fmtDateTime(value) {
   if (!value) return "";
   const d = new Date(value);
@@ -92,7 +124,11 @@ export function fmtDateTime(value) {
   }).format(d);
 }
 
-/** 令和 era name for a date (ja only), e.g. "令和8年4月1日". */
+/**
+ * 令和 era name for a date (ja only), e.g. "令和8年4月1日".
+ * @param {string | null | undefined} value
+ * @returns {string}
+ */
 export function fmtEra(value) {
   if (!value || current !== "ja") return fmtDate(value);
   const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00+09:00` : value);
@@ -106,11 +142,19 @@ export function fmtEra(value) {
   }).format(d);
 }
 
+/**
+ * @param {number | null | undefined} n
+ * @returns {string} "1,234"; "" for none
+ */
 export function fmtNumber(n) {
   if (n === null || n === undefined) return "";
   return new Intl.NumberFormat(current === "ja" ? "ja-JP" : "en-US").format(n);
 }
 
+/**
+ * @param {number | null | undefined} n a size in bytes
+ * @returns {string} "1.5 MB"; "" for none
+ */
 export function fmtBytes(n) {
   if (n === null || n === undefined) return "";
   const units = ["B", "KB", "MB", "GB", "TB"];

@@ -13,7 +13,7 @@
 // Routes (keep in step with /work/helper-ui.md):
 //   #/login  #/password  #/works  #/works/<id>  #/search  #/browse/<workId>[/<nodeId>]
 //   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
-//   #/admin/master  #/admin/audit
+//   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
@@ -21,11 +21,25 @@
 //   href("/browse", workId, nodeId)    // "#/browse/<workId>/<nodeId>" (parts URI-encoded)
 
 export const ADMIN_GRANTS = ["users.manage", "grants.manage", "master.manage", "audit.read"];
+// The admin landing page is also shown to operators for the sections only they have (送信メール).
 
-const isOperator = (s) => s && s.org_kind === "operator";
-const hasGrant = (s, g) => Boolean(s) && (isOperator(s) || (s.grants || []).includes(g));
-const signedIn = (s) => Boolean(s) && !s.password_change_required;
+/** @typedef {Kura.Session | null | undefined} MaybeSession */
 
+/**
+ * A route: `pattern` with `:name` parameters, the page module, and who may see it: everyone
+ * (`public`, the sign-in page) or the sessions `can` accepts.
+ * @typedef {{ pattern: string, page: string, public: true }
+ *   | { pattern: string, page: string, public?: false, can: (session: MaybeSession) => boolean }} Route
+ */
+
+/** @type {(s: MaybeSession) => boolean} */
+const isOperator = (s) => Boolean(s) && s?.org_kind === "operator";
+/** @type {(s: MaybeSession, g: string) => boolean} */
+const hasGrant = (s, g) => Boolean(s) && (isOperator(s) || (s?.grants || []).includes(g));
+/** @type {(s: MaybeSession) => boolean} */
+const signedIn = (s) => Boolean(s) && !s?.password_change_required;
+
+/** @type {Route[]} */
 export const routes = [
   { pattern: "/login", page: "login", public: true },
   { pattern: "/password", page: "password", can: (s) => Boolean(s) },
@@ -42,24 +56,42 @@ export const routes = [
   { pattern: "/admin/grants", page: "admin-grants", can: (s) => signedIn(s) && hasGrant(s, "grants.manage") },
   { pattern: "/admin/master", page: "admin-master", can: (s) => signedIn(s) && hasGrant(s, "master.manage") },
   { pattern: "/admin/audit", page: "admin-audit", can: (s) => signedIn(s) && hasGrant(s, "audit.read") },
+  { pattern: "/admin/mail", page: "admin-mail", can: (s) => signedIn(s) && isOperator(s) },
+  { pattern: "/notifications", page: "notifications", can: signedIn },
+  { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
 ];
 
 export const HOME = "#/search";
 
 export { hasGrant, isOperator };
 
-/** Is the route at `pattern` visible to this session? */
+/**
+ * Is the route at `pattern` visible to this session?
+ * @param {string} pattern
+ * @param {MaybeSession} session
+ * @returns {boolean}
+ */
 export function canSee(pattern, session) {
   const r = routes.find((x) => x.pattern === pattern);
-  return Boolean(r) && (r.public || r.can(session));
+  return !!r && (r.public || r.can(session));
 }
 
-/** Build a hash link from parts: href("/works", id) → "#/works/<id>". */
+/**
+ * Build a hash link from parts: href("/works", id) → "#/works/<id>" (empty parts are left out).
+ * @param {string} base
+ * @param {...(string | null | undefined)} parts
+ * @returns {string}
+ */
 export function href(base, ...parts) {
-  const tail = parts.filter((p) => p !== undefined && p !== null && p !== "");
+  const tail = parts.filter(/** @returns {p is string} */ (p) => p !== undefined && p !== null && p !== "");
   return `#${base}${tail.map((p) => `/${encodeURIComponent(p)}`).join("")}`;
 }
 
+/**
+ * Go to `hash` ("#/works/1" or "/works/1"); `replace` keeps the history entry.
+ * @param {string} hash
+ * @param {{ replace?: boolean }} [options]
+ */
 export function navigate(hash, { replace = false } = {}) {
   const h = hash.startsWith("#") ? hash : `#${hash}`;
   if (replace) {
@@ -72,7 +104,10 @@ export function navigate(hash, { replace = false } = {}) {
   }
 }
 
-/** Parse the current hash into { route, params } (route null when nothing matches). */
+/**
+ * Parse the current hash into { route, params } (route null when nothing matches).
+ * @returns {{ route: Route | null, params: Kura.RouteParams, path: string }}
+ */
 export function currentRoute() {
   const raw = window.location.hash.replace(/^#/, "") || "/";
   const [path, qs = ""] = raw.split("?");
@@ -81,6 +116,7 @@ export function currentRoute() {
   for (const r of routes) {
     const ps = r.pattern.split("/").filter(Boolean);
     if (ps.length !== segs.length) continue;
+    /** @type {Record<string, string>} */
     const params = {};
     let ok = true;
     for (let i = 0; i < ps.length; i += 1) {
@@ -95,19 +131,23 @@ export function currentRoute() {
   return { route: null, params: { query }, path };
 }
 
+/** @type {Map<string, Promise<Kura.PageModule | null>>} */
 const loaded = new Map();
 
-/** Import a page module; null when it does not exist yet (placeholder shown). */
+/**
+ * Import a page module; null when it does not exist yet (placeholder shown).
+ * @param {string} page
+ * @returns {Promise<Kura.PageModule | null>}
+ */
 export async function loadPage(page) {
-  if (!loaded.has(page)) {
-    loaded.set(
-      page,
-      import(`./pages/${page}.js`).catch((e) => {
-        loaded.delete(page);
-        console.warn(`page ${page} not available`, e);
-        return null;
-      }),
-    );
+  let mod = loaded.get(page);
+  if (!mod) {
+    mod = import(`./pages/${page}.js`).catch((e) => {
+      loaded.delete(page);
+      console.warn(`page ${page} not available`, e);
+      return null;
+    });
+    loaded.set(page, mod);
   }
-  return loaded.get(page);
+  return mod;
 }

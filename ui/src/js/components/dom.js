@@ -6,15 +6,24 @@
 //   downloadResponse(res)  → saves a fetch Response as a file (name from Content-Disposition)
 // Nothing here uses innerHTML with data from the API.
 
-import { csrfToken, ApiError, API_PREFIX } from "../api.js";
+import { csrfToken, ApiError, API_PREFIX, isAbort } from "../api.js";
 import { t } from "../i18n.js";
 
+/**
+ * Create an element: `h("button", { class: "btn", onclick: fn }, "text", node)`. Unlike ui.js's
+ * h(), `style` may be an object (set through CSSOM, which the CSP allows) and `dataset` too.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Kura.Attrs | null} [attrs]
+ * @param {...Kura.Child} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
-    else if (k === "class") el.className = v;
+    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), /** @type {EventListener} */ (v));
+    else if (k === "class") el.className = String(v);
     else if (k === "style" && typeof v === "object") Object.assign(el.style, v);
     else if (k === "dataset") Object.assign(el.dataset, v);
     else if (v === true) el.setAttribute(k, "");
@@ -24,6 +33,10 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/**
+ * @param {Element} el
+ * @param {Kura.Child[]} children
+ */
 function append(el, children) {
   for (const c of children) {
     if (c === undefined || c === null || c === false) continue;
@@ -32,18 +45,33 @@ function append(el, children) {
   }
 }
 
+/**
+ * Remove every child of `el`.
+ * @template {Element} E
+ * @param {E} el
+ * @returns {E} el
+ */
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;
 }
 
+/** @type {Record<string, string>} */
 const ENTITIES = { "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#x27;": "'", "&#39;": "'" };
 
+/**
+ * @param {string} s
+ * @returns {string}
+ */
 function unescapeText(s) {
   return s.replace(/&(lt|gt|amp|quot|#x27|#39);/g, (m) => ENTITIES[m] ?? m);
 }
 
-/** An API snippet (HTML-escaped text with <mark>…</mark>) as safe DOM nodes. */
+/**
+ * An API snippet (HTML-escaped text with <mark>…</mark>) as safe DOM nodes.
+ * @param {string | null | undefined} snippet
+ * @returns {DocumentFragment}
+ */
 export function marked(snippet) {
   const frag = document.createDocumentFragment();
   const parts = String(snippet || "").split(/(<mark>|<\/mark>)/);
@@ -63,7 +91,13 @@ export function marked(snippet) {
   return frag;
 }
 
-/** Show `message` under `input` (or clear it with a falsy message). */
+/**
+ * Show `message` under `input` (or clear it with a falsy message); with `anchor`, the message
+ * goes at the end of that element instead (none: after the input).
+ * @param {HTMLInputElement} input
+ * @param {string | null | undefined} message
+ * @param {Element | null} [anchor]
+ */
 export function fieldError(input, message, anchor = input) {
   const id = `${input.id || input.name}-error`;
   let box = document.getElementById(id);
@@ -74,14 +108,20 @@ export function fieldError(input, message, anchor = input) {
   }
   if (!box) {
     box = h("p", { id, class: "field-error", role: "alert" });
-    anchor.insertAdjacentElement(anchor === input ? "afterend" : "beforeend", box);
+    const at = anchor || input;
+    at.insertAdjacentElement(at === input ? "afterend" : "beforeend", box);
   }
   box.textContent = String(message).replace(/^[a-z_]+: /, "");
   input.setAttribute("aria-invalid", "true");
   input.setAttribute("aria-describedby", id);
 }
 
-/** A message box (error / info) placed in `where`, replacing the previous one there. */
+/**
+ * A message box (error / info) placed in `where`, replacing the previous one there.
+ * @param {Element} where
+ * @param {string | null | undefined} message nothing (the box is removed) when empty
+ * @param {"error" | "info" | "ok"} [kind]
+ */
 export function notice(where, message, kind = "error") {
   clear(where);
   if (!message) return;
@@ -90,13 +130,22 @@ export function notice(where, message, kind = "error") {
   );
 }
 
-/** The Japanese message for any error (ApiError carries the API's own text). */
+/**
+ * The Japanese message for any error (ApiError carries the API's own text).
+ * @param {unknown} err
+ * @returns {string}
+ */
 export function errorText(err) {
   if (err instanceof ApiError) return err.detail && err.detail !== err.title ? err.detail : err.title;
-  if (err && err.name === "AbortError") return t("archive.cancelled");
+  if (isAbort(err)) return t("archive.cancelled");
   return t("error.generic");
 }
 
+/**
+ * @param {Response} res
+ * @param {string} fallback
+ * @returns {string}
+ */
 function filenameOf(res, fallback) {
   const cd = res.headers.get("Content-Disposition") || "";
   const star = cd.match(/filename\*=UTF-8''([^;]+)/i);
@@ -105,8 +154,15 @@ function filenameOf(res, fallback) {
   return plain ? plain[1] : fallback;
 }
 
-/** Fetch `path` (under /api/v1) and save the body as a file; problem+json → ApiError. */
+/**
+ * Fetch `path` (under /api/v1) and save the body as a file; problem+json → ApiError.
+ * Resolves with the size of what was saved.
+ * @param {string} path
+ * @param {{ method?: string, body?: unknown, fallback?: string, signal?: AbortSignal }} [options]
+ * @returns {Promise<number>}
+ */
 export async function download(path, { method = "GET", body, fallback = "download", signal } = {}) {
+  /** @type {Record<string, string>} */
   const headers = { Accept: "*/*" };
   if (method !== "GET") {
     headers["X-CSRF-Token"] = csrfToken();
@@ -122,11 +178,12 @@ export async function download(path, { method = "GET", body, fallback = "downloa
       signal,
     });
   } catch (e) {
-    if (e && e.name === "AbortError") throw e;
+    if (isAbort(e)) throw e;
     throw new ApiError(0, { code: "network", title: t("error.network") });
   }
   if (!res.ok) {
-    let problem = null;
+    /** @type {Kura.Problem | null} */
+    let problem;
     try {
       problem = await res.json();
     } catch {
@@ -144,22 +201,40 @@ export async function download(path, { method = "GET", body, fallback = "downloa
   return blob.size;
 }
 
-/** A small type icon (CSS-drawn folder, or the file's kind as a label: PDF, JPG, XML…). */
+/**
+ * What typeIcon() reads of a listing row or a search hit.
+ * @typedef {{ kind?: string, name?: string | null, title?: string | null, path?: string | null,
+ *   file_type?: string | null, content_type?: string | null }} Typed
+ */
+
+/**
+ * A small type icon (CSS-drawn folder, or the file's kind as a label: PDF, JPG, XML…).
+ * @param {Typed} node
+ * @returns {HTMLSpanElement}
+ */
 export function typeIcon(node) {
   if (node.kind === "folder") return h("span", { class: "ico ico-folder", "aria-hidden": "true" });
   const name = String(node.name || node.title || node.path || "").toLowerCase();
   const type = String(node.file_type || node.content_type || "").toLowerCase();
-  const ext = name.includes(".") ? name.split(".").pop() : "";
+  const ext = name.includes(".") ? (name.split(".").pop() ?? "") : "";
   let kind = "file";
   if (type.includes("pdf") || ext === "pdf") kind = "pdf";
   else if (/^(jpeg|jpg|png|gif|tiff|bmp|webp)$/.test(type) || type.startsWith("image") || /^(jpe?g|png|gif|tiff?|bmp|webp)$/.test(ext)) kind = "img";
   else if (type.includes("xml") || ext === "xml") kind = "xml";
   else if (ext === "zip") kind = "zip";
-  const label = { pdf: "PDF", img: ext === "png" ? "PNG" : "JPG", xml: "XML", zip: "ZIP" }[kind] || (ext || "FILE").slice(0, 4).toUpperCase();
+  /** @type {Record<string, string>} */
+  const labels = { pdf: "PDF", img: ext === "png" ? "PNG" : "JPG", xml: "XML", zip: "ZIP" };
+  const label = labels[kind] || (ext || "FILE").slice(0, 4).toUpperCase();
   return h("span", { class: `ico ico-${kind}`, "aria-hidden": "true" }, label);
 }
 
-/** Debounce a function (search-as-you-type, resize). */
+/**
+ * Debounce a function (search-as-you-type, resize).
+ * @template {unknown[]} A
+ * @param {(...args: A) => void} fn
+ * @param {number} ms
+ * @returns {(...args: A) => void}
+ */
 export function debounce(fn, ms) {
   let timer = 0;
   return (...args) => {

@@ -16,11 +16,25 @@ const ROW = 36; // px, keep in step with .listing-row in archive.css
 const PAGE = 1000;
 const OVERSCAN = 8;
 
+/**
+ * @typedef {object} ListingOptions
+ * @property {(node: Kura.ListNode, how: { beside: boolean }) => void} onOpen a row was opened
+ *   (click, Enter; `beside`: Ctrl/⌘/Shift, Shift+Enter)
+ * @property {() => void} [onUp] Backspace: the parent folder
+ * @property {(info: { total: number, complete: boolean }) => void} [onState] rows loaded so far
+ */
+
+/**
+ * A folder listing (see the top of this file).
+ * @param {ListingOptions} options
+ */
 export function folderListing({ onOpen, onUp, onState }) {
+  /** @type {Kura.ListNode[]} */
   let rows = [];
   let active = -1;
   let sort = "name";
   let order = "asc";
+  /** @type {string | null} */
   let url = null;
   let generation = 0;
   let complete = false;
@@ -81,12 +95,22 @@ export function folderListing({ onOpen, onUp, onState }) {
   }
   renderHead();
 
+  /**
+   * @param {Kura.ListNode[]} list
+   * @returns {Kura.ListNode[]}
+   */
   function sortLocal(list) {
-    const key = { name: (n) => n.name, date: (n) => n.updated_at || "", size: (n) => n.size || 0, type: typeLabel }[sort];
+    /** @type {Record<string, (n: Kura.ListNode) => string | number>} */
+    const keys = { name: (n) => n.name, date: (n) => n.updated_at || "", size: (n) => n.size || 0, type: typeLabel };
+    const key = keys[sort];
     const dir = order === "asc" ? 1 : -1;
     return [...list].sort((a, b) => (key(a) < key(b) ? -dir : key(a) > key(b) ? dir : 0));
   }
 
+  /**
+   * @param {Kura.ListNode} node
+   * @returns {string}
+   */
   function typeLabel(node) {
     if (node.kind === "folder") return t("browse.folder");
     const n = String(node.name);
@@ -94,6 +118,10 @@ export function folderListing({ onOpen, onUp, onState }) {
     return dot > 0 ? n.slice(dot + 1).toUpperCase() : node.content_type || "";
   }
 
+  /**
+   * @param {number} i
+   * @returns {HTMLDivElement}
+   */
   function rowEl(i) {
     const node = rows[i];
     const isFile = node.kind === "file";
@@ -152,6 +180,7 @@ export function folderListing({ onOpen, onUp, onState }) {
     return row;
   }
 
+  /** @type {Map<number, HTMLDivElement>} */
   let drawn = new Map();
   function draw() {
     const top = viewport.scrollTop;
@@ -181,6 +210,7 @@ export function folderListing({ onOpen, onUp, onState }) {
     draw();
   }
 
+  /** @param {number} i */
   function setActive(i) {
     if (!rows.length) return;
     const prev = active;
@@ -244,6 +274,10 @@ export function folderListing({ onOpen, onUp, onState }) {
     if (onState) onState({ total: rows.length, complete });
   }
 
+  /**
+   * Show the folder at `newUrl` ("/works/<id>/tree" or "/nodes/<id>/children"), all pages.
+   * @param {string} newUrl
+   */
   async function load(newUrl) {
     url = newUrl;
     generation += 1;
@@ -282,7 +316,10 @@ export function folderListing({ onOpen, onUp, onState }) {
     }
   }
 
-  /** Show a fixed list (e.g. the photos of a photo-tree level) instead of a folder. */
+  /**
+   * Show a fixed list (e.g. the photos of a photo-tree level) instead of a folder.
+   * @param {Kura.ListNode[]} items
+   */
   function show(items) {
     url = null;
     generation += 1;
@@ -303,6 +340,7 @@ export function folderListing({ onOpen, onUp, onState }) {
     },
     rows: () => rows,
     activeNode: () => rows[active] || null,
+    /** @param {string} id */
     select(id) {
       const i = rows.findIndex((r) => r.id === id);
       if (i >= 0) setActive(i);

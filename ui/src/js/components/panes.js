@@ -10,9 +10,18 @@ import { openViewer } from "./viewers.js";
 
 export const MAX_PANES = 4;
 
+/** @typedef {{ id: string, box: HTMLElement, handle: { destroy(): void } }} Pane */
+
+/**
+ * Documents side by side (see the top of this file).
+ * @param {{ onChange?: (ids: string[]) => void, emptyText?: string | null }} [options]
+ *   emptyText: shown without documents (null: nothing; default: viewer.empty)
+ */
 export function viewerPanes({ onChange, emptyText } = {}) {
   const el = h("section", { class: "viewer", "aria-label": t("viewer.title"), "data-testid": "viewer" });
-  let panes = []; // { id, box, handle }
+  /** @type {Pane[]} */
+  let panes = [];
+  /** @type {Pane | null} */
   let current = null;
 
   function changed() {
@@ -25,6 +34,7 @@ export function viewerPanes({ onChange, emptyText } = {}) {
     if (onChange) onChange(panes.map((p) => p.id));
   }
 
+  /** @param {Pane} p */
   function close(p) {
     p.handle.destroy();
     p.box.remove();
@@ -33,6 +43,11 @@ export function viewerPanes({ onChange, emptyText } = {}) {
     changed();
   }
 
+  /**
+   * Show file `id` in the focused pane, or in a new one `beside` the others.
+   * @param {string} id
+   * @param {{ beside?: boolean }} [options]
+   */
   function open(id, { beside = false } = {}) {
     const existing = panes.find((p) => p.id === id);
     if (existing) {
@@ -67,7 +82,10 @@ export function viewerPanes({ onChange, emptyText } = {}) {
     closeAll() {
       for (const p of [...panes]) close(p);
     },
-    /** The open documents in their own window (#/view?ids=…). */
+    /**
+     * The open documents in their own window (#/view?ids=…).
+     * @param {string[]} [ids]
+     */
     popOut(ids = panes.map((p) => p.id)) {
       if (!ids.length) return;
       window.open(`${window.location.pathname}#/view?ids=${ids.map(encodeURIComponent).join(",")}`, "_blank", "noopener");

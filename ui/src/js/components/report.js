@@ -9,14 +9,20 @@ import { h } from "./dom.js";
 
 const SEVERITIES = ["E", "W", "N"];
 
+/**
+ * Package path → file node id, from the API's HTML report of deliverable `id`.
+ * @param {string} id
+ * @returns {Promise<Map<string, string>>}
+ */
 async function pathIds(id) {
+  /** @type {Map<string, string>} */
   const map = new Map();
   try {
     const res = await fetch(apiUrl(`/deliverables/${encodeURIComponent(id)}/report.html`), { credentials: "same-origin" });
     if (!res.ok) return map;
     const doc = new DOMParser().parseFromString(await res.text(), "text/html");
     for (const a of doc.querySelectorAll('a[href^="/api/v1/files/"]')) {
-      map.set(a.textContent, decodeURIComponent(a.getAttribute("href").split("/").pop()));
+      map.set(a.textContent ?? "", decodeURIComponent((a.getAttribute("href") ?? "").split("/").pop() ?? ""));
     }
   } catch {
     /* links are a convenience: the report still shows */
@@ -24,6 +30,11 @@ async function pathIds(id) {
   return map;
 }
 
+/**
+ * The check report of deliverable `id` as a <section>.
+ * @param {string} id
+ * @returns {Promise<HTMLElement>}
+ */
 export async function deliverableReport(id) {
   const [record, ids] = await Promise.all([api.get(`/deliverables/${encodeURIComponent(id)}`), pathIds(id)]);
   const report = record.report || {};

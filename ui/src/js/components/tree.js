@@ -12,15 +12,55 @@ import { h, clear, errorText } from "./dom.js";
 
 const PAGE = 200;
 
+/**
+ * One folder of the tree: its elements, its node and how far its children are loaded.
+ * @typedef {object} Item
+ * @property {HTMLLIElement} li
+ * @property {HTMLDivElement} row
+ * @property {HTMLSpanElement} toggle the ▸ / ▾ mark
+ * @property {HTMLUListElement} group the children
+ * @property {Kura.ListNode} node
+ * @property {number} level 1 for the root
+ * @property {boolean} loaded
+ * @property {string | null} cursor the next page of children, if any
+ * @property {boolean} expanded
+ */
+
+/**
+ * @typedef {object} TreeOptions
+ * @property {string} workId the root (its children: GET /works/{id}/tree)
+ * @property {string} [workTitle] the root's label
+ * @property {(node: Kura.ListNode) => void} [onSelect] a folder was chosen (click, Enter, Space)
+ * @property {(node: Kura.ListNode) => Promise<Kura.Page<Kura.ListNode>>} [loadChildren] children
+ *   from elsewhere than the API (the photo tree)
+ * @property {string} [rootIcon] the root's icon class
+ * @property {string} [label] the tree's accessible name
+ */
+
+/**
+ * A folder tree (see the top of this file).
+ * @param {TreeOptions} options
+ */
 export function folderTree({ workId, workTitle, onSelect, loadChildren, rootIcon = "ico-cabinet", label }) {
   const el = h("ul", { class: "tree", role: "tree", "aria-label": label || t("browse.tree"), "data-testid": loadChildren ? "photo-tree" : "tree" });
-  const items = new Map(); // id → { li, row, group, node, loaded, cursor, expanded }
+  /** @type {Map<string, Item>} */
+  const items = new Map();
+  /** @type {string | null} */
   let selectedId = null;
 
+  /**
+   * @param {string} id
+   * @returns {string}
+   */
   function childrenUrl(id) {
     return id === workId ? `/works/${encodeURIComponent(workId)}/tree` : `/nodes/${encodeURIComponent(id)}/children`;
   }
 
+  /**
+   * @param {Kura.ListNode} node
+   * @param {number} level
+   * @returns {Item}
+   */
   function makeItem(node, level) {
     const toggle = h("span", { class: "tree-toggle", "aria-hidden": "true" }, "▸");
     const row = h(
@@ -41,7 +81,8 @@ export function folderTree({ workId, workTitle, onSelect, loadChildren, rootIcon
     });
     const group = h("ul", { role: "group", hidden: true });
     li.append(row, group);
-    const item = { li, row, group, node, level, loaded: false, cursor: null, expanded: false };
+    /** @type {Item} */
+    const item = { li, row, toggle, group, node, level, loaded: false, cursor: null, expanded: false };
     items.set(node.id, item);
     row.addEventListener("click", (e) => {
       if (e.target === toggle) toggleItem(item);
@@ -51,8 +92,10 @@ export function folderTree({ workId, workTitle, onSelect, loadChildren, rootIcon
     return item;
   }
 
+  /** @param {Item} item */
   async function loadMore(item) {
     const query = { sort: "name", order: "asc", limit: PAGE, cursor: item.cursor || undefined };
+    /** @type {Kura.Page<Kura.ListNode>} */
     let page;
     try {
       page = loadChildren ? await loadChildren(item.node) : await api.get(childrenUrl(item.node.id), query);
@@ -71,7 +114,7 @@ export function folderTree({ workId, workTitle, onSelect, loadChildren, rootIcon
       item.group.append(makeItem(child, item.level + 1).li);
     }
     item.loaded = true;
-    item.cursor = sawFile ? null : page.next_cursor;
+    item.cursor = sawFile ? null : page.next_cursor ?? null;
     if (item.cursor) {
       const btn = h(
         "li",
@@ -82,10 +125,11 @@ export function folderTree({ workId, workTitle, onSelect, loadChildren, rootIcon
     }
     if (!item.group.querySelector('[role="treeitem"]')) {
       item.li.removeAttribute("aria-expanded");
-      item.row.querySelector(".tree-toggle").textContent = "";
+      item.toggle.textContent = "";
     }
   }
 
+  /** @param {Item} item */
   async function expand(item) {
     if (!item.loaded) {
       item.row.classList.add("loading");
@@ -96,24 +140,30 @@ export function folderTree({ workId, workTitle, onSelect, loadChildren, rootIcon
     item.expanded = true;
     item.group.hidden = false;
     item.li.setAttribute("aria-expanded", "true");
-    item.row.querySelector(".tree-toggle").textContent = "▾";
+    item.toggle.textContent = "▾";
   }
 
+  /** @param {Item} item */
   function collapse(item) {
     if (!item.li.hasAttribute("aria-expanded")) return;
     item.expanded = false;
     item.group.hidden = true;
     item.li.setAttribute("aria-expanded", "false");
-    item.row.querySelector(".tree-toggle").textContent = "▸";
+    item.toggle.textContent = "▸";
   }
 
+  /** @param {Item} item */
   function toggleItem(item) {
     return item.expanded ? collapse(item) : expand(item);
   }
 
+  /**
+   * @param {Item} item
+   * @param {boolean} notify tell onSelect
+   */
   function select(item, notify) {
-    if (selectedId && items.has(selectedId)) {
-      const old = items.get(selectedId);
+    const old = selectedId ? items.get(selectedId) : undefined;
+    if (old) {
       old.li.setAttribute("aria-selected", "false");
       old.row.classList.remove("selected");
     }
@@ -123,25 +173,29 @@ export function folderTree({ workId, workTitle, onSelect, loadChildren, rootIcon
     if (notify && onSelect) onSelect(item.node);
   }
 
+  /** @param {Item | undefined} item */
   function focusItem(item) {
+    if (!item) return;
     for (const it of el.querySelectorAll('[role="treeitem"][tabindex="0"]')) it.setAttribute("tabindex", "-1");
     item.li.setAttribute("tabindex", "0");
     item.li.focus({ preventScroll: false });
   }
 
   function visibleItems() {
-    return [...el.querySelectorAll('[role="treeitem"]')].filter((li) => !li.closest("ul[hidden]"));
+    return [...el.querySelectorAll('[role="treeitem"]')].filter((li) => li instanceof HTMLElement).filter((li) => !li.closest("ul[hidden]"));
   }
 
   el.addEventListener("keydown", (e) => {
-    const li = e.target.closest('[role="treeitem"]');
-    if (!li) return;
-    const item = items.get(li.dataset.id);
+    const li = e.target instanceof Element ? e.target.closest('[role="treeitem"]') : null;
+    if (!(li instanceof HTMLElement)) return;
+    const item = items.get(li.dataset.id ?? "");
+    if (!item) return;
     const list = visibleItems();
     const i = list.indexOf(li);
+    /** @param {number} j */
     const to = (j) => {
       const target = list[Math.max(0, Math.min(list.length - 1, j))];
-      if (target) focusItem(items.get(target.dataset.id));
+      if (target) focusItem(items.get(target.dataset.id ?? ""));
     };
     switch (e.key) {
       case "ArrowDown":
@@ -163,8 +217,8 @@ export function folderTree({ workId, workTitle, onSelect, loadChildren, rootIcon
       case "ArrowLeft":
         if (item.expanded) collapse(item);
         else {
-          const parent = li.parentElement.closest('[role="treeitem"]');
-          if (parent) focusItem(items.get(parent.dataset.id));
+          const parent = li.parentElement?.closest('[role="treeitem"]');
+          if (parent instanceof HTMLElement) focusItem(items.get(parent.dataset.id ?? ""));
         }
         break;
       case "Enter":
@@ -183,7 +237,10 @@ export function folderTree({ workId, workTitle, onSelect, loadChildren, rootIcon
 
   return {
     el,
-    /** Open the folders down to `crumbs` (root first, API breadcrumbs) and select the last. */
+    /**
+     * Open the folders down to `crumbs` (root first, API breadcrumbs) and select the last.
+     * @param {Kura.Crumb[]} [crumbs]
+     */
     async reveal(crumbs = []) {
       await expand(rootItem);
       let item = rootItem;
@@ -200,8 +257,10 @@ export function folderTree({ workId, workTitle, onSelect, loadChildren, rootIcon
       select(item, false);
       item.li.scrollIntoView({ block: "nearest" });
     },
+    /** @param {string} id */
     select(id) {
-      if (items.has(id)) select(items.get(id), false);
+      const item = items.get(id);
+      if (item) select(item, false);
     },
     reset() {
       clear(el);

@@ -20,18 +20,53 @@ import { h } from "./dom.js";
 const CHUNK = 128 * 1024 * 1024;
 const RETRY = [0, 1000, 2000, 4000, 8000, 15000, 30000, 30000, 60000, 60000];
 
+/** @typedef {typeof import("tus-js-client")} Tus tus-js-client (its types: from its package) */
+/** @typedef {import("tus-js-client").Upload} TusUpload */
+
+/**
+ * One file of the queue: what it is, how far it got and its row's elements.
+ * @typedef {object} Entry
+ * @property {File} file
+ * @property {string} [relativePath] the path under the dropped folder
+ * @property {boolean} [unpack] a ZIP to unpack as a 電子納品 package
+ * @property {number} sent bytes the server has
+ * @property {"queued" | "uploading" | "paused" | "failed" | "done"} state
+ * @property {boolean} resumed continued from an earlier visit
+ * @property {Rate} rate
+ * @property {number} startedAt Date.now() when queued
+ * @property {number} activeMs time spent uploading in this visit
+ * @property {number | null} runStart performance.now() when the current run began
+ * @property {number} moved bytes sent in this visit (bytes sent again after a cut count again)
+ * @property {number | null} ref the offset the next progress event is counted from
+ * @property {HTMLProgressElement} bar
+ * @property {HTMLSpanElement} info
+ * @property {HTMLSpanElement} stateEl
+ * @property {HTMLParagraphElement} error
+ * @property {HTMLButtonElement} pause
+ * @property {HTMLButtonElement} resume
+ * @property {HTMLDivElement} extra room for what follows the upload (the package report)
+ * @property {HTMLLIElement} li
+ * @property {TusUpload} upload
+ */
+
+/** @type {Promise<Tus> | null} */
 let tusPromise = null;
+/**
+ * tus-js-client's browser build, loaded once with a <script> (it sets window.tus).
+ * @returns {Promise<Tus>}
+ */
 export function loadTus() {
   if (window.tus) return Promise.resolve(window.tus);
   if (!tusPromise) {
     tusPromise = new Promise((resolve, reject) => {
       const s = document.createElement("script");
       s.src = "/vendor/tus.min.js";
-      s.onload = () => resolve(window.tus);
-      s.onerror = () => {
+      const fail = () => {
         tusPromise = null;
         reject(new Error("tus"));
       };
+      s.onload = () => (window.tus ? resolve(window.tus) : fail());
+      s.onerror = fail;
       document.head.append(s);
     });
   }
@@ -40,14 +75,21 @@ export function loadTus() {
 
 /** Bytes per second over the last few seconds (smooth, not the whole-run average). */
 export class Rate {
+  /** @param {number} [windowMs] */
   constructor(windowMs = 5000) {
     this.windowMs = windowMs;
+    /** @type {[number, number][]} [time ms, bytes] */
     this.samples = [];
   }
+  /**
+   * @param {number} bytes the total so far
+   * @param {number} [now] ms
+   */
   add(bytes, now = performance.now()) {
     this.samples.push([now, bytes]);
     while (this.samples.length > 2 && now - this.samples[0][0] > this.windowMs) this.samples.shift();
   }
+  /** @returns {number} */
   perSecond() {
     if (this.samples.length < 2) return 0;
     const [t0, b0] = this.samples[0];
@@ -59,15 +101,24 @@ export class Rate {
   }
 }
 
+/**
+ * @param {number} bps bytes per second
+ * @returns {string} "12.3 MB/s"
+ */
 export function fmtSpeed(bps) {
   return `${(bps / (1024 * 1024)).toFixed(1)} MB/s`;
 }
 
-/** Bytes per second over the time a file was actually uploading (pauses excluded). */
+/**
+ * Bytes per second over the time a file was actually uploading (pauses excluded).
+ * @param {Entry} e
+ * @returns {number}
+ */
 function averageOf(e) {
   return e.activeMs > 0 ? (e.moved * 1000) / e.activeMs : 0;
 }
 
+/** @param {Entry} e */
 function stopClock(e) {
   if (e.runStart !== null) {
     e.activeMs += performance.now() - e.runStart;
@@ -75,6 +126,11 @@ function stopClock(e) {
   }
 }
 
+/**
+ * Time left in words ("あと2分5秒"); "" when unknown.
+ * @param {number} seconds
+ * @returns {string}
+ */
 export function fmtEta(seconds) {
   if (!Number.isFinite(seconds) || seconds <= 0) return "";
   const s = Math.ceil(seconds);
@@ -83,8 +139,13 @@ export function fmtEta(seconds) {
   return t("upload.etaHour", { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
 }
 
+/**
+ * The upload queue of a work (see the top of this file).
+ * @param {{ workId: string, onFileDone?: (entry: Entry) => void, onChange?: (entries: Entry[]) => void }} options
+ */
 export function uploadQueue({ workId, onFileDone, onChange }) {
   const endpoint = `/api/v1/works/${encodeURIComponent(workId)}/uploads`;
+  /** @type {Entry[]} */
   const entries = [];
   const overallRate = new Rate();
 
@@ -145,6 +206,7 @@ export function uploadQueue({ workId, onFileDone, onChange }) {
     if (onChange) onChange(entries);
   }
 
+  /** @param {Entry} e */
   function drawEntry(e) {
     const pct = e.file.size ? (e.sent / e.file.size) * 100 : e.state === "done" ? 100 : 0;
     e.bar.value = e.state === "done" ? 100 : Math.min(99.9, pct);
@@ -166,6 +228,7 @@ export function uploadQueue({ workId, onFileDone, onChange }) {
     e.resume.hidden = !(e.state === "paused" || e.state === "failed");
   }
 
+  /** @param {Entry} e */
   function start(e) {
     e.state = "uploading";
     e.error.textContent = "";
@@ -189,6 +252,7 @@ export function uploadQueue({ workId, onFileDone, onChange }) {
   function resumeAll() {
     for (const e of entries) if (e.state === "paused" || e.state === "failed") start(e);
   }
+  /** @param {Entry} e */
   function pause(e) {
     e.upload.abort(false);
     stopClock(e);
@@ -196,8 +260,13 @@ export function uploadQueue({ workId, onFileDone, onChange }) {
     refresh();
   }
 
+  /**
+   * The Japanese message for a failed upload (the API's problem+json when it sent one).
+   * @param {Error | import("tus-js-client").DetailedError} err
+   * @returns {string}
+   */
   function errorMessage(err) {
-    const res = err && err.originalResponse;
+    const res = "originalResponse" in err ? err.originalResponse : null;
     const status = res ? res.getStatus() : 0;
     if (res) {
       try {
@@ -213,9 +282,16 @@ export function uploadQueue({ workId, onFileDone, onChange }) {
     return t("upload.networkFailed");
   }
 
+  /**
+   * Queue files and start them: each goes to `folder` (""; the work's root), a name taken
+   * there handled as `onConflict` says (rename, replace, error).
+   * @param {{ file: File, relativePath?: string, unpack?: boolean }[]} items
+   * @param {{ folder?: string, onConflict?: string }} [options]
+   */
   async function add(items, { folder = "", onConflict = "rename" } = {}) {
     const tus = await loadTus();
     for (const { file, relativePath, unpack } of items) {
+      /** @type {Record<string, string>} */
       const metadata = {
         filename: file.name,
         filetype: file.type || "application/octet-stream",
@@ -224,6 +300,31 @@ export function uploadQueue({ workId, onFileDone, onChange }) {
       };
       if (relativePath && relativePath.includes("/")) metadata.relativePath = relativePath;
       if (unpack) metadata.unpack = "1";
+      // The row's elements first; their handlers reach the entry (`e`, below) when clicked.
+      const fileBar = h("progress", { max: "100", value: "0", "data-testid": "upload-file-progress", "aria-label": `${file.name} ${t("upload.progress")}` });
+      const info = h("span", { class: "upload-info" });
+      const stateEl = h("span", { class: "upload-state" });
+      const error = h("p", { class: "field-error", role: "alert" });
+      const pauseOne = h("button", { type: "button", class: "btn small", "data-testid": "upload-file-pause", onclick: () => pause(e) }, t("upload.pause"));
+      const resumeOne = h("button", { type: "button", class: "btn small", "data-testid": "upload-file-resume", hidden: true, onclick: () => start(e) }, t("upload.resume"));
+      const extra = h("div", { class: "upload-extra" });
+      const li = h(
+        "li",
+        { class: "upload-item", "data-testid": "upload-item", "data-name": file.name },
+        h(
+          "div",
+          { class: "upload-row" },
+          h("span", { class: "upload-name", title: relativePath || file.name }, relativePath || file.name),
+          unpack ? h("span", { class: "badge info" }, t("upload.unpackBadge")) : null,
+          stateEl,
+          h("span", { class: "upload-buttons" }, pauseOne, resumeOne),
+        ),
+        fileBar,
+        info,
+        error,
+        extra,
+      );
+      /** @type {Entry} */
       const e = {
         file,
         relativePath,
@@ -233,70 +334,55 @@ export function uploadQueue({ workId, onFileDone, onChange }) {
         resumed: false,
         rate: new Rate(),
         startedAt: Date.now(),
-        activeMs: 0, // time spent uploading in this visit
+        activeMs: 0,
         runStart: null,
-        moved: 0, // bytes sent in this visit (bytes sent again after a cut count again)
+        moved: 0,
         ref: null,
+        bar: fileBar,
+        info,
+        stateEl,
+        error,
+        pause: pauseOne,
+        resume: resumeOne,
+        extra,
+        li,
+        upload: new tus.Upload(file, {
+          endpoint,
+          chunkSize: CHUNK,
+          retryDelays: RETRY,
+          metadata,
+          removeFingerprintOnSuccess: true,
+          storeFingerprintForResuming: true,
+          onBeforeRequest: (req) => {
+            const token = csrfToken();
+            if (token) req.setHeader("X-CSRF-Token", token);
+            const xhr = req.getUnderlyingObject();
+            if (xhr) xhr.withCredentials = true;
+          },
+          onProgress: (sent) => {
+            if (e.ref === null || sent < e.ref) e.ref = sent;
+            e.moved += sent - e.ref;
+            e.ref = sent;
+            e.sent = sent;
+            e.rate.add(sent);
+            refresh();
+          },
+          onError: (err) => {
+            stopClock(e);
+            e.state = "failed";
+            e.error.textContent = errorMessage(err);
+            refresh();
+          },
+          onSuccess: () => {
+            stopClock(e);
+            if (e.ref !== null && file.size > e.ref) e.moved += file.size - e.ref;
+            e.state = "done";
+            e.sent = file.size;
+            refresh();
+            if (onFileDone) onFileDone(e);
+          },
+        }),
       };
-      e.bar = h("progress", { max: "100", value: "0", "data-testid": "upload-file-progress", "aria-label": `${file.name} ${t("upload.progress")}` });
-      e.info = h("span", { class: "upload-info" });
-      e.stateEl = h("span", { class: "upload-state" });
-      e.error = h("p", { class: "field-error", role: "alert" });
-      e.pause = h("button", { type: "button", class: "btn small", "data-testid": "upload-file-pause", onclick: () => pause(e) }, t("upload.pause"));
-      e.resume = h("button", { type: "button", class: "btn small", "data-testid": "upload-file-resume", hidden: true, onclick: () => start(e) }, t("upload.resume"));
-      e.extra = h("div", { class: "upload-extra" });
-      e.li = h(
-        "li",
-        { class: "upload-item", "data-testid": "upload-item", "data-name": file.name },
-        h(
-          "div",
-          { class: "upload-row" },
-          h("span", { class: "upload-name", title: relativePath || file.name }, relativePath || file.name),
-          unpack ? h("span", { class: "badge info" }, t("upload.unpackBadge")) : null,
-          e.stateEl,
-          h("span", { class: "upload-buttons" }, e.pause, e.resume),
-        ),
-        e.bar,
-        e.info,
-        e.error,
-        e.extra,
-      );
-      e.upload = new tus.Upload(file, {
-        endpoint,
-        chunkSize: CHUNK,
-        retryDelays: RETRY,
-        metadata,
-        removeFingerprintOnSuccess: true,
-        storeFingerprintForResuming: true,
-        onBeforeRequest: (req) => {
-          const token = csrfToken();
-          if (token) req.setHeader("X-CSRF-Token", token);
-          const xhr = req.getUnderlyingObject();
-          if (xhr) xhr.withCredentials = true;
-        },
-        onProgress: (sent) => {
-          if (e.ref === null || sent < e.ref) e.ref = sent;
-          e.moved += sent - e.ref;
-          e.ref = sent;
-          e.sent = sent;
-          e.rate.add(sent);
-          refresh();
-        },
-        onError: (err) => {
-          stopClock(e);
-          e.state = "failed";
-          e.error.textContent = errorMessage(err);
-          refresh();
-        },
-        onSuccess: () => {
-          stopClock(e);
-          if (e.ref !== null && file.size > e.ref) e.moved += file.size - e.ref;
-          e.state = "done";
-          e.sent = file.size;
-          refresh();
-          if (onFileDone) onFileDone(e);
-        },
-      });
       entries.push(e);
       list.append(e.li);
       start(e);
@@ -307,7 +393,11 @@ export function uploadQueue({ workId, onFileDone, onChange }) {
   return { el, add, entries, pauseAll, resumeAll };
 }
 
-/** Uploads begun in an earlier visit and not finished (from tus-js-client's URL storage). */
+/**
+ * Uploads begun in an earlier visit and not finished (from tus-js-client's URL storage).
+ * @param {string} workId
+ * @returns {Promise<import("tus-js-client").PreviousUpload[]>}
+ */
 export async function unfinishedUploads(workId) {
   const tus = await loadTus();
   const endpoint = `/api/v1/works/${encodeURIComponent(workId)}/uploads`;

@@ -10,10 +10,22 @@ import { h, clear, errorText } from "./dom.js";
 const PDFJS = "/vendor/pdfjs/pdf.min.mjs";
 const TEXT_LIMIT = 2 * 1024 * 1024; // bytes shown in the text / XML viewers
 
+/** @typedef {typeof import("pdfjs-dist")} PdfJs pdfjs-dist (its types: from its package) */
+
+/**
+ * What a viewer shares with its pane: whether the pane is gone, and what to undo then.
+ * @typedef {{ destroyed: boolean, cleanup: (() => void)[] }} ViewerState
+ */
+
+/** @type {Promise<PdfJs> | null} */
 let pdfjsPromise = null;
+/**
+ * pdfjs-dist's browser build (/vendor/pdfjs, copied from the package by build.mjs), loaded once.
+ * @returns {Promise<PdfJs>}
+ */
 function pdfjs() {
   if (!pdfjsPromise) {
-    pdfjsPromise = import(PDFJS).then((lib) => {
+    pdfjsPromise = import(PDFJS).then((/** @type {PdfJs} */ lib) => {
       lib.GlobalWorkerOptions.workerSrc = "/vendor/pdfjs/pdf.worker.min.mjs";
       return lib;
     });
@@ -24,11 +36,21 @@ function pdfjs() {
   return pdfjsPromise;
 }
 
+/**
+ * The URL of a file's bytes (inline: shown, not downloaded).
+ * @param {string} id
+ * @param {boolean} [inline]
+ * @returns {string}
+ */
 export function contentUrl(id, inline = true) {
   return apiUrl(`/files/${encodeURIComponent(id)}/content`, inline ? { disposition: "inline" } : {});
 }
 
-/** Which viewer fits a file record (GET /files/{id} or a node). */
+/**
+ * Which viewer fits a file record (GET /files/{id} or a node).
+ * @param {{ file_type?: string | null, content_type?: string | null, declared_type?: string | null, name?: string | null }} file
+ * @returns {"pdf" | "image" | "xml" | "text" | "other"}
+ */
 export function viewerKind(file) {
   const type = String(file.file_type || "").toLowerCase();
   const ct = String(file.content_type || file.declared_type || "").toLowerCase();
@@ -43,7 +65,15 @@ export function viewerKind(file) {
   return "other";
 }
 
+/**
+ * Show file `fileId` in `pane` (emptied first); `onClose` adds a close button.
+ * @param {HTMLElement} pane
+ * @param {string} fileId
+ * @param {{ onClose?: () => void }} [options]
+ * @returns {{ destroy(): void }}
+ */
 export function openViewer(pane, fileId, { onClose } = {}) {
+  /** @type {ViewerState} */
   const state = { destroyed: false, cleanup: [] };
   clear(pane);
   pane.classList.add("viewer-pane");
@@ -66,6 +96,7 @@ export function openViewer(pane, fileId, { onClose } = {}) {
   pane.append(head, body);
 
   (async () => {
+    /** @type {Kura.FileRecord} */
     let file;
     try {
       file = await api.get(`/files/${encodeURIComponent(fileId)}`);
@@ -111,16 +142,26 @@ export function openViewer(pane, fileId, { onClose } = {}) {
   };
 }
 
+/**
+ * @param {unknown} err
+ * @returns {string}
+ */
 function viewerError(err) {
-  if (err && (err.name === "PasswordException" || /password/i.test(String(err.message))))
+  if (err instanceof Error && (err.name === "PasswordException" || /password/i.test(String(err.message))))
     return t("viewer.pdfEncrypted");
-  if (err && /Invalid PDF|InvalidPDF|FormatError/i.test(`${err.name} ${err.message}`))
+  if (err instanceof Error && /Invalid PDF|InvalidPDF|FormatError/i.test(`${err.name} ${err.message}`))
     return t("viewer.pdfBroken");
   return errorText(err);
 }
 
 // ---- PDF -----------------------------------------------------------------------------------
 
+/**
+ * @param {Kura.FileRecord} file
+ * @param {HTMLElement} body
+ * @param {HTMLElement} tools
+ * @param {ViewerState} state
+ */
 async function pdfView(file, body, tools, state) {
   const lib = await pdfjs();
   const task = lib.getDocument({
@@ -157,6 +198,7 @@ async function pdfView(file, body, tools, state) {
   tools.prepend(prev, input, count, next, zoomOut, zoomIn, fit);
 
   // One render at a time on the canvas: requests arriving meanwhile fold into one redraw.
+  /** @type {Promise<void> | null} */
   let busy = null;
   let again = false;
   async function draw() {
@@ -191,9 +233,12 @@ async function pdfView(file, body, tools, state) {
     input.value = String(pageNo);
     prev.disabled = pageNo <= 1;
     next.disabled = pageNo >= doc.numPages;
-    await page.render({ canvasContext: canvas.getContext("2d"), viewport: vp }).promise;
-    pane(body).dataset.page = String(pageNo);
+    const canvasContext = canvas.getContext("2d");
+    if (!canvasContext) throw new Error("no 2d canvas context");
+    await page.render({ canvasContext, viewport: vp }).promise;
+    paneOf(body).dataset.page = String(pageNo);
   }
+  /** @param {number} n */
   const go = (n) => {
     const v = Math.min(doc.numPages, Math.max(1, n));
     if (v !== pageNo) {
@@ -234,12 +279,23 @@ async function pdfView(file, body, tools, state) {
   await draw();
 }
 
-function pane(body) {
-  return body.closest(".viewer-pane") || body;
+/**
+ * @param {HTMLElement} body
+ * @returns {HTMLElement} the viewer's pane (body itself outside one)
+ */
+function paneOf(body) {
+  const pane = body.closest(".viewer-pane");
+  return pane instanceof HTMLElement ? pane : body;
 }
 
 // ---- images --------------------------------------------------------------------------------
 
+/**
+ * @param {Kura.FileRecord} file
+ * @param {HTMLElement} body
+ * @param {HTMLElement} tools
+ * @param {ViewerState} state
+ */
 function imageView(file, body, tools, state) {
   const img = h("img", { src: contentUrl(file.id), alt: file.name, class: "zoom-img", draggable: "false" });
   const stage = h("div", { class: "zoom-stage" }, img);
@@ -253,6 +309,7 @@ function imageView(file, body, tools, state) {
     label.textContent = `${Math.round(zoom * 100)}%`;
     stage.classList.toggle("pannable", zoom > 1);
   };
+  /** @param {number} z */
   const setZoom = (z) => {
     zoom = Math.min(8, Math.max(0.25, z));
     if (zoom <= 1) {
@@ -276,6 +333,7 @@ function imageView(file, body, tools, state) {
     },
     { passive: false },
   );
+  /** @type {{ px: number, py: number, x: number, y: number } | null} */
   let drag = null;
   stage.addEventListener("pointerdown", (e) => {
     if (zoom <= 1) return;
@@ -315,6 +373,11 @@ function imageView(file, body, tools, state) {
 
 // ---- text and XML --------------------------------------------------------------------------
 
+/**
+ * Text bytes as a string: the XML declaration's encoding, else UTF-8, Shift_JIS, EUC-JP.
+ * @param {ArrayBuffer} buffer
+ * @returns {string}
+ */
 export function decodeText(buffer) {
   const bytes = new Uint8Array(buffer);
   const head = new TextDecoder("ascii").decode(bytes.slice(0, 200));
@@ -332,6 +395,12 @@ export function decodeText(buffer) {
   return new TextDecoder("utf-8").decode(bytes);
 }
 
+/**
+ * @param {Kura.FileRecord} file
+ * @param {HTMLElement} body
+ * @param {"xml" | "text"} kind
+ * @param {ViewerState} state
+ */
 async function textView(file, body, kind, state) {
   const res = await fetch(contentUrl(file.id), {
     credentials: "same-origin",
@@ -350,18 +419,29 @@ async function textView(file, body, kind, state) {
   if (truncated) body.append(h("p", { class: "viewer-meta" }, t("viewer.truncated")));
 }
 
-/** XML as an indented outline: tags, attributes and text in their own colours. */
+/**
+ * XML as an indented outline: tags, attributes and text in their own colours; null when the
+ * text is not well-formed XML.
+ * @param {string} text
+ * @returns {HTMLDivElement | null}
+ */
 function xmlTree(text) {
   const doc = new DOMParser().parseFromString(text.replace(/<!DOCTYPE[^>[]*(\[[^\]]*\])?>/i, ""), "application/xml");
   if (doc.getElementsByTagName("parsererror").length) return null;
   const root = h("div", { class: "xml-view", "aria-label": t("viewer.xml") });
+  /**
+   * @param {Node} node
+   * @param {number} depth
+   * @param {HTMLElement} into
+   */
   const walk = (node, depth, into) => {
     if (node.nodeType === Node.ELEMENT_NODE) {
+      const element = /** @type {Element} */ (node); // nodeType says so
       const kids = [...node.childNodes].filter(
-        (c) => c.nodeType === Node.ELEMENT_NODE || (c.nodeType === Node.TEXT_NODE && c.nodeValue.trim()),
+        (c) => c.nodeType === Node.ELEMENT_NODE || (c.nodeType === Node.TEXT_NODE && (c.nodeValue ?? "").trim()),
       );
       const onlyText = kids.length === 1 && kids[0].nodeType === Node.TEXT_NODE;
-      const attrs = [...node.attributes].map((a) =>
+      const attrs = [...element.attributes].map((a) =>
         h("span", { class: "xml-attr" }, ` ${a.name}=`, h("span", { class: "xml-val" }, `"${a.value}"`)),
       );
       const line = h(
@@ -374,7 +454,7 @@ function xmlTree(text) {
       into.append(line);
       if (onlyText) {
         line.append(
-          h("span", { class: "xml-text" }, kids[0].nodeValue.trim()),
+          h("span", { class: "xml-text" }, (kids[0].nodeValue ?? "").trim()),
           h("span", { class: "xml-tag" }, `</${node.nodeName}>`),
         );
       } else if (kids.length) {
@@ -385,7 +465,7 @@ function xmlTree(text) {
       }
     } else if (node.nodeType === Node.TEXT_NODE) {
       into.append(
-        h("div", { class: "xml-line xml-text", style: { paddingLeft: `${depth * 1.2}em` } }, node.nodeValue.trim()),
+        h("div", { class: "xml-line xml-text", style: { paddingLeft: `${depth * 1.2}em` } }, (node.nodeValue ?? "").trim()),
       );
     }
   };

@@ -1,21 +1,47 @@
 // Audit trail (#/admin/audit?action=&actor=&target=&since=&until=): filters in the hash,
 // cursor paging, export of the same filters as CSV or JSON lines (a plain download link).
-import { apiUrl, api } from "../api.js";
+import { apiUrl, api, ApiError } from "../api.js";
 import { fmtDateTime, t } from "../i18n.js";
 import { navigate } from "../router.js";
 import { adminLayout } from "./admin.js";
-import { clear, empty, errorBox, field, formError, h, loading, pageHeader, showFormErrors } from "../ui.js";
+import { clear, control, empty, errorBox, field, formError, h, loading, pageHeader, showFormErrors } from "../ui.js";
 
-// Dates typed as days are sent as the start of that day in Japan time (until: end of day).
+/**
+ * An audit event (api/audit).
+ * @typedef {object} AuditEvent
+ * @property {string} at
+ * @property {string} [actor_login]
+ * @property {string} actor_id
+ * @property {string} action
+ * @property {string} target
+ * @property {Record<string, unknown>} [detail]
+ */
+
+/**
+ * Dates typed as days are sent as the start of that day in Japan time (until: end of day).
+ * @param {string | undefined} day
+ * @param {boolean} end
+ * @returns {string | undefined}
+ */
 function dayBound(day, end) {
   if (!day) return undefined;
   return end ? `${day}T23:59:59.999+09:00` : `${day}T00:00:00+09:00`;
 }
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams} params
+ * @param {Kura.PageContext} ctx
+ */
 export async function render(root, params, ctx) {
   const content = adminLayout(root, ctx, "/admin/audit");
   const q = params.query || {};
   const filters = { action: q.action, actor: q.actor, target: q.target, since: dayBound(q.since, false), until: dayBound(q.until, true) };
+  /**
+   * @param {string} format
+   * @param {string} key
+   * @param {string} testid
+   */
   const exportLink = (format, key, testid) => h("a", { class: "btn", href: apiUrl("/audit/events/export", { ...filters, format }), download: "", "data-testid": testid }, t(key));
   const form = h(
     "form",
@@ -31,7 +57,7 @@ export async function render(root, params, ctx) {
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const next = new URLSearchParams();
-    for (const k of ["action", "actor", "target", "since", "until"]) if (form.elements[k].value.trim()) next.set(k, form.elements[k].value.trim());
+    for (const k of ["action", "actor", "target", "since", "until"]) if (control(form, k).value.trim()) next.set(k, control(form, k).value.trim());
     const qs = next.toString();
     navigate(`#/admin/audit${qs ? `?${qs}` : ""}`);
   });
@@ -40,7 +66,12 @@ export async function render(root, params, ctx) {
 
   const body = h("tbody", {});
   const more = h("button", { type: "button", class: "btn", "data-testid": "audit-more", hidden: true }, t("common.more"));
+  /**
+   * @param {string | null | undefined} cursor
+   * @returns {Promise<Kura.Page<AuditEvent>>}
+   */
   async function load(cursor) {
+    /** @type {Kura.Page<AuditEvent>} */
     const page = await api.get("/audit/events", { ...filters, limit: 100, cursor });
     for (const ev of page.items) {
       const detail = ev.detail && Object.keys(ev.detail).length ? JSON.stringify(ev.detail) : "";
@@ -85,7 +116,7 @@ export async function render(root, params, ctx) {
     });
   } catch (err) {
     clear(results);
-    if (err.status === 422 || err.status === 400) showFormErrors(form, err);
+    if (err instanceof ApiError && (err.status === 422 || err.status === 400)) showFormErrors(form, err);
     else results.append(errorBox(err));
   }
 }

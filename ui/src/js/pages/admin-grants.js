@@ -4,11 +4,17 @@ import { api } from "../api.js";
 import { fmtDateTime, t } from "../i18n.js";
 import { navigate } from "../router.js";
 import { adminLayout } from "./admin.js";
-import { busy, clear, empty, errorBox, formError, h, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
+import { busy, clear, control, empty, errorBox, errorMessage, formError, h, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams} params
+ * @param {Kura.PageContext} ctx
+ */
 export async function render(root, params, ctx) {
   const content = adminLayout(root, ctx, "/admin/grants");
   const q = params.query || {};
+  /** @type {[{ name: string, label: string }[], Kura.Page<Kura.User>]} */
   const [names, users] = await Promise.all([api.get("/grants"), api.get("/users", { limit: 200 }).catch(() => ({ items: [] }))]);
   const label = new Map(names.map((g) => [g.name, g.label]));
   const pick = selectField({
@@ -19,7 +25,8 @@ export async function render(root, params, ctx) {
     testid: "grants-user",
     options: users.items.map((u) => ({ value: u.id, label: `${u.name}（${u.login_id}）` })),
   });
-  pick.querySelector("select").addEventListener("change", (e) => navigate(e.target.value ? `#/admin/grants?user=${encodeURIComponent(e.target.value)}` : "#/admin/grants"));
+  const userSel = pick.querySelector("select");
+  if (userSel) userSel.addEventListener("change", () => navigate(userSel.value ? `#/admin/grants?user=${encodeURIComponent(userSel.value)}` : "#/admin/grants"));
   const body = h("div", {});
   content.append(pageHeader(t("grants.title")), h("div", { class: "toolbar" }, pick), body);
   if (!q.user) {
@@ -28,6 +35,7 @@ export async function render(root, params, ctx) {
   }
 
   async function refresh() {
+    /** @type {{ grant: string, label?: string, granted_at: string, version: number }[]} */
     let grants;
     try {
       grants = await api.get(`/users/${encodeURIComponent(q.user)}/grants`);
@@ -54,7 +62,7 @@ export async function render(root, params, ctx) {
                     toast(t("common.deleted"), "ok");
                     await refresh();
                   } catch (err) {
-                    toast(err.detail || err.title, "error");
+                    toast(errorMessage(err), "error");
                   }
                 }),
               );
@@ -75,7 +83,7 @@ export async function render(root, params, ctx) {
       e.preventDefault();
       await busy(add, async () => {
         try {
-          await api.post(`/users/${encodeURIComponent(q.user)}/grants`, { grant: form.elements.grant.value });
+          await api.post(`/users/${encodeURIComponent(q.user)}/grants`, { grant: control(form, "grant").value });
           toast(t("common.saved"), "ok");
           await refresh();
         } catch (err) {

@@ -4,7 +4,20 @@ import { api } from "../api.js";
 import { fmtDate, t } from "../i18n.js";
 import { navigate } from "../router.js";
 import { adminLayout } from "./admin.js";
-import { badge, busy, clear, confirmDialog, empty, field, formError, h, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
+import { badge, busy, clear, confirmDialog, control, empty, errorMessage, field, formError, h, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
+
+/** @typedef {{ id: string, name: string, rank: number, version: number }} Position */
+/** @typedef {{ date: string, kind: string, name?: string | null, version: number }} CalendarDay */
+/**
+ * @typedef {object} MailTemplate
+ * @property {string} key
+ * @property {string} [label]
+ * @property {boolean} [customized]
+ * @property {string} subject
+ * @property {string} body
+ * @property {string[]} [placeholders]
+ * @property {number | null} [version]
+ */
 
 const TABS = [
   ["positions", "master.positions"],
@@ -12,6 +25,11 @@ const TABS = [
   ["mail", "master.mail_templates"],
 ];
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams} params
+ * @param {Kura.PageContext} ctx
+ */
 export async function render(root, params, ctx) {
   const content = adminLayout(root, ctx, "/admin/master");
   const q = params.query || {};
@@ -28,6 +46,7 @@ export async function render(root, params, ctx) {
   else await mail(panel, q);
 }
 
+/** @param {HTMLElement} panel */
 async function positions(panel) {
   const list = h("div", {});
   const submit = h("button", { type: "submit", class: "btn primary", "data-testid": "position-add" }, t("common.create"));
@@ -39,6 +58,7 @@ async function positions(panel) {
   );
   panel.append(list, form);
   async function refresh() {
+    /** @type {Position[]} */
     const items = await api.get("/master/positions");
     clear(list).append(
       items.length
@@ -60,7 +80,7 @@ async function positions(panel) {
                       await api.del(`/master/positions/${encodeURIComponent(p.id)}`, { version: p.version });
                       await refresh();
                     } catch (err) {
-                      toast(err.detail || err.title, "error");
+                      toast(errorMessage(err), "error");
                     }
                   });
                   return h("tr", {}, h("td", {}, p.name), h("td", { class: "num" }, String(p.rank)), h("td", {}, del));
@@ -73,8 +93,9 @@ async function positions(panel) {
   }
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const body = { name: form.elements.name.value.trim() };
-    if (form.elements.rank.value !== "") body.rank = Number(form.elements.rank.value);
+    /** @type {Record<string, unknown>} */
+    const body = { name: control(form, "name").value.trim() };
+    if (control(form, "rank").value !== "") body.rank = Number(control(form, "rank").value);
     await busy(submit, async () => {
       try {
         await api.post("/master/positions", body);
@@ -89,10 +110,15 @@ async function positions(panel) {
   await refresh();
 }
 
+/**
+ * @param {HTMLElement} panel
+ * @param {Record<string, string>} q
+ */
 async function calendar(panel, q) {
   const year = Number(q.year) || new Date().getFullYear();
   const yearSel = selectField({ name: "year", label: t("master.year"), value: String(year), testid: "calendar-year", options: [year - 1, year, year + 1].map((y) => ({ value: String(y), label: String(y) })) });
-  yearSel.querySelector("select").addEventListener("change", (e) => navigate(`#/admin/master?tab=calendar&year=${e.target.value}`));
+  const yearPick = yearSel.querySelector("select");
+  if (yearPick) yearPick.addEventListener("change", () => navigate(`#/admin/master?tab=calendar&year=${yearPick.value}`));
   const list = h("div", {});
   const submit = h("button", { type: "submit", class: "btn primary", "data-testid": "calendar-add" }, t("master.add_day"));
   const form = h(
@@ -110,6 +136,7 @@ async function calendar(panel, q) {
   );
   panel.append(h("div", { class: "toolbar" }, yearSel), list, form);
   async function refresh() {
+    /** @type {CalendarDay[]} */
     const days = await api.get("/master/calendar/days", { year });
     clear(list).append(
       days.length
@@ -130,7 +157,7 @@ async function calendar(panel, q) {
                       await api.del(`/master/calendar/days/${d.date}`, { version: d.version });
                       await refresh();
                     } catch (err) {
-                      toast(err.detail || err.title, "error");
+                      toast(errorMessage(err), "error");
                     }
                   });
                   return h("tr", {}, h("td", { class: "nowrap" }, fmtDate(d.date)), h("td", {}, badge(t(`master.day_kind.${d.kind}`), d.kind === "closed" ? "warn" : "ok")), h("td", {}, d.name || ""), h("td", {}, del));
@@ -143,14 +170,15 @@ async function calendar(panel, q) {
   }
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const f = form.elements;
-    if (!f.day.value) {
+    /** @param {string} name */
+    const f = (name) => control(form, name);
+    if (!f("day").value) {
       showFormErrors(form, { fields: new Map([["day", t("validation.missing")]]) });
       return;
     }
     await busy(submit, async () => {
       try {
-        await api.put(`/master/calendar/days/${f.day.value}`, { kind: f.kind.value, name: f.name.value.trim() });
+        await api.put(`/master/calendar/days/${f("day").value}`, { kind: f("kind").value, name: f("name").value.trim() });
         form.reset();
         toast(t("common.saved"), "ok");
         await refresh();
@@ -162,7 +190,12 @@ async function calendar(panel, q) {
   await refresh();
 }
 
+/**
+ * @param {HTMLElement} panel
+ * @param {Record<string, string>} q
+ */
 async function mail(panel, q) {
+  /** @type {MailTemplate[]} */
   const templates = await api.get("/master/mail-templates");
   const current = templates.find((m) => m.key === q.key) || templates[0];
   const side = h(
@@ -196,7 +229,7 @@ async function mail(panel, q) {
     e.preventDefault();
     await busy(submit, async () => {
       try {
-        await api.put(`/master/mail-templates/${encodeURIComponent(current.key)}`, { subject: form.elements.subject.value, body: form.elements.body.value, version: current.version || null });
+        await api.put(`/master/mail-templates/${encodeURIComponent(current.key)}`, { subject: control(form, "subject").value, body: control(form, "body").value, version: current.version || null });
         toast(t("common.saved"), "ok");
         navigate(`#/admin/master?tab=mail&key=${encodeURIComponent(current.key)}`);
       } catch (err) {
@@ -211,7 +244,7 @@ async function mail(panel, q) {
         await api.del(`/master/mail-templates/${encodeURIComponent(current.key)}`, { version: current.version });
         navigate(`#/admin/master?tab=mail&key=${encodeURIComponent(current.key)}`);
       } catch (err) {
-        toast(err.detail || err.title, "error");
+        toast(errorMessage(err), "error");
       }
     });
   panel.append(h("div", { class: "split mail-split" }, h("nav", { class: "admin-nav", "aria-label": t("master.mail_templates") }, side), form));

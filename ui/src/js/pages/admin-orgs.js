@@ -1,19 +1,25 @@
 // Organizations (#/admin/orgs[?org=<id>]): list by kind, create, edit (with version), and the
 // offices of one org (add, edit, remove).
-import { api } from "../api.js";
+import { api, ApiError } from "../api.js";
 import { t } from "../i18n.js";
 import { adminLayout } from "./admin.js";
 import { loadOrgs } from "./admin-users.js";
-import { busy, clear, confirmDialog, empty, errorBox, field, formError, h, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
+import { busy, clear, confirmDialog, control, empty, errorBox, errorMessage, field, formError, h, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
 import { showApiErrors } from "./work-form.js";
 
 const KINDS = ["orderer", "contractor", "issuer", "operator"];
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams} params
+ * @param {Kura.PageContext} ctx
+ */
 export async function render(root, params, ctx) {
   const content = adminLayout(root, ctx, "/admin/orgs");
   const q = params.query || {};
   const newBtn = h("button", { type: "button", class: "btn primary", "data-testid": "org-new" }, t("orgs.new"));
   const submit = h("button", { type: "submit", class: "btn primary", "data-testid": "org-create-submit" }, t("common.create"));
+  /** @type {HTMLFormElement} */
   const form = h(
     "form",
     { class: "card", novalidate: true, hidden: true, "data-testid": "org-create-form", "aria-label": t("orgs.new") },
@@ -34,18 +40,21 @@ export async function render(root, params, ctx) {
   );
   newBtn.addEventListener("click", () => {
     form.hidden = !form.hidden;
-    if (!form.hidden) form.elements.kind.focus();
+    if (!form.hidden) control(form, "kind").focus();
   });
   const list = h("div", {});
   const offices = h("div", {});
   const editSlot = h("div", {});
   content.append(pageHeader(t("orgs.title"), newBtn), form, editSlot, list, offices);
 
-  // Edit one organization: only the changed fields go with the version read.
+  /**
+   * Edit one organization: only the changed fields go with the version read.
+   * @param {Kura.Org} o
+   */
   function editOrg(o) {
     clear(editSlot);
     const save = h("button", { type: "submit", class: "btn primary", "data-testid": "org-edit-submit" }, t("common.save"));
-    const keys = ["name", "name_kana", "code", "corporate_number", "address", "phone"];
+    const keys = /** @type {const} */ (["name", "name_kana", "code", "corporate_number", "address", "phone"]);
     const eform = h(
       "form",
       { class: "card", novalidate: true, "data-testid": "org-edit-form", "aria-label": t("orgs.edit") },
@@ -65,9 +74,10 @@ export async function render(root, params, ctx) {
     );
     eform.addEventListener("submit", async (e) => {
       e.preventDefault();
+      /** @type {Record<string, unknown>} */
       const body = { version: o.version };
       for (const k of keys) {
-        const v = eform.elements[k].value.trim();
+        const v = control(eform, k).value.trim();
         if (v !== (o[k] || "")) body[k] = v === "" && (k === "code" || k === "corporate_number") ? null : v;
       }
       await busy(save, async () => {
@@ -77,19 +87,21 @@ export async function render(root, params, ctx) {
           toast(t("common.saved"), "ok");
           await refresh();
         } catch (err) {
-          showApiErrors(eform, err, { onReload: () => refresh().then(() => clear(editSlot)) });
+          showApiErrors(eform, ApiError.from(err), { onReload: () => refresh().then(() => clear(editSlot)) });
         }
       });
     });
     editSlot.append(eform);
-    eform.elements.name.focus();
+    control(eform, "name").focus();
   }
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const f = form.elements;
-    const body = { kind: f.kind.value, name: f.name.value.trim() };
-    for (const k of ["name_kana", "code", "corporate_number", "address", "phone"]) if (f[k].value.trim()) body[k] = f[k].value.trim();
+    /** @param {string} name */
+    const f = (name) => control(form, name);
+    /** @type {Record<string, string>} */
+    const body = { kind: f("kind").value, name: f("name").value.trim() };
+    for (const k of ["name_kana", "code", "corporate_number", "address", "phone"]) if (f(k).value.trim()) body[k] = f(k).value.trim();
     await busy(submit, async () => {
       try {
         await api.post("/organizations", body);
@@ -152,9 +164,11 @@ export async function render(root, params, ctx) {
     if (q.org) await showOffices(orgs.find((o) => o.id === q.org));
   }
 
-  async function showOffices(org) {
+  /** @param {Kura.Org | undefined} found */
+  async function showOffices(found) {
     clear(offices);
-    if (!org) return;
+    if (!found) return;
+    const org = found;
     const submitOffice = h("button", { type: "submit", class: "btn primary", "data-testid": "office-create-submit" }, t("orgs.office_new"));
     const oform = h(
       "form",
@@ -166,6 +180,7 @@ export async function render(root, params, ctx) {
     const rows = h("div", {});
     offices.append(h("section", { class: "card", "aria-labelledby": "offices-title" }, h("h2", { id: "offices-title", tabindex: "-1" }, `${org.name} — ${t("orgs.offices")}`), rows, oform));
     async function load() {
+      /** @type {Kura.Page<Kura.Office>} */
       const page = await api.get(`/organizations/${encodeURIComponent(org.id)}/offices`, { limit: 200 });
       clear(rows);
       rows.append(
@@ -173,24 +188,33 @@ export async function render(root, params, ctx) {
           ? h(
               "ul",
               { "data-testid": "offices" },
-              page.items.map((x) =>
-                h(
+              page.items.map((x) => {
+                const editBtn = h("button", { type: "button", class: "btn small", "data-testid": "office-edit" }, t("common.edit"));
+                const removeBtn = h("button", { type: "button", class: "btn small danger", "data-testid": "office-remove" }, t("common.delete"));
+                const li = h(
                   "li",
                   { "data-testid": "office-row", "data-id": x.id },
                   x.name,
                   x.code ? h("span", { class: "mono small muted" }, ` ${x.code}`) : null,
                   x.address ? h("span", { class: "small muted" }, `　${x.address}`) : null,
                   " ",
-                  h("button", { type: "button", class: "btn small", "data-testid": "office-edit", onclick: (e) => editOffice(x, e.currentTarget.closest("li")) }, t("common.edit")),
-                  h("button", { type: "button", class: "btn small danger", "data-testid": "office-remove", onclick: (e) => removeOffice(x, e.currentTarget) }, t("common.delete")),
-                ),
-              ),
+                  editBtn,
+                  removeBtn,
+                );
+                editBtn.addEventListener("click", () => editOffice(x, li));
+                removeBtn.addEventListener("click", () => removeOffice(x, removeBtn));
+                return li;
+              }),
             )
           : empty(t("common.none")),
       );
     }
+    /**
+     * @param {Kura.Office} x
+     * @param {HTMLLIElement} li its row (the form replaces it)
+     */
     function editOffice(x, li) {
-      const keys = ["name", "code", "address", "phone"];
+      const keys = /** @type {const} */ (["name", "code", "address", "phone"]);
       const save = h("button", { type: "submit", class: "btn primary small", "data-testid": "office-edit-submit" }, t("common.save"));
       const f = h(
         "form",
@@ -201,9 +225,10 @@ export async function render(root, params, ctx) {
       );
       f.addEventListener("submit", async (e) => {
         e.preventDefault();
+        /** @type {Record<string, unknown>} */
         const body = { version: x.version };
         for (const k of keys) {
-          const v = f.elements[k].value.trim();
+          const v = control(f, k).value.trim();
           if (v !== (x[k] || "")) body[k] = v === "" && k === "code" ? null : v;
         }
         await busy(save, async () => {
@@ -212,13 +237,17 @@ export async function render(root, params, ctx) {
             toast(t("common.saved"), "ok");
             await load();
           } catch (err) {
-            showApiErrors(f, err, { onReload: () => load() });
+            showApiErrors(f, ApiError.from(err), { onReload: () => load() });
           }
         });
       });
       clear(li).append(f);
-      f.elements.name.focus();
+      control(f, "name").focus();
     }
+    /**
+     * @param {Kura.Office} x
+     * @param {HTMLButtonElement} btn
+     */
     async function removeOffice(x, btn) {
       if (!(await confirmDialog(t("orgs.office_remove_confirm", { name: x.name }), { danger: true, okLabel: t("common.delete") }))) return;
       await busy(btn, async () => {
@@ -227,15 +256,17 @@ export async function render(root, params, ctx) {
           toast(t("common.deleted"), "ok");
           await load();
         } catch (err) {
-          toast(err.detail || err.title, "error");
+          toast(errorMessage(err), "error");
         }
       });
     }
     oform.addEventListener("submit", async (e) => {
       e.preventDefault();
-      const f = oform.elements;
-      const body = { name: f.name.value.trim() };
-      for (const k of ["code", "address", "phone"]) if (f[k].value.trim()) body[k] = f[k].value.trim();
+      /** @param {string} name */
+      const f = (name) => control(oform, name);
+      /** @type {Record<string, string>} */
+      const body = { name: f("name").value.trim() };
+      for (const k of ["code", "address", "phone"]) if (f(k).value.trim()) body[k] = f(k).value.trim();
       await busy(submitOffice, async () => {
         try {
           await api.post(`/organizations/${encodeURIComponent(org.id)}/offices`, body);

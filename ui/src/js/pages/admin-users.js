@@ -4,12 +4,18 @@ import { api } from "../api.js";
 import { fmtDateTime, t } from "../i18n.js";
 import { navigate } from "../router.js";
 import { adminLayout } from "./admin.js";
-import { badge, busy, clear, confirmDialog, dialog, empty, errorBox, field, formError, h, loading, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
+import { badge, busy, clear, confirmDialog, control, dialog, empty, errorBox, errorMessage, field, formError, h, loading, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
 
+/**
+ * Every organization the session may read (up to 2,000, a page of 200 at a time).
+ * @returns {Promise<Kura.Org[]>}
+ */
 export async function loadOrgs() {
+  /** @type {Kura.Org[]} */
   const out = [];
   let cursor;
   do {
+    /** @type {Kura.Page<Kura.Org>} */
     const page = await api.get("/organizations", { limit: 200, cursor });
     out.push(...page.items);
     cursor = page.next_cursor;
@@ -17,6 +23,11 @@ export async function loadOrgs() {
   return out;
 }
 
+/**
+ * The one-time password, shown once.
+ * @param {Kura.User} user
+ * @param {string} password
+ */
 function showPassword(user, password) {
   return dialog({
     title: t("users.otp_title"),
@@ -26,14 +37,21 @@ function showPassword(user, password) {
   });
 }
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams} params
+ * @param {Kura.PageContext} ctx
+ */
 export async function render(root, params, ctx) {
   const content = adminLayout(root, ctx, "/admin/users");
   const q = params.query || {};
-  let orgs = [];
+  const own = ctx.session?.user.org_id;
+  /** @type {{ id: string, name: string, kind?: string }[]} */
+  let orgs;
   try {
     orgs = await loadOrgs();
   } catch {
-    orgs = ctx.session.user.org_id ? [{ id: ctx.session.user.org_id, name: ctx.session.user.org_id }] : [];
+    orgs = own ? [{ id: own, name: own }] : [];
   }
   const orgName = new Map(orgs.map((o) => [o.id, o.name]));
   const orgOptions = orgs.map((o) => ({ value: o.id, label: `${o.name}（${t(`orgkind.${o.kind}`)}）` }));
@@ -52,30 +70,35 @@ export async function render(root, params, ctx) {
       field({ name: "name", label: t("users.name"), required: true, testid: "user-name" }),
       field({ name: "name_kana", label: t("users.name_kana"), testid: "user-name-kana" }),
       field({ name: "email", label: t("users.email"), type: "email", testid: "user-email" }),
-      selectField({ name: "org_id", label: t("users.org"), required: true, options: orgOptions, value: q.org || ctx.session.user.org_id, testid: "user-org" }),
+      selectField({ name: "org_id", label: t("users.org"), required: true, options: orgOptions, value: q.org || own, testid: "user-org" }),
       field({ name: "position", label: t("users.position"), testid: "user-position" }),
     ),
     h("div", { class: "form-actions" }, submit, h("button", { type: "button", class: "btn", onclick: () => toggle(false) }, t("common.cancel"))),
   );
+  /** @param {boolean} open */
   function toggle(open) {
     form.hidden = !open;
     newBtn.setAttribute("aria-expanded", String(open));
-    if (open) form.elements.login_id.focus();
+    if (open) control(form, "login_id").focus();
   }
-  newBtn.addEventListener("click", () => toggle(form.hidden));
+  newBtn.addEventListener("click", () => toggle(Boolean(form.hidden)));
 
   const filter = selectField({ name: "org", label: t("users.filter_org"), options: orgOptions, value: q.org || "", blank: t("common.all"), testid: "users-filter-org" });
-  filter.querySelector("select").addEventListener("change", (e) => navigate(e.target.value ? `#/admin/users?org=${encodeURIComponent(e.target.value)}` : "#/admin/users"));
+  const orgSel = filter.querySelector("select");
+  if (orgSel) orgSel.addEventListener("change", () => navigate(orgSel.value ? `#/admin/users?org=${encodeURIComponent(orgSel.value)}` : "#/admin/users"));
   const list = h("div", {}, loading());
   content.append(pageHeader(t("users.title"), newBtn), form, h("div", { class: "toolbar" }, filter), list);
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const f = form.elements;
-    const body = { login_id: f.login_id.value.trim(), name: f.name.value.trim(), org_id: f.org_id.value };
-    for (const k of ["name_kana", "email", "position"]) if (f[k].value.trim()) body[k] = f[k].value.trim();
+    /** @param {string} name */
+    const f = (name) => control(form, name);
+    /** @type {Record<string, string>} */
+    const body = { login_id: f("login_id").value.trim(), name: f("name").value.trim(), org_id: f("org_id").value };
+    for (const k of ["name_kana", "email", "position"]) if (f(k).value.trim()) body[k] = f(k).value.trim();
     await busy(submit, async () => {
       try {
+        /** @type {{ user: Kura.User, initial_password: string }} */
         const created = await api.post("/users", body);
         form.reset();
         toggle(false);
@@ -89,6 +112,7 @@ export async function render(root, params, ctx) {
   });
 
   async function refresh() {
+    /** @type {Kura.Page<Kura.User>} */
     let page;
     try {
       page = await api.get("/users", { org_id: q.org, limit: 200 });
@@ -115,7 +139,12 @@ export async function render(root, params, ctx) {
     );
   }
 
+  /**
+   * @param {Kura.User} u
+   * @returns {HTMLTableRowElement}
+   */
   function userRow(u) {
+    /** @type {Kura.Child[]} */
     const status = [badge(t(`users.status.${u.status}`), u.status === "active" ? "ok" : "neutral")];
     if (u.locked_until && new Date(u.locked_until) > new Date()) status.push(" ", badge(t("users.locked"), "err"));
     if (u.must_change_password) status.push(" ", badge(t("users.must_change"), "warn"));
@@ -123,11 +152,12 @@ export async function render(root, params, ctx) {
     reset.addEventListener("click", async () => {
       if (!(await confirmDialog(t("users.confirm_reset", { name: u.name }), { okLabel: t("users.reset") }))) return;
       try {
+        /** @type {{ user?: Kura.User, one_time_password: string }} */
         const res = await api.post(`/users/${encodeURIComponent(u.id)}/reset-password`);
         await showPassword(res.user || u, res.one_time_password);
         await refresh();
       } catch (err) {
-        toast(err.detail || err.title, "error");
+        toast(errorMessage(err), "error");
       }
     });
     const toggleBtn = h("button", { type: "button", class: `btn small ${u.status === "active" ? "danger" : ""}`, "data-testid": "user-toggle" }, u.status === "active" ? t("users.disable") : t("users.enable"));
@@ -142,7 +172,7 @@ export async function render(root, params, ctx) {
         toast(t("common.saved"), "ok");
         await refresh();
       } catch (err) {
-        toast(err.detail || err.title, "error");
+        toast(errorMessage(err), "error");
       }
     });
     return h(

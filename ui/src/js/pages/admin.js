@@ -11,8 +11,16 @@ export const SECTIONS = [
   { pattern: "/admin/grants", key: "admin.grants", testid: "admin-nav-grants", lead: "grants.title" },
   { pattern: "/admin/master", key: "admin.master", testid: "admin-nav-master", lead: "master.positions" },
   { pattern: "/admin/audit", key: "admin.audit", testid: "admin-nav-audit", lead: "audit.export_csv" },
+  { pattern: "/admin/mail", key: "admin.mail", testid: "admin-nav-mail", lead: "mail.title" },
 ];
 
+/**
+ * The admin side menu (the sections this session may see) beside the content element.
+ * @param {HTMLElement} root
+ * @param {Kura.PageContext} ctx
+ * @param {string} active the current section's pattern
+ * @returns {HTMLDivElement} the content element
+ */
 export function adminLayout(root, ctx, active) {
   const nav = h(
     "nav",
@@ -30,14 +38,21 @@ export function adminLayout(root, ctx, active) {
   return content;
 }
 
+/** @type {Record<string, string>} */
 const DESCRIPTIONS = {
   "/admin/users": "admin.users.desc",
   "/admin/orgs": "admin.orgs.desc",
   "/admin/grants": "admin.grants.desc",
   "/admin/master": "admin.master.desc",
   "/admin/audit": "admin.audit.desc",
+  "/admin/mail": "admin.mail.desc",
 };
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams} params
+ * @param {Kura.PageContext} ctx
+ */
 export async function render(root, params, ctx) {
   root.append(pageHeader(t("admin.title")));
   root.append(

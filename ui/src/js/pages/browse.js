@@ -11,14 +11,21 @@ import { folderTree } from "../components/tree.js";
 import { folderListing } from "../components/listing.js";
 import { viewerPanes } from "../components/panes.js";
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams & { workId: string, nodeId?: string }} params
+ * @param {Partial<Kura.PageContext>} [ctx]
+ */
 export async function render(root, params, ctx = {}) {
   ensureArchiveStyles();
   const workId = params.workId;
-  const setTitle = ctx.setTitle || ((s) => (document.title = s));
+  const setTitle = ctx.setTitle || ((/** @type {string} */ s) => (document.title = s));
   clear(root);
   root.append(h("p", { class: "loading", role: "status" }, t("app.loading")));
 
+  /** @type {Kura.Work} */
   let work;
+  /** @type {Kura.NodeDetail | null} */
   let start = null;
   try {
     work = await api.get(`/works/${encodeURIComponent(workId)}`);
@@ -30,6 +37,7 @@ export async function render(root, params, ctx = {}) {
   }
   setTitle(`${work.title} - ${t("browse.title")}`);
 
+  /** @type {{ id: string, name?: string, crumbs: Kura.Crumb[] }} */
   let folder = { id: workId, name: work.title, crumbs: [] }; // the folder shown in the listing
   const crumbsNav = h("nav", { class: "crumbs", "aria-label": t("browse.breadcrumbs"), "data-testid": "breadcrumbs" });
   const message = h("div", { class: "browse-message" });
@@ -100,10 +108,18 @@ export async function render(root, params, ctx = {}) {
     crumbsNav.append(ol);
   }
 
+  /**
+   * Show folder `id` (the work's root: workId) in the listing, the tree and the breadcrumbs.
+   * @param {string} id
+   * @param {{ focusId?: string, push?: boolean }} [options] focusId: the row to select;
+   *   push: a new history entry
+   */
   async function go(id, { focusId, push = true } = {}) {
+    /** @type {Kura.Crumb[]} */
     let crumbs = [];
     if (id !== workId) {
       try {
+        /** @type {Kura.NodeDetail} */
         const node = await api.get(`/nodes/${encodeURIComponent(id)}`);
         crumbs = node.breadcrumbs;
       } catch (err) {
@@ -127,11 +143,13 @@ export async function render(root, params, ctx = {}) {
   const photoPanel = h("div", { class: "tree-panel", role: "tabpanel", id: "panel-photos", hidden: true });
   const tabFolders = h("button", { type: "button", role: "tab", "aria-selected": "true", "aria-controls": "panel-folders", class: "tab" }, t("browse.tabFolders"));
   tabs.append(tabFolders);
+  /** @param {HTMLButtonElement} tab */
   function selectTab(tab) {
     for (const b of tabs.querySelectorAll('[role="tab"]')) {
       const on = b === tab;
       b.setAttribute("aria-selected", on ? "true" : "false");
-      document.getElementById(b.getAttribute("aria-controls")).hidden = !on;
+      const panel = document.getElementById(b.getAttribute("aria-controls") ?? "");
+      if (panel) panel.hidden = !on;
     }
   }
   tabFolders.addEventListener("click", () => {
@@ -141,13 +159,15 @@ export async function render(root, params, ctx = {}) {
   loadPhotoTab();
 
   async function loadPhotoTab() {
-    let packages = [];
+    /** @type {{ id: string }[]} */
+    let packages;
     try {
       packages = await api.get(`/works/${encodeURIComponent(workId)}/deliverables`);
     } catch {
       return;
     }
     if (!packages.length) return;
+    /** @type {{ total: number, tree: Kura.PhotoLevel[] }} */
     let data;
     try {
       data = await api.get(`/deliverables/${encodeURIComponent(packages[0].id)}/photo-tree`);
@@ -157,6 +177,12 @@ export async function render(root, params, ctx = {}) {
     if (!data.total) return;
     const tabPhotos = h("button", { type: "button", role: "tab", "aria-selected": "false", "aria-controls": "panel-photos", class: "tab", "data-testid": "tab-photos" }, t("browse.tabPhotos", { n: data.total }));
     tabs.append(tabPhotos);
+    /**
+     * A photo-tree level as a folder of the tree.
+     * @param {Kura.PhotoLevel} level
+     * @param {string} path its id: the parent's id and its index
+     * @returns {Kura.ListNode}
+     */
     const synth = (level, path) => ({
       id: path,
       kind: "folder",
@@ -164,6 +190,7 @@ export async function render(root, params, ctx = {}) {
       icon: "ico-tag",
       level,
     });
+    /** @type {Kura.PhotoLevel} */
     const rootLevel = { label: t("browse.photoRoot"), count: data.total, children: data.tree, photos: [] };
     const photoTree = folderTree({
       workId: "photos",
@@ -172,11 +199,11 @@ export async function render(root, params, ctx = {}) {
       label: t("browse.tabPhotosLabel"),
       loadChildren: async (node) => {
         const level = node.id === "photos" ? rootLevel : node.level;
-        return { items: (level.children || []).map((c, i) => synth(c, `${node.id}/${i}`)), next_cursor: null };
+        return { items: (level?.children || []).map((c, i) => synth(c, `${node.id}/${i}`)), next_cursor: null };
       },
       onSelect: (node) => {
         const level = node.id === "photos" ? rootLevel : node.level;
-        list.show(photosOf(level));
+        if (level) list.show(photosOf(level));
         clear(crumbsNav).append(h("ol", {}, h("li", {}, h("span", { "aria-current": "page" }, node.name))));
       },
     });
@@ -236,12 +263,19 @@ export async function render(root, params, ctx = {}) {
   };
 }
 
+/**
+ * The photos of a photo-tree level and the levels below it, as listing rows.
+ * @param {Kura.PhotoLevel} level
+ * @returns {Kura.ListNode[]}
+ */
 function photosOf(level) {
+  /** @type {Kura.ListNode[]} */
   const out = [];
+  /** @param {Kura.PhotoLevel} l */
   const walk = (l) => {
     for (const p of l.photos || []) {
       if (!p.node_id) continue;
-      const base = String(p.file || "").split("/").pop();
+      const base = String(p.file || "").split("/").pop() ?? "";
       out.push({
         id: p.node_id,
         kind: "file",

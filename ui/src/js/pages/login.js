@@ -1,11 +1,15 @@
 // Sign-in page (#/login[?next=<hash>][&bye=1][&expired=1]). Lockout (423) and wrong
 // credentials (401) are shown above the form; the typed login ID is kept.
-import { api } from "../api.js";
+import { api, ApiError } from "../api.js";
 import { refreshSession } from "../app.js";
 import { t } from "../i18n.js";
 import { HOME, navigate } from "../router.js";
-import { busy, field, formError, h, showFormErrors } from "../ui.js";
+import { busy, control, field, formError, h, showFormErrors } from "../ui.js";
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams} params
+ */
 export async function render(root, params) {
   const q = params.query || {};
   const idField = field({ name: "login_id", label: t("login.id"), required: true, testid: "login-id", autocomplete: "username", attrs: { autocapitalize: "off", spellcheck: "false" } });
@@ -32,8 +36,8 @@ export async function render(root, params) {
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const login_id = form.elements.login_id.value.trim();
-    const password = form.elements.password.value;
+    const login_id = control(form, "login_id").value.trim();
+    const password = control(form, "password").value;
     const missing = new Map();
     if (!login_id) missing.set("login_id", t("validation.missing"));
     if (!password) missing.set("password", t("validation.missing"));
@@ -49,7 +53,8 @@ export async function render(root, params) {
         const next = q.next ? decodeURIComponent(q.next) : "";
         if (me && me.password_change_required) navigate("#/password", { replace: true });
         else navigate(next && next.startsWith("#/") && !next.startsWith("#/login") ? next : HOME, { replace: true });
-      } catch (err) {
+      } catch (caught) {
+        const err = ApiError.from(caught);
         if (err.status === 423) {
           err.detail = err.detail && err.detail !== err.title ? `${t("login.locked")} ${err.detail}` : t("login.locked");
           err.fields = new Map();
@@ -59,12 +64,12 @@ export async function render(root, params) {
         }
         showFormErrors(form, err);
         errBox.dataset.code = err.code || "";
-        form.elements.password.value = "";
-        if (err.status === 401 || err.status === 423) form.elements.password.focus();
+        control(form, "password").value = "";
+        if (err.status === 401 || err.status === 423) control(form, "password").focus();
       } finally {
         submit.textContent = t("login.submit");
       }
     });
   });
-  form.elements.login_id.focus();
+  control(form, "login_id").focus();
 }

@@ -2,14 +2,20 @@
 // here while /auth/me says password_change_required). The policy rules (GET
 // /auth/password-policy) are listed and checked as the user types through
 // POST /auth/password-policy/check (debounced); the server decides on submit.
-import { api } from "../api.js";
+import { api, ApiError } from "../api.js";
 import { refreshSession } from "../app.js";
 import { t } from "../i18n.js";
 import { HOME, navigate } from "../router.js";
-import { busy, field, formError, h, setFieldError, showFormErrors, toast } from "../ui.js";
+import { busy, control, field, formError, h, setFieldError, showFormErrors, toast } from "../ui.js";
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams} params
+ * @param {Kura.PageContext} ctx
+ */
 export async function render(root, params, ctx) {
   const forced = Boolean(ctx.session && ctx.session.password_change_required);
+  /** @type {{ rules: Kura.PolicyRule[], max_age: string }} */
   const policy = await api.get("/auth/password-policy");
   const rules = h("ul", { class: "rules", "data-testid": "password-rules", "aria-live": "polite" }, policy.rules.map((r) => h("li", { "data-rule": r.code }, r.description)));
   if (policy.max_age) rules.append(h("li", { class: "info" }, policy.max_age));
@@ -43,22 +49,24 @@ export async function render(root, params, ctx) {
     ),
   );
 
-  const ruleItems = () => [...rules.querySelectorAll("li[data-rule]")];
-  let timer = null;
+  const ruleItems = () => [...rules.querySelectorAll("li[data-rule]")].filter((li) => li instanceof HTMLElement);
+  /** @type {number | undefined} */
+  let timer;
   let seq = 0;
   async function check() {
-    const pw = form.elements.new_password.value;
+    const pw = control(form, "new_password").value;
     const mine = (seq += 1);
     if (!pw) {
       ruleItems().forEach((li) => li.classList.remove("ok", "ng"));
       return;
     }
     try {
+      /** @type {{ failed: Kura.PolicyRule[] }} */
       const res = await api.post("/auth/password-policy/check", { password: pw });
       if (mine !== seq) return;
       const failed = new Set(res.failed.map((r) => r.code));
       for (const li of ruleItems()) {
-        const bad = failed.has(li.dataset.rule);
+        const bad = failed.has(li.dataset.rule ?? "");
         li.classList.toggle("ng", bad);
         li.classList.toggle("ok", !bad);
         li.setAttribute("aria-label", `${li.textContent}: ${t(bad ? "password.rule_ng" : "password.rule_ok")}`);
@@ -67,17 +75,18 @@ export async function render(root, params, ctx) {
       /* the check is a courtesy; submit reports the real answer */
     }
   }
-  form.elements.new_password.addEventListener("input", () => {
+  control(form, "new_password").addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(check, 250);
   });
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    /** @type {Record<string, string>} */
     const v = {
-      current_password: form.elements.current_password.value,
-      new_password: form.elements.new_password.value,
-      confirm: form.elements.confirm.value,
+      current_password: control(form, "current_password").value,
+      new_password: control(form, "new_password").value,
+      confirm: control(form, "confirm").value,
     };
     const missing = new Map();
     for (const k of ["current_password", "new_password", "confirm"]) if (!v[k]) missing.set(k, t("validation.missing"));
@@ -92,23 +101,24 @@ export async function render(root, params, ctx) {
         toast(t("password.done"), "ok");
         await refreshSession();
         navigate(HOME, { replace: true });
-      } catch (err) {
+      } catch (caught) {
+        const err = ApiError.from(caught);
         showFormErrors(form, err);
         // A policy failure carries `failed` rules (new password); otherwise the current one is wrong.
         if (!err.fields.size && err.status === 400) {
           const failed = err.problem.failed || [];
           if (failed.length) {
             setFieldError(form, "new_password", `${err.detail} ${failed.map((r) => r.description).join("、")}`);
-            form.elements.new_password.focus();
+            control(form, "new_password").focus();
           } else {
             setFieldError(form, "current_password", err.detail || err.title);
-            form.elements.current_password.focus();
+            control(form, "current_password").focus();
           }
         }
         check();
       }
     });
   });
-  form.elements.current_password.focus();
+  control(form, "current_password").focus();
   return () => clearTimeout(timer);
 }

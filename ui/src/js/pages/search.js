@@ -4,7 +4,7 @@
 // Excel listing of the same search, ZIP export of the selected files.
 // The search state lives in the hash (#/search?q=…&doc_class=PHOTO…), kept with replaceState.
 
-import { api, apiUrl, ApiError } from "../api.js";
+import { api, apiUrl, ApiError, isAbort } from "../api.js";
 import { t, has, fmtDate, fmtNumber, fmtBytes } from "../i18n.js";
 import { href } from "../router.js";
 import { h, clear, marked, fieldError, notice, errorText, download, typeIcon } from "../components/dom.js";
@@ -19,9 +19,21 @@ const DATES = [
 const SORTS = ["relevance", "date", "title"];
 const FACET_SHOWN = 8;
 
+/**
+ * The search as the hash holds it.
+ * @typedef {object} SearchState
+ * @property {string} q
+ * @property {string} type
+ * @property {string} sort
+ * @property {Record<string, string[]>} filters facet name → chosen values
+ * @property {Record<string, string>} dates "<period|doc|photo>_<from|to>" → typed date
+ */
+
+/** @returns {SearchState} */
 function readState() {
   const qs = (window.location.hash.split("?")[1] || "");
   const p = new URLSearchParams(qs);
+  /** @type {SearchState} */
   const s = { q: p.get("q") || "", type: p.get("type") || "", sort: p.get("sort") || "", filters: {}, dates: {} };
   for (const f of FACETS) s.filters[f] = p.getAll(f);
   for (const [d] of DATES) {
@@ -31,18 +43,30 @@ function readState() {
   return s;
 }
 
+/**
+ * The API query of a search state (empty values left out).
+ * @param {SearchState} s
+ * @returns {Record<string, unknown>}
+ */
 function queryOf(s) {
+  /** @type {Record<string, unknown>} */
   const q = { q: s.q.trim() || undefined, type: s.type || undefined, sort: s.sort || undefined };
   for (const f of FACETS) if (s.filters[f].length) q[f] = s.filters[f];
   for (const [k, v] of Object.entries(s.dates)) if (v.trim()) q[k] = v.trim();
   return q;
 }
 
+/** @param {SearchState} s */
 function writeState(s) {
   const url = apiUrl("", queryOf(s)).replace(/^\/api\/v1/, "");
   history.replaceState(null, "", `#/search${url.startsWith("?") ? url : ""}`);
 }
 
+/**
+ * @param {string} name facet
+ * @param {{ value: string, label?: string | null }} bucket
+ * @returns {string}
+ */
 function facetLabel(name, bucket) {
   if (bucket.label) return bucket.label;
   const v = bucket.value;
@@ -52,13 +76,22 @@ function facetLabel(name, bucket) {
   return v;
 }
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams} params
+ * @param {Partial<Kura.PageContext>} [ctx]
+ */
 export async function render(root, params, ctx = {}) {
   ensureArchiveStyles();
-  (ctx.setTitle || ((x) => (document.title = x)))(t("search.title"));
+  (ctx.setTitle || ((/** @type {string} */ x) => (document.title = x)))(t("search.title"));
   const state = readState();
+  /** @type {Map<string, string>} */
   const selected = new Map(); // node id → work id (files chosen for the ZIP export)
+  /** @type {string | null | undefined} */
   let cursor = null;
+  /** @type {Record<string, Kura.FacetBucket[]>} */
   let lastFacets = {};
+  /** @type {AbortController | null} */
   let controller = null;
 
   // ---- the box --------------------------------------------------------------------------
@@ -99,6 +132,7 @@ export async function render(root, params, ctx = {}) {
 
   // ---- facets and dates -----------------------------------------------------------------
   const facetBox = h("div", { class: "facets" });
+  /** @type {Record<string, HTMLInputElement>} */
   const dateInputs = {};
   const dateBox = h(
     "fieldset",
@@ -134,6 +168,7 @@ export async function render(root, params, ctx = {}) {
     });
   }
 
+  /** @param {Record<string, Kura.FacetBucket[]>} facets */
   function renderFacets(facets) {
     clear(facetBox);
     for (const name of FACETS) {
@@ -163,7 +198,7 @@ export async function render(root, params, ctx = {}) {
       const group = h("fieldset", { class: "facet", "data-testid": `facet-${name}` }, h("legend", {}, t(`search.facet.${name}`)), list);
       if (buckets.length > FACET_SHOWN) {
         group.append(
-          h("button", { type: "button", class: "btn link small", onclick: (e) => { for (const li of list.querySelectorAll(".extra")) li.hidden = false; e.target.remove(); } }, t("search.facetMore", { n: buckets.length - FACET_SHOWN })),
+          h("button", { type: "button", class: "btn link small", onclick: (e) => { for (const li of list.querySelectorAll(".extra")) if (li instanceof HTMLElement) li.hidden = false; if (e.target instanceof Element) e.target.remove(); } }, t("search.facetMore", { n: buckets.length - FACET_SHOWN })),
         );
       }
       facetBox.append(group);
@@ -186,6 +221,11 @@ export async function render(root, params, ctx = {}) {
     zipBtn.disabled = !selected.size;
   }
 
+  /**
+   * Run an export with `btn` busy; its outcome shows in the action message.
+   * @param {HTMLButtonElement} btn
+   * @param {() => Promise<unknown>} fn
+   */
   async function withBusy(btn, fn) {
     btn.disabled = true;
     btn.setAttribute("aria-busy", "true");
@@ -204,6 +244,7 @@ export async function render(root, params, ctx = {}) {
   xlsxBtn.addEventListener("click", () => withBusy(xlsxBtn, () => download(apiUrl("/search/export.xlsx", queryOf(state)), { fallback: "search.xlsx" })));
   zipBtn.addEventListener("click", () =>
     withBusy(zipBtn, async () => {
+      /** @type {Map<string, string[]>} */
       const byWork = new Map();
       for (const [id, work] of selected) byWork.set(work, [...(byWork.get(work) || []), id]);
       for (const [work, ids] of byWork) {
@@ -212,6 +253,10 @@ export async function render(root, params, ctx = {}) {
     }),
   );
 
+  /**
+   * @param {Kura.SearchHit} hit
+   * @returns {HTMLLIElement}
+   */
   function hitEl(hit) {
     const isFile = hit.type === "file";
     const link = isFile ? href("/browse", hit.work_id, hit.id) : href("/works", hit.id);
@@ -234,10 +279,10 @@ export async function render(root, params, ctx = {}) {
     const cb = isFile
       ? h("input", { type: "checkbox", class: "hit-select", "aria-label": t("search.select", { name: hit.title || hit.path }), "data-testid": "hit-select", checked: selected.has(hit.id) })
       : h("span", { class: "hit-select" });
-    if (isFile) {
+    if (cb instanceof HTMLInputElement) {
       cb.checked = selected.has(hit.id);
       cb.addEventListener("change", () => {
-        if (cb.checked) selected.set(hit.id, hit.work_id);
+        if (cb.checked) selected.set(hit.id, hit.work_id ?? "");
         else selected.delete(hit.id);
         updateSelection();
       });
@@ -266,6 +311,7 @@ export async function render(root, params, ctx = {}) {
     );
   }
 
+  /** @param {{ append?: boolean }} [options] append: the next page under the shown ones */
   async function run({ append = false } = {}) {
     state.q = box.value;
     state.sort = sortSel.value === "relevance" && !box.value.trim() ? "" : sortSel.value;
@@ -283,20 +329,22 @@ export async function render(root, params, ctx = {}) {
     results.setAttribute("aria-busy", "true");
     more.disabled = true;
     const started = performance.now();
+    /** @type {Kura.SearchResponse} */
     let res;
     try {
       res = await api.get("/search", query, { signal: controller.signal });
     } catch (err) {
-      if (err && err.name === "AbortError") return;
+      if (isAbort(err)) return;
       results.removeAttribute("aria-busy");
       more.disabled = false;
-      const param = err instanceof ApiError ? err.problem.param || [...err.fields.keys()][0] : null;
-      if (param && dateInputs[param]) {
-        fieldError(dateInputs[param], err.detail, dateInputs[param].closest(".date-range"));
+      const apiErr = err instanceof ApiError ? err : null;
+      const param = apiErr ? apiErr.problem.param || [...apiErr.fields.keys()][0] : null;
+      if (apiErr && param && dateInputs[param]) {
+        fieldError(dateInputs[param], apiErr.detail, dateInputs[param].closest(".date-range"));
         dateInputs[param].focus();
         notice(notices, "");
-      } else if (param === "q") {
-        fieldError(box, err.detail);
+      } else if (apiErr && param === "q") {
+        fieldError(box, apiErr.detail);
       } else notice(notices, errorText(err));
       return;
     }

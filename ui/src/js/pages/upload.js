@@ -14,15 +14,30 @@ import { deliverableReport } from "../components/report.js";
 const REPORT_POLL_MS = 2000;
 const REPORT_WAIT_MS = 10 * 60 * 1000;
 
-/** Every file under a dropped directory entry, with its path relative to the drop. */
+/** @typedef {import("../components/upload-queue.js").Entry} Entry */
+/** @typedef {{ file: File, relativePath: string }} Picked a chosen file and its path in the drop */
+
+/**
+ * Every file under a dropped directory entry, with its path relative to the drop.
+ * @param {FileSystemEntry} entry
+ * @param {Picked[]} out
+ * @returns {Promise<Picked[]>} out
+ */
 async function filesOfEntry(entry, out) {
   if (entry.isFile) {
-    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+    const fileEntry = /** @type {FileSystemFileEntry} */ (entry); // isFile says so
+    /** @type {File} */
+    const file = await new Promise((resolve, reject) => {
+      fileEntry.file(resolve, reject);
+    });
     out.push({ file, relativePath: entry.fullPath.replace(/^\//, "") });
   } else if (entry.isDirectory) {
-    const reader = entry.createReader();
+    const reader = /** @type {FileSystemDirectoryEntry} */ (entry).createReader(); // isDirectory says so
     for (;;) {
-      const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+      /** @type {FileSystemEntry[]} */
+      const batch = await new Promise((resolve, reject) => {
+        reader.readEntries(resolve, reject);
+      });
       if (!batch.length) break;
       for (const e of batch) await filesOfEntry(e, out);
     }
@@ -30,11 +45,17 @@ async function filesOfEntry(entry, out) {
   return out;
 }
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams & { workId: string }} params
+ * @param {Partial<Kura.PageContext>} [ctx]
+ */
 export async function render(root, params, ctx = {}) {
   ensureArchiveStyles();
   const workId = params.workId;
-  (ctx.setTitle || ((x) => (document.title = x)))(t("upload.title"));
+  (ctx.setTitle || ((/** @type {string} */ x) => (document.title = x)))(t("upload.title"));
   clear(root);
+  /** @type {Kura.Work} */
   let work;
   try {
     work = await api.get(`/works/${encodeURIComponent(workId)}`);
@@ -55,6 +76,7 @@ export async function render(root, params, ctx = {}) {
   const unpackBox = h("input", { type: "checkbox", id: "upload-unpack", checked: true, "data-testid": "upload-unpack" });
   unpackBox.checked = true;
 
+  /** @type {Set<string>} */
   const watching = new Set();
   const queue = uploadQueue({
     workId,
@@ -65,8 +87,10 @@ export async function render(root, params, ctx = {}) {
 
   const fileInput = h("input", { type: "file", multiple: true, id: "upload-files", class: "sr-only", "data-testid": "upload-input" });
   const dirInput = h("input", { type: "file", multiple: true, webkitdirectory: true, id: "upload-dir", class: "sr-only", "data-testid": "upload-input-dir" });
+  /** @param {File} f */
   const isZip = (f) => /\.zip$/i.test(f.name) || f.type === "application/zip" || f.type === "application/x-zip-compressed";
 
+  /** @param {Picked[]} items */
   function enqueue(items) {
     if (!items.length) return;
     const folder = folderInput.value.trim();
@@ -80,6 +104,7 @@ export async function render(root, params, ctx = {}) {
     stale.hidden = true;
   }
 
+  /** @param {string} text the folder's error ("": none) */
   function fieldErr(text) {
     let box = document.getElementById("upload-folder-error");
     if (!box) {
@@ -92,11 +117,11 @@ export async function render(root, params, ctx = {}) {
   }
 
   fileInput.addEventListener("change", () => {
-    enqueue([...fileInput.files].map((file) => ({ file, relativePath: "" })));
+    enqueue([...(fileInput.files || [])].map((file) => ({ file, relativePath: "" })));
     fileInput.value = "";
   });
   dirInput.addEventListener("change", () => {
-    enqueue([...dirInput.files].map((file) => ({ file, relativePath: file.webkitRelativePath || file.name })));
+    enqueue([...(dirInput.files || [])].map((file) => ({ file, relativePath: file.webkitRelativePath || file.name })));
     dirInput.value = "";
   });
 
@@ -130,9 +155,10 @@ export async function render(root, params, ctx = {}) {
   drop.addEventListener("drop", async (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    const items = [...(e.dataTransfer.items || [])];
-    const entries = items.map((it) => (it.webkitGetAsEntry ? it.webkitGetAsEntry() : null)).filter(Boolean);
+    const items = [...(e.dataTransfer?.items || [])];
+    const entries = items.map((it) => (it.webkitGetAsEntry ? it.webkitGetAsEntry() : null)).filter(/** @returns {x is FileSystemEntry} */ (x) => Boolean(x));
     if (entries.length) {
+      /** @type {Picked[]} */
       const out = [];
       try {
         for (const entry of entries) await filesOfEntry(entry, out);
@@ -141,7 +167,7 @@ export async function render(root, params, ctx = {}) {
       }
       enqueue(out.map((x) => ({ ...x, relativePath: x.relativePath.includes("/") ? x.relativePath : "" })));
     } else {
-      enqueue([...e.dataTransfer.files].map((file) => ({ file, relativePath: "" })));
+      enqueue([...(e.dataTransfer?.files || [])].map((file) => ({ file, relativePath: "" })));
     }
   });
 
@@ -163,6 +189,10 @@ export async function render(root, params, ctx = {}) {
     );
   });
 
+  /**
+   * Wait for the package an unpacked ZIP became, then show its check report.
+   * @param {Entry} entry
+   */
   async function watchReport(entry) {
     const key = entry.relativePath || entry.file.name;
     if (watching.has(key)) return;
@@ -171,7 +201,8 @@ export async function render(root, params, ctx = {}) {
     entry.extra.append(h("p", { class: "muted", role: "status" }, t("upload.checking")));
     const deadline = Date.now() + REPORT_WAIT_MS;
     while (Date.now() < deadline && root.isConnected) {
-      let list = [];
+      /** @type {{ id: string, created_at: string, root_node_id: string }[]} */
+      let list;
       try {
         list = await api.get(`/works/${encodeURIComponent(workId)}/deliverables`);
       } catch {
@@ -188,7 +219,9 @@ export async function render(root, params, ctx = {}) {
         }
         return;
       }
-      await new Promise((r) => setTimeout(r, REPORT_POLL_MS));
+      await new Promise((r) => {
+        setTimeout(r, REPORT_POLL_MS);
+      });
     }
     clear(entry.extra).append(h("p", { class: "muted" }, t("upload.checkLate")));
   }
@@ -217,6 +250,7 @@ export async function render(root, params, ctx = {}) {
       reports,
     ),
   );
+  /** @param {BeforeUnloadEvent} e */
   const beforeUnload = (e) => {
     if (queue.entries.some((x) => x.state === "uploading")) {
       e.preventDefault();

@@ -6,9 +6,14 @@ import { h, clear } from "../components/dom.js";
 import { ensureArchiveStyles } from "../components/styles.js";
 import { viewerPanes, MAX_PANES } from "../components/panes.js";
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams} params
+ * @param {Partial<Kura.PageContext>} [ctx]
+ */
 export async function render(root, params, ctx = {}) {
   ensureArchiveStyles();
-  (ctx.setTitle || ((x) => (document.title = x)))(t("viewer.title"));
+  (ctx.setTitle || ((/** @type {string} */ x) => (document.title = x)))(t("viewer.title"));
   const ids = String((params.query && params.query.ids) || "")
     .split(",")
     .map((s) => s.trim())

@@ -7,16 +7,41 @@
 // The API answers 422 with `errors[].loc` (nested: location.address), 400 validation_failed with a
 // Japanese detail and no field name, 409 stale_version / duplicate: each lands next to its field
 // when one can be named; the form is never cleared on error.
-import { api } from "../api.js";
+import { api, ApiError } from "../api.js";
 import { t } from "../i18n.js";
 import { isOperator } from "../router.js";
-import { busy, field, formError, h, selectField, showFormErrors } from "../ui.js";
+import { busy, control, field, formError, h, selectField, showFormErrors } from "../ui.js";
 import { loadOrgs } from "./admin-users.js";
+
+/**
+ * What showApiErrors() reads of an error: an ApiError, or one the page makes up.
+ * @typedef {Pick<ApiError, "status" | "code" | "title" | "detail" | "problem" | "fields">} ApiErrorLike
+ */
+
+/**
+ * The form's values as the API takes them (POST /works; PATCH sends the changed ones).
+ * @typedef {object} WorkValues
+ * @property {string} kind
+ * @property {string} title
+ * @property {string} number
+ * @property {string | null} office_id
+ * @property {string} period_start
+ * @property {string} period_end
+ * @property {{ address: string, municipality_code: string }} location
+ * @property {string | null} business_type
+ * @property {string | null} category
+ * @property {number | null} planned_price
+ * @property {number | null} contract_price
+ * @property {string | null} bid_opening_at
+ * @property {string[]} contractor_org_ids
+ * @property {string} [orderer_org_id] (create only)
+ */
 
 const KINDS = ["construction", "service"];
 const OPTIONAL = ["office_id", "business_type", "category", "planned_price", "contract_price", "bid_opening_at"];
 
 // 400 validation_failed details carry no field name: the service's messages name it for us.
+/** @type {[string, string][]} */
 const DETAIL_FIELDS = [
   ["工期", "period_end"],
   ["業種", "business_type"],
@@ -30,11 +55,22 @@ const DETAIL_FIELDS = [
   ["法人番号", "corporate_number"],
 ];
 
+/**
+ * May this session create works (operators, the orderer's works.create holders)?
+ * @param {Kura.Session | null} session
+ * @returns {boolean}
+ */
 export function canCreateWork(session) {
-  return Boolean(session) && (isOperator(session) || (session.org_kind === "orderer" && (session.grants || []).includes("works.create")));
+  return !!session && (isOperator(session) || (session.org_kind === "orderer" && (session.grants || []).includes("works.create")));
 }
 
-/** Mirrors the policy's editors: operators, the orderer's works.manage holders, supervisors. */
+/**
+ * Mirrors the policy's editors: operators, the orderer's works.manage holders, supervisors.
+ * @param {Kura.Session | null} session
+ * @param {Kura.Work | null} work
+ * @param {string | null | undefined} myRole the session user's role among the work's members
+ * @returns {boolean}
+ */
 export function canManageWork(session, work, myRole) {
   if (!session || !work || work.status === "archived") return false;
   if (isOperator(session)) return true;
@@ -42,8 +78,14 @@ export function canManageWork(session, work, myRole) {
   return (ownOrderer && (session.grants || []).includes("works.manage")) || myRole === "supervisor";
 }
 
-/** An ApiError with its messages keyed by the form's field names (nested loc joined by "."). */
+/**
+ * An ApiError with its messages keyed by the form's field names (nested loc joined by ".").
+ * @param {ApiErrorLike} err
+ * @param {[string, string][]} [details] a word of a 400 detail → the field it names
+ * @returns {{ status: number, code: string, title: string, detail: string, fields: Map<string, string> }}
+ */
 function mapped(err, details = DETAIL_FIELDS) {
+  /** @type {Map<string, string>} */
   const fields = new Map();
   for (const e of (err.problem && err.problem.errors) || []) {
     const loc = (e.loc || []).filter((x) => x !== "body" && x !== "query" && x !== "path");
@@ -66,7 +108,12 @@ function mapped(err, details = DETAIL_FIELDS) {
   return { status: err.status, code: err.code, title: err.title, detail: err.detail, fields };
 }
 
-/** Show an ApiError on a form: fields next to inputs; a stale version gets a reload action. */
+/**
+ * Show an ApiError on a form: fields next to inputs; a stale version gets a reload action.
+ * @param {HTMLFormElement} form
+ * @param {ApiErrorLike} err (ApiError.from() for a caught error)
+ * @param {{ onReload?: () => void, details?: [string, string][] }} [options]
+ */
 export function showApiErrors(form, err, { onReload, details } = {}) {
   const m = mapped(err, details);
   // a field named in the message but absent from the form goes to the box
@@ -74,13 +121,18 @@ export function showApiErrors(form, err, { onReload, details } = {}) {
   showFormErrors(form, { ...m, fields: present.size ? m.fields : new Map() });
   if (err.code === "stale_version" && onReload) {
     const box = form.querySelector("[data-form-error]");
-    box.append(
+    box?.append(
       h("p", { class: "small" }, t("workform.stale_hint")),
       h("button", { type: "button", class: "btn small", "data-testid": "stale-reload", onclick: onReload }, t("workform.reload")),
     );
   }
 }
 
+/**
+ * An ISO timestamp as a datetime-local value in Japan time ("2026-04-01T09:30"); "" for none.
+ * @param {string | null | undefined} iso
+ * @returns {string}
+ */
 function toLocalInput(iso) {
   if (!iso) return "";
   const d = new Date(iso);
@@ -89,12 +141,19 @@ function toLocalInput(iso) {
   return jst.toISOString().slice(0, 16);
 }
 
+/**
+ * A datetime-local value (Japan time) as an ISO timestamp; null for none.
+ * @param {string} value
+ * @returns {string | null}
+ */
 function fromLocalInput(value) {
   return value ? `${value}:00+09:00` : null;
 }
 
+/** @returns {Promise<{ code: string, name: string, active?: boolean }[]>} the active 業種 */
 async function loadBusinessTypes() {
   try {
+    /** @type {{ code: string, name: string, active?: boolean }[]} */
     const list = await api.get("/master/business-types");
     return list.filter((b) => b.active !== false);
   } catch {
@@ -102,11 +161,27 @@ async function loadBusinessTypes() {
   }
 }
 
+/**
+ * @typedef {object} WorkFormOptions
+ * @property {Kura.Work | null} [work] the work to edit; none: a new one
+ * @property {Kura.Session} session
+ * @property {(saved: Kura.Work) => void} [onSaved]
+ * @property {() => void} [onCancel]
+ */
+
+/**
+ * The work form (see the top of this file).
+ * @param {WorkFormOptions} options
+ * @returns {Promise<HTMLFormElement>}
+ */
 export async function workForm({ work = null, session, onSaved, onCancel }) {
   const editing = Boolean(work);
+  /** @type {Partial<Kura.Work>} */
   const w = work || {};
   const [orgs, btypes] = await Promise.all([loadOrgs().catch(() => []), loadBusinessTypes()]);
+  /** @type {{ id: string, name: string }[]} */
   const orderers = orgs.filter((o) => o.kind === "orderer");
+  /** @type {{ id: string, name: string }[]} */
   const contractors = orgs.filter((o) => o.kind === "contractor");
   if (!isOperator(session) && session.user && !orderers.some((o) => o.id === session.user.org_id)) {
     orderers.push({ id: session.user.org_id, name: session.user.org_id });
@@ -144,7 +219,7 @@ export async function workForm({ work = null, session, onSaved, onCancel }) {
       field({ name: "number", label: t("work.number"), required: true, value: w.number || "", testid: "work-form-number" }),
       editing
         ? null
-        : selectField({ name: "orderer_org_id", label: t("work.orderer"), required: true, value: isOperator(session) ? (orderers[0] || {}).id : session.user.org_id, options: orderers.map((o) => ({ value: o.id, label: o.name })), testid: "work-form-orderer" }),
+        : selectField({ name: "orderer_org_id", label: t("work.orderer"), required: true, value: isOperator(session) ? orderers[0]?.id : session.user.org_id, options: orderers.map((o) => ({ value: o.id, label: o.name })), testid: "work-form-orderer" }),
       officeSel,
       field({ name: "period_start", label: t("workform.period_start"), type: "date", required: true, value: w.period_start || "", testid: "work-form-period-start" }),
       field({ name: "period_end", label: t("workform.period_end"), type: "date", required: true, value: w.period_end || "", testid: "work-form-period-end" }),
@@ -164,67 +239,89 @@ export async function workForm({ work = null, session, onSaved, onCancel }) {
       h("button", { type: "button", class: "btn", "data-testid": "work-form-cancel", onclick: () => onCancel && onCancel() }, t("common.cancel")),
     ),
   );
-  const f = form.elements;
+  /** @param {string} name */
+  const f = (name) => control(form, name);
 
+  /** @param {string | undefined} orgId */
   async function loadOffices(orgId) {
     const sel = officeSel.querySelector("select");
+    if (!sel) return;
     const keep = sel.value || w.office_id || "";
     while (sel.options.length > 1) sel.remove(1);
     if (!orgId) return;
     try {
+      /** @type {Kura.Page<Kura.Office>} */
       const page = await api.get(`/organizations/${encodeURIComponent(orgId)}/offices`, { limit: 200 });
       for (const o of page.items) sel.append(h("option", { value: o.id, selected: o.id === keep }, o.name));
     } catch {
       /* offices of an org the user may not read: the select stays empty */
     }
   }
-  const ordererId = () => (editing ? w.orderer_org_id : f.orderer_org_id && f.orderer_org_id.value);
-  if (!editing && f.orderer_org_id) f.orderer_org_id.addEventListener("change", () => loadOffices(ordererId()));
+  const ordererId = () => (editing ? w.orderer_org_id : f("orderer_org_id").value);
+  if (!editing) f("orderer_org_id").addEventListener("change", () => loadOffices(ordererId()));
   await loadOffices(ordererId());
 
+  /** @returns {WorkValues} */
   function values() {
-    const text = (name) => f[name].value.trim();
+    /** @param {string} name */
+    const text = (name) => f(name).value.trim();
+    /** @param {string} name */
     const num = (name) => (text(name) === "" ? null : Number(text(name)));
+    /** @type {WorkValues} */
     const out = {
-      kind: f.kind.value,
+      kind: f("kind").value,
       title: text("title"),
       number: text("number"),
-      office_id: f.office_id.value || null,
-      period_start: f.period_start.value,
-      period_end: f.period_end.value,
+      office_id: f("office_id").value || null,
+      period_start: f("period_start").value,
+      period_end: f("period_end").value,
       location: { address: text("location.address"), municipality_code: text("location.municipality_code") },
-      business_type: f.business_type.value || null,
+      business_type: f("business_type").value || null,
       category: text("category") || null,
       planned_price: num("planned_price"),
       contract_price: num("contract_price"),
-      bid_opening_at: fromLocalInput(f.bid_opening_at.value),
-      contractor_org_ids: [...form.querySelectorAll('input[name="contractor_org_ids"]:checked')].map((x) => x.value),
+      bid_opening_at: fromLocalInput(f("bid_opening_at").value),
+      contractor_org_ids: [...form.querySelectorAll('input[name="contractor_org_ids"]:checked')].filter((x) => x instanceof HTMLInputElement).map((x) => x.value),
     };
     if (!editing) out.orderer_org_id = ordererId();
     return out;
   }
 
   // Checks the API would make too, done first so the message sits by the field at once.
+  /**
+   * @param {WorkValues} v
+   * @returns {Map<string, string>}
+   */
   function localErrors(v) {
+    /** @type {Map<string, string>} */
     const fields = new Map();
-    for (const name of ["title", "number", "period_start", "period_end"]) if (!v[name]) fields.set(name, t("validation.missing"));
+    for (const name of /** @type {const} */ (["title", "number", "period_start", "period_end"])) if (!v[name]) fields.set(name, t("validation.missing"));
     if (!v.location.address) fields.set("location.address", t("validation.missing"));
     if (!v.location.municipality_code) fields.set("location.municipality_code", t("validation.missing"));
     if (v.period_start && v.period_end && v.period_start > v.period_end) fields.set("period_end", t("workform.period_order"));
     return fields;
   }
 
+  /**
+   * The request body: every value for a new work; for an edit, the changed ones and the version.
+   * @param {WorkValues} v
+   * @returns {Record<string, unknown>}
+   */
   function body(v) {
     if (!editing) {
+      /** @type {Record<string, unknown>} */
       const out = { ...v };
       for (const k of OPTIONAL) if (out[k] === null) delete out[k];
       return out;
     }
+    /** @type {Record<string, unknown>} */
     const out = { version: w.version };
+    /** @type {Record<string, unknown>} */
+    const old = { ...w };
     for (const [k, val] of Object.entries(v)) {
-      const before = k === "location" ? { address: (w.location || {}).address, municipality_code: (w.location || {}).municipality_code } : k === "contractor_org_ids" ? [...(w.contractor_org_ids || [])].sort() : (w[k] ?? null);
-      const after = k === "contractor_org_ids" ? [...val].sort() : val;
-      if (k === "bid_opening_at" && toLocalInput(w.bid_opening_at) === toLocalInput(val)) continue;
+      const before = k === "location" ? { address: w.location?.address, municipality_code: w.location?.municipality_code } : k === "contractor_org_ids" ? [...(w.contractor_org_ids || [])].sort() : (old[k] ?? null);
+      const after = k === "contractor_org_ids" && Array.isArray(val) ? [...val].sort() : val;
+      if (k === "bid_opening_at" && toLocalInput(w.bid_opening_at) === toLocalInput(v.bid_opening_at)) continue;
       if (JSON.stringify(before) !== JSON.stringify(after)) out[k] = val;
     }
     return out;
@@ -240,10 +337,10 @@ export async function workForm({ work = null, session, onSaved, onCancel }) {
     }
     await busy(submit, async () => {
       try {
-        const saved = editing ? await api.patch(`/works/${encodeURIComponent(w.id)}`, body(v)) : await api.post("/works", body(v));
+        const saved = editing ? await api.patch(`/works/${encodeURIComponent(w.id ?? "")}`, body(v)) : await api.post("/works", body(v));
         onSaved && onSaved(saved);
       } catch (err) {
-        showApiErrors(form, err, { onReload: () => window.dispatchEvent(new HashChangeEvent("hashchange")) });
+        showApiErrors(form, ApiError.from(err), { onReload: () => window.dispatchEvent(new HashChangeEvent("hashchange")) });
       }
     });
   });

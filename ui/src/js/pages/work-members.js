@@ -3,30 +3,41 @@
 // member's role, remove a member. The API's Japanese messages appear by the control concerned.
 //
 //   memberEditor({ work, members, userNames, orgName, session, reload }) → <section>
-import { api } from "../api.js";
+import { api, ApiError } from "../api.js";
 import { fmtDate, t } from "../i18n.js";
 import { isOperator } from "../router.js";
-import { busy, clear, confirmDialog, empty, field, formError, h, selectField, toast } from "../ui.js";
+import { busy, clear, confirmDialog, control, empty, errorMessage, field, formError, h, selectField, toast } from "../ui.js";
 import { showApiErrors } from "./work-form.js";
 
 const ROLES = ["supervisor", "inspector", "contractor_member", "viewer", "archive_reader"];
+/** @type {[string, string][]} */
 const MEMBER_DETAILS = [
   ["監督員", "role"],
   ["受注者", "role"],
   ["利用者", "user"],
 ];
 
+/**
+ * @param {Kura.Session} session
+ * @returns {boolean}
+ */
 function canListUsers(session) {
   return isOperator(session) || (session.grants || []).includes("users.manage");
 }
 
-/** Users the picker offers: every user for operators, the own organization for users.manage. */
+/**
+ * Users the picker offers: every user for operators, the own organization for users.manage.
+ * @param {Kura.Session} session
+ * @returns {Promise<Kura.User[]>}
+ */
 async function userPool(session) {
   if (!canListUsers(session)) return [];
+  /** @type {Kura.User[]} */
   const out = [];
   let cursor;
   try {
     do {
+      /** @type {Kura.Page<Kura.User>} */
       const page = await api.get("/users", { limit: 200, cursor, status: "active" });
       out.push(...page.items);
       cursor = page.next_cursor;
@@ -37,7 +48,12 @@ async function userPool(session) {
   return out;
 }
 
-/** The user id for what was typed: a picked "login ID" or name, else an exact login-ID lookup. */
+/**
+ * The user id for what was typed: a picked "login ID" or name, else an exact login-ID lookup.
+ * @param {string} text
+ * @param {Kura.User[]} pool
+ * @returns {Promise<string | null>} null when nothing was typed
+ */
 async function resolveUser(text, pool) {
   const q = text.trim();
   if (!q) return null;
@@ -45,6 +61,7 @@ async function resolveUser(text, pool) {
   const hit = pool.find((u) => u.login_id.toLowerCase() === low) || pool.find((u) => u.name === q) || pool.find((u) => `${u.login_id}（${u.name}）` === q);
   if (hit) return hit.id;
   try {
+    /** @type {Kura.Page<Kura.User>} */
     const page = await api.get("/users", { login_id: q, limit: 1 });
     if (page.items.length) return page.items[0].id;
   } catch {
@@ -53,10 +70,26 @@ async function resolveUser(text, pool) {
   return q;
 }
 
+/**
+ * @typedef {object} MemberEditorOptions
+ * @property {Kura.Work} work
+ * @property {Kura.Member[]} members
+ * @property {Map<string, string | null>} userNames user id → "name（login ID）" when readable
+ * @property {(orgId: string | null | undefined) => Kura.Child} orgName
+ * @property {Kura.Session} session
+ * @property {() => void} reload show the work page again
+ */
+
+/**
+ * The member editor (see the top of this file).
+ * @param {MemberEditorOptions} options
+ * @returns {HTMLElement}
+ */
 export function memberEditor({ work, members, userNames, orgName, session, reload }) {
   const listId = `member-candidates-${work.id}`;
   const datalist = h("datalist", { id: listId, "data-testid": "member-candidates" });
   const listable = canListUsers(session);
+  /** @type {Kura.User[]} */
   let pool = [];
   const poolReady = userPool(session).then((users) => {
     pool = users;
@@ -64,10 +97,11 @@ export function memberEditor({ work, members, userNames, orgName, session, reloa
   });
 
   const addBtn = h("button", { type: "submit", class: "btn primary", "data-testid": "member-add" }, t("members.add"));
+  const addTitle = h("h3", { class: "member-add-title" }, t("members.add"));
   const addForm = h(
     "form",
     { novalidate: true, "data-testid": "member-add-form", "aria-label": t("members.add") },
-    h("h3", { class: "member-add-title" }, t("members.add")),
+    addTitle,
     formError(),
     h(
       "div",
@@ -87,19 +121,19 @@ export function memberEditor({ work, members, userNames, orgName, session, reloa
   );
   addForm.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const f = addForm.elements;
     await busy(addBtn, async () => {
       await poolReady;
-      const userId = await resolveUser(f.user.value, pool);
+      const userId = await resolveUser(control(addForm, "user").value, pool);
       if (!userId) {
         showApiErrors(addForm, { status: 422, code: "missing", title: t("error.form"), detail: t("error.form"), problem: {}, fields: new Map([["user", t("validation.missing")]]) });
         return;
       }
       try {
-        await api.post(`/works/${encodeURIComponent(work.id)}/members`, { user_id: userId, role: f.role.value });
+        await api.post(`/works/${encodeURIComponent(work.id)}/members`, { user_id: userId, role: control(addForm, "role").value });
         toast(t("members.added"), "ok");
         reload();
-      } catch (err) {
+      } catch (caught) {
+        const err = ApiError.from(caught);
         if (err.status === 422 && err.fields.has("user_id")) err.fields.set("user", t("members.user_unknown"));
         showApiErrors(addForm, err, { details: MEMBER_DETAILS, onReload: reload });
       }
@@ -114,9 +148,10 @@ export function memberEditor({ work, members, userNames, orgName, session, reloa
       ROLES.map((r) => h("option", { value: r, selected: r === m.role }, t(`role.${r}`))),
     );
     const err = h("p", { class: "field-error", role: "alert", hidden: true, "data-testid": "member-error" });
+    /** @param {unknown} e */
     const fail = (e) => {
-      clear(err).append(e.detail || e.title);
-      if (e.code === "stale_version") err.append(" ", h("button", { type: "button", class: "btn small", "data-testid": "stale-reload", onclick: reload }, t("workform.reload")));
+      clear(err).append(errorMessage(e));
+      if (e instanceof ApiError && e.code === "stale_version") err.append(" ", h("button", { type: "button", class: "btn small", "data-testid": "stale-reload", onclick: reload }, t("workform.reload")));
       err.hidden = false;
       sel.setAttribute("aria-invalid", "true");
     };
@@ -157,7 +192,7 @@ export function memberEditor({ work, members, userNames, orgName, session, reloa
     );
   });
 
-  addForm.querySelector("h3").style.marginTop = "1.25rem";
+  addTitle.style.marginTop = "1.25rem";
   return h(
     "section",
     { class: "card", "aria-labelledby": "work-members" },

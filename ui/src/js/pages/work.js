@@ -4,10 +4,10 @@
 // Managers (operators, the orderer's works.manage holders, supervisors) also get "編集" (the
 // work form), the status steps (登録済 → 施工中 → 完成 → 保管, one step forward, confirmed) and
 // the member editor (work-members.js).
-import { api } from "../api.js";
+import { api, ApiError } from "../api.js";
 import { fmtDate, fmtDateTime, fmtEra, fmtNumber, t } from "../i18n.js";
 import { href, navigate } from "../router.js";
-import { badge, busy, clear, confirmDialog, empty, h, pageHeader, statusBadge, toast } from "../ui.js";
+import { badge, busy, clear, confirmDialog, control, empty, errorMessage, h, pageHeader, statusBadge, toast } from "../ui.js";
 import { canManageWork, workForm } from "./work-form.js";
 import { memberEditor } from "./work-members.js";
 
@@ -17,6 +17,13 @@ function reload() {
   window.dispatchEvent(new HashChangeEvent("hashchange"));
 }
 
+/**
+ * A record's display name, or null when it cannot be read.
+ * @template R
+ * @param {string} path
+ * @param {(record: R) => string} pick
+ * @returns {Promise<string | null>}
+ */
 async function nameOf(path, pick) {
   try {
     return pick(await api.get(path));
@@ -25,29 +32,41 @@ async function nameOf(path, pick) {
   }
 }
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams & { id: string }} params
+ * @param {Kura.PageContext} ctx
+ */
 export async function render(root, params, ctx) {
   const id = params.id;
+  /** @type {Kura.Work} */
   const work = await api.get(`/works/${encodeURIComponent(id)}`);
   ctx.setTitle(work.title);
+  /** @type {[Kura.Member[] | Kura.Page<Kura.Member> | null, Kura.Page<Kura.ArchiveNode> | null]} */
   const [members, tree] = await Promise.all([
     api.get(`/works/${encodeURIComponent(id)}/members`).catch(() => null),
     api.get(`/works/${encodeURIComponent(id)}/tree`, { limit: 100 }).catch(() => null),
   ]);
   const memberList = members ? (Array.isArray(members) ? members : members.items || []) : [];
 
-  const orgIds = [work.orderer_org_id, ...(work.contractor_org_ids || []), ...memberList.map((m) => m.org_id)].filter(Boolean);
+  const orgIds = [work.orderer_org_id, ...(work.contractor_org_ids || []), ...memberList.map((m) => m.org_id)].filter(/** @returns {o is string} */ (o) => Boolean(o));
+  /** @type {Map<string, string | null>} */
   const orgNames = new Map();
-  await Promise.all([...new Set(orgIds)].map(async (o) => orgNames.set(o, await nameOf(`/organizations/${encodeURIComponent(o)}`, (x) => x.name))));
+  await Promise.all([...new Set(orgIds)].map(async (o) => orgNames.set(o, await nameOf(`/organizations/${encodeURIComponent(o)}`, (/** @type {Kura.Org} */ x) => x.name))));
+  /** @type {Map<string, string | null>} */
   const userNames = new Map();
-  await Promise.all(memberList.map(async (m) => userNames.set(m.user_id, await nameOf(`/users/${encodeURIComponent(m.user_id)}`, (x) => `${x.name}（${x.login_id}）`))));
+  await Promise.all(memberList.map(async (m) => userNames.set(m.user_id, await nameOf(`/users/${encodeURIComponent(m.user_id)}`, (/** @type {Kura.User} */ x) => `${x.name}（${x.login_id}）`))));
+  /** @param {string | null | undefined} o */
   const org = (o) => (o ? orgNames.get(o) || h("span", { class: "mono" }, o) : "—");
 
-  const me = ctx.session && ctx.session.user ? memberList.find((m) => m.user_id === ctx.session.user.id) : null;
+  const session = ctx.session;
+  const me = session && session.user ? memberList.find((m) => m.user_id === session.user.id) : null;
   const manage = canManageWork(ctx.session, work, me && me.role);
   const formSlot = h("div", {});
+  /** @type {HTMLElement[]} */
   const actions = [h("a", { class: "btn primary", href: href("/browse", id), "data-testid": "work-open-browser" }, t("work.open_browser"))];
   actions.push(h("a", { class: "btn", href: href("/upload", id), "data-testid": "work-upload" }, t("work.upload")));
-  if (manage) {
+  if (manage && session) {
     const editBtn = h("button", { type: "button", class: "btn", "data-testid": "work-edit", "aria-expanded": "false" }, t("common.edit"));
     editBtn.addEventListener("click", async () => {
       if (formSlot.firstChild) {
@@ -58,7 +77,7 @@ export async function render(root, params, ctx) {
       editBtn.setAttribute("aria-expanded", "true");
       const wf = await workForm({
         work,
-        session: ctx.session,
+        session,
         onCancel: () => {
           clear(formSlot);
           editBtn.setAttribute("aria-expanded", "false");
@@ -70,18 +89,19 @@ export async function render(root, params, ctx) {
         },
       });
       clear(formSlot).append(wf);
-      wf.elements.title.focus();
+      control(wf, "title").focus();
     });
     actions.push(editBtn);
   }
 
   const hold = work.legal_hold;
+  /** @type {[string, Kura.Child][]} */
   const props = [
     ["work.number", h("span", { class: "mono" }, work.number)],
     ["work.kind", t(`kind.${work.kind}`)],
     ["work.status", statusBadge(work.status)],
     ["work.orderer", org(work.orderer_org_id)],
-    ["work.contractors", (work.contractor_org_ids || []).length ? work.contractor_org_ids.map((o, i) => [i ? "、" : "", org(o)]) : "—"],
+    ["work.contractors", (work.contractor_org_ids || []).length ? (work.contractor_org_ids || []).map((o, i) => [i ? "、" : "", org(o)]) : "—"],
     ["work.period", h("span", { "data-testid": "work-period" }, `${fmtDate(work.period_start)} 〜 ${fmtDate(work.period_end)}`, h("span", { class: "muted small" }, `（${fmtEra(work.period_start)} 〜 ${fmtEra(work.period_end)}）`))],
     ["work.location", work.location && work.location.address ? work.location.address : "—"],
     ["work.business_type", work.business_type || "—"],
@@ -89,6 +109,7 @@ export async function render(root, params, ctx) {
     ["work.planned_price", work.planned_price !== null && work.planned_price !== undefined ? t("work.yen", { n: fmtNumber(work.planned_price) }) : "—"],
     ["work.contract_price", work.contract_price !== null && work.contract_price !== undefined ? t("work.yen", { n: fmtNumber(work.contract_price) }) : "—"],
   ];
+  /** @type {[string, Kura.Child][]} */
   const archive = [
     ["work.archived_at", work.archived_at ? fmtDateTime(work.archived_at) : "—"],
     ["work.retention_years", work.retention_years ? t("work.years", { n: work.retention_years }) : "—"],
@@ -102,6 +123,7 @@ export async function render(root, params, ctx) {
     ["work.created_at", fmtDateTime(work.created_at)],
     ["work.updated_at", fmtDateTime(work.updated_at)],
   ];
+  /** @param {[string, Kura.Child][]} rows */
   const dl = (rows) => h("dl", { class: "props" }, rows.map(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)]));
 
   const folders = tree ? (tree.items || []).filter((n) => n.kind === "folder") : [];
@@ -152,8 +174,8 @@ export async function render(root, params, ctx) {
                 toast(t("workform.moved", { status: t(`status.${s}`) }), "ok");
                 reload();
               } catch (err) {
-                clear(stepError).append(err.detail || err.title);
-                if (err.code === "stale_version") stepError.append(" ", h("button", { type: "button", class: "btn small", "data-testid": "stale-reload", onclick: reload }, t("workform.reload")));
+                clear(stepError).append(errorMessage(err));
+                if (err instanceof ApiError && err.code === "stale_version") stepError.append(" ", h("button", { type: "button", class: "btn small", "data-testid": "stale-reload", onclick: reload }, t("workform.reload")));
                 stepError.hidden = false;
               }
             });
@@ -166,7 +188,8 @@ export async function render(root, params, ctx) {
     stepError,
   );
   // No stylesheet of ours: CSSOM (allowed by the CSP, unlike style attributes) drops the numbers.
-  Object.assign(stepCard.querySelector("ol").style, { listStyle: "none", paddingLeft: "0", alignItems: "center" });
+  const stepList = stepCard.querySelector("ol");
+  if (stepList) Object.assign(stepList.style, { listStyle: "none", paddingLeft: "0", alignItems: "center" });
 
   const memberCard = h(
     "section",
@@ -204,6 +227,6 @@ export async function render(root, params, ctx) {
     ),
     stepCard,
     folderCard,
-    manage ? memberEditor({ work, members: memberList, userNames, orgName: org, session: ctx.session, reload }) : memberCard,
+    manage && session ? memberEditor({ work, members: memberList, userNames, orgName: org, session, reload }) : memberCard,
   );
 }

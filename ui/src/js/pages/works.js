@@ -1,15 +1,20 @@
 // Works list (#/works?q=&status=a,b&kind=&category=&business_type=&from=&to=&sort=&order=).
 // Filters live in the hash so reload/back keep them; cursor paging with "さらに表示".
-import { api } from "../api.js";
+import { api, ApiError } from "../api.js";
 import { fmtDate, fmtNumber, t } from "../i18n.js";
 import { href, navigate } from "../router.js";
-import { clear, empty, errorBox, field, h, loading, pageHeader, selectField, showFormErrors, statusBadge, toast } from "../ui.js";
+import { clear, control, empty, errorBox, field, h, loading, pageHeader, selectField, showFormErrors, statusBadge, toast } from "../ui.js";
 import { canCreateWork, workForm } from "./work-form.js";
 
 const STATUSES = ["registered", "in_progress", "completed", "archived"];
 const SORTS = ["updated_at", "created_at", "period_start", "title"];
 const PAGE = 50;
 
+/**
+ * @param {HTMLElement} root
+ * @param {Kura.RouteParams} params
+ * @param {Kura.PageContext} ctx
+ */
 export async function render(root, params, ctx) {
   const q = params.query || {};
   const chosen = new Set((q.status || "").split(",").filter(Boolean));
@@ -46,7 +51,7 @@ export async function render(root, params, ctx) {
       h("a", { class: "btn link", href: "#/works", "data-testid": "works-clear" }, t("common.clear")),
     ),
   );
-  form.querySelector('[name="order"]').setAttribute("aria-label", t("works.sort"));
+  form.querySelector('[name="order"]')?.setAttribute("aria-label", t("works.sort"));
 
   const body = h("tbody", {});
   const table = h(
@@ -63,9 +68,11 @@ export async function render(root, params, ctx) {
   const count = h("span", { "data-testid": "works-count", "aria-live": "polite" });
   const more = h("button", { type: "button", class: "btn", "data-testid": "works-more", hidden: true }, t("common.more"));
   const results = h("div", {}, loading());
+  /** @type {HTMLElement[]} */
   const actions = [];
   const formSlot = h("div", {});
-  if (canCreateWork(ctx.session)) {
+  const session = ctx.session;
+  if (session && canCreateWork(session)) {
     const newBtn = h("button", { type: "button", class: "btn primary", "data-testid": "work-new", "aria-expanded": "false" }, t("workform.new"));
     newBtn.addEventListener("click", async () => {
       if (formSlot.firstChild) {
@@ -80,15 +87,15 @@ export async function render(root, params, ctx) {
         newBtn.focus();
       };
       const wf = await workForm({
-        session: ctx.session,
+        session,
         onCancel: close,
-        onSaved: (saved) => {
+        onSaved: (/** @type {Kura.Work} */ saved) => {
           toast(t("workform.created"), "ok");
           navigate(href("/works", saved.id));
         },
       });
       clear(formSlot).append(wf);
-      wf.elements.title.focus();
+      control(wf, "title").focus();
     });
     actions.push(newBtn);
   }
@@ -96,18 +103,23 @@ export async function render(root, params, ctx) {
 
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const f = form.elements;
-    const statuses = [...form.querySelectorAll('input[name="status"]:checked')].map((x) => x.value);
+    /** @param {string} name */
+    const f = (name) => control(form, name);
+    const statuses = [...form.querySelectorAll('input[name="status"]:checked')].filter((x) => x instanceof HTMLInputElement).map((x) => x.value);
     const next = new URLSearchParams();
+    /**
+     * @param {string} k
+     * @param {string} v left out when empty
+     */
     const put = (k, v) => v && next.set(k, v);
-    put("q", f.q.value.trim());
+    put("q", f("q").value.trim());
     put("status", statuses.join(","));
-    put("kind", f.kind.value);
-    put("category", f.category.value.trim());
-    put("from", f.period_start_from.value);
-    put("to", f.period_start_to.value);
-    if (f.sort.value !== "updated_at") put("sort", f.sort.value);
-    if (f.order.value !== "desc") put("order", f.order.value);
+    put("kind", f("kind").value);
+    put("category", f("category").value.trim());
+    put("from", f("period_start_from").value);
+    put("to", f("period_start_to").value);
+    if (f("sort").value !== "updated_at") put("sort", f("sort").value);
+    if (f("order").value !== "desc") put("order", f("order").value);
     const qs = next.toString();
     navigate(`#/works${qs ? `?${qs}` : ""}`);
   });
@@ -124,8 +136,11 @@ export async function render(root, params, ctx) {
     limit: PAGE,
   };
   let shown = 0;
+  /** @type {number | null} */
   let total = null;
+  /** @param {string | null | undefined} cursor */
   async function load(cursor) {
+    /** @type {Kura.Page<Kura.Work>} */
     const page = await api.get("/works", { ...query, cursor });
     for (const w of page.items) body.append(row(w));
     shown += page.items.length;
@@ -148,12 +163,16 @@ export async function render(root, params, ctx) {
     else results.append(table, h("div", { class: "table-foot" }, count, more));
   } catch (err) {
     clear(results);
-    if (err.status === 422 || err.status === 400) showFormErrors(form, err);
+    if (err instanceof ApiError && (err.status === 422 || err.status === 400)) showFormErrors(form, err);
     else results.append(errorBox(err));
   }
   ctx.setTitle(t("works.title"));
 }
 
+/**
+ * @param {Kura.Work} w
+ * @returns {HTMLTableRowElement}
+ */
 function row(w) {
   return h(
     "tr",

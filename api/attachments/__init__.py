@@ -1,0 +1,1 @@
+"""Files attached to records of any module (posts, proposals, bonds, applications)."""

@@ -1,0 +1,16 @@
+"""電子納品 packages: intake of ZIPs and folders, validation, reports."""
+
+from __future__ import annotations
+
+from api.container import Container
+from api.deliverables import intake, package
+from api.deliverables.router import router
+from api.modules import Module
+
+
+async def _schema(container: Container) -> None:
+    await intake.ensure_indexes(container.records)
+    await package.ensure_indexes(container.records)
+
+
+MODULE = Module("deliverables", routers=(router,), ensure_schema=_schema)

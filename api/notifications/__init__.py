@@ -1,0 +1,1 @@
+"""In-app notifications (the bell) and per-user mail preferences; see ``service``."""

@@ -1,0 +1,52 @@
+"""Permission matrix of the deliverables router (電子納品 package checks) on the app as
+``create_app`` builds it, with real sign-ins (``tests.support.perms``).
+
+Reading a check needs ``files.read`` on its work, running one ``files.write``; a user who may
+not read the work gets 404 (architecture.md, Permissions), a viewer member who may not write
+gets 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from api.config import Settings
+from api.deliverables.router import router as deliverables_router
+from tests.support.perms import Ids, Row, World, check_matrix, perm_world, uncovered
+
+pytestmark = pytest.mark.anyio
+
+ROWS = [
+    Row("GET", "/works/{work}/deliverables", allowed="viewer", refused=404, hidden="deliverable"),
+    Row("POST", "/works/{work}/deliverables", allowed="builder", denied="viewer", ok=201,
+        json={}),
+    Row("POST", "/works/{work}/deliverables", allowed="supervisor", refused=404, ok=201,
+        json={"profile": "maff"}),
+    Row("GET", "/deliverables/{deliverable}", allowed="viewer", refused=404),
+    Row("POST", "/deliverables/{deliverable}/analyse", allowed="builder", denied="viewer",
+        ok=201, json={"profile": "maff"}),
+    Row("POST", "/deliverables/{deliverable}/analyse", allowed="manager", refused=404, ok=201,
+        json={}),
+    Row("GET", "/deliverables/{deliverable}/photo-tree", allowed="viewer", refused=404),
+    Row("GET", "/deliverables/{deliverable}/report.html", allowed="viewer", refused=404),
+    Row("GET", "/deliverables/{deliverable}/report.html?severity=E", allowed="reader",
+        refused=404),
+]  # fmt: skip
+
+
+@pytest.fixture
+async def world(settings: Settings) -> AsyncIterator[World]:
+    async with perm_world(settings) as w:
+        yield w
+
+
+async def test_deliverables_matrix(world: World) -> None:
+    work = await world.work()
+    ids: Ids = {"work": work["id"], "deliverable": await world.deliverable(work["id"])}
+    await check_matrix(world, ROWS, ids)
+
+
+def test_every_deliverables_endpoint_has_a_row() -> None:
+    assert uncovered([deliverables_router], ROWS) == []

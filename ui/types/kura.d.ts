@@ -1,0 +1,315 @@
+// Types for the type check of the web interface (`tsc -p ui`, see ui/tsconfig.json). Nothing
+// here runs or ships: ui/src stays plain ES modules, annotated with JSDoc that names these
+// types as `Kura.Work`, `Kura.Page<Kura.User>`, ... (global, so no import is needed).
+//
+// The API records mirror the response schemas of the FastAPI app (api/*/schemas.py and the
+// routers' models); only the fields the pages read are listed. When a page reads a new field,
+// add it here from the schema, not from what the page hopes for.
+
+declare namespace Kura {
+  // ---- DOM helpers (ui.js and components/dom.js: h()) --------------------------------------
+
+  /** `on<event>` handlers of h(): `onclick: (e) => ...` gets a MouseEvent, and so on. */
+  type Handlers = {
+    [E in keyof HTMLElementEventMap as `on${E}`]?: (event: HTMLElementEventMap[E]) => unknown;
+  };
+
+  /** The attributes h() takes: handlers, `class`, `data-*`, ARIA, booleans, CSSOM `style`. */
+  type Attrs = Handlers & { [name: string]: unknown };
+
+  /** A child of h(): nodes and text; null, undefined and false are skipped; arrays flatten. */
+  type Child = Node | string | number | boolean | null | undefined | Child[];
+
+  // ---- the shell ---------------------------------------------------------------------------
+
+  /** GET /auth/me (api/auth/schemas.py MeResponse). */
+  interface Session {
+    user: User;
+    org_kind: string | null;
+    grants: string[];
+    password_change_required: boolean;
+  }
+
+  /** Route parameters (`:id`, `:workId`, ...) plus the query after "?" (router.js). */
+  interface RouteParams {
+    [name: string]: string | Record<string, string> | undefined;
+    query: Record<string, string>;
+  }
+
+  /** What app.js hands a page's render(). */
+  interface PageContext {
+    session: Session | null;
+    navigate: (hash: string, options?: { replace?: boolean }) => void;
+    refreshSession: () => Promise<Session | null>;
+    setTitle: (text: string) => void;
+  }
+
+  /** A page module (js/pages/<page>.js): render() may return a cleanup function. */
+  interface PageModule {
+    render(root: HTMLElement, params: RouteParams, ctx: PageContext): Promise<void | (() => void)>;
+  }
+
+  // ---- API records ---------------------------------------------------------------------------
+
+  /** A cursor page (api/kit/pagination.py CursorPage). */
+  interface Page<T> {
+    items: T[];
+    next_cursor?: string | null;
+    total?: number | null;
+  }
+
+  /** A problem+json answer (RFC 9457) with Kura's extensions (api/errors.py). */
+  interface Problem {
+    type?: string;
+    title?: string;
+    detail?: string;
+    status?: number;
+    code?: string;
+    /** 422: pydantic's errors (`loc`, `type`, `msg`, `ctx`). */
+    errors?: ValidationIssue[];
+    /** DuplicateError: the fields whose value is taken. */
+    fields?: string[];
+    /** One field named by the error. */
+    field?: string;
+    /** A query parameter named by the error (search dates). */
+    param?: string;
+    /** Password policy rules the new password fails. */
+    failed?: PolicyRule[];
+  }
+
+  interface ValidationIssue {
+    loc?: (string | number)[];
+    type?: string;
+    msg?: string;
+    ctx?: Record<string, unknown>;
+  }
+
+  /** api/users/schemas.py UserRead. */
+  interface User {
+    id: string;
+    login_id: string;
+    name: string;
+    name_kana?: string | null;
+    email?: string | null;
+    org_id: string;
+    position?: string | null;
+    status: string;
+    must_change_password: boolean;
+    locked_until?: string | null;
+    last_login_at?: string | null;
+    version: number;
+  }
+
+  /** api/organizations/schemas.py OrganizationRead. */
+  interface Org {
+    id: string;
+    kind: string;
+    name: string;
+    name_kana?: string;
+    code?: string | null;
+    corporate_number?: string | null;
+    address?: string;
+    phone?: string;
+    version: number;
+  }
+
+  /** api/organizations/schemas.py OfficeRead. */
+  interface Office {
+    id: string;
+    org_id: string;
+    name: string;
+    code?: string | null;
+    address?: string;
+    phone?: string;
+    version: number;
+  }
+
+  /** api/works/schemas.py WorkRead. */
+  interface Work {
+    id: string;
+    version: number;
+    kind: string;
+    title: string;
+    number: string;
+    orderer_org_id: string;
+    office_id?: string | null;
+    contractor_org_ids?: string[];
+    location: { address: string; municipality_code: string };
+    period_start: string;
+    period_end: string;
+    business_type?: string | null;
+    category?: string | null;
+    planned_price?: number | null;
+    contract_price?: number | null;
+    bid_opening_at?: string | null;
+    status: string;
+    created_at: string;
+    updated_at: string;
+    archived_at?: string | null;
+    retention_until?: string | null;
+    retention_years?: number | null;
+    legal_hold?: { reason: string; placed_by: string; placed_at: string } | null;
+  }
+
+  /** api/works/schemas.py MemberRead. */
+  interface Member {
+    work_id: string;
+    user_id: string;
+    role: string;
+    org_id?: string | null;
+    added_at: string;
+    version: number;
+  }
+
+  /** api/auth/schemas.py PolicyRule. */
+  interface PolicyRule {
+    code: string;
+    description: string;
+  }
+
+  /** A node of a work's tree (api/archive/router_tree.py NodeRead / NodeDetail). */
+  interface ArchiveNode {
+    id: string;
+    work_id: string;
+    parent_id: string;
+    kind: string;
+    name: string;
+    path: string;
+    size: number;
+    content_type: string;
+    declared_type: string;
+    ingest?: { state: string; reason?: string | null } | null;
+    updated_at: string;
+    version: number;
+  }
+
+  /** GET /nodes/{id} (NodeDetail): the node and the folders above it, root-most first. */
+  interface NodeDetail extends ArchiveNode {
+    breadcrumbs: Crumb[];
+  }
+
+  interface Crumb {
+    id: string;
+    name: string;
+    path?: string;
+  }
+
+  /** GET /files/{id}: a file node as the viewers read it. */
+  interface FileRecord extends ArchiveNode {
+    file_type?: string;
+  }
+
+  /**
+   * A row of the folder listing or an item of the folder tree: an ArchiveNode from the API, or one
+   * the browser makes up (the photo tree's levels and photos), so only `id`, `kind` and `name`
+   * are always there.
+   */
+  interface ListNode {
+    id: string;
+    kind: string;
+    name: string;
+    path?: string | null;
+    size?: number | null;
+    updated_at?: string | null;
+    content_type?: string;
+    file_type?: string;
+    title?: string | null;
+    ingest?: { state: string; reason?: string | null } | null;
+    /** Tree icon class (photo tree levels). */
+    icon?: string;
+    /** The photo tree level a synthetic folder stands for. */
+    level?: PhotoLevel;
+  }
+
+  /** GET /deliverables/{id}/photo-tree: one level of the 写真管理 classification. */
+  interface PhotoLevel {
+    label?: string | null;
+    count: number;
+    children?: PhotoLevel[];
+    photos?: { node_id?: string | null; file?: string | null; title?: string | null; date?: string | null }[];
+  }
+
+  /** api/search/schemas.py SearchHitRead. */
+  interface SearchHit {
+    id: string;
+    type: string;
+    title?: string | null;
+    work_id?: string | null;
+    path?: string | null;
+    number?: string | null;
+    doc_class?: string | null;
+    status?: string | null;
+    file_type?: string | null;
+    period_start?: string | null;
+    period_end?: string | null;
+    doc_date?: string | null;
+    photo_date?: string | null;
+    size?: number | null;
+    thumbnail_url?: string | null;
+    title_highlight?: string | null;
+    highlights?: { page: number; snippet: string }[];
+  }
+
+  /** api/search/schemas.py FacetBucket. */
+  interface FacetBucket {
+    value: string;
+    count: number;
+    label?: string | null;
+  }
+
+  /** api/search/schemas.py SearchResponse. */
+  interface SearchResponse {
+    hits: SearchHit[];
+    total: number;
+    facets: Record<string, FacetBucket[]>;
+    next_cursor?: string | null;
+    sort: string;
+    order: string;
+    notice?: string | null;
+  }
+
+  // ---- notifications and mail (api/notifications, api/mail) ---------------------------------
+
+  /** GET /notifications items (api/notifications/schemas.py NotificationRead). */
+  interface Notification {
+    id: string;
+    kind: string;
+    kind_label: string;
+    importance: "normal" | "important";
+    title: string;
+    url: string;
+    work_id?: string | null;
+    unread: boolean;
+    created_at: string;
+    read_at?: string | null;
+  }
+
+  /** GET /notifications/preferences (KindPrefRead). */
+  interface NotificationPref {
+    kind: string;
+    label: string;
+    mail: boolean;
+    min_importance: "normal" | "important";
+  }
+
+  /** GET /mail/outbox items (api/mail/router.py MailRead; `raw` only on one mail). */
+  interface OutboxMail {
+    id: string;
+    kind: string;
+    importance: string;
+    to_address: string;
+    to_name: string;
+    subject: string;
+    state: "queued" | "sending" | "sent" | "stored" | "dead";
+    attempts: number;
+    created_at: string;
+    sent_at?: string | null;
+    last_error?: string | null;
+    raw?: string;
+  }
+}
+
+interface Window {
+  /** tus-js-client's UMD build (/vendor/tus.min.js) sets this (components/upload-queue.js). */
+  tus?: typeof import("tus-js-client");
+}
