@@ -91,6 +91,8 @@ EXTRA: dict[tuple[str, str], frozenset[int]] = {
     ("GET", "/api/v1/files/{node_id}/thumbnail"): frozenset({304}),
     ("POST", "/api/v1/works/{work_id}/files"): frozenset({415}),
     ("POST", "/api/v1/works/{work_id}/uploads"): frozenset({412, 415, 460}),
+    ("POST", "/api/v1/attachments/uploads"): frozenset({412, 415, 460}),
+    ("GET", "/api/v1/attachments/{attachment_id}/content"): frozenset({206, 304, 416}),
     ("HEAD", _TUS_UPLOAD): frozenset({410, 412}),
     ("PATCH", _TUS_UPLOAD): frozenset({410, 412, 415, 460}),
     ("DELETE", _TUS_UPLOAD): frozenset({410, 412}),
@@ -100,6 +102,8 @@ EXTRA: dict[tuple[str, str], frozenset[int]] = {
 MEDIA: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/files/{node_id}/content"): "*/*",
     ("GET", "/api/v1/files/{node_id}/thumbnail"): "image/jpeg",
+    ("GET", "/api/v1/attachments/{attachment_id}/content"): "*/*",
+    ("GET", "/api/v1/attachments/{attachment_id}/thumbnail"): "image/jpeg",
     ("POST", "/api/v1/works/{work_id}/export"): "application/zip",
     ("GET", "/api/v1/works/{work_id}/listing.csv"): "text/csv",
     ("GET", "/api/v1/works/{work_id}/listing.xlsx"): (

@@ -37,6 +37,7 @@ SURROGATE_DETAIL = "文字列に不正な文字（対になっていないサロ
 TUS_ROUTES = (
     (frozenset({"PATCH", "POST"}), "/api/v1/uploads/{upload_id}"),
     (frozenset({"POST"}), "/api/v1/works/{work_id}/uploads"),
+    (frozenset({"POST"}), "/api/v1/attachments/uploads"),
 )
 FORM_ROUTES = ((frozenset({"POST"}), "/api/v1/works/{work_id}/files"),)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ import httpx
 
 from tests.deliverables.packages import package
 from tests.e2e.support import (
+    KURA,
     PASSWORD,
     ROOT,
     Api,
@@ -213,7 +213,7 @@ def start_fuzz_server(data_dir: Path, timeout_s: float = 60.0) -> Server:
     env = server_env(data_dir, KURA_JOBS__EAGER="true")
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.e2e.server", "--port", str(port), "--no-worker"],
+            [*KURA, "serve", "--port", str(port), "--no-worker"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -125,6 +125,8 @@ async def test_limits_per_route_class(settings: Settings) -> None:
     assert (tus.kind, tus.limit) == ("stream", settings.archive.max_upload_bytes)
     creation = limits.rule("POST", "/api/v1/works/W1/uploads")
     assert (creation.kind, creation.limit) == ("stream", settings.archive.max_upload_bytes)
+    attachment = limits.rule("POST", "/api/v1/attachments/uploads")
+    assert (attachment.kind, attachment.limit) == ("stream", settings.archive.max_upload_bytes)
     form = limits.rule("POST", "/api/v1/works/W1/files")
     assert (form.kind, form.limit) == ("stream", settings.http.max_form_body_bytes)
     # Only the upload methods stream; anything else at those paths is small.
