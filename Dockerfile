@@ -32,10 +32,11 @@ COPY --from=ui /ui/dist /app/ui/dist
 ENV KURA_UI_DIR=/app/ui/dist
 
 RUN useradd --system --uid 10001 --home-dir /data kura \
-    && mkdir -p /data && chown kura /data && chmod 700 /data
+    && mkdir -p /data /keys && chown kura /data /keys && chmod 700 /data /keys
 USER kura
-ENV KURA_DATA_DIR=/data
-VOLUME ["/data"]
+# /keys holds the audit chain's HMAC key, apart from the data (docs/operations.md).
+ENV KURA_DATA_DIR=/data KURA_AUDIT__KEY_FILE=/keys/audit.key
+VOLUME ["/data", "/keys"]
 EXPOSE 8000
 
 CMD ["kura", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -67,6 +67,8 @@ class AuthSettings(BaseModel):
     password_min_length: int = Field(default=12, ge=8, le=128)
     # Days after which a password must be changed; 0 disables the forced change.
     password_max_age_days: int = Field(default=90, ge=0)
+    # Earlier passwords a change may not reuse (their hashes are kept; 0: only the current).
+    password_history: int = Field(default=5, ge=0, le=24)
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_minutes: int = Field(default=15, ge=1)
     session_ttl_minutes: int = Field(default=8 * 60, ge=1)
@@ -126,6 +128,17 @@ class MailSettings(BaseModel):
     batch: int = Field(default=200, ge=1, le=10000)
 
 
+class AuditSettings(BaseModel):
+    """The audit chain's key (issue 7 item 6)."""
+
+    # HMAC key file, outside the data folder and the database; default
+    # <data_dir>.audit-key beside the data folder. 0600; back it up apart from the data.
+    key_file: Path | None = None
+    # Create the key file on the first start when missing. Set false where several machines
+    # share the records: create the key once and install the same file on each machine.
+    create_key: bool = True
+
+
 class HttpSettings(BaseModel):
     """Request body limits (issue 7 item 4), checked before a body is read: JSON and other
     small bodies, the multipart upload form as a whole. tus uploads stream up to
@@ -153,11 +166,16 @@ class Settings(BaseSettings):
     archive: ArchiveSettings = ArchiveSettings()
     pdf: PdfSettings = PdfSettings()
     mail: MailSettings = MailSettings()
+    audit: AuditSettings = AuditSettings()
     http: HttpSettings = HttpSettings()
 
     @property
     def sqlite_path(self) -> Path:
         return self.records.sqlite_path or self.data_dir / "kura.sqlite3"
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit.key_file or self.data_dir.parent / f"{self.data_dir.name}.audit-key"
 
     @property
     def blobs_root(self) -> Path:

@@ -12,6 +12,7 @@ import inspect
 import logging
 from typing import TYPE_CHECKING, Any
 
+from api.audit.keys import AuditKeyError, KeyFile, bind_key_file
 from api.config import Settings
 from api.kit.clock import Clock, SystemClock
 from api.kit.uow import UnitOfWork
@@ -111,6 +112,10 @@ class Container:
 
         self.policy = Policy(module_rules())
         self.mail_transport: MailTransport = mail_transport or build_transport(settings.mail)
+        # The audit chain's key, outside the data folder; every AuditLog over these records
+        # signs with it (api.audit.keys).
+        self.audit_keys = KeyFile(settings.audit_key_path, create=settings.audit.create_key)
+        bind_key_file(self.records, self.audit_keys)
 
     async def open(self) -> None:
         """Open every backend; one that is down is logged and reported by ``health``."""
@@ -126,6 +131,15 @@ class Container:
             await ensure_schema(self)
         except Exception as exc:
             log.error("schema set-up failed (retried on next start): %s", exc)
+        from api.audit.service import AuditLog
+
+        try:
+            await AuditLog(self.records, self.clock).keys()
+        except AuditKeyError:
+            await self.close()
+            raise  # an exposed, unreadable or malformed key file: refuse to start
+        except Exception as exc:
+            log.error("audit key not loaded yet (retried on first use): %s", exc)
 
     async def close(self) -> None:
         close_jobs = getattr(self.jobs, "close", None)

@@ -2,6 +2,10 @@
 
     python -m bench.bench_login [--n 60]
 
+It then times the failure paths beside each other (issue 7 item 10: they must not tell a
+real login ID from an unknown one): a wrong password for a real ID, an unknown ID, a locked
+real ID and a locked unknown ID, each as a ratio to the wrong-password time.
+
 Runs the real embedded backends (SQLite records in a temp folder) with the production argon2
 parameters from ``AuthSettings`` defaults (argon2id, t=3, m=64 MiB, p=1; RFC 9106 §4 second
 recommended option, also one of the OWASP Password Storage Cheat Sheet configurations). The
@@ -18,6 +22,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -69,6 +74,7 @@ async def run(n: int) -> None:
                     r = await c.post("/api/v1/auth/login", json=body)
                     api.append(time.perf_counter() - t0)
                     r.raise_for_status()
+                failures = await time_failures(app, container, org_id, n)
         finally:
             await container.close()
 
@@ -83,6 +89,64 @@ async def run(n: int) -> None:
         f"{'ratio login / verify':28}{pct(api, 50) / pct(raw, 50):10.2f}"
         f"{pct(api, 95) / pct(raw, 95):10.2f}"
     )
+
+    base = pct(failures["wrong password"], 50)
+    print(f"{'failure path':28}{'p50 ms':>10}{'p95 ms':>10}{'p50 ratio':>10}")
+    for label, samples in failures.items():
+        p50, p95 = pct(samples, 50), pct(samples, 95)
+        print(f"{label:28}{p50:10.1f}{p95:10.1f}{p50 / base:10.2f}")
+
+
+async def time_failures(
+    app: Any, container: Container, org_id: str, n: int
+) -> dict[str, list[float]]:
+    """Interleaved timings of the four failure answers. Each request comes from its own
+    client address (the per-IP throttle would otherwise answer 429 without hashing), the
+    open account's failure count is reset each round and each round's unknown ID is new, so
+    every path stays what its label says."""
+    service = UserService.of(container)
+    users: dict[str, str] = {}
+    for login_id in ("real.open", "real.locked"):
+        data = UserCreate(login_id=login_id, name="計測", org_id=org_id)
+        users[login_id] = (await service.create_as("system:bench", data))[0].id
+    counter = 0
+
+    async def attempt(login_id: str) -> tuple[float, int]:
+        nonlocal counter
+        counter += 1
+        client = (f"10.{counter // 65536 % 256}.{counter // 256 % 256}.{counter % 256}", 40000)
+        transport = httpx.ASGITransport(app=app, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as c:
+            body = {"login_id": login_id, "password": "wrong-password-000"}
+            t0 = time.perf_counter()
+            r = await c.post("/api/v1/auth/login", json=body)
+            return time.perf_counter() - t0, r.status_code
+
+    for login_id in ("real.locked", "ghost.locked"):
+        for _ in range(container.settings.auth.lockout_threshold):
+            await attempt(login_id)
+    out: dict[str, list[float]] = {
+        "wrong password": [],
+        "unknown id": [],
+        "locked real id": [],
+        "locked unknown id": [],
+    }
+    for i in range(n):
+        for label, login_id, expected in (
+            ("wrong password", "real.open", 401),
+            ("unknown id", f"ghost.{i}", 401),
+            ("locked real id", "real.locked", 423),
+            ("locked unknown id", "ghost.locked", 423),
+        ):
+            elapsed, status = await attempt(login_id)
+            assert status == expected, (label, status)
+            out[label].append(elapsed)
+        record = await container.records.get("users", users["real.open"])
+        assert record is not None
+        await container.records.update(
+            "users", record["id"], {"failed_attempts": 0}, record["version"]
+        )
+    return out
 
 
 def main() -> None:

@@ -22,6 +22,11 @@ Figures:
   measure: a direct tus upload of the same file with httpx in 32 MiB PATCHes.
   ``--only upload`` skips the index (a minute instead of many).
 
+Each browser figure and its API baseline are taken for the same term or folder in the same
+round; which of the two goes first alternates between rounds, so neither always finds the caches
+the other just warmed. A part that could not be measured (the browse page not showing the
+folder, the upload page showing no speed) is a failure: exit 1.
+
 An earlier version polled the API's tree walk every 250 ms to see the upload end; with the
 10,000-entry folder in the work each walk took 20 pages, competing with the upload for the
 server and the two CPUs, and adding up to a walk's time to the end: it measured 60 MB/s where
@@ -47,6 +52,7 @@ from api.config import Settings
 from api.container import Container
 from api.kit.ids import new_id
 from bench.bench_archive_search import BATCH, make_docs
+from bench.common import Outcome
 from tests.e2e.support import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -243,6 +249,13 @@ def run_upload(page: Any, stack: Stack, big: Path) -> dict[str, Any]:
     }
 
 
+def time_api(stack: Stack, path: str, params: dict[str, Any]) -> float:
+    """Milliseconds of one API GET (the baseline of a browser figure)."""
+    t0 = time.perf_counter()
+    stack.api.get(path, **params)
+    return (time.perf_counter() - t0) * 1000
+
+
 def tree_ok(page: Any, stack: Stack, folder: str) -> bool:
     """Whether the browse page shows the folder at all (else the tree figures are skipped)."""
     page.goto(f"/#/browse/{stack.work_id}/{folder}")
@@ -275,13 +288,13 @@ def run_browser(
             page.goto("/#/search")
             box = page.get_by_test_id("search-box")
             box.fill(term)
+            api_ms = time_api(stack, "/search", {"q": term}) if i % 2 else 0.0
             started = time.perf_counter()
             box.press("Enter")
             page.get_by_test_id("search-results").locator("mark").first.wait_for(timeout=60_000)
             ms = (time.perf_counter() - started) * 1000
-            t0 = time.perf_counter()
-            stack.api.get("/search", q=term)
-            api_ms = (time.perf_counter() - t0) * 1000
+            if i % 2 == 0:
+                api_ms = time_api(stack, "/search", {"q": term})
             if i:  # the first run warms the caches
                 out["search"].append(ms)
                 out["search_api"].append(api_ms)
@@ -289,15 +302,16 @@ def run_browser(
         for i in range(tree_runs):
             page.goto("/#/works")
             page.wait_for_load_state("networkidle")
+            children = f"/nodes/{folder}/children"
+            api_ms = time_api(stack, children, {"limit": 200}) if i % 2 else 0.0
             started = time.perf_counter()
             page.goto(f"/#/browse/{stack.work_id}/{folder}")
             page.get_by_test_id("listing").get_by_text(re.compile(r"^[DF]\d{6}-")).first.wait_for(
                 timeout=60_000
             )
             ms = (time.perf_counter() - started) * 1000
-            t0 = time.perf_counter()
-            stack.api.get(f"/nodes/{folder}/children", limit=200)
-            api_ms = (time.perf_counter() - t0) * 1000
+            if i % 2 == 0:
+                api_ms = time_api(stack, children, {"limit": 200})
             if i:
                 out["tree"].append(ms)
                 out["tree_api"].append(api_ms)
@@ -347,7 +361,7 @@ def fmt_median(values: list[float]) -> str:
     return f"{statistics.median(values):.0f} MB/s (n={len(values)})" if values else "no speed"
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=200_000)
     parser.add_argument("--entries", type=int, default=10_000)
@@ -389,6 +403,13 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             stack.server.stop()
     s, sa, t, ta = res["search"], res["search_api"], res["tree"], res["tree_api"]
+    outcome = Outcome()
+    if "search" in parts:
+        outcome.expect(len(s) == args.runs, f"search measured {len(s)} of {args.runs} times")
+    if "tree" in parts:
+        outcome.expect(len(t) == args.runs, f"tree measured {len(t)} of {args.runs} times")
+    for i, run in enumerate(res.get("upload", []), 1):
+        outcome.expect(run["final"] is not None, f"upload run {i}: the page showed no speed")
     if s:
         print(
             f"search, {args.docs:,} docs: first results in the browser"
@@ -405,7 +426,8 @@ def main(argv: list[str] | None = None) -> None:
         print("tree: not measured")
     if "upload" in parts:
         print(upload_report(args.upload_mb, api, res["upload"]))
+    return outcome.exit_code()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

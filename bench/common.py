@@ -1,6 +1,6 @@
 """Helpers the benchmarks share: percentiles, the process's resident memory, the S3 store
-built from the test-server environment. Benchmarks may import ``tests.*``; tests never import
-``bench``."""
+built from the test-server environment, and ``Outcome`` (failures and verdicts). Benchmarks
+may import ``tests.*``; tests never import ``bench``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,41 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from storage.blobs.s3 import S3BlobStore
+
+
+class Outcome:
+    """What a benchmark run found besides its figures: its failures (a wrong or missing
+    result, a stage that did not run, a baseline that does not compute the same thing).
+
+    A target's verdict counts only when the run had no failure and ran at the scale the
+    target names; otherwise it prints ``NO VERDICT`` and why. ``exit_code`` is 1 after any
+    failure, so ``bench/run_all`` lists the benchmark as failed; a missed target is a
+    measurement (``MISSED``), not a failure of the run."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+
+    def fail(self, what: str) -> None:
+        self.failures.append(what)
+        print(f"FAILURE: {what}")
+
+    def expect(self, ok: bool, what: str) -> bool:
+        """Record ``what`` as a failure unless ``ok``; returns ``ok``."""
+        if not ok:
+            self.fail(what)
+        return ok
+
+    def verdict(self, target: str, met: bool, scale: str | None = None) -> str:
+        """``PASS: target`` / ``MISSED: target``, or ``NO VERDICT`` when the run had failures
+        or ``scale`` says why this run is not at the target's scale."""
+        if self.failures:
+            return f"NO VERDICT: {target} (the run had {len(self.failures)} failure(s))"
+        if scale is not None:
+            return f"NO VERDICT: {target} ({scale})"
+        return f"{'PASS' if met else 'MISSED'}: {target}"
+
+    def exit_code(self) -> int:
+        return 1 if self.failures else 0
 
 
 def pct(values: list[float], p: float) -> float:

@@ -26,6 +26,11 @@ class SearchQuery:
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ranges: dict[str, DateRange] = field(default_factory=dict)
     acl: tuple[str, ...] | None = ()
+    # Works whose every document is readable besides what ``acl`` grants: the subject's
+    # memberships read from the record store at query time, so adding or removing a member
+    # takes effect at once, before the documents' own ``acl`` is rebuilt (issue 7 item 9).
+    # Only with ``acl`` not None; a document matches ``acl`` OR ``work_id in member_works``.
+    member_works: tuple[str, ...] = ()
     sort: SortKey = "relevance"
     sort_date_field: str = "updated_at"
     descending: bool = True
@@ -36,10 +41,19 @@ class SearchQuery:
 
     def keyword_filters(self) -> dict[str, tuple[str, ...]]:
         """Every keyword-field condition (each field: any of its values): ``filters`` plus the
-        document types and, unless ``acl`` is None, the access principals."""
+        document types and, unless ``acl`` is None or ``access_either`` applies, the access
+        principals."""
         conditions = dict(self.filters)
         if self.types:
             conditions["type"] = self.types
-        if self.acl is not None:
+        if self.acl is not None and not self.member_works:
             conditions["acl"] = self.acl
         return conditions
+
+    def access_either(self) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """``(acl principals, member works)`` when access is "either" (see ``member_works``):
+        the backend adds one clause matching ``acl`` in the first OR ``work_id`` in the second.
+        None when ``keyword_filters`` already holds the whole access filter."""
+        if self.acl is None or not self.member_works:
+            return None
+        return self.acl, self.member_works

@@ -17,6 +17,7 @@ import unicodedata
 from enum import StrEnum
 
 from api.errors import ValidationFailed
+from api.kit.text import has_bidi_controls, strip_bidi
 from indexer.documents import normalize
 from storage.ports import IndexSpec
 
@@ -65,13 +66,20 @@ _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 def clean_name(name: str) -> str:
     """A file or folder name as stored: NFC, no slash, backslash, NUL or control characters,
-    not ``.``/``..``, at most 255 characters. Errors are Japanese: the UI shows them."""
+    no bidirectional formatting characters, not ``.``/``..``, at most 255 characters.
+    Errors are Japanese: the UI shows them."""
     value = unicodedata.normalize("NFC", name).strip()
     if not value or value in (".", ".."):
         raise ValidationFailed(f"ファイル名またはフォルダ名が正しくありません: {name!r}")
     if _FORBIDDEN.search(value):
         raise ValidationFailed(
             "ファイル名に使えない文字（/ \\ や制御文字）が含まれています。", name=value[:80]
+        )
+    if has_bidi_controls(value):
+        # "請求書\u202Efdp.exe" displays as "請求書exe.pdf" (issue 7 item 12).
+        raise ValidationFailed(
+            "ファイル名に文字の表示方向を変える制御文字（U+202E など）は使えません。",
+            name=strip_bidi(value)[:80],
         )
     if len(value) > MAX_NAME:
         raise ValidationFailed(

@@ -1,4 +1,4 @@
-"""The hash-chained audit trail."""
+"""The hash-chained, keyed audit trail with signed checkpoints (issue 7 item 6)."""
 
 from __future__ import annotations
 
@@ -12,4 +12,12 @@ async def _schema(container: Container) -> None:
     await AuditLog(container.records, container.clock).ensure_indexes()
 
 
-MODULE = Module("audit", routers=(router,), ensure_schema=_schema)
+MODULE = Module(
+    "audit",
+    routers=(router,),
+    ensure_schema=_schema,
+    beat={
+        # A signed checkpoint of the audit chain's head in the blob store (api.audit.checkpoints).
+        "audit-checkpoint": {"task": "audit.checkpoint", "schedule": 60 * 60.0},
+    },
+)

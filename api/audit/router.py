@@ -10,32 +10,45 @@ from fastapi.responses import StreamingResponse
 
 from api.audit.schemas import AuditEventRead, AuditExportParams, AuditFilters
 from api.audit.service import AuditLog, EventFilter, export_lines, iter_events, list_events
+from api.container import Container
 from api.deps import ContainerDep, SubjectDep
 from api.kit.clock import to_iso
 from api.kit.pagination import CursorPage
+from api.permissions.policy import OrgContext, Subject
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 _MEDIA = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
 
-def _filter(p: AuditFilters | AuditExportParams) -> EventFilter:
+def _filter(p: AuditFilters | AuditExportParams, reader: Subject) -> EventFilter:
     return EventFilter(
         action=p.action,
         actor_id=p.actor,
         target=p.target,
         since=to_iso(p.since) if p.since else None,
         until=to_iso(p.until) if p.until else None,
+        # issue 7 item 1: a holder of audit.read reads their organization's events only
+        org_id=None if reader.is_operator else reader.org_id,
     )
+
+
+def _reader(container: Container, subject: Subject | None) -> Subject:
+    """Operators, or a holder of ``audit.read`` in an organization (401 / 403 otherwise)."""
+    container.policy.require(subject, "audit.read", OrgContext(subject.org_id if subject else None))
+    assert subject is not None
+    return subject
 
 
 @router.get("/events", response_model=CursorPage[AuditEventRead])
 async def list_audit_events(
     container: ContainerDep, subject: SubjectDep, params: Annotated[AuditFilters, Query()]
 ) -> CursorPage[AuditEventRead]:
-    """Events newest first (operators and holders of ``audit.read``)."""
-    container.policy.require(subject, "audit.read")
-    page = await list_events(container.records, _filter(params), params.limit, params.cursor)
+    """Events newest first: operators see all; a holder of ``audit.read`` sees the events
+    that concern their organization (its users acting, or its records acted on)."""
+    reader = _reader(container, subject)
+    flt = _filter(params, reader)
+    page = await list_events(container.records, flt, params.limit, params.cursor)
     return CursorPage[AuditEventRead](
         items=[AuditEventRead.model_validate(e) for e in page.items],
         next_cursor=page.next_cursor,
@@ -48,8 +61,8 @@ async def export_audit_events(
 ) -> StreamingResponse:
     """The matching events in chain order as CSV or JSON lines, streamed (never all in memory).
     The export itself is recorded (``audit.exported``)."""
-    container.policy.require(subject, "audit.read")
-    flt = _filter(params)
+    reader = _reader(container, subject)
+    flt = _filter(params, reader)
     async with container.uow():
         await AuditLog(container.records, container.clock).record(
             subject,

@@ -24,7 +24,11 @@ class AuditEventRead(BaseModel):
     after_digest: str | None = None
     detail: dict[str, Any] = {}
     prev_hash: str
+    # The audit key that sealed the event (None: a legacy event, plain SHA-256).
+    key_id: str | None = None
     hash: str
+    # The organizations the event concerns (absent on events recorded before issue 7).
+    org_ids: list[str] | None = None
 
 
 class AuditFilters(BaseModel):

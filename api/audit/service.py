@@ -4,6 +4,13 @@ Every change appends an event: actor, time, action ``"domain.past_tense"``, targ
 SHA-256 digest of the before/after states. Each event stores the hash of the previous one,
 so ``verify`` detects any edited, removed or reordered event and names it. Nothing deletes it.
 
+The hash is an HMAC-SHA256 under the deployment's audit key, kept in a key file outside the
+data folder and the database (``api.audit.keys``); the event names its key (``key_id``). Who
+can only write the database cannot re-chain an edit. Events written before keyed hashing
+(no ``key_id``, plain SHA-256) are accepted up to the boundary the key file recorded when it
+was created. Signed checkpoints in the blob store pin the head (``api.audit.checkpoints``),
+so events cut from the end are found as well (issue 7 item 6).
+
 Call ``record`` inside the same unit of work as the change it describes, so the event
 commits with the change or not at all.
 """
@@ -16,10 +23,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from api.audit import checkpoints, scope
+from api.audit.keys import AuditKeys, KeyFile, bound_key_file
 from api.kit.clock import Clock, to_iso
 from api.permissions.policy import Subject
 from storage.errors import DuplicateKey, StaleVersion
-from storage.ports import IndexSpec, RecordStore
+from storage.ports import BlobStore, IndexSpec, RecordStore
 from storage.query import Condition, Eq, Page, Query, Range
 
 COLLECTION = "audit_events"
@@ -39,11 +48,20 @@ def digest(state: Any) -> str | None:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def _body(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k not in ("hash", "version")}
+
+
 def event_hash(event: dict[str, Any]) -> str:
-    """The hash of an event over every field except its own hash and storage bookkeeping."""
-    body = {k: v for k, v in event.items() if k not in ("hash", "version")}
-    raw = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """The plain SHA-256 of an event over every field except its own hash and storage
+    bookkeeping: the hash of legacy events, written before keyed hashing."""
+    raw = json.dumps(_body(event), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def keyed_hash(keys: AuditKeys, event: dict[str, Any]) -> str | None:
+    """The HMAC-SHA256 of an event under the key it names (None: unknown key)."""
+    return keys.mac(str(event["key_id"]), "event", _body(event))
 
 
 def seq_id(seq: int) -> str:
@@ -57,10 +75,33 @@ class Problem:
     reason: str
 
 
+@dataclass
+class Verification:
+    """What ``AuditLog.check`` found: the problems and what it walked."""
+
+    problems: list[Problem]
+    events: int = 0
+    checkpoints: int = 0
+    newest_checkpoint: int = 0  # seq of the newest valid checkpoint, 0 if none
+
+
+class AuditChainError(Exception):
+    """The chain's head is not sound, so no checkpoint is written for it."""
+
+
 class AuditLog:
-    def __init__(self, records: RecordStore, clock: Clock) -> None:
+    def __init__(self, records: RecordStore, clock: Clock, keys: KeyFile | None = None) -> None:
         self.records = records
         self.clock = clock
+        # The Container binds its key file to its record store; a caller may pass another.
+        self.key_file = keys if keys is not None else bound_key_file(records)
+
+    async def keys(self) -> AuditKeys:
+        """The audit key file's keys (created on the first start; ``AuditKeyError`` when it
+        is exposed, unreadable or malformed)."""
+        if self.key_file is None:
+            raise RuntimeError("no audit key file is bound to this record store (api.container)")
+        return await self.key_file.load(lambda: self._head(exact=True))
 
     async def ensure_indexes(self) -> None:
         await self.records.ensure_indexes(
@@ -70,6 +111,7 @@ class AuditLog:
                 IndexSpec((("action", 1), ("seq", 1))),
                 IndexSpec((("actor_id", 1), ("seq", 1))),
                 IndexSpec((("target", 1), ("seq", 1))),
+                IndexSpec(((scope.FIELD, 1), ("seq", 1))),
             ],
         )
 
@@ -103,6 +145,9 @@ class AuditLog:
             actor_id, actor_login = actor.user_id, actor.login_id
         else:
             actor_id, actor_login = (actor or "anonymous"), None
+        keys = await self.keys()
+        # issue 7 item 1: the organizations the event concerns (audit reads are scoped by it)
+        org_ids = await scope.event_org_ids(self.records, actor, target, before, after, detail)
         for attempt in range(_RETRIES):
             seq, prev = await self._head(exact=attempt > 0)
             event: dict[str, Any] = {
@@ -117,8 +162,10 @@ class AuditLog:
                 "after_digest": digest(after),
                 "detail": detail or {},
                 "prev_hash": prev,
+                "key_id": keys.signing_id,
+                scope.FIELD: org_ids,
             }
-            event["hash"] = event_hash(event)
+            event["hash"] = keys.sign("event", _body(event))
             try:
                 stored = await self.records.insert(COLLECTION, event)
             except DuplicateKey:
@@ -144,12 +191,26 @@ class AuditLog:
                 continue
         raise RuntimeError("audit head kept colliding")
 
-    async def verify(self) -> list[Problem]:
+    async def verify(
+        self, blobs: BlobStore | None = None, extra: Sequence[tuple[str, bytes]] = ()
+    ) -> list[Problem]:
         """Walk the chain in order; name every event that was edited, removed or reordered."""
-        problems: list[Problem] = []
+        return (await self.check(blobs, extra)).problems
+
+    async def check(
+        self, blobs: BlobStore | None = None, extra: Sequence[tuple[str, bytes]] = ()
+    ) -> Verification:
+        """``verify`` with counts. Checks every event's hash (keyed, or legacy up to the key
+        file's boundary) and link, the head record, the checkpoints stored in ``blobs`` and
+        the ``extra`` checkpoint files (name, bytes)."""
+        keys = await self.keys()
+        result = Verification(problems=[])
+        problems = result.problems
+        anchors = await self._anchors(keys, blobs, extra, result)
         expected_seq = 1
         prev = GENESIS
         async for event in self.records.scan(COLLECTION):
+            result.events += 1
             seq = int(event.get("seq", -1))
             eid = str(event["id"])
             if seq != expected_seq:
@@ -159,26 +220,122 @@ class AuditLog:
                 )
             if event.get("prev_hash") != prev:
                 problems.append(Problem(seq, eid, "chain broken: prev_hash does not match"))
-            if event_hash(event) != event.get("hash"):
-                problems.append(Problem(seq, eid, "edited: hash does not match content"))
+            problems += _content_problems(keys, event, seq, eid)
+            for hash_, source in anchors.get(seq, ()):
+                if event.get("hash") != hash_:
+                    problems.append(Problem(seq, eid, f"edited: differs from checkpoint {source}"))
             prev = str(event.get("hash"))
             expected_seq = seq + 1
-        head = await self.records.get(HEAD_COLLECTION, HEAD_ID)
         last_seq = expected_seq - 1
+        problems += await self._head_problems(last_seq, prev)
+        pinned = [(keys.legacy_until, str(keys.path))] if keys.legacy_until else []
+        pinned += [(s, src) for s, found in anchors.items() for _, src in found]
+        for seq, source in sorted(pinned, reverse=True):  # name the farthest pin
+            if seq > last_seq:
+                problems.append(
+                    Problem(
+                        last_seq + 1,
+                        seq_id(last_seq + 1),
+                        f"missing: events {last_seq + 1}..{seq} removed (pinned by {source})",
+                    )
+                )
+                break
+        return result
+
+    async def _anchors(
+        self,
+        keys: AuditKeys,
+        blobs: BlobStore | None,
+        extra: Sequence[tuple[str, bytes]],
+        result: Verification,
+    ) -> dict[int, list[tuple[str, str]]]:
+        """The hash each checkpoint pins, by seq (with its source); bad ones are problems."""
+        sources: list[tuple[str, bytes]] = list(extra)
+        if blobs is not None:
+            sources += [item async for item in checkpoints.stored(blobs)]
+        anchors: dict[int, list[tuple[str, str]]] = {}
+        for source, raw in sources:
+            result.checkpoints += 1
+            try:
+                cp = checkpoints.parse(raw)
+            except ValueError as exc:
+                result.problems.append(Problem(0, source, f"checkpoint unreadable: {exc}"))
+                continue
+            bad = checkpoints.signature_problem(keys, cp)
+            if bad is not None:
+                result.problems.append(
+                    Problem(cp.seq, seq_id(cp.seq), f"checkpoint {source} {bad}")
+                )
+                continue
+            anchors.setdefault(cp.seq, []).append((cp.hash, source))
+            result.newest_checkpoint = max(result.newest_checkpoint, cp.seq)
+        return anchors
+
+    async def _head_problems(self, last_seq: int, last_hash: str) -> list[Problem]:
+        head = await self.records.get(HEAD_COLLECTION, HEAD_ID)
         if head is None:
             if last_seq > 0:
-                problems.append(Problem(last_seq, seq_id(last_seq), "head record missing"))
+                return [Problem(last_seq, seq_id(last_seq), "head record missing")]
         elif int(head["seq"]) > last_seq:
-            problems.append(
+            return [
                 Problem(
                     last_seq + 1,
                     seq_id(last_seq + 1),
                     f"missing: events {last_seq + 1}..{head['seq']} removed from the end",
                 )
+            ]
+        elif int(head["seq"]) == last_seq and head.get("hash") != last_hash:
+            return [Problem(last_seq, seq_id(last_seq), "edited: differs from head")]
+        return []
+
+    async def checkpoint(self, blobs: BlobStore) -> tuple[checkpoints.Checkpoint | None, bool]:
+        """Pin the chain's head in the blob store: a checkpoint signed with the audit key.
+        Returns it and whether it was written (False: the newest checkpoint already pins
+        this head; None when the log is empty). ``AuditChainError`` when the head event is
+        missing or does not verify, so a tampered head is never certified."""
+        keys = await self.keys()
+        seq, hash_ = await self._head()
+        if seq == 0:
+            return None, False
+        event = await self.records.get(COLLECTION, seq_id(seq))
+        if (
+            event is None
+            or event.get("hash") != hash_
+            or _content_problems(keys, event, seq, seq_id(seq))
+        ):
+            raise AuditChainError(
+                f"event {seq} does not match the head or its key: run `kura audit verify`"
             )
-        elif int(head["seq"]) == last_seq and head.get("hash") != prev:
-            problems.append(Problem(last_seq, seq_id(last_seq), "edited: differs from head"))
-        return problems
+        newest = await checkpoints.newest_key(blobs)
+        if newest == checkpoints.object_key(seq):
+            existing = checkpoints.parse(await checkpoints.read(blobs, newest))
+            if existing.hash == hash_ and checkpoints.signature_problem(keys, existing) is None:
+                return existing, False
+        cp = checkpoints.seal(keys, seq, hash_, to_iso(self.clock.now()))
+        await checkpoints.write(blobs, cp)
+        return cp, True
+
+
+def _content_problems(keys: AuditKeys, event: dict[str, Any], seq: int, eid: str) -> list[Problem]:
+    """An event's own hash against its content: keyed under the key it names, or plain
+    SHA-256 for the legacy events the key file allows."""
+    problems: list[Problem] = []
+    key_id = event.get("key_id")
+    if key_id is None:
+        if seq > keys.legacy_until:
+            problems.append(
+                Problem(seq, eid, f"unkeyed: only events up to {keys.legacy_until} may lack a key")
+            )
+        expected: str | None = event_hash(event)
+    else:
+        expected = keyed_hash(keys, event)
+        if expected is None:
+            problems.append(Problem(seq, eid, f"unknown key id {key_id} (not in {keys.path})"))
+    if expected is not None and expected != event.get("hash"):
+        problems.append(Problem(seq, eid, "edited: hash does not match content"))
+    if seq == keys.legacy_until and event.get("hash") != keys.legacy_hash:
+        problems.append(Problem(seq, eid, f"edited: differs from the hash pinned in {keys.path}"))
+    return problems
 
 
 # Columns of the CSV export, in order (JSON lines carry the same fields).
@@ -194,7 +351,9 @@ EXPORT_FIELDS: tuple[str, ...] = (
     "after_digest",
     "detail",
     "prev_hash",
+    "key_id",
     "hash",
+    scope.FIELD,
 )
 
 
@@ -208,9 +367,13 @@ class EventFilter:
     target: str | None = None
     since: str | None = None
     until: str | None = None
+    # Only events concerning this organization (issue 7 item 1); None: all (operators).
+    org_id: str | None = None
 
     def conditions(self) -> list[Condition]:
         where: list[Condition] = []
+        if self.org_id is not None:
+            where.append(Eq(scope.FIELD, self.org_id))
         for name in ("action", "actor_id", "target"):
             value = getattr(self, name)
             if value is not None:
@@ -259,7 +422,8 @@ async def export_lines(events: AsyncIterator[dict[str, Any]], fmt: str) -> Async
             yield _csv_line([_cell(event.get(name)) for name in EXPORT_FIELDS])
     elif fmt == "jsonl":
         async for event in events:
-            body = {name: event.get(name) for name in EXPORT_FIELDS}
+            # fields an event lacks (org_ids before issue 7) stay absent, as hashed
+            body = {name: event.get(name) for name in EXPORT_FIELDS if name in event}
             yield json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n"
     else:
         raise ValueError(f"unknown export format: {fmt}")

@@ -1,12 +1,14 @@
 """Who is asking: the subject behind the session cookie or the bearer token.
 
 ``resolve_subject`` is called once per request through ``api.deps.SubjectDep``. It enforces
-two rules before any endpoint runs:
+three rules before any endpoint runs:
 - CSRF (double submit): an unsafe method authenticated by the session cookie must send
   ``X-CSRF-Token`` equal to the session's token; bearer tokens need none (a browser never
   attaches them by itself);
 - a user whose password expired or was reset may only change it (seed 001 別表1-1 8(5)):
-  every other endpoint answers 403 ``password_change_required``.
+  every other endpoint answers 403 ``password_change_required``;
+- a ``read`` token (issue 7 item 12) may use safe methods only, besides logging out and
+  revoking a token: anything else answers 403 ``token_read_only``.
 Nothing is cached across requests: a disabled user or a revoked session stops at once.
 """
 
@@ -15,9 +17,9 @@ from __future__ import annotations
 from fastapi import Request
 
 from api.auth.service import AuthService
-from api.auth.sessions import Credential, CredentialKind
+from api.auth.sessions import Credential, CredentialKind, TokenScope
 from api.container import Container
-from api.errors import CsrfFailed, NotAuthenticated, PasswordChangeRequired
+from api.errors import CsrfFailed, Forbidden, NotAuthenticated, PasswordChangeRequired
 from api.permissions.policy import Subject
 
 SESSION_COOKIE = "kura_session"
@@ -30,6 +32,14 @@ _CHANGE_ALLOWED = frozenset(
     for p in ("password", "me", "logout", "password-policy", "password-policy/check")
 )
 
+# What a read-only token may still do with an unsafe method: give up rights, never gain any.
+_READ_TOKEN_WRITES = (("POST", "/api/v1/auth/logout"), ("DELETE", "/api/v1/auth/tokens/"))
+
+
+class TokenReadOnly(Forbidden):
+    code = "token_read_only"
+    title = "このアクセストークンは読み取り専用です。"
+
 
 def auth_service(container: Container) -> AuthService:
     return AuthService(container.records, container.uow, container.clock, container.settings.auth)
@@ -39,6 +49,16 @@ def current_credential(request: Request) -> Credential | None:
     """The credential ``resolve_subject`` validated for this request, if any."""
     cred: Credential | None = getattr(request.state, "kura_credential", None)
     return cred
+
+
+def _read_allowed(request: Request) -> bool:
+    if request.method in SAFE_METHODS:
+        return True
+    path = request.url.path
+    return any(
+        request.method == method and (path.rstrip("/") == prefix or path.startswith(prefix))
+        for method, prefix in _READ_TOKEN_WRITES
+    )
 
 
 def _change_allowed(path: str) -> bool:
@@ -56,6 +76,11 @@ async def resolve_subject(request: Request) -> Subject | None:
         found = await service.authenticate(CredentialKind.TOKEN, token.strip())
         if found is None:
             raise NotAuthenticated("アクセストークンが無効か、有効期限が切れています。")
+        if found[0].scope is TokenScope.READ and not _read_allowed(request):
+            raise TokenReadOnly(
+                "このアクセストークンは読み取り専用のため、変更する操作には使えません。"
+                "変更には scope=full のトークンを発行してください。"
+            )
     else:
         secret = request.cookies.get(SESSION_COOKIE)
         if not secret:

@@ -8,6 +8,7 @@ with the production parameters takes tens of milliseconds and must not block the
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -46,19 +47,68 @@ class Rule:
     description: str
 
 
+RUN = 4  # this many equal or consecutive characters in a row are refused
+
+
 def rules(settings: AuthSettings) -> list[Rule]:
-    """The policy in Japanese, as shown to users (seed 001 別表1-1 8(5))."""
+    """The policy in Japanese, as shown to users (seed 001 別表1-1 8(5); the repetition,
+    sequence and reuse rules follow NIST SP 800-63B 5.1.1.2, issue 7 item 12)."""
+    history = settings.password_history
+    reuse = (
+        f"現在のパスワード、および直近{history}回に使ったパスワードと異なること"
+        if history
+        else "現在のパスワードと異なること"
+    )
     return [
         Rule("min_length", f"{settings.password_min_length}文字以上であること"),
         Rule("max_length", f"{MAX_LENGTH}文字以内であること"),
         Rule("not_login_id", "ログインIDを含まないこと（英字の大文字・小文字は区別しません）"),
         Rule("not_common", "よく使われる推測されやすいパスワードでないこと"),
         Rule("no_control", "改行などの制御文字を含まないこと"),
+        Rule(
+            "no_repeat",
+            f"同じ文字を{RUN}文字以上続けたり、短い並びを繰り返したりしないこと"
+            "（aaaa、abababab など）",
+        ),
+        Rule("no_sequence", f"{RUN}文字以上の連続した並び（abcd、1234、4321 など）を含まないこと"),
+        Rule("not_reused", reuse),
     ]
 
 
+def _repeats(pw: str) -> bool:
+    """A run of ``RUN`` equal characters, or the whole password one short unit repeated."""
+    folded = pw.lower()
+    run = 1
+    for prev, ch in itertools.pairwise(folded):
+        run = run + 1 if ch == prev else 1
+        if run >= RUN:
+            return True
+    for unit in range(1, 5):
+        whole, rest = divmod(len(folded), unit)
+        if whole >= 3 and not rest and folded[:unit] * whole == folded:
+            return True
+    return False
+
+
+def _sequence(pw: str) -> bool:
+    """``RUN`` letters or digits in a row whose code points step by +1 or -1 (abcd, 4321)."""
+    folded = pw.lower()
+    run, step = 1, 0
+    for prev, ch in itertools.pairwise(folded):
+        diff = ord(ch) - ord(prev)
+        if diff in (1, -1) and prev.isalnum() and ch.isalnum():
+            run = run + 1 if diff == step else 2
+            step = diff
+        else:
+            run, step = 1, 0
+        if run >= RUN:
+            return True
+    return False
+
+
 def check(settings: AuthSettings, password: str, login_id: str) -> list[Rule]:
-    """The rules ``password`` fails; empty when it is acceptable."""
+    """The rules ``password`` fails; empty when it is acceptable. Reuse (``not_reused``)
+    needs the stored hashes and is checked by ``AuthService.change_password``."""
     by_code = {r.code: r for r in rules(settings)}
     pw = normalize(password)
     failed: list[str] = []
@@ -72,7 +122,19 @@ def check(settings: AuthSettings, password: str, login_id: str) -> list[Rule]:
         failed.append("not_common")
     if has_control_chars(pw):
         failed.append("no_control")
+    if _repeats(pw):
+        failed.append("no_repeat")
+    if _sequence(pw):
+        failed.append("no_sequence")
     return [by_code[c] for c in failed]
+
+
+def remembered(settings: AuthSettings, current_hash: str, history: list[str]) -> list[str]:
+    """The password history after a change away from ``current_hash``: newest first, at most
+    ``password_history`` hashes (issue 7 item 12)."""
+    if settings.password_history == 0:
+        return []
+    return [current_hash, *history][: settings.password_history]
 
 
 def max_age_text(settings: AuthSettings) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
 
 from api.auth import passwords
 from api.auth.deps import CSRF_COOKIE, SESSION_COOKIE, auth_service, current_credential
@@ -15,8 +17,10 @@ from api.auth.schemas import (
     PolicyCheckRequest,
     PolicyCheckResponse,
     PolicyRule,
+    TokenRead,
 )
-from api.auth.sessions import CredentialKind
+from api.auth.service import TokenRequest
+from api.auth.sessions import CredentialKind, TokenScope
 from api.deps import ContainerDep, SubjectDep
 from api.errors import NotAuthenticated
 from api.permissions.policy import Subject
@@ -37,12 +41,18 @@ async def login(
 ) -> LoginResponse:
     service = auth_service(container)
     ip = request.client.host if request.client else None
+    token = TokenRequest(
+        scope=TokenScope(body.scope or TokenScope.FULL.value),
+        name=body.token_name or None,
+        ttl_days=body.ttl_days,
+    )
     result = await service.login(
         body.login_id,
         body.password,
         body.mode,
         ip=ip,
         user_agent=request.headers.get("user-agent"),
+        token=token,
     )
     issued = result.issued
     out = LoginResponse(
@@ -53,6 +63,8 @@ async def login(
     )
     if issued.credential.kind is CredentialKind.TOKEN:
         out.token = issued.secret
+        out.token_id = issued.credential.public_id
+        out.scope = issued.credential.scope.value
         return out
     out.csrf_token = issued.csrf_token
     secure = container.settings.auth.cookie_secure
@@ -105,6 +117,37 @@ async def me(container: ContainerDep, subject: SubjectDep) -> MeResponse:
         grants=sorted(who.grants),
         password_change_required=service.password_change_required(user),
     )
+
+
+@router.get("/tokens", response_model=list[TokenRead])
+async def list_tokens(
+    request: Request, container: ContainerDep, subject: SubjectDep
+) -> list[TokenRead]:
+    """The caller's API tokens without their secrets, newest first (issue 7 item 12)."""
+    who = _require(subject)
+    cred = current_credential(request)
+    return [
+        TokenRead(
+            id=c.public_id,
+            name=record.get("name"),
+            scope=c.scope.value,
+            created_at=record["created_at"],
+            expires_at=c.expires_at,
+            ip=record.get("ip"),
+            user_agent=record.get("user_agent"),
+            current=cred is not None and cred.kind is c.kind and cred.id == c.id,
+        )
+        for c, record in await auth_service(container).tokens(who)
+    ]
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+async def revoke_token(
+    token_id: Annotated[str, Path(max_length=64)], container: ContainerDep, subject: SubjectDep
+) -> Response:
+    """Revoke one of the caller's tokens (a read-only token may revoke itself)."""
+    await auth_service(container).revoke_token(_require(subject), token_id)
+    return Response(status_code=204)
 
 
 @router.post("/password", response_model=UserRead)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.kit.clock import UtcDateTime
+from api.kit.text import Text
 from api.users.schemas import UserRead
 
 # Generous outer bounds: the policy (not the payload shape) explains a too-long password.
@@ -19,6 +20,11 @@ class LoginRequest(BaseModel):
     login_id: str = Field(min_length=1, max_length=256)
     password: str = _PW
     mode: Literal["session", "token"] = "session"
+    # Token mode only (issue 7 item 12): ``read`` tokens may only read; a name to tell
+    # tokens apart in ``GET /auth/tokens``; a lifetime up to ``token_ttl_days`` days.
+    scope: Literal["read", "full"] | None = None
+    token_name: Annotated[str, Text(100, required=False)] | None = None
+    ttl_days: int | None = Field(default=None, ge=1, le=3650)
 
 
 class LoginResponse(BaseModel):
@@ -30,6 +36,21 @@ class LoginResponse(BaseModel):
     csrf_token: str | None = None
     # Token mode: send as ``Authorization: Bearer <token>``; shown once.
     token: str | None = None
+    token_id: str | None = None
+    scope: Literal["read", "full"] | None = None
+
+
+class TokenRead(BaseModel):
+    """One of the caller's API tokens, without its secret."""
+
+    id: str
+    name: str | None = None
+    scope: Literal["read", "full"]
+    created_at: UtcDateTime
+    expires_at: UtcDateTime
+    ip: str | None = None
+    user_agent: str | None = None
+    current: bool = False
 
 
 class MeResponse(BaseModel):

@@ -1,7 +1,9 @@
 """Browser sessions and API tokens, stored hashed (seed 001 別表3 access control).
 
 A credential is 256 random bits; only its SHA-256 is stored (the record id), so a copy of
-the database does not yield working sessions. Browser sessions (collection ``sessions``)
+the database does not yield working sessions. API tokens carry a scope (``read`` or ``full``),
+an optional name and their own lifetime; users list and revoke their tokens by a public id
+(issue 7 item 12). Browser sessions (collection ``sessions``)
 also carry the hash of their CSRF token; API tokens (``api_tokens``) need no CSRF token
 because a browser never attaches them by itself.
 """
@@ -30,11 +32,24 @@ class CredentialKind(StrEnum):
     TOKEN = "token"  # noqa: S105
 
 
+class TokenScope(StrEnum):
+    """What an API token may do (issue 7 item 12). Browser sessions always have full rights."""
+
+    READ = "read"  # safe methods only (GET, HEAD), plus revoking itself and logging out
+    FULL = "full"
+
+
 COLLECTIONS = {CredentialKind.SESSION: "sessions", CredentialKind.TOKEN: "api_tokens"}
 
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def public_id(record_id: str) -> str:
+    """The id a token is listed and revoked by. The record id (the secret's SHA-256) is never
+    shown: this is a hash of it, so it names the token without being a lookup key for it."""
+    return hashlib.sha256(f"public:{record_id}".encode()).hexdigest()[:24]
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,11 @@ class Credential:
     user_id: str
     expires_at: datetime
     csrf_hash: str | None = None
+    scope: TokenScope = TokenScope.FULL
+
+    @property
+    def public_id(self) -> str:
+        return public_id(self.id)
 
     def csrf_ok(self, presented: str | None) -> bool:
         if self.csrf_hash is None or not presented:
@@ -80,6 +100,8 @@ class CredentialStore:
         *,
         ip: str | None = None,
         user_agent: str | None = None,
+        scope: TokenScope | None = None,
+        name: str | None = None,
     ) -> Issued:
         secret = secrets.token_urlsafe(32)
         if kind is CredentialKind.TOKEN:
@@ -93,12 +115,16 @@ class CredentialStore:
         }
         if csrf is not None:
             record["csrf_hash"] = digest(csrf)
+        if kind is CredentialKind.TOKEN:
+            record["scope"] = (scope or TokenScope.FULL).value
+            if name:
+                record["name"] = name
         if ip:
             record["ip"] = ip[:64]
         if user_agent:
             record["user_agent"] = user_agent[:256]
         await self.records.insert(COLLECTIONS[kind], record)
-        return Issued(self._credential(kind, record), secret, csrf)
+        return Issued(self.credential(kind, record), secret, csrf)
 
     async def lookup(self, kind: CredentialKind, secret: str, now: datetime) -> Credential | None:
         """The live credential for ``secret``; an expired one is removed and None returned."""
@@ -107,7 +133,7 @@ class CredentialStore:
         record = await self.records.get(COLLECTIONS[kind], digest(secret))
         if record is None:
             return None
-        cred = self._credential(kind, record)
+        cred = self.credential(kind, record)
         if cred.expires_at <= now:
             await self.revoke(cred)
             return None
@@ -147,11 +173,23 @@ class CredentialStore:
         return page.items
 
     @staticmethod
-    def _credential(kind: CredentialKind, record: dict[str, Any]) -> Credential:
+    def credential(kind: CredentialKind, record: dict[str, Any]) -> Credential:
         return Credential(
             kind=kind,
             id=str(record["id"]),
             user_id=str(record["user_id"]),
             expires_at=from_iso(str(record["expires_at"])),
             csrf_hash=record.get("csrf_hash"),
+            scope=_scope(record.get("scope")),
         )
+
+
+def _scope(value: Any) -> TokenScope:
+    """A stored scope: tokens issued before scopes existed had full rights; anything else
+    unknown reads only (least privilege, never a 500)."""
+    if value is None:
+        return TokenScope.FULL
+    try:
+        return TokenScope(str(value))
+    except ValueError:
+        return TokenScope.READ

@@ -21,6 +21,7 @@ from api.container import Container
 from api.errors import NotFoundError
 from api.kit.clock import to_iso
 from api.kit.ids import new_id
+from api.kit.text import strip_bidi
 from api.works.indexing import work_to_doc
 from indexer.extract.deliverable import Entry, MemoryTree, Report, reads_for, validate_tree
 from indexer.extract.deliverable.models import FileRef, photo_tree
@@ -89,16 +90,18 @@ def node_meta(ref: FileRef, deliverable_id: str, rel: str) -> dict[str, Any]:
     top = rel.split("/")[0].upper() if "/" in rel else ""
     if top:
         meta["doc_class"] = top
+    # XML text is stored, not refused: bidi controls are dropped so it displays as it is
+    # (issue 7 item 12).
     if ref.title:
-        meta["title"] = ref.title
+        meta["title"] = strip_bidi(ref.title)
     if ref.date:
         meta["doc_date"] = ref.date
         if ref.doc_class == "photo":
             meta["photo_date"] = ref.date
     if ref.photo_path:
-        meta["photo_path"] = list(ref.photo_path)
+        meta["photo_path"] = [strip_bidi(p) for p in ref.photo_path]
     if ref.names:
-        meta["names"] = list(dict.fromkeys(ref.names))
+        meta["names"] = list(dict.fromkeys(strip_bidi(n) for n in ref.names))
     if ref.serial:
         meta["serial"] = ref.serial
     meta["xml"] = ref.xml
@@ -127,7 +130,16 @@ def work_summary(report: Report, deliverable_id: str, at: str) -> dict[str, Any]
         "counts": report.counts,
         "analysed_at": at,
     }
-    return {k: v for k, v in summary.items() if v not in (None, [], {})}
+    return {k: _neutral(v) for k, v in summary.items() if v not in (None, [], {})}
+
+
+def _neutral(value: Any) -> Any:
+    """Strings (also inside lists) without bidi controls; anything else unchanged."""
+    if isinstance(value, str):
+        return strip_bidi(value)
+    if isinstance(value, list):
+        return [_neutral(v) for v in value]
+    return value
 
 
 async def _update_meta(records: RecordStore, node_id: str, meta: dict[str, Any]) -> None:

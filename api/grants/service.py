@@ -16,13 +16,14 @@ from api.audit.service import AuditLog
 from api.errors import BadRequest, DuplicateError, Forbidden, NotFoundError
 from api.kit.clock import Clock, to_iso
 from api.kit.uow import UnitOfWork
-from api.permissions.policy import OrgContext, Policy, Subject, all_grants
+from api.permissions.policy import OrgContext, OrgKind, Policy, Subject, all_grants
 from storage.errors import DuplicateKey, NotFound
 from storage.ports import IndexSpec, RecordStore
 from storage.query import Eq
 
 COLLECTION = "grants"
 USERS = "users"
+ORGS = "organizations"
 
 
 def grant_id(user_id: str, grant: str) -> str:
@@ -33,6 +34,22 @@ async def grants_of(records: RecordStore, user_id: str) -> frozenset[str]:
     """The grant names a user holds now (for the auth layer building a ``Subject``)."""
     names = {str(g["grant"]) async for g in records.scan(COLLECTION, (Eq("user_id", user_id),))}
     return frozenset(names)
+
+
+async def authority_of(records: RecordStore, user: dict[str, Any]) -> tuple[frozenset[str], bool]:
+    """What an account holds: its effective grants (those recorded for its own organization,
+    as ``AuthService.subject_for`` counts them) and whether it belongs to an operator
+    organization. ``Policy.require_authority_over`` compares this with the actor's."""
+    org_id = user.get("org_id")
+    held = frozenset(
+        [
+            str(g["grant"])
+            async for g in records.scan(COLLECTION, (Eq("user_id", str(user["id"])),))
+            if "grant" in g and g.get("org_id") in (None, org_id)
+        ]
+    )
+    org = await records.get(ORGS, str(org_id)) if org_id else None
+    return held, org is not None and org.get("kind") == OrgKind.OPERATOR.value
 
 
 class GrantService:
@@ -103,21 +120,24 @@ class GrantService:
     async def _user(
         self, subject: Subject | None, user_id: str, *, read: bool = False
     ) -> dict[str, Any]:
+        """The target user. Anonymous 401; a user reading their own grants passes; a subject
+        without ``grants.manage`` gets 403 whatever the id; with it, an unknown user and a
+        user of another organization answer the same 404 (issue 7 item 10: no oracle); a
+        change on a user holding grants the subject lacks gets 403 (issue 7 item 2)."""
         if subject is None:
             self.policy.require(subject, "grants.manage")
         assert subject is not None
         user = await self.records.get(USERS, user_id)
-        if user is None:
-            # Answer an unknown id as another organization's user is answered (403 unless
-            # the subject may manage every organization's grants): existence is not revealed.
-            self.policy.require(subject, "grants.manage", OrgContext(None))
-            raise NotFoundError("利用者が見つかりません。")
-        if read and subject.user_id == user_id:
+        if read and user is not None and subject.user_id == user_id:
             return user
-        org_id = user.get("org_id")
-        if org_id is None and not subject.is_operator:
-            raise Forbidden()  # users without an organization are the operators' business
-        self.policy.require(subject, "grants.manage", OrgContext(org_id))
+        self.policy.require(subject, "grants.manage", OrgContext(subject.org_id))
+        if user is None or not self.policy.can(
+            subject, "grants.manage", OrgContext(user.get("org_id"))
+        ):
+            raise NotFoundError("利用者が見つかりません。")
+        if not read:
+            held, operator = await authority_of(self.records, user)
+            self.policy.require_authority_over(subject, held, target_operator=operator)
         return user
 
     @staticmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,7 +68,11 @@ class MailTemplateRead(BaseModel):
     subject: str
     body: str
     placeholders: list[str]
+    # the scope's own template exists (``version`` is its version, for PUT and DELETE)
     customized: bool
+    # where the text shown comes from: the organization's template, the global one, built-in
+    source: Literal["organization", "global", "builtin"] = "builtin"
+    org_id: str | None = None
     version: int | None = None
     updated_at: UtcDateTime | None = None
 
@@ -90,6 +94,8 @@ class CalendarDayWrite(_Strict):
 
 class CalendarDayRead(BaseModel):
     id: str
+    # None: a global day (every organization); else the organization's own day
+    org_id: str | None = None
     date: IsoDate
     kind: str
     name: str

@@ -25,13 +25,13 @@ from api.kit.uow import UnitOfWork
 from api.mail.compose import InvalidAddress, Mail
 from api.mail.outbox import MailOutbox
 from api.master import mail as templates
+from api.master.templates import effective_template
 from api.permissions.policy import Subject
 from storage.ports import IndexSpec, RecordStore
 from storage.query import Eq, Page, Query
 
 NOTIFICATIONS = "notifications"
 PREFS = "notification_prefs"
-MAIL_TEMPLATES = "mail_templates"
 INDEXES = [
     IndexSpec((("user_id", 1), ("created_at", 1))),
     IndexSpec((("user_id", 1), ("unread", 1), ("created_at", 1))),
@@ -88,14 +88,9 @@ class Notifier:
         self.settings = settings
         self.outbox = outbox
 
-    async def _template(self, kind: str) -> tuple[str, str]:
-        stored = await self.records.get(MAIL_TEMPLATES, kind)
-        default = templates.TEMPLATE_KINDS[kind]
-        if stored:
-            return str(stored.get("subject", default.subject)), str(
-                stored.get("body", default.body)
-            )
-        return default.subject, default.body
+    async def _template(self, kind: str, org_id: str | None) -> tuple[str, str]:
+        """The organization's template for ``kind``, else the global one, else the default."""
+        return await effective_template(self.records, kind, org_id)
 
     async def notify(
         self,
@@ -130,7 +125,15 @@ class Notifier:
                 "organizations", sorted({str(u.get("org_id")) for u in users.values()})
             )
         }
-        subject_t, body_t = await self._template(kind)
+        # A work's messages read as its orderer wrote them (the orderer's template layer);
+        # messages about no work use each recipient's organization's layer.
+        orderer: str | None = None
+        if work_id:
+            work = await uow.records.get("works", work_id)
+            orderer = (
+                str(work.get("orderer_org_id")) if work and work.get("orderer_org_id") else None
+            )
+        templates_by_org: dict[str | None, tuple[str, str]] = {}
         now = to_iso(self.clock.now())
         made = 0
         for user_id in ids:
@@ -168,6 +171,10 @@ class Notifier:
                 "url": self.settings.mail.base_url.rstrip("/") + url,
                 "priority": IMPORTANCE_LABELS[importance],
             }
+            layer = orderer or (str(user["org_id"]) if user.get("org_id") else None)
+            if layer not in templates_by_org:
+                templates_by_org[layer] = await self._template(kind, layer)
+            subject_t, body_t = templates_by_org[layer]
             subject, body = templates.render(subject_t, body_t, values)
             try:
                 await self.outbox.queue(

@@ -134,10 +134,15 @@ class Policy:
                 return own_org and "grants.manage" in subject.grants
             case "master.read":
                 return True
+            case "master.read_org":
+                return own_org  # an organization's own calendar days and mail templates
             case "master.manage":
-                return "master.manage" in subject.grants
+                # one organization's layer only; global master data is the operators'
+                # (issue 7 item 5)
+                return own_org and "master.manage" in subject.grants
             case "audit.read":
-                return "audit.read" in subject.grants
+                # scoped to the own organization's events by the audit service (issue 7 item 1)
+                return own_org and "audit.read" in subject.grants
             case "organizations.read":
                 return own_org
         return False
@@ -194,6 +199,27 @@ class Policy:
         if isinstance(resource, WorkContext) and not self.can(subject, "works.read", resource):
             raise NotFoundError()
         raise Forbidden()
+
+    def require_authority_over(
+        self, subject: Subject | None, target_grants: frozenset[str], *, target_operator: bool
+    ) -> None:
+        """Refuse acting on an account that holds authority the subject lacks (issue 7 item 2).
+
+        The rule that stops granting more than one holds (seed 001 別表1-1 8(3)) applies to
+        every action on another account: resetting its password, disabling or editing it,
+        granting or revoking. Otherwise a holder of ``users.manage`` alone could reset the
+        password of a user with more grants, sign in as them and gain every grant. Only
+        operators act on operators.
+        """
+        if subject is None:
+            raise NotAuthenticated()
+        if subject.is_operator:
+            return
+        if target_operator or not target_grants <= subject.grants:
+            raise Forbidden(
+                "自分が持っていない機能権限を持つ利用者は操作できません。"
+                "その利用者の管理は、同等以上の権限を持つ管理者に依頼してください。"
+            )
 
     def readable_roles(self) -> Iterable[WorkRole]:
         return _WORK_READERS

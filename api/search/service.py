@@ -1,7 +1,10 @@
 """Archive search (issue 3 item 5): one query over works and their files, search-first.
 
-- Access is filtered inside the index: ``acl = principals_for(subject)`` (``None`` for
-  operators), so hits, totals and facet counts only ever count what the subject may read.
+- Access is filtered inside the index: the organization-wide principals of
+  ``principals_for(subject)`` (``None`` for operators) OR the works the subject reads as a
+  member now, read from the store per query (``member_works``; issue 7 item 9: stored
+  ``user:`` principals lag behind membership changes), so hits, totals and facet counts only
+  ever count what the subject may read.
 - Text: the adapters ``normalize()`` the query (NFKC, width, case, katakana→hiragana) and match
   every term as an exact substring (any 2+ characters are always found).
 - Dates: ``period_from``/``period_to`` select works whose period overlaps the range
@@ -34,7 +37,7 @@ from api.search.schemas import (
     SearchResponse,
     hit_fields,
 )
-from api.works.indexing import principals_for
+from api.works.access import member_works, org_wide
 from indexer.backends import decode_cursor, sort_kind
 from indexer.query import DateRange, SearchQuery
 from storage.ports import RecordStore, SearchHit, SearchIndex
@@ -91,9 +94,15 @@ class SearchService:
 
     # query building ------------------------------------------------------------------------
     def query(
-        self, subject: Subject | None, p: SearchParams, *, facets: bool = True
+        self,
+        subject: Subject | None,
+        p: SearchParams,
+        *,
+        facets: bool = True,
+        member_works: tuple[str, ...] = (),
     ) -> SearchQuery:
-        """The index query for ``p`` as ``subject`` sees it (401 for anonymous callers)."""
+        """The index query for ``p`` as ``subject`` sees it (401 for anonymous callers).
+        ``member_works``: the works the subject reads as a member now (``access``)."""
         self.policy.require(subject, "works.list")
         assert subject is not None
         text = (p.q or "").strip()
@@ -129,7 +138,8 @@ class SearchService:
             types=(p.type,) if p.type else (),
             filters=filters,
             ranges=ranges,
-            acl=principals_for(subject),
+            acl=org_wide(subject),
+            member_works=member_works,
             sort=sort,
             sort_date_field=p.date_field,
             descending=descending,
@@ -141,8 +151,18 @@ class SearchService:
         )
 
     # search --------------------------------------------------------------------------------
+    async def access(self, subject: Subject | None) -> tuple[str, ...]:
+        """The works ``subject`` reads as a member right now, from the record store: the
+        index filter never trusts ``user:`` principals stored in documents, which lag behind
+        membership changes until their re-index (issue 7 item 9)."""
+        self.policy.require(subject, "works.list")
+        assert subject is not None
+        if subject.is_operator:
+            return ()
+        return await member_works(self.records, self.policy, subject)
+
     async def search(self, subject: Subject | None, p: SearchParams) -> SearchResponse:
-        query = self.query(subject, p)
+        query = self.query(subject, p, member_works=await self.access(subject))
         offset = 0
         if query.sort == "relevance" and query.cursor:
             raw = decode_cursor(query.cursor, sort_kind(query)).get("o", 0)
@@ -213,7 +233,10 @@ class SearchService:
     ) -> AsyncIterator[SearchHitRead]:
         """Every hit in the requested order, up to ``cap`` rows (relevance: up to the window),
         page by page; ``run`` gets the total and, when rows were left out, the notice."""
-        query = replace(self.query(subject, p, facets=False), cursor=None, limit=EXPORT_PAGE)
+        mine = await self.access(subject)
+        query = replace(
+            self.query(subject, p, facets=False, member_works=mine), cursor=None, limit=EXPORT_PAGE
+        )
         cap = EXPORT_CAP if cap is None else cap
         limit = min(cap, relevance_reach()) if query.sort == "relevance" else cap
         cursor: str | None = None

@@ -61,6 +61,8 @@ class User(BaseModel):
     position: str | None = None
     status: UserStatus = UserStatus.ACTIVE
     password_hash: str
+    # Hashes of earlier passwords, newest first (``AuthSettings.password_history``).
+    password_history: list[str] = []
     password_changed_at: UtcDateTime | None = None
     must_change_password: bool = False
     failed_attempts: int = 0
@@ -79,8 +81,10 @@ class User(BaseModel):
         return {k: v for k, v in data.items() if v is not None}
 
     def public(self) -> dict[str, Any]:
-        """The state shown in audit digests and API answers: no password hash."""
-        data = self.model_dump(mode="json", exclude={"password_hash", "login_key"})
+        """The state shown in audit digests and API answers: no password hashes."""
+        data = self.model_dump(
+            mode="json", exclude={"password_hash", "password_history", "login_key"}
+        )
         return data
 
     def is_locked(self, now: datetime) -> bool:

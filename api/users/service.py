@@ -16,6 +16,7 @@ from api.auth import passwords
 from api.auth.sessions import CredentialStore
 from api.config import AuthSettings
 from api.errors import DuplicateError, NotFoundError, ValidationFailed
+from api.grants.service import authority_of
 from api.kit.clock import Clock, to_iso
 from api.kit.ids import new_id
 from api.kit.uow import UnitOfWork
@@ -101,13 +102,15 @@ class UserService:
     # -- read --------------------------------------------------------------------------------
 
     async def get(self, subject: Subject | None, user_id: str) -> User:
+        """A user: oneself always; otherwise 401 anonymous, 403 without ``users.manage``, and
+        the same 404 for an unknown id and for a user of another organization (issue 7 item
+        10: the answer must not tell whether the id exists elsewhere)."""
         user = await self.repo.get(user_id)
         if subject is not None and user is not None and subject.user_id == user.id:
             return user
-        if user is None:
-            self.policy.require(subject, "users.read", OrgContext(None))
+        self.policy.require(subject, "users.read", OrgContext(subject.org_id if subject else None))
+        if user is None or not self.policy.can(subject, "users.read", OrgContext(user.org_id)):
             raise NotFoundError("利用者が見つかりません。")
-        self.policy.require(subject, "users.read", OrgContext(user.org_id))
         return user
 
     async def list(
@@ -135,9 +138,14 @@ class UserService:
     # -- change ------------------------------------------------------------------------------
 
     async def _managed(self, subject: Subject | None, user_id: str) -> tuple[Subject, User]:
+        """The user ``subject`` may change: of their organization (``users.manage``) and not
+        holding grants or an operator role the subject lacks (issue 7 item 2)."""
         user = await self.get(subject, user_id)
         self.policy.require(subject, "users.manage", OrgContext(user.org_id))
         assert subject is not None
+        if user.id != subject.user_id:
+            held, operator = await authority_of(self.records, user.model_dump(mode="json"))
+            self.policy.require_authority_over(subject, held, target_operator=operator)
         return subject, user
 
     async def update(self, subject: Subject | None, user_id: str, data: UserUpdate) -> User:
@@ -176,9 +184,8 @@ class UserService:
         return user
 
     async def disable(self, subject: Subject | None, user_id: str, version: int | None) -> User:
-        user = await self.get(subject, user_id)
+        _, user = await self._managed(subject, user_id)
         if user.status is UserStatus.DISABLED:
-            self.policy.require(subject, "users.manage", OrgContext(user.org_id))
             return user
         data = UserUpdate(version=version or user.version, status=UserStatus.DISABLED)
         return await self.update(subject, user_id, data)
@@ -198,6 +205,10 @@ class UserService:
                 user,
                 {
                     "password_hash": password_hash,
+                    # the password replaced by the reset may not come back (issue 7 item 12)
+                    "password_history": passwords.remembered(
+                        self.settings, user.password_hash, user.password_history
+                    ),
                     "password_changed_at": now,
                     "must_change_password": True,
                     "failed_attempts": 0,

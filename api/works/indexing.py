@@ -39,9 +39,14 @@ def work_acl(work: dict[str, Any], members: Iterable[dict[str, Any]]) -> list[st
         acl.add(f"orgread:{org}")
         if archived:
             acl.add(f"archive:{org}")
+    contractors = set(work.get("contractor_org_ids") or ())
     for member in members:
         if archived and member.get("role") not in ARCHIVE_ROLES:
             continue
+        if member.get("role") == WorkRole.CONTRACTOR_MEMBER and member.get("org_id") not in (
+            contractors
+        ):
+            continue  # their organization no longer works on it (issue 7 item 9)
         acl.add(f"user:{member['user_id']}")
     return sorted(acl)
 

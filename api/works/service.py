@@ -24,6 +24,7 @@ from api.kit.clock import Clock, to_iso
 from api.kit.ids import is_id, new_id
 from api.kit.uow import UnitOfWork
 from api.permissions.policy import OrgKind, Policy, Subject, WorkContext, WorkRole
+from api.works.access import member_roles, search_access
 from api.works.errors import ArchivedReadOnly, InvalidTransition, WorkNotEmpty
 from api.works.indexing import DOC_TYPE, principals_for, work_acl, work_to_doc
 from api.works.lifecycle import Lifecycle, ensure_no_hold, reindex_files
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from api.container import Container
 
 from api.works.models import (
+    MEMBERS,
     NEXT_STATUS,
     WORKS,
     WorkStatus,
@@ -104,8 +106,7 @@ class WorkService:
         roles: frozenset[WorkRole] = frozenset()
         if subject is not None and not subject.is_operator:
             member = await self.repo.member(work["id"], subject.user_id)
-            if member is not None:
-                roles = frozenset({WorkRole(member["role"])})
+            roles = member_roles(member, work)
         return WorkContext(
             work_id=work["id"],
             orderer_org_id=work.get("orderer_org_id"),
@@ -228,6 +229,7 @@ class WorkService:
         await self._check_refs(check)
         changes["updated_at"] = to_iso(self.clock.now())
         async with self.uow() as uow:
+            dropped = await self._drop_stale_contractors(work, changes)
             stored = await self.repo.update(work_id, changes, data.version)
             await self.audit.record(
                 subject,
@@ -237,9 +239,36 @@ class WorkService:
                 after=stored,
                 detail={"fields": sorted(data.model_fields_set - {"version"})},
             )
+            for member in dropped:
+                await self.audit.record(
+                    subject,
+                    "works.member_removed",
+                    f"{MEMBERS}/{member['id']}",
+                    before=member,
+                    detail={"reason": "contractor_removed"},
+                )
             uow.index(work_to_doc(stored))
             reindex_files(uow, work_id)
         return stored
+
+    async def _drop_stale_contractors(self, work: Record, changes: Record) -> list[Record]:
+        """When contractor organizations leave the work, their members' memberships go with
+        them in the same transaction, and the acl is rewritten (issue 7 item 9: a removed
+        contractor's member kept reading and uploading). Returns the memberships removed."""
+        if "contractor_org_ids" not in changes:
+            return []
+        kept = set(changes["contractor_org_ids"] or ())
+        members = await self.repo.members(str(work["id"]))
+        dropped = [
+            m
+            for m in members
+            if m.get("role") == WorkRole.CONTRACTOR_MEMBER and m.get("org_id") not in kept
+        ]
+        for member in dropped:
+            await self.repo.remove_member(str(work["id"]), str(member["user_id"]))
+        remaining = [m for m in members if m not in dropped]
+        changes["acl"] = work_acl({**work, **changes}, remaining)
+        return dropped
 
     async def transition(
         self, subject: Subject | None, work_id: str, to: WorkStatus, version: int
@@ -299,7 +328,9 @@ class WorkService:
         assert subject is not None
         principals = principals_for(subject)
         if f.q:
-            return await self._search(principals, f)
+            # the index never trusts stored user: principals (issue 7 item 9)
+            acl, mine = await search_access(self.repo.records, self.policy, subject)
+            return await self._search(acl, mine, f)
         where: list[Condition] = []
         if principals is not None:
             where.append(In("acl", principals))
@@ -336,7 +367,9 @@ class WorkService:
         page = await self.repo.find(where, ((f.sort, direction),), f.limit, f.cursor)
         return WorkPage(page.items, page.next_cursor)
 
-    async def _search(self, principals: tuple[str, ...] | None, f: WorkFilters) -> WorkPage:
+    async def _search(
+        self, principals: tuple[str, ...] | None, mine: tuple[str, ...], f: WorkFilters
+    ) -> WorkPage:
         filters: dict[str, tuple[str, ...]] = {}
         if f.status:
             filters["status"] = tuple(s.value for s in f.status)
@@ -365,6 +398,7 @@ class WorkService:
             filters=filters,
             ranges=ranges,
             acl=principals,
+            member_works=mine,
             sort="title" if f.sort == "title" else "date",
             sort_date_field=f.sort,
             descending=f.order == "desc",

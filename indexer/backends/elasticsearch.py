@@ -1,10 +1,27 @@
 """The search index on Elasticsearch / OpenSearch, through the official async client.
 
 Text is ``normalize()``d before indexing and in queries (katakana→hiragana cannot be done in ES
-without the ICU plugin). Each text field is analysed twice: kuromoji for relevance and a 1-2
-character n-gram sub-field (``<field>.ng``) whose ``match_phrase`` finds exact substrings: the
-n-gram tokenizer gives every gram its own position, so a phrase of a term's grams matches only
-where the term occurs. Dates are ``long`` microseconds (``indexer.dates``), the same values the
+without the ICU plugin). Each text field is analysed three times: kuromoji for relevance, and
+two sub-fields for exact substrings, mirroring the embedded adapter:
+
+- ``<field>.ch``: one token per character (a ``pattern`` tokenizer ``(?s).`` with ``group: 0``,
+  white space and line breaks included), each at its own position. A query term is a
+  ``match_phrase`` of its characters, which matches exactly where the term occurs: a phrase
+  cannot step over the white space between words, the newline that joins list values
+  (``indexer.backends.text_value``) or from one field into another.
+- ``<field>.bg``: the character bigrams (``ngram`` 2-2, documents only, no positions). A term of
+  two or more characters also requires each of its bigrams as a ``term`` filter: selective,
+  so the phrase's positions are read for few documents only.
+
+Why not one n-gram field with ``match_phrase`` (the first design): Lucene's ``ngram`` tokenizer
+gives each gram its own position, but osmem-server (the OpenSearch-API test server) emulates it
+with a single token and bleve's n-gram filter, which puts every gram of a value at one position
+(osmem ``internal/engine/analysis.go``, ``translateTokenizer``); its phrase query then accepts
+any gram, so "abc" matched "ab bc", "点検査" the values 点検 / 検査, "ああああ" "あああ". A
+character per token has the same positions on every server. An index of an older layout (no
+``_meta.kura_schema`` or a lower one) is refused until ``kura reindex`` rebuilds it.
+
+Dates are ``long`` microseconds (``indexer.dates``), the same values the
 tantivy adapter compares. No painless scripts, no scroll: title/date paging is ``search_after``
 with an ``id`` keyword tie-breaker (OpenSearch-API servers do not sort on ``_id``), unbounded.
 Relevance paging uses ``from`` (osmem-server returns nothing for ``search_after`` on
@@ -47,11 +64,16 @@ from storage.ports import Health, SearchHit, SearchResult
 
 SCAN_BATCH = 1000
 BULK_CHUNK = 500
+# The layout of the mappings below; an index of another layout is refused until reindexed.
+SCHEMA_VERSION = 2
+CHARS = "ch"
+BIGRAMS = "bg"
 
 SETTINGS: dict[str, Any] = {
     "analysis": {
         "tokenizer": {
-            "kura_ngram": {"type": "ngram", "min_gram": 1, "max_gram": 2, "token_chars": []},
+            "kura_char": {"type": "pattern", "pattern": "(?s).", "group": 0},
+            "kura_bigram": {"type": "ngram", "min_gram": 2, "max_gram": 2, "token_chars": []},
         },
         "analyzer": {
             "kura_ja": {
@@ -59,7 +81,8 @@ SETTINGS: dict[str, Any] = {
                 "tokenizer": "kuromoji_tokenizer",
                 "filter": ["kuromoji_baseform", "cjk_width", "lowercase"],
             },
-            "kura_ngram": {"type": "custom", "tokenizer": "kura_ngram", "filter": ["lowercase"]},
+            "kura_char": {"type": "custom", "tokenizer": "kura_char", "filter": ["lowercase"]},
+            "kura_bigram": {"type": "custom", "tokenizer": "kura_bigram", "filter": ["lowercase"]},
         },
     },
 }
@@ -71,14 +94,17 @@ def _mappings() -> dict[str, Any]:
         props[name] = {
             "type": "text",
             "analyzer": "kura_ja",
-            "fields": {"ng": {"type": "text", "analyzer": "kura_ngram"}},
+            "fields": {
+                CHARS: {"type": "text", "analyzer": "kura_char"},
+                BIGRAMS: {"type": "text", "analyzer": "kura_bigram", "index_options": "docs"},
+            },
         }
     for name in KEYWORD_FIELDS:
         props[name] = {"type": "keyword"}
     for name in (*DATE_FIELDS, *INT_FIELDS):
         props[name] = {"type": "long"}
     props["doc"] = {"type": "object", "enabled": False}
-    return {"dynamic": False, "properties": props}
+    return {"_meta": {"kura_schema": SCHEMA_VERSION}, "dynamic": False, "properties": props}
 
 
 def _body(doc: dict[str, Any]) -> dict[str, Any]:
@@ -104,17 +130,16 @@ def _body(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _exact(field: str, term: str) -> dict[str, Any]:
-    """``term`` as an exact substring of the n-gram ``field``.
-
-    ``match_phrase`` alone is exact on Elasticsearch; the term filters on each bigram are
-    redundant there but keep it exact on osmem-server, whose phrase query skips grams missing
-    from the field's dictionary (found by the contract suite: "道路改良" matched "…の改修").
-    """
-    grams = sorted({term[i : i + 2] for i in range(len(term) - 1)}) or [term]
+    """``term`` as an exact substring of text ``field``: a phrase of its characters on the
+    character sub-field, narrowed first by a filter on each of its bigrams."""
+    phrase = {"match_phrase": {f"{field}.{CHARS}": {"query": term}}}
+    grams = sorted({term[i : i + 2] for i in range(len(term) - 1)})
+    if not grams:
+        return phrase
     return {
         "bool": {
-            "must": [{"match_phrase": {field: {"query": term}}}],
-            "filter": [{"term": {field: gram}} for gram in grams],
+            "must": [phrase],
+            "filter": [{"term": {f"{field}.{BIGRAMS}": gram}} for gram in grams],
         }
     }
 
@@ -146,6 +171,8 @@ class ElasticsearchIndex:
         self._auth = (username, password or "") if username else None
         self._node_class = node_class
         self._client: AsyncElasticsearch | None = None
+        # Set when open() finds an index of an older layout: searches refuse until clear().
+        self._stale: str | None = None
 
     def _es(self) -> AsyncElasticsearch:
         if self._client is None:
@@ -176,17 +203,32 @@ class ElasticsearchIndex:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    async def _create(self) -> None:
+    async def _create(self) -> bool:
+        """Create the index if missing; True when it existed."""
         es = self._es()
         exists = await self._call(es.indices.exists(index=self.index))
         if not exists:
             await self._call(
                 es.indices.create(index=self.index, settings=SETTINGS, mappings=_mappings())
             )
+        self._stale = None
+        return bool(exists)
 
     async def open(self) -> None:
-        """Create the index with its analysers and mappings if missing. Idempotent."""
-        await self._create()
+        """Create the index with its analysers and mappings if missing. Idempotent. An
+        existing index of an older layout is derived data: it is never migrated, searches
+        answer ``BackendUnavailable`` until ``kura reindex`` rebuilds it (``clear``)."""
+        if not await self._create():
+            return
+        resp = await self._call(self._es().indices.get_mapping(index=self.index))
+        # keyed by the concrete index name (which differs when ``index`` is an alias)
+        layout: dict[str, Any] = next(iter(dict(resp).values()), {})
+        found = layout.get("mappings", {}).get("_meta", {}).get("kura_schema")
+        if found != SCHEMA_VERSION:
+            self._stale = (
+                f"index {self.index} has the layout of schema {found or 1}, "
+                f"not {SCHEMA_VERSION}: run `kura reindex`"
+            )
 
     async def close(self) -> None:
         """Close the HTTP connections. Idempotent."""
@@ -195,7 +237,10 @@ class ElasticsearchIndex:
             await client.close()
 
     async def health(self) -> Health:
-        """OK when the cluster answers within the timeout; never raises."""
+        """OK when the cluster answers within the timeout and the index is current; never
+        raises."""
+        if self._stale is not None:
+            return Health(ok=False, backend=self.name, detail=self._stale)
         try:
             info = await asyncio.wait_for(self._call(self._es().info()), self.timeout_s)
         except Exception as exc:
@@ -254,12 +299,21 @@ class ElasticsearchIndex:
         must: list[dict[str, Any]] = []
         should: list[dict[str, Any]] = []
         for term in query_terms(query.text):
-            exact = [_exact(f"{f}.ng", term) for f in fields]
+            exact = [_exact(f, term) for f in fields]
             must.append({"bool": {"should": exact, "minimum_should_match": 1}})
             should += [{"match": {f: {"query": term}}} for f in fields]
         filters: list[dict[str, Any]] = []
         for field, values in query.keyword_filters().items():
             filters.append({"terms": {field: list(values)}})
+        either = query.access_either()
+        if either is not None:
+            principals, works = either
+            options = [
+                {"terms": {name: list(values)}}
+                for name, values in (("acl", principals), ("work_id", works))
+                if values
+            ]
+            filters.append({"bool": {"should": options, "minimum_should_match": 1}})
         for field, rng in query.ranges.items():
             low, high = range_bounds(rng.gte, rng.lte)
             bounds = {k: v for k, v in (("gte", low), ("lte", high)) if v is not None}
@@ -285,6 +339,8 @@ class ElasticsearchIndex:
         return await self._search(as_search_query(query))
 
     async def _search(self, query: SearchQuery) -> SearchResult:
+        if self._stale is not None:
+            raise BackendUnavailable("elasticsearch", self._stale)
         fields = check_query(query)
         kind = sort_kind(query)
         payload = decode_cursor(query.cursor, kind) if query.cursor else {}

@@ -437,6 +437,16 @@ class TantivyIndex:
             else:
                 sub = tantivy.Query.term_set_query(schema, field, list(values))
             must.append((tantivy.Occur.Must, tantivy.Query.const_score_query(sub, 0.0)))
+        either = query.access_either()
+        if either is not None:
+            principals, works = either
+            options = [
+                (tantivy.Occur.Should, tantivy.Query.term_set_query(schema, name, list(values)))
+                for name, values in (("acl", principals), ("work_id", works))
+                if values
+            ]
+            sub = tantivy.Query.boolean_query(options)
+            must.append((tantivy.Occur.Must, tantivy.Query.const_score_query(sub, 0.0)))
         for field, rng in query.ranges.items():
             low, high = range_bounds(rng.gte, rng.lte)
             if low is None and high is None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.works.harness import AUDITOR, CLERK, MANAGER, NOBODY, OPERATOR, Harness
+from tests.works.harness import AUDITOR, CLERK, MANAGER, NOBODY, OPERATOR, ORDERER, Harness
 
 pytestmark = pytest.mark.anyio
 URL = "/api/v1/audit/events"
@@ -104,5 +104,6 @@ async def test_export_csv_and_jsonl(h: Harness) -> None:
     assert lines[0]["detail"] == {"fields": ["title"]}
     # each export is itself on the record
     [first, second] = await h.events("audit.exported")
-    assert second["detail"] == {"format": "jsonl", "action": "works.updated"}
+    # the auditor's export is scoped to their organization, and says so
+    assert second["detail"] == {"format": "jsonl", "action": "works.updated", "org_id": ORDERER}
     assert first["actor_id"] == OPERATOR.user_id

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.anyio
 
 
 def audit(path: str) -> Row:
-    # other=None: another organization's holder is the xfail test below
+    # other=None: another organization's holder is the test below
     return Row("GET", path, allowed="auditor", other=None, hidden="work")
 
 
@@ -46,7 +46,6 @@ def test_every_audit_endpoint_has_a_row() -> None:
     assert uncovered([audit_router], ROWS) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 7 item 1 (h-authz)")
 async def test_other_organization_sees_none_of_this_organizations_events(world: World) -> None:
     """``outsider`` holds ``audit.read`` in another organization: neither the list nor the
     export shows an event by this organization's users or on its work; their own sign-in

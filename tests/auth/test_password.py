@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from api.auth import passwords
@@ -20,7 +22,19 @@ async def test_policy_is_public_and_japanese(h: Harness) -> None:
     assert body["min_length"] == 12
     assert body["max_length"] == 128
     codes = [rule["code"] for rule in body["rules"]]
-    assert codes == ["min_length", "max_length", "not_login_id", "not_common", "no_control"]
+    assert codes == [
+        "min_length",
+        "max_length",
+        "not_login_id",
+        "not_common",
+        "no_control",
+        "no_repeat",
+        "no_sequence",
+        "not_reused",
+    ]
+    assert body["rules"][-1]["description"] == (
+        "現在のパスワード、および直近5回に使ったパスワードと異なること"
+    )
     assert body["rules"][0]["description"] == "12文字以上であること"
     assert "90日" in body["max_age"]
     assert "5回" in body["lockout"]
@@ -36,12 +50,22 @@ async def test_check_requires_auth(h: Harness) -> None:
     [
         ("short-1", ["min_length"]),
         ("xx-Checker-2026-ok", ["not_login_id"]),  # login id "checker", any case
-        ("Password1234", ["not_common"]),
+        ("Password1234", ["not_common", "no_sequence"]),
         ("QWERTYUIOP123", ["not_common"]),
         ("line\nbreak-in-the-middle", ["no_control"]),
-        ("a" * 129, ["max_length"]),
+        ("river-stone-" * 11, ["max_length"]),
         ("ample-river-stone-83", []),
-        ("ｐａｓｓｗｏｒｄ１２３４", ["not_common"]),  # full-width folds to half-width (NFKC)
+        # full-width folds to half-width (NFKC)
+        ("ｐａｓｓｗｏｒｄ１２３４", ["not_common", "no_sequence"]),
+        # issue 7 item 12: repeated and sequential characters (NIST SP 800-63B 5.1.1.2)
+        ("aaaaaaaaaaaa", ["no_repeat"]),
+        ("AAAAaaaa-river-83", ["no_repeat"]),  # case folded
+        ("abababababab", ["no_repeat"]),
+        ("kurakurakura", ["no_repeat"]),
+        ("river-stone-abcd", ["no_sequence"]),
+        ("river-stone-9876", ["no_sequence"]),
+        ("river-stone-WXYZ", ["no_sequence"]),
+        ("river-stone-123-aab", []),  # three in a row, two equal: allowed
     ],
 )
 async def test_check_cases(h: Harness, candidate: str, failed: list[str]) -> None:
@@ -117,3 +141,51 @@ async def test_change_password_requires_auth_and_csrf(h: Harness) -> None:
     r = await c.post("/api/v1/auth/password", json=body)
     assert r.status_code == 403
     assert r.json()["code"] == "csrf_failed"
+
+
+async def test_recent_passwords_cannot_come_back(h: Harness) -> None:
+    """Issue 7 item 12: the previous password (and the ones before, up to
+    ``password_history``) may not be reused; the refusal names the rule in Japanese."""
+    org = await h.org()
+    await h.user("cycler", org)
+    c = await h.as_user("cycler")
+    url = "/api/v1/auth/password"
+    chain = [PASSWORD, "quiet-maple-lantern-19", "amber-gorse-meadow-27", "silent-pine-ridge-36"]
+    for current, new in itertools.pairwise(chain):
+        r = await c.post(url, json={"current_password": current, "new_password": new})
+        assert r.status_code == 200, r.text
+    for old in chain[:-1]:
+        r = await c.post(url, json={"current_password": chain[-1], "new_password": old})
+        assert r.status_code == 400, old
+        assert r.json()["failed"] == [
+            {
+                "code": "not_reused",
+                "description": "現在のパスワード、および直近5回に使ったパスワードと異なること",
+            }
+        ]
+        assert "以前に使ったパスワード" in r.json()["detail"]
+    stored = await h.stored_user((await c.get("/api/v1/auth/me")).json()["user"]["id"])
+    assert len(stored.password_history) == 3
+    assert all(x.startswith("$argon2id$") for x in stored.password_history)
+    me = (await c.get("/api/v1/auth/me")).json()
+    assert "password_history" not in me["user"]  # hashes never leave the service
+
+
+async def test_history_length_is_a_setting(h: Harness) -> None:
+    settings = AuthSettings(password_history=2)
+    assert passwords.remembered(settings, "h3", ["h2", "h1", "h0"]) == ["h3", "h2"]
+    assert passwords.remembered(AuthSettings(password_history=0), "h3", ["h2"]) == []
+
+
+async def test_admin_reset_keeps_the_replaced_password_in_the_history(h: Harness) -> None:
+    org = await h.org()
+    uid = await h.user("forgetful", org)
+    await h.user("admin", org, grants=("users.manage",))
+    admin = await h.as_user("admin")
+    r = await admin.post(f"/api/v1/users/{uid}/reset-password")
+    one_time = r.json()["one_time_password"]
+    c, _ = await h.login("forgetful", one_time)
+    body = {"current_password": one_time, "new_password": PASSWORD}
+    r = await c.post("/api/v1/auth/password", json=body)
+    assert r.status_code == 400
+    assert r.json()["failed"][0]["code"] == "not_reused"

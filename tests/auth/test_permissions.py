@@ -25,6 +25,10 @@ def signed_in(method: str, path: str, ok: int = 200, **kw: Any) -> Row:
 ROWS = [
     signed_in("GET", "/auth/me"),
     signed_in("POST", "/auth/password-policy/check", json={"password": "short"}),
+    signed_in("GET", "/auth/tokens"),
+    # before the password change (it ends the other tokens); one's own tokens only:
+    # another user's token id answers 404 (tested in test_tokens.py)
+    signed_in("DELETE", "/auth/tokens/{token}", 204),
     signed_in("POST", "/auth/password",
               json={"current_password": PASSWORD, "new_password": "Kasuga-Road-2026-next"}),
     signed_in("POST", "/auth/logout", 204),  # last: it ends the plain user's token
@@ -39,7 +43,15 @@ async def world(settings: Settings) -> AsyncIterator[World]:
 
 
 async def test_auth_matrix(world: World) -> None:
-    await check_matrix(world, ROWS, {})
+    # A second token of the plain user, for the revoke row (not the one the matrix uses).
+    r = await world.anonymous.post(
+        f"{API}/auth/login",
+        json={"login_id": "plain", "password": PASSWORD, "mode": "token", "token_name": "CI"},
+    )
+    assert r.status_code == 200, r.text
+    tokens = (await world.client("plain").get(f"{API}/auth/tokens")).json()
+    [spare] = [t["id"] for t in tokens if not t["current"] and t.get("name") == "CI"]
+    await check_matrix(world, ROWS, {"token": spare})
     r = await world.client("plain").get(f"{API}/auth/me")
     assert r.status_code == 401  # logged out for good
 

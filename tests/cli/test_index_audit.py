@@ -204,3 +204,28 @@ def test_audit_verify_names_events_removed_from_the_end(env: Path) -> None:
     assert result.exit_code == 1
     assert f"id={last}" in result.output
     assert "removed from the end" in result.output
+
+
+def test_audit_export_cli_by_organization(env: Path) -> None:
+    """Issue 7 item 1: ``--org`` exports the events concerning one organization."""
+    from tests.works.harness import ORDERER, OTHER_ORDERER
+
+    make_works(2)
+    out = kura("audit", "export", "--format", "jsonl", "--org", ORDERER)
+    assert [json.loads(x)["org_ids"] for x in out.stdout.splitlines()] == [[ORDERER]] * 2
+    out = kura("audit", "export", "--format", "jsonl", "--org", OTHER_ORDERER)
+    assert out.stdout == ""
+
+
+def test_audit_verify_names_a_moved_event(env: Path) -> None:
+    """The organizations an event concerns are part of its hash: moving an event into
+    another organization's view is an edit ``verify`` names."""
+    make_works(2)
+    with _db(env) as db:
+        db.execute(
+            """UPDATE audit_events SET doc = json_set(doc, '$.org_ids', json('["elsewhere"]'))
+               WHERE id = '0000000000000001'"""
+        )
+    result = kura("audit", "verify")
+    assert result.exit_code == 1
+    assert "BROKEN seq=1 id=0000000000000001 reason=edited" in result.output

@@ -34,6 +34,7 @@ SHIM = "tests.support.es_shim:AsyncPlainJsonNode"
 DOCS: list[dict[str, Any]] = [
     {
         "id": "w1",
+        "work_id": "w1",
         "type": "work",
         "title": "広島県道路改良工事",
         "body": "舗装と側溝の改修",
@@ -46,6 +47,7 @@ DOCS: list[dict[str, Any]] = [
     },
     {
         "id": "w2",
+        "work_id": "w2",
         "type": "work",
         "title": "ｺｳｼﾞ 設計業務",
         "category": "design",
@@ -56,6 +58,7 @@ DOCS: list[dict[str, Any]] = [
     },
     {
         "id": "f1",
+        "work_id": "w1",
         "type": "file",
         "title": "コウジ写真",
         "body": "こうじの記録 ABC",
@@ -66,6 +69,7 @@ DOCS: list[dict[str, Any]] = [
     },
     {
         "id": "f2",
+        "work_id": "w9",
         "type": "file",
         "title": "橋梁補修",
         "names": ["点検調書.pdf", "写真帳.pdf"],
@@ -185,6 +189,26 @@ async def test_acl_filter(index: SearchIndex) -> None:
     assert await id_set(index, acl=("user:u1", "org:c")) == {"f1", "f2"}
     assert await id_set(index, acl=("org:zzz",)) == set()
     assert await id_set(index, text="こうじ", acl=("org:b",)) == {"w2"}
+
+
+async def test_member_works_widen_the_acl(index: SearchIndex) -> None:
+    """A document matches the acl OR belongs to one of ``member_works`` (issue 7 item 9: the
+    subject's current memberships, read from the store at query time)."""
+    await loaded(index)
+    assert await id_set(index, acl=(), member_works=("w2",)) == {"w2"}
+    assert await id_set(index, acl=("org:c",), member_works=("w1",)) == {"w1", "f1", "f2"}
+    assert await id_set(index, acl=("org:zzz",), member_works=("nope",)) == set()
+    assert await id_set(index, text="こうじ", acl=("org:c",), member_works=("w2",)) == {"w2"}
+    assert await id_set(index, acl=None, member_works=("w1",)) == {"w1", "w2", "f1", "f2"}
+    assert await id_set(index, acl=("org:c",), member_works=("w1",), types=("file",)) == {
+        "f1",
+        "f2",
+    }
+    result = await index.search(
+        SearchQuery(acl=("org:c",), member_works=("w1",), facets=("type",), limit=1)
+    )
+    assert result.total == 3
+    assert result.facets["type"] == {"file": 2, "work": 1}
 
 
 async def test_date_ranges(index: SearchIndex) -> None:
@@ -400,19 +424,6 @@ async def test_elasticsearch_unreachable_fails_clearly() -> None:
     await es.close()
 
 
-# Found by the cases below: on osmem-server (the OpenSearch-API test server) the n-gram
-# ``match_phrase`` of the Elasticsearch adapter also matches across a white space or between
-# list values ("ab bc" for "abc") and when grams repeat ("あああ" for "ああああ"). Real
-# Elasticsearch is not available here to tell whether the adapter or the server is at fault.
-OSMEM_INEXACT = {"abc", "点検査", "ああああ", "あああああ"}
-
-
-def _xfail_on_osmem(request: pytest.FixtureRequest, index: SearchIndex) -> None:
-    if index.name == "elasticsearch":
-        reason = "osmem-server n-gram phrases are inexact across white space / repeated grams"
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
-
-
 SPAN_DOCS: list[dict[str, Any]] = [
     {"id": "s1", "type": "file", "title": "ab bc", "body": "道路", "names": ["点検", "検査"]},
     {"id": "s2", "type": "file", "title": "道路改良", "body": "工事記録"},
@@ -443,10 +454,8 @@ SPAN_DOCS: list[dict[str, Any]] = [
     ],
 )
 async def test_substrings_never_span_white_space_values_or_fields(
-    request: pytest.FixtureRequest, index: SearchIndex, text: str, expected: set[str]
+    index: SearchIndex, text: str, expected: set[str]
 ) -> None:
-    if text in OSMEM_INEXACT:
-        _xfail_on_osmem(request, index)
     await index.upsert(SPAN_DOCS)
     await index.refresh()
     assert await id_set(index, text=text) == expected
@@ -476,12 +485,9 @@ def _scan(docs: list[dict[str, Any]], terms: list[str], fields: tuple[str, ...])
     }
 
 
-async def test_random_substrings_match_a_plain_scan(
-    request: pytest.FixtureRequest, index: SearchIndex
-) -> None:
+async def test_random_substrings_match_a_plain_scan(index: SearchIndex) -> None:
     """Every string of 1-4 characters over a tiny alphabet, on random documents, finds exactly
     the documents a substring scan finds (all fields and restricted fields, one and two terms)."""
-    _xfail_on_osmem(request, index)
     rnd = random.Random(3)
     docs = _random_docs(rnd, 30)
     await index.upsert(docs)
@@ -532,3 +538,32 @@ async def test_tantivy_refuses_an_index_of_an_older_schema(tmp_path: Path) -> No
     tantivy.Index(builder.build(), path=str(tmp_path))
     with pytest.raises(BackendUnavailable, match="kura reindex"):
         await TantivyIndex(tmp_path).open()
+
+
+async def test_elasticsearch_refuses_an_index_of_an_older_layout() -> None:
+    """An index made before the character sub-fields (an n-gram ``.ng`` field, no schema
+    mark) would silently find nothing: open() marks it, searches and health say to run
+    ``kura reindex``, whose ``clear`` rebuilds it in the current layout."""
+    url = server_env("KURA_TEST_ES_URL")
+    name = f"kura-test-{uuid.uuid4().hex[:12]}"
+    es = ElasticsearchIndex([url], name, node_class=SHIM)
+    old_mappings = {"properties": {"title": {"type": "text", "fields": {"ng": {"type": "text"}}}}}
+    await es._es().indices.create(index=name, mappings=old_mappings)
+    try:
+        await es.open()
+        with pytest.raises(BackendUnavailable, match="kura reindex"):
+            await es.search(SearchQuery(acl=None))
+        health = await es.health()
+        assert not health.ok
+        assert "kura reindex" in health.detail
+        await es.clear()
+        await es.upsert(DOCS)
+        await es.refresh()
+        assert await id_set(es, text="道路改良") == {"w1"}
+        again = ElasticsearchIndex([url], name, node_class=SHIM)
+        await again.open()  # the rebuilt index carries the current schema mark
+        assert (await again.health()).ok
+        await again.close()
+    finally:
+        await es.drop()
+        await es.close()

@@ -276,3 +276,27 @@ def test_profile_from_applied_standard_and_counts(tmp_path: Path) -> None:
     assert PHOTO
     assert INDEX_C
     assert sjis("") == b""
+
+
+def test_xml_titles_are_stored_without_bidi_controls() -> None:
+    """Issue 7 item 12: names read from a package's XML cannot be refused one by one, so bidi
+    controls are dropped before they reach node meta (they would make titles display as
+    something else)."""
+    from api.deliverables.package import node_meta
+    from indexer.extract.deliverable.models import FileRef
+
+    ref = FileRef(
+        xml="INDEX_C.XML",
+        name="A.PDF",
+        folder="MEET",
+        doc_class="meeting",
+        line=1,
+        column=1,
+        title="打合せ簿\u202efdp.exe",
+        names=("福山\u2066市\u2069",),
+        photo_path=("工事\u200f写真",),
+    )
+    meta = node_meta(ref, "d1", "MEET/A.PDF")
+    assert meta["title"] == "打合せ簿fdp.exe"
+    assert meta["names"] == ["福山市"]
+    assert meta["photo_path"] == ["工事写真"]

@@ -70,9 +70,13 @@ async def test_grant_manager_of_same_org(h: Harness) -> None:
     # never more than one holds: master.manage is not Alice's to give
     r = await h.client.post(url("BOB"), json={"grant": "master.manage"})
     assert r.status_code == 403
-    # another organization's user is out of reach
-    assert (await h.client.get(url("CAROL"))).status_code == 403
-    assert (await h.client.post(url("CAROL"), json={"grant": "works.create"})).status_code == 403
+    # another organization's user is out of reach, and answers exactly as an unknown id
+    # (issue 7 item 10: 403 here and 404 for an unknown id told which ids exist)
+    for target in ("CAROL", "NOBODY"):
+        r = await h.client.get(url(target))
+        assert r.status_code == 404
+        assert r.json()["detail"] == "利用者が見つかりません。"
+        assert (await h.client.post(url(target), json={"grant": "works.create"})).status_code == 404
     assert (await h.client.delete(f"{url('BOB')}/works.create")).status_code == 204
     assert await h.actions() == ["grants.granted", "grants.revoked"]
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from api.kit.text import Kana, Text, has_control_chars
+from api.kit.text import Kana, Text, has_bidi_controls, has_control_chars, strip_bidi
 
 
 class _Form(BaseModel):
@@ -60,3 +60,21 @@ def test_has_control_chars() -> None:
     assert has_control_chars("a\nb")
     assert not has_control_chars("a\nb", multiline=True)
     assert not has_control_chars("全角　スペース")
+
+
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068"]
+BIDI += ["\u2069", "\u200e", "\u200f", "\u061c"]
+
+
+@pytest.mark.parametrize("ch", BIDI)
+def test_bidi_controls_refused_in_every_text_field(ch: str) -> None:
+    """Issue 7 item 12 (Unicode TR #36 2.1): "請求書\u202efdp.exe" displays as "請求書exe.pdf"."""
+    message = "文字の表示方向を変える制御文字（U+202E など）は使用できません。"
+    assert message in _message(name=f"a{ch}b")
+    assert message in _message(body=f"a{ch}b")
+    assert has_bidi_controls(f"x{ch}")
+    assert strip_bidi(f"請求書{ch}fdp.exe") == "請求書fdp.exe"
+
+
+def test_ordinary_japanese_is_not_bidi() -> None:
+    assert not has_bidi_controls("福山市春日町２丁目ほか道路標示工事（その１）・ｶﾅ")

@@ -1,5 +1,7 @@
-"""Master data over HTTP (seed 001 別表1-1 8(4)): read by anyone signed in, edited by
-operators and ``master.manage`` holders, every change audited."""
+"""Master data over HTTP (seed 001 別表1-1 8(4)): read by anyone signed in; positions and
+business types edited by operators only, calendar days and mail templates by operators
+(global) and ``master.manage`` holders (their organization's layer); every change audited.
+The scopes themselves: ``test_master_scopes.py``."""
 
 from __future__ import annotations
 
@@ -40,11 +42,11 @@ async def test_anonymous_401(h: Harness) -> None:
 
 
 async def test_positions(h: Harness) -> None:
-    h.as_(PLAIN)
-    assert (
-        await h.client.post(f"{M}/positions", json={"name": "課長", "rank": 3})
-    ).status_code == 403
-    h.as_(MANAGER)
+    for who in (PLAIN, MANAGER):  # global master data: operators only (issue 7 item 5)
+        h.as_(who)
+        r = await h.client.post(f"{M}/positions", json={"name": "課長", "rank": 3})
+        assert r.status_code == 403
+    h.as_(operator())
     r = await h.client.post(f"{M}/positions", json={"name": "課長", "rank": 3})
     assert r.status_code == 201
     pid = r.json()["id"]
@@ -82,9 +84,13 @@ async def test_business_types_seeded_once(h: Harness) -> None:
     }
     assert items[28]["name"] == "解体工事"
     assert len((await h.client.get(f"{M}/business-types")).json()) == 29
-    r = await h.client.patch(f"{M}/business-types/01", json={"version": 1, "abbreviation": "土"})
-    assert r.status_code == 403
-    h.as_(MANAGER)
+    for who in (PLAIN, MANAGER):  # statutory, global: operators only (issue 7 item 5)
+        h.as_(who)
+        r = await h.client.patch(
+            f"{M}/business-types/01", json={"version": 1, "abbreviation": "土"}
+        )
+        assert r.status_code == 403
+    h.as_(operator())
     r = await h.client.patch(f"{M}/business-types/01", json={"version": 1, "abbreviation": "土"})
     assert r.status_code == 200
     assert r.json()["abbreviation"] == "土"
@@ -113,6 +119,7 @@ async def test_mail_templates(h: Harness) -> None:
     r = await h.client.put(key, json=body)
     assert r.status_code == 200
     assert r.json()["customized"]
+    assert (r.json()["source"], r.json()["org_id"]) == ("organization", "ORG-A")
     assert r.json()["version"] == 1
     assert (await h.client.put(key, json=body)).status_code == 409  # version needed now
     assert (await h.client.put(key, json={**body, "version": 1})).status_code == 200
@@ -120,9 +127,11 @@ async def test_mail_templates(h: Harness) -> None:
     r = await h.client.post(f"{key}/preview", json={"values": {"login_id": "k001", "url": "U"}})
     assert r.json() == {"subject": "ID発行: k001", "body": " 様\nU\n"}
     assert (await h.client.get(f"{M}/mail-templates/nope")).status_code == 404
-    h.as_(operator())
+    assert (await h.client.get(key)).json()["source"] == "organization"
+    h.as_(MANAGER)
     assert (await h.client.delete(key, params={"version": 2})).status_code == 204
     assert (await h.client.get(key)).json()["customized"] is False
+    assert (await h.client.get(key)).json()["source"] == "builtin"
     assert await h.actions() == [
         "mail_templates.created",
         "mail_templates.updated",
@@ -166,7 +175,7 @@ async def test_calendar_endpoints_and_custom_days(h: Harness) -> None:
     r = await h.client.get(f"{M}/calendar/business-days", params={"from": "2026-01-09", "add": 1})
     assert r.json()["date"] == "2026-01-12"
     listed = (await h.client.get(f"{M}/calendar/days", params={"year": 2026})).json()
-    assert [d["id"] for d in listed] == ["2026-01-12"]
+    assert [(d["id"], d["org_id"]) for d in listed] == [("ORG-A:2026-01-12", "ORG-A")]
     assert (await h.client.delete(day, params={"version": 1})).status_code == 204
     assert (await h.client.delete(day)).status_code == 404
     assert await h.actions() == ["calendar_days.created", "calendar_days.deleted"]

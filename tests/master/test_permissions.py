@@ -1,10 +1,13 @@
 """Permission matrix of the master-data router on the app as ``create_app`` builds it, with
 real sign-ins (``tests.support.perms``).
 
-Master data is shared by every organization (seed 001 別表1-1 8(4)): everyone signed in reads
-it, operators and ``master.manage`` holders change it. There is no organization boundary, so
-these rows have no other-organization column; anonymous gets 401, a user without the grant
-403.
+Positions and business types are global: everyone signed in reads them, operators alone change
+them (a ``master.manage`` holder gets 403). Calendar days and mail templates have a global
+layer and one per organization (issue 7 item 5): without ``org_id`` a ``master.manage`` holder
+changes their own organization's layer, so another organization's holder acting on the same
+path changes theirs, not ours: these rows have no other-organization column (reading or
+changing another organization's layer by ``org_id`` is tested in test_master_scopes.py).
+Anonymous gets 401, a user without the grant 403.
 """
 
 from __future__ import annotations
@@ -33,19 +36,23 @@ def manage(method: str, path: str, ok: int = 200, **kw: Any) -> Row:
     return Row(method, path, allowed="keeper", other=None, ok=ok, **kw)
 
 
+def global_only(method: str, path: str, ok: int = 200, **kw: Any) -> Row:
+    return Row(method, path, allowed="operator", denied="keeper", other=None, ok=ok, **kw)
+
+
 def version(ids: Ids, name: str) -> int:
     return int(ids[name])
 
 
 ROWS = [
     read("/master/positions"),
-    manage("POST", "/master/positions", 201, json={"name": "主任監督員", "rank": 3}),
-    manage("PATCH", "/master/positions/{position}", fresh=True,
+    global_only("POST", "/master/positions", 201, json={"name": "主任監督員", "rank": 3}),
+    global_only("PATCH", "/master/positions/{position}", fresh=True,
            json=lambda ids: {"version": version(ids, "position_version"), "rank": 5}),
-    manage("DELETE", "/master/positions/{position}?version={position_version}", 204,
+    global_only("DELETE", "/master/positions/{position}?version={position_version}", 204,
            fresh=True),
     read("/master/business-types"),
-    manage("PATCH", "/master/business-types/{code}",
+    global_only("PATCH", "/master/business-types/{code}",
            json=lambda ids: {"version": version(ids, "type_version"), "abbreviation": "区画"}),
     read("/master/mail-templates"),
     read("/master/mail-templates/{template}"),
@@ -74,7 +81,9 @@ async def test_master_matrix(world: World) -> None:
     days = iter(f"2027-01-{d:02d}" for d in range(4, 31))
 
     async def fresh() -> Ids:
-        position = await keeper.post(f"{API}/master/positions", json={"name": f"係長{next(days)}"})
+        position = await world.operator.post(
+            f"{API}/master/positions", json={"name": f"係長{next(days)}"}
+        )
         assert position.status_code == 201, position.text
         url = f"{API}/master/mail-templates/{FRESH_TEMPLATE}"
         current = (await keeper.get(url)).json().get("version")
@@ -99,7 +108,7 @@ async def test_master_matrix(world: World) -> None:
             "day_version": str(stored.json()["version"]),
         }
 
-    types = await keeper.get(f"{API}/master/business-types")
+    types = await world.operator.get(f"{API}/master/business-types")
     [road_marking] = [t for t in types.json() if t["code"] == "17"]
     ids = {
         "code": "17",

@@ -118,6 +118,7 @@ async def test_list_filters_by_kind_and_pages_by_cursor(h: Harness) -> None:
         ({"kind": "contractor", "name": "A建設", "corporate_number": "712345678901"}, 422),
         ({"kind": "contractor", "name": "A建設\u0007"}, 422),  # control character
         ({"kind": "contractor", "name": "A建設\n株式会社"}, 422),
+        ({"kind": "contractor", "name": "A建設\u202e社会式株"}, 422),  # bidi override
         ({"kind": "contractor", "name": "あ" * 201}, 422),  # over-long
         ({"kind": "contractor", "name": "   "}, 422),  # blank
         ({"kind": "contractor", "name": "A建設", "extra": 1}, 422),

@@ -383,6 +383,43 @@ async def test_zip_with_unpack_enqueues_import(
 _ = timedelta
 
 
+async def test_bidi_file_names_are_refused(uh: UploadHarness) -> None:
+    """Issue 7 item 12: a right-to-left override makes "請求書\u202efdp.exe" display as
+    "請求書exe.pdf"; the name is refused before anything is stored."""
+    work = await uh.work()
+    resp = await create(uh, work["id"], 3, filename="請求書\u202efdp.exe")
+    assert resp.status_code == 400, resp.text
+    assert "表示方向" in resp.json()["detail"]
+    assert await uh.container.records.count(UPLOADS) == 0
+
+
+async def test_a_removed_contractor_stops_uploading_at_once(uh: UploadHarness) -> None:
+    """Issue 7 item 9: removing the contractor organization from a work used to leave its
+    member reading and uploading (their membership stayed)."""
+    work = await uh.work()
+    resp = await uh.call(
+        CLERK,
+        "POST",
+        f"{API}/works/{work['id']}/members",
+        json={"user_id": BUILDER.user_id, "role": "contractor_member"},
+    )
+    assert resp.status_code == 201, resp.text
+    url = (await create(uh, work["id"], 4, BUILDER)).headers["Location"]
+    assert (await patch(uh, url, 0, b"ab", BUILDER)).status_code == 204
+    current = (await uh.call(CLERK, "GET", f"{API}/works/{work['id']}")).json()
+    resp = await uh.call(
+        CLERK,
+        "PATCH",
+        f"{API}/works/{work['id']}",
+        json={"version": current["version"], "contractor_org_ids": []},
+    )
+    assert resp.status_code == 200, resp.text
+    assert (await patch(uh, url, 2, b"cd", BUILDER)).status_code == 404
+    assert (await create(uh, work["id"], 4, BUILDER)).status_code == 404
+    assert (await uh.call(BUILDER, "GET", f"{API}/works/{work['id']}")).status_code == 404
+    assert await nodes_of(uh, work["id"]) == []
+
+
 async def test_a_full_disk_during_a_patch_is_507_with_the_cause_logged(
     uh: UploadHarness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

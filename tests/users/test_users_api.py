@@ -127,8 +127,12 @@ async def test_get_self_grant_other(h: Harness) -> None:
     assert (await plain.get(f"{URL}/{w['manager']}")).status_code == 403
     manager = await h.as_user("manager")
     assert (await manager.get(f"{URL}/{w['plain']}")).status_code == 200
-    assert (await manager.get(f"{URL}/{w['outsider']}")).status_code == 403
-    assert (await manager.get(f"{URL}/01JNOSUCHUSER0000000000000")).status_code == 403
+    # another organization's user and an unknown id: the same 404 (issue 7 item 10)
+    other = await manager.get(f"{URL}/{w['outsider']}")
+    unknown = await manager.get(f"{URL}/01JNOSUCHUSER0000000000000")
+    assert other.status_code == unknown.status_code == 404
+    assert other.json()["detail"] == unknown.json()["detail"]
+    assert (await plain.get(f"{URL}/01JNOSUCHUSER0000000000000")).status_code == 403
     root = await h.as_user("root")
     assert (await root.get(f"{URL}/{w['outsider']}")).status_code == 200
     assert (await root.get(f"{URL}/01JNOSUCHUSER0000000000000")).status_code == 404

@@ -132,3 +132,28 @@ async def test_bad_member_payloads(h: Harness) -> None:
         CLERK, "PATCH", f"{url}/{new_id()}", json={"role": "viewer", "version": 1}
     )
     assert missing.status_code == 404
+
+
+async def test_a_contractor_membership_counts_only_while_its_org_is_a_contractor(
+    h: Harness,
+) -> None:
+    """Issue 7 item 9 (defence in depth): a contractor member's role holds only while their
+    organization is among the work's contractors, even if a stale membership remains."""
+    from api.works.models import member_id
+
+    work = await h.create(CLERK, contractor_org_ids=[])
+    await h.container.records.insert(
+        "work_members",
+        {
+            "id": member_id(work["id"], BUILDER.user_id),
+            "work_id": work["id"],
+            "user_id": BUILDER.user_id,
+            "role": "contractor_member",
+            "org_id": BUILDER.org_id,
+            "added_by": "test",
+            "added_at": work["created_at"],
+        },
+    )
+    assert (await h.call(BUILDER, "GET", f"{URL}/{work['id']}")).status_code == 404
+    listed = await h.call(BUILDER, "GET", URL, params={"q": "福山"})
+    assert listed.json()["items"] == []

@@ -162,6 +162,8 @@ async def test_duplicate_number_per_orderer(h: Harness) -> None:
     ("over", "status"),
     [
         ({"title": "a\x07b"}, 422),
+        ({"title": "道路工事\u202e事工"}, 422),  # issue 7 item 12: bidi override
+        ({"title": "\u2066道路工事\u2069"}, 422),  # bidi isolates
         ({"title": "x" * 201}, 422),
         ({"title": "   "}, 422),
         ({"number": "n\nb"}, 422),

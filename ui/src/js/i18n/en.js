@@ -253,6 +253,12 @@ export default {
   "master.mail_customized": "Customized",
   "master.mail_default": "Default",
   "master.mail_reset": "Reset to default",
+  "master.scope_global": "All organizations",
+  "master.scope_org": "Own organization",
+  "master.global_only": "Positions are shared by every organization; operators change them.",
+  "master.source.organization": "Changed for this organization",
+  "master.source.global": "Changed for everyone",
+  "master.source.builtin": "Default",
   "master.business_types": "Business types",
 
   "audit.title": "Audit trail",

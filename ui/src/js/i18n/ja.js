@@ -253,6 +253,12 @@ export default {
   "master.mail_customized": "変更済",
   "master.mail_default": "既定",
   "master.mail_reset": "既定に戻す",
+  "master.scope_global": "全体",
+  "master.scope_org": "自機関",
+  "master.global_only": "役職は全機関共通のマスタです。変更は運用管理者が行います。",
+  "master.source.organization": "自機関で変更済",
+  "master.source.global": "全体で変更済",
+  "master.source.builtin": "既定",
   "master.business_types": "業種",
 
   "audit.title": "操作履歴",

@@ -1,5 +1,7 @@
 // Master data (#/admin/master?tab=positions|calendar|mail): positions, holiday calendar days,
-// mail templates (edit, reset to default).
+// mail templates (edit, reset to default). Positions are global (operators only); calendar days
+// and mail templates are edited in the operator's global layer or the holder's own
+// organization's layer, which overrides the global one for that organization.
 import { api } from "../api.js";
 import { fmtDate, t } from "../i18n.js";
 import { navigate } from "../router.js";
@@ -7,7 +9,7 @@ import { adminLayout } from "./admin.js";
 import { badge, busy, clear, confirmDialog, control, empty, errorMessage, field, formError, h, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
 
 /** @typedef {{ id: string, name: string, rank: number, version: number }} Position */
-/** @typedef {{ date: string, kind: string, name?: string | null, version: number }} CalendarDay */
+/** @typedef {{ date: string, kind: string, name?: string | null, version: number, org_id?: string | null }} CalendarDay */
 /**
  * @typedef {object} MailTemplate
  * @property {string} key
@@ -17,6 +19,7 @@ import { badge, busy, clear, confirmDialog, control, empty, errorMessage, field,
  * @property {string} body
  * @property {string[]} [placeholders]
  * @property {number | null} [version]
+ * @property {"organization" | "global" | "builtin"} [source] where the text shown comes from
  */
 
 const TABS = [
@@ -41,13 +44,17 @@ export async function render(root, params, ctx) {
   );
   const panel = h("div", { role: "tabpanel" });
   content.append(pageHeader(t("master.title")), tabs, panel);
-  if (tab === "positions") await positions(panel);
-  else if (tab === "calendar") await calendar(panel, q);
+  const operator = Boolean(ctx.session && ctx.session.org_kind === "operator");
+  if (tab === "positions") await positions(panel, operator);
+  else if (tab === "calendar") await calendar(panel, q, operator);
   else await mail(panel, q);
 }
 
-/** @param {HTMLElement} panel */
-async function positions(panel) {
+/**
+ * @param {HTMLElement} panel
+ * @param {boolean} operator
+ */
+async function positions(panel, operator) {
   const list = h("div", {});
   const submit = h("button", { type: "submit", class: "btn primary", "data-testid": "position-add" }, t("common.create"));
   const form = h(
@@ -56,7 +63,7 @@ async function positions(panel) {
     formError(),
     h("div", { class: "form-grid" }, field({ name: "name", label: t("master.position_name"), required: true, testid: "position-name" }), field({ name: "rank", label: t("master.position_rank"), type: "number", testid: "position-rank" }), h("div", { class: "form-actions" }, submit)),
   );
-  panel.append(list, form);
+  panel.append(list, operator ? form : h("p", { class: "hint" }, t("master.global_only")));
   async function refresh() {
     /** @type {Position[]} */
     const items = await api.get("/master/positions");
@@ -83,7 +90,7 @@ async function positions(panel) {
                       toast(errorMessage(err), "error");
                     }
                   });
-                  return h("tr", {}, h("td", {}, p.name), h("td", { class: "num" }, String(p.rank)), h("td", {}, del));
+                  return h("tr", {}, h("td", {}, p.name), h("td", { class: "num" }, String(p.rank)), h("td", {}, operator ? del : null));
                 }),
               ),
             ),
@@ -113,8 +120,9 @@ async function positions(panel) {
 /**
  * @param {HTMLElement} panel
  * @param {Record<string, string>} q
+ * @param {boolean} operator
  */
-async function calendar(panel, q) {
+async function calendar(panel, q, operator) {
   const year = Number(q.year) || new Date().getFullYear();
   const yearSel = selectField({ name: "year", label: t("master.year"), value: String(year), testid: "calendar-year", options: [year - 1, year, year + 1].map((y) => ({ value: String(y), label: String(y) })) });
   const yearPick = yearSel.querySelector("select");
@@ -160,7 +168,10 @@ async function calendar(panel, q) {
                       toast(errorMessage(err), "error");
                     }
                   });
-                  return h("tr", {}, h("td", { class: "nowrap" }, fmtDate(d.date)), h("td", {}, badge(t(`master.day_kind.${d.kind}`), d.kind === "closed" ? "warn" : "ok")), h("td", {}, d.name || ""), h("td", {}, del));
+                  // a global day is the operators' (others see it, marked, without delete)
+                  const mine = operator || d.org_id;
+                  const scope = badge(t(d.org_id ? "master.scope_org" : "master.scope_global"), "info");
+                  return h("tr", {}, h("td", { class: "nowrap" }, fmtDate(d.date)), h("td", {}, badge(t(`master.day_kind.${d.kind}`), d.kind === "closed" ? "warn" : "ok"), " ", scope), h("td", {}, d.name || ""), h("td", {}, mine ? del : null));
                 }),
               ),
             ),
@@ -205,7 +216,7 @@ async function mail(panel, q) {
       h(
         "li",
         {},
-        h("a", { href: `#/admin/master?tab=mail&key=${encodeURIComponent(m.key)}`, "aria-current": current && m.key === current.key ? "page" : null, "data-testid": "mail-template" }, m.label || m.key, " ", m.customized ? badge(t("master.mail_customized"), "info") : null),
+        h("a", { href: `#/admin/master?tab=mail&key=${encodeURIComponent(m.key)}`, "aria-current": current && m.key === current.key ? "page" : null, "data-testid": "mail-template" }, m.label || m.key, " ", m.source && m.source !== "builtin" ? badge(t(`master.source.${m.source}`), "info") : null),
       ),
     ),
   );

@@ -8,6 +8,10 @@ import { t } from "../i18n.js";
 import { HOME, navigate } from "../router.js";
 import { busy, control, field, formError, h, setFieldError, showFormErrors, toast } from "../ui.js";
 
+// Reuse of a recent password needs the stored hashes: the server checks it on submit only.
+/** @param {string} code */
+const LIVE_RULE = (code) => code !== "not_reused";
+
 /**
  * @param {HTMLElement} root
  * @param {Kura.RouteParams} params
@@ -17,7 +21,7 @@ export async function render(root, params, ctx) {
   const forced = Boolean(ctx.session && ctx.session.password_change_required);
   /** @type {{ rules: Kura.PolicyRule[], max_age: string }} */
   const policy = await api.get("/auth/password-policy");
-  const rules = h("ul", { class: "rules", "data-testid": "password-rules", "aria-live": "polite" }, policy.rules.map((r) => h("li", { "data-rule": r.code }, r.description)));
+  const rules = h("ul", { class: "rules", "data-testid": "password-rules", "aria-live": "polite" }, policy.rules.map((r) => h("li", LIVE_RULE(r.code) ? { "data-rule": r.code } : { class: "info" }, r.description)));
   if (policy.max_age) rules.append(h("li", { class: "info" }, policy.max_age));
 
   const cur = field({ name: "current_password", label: t("password.current"), type: "password", required: true, testid: "password-current", autocomplete: "current-password" });
