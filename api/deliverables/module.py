@@ -6,6 +6,10 @@ from api.container import Container
 from api.deliverables import intake, package
 from api.deliverables.router import router
 from api.modules import Module
+from api.works.lifecycle import register_work_records
+
+# A disposed work takes its check results and import records with it (issue 8 item 12).
+register_work_records(package.DELIVERABLES, intake.IMPORTS)
 
 
 async def _schema(container: Container) -> None:

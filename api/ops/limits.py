@@ -5,7 +5,8 @@ Pure ASGI. Each request falls into one body class, chosen by method and path tem
 
 - ``stream``: the tus upload endpoints (PATCH, creation-with-upload, the POST override), up
   to ``archive.max_upload_bytes``; the multipart upload form, up to
-  ``http.max_form_body_bytes``. These bodies pass through as they arrive; the bytes are
+  ``http.max_form_body_bytes``; the iCalendar import, up to ``schedules.max_import_bytes``.
+  A new endpoint that takes a large body must be listed here. These bodies pass through as they arrive; the bytes are
   counted and the request fails with 413 at the first byte past the limit.
 - ``small``: everything else (JSON APIs, login), up to ``http.max_body_bytes`` (1 MiB). The
   body is read whole here (it is small), so an oversized one never reaches the app; a JSON
@@ -40,6 +41,8 @@ TUS_ROUTES = (
     (frozenset({"POST"}), "/api/v1/attachments/uploads"),
 )
 FORM_ROUTES = ((frozenset({"POST"}), "/api/v1/works/{work_id}/files"),)
+# The iCalendar import takes the file as its body (``schedules.max_import_bytes``).
+ICAL_ROUTES = ((frozenset({"POST"}), "/api/v1/schedules/imports"),)
 
 
 def _template_re(template: str) -> re.Pattern[str]:
@@ -67,9 +70,11 @@ class BodyLimits:
         self.small = BodyRule("small", settings.http.max_body_bytes)
         upload = BodyRule("stream", settings.archive.max_upload_bytes)
         form = BodyRule("stream", settings.http.max_form_body_bytes)
+        ical = BodyRule("stream", settings.schedules.max_import_bytes)
         self.rules = [
             *((methods, _template_re(t), upload) for methods, t in TUS_ROUTES),
             *((methods, _template_re(t), form) for methods, t in FORM_ROUTES),
+            *((methods, _template_re(t), ical) for methods, t in ICAL_ROUTES),
         ]
 
     def rule(self, method: str, path: str) -> BodyRule:

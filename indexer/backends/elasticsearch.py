@@ -65,7 +65,7 @@ from storage.ports import Health, SearchHit, SearchResult
 SCAN_BATCH = 1000
 BULK_CHUNK = 500
 # The layout of the mappings below; an index of another layout is refused until reindexed.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: facets 発注年度・工事分野・工事業種 and map fields (issue 8 §1 item 9)
 CHARS = "ch"
 BIGRAMS = "bg"
 
@@ -319,6 +319,9 @@ class ElasticsearchIndex:
             bounds = {k: v for k, v in (("gte", low), ("lte", high)) if v is not None}
             if bounds:
                 filters.append({"range": {field: bounds}})
+        for field, num in query.numbers.items():
+            limits = {k: v for k, v in (("gte", num.gte), ("lte", num.lte)) if v is not None}
+            filters.append({"range": {field: limits}} if limits else {"exists": {"field": field}})
         if not must and not filters:
             return {"match_all": {}}
         return {"bool": {"must": must, "should": should, "filter": filters}}

@@ -127,6 +127,8 @@ async def test_limits_per_route_class(settings: Settings) -> None:
     assert (creation.kind, creation.limit) == ("stream", settings.archive.max_upload_bytes)
     attachment = limits.rule("POST", "/api/v1/attachments/uploads")
     assert (attachment.kind, attachment.limit) == ("stream", settings.archive.max_upload_bytes)
+    ical = limits.rule("POST", "/api/v1/schedules/imports")
+    assert (ical.kind, ical.limit) == ("stream", settings.schedules.max_import_bytes)
     form = limits.rule("POST", "/api/v1/works/W1/files")
     assert (form.kind, form.limit) == ("stream", settings.http.max_form_body_bytes)
     # Only the upload methods stream; anything else at those paths is small.
