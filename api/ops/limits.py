@@ -6,8 +6,9 @@ Pure ASGI. Each request falls into one body class, chosen by method and path tem
 - ``stream``: the tus upload endpoints (PATCH, creation-with-upload, the POST override), up
   to ``archive.max_upload_bytes``; the multipart upload form, up to
   ``http.max_form_body_bytes``; the iCalendar import, up to ``schedules.max_import_bytes``.
-  A new endpoint that takes a large body must be listed here. These bodies pass through as they arrive; the bytes are
-  counted and the request fails with 413 at the first byte past the limit.
+  A new endpoint that takes a large body must be listed here. These bodies pass through as
+  they arrive; the bytes are counted and the request fails with 413 at the first byte past
+  the limit.
 - ``small``: everything else (JSON APIs, login), up to ``http.max_body_bytes`` (1 MiB). The
   body is read whole here (it is small), so an oversized one never reaches the app; a JSON
   body holding a lone UTF-16 surrogate escape (``"\\ud800"``), which no store, hash or log can
