@@ -52,9 +52,9 @@ def _template_re(template: str) -> re.Pattern[str]:
 
 
 class BodyTooLarge(PayloadTooLarge):
-    """Raised from ``receive`` when a streamed body passes its limit."""
+    """Raised from ``receive`` when a streamed body passes its limit (the ``too_large`` code
+    of every size refusal)."""
 
-    code = "body_too_large"
     title = TOO_LARGE_TITLE
 
 

@@ -86,7 +86,7 @@ async def test_a_declared_oversized_login_is_refused_before_reading(h: Harness) 
     assert headers["content-type"] == "application/problem+json"
     assert headers["x-request-id"]
     problem = json.loads(body)
-    assert problem["code"] == "body_too_large"
+    assert problem["code"] == "too_large"
     assert problem["limit"] == MIB
     assert pulled == 0
 
@@ -103,7 +103,7 @@ async def test_a_streamed_oversized_body_stops_at_the_limit(h: Harness) -> None:
         chunks,
     )
     assert status == 413
-    assert json.loads(body)["code"] == "body_too_large"
+    assert json.loads(body)["code"] == "too_large"
     assert pulled == 5  # 4 chunks make 1 MiB, the fifth passes it
 
 
