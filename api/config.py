@@ -184,6 +184,15 @@ class ScheduleSettings(BaseModel):
     max_view_occurrences: int = Field(default=20_000, ge=100)
 
 
+class HttpSettings(BaseModel):
+    """Request body limits (issue 7 item 4), checked before a body is read: JSON and other
+    small bodies, the multipart upload form as a whole. tus uploads stream up to
+    ``archive.max_upload_bytes``."""
+
+    max_body_bytes: int = Field(default=1024**2, ge=1024)
+    max_form_body_bytes: int = Field(default=1024**3, ge=1024)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -205,6 +214,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     audit: AuditSettings = AuditSettings()
     schedules: ScheduleSettings = ScheduleSettings()
+    http: HttpSettings = HttpSettings()
 
     @property
     def sqlite_path(self) -> Path:

@@ -3,6 +3,7 @@ re-analysis with a chosen profile (issue 3 item 4)."""
 
 from __future__ import annotations
 
+import asyncio
 from html import escape
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -159,7 +160,9 @@ async def report_page(
         nodes = await package_nodes(container.records, work_id, root_id)
     except NotFoundError:
         nodes = {}
-    return HTMLResponse(render_report(record, nodes, severity))
+    # A package with many findings makes a long page: built off the event loop.
+    page = await asyncio.to_thread(render_report, record, nodes, severity)
+    return HTMLResponse(page)
 
 
 def file_link(node: Record) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from api.errors import BadRequest, KuraError, as_kura_error, problem
+from api.errors import BadRequest, KuraError, as_kura_error, log_failure, problem
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
@@ -149,6 +149,8 @@ class TusRoute(APIRoute):
                 err = as_kura_error(exc)
                 if err is None:
                     raise
+                if err.status >= 500:
+                    log_failure(exc, err.status)
                 return error_response(request, err)
             response.headers.setdefault("Tus-Resumable", TUS_VERSION)
             return response

@@ -60,6 +60,7 @@ from storage.errors import (
     NotFound,
     OffsetMismatch,
     SizeExceeded,
+    from_os_error,
 )
 from storage.ports import AppendState, BlobInfo, Health
 
@@ -80,7 +81,7 @@ async def _io(fn: Callable[..., _T], *args: Any) -> _T:
     try:
         return await asyncio.to_thread(fn, *args)
     except OSError as exc:
-        raise BackendUnavailable("local", f"{type(exc).__name__}: {exc}") from exc
+        raise from_os_error("local", exc) from exc
 
 
 class LocalBlobStore:
@@ -180,7 +181,7 @@ class LocalBlobStore:
         try:
             f, tmp_path = await asyncio.to_thread(self._open_tmp)
         except OSError as exc:
-            raise BackendUnavailable(self.name, str(exc)) from exc
+            raise from_os_error(self.name, exc) from exc
         digest = hashlib.sha256()
         size = 0
         committed = False
@@ -536,7 +537,7 @@ class LocalBlobStore:
                     await pipeline.submit(batch)
                 await pipeline.drain()
             except OSError as exc:
-                raise BackendUnavailable(self.name, f"{type(exc).__name__}: {exc}") from exc
+                raise from_os_error(self.name, exc) from exc
             check.verify()
         except (SizeExceeded, ChecksumMismatch):
             await pipeline.settle()

@@ -73,7 +73,14 @@ from storage.blobs.keys import (
     validate_metadata,
     validate_prefix,
 )
-from storage.errors import BackendUnavailable, NotFound, OffsetMismatch, SizeExceeded
+from storage.errors import (
+    BackendUnavailable,
+    NotFound,
+    OffsetMismatch,
+    SizeExceeded,
+    StorageFull,
+    from_os_error,
+)
 from storage.ports import AppendState, BlobInfo, Health
 
 _T = TypeVar("_T")
@@ -215,6 +222,8 @@ class S3BlobStore:
             return BackendUnavailable(self.name, f"bucket {self.bucket} missing")
         if exc.code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             return BackendUnavailable(self.name, f"credentials refused: {exc.code}")
+        if exc.code in ("XMinioStorageFull", "StorageFull", "QuotaExceeded"):
+            return StorageFull(self.name, f"{exc.code}: {exc.message}")
         return BackendUnavailable(self.name, f"{exc.code}: {exc.message}")
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -690,7 +699,7 @@ class S3BlobStore:
                     await upload(await pipeline.submit(batch))
                 await upload(await pipeline.drain())
             except OSError as exc:
-                raise BackendUnavailable(self.name, f"spool: {exc}") from exc
+                raise from_os_error(f"{self.name} spool", exc) from exc
             await self._call(writer.sync)
             check.verify()
             verified = True

@@ -417,3 +417,34 @@ async def test_a_removed_contractor_stops_uploading_at_once(uh: UploadHarness) -
     assert (await create(uh, work["id"], 4, BUILDER)).status_code == 404
     assert (await uh.call(BUILDER, "GET", f"{API}/works/{work['id']}")).status_code == 404
     assert await nodes_of(uh, work["id"]) == []
+
+
+async def test_a_full_disk_during_a_patch_is_507_with_the_cause_logged(
+    uh: UploadHarness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 7 item 16: the tus routes answered storage faults themselves and logged nothing;
+    a full disk is a 507 (with the tus headers) and its cause is in the log once."""
+    import errno
+    import logging
+
+    from storage.blobs.local import LocalBlobStore
+
+    work = await uh.work()
+    url = (await create(uh, work["id"], 10)).headers["Location"]
+
+    async def full(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(LocalBlobStore, "append", full)
+    with caplog.at_level(logging.INFO):
+        resp = await patch(uh, url, 0, b"0123456789")
+    assert resp.status_code == 507
+    assert resp.headers["tus-resumable"] == "1.0.0"
+    assert resp.json()["code"] == "insufficient_storage"
+    logged = [
+        r
+        for r in caplog.records
+        if r.exc_info
+        and "No space left on device" in logging.Formatter().formatException(r.exc_info)
+    ]
+    assert len(logged) == 1
