@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from storage.query import Condition, Page, Query, Record
 
@@ -95,6 +95,19 @@ class RecordStore(Protocol):
         """Remove a whole collection (tests and benchmarks only)."""
 
 
+# Digests an append request may carry (tus checksum extension: sha1 is mandatory).
+ChecksumAlgorithm = Literal["sha1", "sha256"]
+CHECKSUM_SIZES: dict[str, int] = {"sha1": 20, "sha256": 32}
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """The digest of one append request's bytes, as the client computed it."""
+
+    algorithm: ChecksumAlgorithm
+    digest: bytes
+
+
 @dataclass(frozen=True)
 class BlobInfo:
     key: str
@@ -159,14 +172,14 @@ class BlobStore(Protocol):
         chunks: AsyncIterator[bytes],
         *,
         offset: int,
-        checksum_sha256: bytes | None = None,
+        checksum: Checksum | None = None,
         limit: int | None = None,
     ) -> AppendState:
         """Append the bytes of ``chunks`` at ``offset``, which must equal the stored size
         (``OffsetMismatch`` otherwise, nothing written). Bytes are durable (fsynced, or sent as
         an S3 part) when this returns. If ``chunks`` raises (dropped connection), the bytes
-        received so far are kept durably and the error propagates. With ``checksum_sha256``
-        (the digest of this request's bytes) nothing is kept unless the digest matches
+        received so far are kept durably and the error propagates. With ``checksum`` (the
+        SHA-1 or SHA-256 of this request's bytes) nothing is kept unless the digest matches
         (``ChecksumMismatch``). More than ``limit`` total bytes raises ``SizeExceeded`` and
         keeps nothing of this request."""
 

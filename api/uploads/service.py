@@ -34,7 +34,7 @@ from api.uploads.limits import FileTooLarge, QuotaExceeded, limits_of
 from api.uploads.schemas import UPLOAD_INDEXES, UploadState, target_of
 from api.uploads.tus import UploadGone
 from storage.errors import StaleVersion, StorageError
-from storage.ports import RecordStore
+from storage.ports import Checksum, RecordStore
 from storage.query import Eq, Record
 
 OCTET = "application/octet-stream"
@@ -202,7 +202,7 @@ class UploadService:
         offset: int,
         chunks: AsyncIterator[bytes],
         *,
-        checksum: bytes | None = None,
+        checksum: Checksum | None = None,
         content_length: int | None = None,
     ) -> Progress:
         """Append one PATCH's bytes at ``offset``; on the last byte, place the file."""
@@ -215,7 +215,7 @@ class UploadService:
         upload_id: str,
         offset: int,
         chunks: AsyncIterator[bytes],
-        checksum: bytes | None,
+        checksum: Checksum | None,
         content_length: int | None,
     ) -> Progress:
         record = await self.get(subject, upload_id)
@@ -229,7 +229,7 @@ class UploadService:
             raise LengthExceeded()
         try:
             state = await self.blobs.append(
-                upload_id, chunks, offset=offset, checksum_sha256=checksum, limit=length
+                upload_id, chunks, offset=offset, checksum=checksum, limit=length
             )
         finally:
             # Refresh the expiry on every PATCH, even a cut one: the client is active.

@@ -61,7 +61,7 @@ from storage.errors import (
     OffsetMismatch,
     SizeExceeded,
 )
-from storage.ports import AppendState, BlobInfo, Health
+from storage.ports import AppendState, BlobInfo, Checksum, Health
 
 _TMP = ".tmp"
 _META = ".meta"
@@ -468,7 +468,7 @@ class LocalBlobStore:
         chunks: AsyncIterator[bytes],
         *,
         offset: int,
-        checksum_sha256: bytes | None = None,
+        checksum: Checksum | None = None,
         limit: int | None = None,
     ) -> AppendState:
         """Append to the part file at ``offset`` (see the port for the rules).
@@ -483,13 +483,13 @@ class LocalBlobStore:
             size = await _io(self._recover, handle, lock)
             if size != offset:
                 raise OffsetMismatch(size, offset)
-            f = await _io(self._open_part, handle, checksum_sha256 is not None, size)
+            f = await _io(self._open_part, handle, checksum is not None, size)
         except BaseException:
             if f is not None:
                 f.close()
             lock.release()
             raise
-        check = RequestCheck(size, self._hashes.get(handle, size), checksum_sha256, limit)
+        check = RequestCheck(size, self._hashes.get(handle, size), checksum, limit)
         pipeline = Pipeline(functools.partial(self._write_append_batch, f), check)
         try:
             state = await self._append_into(handle, f, check, pipeline, chunks)

@@ -74,7 +74,7 @@ from storage.blobs.keys import (
     validate_prefix,
 )
 from storage.errors import BackendUnavailable, NotFound, OffsetMismatch, SizeExceeded
-from storage.ports import AppendState, BlobInfo, Health
+from storage.ports import AppendState, BlobInfo, Checksum, Health
 
 _T = TypeVar("_T")
 _Names = list[str]
@@ -597,7 +597,7 @@ class S3BlobStore:
         chunks: AsyncIterator[bytes],
         *,
         offset: int,
-        checksum_sha256: bytes | None = None,
+        checksum: Checksum | None = None,
         limit: int | None = None,
     ) -> AppendState:
         """Spool the bytes and upload full parts as they fill (see the port for the rules).
@@ -618,9 +618,7 @@ class S3BlobStore:
         writer = SegmentWriter(
             self._spool, handle, len(state.parts) + 1, state.size - state.uploaded
         )
-        check = RequestCheck(
-            state.size, self._hashes.get(handle, state.size), checksum_sha256, limit
-        )
+        check = RequestCheck(state.size, self._hashes.get(handle, state.size), checksum, limit)
         pipeline = Pipeline(writer.write, check)
         try:
             result = await self._append_into(state, writer, check, pipeline, chunks)
