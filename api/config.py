@@ -53,12 +53,23 @@ class SearchSettings(BaseModel):
     timeout_s: float = 10.0
 
 
+# Exit code of a worker that stopped to be replaced by a fresh process (its memory bound was
+# reached, ``JobsSettings.worker_max_*``); ``kura serve`` restarts a worker that exits so.
+WORKER_RECYCLE_EXIT = 75
+
+
 class JobsSettings(BaseModel):
     # None: the embedded broker, SQLite through kombu's SQLAlchemy transport in <data_dir>.
     broker_url: str | None = None
     result_backend: str | None = None
     # Run tasks inline in the caller (unit tests of services only).
     eager: bool = False
+    # Worker recycling: the process running tasks is replaced after this many tasks, or after
+    # a task that leaves it above this resident memory (MiB); 0 turns either off. Prefork
+    # children are replaced by Celery; a solo worker (``kura serve``) exits with
+    # ``WORKER_RECYCLE_EXIT`` and is restarted by its supervisor (docs/operations.md).
+    worker_max_tasks_per_child: int = Field(default=1000, ge=0)
+    worker_max_memory_per_child_mib: int = Field(default=400, ge=0)
 
 
 class AuthSettings(BaseModel):

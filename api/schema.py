@@ -19,7 +19,7 @@ async def ensure_schema(container: Container) -> None:
     from api.archive.indexing import PENDING, PENDING_INDEXES
     from api.audit.service import AuditLog
     from api.auth import sessions
-    from api.deliverables import intake, package
+    from api.deliverables import imports, package
     from api.grants.service import GrantService
     from api.organizations.repository import OrganizationRepository
     from api.uploads import service as uploads
@@ -36,5 +36,5 @@ async def ensure_schema(container: Container) -> None:
     await nodes.ensure_indexes(records)
     await uploads.ensure_indexes(records)
     await records.ensure_indexes(PENDING, PENDING_INDEXES)
-    await intake.ensure_indexes(records)
+    await imports.ensure_indexes(records)
     await package.ensure_indexes(records)

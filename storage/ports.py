@@ -146,6 +146,17 @@ class BlobStore(Protocol):
     ) -> BlobInfo:
         """Stream ``chunks`` into ``key`` (replacing it atomically); returns size and SHA-256."""
 
+    async def put_many(
+        self,
+        items: Sequence[tuple[str, bytes]],
+        *,
+        content_type: str = "application/octet-stream",
+    ) -> list[BlobInfo]:
+        """Store several small objects given whole (``(key, bytes)``, e.g. an import of many
+        tiny files), in order. Each is atomic like ``put`` and all are durable when this
+        returns; the adapter may share one sync among them. After an error any of them may
+        exist: the caller deletes the keys it no longer wants."""
+
     def get(
         self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 1 << 20
     ) -> AsyncIterator[bytes]:

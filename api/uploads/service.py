@@ -20,6 +20,7 @@ from api.archive.models import NODES, UPLOADS, NodeKind
 from api.archive.nodes import NameTaken, NodeService
 from api.audit.service import AuditLog
 from api.container import Container
+from api.deliverables.imports import queue_zip
 from api.errors import (
     KuraError,
     NotAuthenticated,
@@ -259,6 +260,14 @@ class UploadService:
                     meta={"upload_id": upload_id},
                     declared_type=filetype,
                 )
+                import_id: str | None = None
+                if record.get("unpack") and str(record["name"]).lower().endswith(".zip"):
+                    # The import is visible (queued) from the moment the upload completes.
+                    queued = await queue_zip(
+                        self.container, str(work["id"]), node, subject, upload_id
+                    )
+                    import_id = str(queued["id"])
+                    uow.enqueue("deliverables.import_zip", node_id=node["id"], import_id=import_id)
                 current = await self.records.get(UPLOADS, upload_id)
                 assert current is not None
                 done = await self.records.update(
@@ -268,6 +277,7 @@ class UploadService:
                         "state": UploadState.DONE.value,
                         "offset": info.size,
                         "node_id": node["id"],
+                        "import_id": import_id,
                         "completed_at": to_iso(self.clock.now()),
                     },
                     int(current["version"]),
@@ -281,10 +291,9 @@ class UploadService:
                         "path": node["path"],
                         "size": info.size,
                         "sha256": info.sha256,
+                        "import_id": import_id,
                     },
                 )
-                if record.get("unpack") and str(record["name"]).lower().endswith(".zip"):
-                    uow.enqueue("deliverables.import_zip", node_id=node["id"])
         except (KuraError, StorageError) as exc:
             await self._fail(upload_id, exc)
             raise

@@ -32,9 +32,9 @@ import os
 import stat
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 from storage.blobs.append import (
     HandleLock,
@@ -81,6 +81,40 @@ async def _io(fn: Callable[..., _T], *args: Any) -> _T:
         return await asyncio.to_thread(fn, *args)
     except OSError as exc:
         raise BackendUnavailable("local", f"{type(exc).__name__}: {exc}") from exc
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    """Linux ``syncfs(2)`` through the C library, or None where it does not exist."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        fn = libc.syncfs
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int]
+    fn.restype = ctypes.c_int
+    return cast(Callable[[int], int], fn)
+
+
+def sync_filesystem(path: Path) -> None:
+    """Make every write to the filesystem holding ``path`` durable: ``syncfs`` on Linux (one
+    journal commit for many files), ``os.sync`` elsewhere."""
+    fn = _syncfs()
+    if fn is None:
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if fn(fd) != 0:
+            import ctypes
+
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+    finally:
+        os.close(fd)
 
 
 class LocalBlobStore:
@@ -252,7 +286,7 @@ class LocalBlobStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(side_tmp)
 
-    def _replace(self, src: Path, dest: Path, key: str) -> None:
+    def _replace(self, src: Path, dest: Path, key: str, *, sync: bool = True) -> None:
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dest)
@@ -260,7 +294,59 @@ class LocalBlobStore:
             raise InvalidKey(
                 f"キーが既存のオブジェクトまたはフォルダと衝突します: {key!r}"
             ) from exc
-        fsync_dir(dest.parent)
+        if sync:
+            fsync_dir(dest.parent)
+
+    async def put_many(
+        self,
+        items: Sequence[tuple[str, bytes]],
+        *,
+        content_type: str = "application/octet-stream",
+    ) -> list[BlobInfo]:
+        """Write every object and its sidecar as temp files, make them durable with one
+        ``syncfs`` of the folder's filesystem, rename them into place under one lock, and
+        make the renames durable with a second ``syncfs``: two syncs per call instead of four
+        fsyncs per object (a put of a tiny file is almost all fsync)."""
+        for key, _ in items:
+            validate_key(key)
+        if not items:
+            return []
+        return await _io(self._put_many, items, content_type)
+
+    def _put_many(self, items: Sequence[tuple[str, bytes]], content_type: str) -> list[BlobInfo]:
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        staged: list[tuple[Path, Path, BlobInfo]] = []
+        try:
+            for key, data in items:
+                tmp = self._tmp / f"{uuid.uuid4().hex}.part"
+                side = self._tmp / f"{uuid.uuid4().hex}.json.part"
+                staged.append((tmp, side, BlobInfo(key, 0)))
+                with open(tmp, "xb") as f:
+                    f.write(data)
+                    inode = os.fstat(f.fileno()).st_ino
+                info = BlobInfo(key, len(data), hashlib.sha256(data).hexdigest(), content_type)
+                sidecar: dict[str, Any] = {
+                    "size": info.size,
+                    "sha256": info.sha256,
+                    "content_type": content_type,
+                    "metadata": {},
+                    "inode": inode,
+                }
+                with open(side, "xb") as sf:
+                    sf.write(json.dumps(sidecar, ensure_ascii=False).encode())
+                staged[-1] = (tmp, side, info)
+            sync_filesystem(self._tmp)
+            with self._lock():
+                for tmp, side, info in staged:
+                    self._replace(tmp, self._path(info.key), info.key, sync=False)
+                    self._replace(side, self._meta_path(info.key), info.key, sync=False)
+            sync_filesystem(self.root)
+        finally:
+            for tmp, side, _ in staged:
+                for leftover in (tmp, side):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(leftover)
+        return [info for _, _, info in staged]
 
     # -- get / stat ----------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ import io
 import tempfile
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -86,6 +86,7 @@ _MIN_PART = 5 << 20  # S3's smallest multipart part
 _STALE_TMP_S = 24 * 3600
 _EOF = b""
 _APPEND_BATCH = 4 << 20  # bytes of an append written to the spool per thread hop
+_PUT_MANY_CONCURRENCY = 8  # PUTs in flight for one put_many
 
 
 class _Abort(Exception):
@@ -344,6 +345,27 @@ class S3BlobStore:
             with contextlib.suppress(BackendUnavailable, NotFound):
                 await self._call(self._client.remove_object, self.bucket, tmp_key)
         return BlobInfo(key, size, sha, content_type, meta)
+
+    async def put_many(
+        self,
+        items: Sequence[tuple[str, bytes]],
+        *,
+        content_type: str = "application/octet-stream",
+    ) -> list[BlobInfo]:
+        """One single-part PUT per object, up to ``_PUT_MANY_CONCURRENCY`` at a time (an S3
+        PUT is durable when it answers)."""
+        for key, _ in items:
+            validate_key(key)
+        sem = asyncio.Semaphore(_PUT_MANY_CONCURRENCY)
+
+        async def one(key: str, data: bytes) -> BlobInfo:
+            async def chunks() -> AsyncIterator[bytes]:
+                yield data
+
+            async with sem:
+                return await self.put(key, chunks(), content_type=content_type)
+
+        return list(await asyncio.gather(*(one(k, d) for k, d in items)))
 
     async def _upload_stream(
         self,
