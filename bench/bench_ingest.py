@@ -138,8 +138,8 @@ async def kura_run(
 ) -> dict[str, Any]:
     from api.archive.indexing import flush_pending, reindex_work_files
     from api.deliverables.intake import ImportService
-    from api.deliverables.zipimport import analyse_package, package_root_id
     from api.deliverables.unpack import Limits, open_zip, scan_folder, scan_zip
+    from api.deliverables.zipimport import analyse_package, package_root_id
 
     jobs = RecordingJobs()
     facts: dict[str, Any] = {}
