@@ -167,6 +167,32 @@ async def test_failure_midway_rolls_back_everything(container: Container) -> Non
     assert record["finished_at"]
 
 
+class Stop(BaseException):
+    """Stands for Ctrl-C / a cancelled task (a BaseException, not an Exception)."""
+
+
+async def test_interrupted_import_keeps_its_batches_and_says_so(container: Container) -> None:
+    work = await make_work(container)
+    plan = zip_plan(make_zip([(f"x/{i}.txt", b"%d" % i) for i in range(5)]))
+    seen = 0
+
+    def progress(n: int) -> None:
+        nonlocal seen
+        seen += 1
+        if seen == 3:  # inside the second batch
+            raise Stop()
+
+    with pytest.raises(Stop):
+        await ImportService(container, batch_files=2).run(ACTOR, work, "/", plan, progress=progress)
+    [record] = (await container.records.find(IMPORTS, Query(limit=5))).items
+    assert record["state"] == "interrupted"
+    assert "続きから" in record["reason"]
+    assert record["created"] == 2  # the first batch stays
+    assert len([p for p in await paths(container, work) if p.endswith(".txt")]) == 2
+    again = await ImportService(container, batch_files=2).run(ACTOR, work, "/", plan)
+    assert (again.created, again.skipped) == (3, 2)
+
+
 async def test_folder_in_the_way_refused_before_storing(container: Container) -> None:
     work = await make_work(container)
     svc = ImportService(container)
@@ -221,6 +247,43 @@ async def test_zip_node_unpacks_next_to_it(container: Container) -> None:
     assert refused["state"] == "rejected"
     assert refused["findings"][0]["code"] == "unsafe_path"
     assert await container.records.get(NODES, str(bad["id"])) is not None  # upload kept
+
+
+async def test_backend_outage_requeues_then_fails_on_the_last_attempt(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An acknowledged upload is never lost: a blob store outage during the unpacking undoes
+    the attempt, puts the import back to ``queued`` with the reason and raises for the task
+    to retry; the last attempt records ``failed``."""
+    from api.deliverables.imports import queue_zip
+    from api.deliverables.zipimport import RETRY_REASON
+    from storage.errors import BackendUnavailable
+
+    work = await make_work(container)
+    node = await upload_zip(container, work, "/受領/dl.zip", make_zip(PACKAGE))
+    queued = await queue_zip(container, str(work["id"]), node, ACTOR)
+
+    async def down(*args: Any, **kwargs: Any) -> Any:
+        raise BackendUnavailable("local", "disk gone")
+
+    monkeypatch.setattr(container.blobs, "put_many", down)
+    with pytest.raises(BackendUnavailable):
+        await import_zip_node(
+            container, str(node["id"]), import_id=str(queued["id"]), last_attempt=False
+        )
+    record = await container.records.get(IMPORTS, str(queued["id"]))
+    assert record is not None
+    assert (record["state"], record["reason"]) == ("queued", RETRY_REASON)
+    assert set(await paths(container, work)) == {"/受領", "/受領/dl.zip"}
+    report = await import_zip_node(container, str(node["id"]), import_id=str(queued["id"]))
+    assert report["state"] == "failed"
+    record = await container.records.get(IMPORTS, str(queued["id"]))
+    assert record is not None
+    assert record["state"] == "failed"
+    assert "disk gone" in record["reason"]
+    monkeypatch.undo()
+    done = await import_zip_node(container, str(node["id"]), import_id=str(queued["id"]))
+    assert (done["state"], done["created"]) == ("done", 5)  # a later run still works
 
 
 def test_zip_target_rules() -> None:
