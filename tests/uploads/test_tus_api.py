@@ -402,7 +402,15 @@ async def test_zip_with_unpack_enqueues_import(
     url = (await create(uh, work["id"], 2, filename="成果品.ZIP", unpack="1")).headers["Location"]
     await patch(uh, url, 0, b"PK")
     [node] = await nodes_of(uh, work["id"])
-    assert ("deliverables.import_zip", {"node_id": node["id"]}) in sent
+    [job] = [kw for t, kw in sent if t == "deliverables.import_zip"]
+    assert job["node_id"] == node["id"]
+    # The import is recorded (queued) with the upload, before any worker runs it.
+    record = await uh.container.records.get("imports", job["import_id"])
+    assert record is not None
+    assert (record["state"], record["source_node_id"]) == ("queued", node["id"])
+    upload = await uh.container.records.get(UPLOADS, url.rsplit("/", 1)[-1])
+    assert upload is not None
+    assert upload["import_id"] == job["import_id"]
     assert ("ingest.file", {"node_id": node["id"]}) in sent
     sent.clear()
     url = (await create(uh, work["id"], 2, filename="plain.zip")).headers["Location"]
