@@ -7,9 +7,10 @@ existence is not revealed), anonymous 401.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel
 
 from api.archive.nodes import NodeService
 from api.deliverables import imports
@@ -19,8 +20,59 @@ from api.kit.ids import is_id
 
 router = APIRouter(tags=["deliverables"])
 
+ImportState = Literal["queued", "running", "done", "rejected", "failed", "interrupted"]
 
-@router.get("/works/{work_id}/imports")
+
+class ImportSource(BaseModel):
+    kind: Literal["upload", "cli"]
+    name: str  # the uploaded ZIP's path in the work, or the name given to kura import
+    node_id: str | None = None
+    upload_id: str | None = None
+
+
+class ImportCounts(BaseModel):
+    files: int | None = None  # files in the input
+    created: int
+    replaced: int
+    skipped: int  # identical content already there
+    folders: int
+    bytes: int
+
+
+class ImportActor(BaseModel):
+    id: str | None = None
+    name: str | None = None  # None for system actors (kura import without --as)
+
+
+class ImportRead(BaseModel):
+    """One import: its state, the reason in Japanese, counts, findings and the 電子納品
+    check (``package``: deliverable id, root folder, profile, counts of E/W/N)."""
+
+    id: str
+    work_id: str
+    state: ImportState
+    reason: str | None = None
+    source: ImportSource
+    target: str | None = None
+    counts: ImportCounts
+    findings_count: dict[str, int]
+    package: dict[str, Any] | None = None
+    actor: ImportActor
+    queued_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    seconds: float | None = None
+    findings: list[dict[str, Any]] | None = None  # only on GET /imports/{id}
+
+
+class ImportPage(BaseModel):
+    items: list[ImportRead]
+    next_cursor: str | None = None
+
+
+@router.get(
+    "/works/{work_id}/imports", response_model=ImportPage, response_model_exclude_none=False
+)
 async def list_imports(
     container: ContainerDep,
     subject: SubjectDep,
@@ -41,7 +93,7 @@ async def list_imports(
     }
 
 
-@router.get("/imports/{import_id}")
+@router.get("/imports/{import_id}", response_model=ImportRead)
 async def get_import(
     container: ContainerDep, subject: SubjectDep, import_id: str
 ) -> dict[str, Any]:
