@@ -239,3 +239,23 @@ def test_unknown_backend_fails_at_start_naming_choices(tmp_path: Path) -> None:
     assert "'mongodb'" in done.stderr
     assert "Traceback" not in done.stderr
     assert not data_dir.exists(), "nothing is created when the settings are wrong"
+
+
+def test_worker_command_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker runs with ``-P`` in the data folder, so relative path settings (meant
+    relative to where ``kura serve`` started) are made absolute for it."""
+    from api.cli.serve import worker_command, worker_env
+    from api.config import Settings
+
+    monkeypatch.chdir(tmp_path)
+    cmd = worker_command(Settings(data_dir=tmp_path / "d"))
+    assert cmd[1:3] == ["-P", "-m"]
+    assert "--pool=solo" in cmd
+    env = worker_env(
+        {"KURA_RECORDS__SQLITE_PATH": "db/kura.sqlite3", "kura_ui_dir": "ui", "OTHER": "x"},
+        tmp_path / "d",
+    )
+    assert env["KURA_DATA_DIR"] == str(tmp_path / "d")
+    assert env["KURA_RECORDS__SQLITE_PATH"] == str(tmp_path / "db" / "kura.sqlite3")
+    assert env["kura_ui_dir"] == str(tmp_path / "ui")
+    assert env["OTHER"] == "x"
