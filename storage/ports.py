@@ -95,6 +95,9 @@ class RecordStore(Protocol):
         """Remove a whole collection (tests and benchmarks only)."""
 
 
+# The largest object ``BlobStore.put_many`` takes.
+PUT_MANY_MAX = 1 << 20
+
 # Digests an append request may carry (tus checksum extension: sha1 is mandatory).
 ChecksumAlgorithm = Literal["sha1", "sha256"]
 CHECKSUM_SIZES: dict[str, int] = {"sha1": 20, "sha256": 32}
@@ -146,16 +149,12 @@ class BlobStore(Protocol):
     ) -> BlobInfo:
         """Stream ``chunks`` into ``key`` (replacing it atomically); returns size and SHA-256."""
 
-    async def put_many(
-        self,
-        items: Sequence[tuple[str, bytes]],
-        *,
-        content_type: str = "application/octet-stream",
-    ) -> list[BlobInfo]:
-        """Store several small objects given whole (``(key, bytes)``, e.g. an import of many
-        tiny files), in order. Each is atomic like ``put`` and all are durable when this
-        returns; the adapter may share one sync among them. After an error any of them may
-        exist: the caller deletes the keys it no longer wants."""
+    async def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[BlobInfo]:
+        """Store several small objects (at most 1 MiB each) given whole (``(key, bytes)``,
+        e.g. an import of many tiny files), in order, with the default content type and no
+        metadata. Each is atomic like ``put`` and all are durable when this returns; the
+        adapter may share one sync among them. After an error any of them may exist: the
+        caller deletes the keys it no longer wants."""
 
     def get(
         self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 1 << 20

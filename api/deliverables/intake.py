@@ -44,7 +44,7 @@ from api.deliverables.unpack import Entry, Finding, Plan, UnpackError
 from api.errors import KuraError, ValidationFailed
 from api.kit.clock import to_iso
 from storage.errors import DuplicateKey
-from storage.ports import BlobInfo
+from storage.ports import PUT_MANY_MAX, BlobInfo
 from storage.query import Eq, In, Query, Record
 
 log = logging.getLogger("kura.deliverables")
@@ -118,6 +118,15 @@ class _Ledger:
     folders: list[str] = field(default_factory=list)  # folder ids, in creation order
 
 
+@dataclass
+class _Written:
+    """A batch whose contents are in the blob store, not yet placed."""
+
+    batch: list[Entry]
+    infos: dict[int, BlobInfo] = field(default_factory=dict)  # by id(entry)
+    keys: list[str] = field(default_factory=list)  # every object key written or tried
+
+
 class ImportService:
     def __init__(
         self,
@@ -170,9 +179,7 @@ class ImportService:
             await run.folders(
                 [target_parts, *(target_parts + e.parts for e in plan.entries if e.is_dir)]
             )
-            for batch in self._batches(todo):
-                await run.store(batch)
-                await self._record(result, actor)
+            await self._pipeline(run, todo, actor)
             async with self.container.uow() as uow:
                 for sha in run.ledger.holds:
                     await self.nodes.cas.release(sha, uow)
@@ -248,6 +255,25 @@ class ImportService:
         body.pop("import_id")
         body["findings"] = imports.findings_of(result.findings)
         return body
+
+    async def _pipeline(self, run: _Run, todo: list[Entry], actor: Actor) -> None:
+        """Write and place the batches in order, the next batch's contents being written
+        while the current one is placed (blob writes wait on the disk or the network, record
+        writes on the database: they overlap). A failure drops the batch written ahead."""
+        batches = self._batches(todo)
+        first = next(batches, None)
+        ahead = asyncio.ensure_future(run.write(first)) if first is not None else None
+        while ahead is not None:
+            written = await ahead
+            following = next(batches, None)
+            ahead = asyncio.ensure_future(run.write(following)) if following is not None else None
+            try:
+                await run.place(written)
+                await self._record(run.result, actor)
+            except BaseException:
+                if ahead is not None:
+                    await asyncio.shield(_drop(run, ahead))
+                raise
 
     def _batches(self, entries: list[Entry]) -> Iterator[list[Entry]]:
         batch: list[Entry] = []
@@ -390,40 +416,54 @@ class _Run:
         self.ledger.folders.append(folder_id)
         self.result.folders += 1
 
-    async def store(self, batch: list[Entry]) -> None:
-        """Write the batch's contents, then place them in one unit of work."""
+    async def write(self, batch: list[Entry]) -> _Written:
+        """Write the batch's contents into the blob store (records untouched); on an error
+        or a cancel the objects written so far are deleted."""
         blobs = self.svc.container.blobs
-        written: list[str] = []  # every key tried, for the cleanup
-        by_entry: dict[int, BlobInfo] = {}
+        written = _Written(batch)
         try:
             small = [e for e in batch if e.size <= self.svc.small]
             datas = await asyncio.to_thread(lambda: [e.read() for e in small])
             keys = [upload_key() for _ in small]
-            written.extend(keys)
-            if self.svc.bulk:
+            written.keys.extend(keys)
+            if self.svc.bulk and all(len(d) <= PUT_MANY_MAX for d in datas):
                 infos = await blobs.put_many(list(zip(keys, datas, strict=True)))
                 for data in datas:
                     self.progress(len(data))
             else:
                 infos = await self._put_each(keys, datas)
-            by_entry.update(zip((id(e) for e in small), infos, strict=True))
+            written.infos.update(zip((id(e) for e in small), infos, strict=True))
             for entry in batch:
                 if entry.size > self.svc.small:
                     key = upload_key()
-                    written.append(key)
-                    by_entry[id(entry)] = await blobs.put(key, _stream(entry, self.progress))
+                    written.keys.append(key)
+                    written.infos[id(entry)] = await blobs.put(key, _stream(entry, self.progress))
+        except BaseException:
+            await asyncio.shield(self.discard(written))
+            raise
+        return written
+
+    async def discard(self, written: _Written) -> None:
+        """Delete the objects of a batch that will not be placed."""
+        for key in written.keys:
+            await _quietly(self.svc.container.blobs.delete(key))
+
+    async def place(self, written: _Written) -> None:
+        """Place a written batch in one unit of work (its folders first); on failure its
+        objects are deleted and nothing of it stays."""
+        batch = written.batch
+        try:
             await self.folders([self.target + e.parts[:-1] for e in batch])
             try:
-                placed = await self._place(batch, by_entry, bulk=self.svc.bulk)
+                placed = await self._place(batch, written.infos, bulk=self.svc.bulk)
             except DuplicateKey:
                 if not self.svc.bulk:
                     raise
                 # A path was taken since the preflight: place this batch file by file.
                 log.info("import %s: a path was taken meanwhile", self.result.import_id)
-                placed = await self._place(batch, by_entry, bulk=False)
+                placed = await self._place(batch, written.infos, bulk=False)
         except BaseException:
-            for key in written:
-                await _quietly(blobs.delete(key))
+            await asyncio.shield(self.discard(written))
             raise
         created, replaced, holds = placed
         self.ledger.created.extend(created)
@@ -547,6 +587,16 @@ class _Run:
                 if await self.records.get(NODES, folder_id) is not None:
                     await self.records.delete(NODES, folder_id, None)
         self.ledger = _Ledger()
+
+
+async def _drop(run: _Run, task: asyncio.Future[_Written]) -> None:
+    """Stop a batch being written ahead and delete what it wrote."""
+    task.cancel()
+    try:
+        written = await task
+    except BaseException:  # cancelled or failed: write() cleaned up after itself
+        return
+    await run.discard(written)
 
 
 async def _sha_of(entry: Entry) -> str:

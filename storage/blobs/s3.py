@@ -74,7 +74,7 @@ from storage.blobs.keys import (
     validate_prefix,
 )
 from storage.errors import BackendUnavailable, NotFound, OffsetMismatch, SizeExceeded
-from storage.ports import AppendState, BlobInfo, Checksum, Health
+from storage.ports import PUT_MANY_MAX, AppendState, BlobInfo, Checksum, Health
 
 _T = TypeVar("_T")
 _Names = list[str]
@@ -346,16 +346,13 @@ class S3BlobStore:
                 await self._call(self._client.remove_object, self.bucket, tmp_key)
         return BlobInfo(key, size, sha, content_type, meta)
 
-    async def put_many(
-        self,
-        items: Sequence[tuple[str, bytes]],
-        *,
-        content_type: str = "application/octet-stream",
-    ) -> list[BlobInfo]:
+    async def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[BlobInfo]:
         """One single-part PUT per object, up to ``_PUT_MANY_CONCURRENCY`` at a time (an S3
         PUT is durable when it answers)."""
-        for key, _ in items:
+        for key, data in items:
             validate_key(key)
+            if len(data) > PUT_MANY_MAX:
+                raise ValueError(f"put_many is for small objects (<= {PUT_MANY_MAX} bytes)")
         sem = asyncio.Semaphore(_PUT_MANY_CONCURRENCY)
 
         async def one(key: str, data: bytes) -> BlobInfo:
@@ -363,7 +360,7 @@ class S3BlobStore:
                 yield data
 
             async with sem:
-                return await self.put(key, chunks(), content_type=content_type)
+                return await self.put(key, chunks())
 
         return list(await asyncio.gather(*(one(k, d) for k, d in items)))
 

@@ -458,17 +458,17 @@ async def test_bulk_path_falls_back_when_a_path_was_taken(
     from api.deliverables import intake
 
     work = await make_work(container)
-    store = intake._Run.store
+    place = intake._Run.place
     raced = False
 
-    async def racing_store(self: Any, batch: Any) -> None:
+    async def racing_place(self: Any, written: Any) -> None:
         nonlocal raced
         if not raced:
             raced = True
             await upload_zip(container, work, "/a/1.txt", b"someone else")
-        await store(self, batch)
+        await place(self, written)
 
-    monkeypatch.setattr(intake._Run, "store", racing_store)
+    monkeypatch.setattr(intake._Run, "place", racing_place)
     plan = zip_plan(make_zip([(f"a/{i}.txt", b"%d" % i) for i in range(5)]))
     result = await ImportService(container, batch_files=3).run(ACTOR, work, "/", plan)
     assert (result.state, result.created) == ("done", 5)
