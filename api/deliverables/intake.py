@@ -51,6 +51,7 @@ log = logging.getLogger("kura.deliverables")
 
 ProgressFn = Callable[[int], None]
 _LOOKUP = 500
+PROGRESS_EVERY_S = 2.0  # how often a running import saves its counts on its record
 __all__ = ["IMPORTS", "ImportFailed", "ImportResult", "ImportService"]
 
 
@@ -176,8 +177,13 @@ class ImportService:
         run = _Run(self, actor, work, target_parts, on_conflict, result, progress)
         try:
             todo = await run.preflight(plan)
+            # Every folder the import needs, in one unit of work before the first file.
             await run.folders(
-                [target_parts, *(target_parts + e.parts for e in plan.entries if e.is_dir)]
+                [
+                    target_parts,
+                    *(target_parts + e.parts for e in plan.entries if e.is_dir),
+                    *(target_parts + e.parts[:-1] for e in todo),
+                ]
             )
             await self._pipeline(run, todo, actor)
             async with self.container.uow() as uow:
@@ -261,6 +267,7 @@ class ImportService:
         while the current one is placed (blob writes wait on the disk or the network, record
         writes on the database: they overlap). A failure drops the batch written ahead."""
         batches = self._batches(todo)
+        saved = time.monotonic()
         first = next(batches, None)
         ahead = asyncio.ensure_future(run.write(first)) if first is not None else None
         while ahead is not None:
@@ -269,7 +276,9 @@ class ImportService:
             ahead = asyncio.ensure_future(run.write(following)) if following is not None else None
             try:
                 await run.place(written)
-                await self._record(run.result, actor)
+                if time.monotonic() - saved >= PROGRESS_EVERY_S:
+                    await self._record(run.result, actor)
+                    saved = time.monotonic()
             except BaseException:
                 if ahead is not None:
                     await asyncio.shield(_drop(run, ahead))
