@@ -116,7 +116,14 @@ export function importList(workId) {
           h(
             "table",
             { class: "data" },
-            h("thead", {}, h("tr", {}, ["at", "source", "state", "summary", ""].map((c) => h("th", { scope: "col" }, c ? t(`imports.col.${c}`) : "")))),
+            h(
+              "thead",
+              {},
+              h("tr", {}, [
+                ...["at", "source", "state", "summary"].map((c) => h("th", { scope: "col" }, t(`imports.col.${c}`))),
+                h("th", { scope: "col" }, h("span", { class: "sr-only" }, t("imports.col.actions"))),
+              ]),
+            ),
             h("tbody", {}, rows),
           ),
         ),

@@ -172,6 +172,7 @@ export default {
   "imports.col.at": "Received",
   "imports.col.source": "File",
   "imports.col.state": "State",
+  "imports.col.actions": "Actions",
   "imports.col.summary": "Result",
   "imports.state.queued": "Queued",
   "imports.state.running": "Importing",

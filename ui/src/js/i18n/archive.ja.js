@@ -189,6 +189,7 @@ export default {
   "imports.col.at": "受付日時",
   "imports.col.source": "ファイル",
   "imports.col.state": "状態",
+  "imports.col.actions": "操作",
   "imports.col.summary": "結果",
   "imports.state.queued": "待機中",
   "imports.state.running": "取り込み中",
