@@ -20,6 +20,7 @@ from api.deliverables.package import (
     package_nodes,
     tree_of,
 )
+from api.deliverables.router_imports import router as imports_router
 from api.deps import ContainerDep, SubjectDep
 from api.errors import NotFoundError
 from api.kit.ids import is_id
@@ -27,6 +28,7 @@ from api.permissions.policy import Subject
 from storage.query import Record
 
 router = APIRouter(tags=["deliverables"])
+router.include_router(imports_router)
 
 ProfileName = Literal["mlit", "maff"]
 SEVERITY_TITLES = {"E": "エラー", "W": "警告", "N": "通知"}
