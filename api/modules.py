@@ -40,6 +40,7 @@ MODULES: tuple[str, ...] = (
     "attachments",
     "notifications",
     "mail",
+    "bulletins",
 )
 
 

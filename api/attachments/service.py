@@ -193,6 +193,27 @@ class AttachmentService:
             )
         return out
 
+    async def move(self, uow: UnitOfWork, record: Record, parent: str) -> Record:
+        """Hand a linked attachment to another parent of the same module (an edit removes a
+        file from a post: its earlier revision keeps it, still read through the module)."""
+        return await uow.records.update(
+            ATTACHMENTS, str(record["id"]), {"parent": parent}, record["version"]
+        )
+
+    async def copy(
+        self, uow: UnitOfWork, record: Record, parent: str, *, work_id: str | None, order: int
+    ) -> Record:
+        """A linked copy of ``record`` for another parent (one post made in several works at
+        once): the same content, one more reference to it, its extracted text shared."""
+        await self.cas.incref(str(record["sha256"]))
+        copy: Record = {
+            k: v for k, v in record.items() if k not in ("id", "version", "upload_id", "work_id")
+        }
+        copy.update(id=new_id(), state="linked", parent=parent, order=order)
+        if work_id:
+            copy["work_id"] = work_id
+        return await uow.records.insert(ATTACHMENTS, copy)
+
     async def of_parent(self, parent: str) -> list[Record]:
         page = await self.records.find(
             ATTACHMENTS,
@@ -205,12 +226,23 @@ class AttachmentService:
         out: dict[str, list[Record]] = {p: [] for p in parents}
         for start in range(0, len(parents), 200):
             chunk = tuple(parents[start : start + 200])
-            page = await self.records.find(
-                ATTACHMENTS,
-                Query(where=(In("parent", chunk),), sort=(("order", 1),), limit=10_000),
-            )
-            for record in page.items:
-                out.setdefault(str(record["parent"]), []).append(record)
+            cursor: str | None = None
+            while True:
+                # The store pages at most 1,000 records a query.
+                page = await self.records.find(
+                    ATTACHMENTS,
+                    Query(
+                        where=(In("parent", chunk),),
+                        sort=(("order", 1),),
+                        limit=1000,
+                        cursor=cursor,
+                    ),
+                )
+                for record in page.items:
+                    out.setdefault(str(record["parent"]), []).append(record)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
         return out
 
     async def release(self, uow: UnitOfWork, record: Record) -> None:

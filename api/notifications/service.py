@@ -113,7 +113,8 @@ class Notifier:
         """Notify each active recipient once for ``(kind, source)``; queue their mail where
         their preferences ask for it. Returns how many notifications were new.
 
-        ``url`` is the path in the web interface (``/works/…``); mails carry it absolute.
+        ``url`` is the path in the web interface (``/works/…``, its hash route); mails carry
+        it absolute, as ``<base_url>/#/works/…`` (the interface routes by the hash).
         ``context`` fills the mail template's placeholders."""
         if kind not in templates.TEMPLATE_KINDS:
             raise ValueError(f"unknown notification kind {kind!r}")
@@ -165,7 +166,7 @@ class Notifier:
                 "user_name": user.get("name", ""),
                 "org_name": org.get("name", ""),
                 "system_name": SYSTEM_NAME,
-                "url": self.settings.mail.base_url.rstrip("/") + url,
+                "url": self.settings.mail.base_url.rstrip("/") + "/#" + url,
                 "priority": IMPORTANCE_LABELS[importance],
             }
             subject, body = templates.render(subject_t, body_t, values)

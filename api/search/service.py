@@ -24,7 +24,8 @@ from typing import Any
 from api.errors import ValidationFailed
 from api.permissions.policy import Policy, Subject
 from api.search.dates import DateInputError, date_bound
-from api.search.highlight import page_highlights, title_highlight
+from api.search.highlight import page_highlights, snippet, title_highlight
+from api.search.principals import scoped
 from api.search.schemas import (
     FACET_FIELDS,
     FacetBucket,
@@ -35,7 +36,7 @@ from api.search.schemas import (
     hit_fields,
 )
 from api.works.indexing import principals_for
-from indexer.backends import decode_cursor, sort_kind
+from indexer.backends import decode_cursor, query_terms, sort_kind
 from indexer.query import DateRange, SearchQuery
 from storage.ports import RecordStore, SearchHit, SearchIndex
 
@@ -143,6 +144,9 @@ class SearchService:
     # search --------------------------------------------------------------------------------
     async def search(self, subject: Subject | None, p: SearchParams) -> SearchResponse:
         query = self.query(subject, p)
+        assert subject is not None
+        # Modules' principals (the board's scopes) join the acl; see api.search.principals.
+        query = await scoped(self.records, subject, query)
         offset = 0
         if query.sort == "relevance" and query.cursor:
             raw = decode_cursor(query.cursor, sort_kind(query)).get("o", 0)
@@ -191,6 +195,11 @@ class SearchService:
                     PageHighlightRead(page=h.page, snippet=h.snippet)
                     for h in page_highlights(body, text)
                 ]
+            elif isinstance(body, str):
+                # Posts and replies: their text and attachments' text, no pages (page 0).
+                found = snippet(body, query_terms(text))
+                if found is not None:
+                    read.highlights = [PageHighlightRead(page=0, snippet=found)]
         return read
 
     async def org_labels(
@@ -214,6 +223,8 @@ class SearchService:
         """Every hit in the requested order, up to ``cap`` rows (relevance: up to the window),
         page by page; ``run`` gets the total and, when rows were left out, the notice."""
         query = replace(self.query(subject, p, facets=False), cursor=None, limit=EXPORT_PAGE)
+        assert subject is not None
+        query = await scoped(self.records, subject, query)
         cap = EXPORT_CAP if cap is None else cap
         limit = min(cap, relevance_reach()) if query.sort == "relevance" else cap
         cursor: str | None = None
