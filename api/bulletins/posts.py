@@ -190,7 +190,9 @@ class PostService(BoardService):
             acl_changed = stored["acl"] != post["acl"]
             replies = await self.repo.replies_of(post_id, states=(State.ACTIVE.value,))
             if acl_changed:
-                await self.tracker.scope_changed(stored, post["acl"], members, board.status, replies)
+                await self.tracker.scope_changed(
+                    stored, post["acl"], members, board.status, replies
+                )
             await self.audit.record(
                 board.subject,
                 "bulletins.post_edited",

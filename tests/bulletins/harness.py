@@ -8,7 +8,8 @@ People (users stored with names, e-mail addresses and organizations):
 - 検査 花子 ``insp`` (orderer): inspector; 閲覧 三郎 ``view`` (orderer): viewer;
 - 春日 太郎 ``b1`` and 春日 次郎 ``b2`` (contractor 春日建設): contractor members;
 - 所属 四郎 ``same`` (orderer, no membership); 府中 五郎 ``oread`` (orderer, works.read_org);
-- 瀬戸 六郎 ``other`` (another contractor, no membership); 尾道 七郎 ``alien`` (another orderer).
+- 瀬戸 六郎 ``other`` (another contractor, no membership); 尾道 七郎 ``alien`` (another orderer);
+- 運用 八郎 ``op``: an operator.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ ORDERER = new_id()
 CONTRACTOR = new_id()
 OTHER_CONTRACTOR = new_id()
 OTHER_ORDERER = new_id()
+OPERATORS = new_id()
 ORGS = {
+    OPERATORS: ("operator", "運用事業者"),
     ORDERER: ("orderer", "広島県"),
     CONTRACTOR: ("contractor", "春日建設株式会社"),
     OTHER_CONTRACTOR: ("contractor", "瀬戸内測量株式会社"),
@@ -57,8 +60,14 @@ PEOPLE: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "oread": ("oread", "府中 五郎", ORDERER, ("works.read_org",)),
     "other": ("other", "瀬戸 六郎", OTHER_CONTRACTOR, ()),
     "alien": ("alien", "尾道 七郎", OTHER_ORDERER, ("works.read_org", "works.create")),
+    "op": ("op", "運用 八郎", OPERATORS, ()),
 }
-ROLES = {"insp": "inspector", "view": "viewer", "b1": "contractor_member", "b2": "contractor_member"}
+ROLES = {
+    "insp": "inspector",
+    "view": "viewer",
+    "b1": "contractor_member",
+    "b2": "contractor_member",
+}
 
 
 def _kind(org: str) -> OrgKind:
@@ -88,9 +97,13 @@ class Board:
         self, who: str | Subject | None, method: str, url: str, **kw: Any
     ) -> httpx.Response:
         self.who.subject = self.people[who] if isinstance(who, str) else who
-        return await self.client.request(method, url if url.startswith("/") else f"{API}/{url}", **kw)
+        return await self.client.request(
+            method, url if url.startswith("/") else f"{API}/{url}", **kw
+        )
 
-    async def ok(self, who: str | Subject | None, method: str, url: str, status: int = 200, **kw: Any) -> Any:
+    async def ok(
+        self, who: str | Subject | None, method: str, url: str, status: int = 200, **kw: Any
+    ) -> Any:
         r = await self.call(who, method, url, **kw)
         assert r.status_code == status, (method, url, r.status_code, r.text)
         return r.json() if r.content else None

@@ -48,7 +48,9 @@ async def test_replies_are_threaded_one_level(b: Board) -> None:
     assert thread["post"]["reply_count"] == 2
     assert {first["post_id"], second["post_id"]} == {post["id"]}
     # A reply answers a post, never a reply: a reply id is no post.
-    assert (await b.call("sup", "POST", f"posts/{first['id']}/replies", json={"body": "x"})).status_code == 404
+    assert (
+        await b.call("sup", "POST", f"posts/{first['id']}/replies", json={"body": "x"})
+    ).status_code == 404
 
 
 async def test_files_attach_to_posts_and_replies_and_follow_the_scope(b: Board) -> None:
@@ -148,9 +150,13 @@ async def test_edit_and_delete_by_the_author_keep_the_history(b: Board) -> None:
     assert edited["edited_at"] == "2026-06-01T00:00:02.000000Z"
     # Someone else may not change it; a stale version is refused.
     for who in ("sup", "b2"):
-        r = await b.call(who, "PATCH", f"posts/{post['id']}", json={"version": edited["version"], "body": "x"})
+        r = await b.call(
+            who, "PATCH", f"posts/{post['id']}", json={"version": edited["version"], "body": "x"}
+        )
         assert r.status_code == 403, (who, r.text)
-    stale = await b.call("b1", "PATCH", f"posts/{post['id']}", json={"version": post["version"], "body": "x"})
+    stale = await b.call(
+        "b1", "PATCH", f"posts/{post['id']}", json={"version": post["version"], "body": "x"}
+    )
     assert stale.status_code == 409
     revisions = await b.ok("sup", "GET", f"posts/{post['id']}/revisions")
     assert [(r["rev"], r["title"], r["body"], r["reason"]) for r in revisions] == [
@@ -177,14 +183,21 @@ async def test_edit_and_delete_by_the_author_keep_the_history(b: Board) -> None:
     revs = await b.container.records.get("post_revisions", f"{post['id']}:2")
     assert revs is not None
     assert (revs["reason"], revs["title"], revs["body"]) == ("deleted", "施工計画（改訂）", "第2版")
-    assert [e["target"] for e in await b.events("bulletins.post_deleted")] == [f"posts/{post['id']}"]
+    assert [e["target"] for e in await b.events("bulletins.post_deleted")] == [
+        f"posts/{post['id']}"
+    ]
 
 
 async def test_replies_are_edited_and_deleted_by_their_author_with_history(b: Board) -> None:
     work = await b.work()
     post = await b.post("b1", work["id"])
     reply = await b.reply("sup", post["id"], body="確認します。")
-    r = await b.call("b1", "PATCH", f"posts/{post['id']}/replies/{reply['id']}", json={"version": reply["version"], "body": "x"})
+    r = await b.call(
+        "b1",
+        "PATCH",
+        f"posts/{post['id']}/replies/{reply['id']}",
+        json={"version": reply["version"], "body": "x"},
+    )
     assert r.status_code == 403
     edited = await b.ok(
         "sup",
@@ -194,7 +207,12 @@ async def test_replies_are_edited_and_deleted_by_their_author_with_history(b: Bo
     )
     history = await b.ok("b1", "GET", f"posts/{post['id']}/replies/{reply['id']}/revisions")
     assert [h["body"] for h in history] == ["確認します。"]
-    r = await b.call("sup", "DELETE", f"posts/{post['id']}/replies/{reply['id']}", params={"version": edited["version"]})
+    r = await b.call(
+        "sup",
+        "DELETE",
+        f"posts/{post['id']}/replies/{reply['id']}",
+        params={"version": edited["version"]},
+    )
     assert r.status_code == 204
     thread = await b.ok("b1", "GET", f"posts/{post['id']}")
     # The deleted reply keeps its place, not its words; the count follows.
@@ -215,7 +233,12 @@ async def test_viewers_read_but_do_not_write_and_finished_works_are_read_only(b:
     assert (await b.call("oread", "GET", f"posts/{post['id']}")).status_code == 404
     for to in ("in_progress", "completed"):
         current = await b.ok("sup", "GET", f"works/{work['id']}")
-        await b.ok("sup", "POST", f"works/{work['id']}/transition", json={"to": to, "version": current["version"]})
+        await b.ok(
+            "sup",
+            "POST",
+            f"works/{work['id']}/transition",
+            json={"to": to, "version": current["version"]},
+        )
     r = await b.post("b1", work["id"], status=403)
     assert r["code"] == "forbidden"
     assert (await b.call("b1", "GET", f"posts/{post['id']}")).status_code == 200
