@@ -195,7 +195,7 @@ class SearchService:
                     PageHighlightRead(page=h.page, snippet=h.snippet)
                     for h in page_highlights(body, text)
                 ]
-            elif isinstance(body, str):
+            elif doc.get("type") in ("post", "reply") and isinstance(body, str):
                 # Posts and replies: their text and attachments' text, no pages (page 0).
                 found = snippet(body, query_terms(text))
                 if found is not None:

@@ -13,6 +13,8 @@ import ja from "./i18n/ja.js";
 import en from "./i18n/en.js";
 import archiveJa from "./i18n/archive.ja.js";
 import archiveEn from "./i18n/archive.en.js";
+import boardJa from "./i18n/board.ja.js";
+import boardEn from "./i18n/board.en.js";
 
 /** @typedef {Record<string, string>} Dict a dictionary: key → text with {name} placeholders */
 
@@ -20,6 +22,8 @@ import archiveEn from "./i18n/archive.en.js";
 const AREAS = [
   [ja, archiveJa],
   [en, archiveEn],
+  [ja, boardJa],
+  [en, boardEn],
 ];
 // Merge hook: area dictionaries (archive pages) join the shell's; the shell's keys win.
 for (const [base, extra] of AREAS) for (const k in extra) if (!(k in base)) base[k] = extra[k];
