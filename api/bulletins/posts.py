@@ -41,6 +41,7 @@ from api.bulletins.views import (
 from api.errors import StaleVersionError
 from api.kit.ids import new_id
 from api.kit.uow import UnitOfWork
+from api.notifications.service import mark_seen
 from api.permissions.policy import Subject
 from storage.query import Record
 
@@ -139,8 +140,13 @@ class PostService(BoardService):
     async def mark_read(self, subject: Subject | None, post_id: str) -> bool:
         """The reader has seen the post and its replies (their unread row goes)."""
         _, board = await self.visible(subject, POSTS, post_id)
+        me = board.subject.user_id
+        replies = await self.repo.replies_of(post_id, states=(State.ACTIVE.value,))
+        sources = [post_target(post_id), *(reply_target(r["id"]) for r in replies)]
         async with self.container.uow():
-            return await self.tracker.mark_read(board.subject.user_id, post_id)
+            # The bell's entries for this post and its replies go with the unread mark.
+            await mark_seen(self.records, me, sources, self.now())
+            return await self.tracker.mark_read(me, post_id)
 
     async def revisions(self, subject: Subject | None, post_id: str) -> list[RevisionRead]:
         """Earlier states of a post (edits kept, 2(1))."""

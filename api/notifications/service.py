@@ -27,7 +27,7 @@ from api.mail.outbox import MailOutbox
 from api.master import mail as templates
 from api.permissions.policy import Subject
 from storage.ports import IndexSpec, RecordStore
-from storage.query import Eq, Page, Query
+from storage.query import Eq, In, Page, Query
 
 NOTIFICATIONS = "notifications"
 PREFS = "notification_prefs"
@@ -190,6 +190,33 @@ class Notifier:
                 # notification stands; the mail is not sent.
                 continue
         return made
+
+
+async def mark_seen(records: RecordStore, user_id: str, sources: Sequence[str], at: str) -> int:
+    """Mark ``user_id``'s unread notifications about ``sources`` read: the user has now seen
+    what they announced (a post opened on its board clears its bell entry too). Call inside
+    the caller's unit of work."""
+    if not sources:
+        return 0
+    done = 0
+    for start in range(0, len(sources), 200):
+        page = await records.find(
+            NOTIFICATIONS,
+            Query(
+                where=(
+                    Eq("user_id", user_id),
+                    Eq("unread", True),
+                    In("source", tuple(sources[start : start + 200])),
+                ),
+                limit=1000,
+            ),
+        )
+        for record in page.items:
+            await records.update(
+                NOTIFICATIONS, record["id"], {"unread": False, "read_at": at}, record["version"]
+            )
+            done += 1
+    return done
 
 
 class NotificationService:

@@ -61,6 +61,10 @@ async def test_posting_mails_the_chosen_members_only(bm: Board, sink: SmtpSink) 
         ("工程表の更新", "important")
     ]
     assert (await bm.ok("b2", "GET", "notifications"))["items"] == []
+    # Opening the post on its board clears its entry under the bell as well.
+    await bm.ok("sup", "POST", f"posts/{post['id']}/read")
+    assert (await bm.ok("sup", "GET", "notifications/unread-count")) == {"unread": 0}
+    assert (await bm.ok("insp", "GET", "notifications/unread-count")) == {"unread": 1}
 
 
 async def test_notify_all_mails_everyone_who_reads_the_post(bm: Board, sink: SmtpSink) -> None:

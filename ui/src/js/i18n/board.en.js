@@ -1,6 +1,8 @@
 // English words of the bulletin board pages (see board.ja.js).
 export default {
   "nav.home": "Home",
+  "notifications.bell_unread_before": "Notifications (",
+  "notifications.bell_unread_after": "unread)",
   "nav.board": "Boards",
 
   "home.title": "Home",

@@ -2,6 +2,8 @@
 // Keys by area: nav.*, home.*, board.*, boards.*, groups.*.
 export default {
   "nav.home": "ホーム",
+  "notifications.bell_unread_before": "お知らせ（未読",
+  "notifications.bell_unread_after": "件）",
   "nav.board": "掲示板",
 
   "home.title": "ホーム",
