@@ -14,6 +14,8 @@ Collections
   superseded_at, superseded_by, reason: "edited" | "deleted"}``: the state before each edit and
   the state at deletion (history kept).
 - ``post_unread``: one row per (post, user) with something unread, see ``api.bulletins.unread``.
+- ``post_read_marks``: ``{id: <user id>, at}``: "mark all read everywhere" at ``at`` (rows of
+  no later activity count as read; ``bulletins.sweep_read`` deletes them afterwards).
 - ``post_bulks``: one post made in several works at once (別表1-2 2(8)).
 - ``user_groups``: a user's own groups of users (2(9)).
 
@@ -32,6 +34,7 @@ REPLIES = "post_replies"
 REVISIONS = "post_revisions"
 UNREAD = "post_unread"
 BULKS = "post_bulks"
+READ_MARKS = "post_read_marks"
 GROUPS = "user_groups"
 
 POST_DOC = "post"

@@ -16,7 +16,6 @@ from api.bulletins.models import (
     POSTS,
     REPLIES,
     REVISIONS,
-    UNREAD,
     ScopeKind,
     State,
     post_target,
@@ -122,7 +121,7 @@ class PostService(BoardService):
         )
         parents = [post_target(post_id), *(reply_target(r["id"]) for r in replies)]
         files = await self.files.of_parents(parents)
-        row = await self.records.get(UNREAD, row_id(post_id, me))
+        row = (await self.repo.unread_rows(me, [row_id(post_id, me)])).get(row_id(post_id, me))
         since = row.get("since") if row else None
         people = await self.people(scope_user_ids([post]))
         return ThreadRead(

@@ -55,6 +55,9 @@ def _range(date_from: date | None, date_to: date | None) -> dict[str, DateRange]
     }
 
 
+SWEEP_TASK = "bulletins.sweep_read"
+
+
 class ReadingService(BoardService):
     # -- one work --------------------------------------------------------------------------
     async def board_list(
@@ -107,7 +110,7 @@ class ReadingService(BoardService):
         else:
             page = await self.repo.board_page(work_id, board.principals, limit=limit, cursor=cursor)
             posts, next_cursor = page.items, page.next_cursor
-        rows = await self.repo.unread_rows([row_id(p["id"], me) for p in posts])
+        rows = await self.repo.unread_rows(me, [row_id(p["id"], me) for p in posts])
         people = await self.people(scope_user_ids(posts))
         return BoardPage(
             items=[post_read(p, people, me, rows.get(row_id(p["id"], me))) for p in posts],
@@ -202,12 +205,19 @@ class ReadingService(BoardService):
         return UnreadPage(items=items, next_cursor=page.next_cursor, total=total)
 
     async def mark_all_read(self, subject: Subject | None, work_id: str | None = None) -> int:
-        """ "Mark all read" in one work or everywhere: the user's rows go in pages of 500, each
-        page its own unit (an interruption leaves fewer unread, never a wrong count)."""
+        """Mark all read everywhere (one mark whatever the backlog; ``bulletins.sweep_read``
+        deletes the rows afterwards) or in one work (its rows go in pages of 500, each page its
+        own unit: an interruption leaves fewer unread, never a wrong count). Returns how many
+        posts were unread."""
         self.policy.require(subject, "bulletins.use")
         assert subject is not None
-        if work_id is not None:
-            await self.board(subject, work_id, "bulletins.read")
+        if work_id is None:
+            marked = await self.repo.unread_count(subject.user_id)
+            async with self.container.uow() as uow:
+                await self.tracker.mark_everywhere(subject.user_id, self.now())
+                uow.enqueue(SWEEP_TASK, user_id=subject.user_id)
+            return marked
+        await self.board(subject, work_id, "bulletins.read")
         done = 0
         while True:
             rows = await self.tracker.next_batch(subject.user_id, work_id)

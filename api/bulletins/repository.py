@@ -11,6 +11,7 @@ from api.bulletins.models import (
     GROUPS,
     POST_INDEXES,
     POSTS,
+    READ_MARKS,
     REPLIES,
     REPLY_INDEXES,
     REVISION_INDEXES,
@@ -21,7 +22,7 @@ from api.bulletins.models import (
 )
 from api.works.models import MEMBERS, WORKS
 from storage.ports import RecordStore
-from storage.query import Condition, Direction, Eq, In, Page, Query, Record
+from storage.query import Condition, Direction, Eq, In, Page, Query, Range, Record
 
 
 class BoardRepository:
@@ -100,31 +101,42 @@ class BoardRepository:
         )
         return page.items
 
-    # unread rows --------------------------------------------------------------------------
+    # unread rows ----------------------------------------------------------------------------
+    async def cleared_at(self, user_id: str) -> str | None:
+        """When the user last marked everything read (rows of no later activity are read)."""
+        mark = await self.records.get(READ_MARKS, user_id)
+        return str(mark["at"]) if mark else None
+
     async def unread_page(
         self, user_id: str, work_id: str | None, limit: int, cursor: str | None
     ) -> Page:
+        where = self._unread_where(user_id, work_id, await self.cleared_at(user_id))
         return await self.records.find(
-            UNREAD,
-            Query(
-                where=self._unread_where(user_id, work_id),
-                sort=(("activity_at", -1),),
-                limit=limit,
-                cursor=cursor,
-            ),
+            UNREAD, Query(where=where, sort=(("activity_at", -1),), limit=limit, cursor=cursor)
         )
 
     async def unread_count(self, user_id: str, work_id: str | None = None) -> int:
-        return await self.records.count(UNREAD, self._unread_where(user_id, work_id))
+        """The number of rows ``unread_page`` walks: the same condition, so always equal."""
+        where = self._unread_where(user_id, work_id, await self.cleared_at(user_id))
+        return await self.records.count(UNREAD, where)
 
     @staticmethod
-    def _unread_where(user_id: str, work_id: str | None) -> tuple[Condition, ...]:
-        if work_id is None:
-            return (Eq("user_id", user_id),)
-        return (Eq("user_id", user_id), Eq("work_id", work_id))
+    def _unread_where(
+        user_id: str, work_id: str | None, cleared: str | None
+    ) -> tuple[Condition, ...]:
+        where: list[Condition] = [Eq("user_id", user_id)]
+        if work_id is not None:
+            where.append(Eq("work_id", work_id))
+        if cleared is not None:
+            # Served by the (user_id[, work_id], activity_at) indexes.
+            where.append(Range("activity_at", gt=cleared))
+        return tuple(where)
 
-    async def unread_rows(self, ids: Sequence[str]) -> dict[str, Record]:
-        return {r["id"]: r for r in await self.records.get_many(UNREAD, list(ids))}
+    async def unread_rows(self, user_id: str, ids: Sequence[str]) -> dict[str, Record]:
+        """The user's live rows among ``ids`` (rows under "mark all read" are read)."""
+        cleared = await self.cleared_at(user_id)
+        rows = await self.records.get_many(UNREAD, list(ids))
+        return {r["id"]: r for r in rows if cleared is None or str(r["activity_at"]) > cleared}
 
     async def unread_of_post(self, post_id: str) -> list[Record]:
         page = await self.records.find(UNREAD, Query(where=(Eq("post_id", post_id),), limit=1000))

@@ -17,9 +17,14 @@ its unread list, PR #40473, and "dismiss new" loading every id, PR #14158):
 - What writes rows: a new post (every member who reads it, but its author); a reply (every
   reader but the replier, whose own row goes: replying is reading); a scope edit (new readers
   get the post as new, readers who lost it lose the row); a deleted post or reply; reading a
-  post; "mark all read" per work or everywhere, deleting rows in pages of 500 (never loading
-  every id); membership changes (``on_member_changed``: rows of posts the member no longer
-  reads go). Members who join see earlier posts as read (unread is news since they joined).
+  post; "mark all read" in one work (its rows deleted in pages of 500, never loading every id;
+  a work holds a few thousand posts); membership changes (``on_member_changed``: rows of posts
+  the member no longer reads go). Members who join see earlier posts as read (unread is news
+  since they joined).
+- "Mark all read" everywhere is one write whatever the backlog: a mark ``post_read_marks``
+  ``{id: user, at}``; the list and the count both add ``activity_at > at`` (same condition,
+  same index), and a row of no later activity counts as absent everywhere (a reply after the
+  mark starts it afresh). The task ``bulletins.sweep_read`` deletes those rows afterwards.
 """
 
 from __future__ import annotations
@@ -27,12 +32,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from api.bulletins.models import POSTS, UNREAD, State
+from api.bulletins.models import POSTS, READ_MARKS, UNREAD, State
 from api.bulletins.scope import audience, sees
 from api.works.models import MEMBERS, WORKS, member_id
-from storage.errors import NotFound
+from storage.errors import NotFound, StaleVersion
 from storage.ports import RecordStore
-from storage.query import Eq, Query, Record
+from storage.query import Eq, Query, Range, Record
 
 BATCH = 500
 
@@ -64,6 +69,19 @@ class UnreadTracker:
             except NotFound:
                 continue
         return gone
+
+    async def cleared(self, user_ids: Sequence[str]) -> dict[str, str]:
+        """user id → the time of their "mark all read everywhere", for those who used it."""
+        marks = await self.records.get_many(READ_MARKS, sorted(set(user_ids)))
+        return {str(m["id"]): str(m["at"]) for m in marks}
+
+    @staticmethod
+    def live(row: Record | None, cleared: Mapping[str, str]) -> Record | None:
+        """``row`` unless "mark all read" covers it (then it counts as absent)."""
+        if row is None:
+            return None
+        mark = cleared.get(str(row["user_id"]))
+        return row if mark is None or str(row["activity_at"]) > mark else None
 
     async def _insert(self, post: Record, user_id: str, **fields: Any) -> None:
         await self.records.insert(
@@ -103,9 +121,20 @@ class UnreadTracker:
         if lost:
             ids = [row_id(post["id"], u) for u in lost]
             await self._delete(await self.records.get_many(UNREAD, ids))
-        for user_id in sorted(after - before - {author}):
+        gained = sorted(after - before - {author})
+        stale = await self.records.get_many(UNREAD, [row_id(post["id"], u) for u in gained])
+        await self._delete(stale)  # none expected: a reader who lost the post lost its row
+        for user_id in gained:
             others = sum(1 for r in replies if r.get("author_id") != user_id)
-            await self._insert(post, user_id, new_post=True, new_replies=others, since=None)
+            # New to them now: sorted by when it reached them, after any "mark all read".
+            await self._insert(
+                post,
+                user_id,
+                new_post=True,
+                new_replies=others,
+                since=None,
+                activity_at=str(post["updated_at"]),
+            )
 
     async def post_gone(self, post_id: str) -> None:
         """The post was deleted: nobody has it unread any more."""
@@ -132,10 +161,24 @@ class UnreadTracker:
         readers = audience(post["acl"], post["work_id"], members, status) - {replier}
         ids = [row_id(post["id"], u) for u in readers]
         rows = {r["user_id"]: r for r in await self.records.get_many(UNREAD, ids)}
+        cleared = await self.cleared(list(rows))
         for user_id in sorted(readers):
             row = rows.get(user_id)
             if row is None:
                 await self._insert(post, user_id, new_post=False, new_replies=1, since=seen_until)
+            elif self.live(row, cleared) is None:
+                # Read by "mark all read": it starts afresh with this reply.
+                await self.records.update(
+                    UNREAD,
+                    row["id"],
+                    {
+                        "new_post": False,
+                        "new_replies": 1,
+                        "since": seen_until,
+                        "activity_at": post["activity_at"],
+                    },
+                    row["version"],
+                )
             else:
                 await self.records.update(
                     UNREAD,
@@ -151,7 +194,9 @@ class UnreadTracker:
     async def reply_gone(self, post_id: str, reply: Record) -> None:
         """A reply was deleted: rows that counted it count one less; a row with nothing left
         unread goes."""
-        for row in [r for r in await self._rows_of(post_id) if counted(reply, r)]:
+        rows = await self._rows_of(post_id)
+        cleared = await self.cleared([str(r["user_id"]) for r in rows])
+        for row in [r for r in rows if self.live(r, cleared) and counted(reply, r)]:
             left = int(row.get("new_replies") or 0) - 1
             if left <= 0 and not row.get("new_post"):
                 await self._delete([row])
@@ -176,6 +221,38 @@ class UnreadTracker:
     async def mark_read(self, user_id: str, post_id: str) -> bool:
         row = await self.records.get(UNREAD, row_id(post_id, user_id))
         return row is not None and await self._delete([row]) == 1
+
+    async def mark_everywhere(self, user_id: str, at: str) -> None:
+        """Everything the user has unread up to ``at`` is read (one write)."""
+        mark = await self.records.get(READ_MARKS, user_id)
+        if mark is None:
+            await self.records.insert(READ_MARKS, {"id": user_id, "at": at})
+        elif str(mark["at"]) < at:
+            await self.records.update(READ_MARKS, user_id, {"at": at}, mark["version"])
+
+    async def sweep(self, user_id: str) -> int:
+        """Delete the user's rows that "mark all read" covers, a page at a time (a row touched
+        meanwhile has a later activity and stays)."""
+        mark = await self.records.get(READ_MARKS, user_id)
+        if mark is None:
+            return 0
+        gone = 0
+        while True:
+            page = await self.records.find(
+                UNREAD,
+                Query(
+                    where=(Eq("user_id", user_id), Range("activity_at", lte=str(mark["at"]))),
+                    limit=BATCH,
+                ),
+            )
+            if not page.items:
+                return gone
+            for row in page.items:
+                try:
+                    await self.records.delete(UNREAD, str(row["id"]), int(row["version"]))
+                    gone += 1
+                except (NotFound, StaleVersion):
+                    continue
 
     async def next_batch(self, user_id: str, work_id: str | None) -> list[Record]:
         """Up to ``BATCH`` of the user's rows (of one work), for "mark all read"."""

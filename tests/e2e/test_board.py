@@ -96,7 +96,12 @@ def board_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoardStack
         ):
             made = admin.post(
                 "/users",
-                {"login_id": login_id, "name": name, "org_id": orgs[org], "email": f"{login_id}@example.jp"},
+                {
+                    "login_id": login_id,
+                    "name": name,
+                    "org_id": orgs[org],
+                    "email": f"{login_id}@example.jp",
+                },
             )
             users[login_id] = made["user"]["id"]
             api = Api(server.url)
@@ -162,7 +167,9 @@ def drop_file(page: Page, selector: str, name: str, data: bytes, mime: str) -> N
 FLOW: dict[str, Any] = {}
 
 
-def test_a_contractor_posts_with_a_file_to_the_members(browser: Browser, board_stack: BoardStack) -> None:
+def test_a_contractor_posts_with_a_file_to_the_members(
+    browser: Browser, board_stack: BoardStack
+) -> None:
     from playwright.sync_api import expect
 
     ctx = new_context(browser, board_stack.url)
@@ -252,7 +259,9 @@ def test_the_supervisor_sees_it_unread_at_sign_in_gets_the_mail_and_replies(
     assert received[1].subject == f"[Kura] 返信: {TITLE}"
 
 
-def test_a_user_outside_the_scope_cannot_reach_the_post(browser: Browser, board_stack: BoardStack) -> None:
+def test_a_user_outside_the_scope_cannot_reach_the_post(
+    browser: Browser, board_stack: BoardStack
+) -> None:
     from playwright.sync_api import expect
 
     from tests.e2e.browser import ERRORS
