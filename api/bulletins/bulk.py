@@ -177,6 +177,7 @@ class BulkService(BoardService):
             for copy in chosen:
                 update = PostUpdate(
                     version=int(copy["version"]),
+                    revision=int(copy.get("revision") or 0),
                     **{name: getattr(data, name) for name in fields},
                 )
                 await self.posts.edit(subject, copy["id"], update, board=boards[copy["work_id"]])

@@ -161,9 +161,12 @@ class PostService(BoardService):
         post, seen = await self.visible(subject, POSTS, post_id)
         board = board or seen
         self.require_author(board, post, "記事")
-        if data.version != post["version"]:
+        if data.revision is not None:
+            if data.revision != int(post.get("revision") or 0):
+                raise StaleVersionError(current_version=post["version"])
+        elif data.version != post["version"]:
             raise StaleVersionError(current_version=post["version"])
-        fields = data.model_fields_set - {"version"}
+        fields = data.model_fields_set - {"version", "revision"}
         changes: dict[str, Any] = {}
         for name in ("title", "body"):
             if name in fields and getattr(data, name) is not None:

@@ -83,7 +83,11 @@ class PostCreate(_In):
 
 
 class PostUpdate(_In):
+    """``version`` is the record read; with ``revision`` (the content's edit count read) only an
+    edit of the content in between conflicts, not a reply that moved the post's counters."""
+
     version: int = Field(ge=1)
+    revision: int | None = Field(default=None, ge=0)
     title: Title | None = None
     body: Body | None = None
     importance: Importance | None = None

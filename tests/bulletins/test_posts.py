@@ -158,9 +158,27 @@ async def test_edit_and_delete_by_the_author_keep_the_history(b: Board) -> None:
         "b1", "PATCH", f"posts/{post['id']}", json={"version": post["version"], "body": "x"}
     )
     assert stale.status_code == 409
+    # A reply moves the post's counters (its version), not its content: an edit that names the
+    # content's revision it read still goes through; an older revision conflicts.
+    await b.reply("sup", post["id"])
+    r = await b.call(
+        "b1",
+        "PATCH",
+        f"posts/{post['id']}",
+        json={"version": edited["version"], "revision": 0, "body": "x"},
+    )
+    assert r.status_code == 409
+    edited = await b.ok(
+        "b1",
+        "PATCH",
+        f"posts/{post['id']}",
+        json={"version": edited["version"], "revision": 1, "body": "第2版"},
+    )
+    assert edited["revision"] == 2
     revisions = await b.ok("sup", "GET", f"posts/{post['id']}/revisions")
     assert [(r["rev"], r["title"], r["body"], r["reason"]) for r in revisions] == [
-        (1, "施工計画", "第1版", "edited")
+        (1, "施工計画", "第1版", "edited"),
+        (2, "施工計画（改訂）", "第2版", "edited"),
     ]
     assert revisions[0]["superseded_by_name"] == "春日 太郎"
     # The file the edit removed stays readable through the revision.
@@ -180,7 +198,7 @@ async def test_edit_and_delete_by_the_author_keep_the_history(b: Board) -> None:
     stored = await b.container.records.get("posts", post["id"])
     assert stored is not None
     assert stored["state"] == "deleted"
-    revs = await b.container.records.get("post_revisions", f"{post['id']}:2")
+    revs = await b.container.records.get("post_revisions", f"{post['id']}:3")
     assert revs is not None
     assert (revs["reason"], revs["title"], revs["body"]) == ("deleted", "施工計画（改訂）", "第2版")
     assert [e["target"] for e in await b.events("bulletins.post_deleted")] == [

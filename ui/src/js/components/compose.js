@@ -268,7 +268,7 @@ export function composeForm(options) {
             const notify = notifyMode === "all" ? { all: true } : notifyMode === "chosen" ? { user_ids: checkedValues("notify_users") } : {};
             saved = await api.post(`/works/${encodeURIComponent(workId || "")}/posts`, { ...common, scope: scope(), attachment_ids: ids, notify });
           } else if (mode === "edit" && post) {
-            saved = await api.patch(`/posts/${encodeURIComponent(post.id)}`, { ...common, version: post.version, scope: scope(), attachment_ids: ids });
+            saved = await api.patch(`/posts/${encodeURIComponent(post.id)}`, { ...common, version: post.version, revision: post.revision, scope: scope(), attachment_ids: ids });
           } else {
             saved = await api.post("/bulletins/bulk", { ...common, work_ids: checkedValues("work_ids"), scope: scope(), attachment_ids: ids, notify_all: checkedValue("notify_mode") === "all" });
           }
