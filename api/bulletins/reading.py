@@ -176,8 +176,7 @@ class ReadingService(BoardService):
         assert subject is not None
         if work_id is not None:
             await self.board(subject, work_id, "bulletins.read")
-        page = await self.repo.unread_page(subject.user_id, work_id, limit, cursor)
-        total = await self.repo.unread_count(subject.user_id, work_id)
+        page, total = await self.repo.unread_page(subject.user_id, work_id, limit, cursor)
         posts = await self.repo.posts([r["post_id"] for r in page.items])
         works = await self.repo.works(sorted({r["work_id"] for r in page.items}))
         items = []

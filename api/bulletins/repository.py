@@ -109,11 +109,14 @@ class BoardRepository:
 
     async def unread_page(
         self, user_id: str, work_id: str | None, limit: int, cursor: str | None
-    ) -> Page:
+    ) -> tuple[Page, int]:
+        """One page of the user's unread rows and how many the whole list holds: one condition
+        (the mark read once) for both, so the count is always the list's length."""
         where = self._unread_where(user_id, work_id, await self.cleared_at(user_id))
-        return await self.records.find(
+        page = await self.records.find(
             UNREAD, Query(where=where, sort=(("activity_at", -1),), limit=limit, cursor=cursor)
         )
+        return page, await self.records.count(UNREAD, where)
 
     async def unread_count(self, user_id: str, work_id: str | None = None) -> int:
         """The number of rows ``unread_page`` walks: the same condition, so always equal."""
