@@ -212,10 +212,47 @@ async def seed(container: Container, clock: FixedClock) -> dict[str, Subject]:
     return people
 
 
+class InlineJobs:
+    """Runs the tasks the board's flows enqueue in the caller's event loop, as Celery's eager
+    mode does through ``workers.tasks`` (whose event loop MongoDB's async client refuses):
+    the same services, called in process. Anything else is recorded."""
+
+    name = "inline"
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.other: list[tuple[str, dict[str, Any]]] = []
+
+    async def enqueue(self, task: str, **kwargs: Any) -> str:
+        from api.archive.indexing import reindex_work_files
+        from api.attachments.service import AttachmentService
+        from api.bulletins.unread import UnreadTracker
+
+        c = self.container
+        if task == "attachments.ingest":
+            await AttachmentService(c).ingest(str(kwargs["attachment_id"]))
+        elif task == "mail.flush":
+            await c.outbox().flush_all()
+        elif task == "index.work_files":
+            await reindex_work_files(c, str(kwargs["work_id"]))
+        elif task == "bulletins.sweep_read":
+            await UnreadTracker(c.records).sweep(str(kwargs["user_id"]))
+        else:
+            self.other.append((task, kwargs))
+        return new_id()
+
+    async def health(self) -> Any:
+        from storage.ports import Health
+
+        return Health(True, self.name, "")
+
+
 @asynccontextmanager
 async def board_harness(settings: Settings) -> AsyncIterator[Board]:
     clock = FixedClock(START)
     container = Container(settings, clock=clock)
+    if settings.records.backend == "mongodb":
+        container.jobs = InlineJobs(container)
     await container.open()
     set_container(container)
     try:

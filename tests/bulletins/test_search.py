@@ -148,3 +148,30 @@ async def test_the_index_follows_edits_deletions_and_rebuilds(b: Board) -> None:
     assert r.status_code == 204
     assert (await b.ok("b1", "GET", "search", params={"q": "タイトル"}))["hits"] == []
     assert (await check(b.container)).clean
+
+
+async def test_attachment_text_that_arrives_after_posting_is_found(b: Board) -> None:
+    """Ingest runs as a task after the upload: when a file's text arrives after its post was
+    saved, the post's document is rebuilt (``after_ingest``)."""
+    from api.attachments.service import AttachmentService
+
+    work = await b.work()
+    held: list[dict[str, str]] = []
+    real_enqueue = b.container.jobs.enqueue
+
+    async def hold_ingest(task: str, **kwargs: str) -> str:
+        if task == "attachments.ingest":
+            held.append(kwargs)
+            return "held"
+        return await real_enqueue(task, **kwargs)
+
+    b.container.jobs.enqueue = hold_ingest  # type: ignore[method-assign]
+    pdf = japanese([["法面保護工の出来形", "吹付厚さは設計どおり確保されている。"]])
+    aid = await b.attachment("sup", pdf, "出来形.pdf", work["id"], "application/pdf")
+    post = await b.post("sup", work["id"], title="出来形の報告", attachment_ids=[aid])
+    assert [h["attachment_id"] for h in held] == [aid]
+    assert (await b.ok("b1", "GET", "search", params={"q": "吹付厚さ"}))["hits"] == []
+    assert await AttachmentService(b.container).ingest(aid) == "done"
+    hits = await b.ok("b1", "GET", "search", params={"q": "吹付厚さ"})
+    assert [h["id"] for h in hits["hits"]] == [post["id"]]
+    assert (await check(b.container)).clean
