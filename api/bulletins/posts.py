@@ -16,7 +16,6 @@ from api.bulletins.models import (
     POSTS,
     REPLIES,
     REVISIONS,
-    ScopeKind,
     State,
     post_target,
     reply_target,
@@ -267,7 +266,3 @@ class PostService(BoardService):
                 after=stored,
             )
             uow.unindex(post_id)
-
-    @staticmethod
-    def scope_kinds() -> tuple[str, ...]:
-        return tuple(k.value for k in ScopeKind)

@@ -33,7 +33,7 @@ from api.errors import Forbidden, NotFoundError, ValidationFailed
 from api.kit.clock import to_iso
 from api.kit.ids import is_id
 from api.kit.uow import UnitOfWork
-from api.permissions.policy import Subject, WorkRole
+from api.permissions.policy import Subject, WorkContext, WorkRole
 from api.works.service import WorkService
 from storage.query import Record
 
@@ -188,9 +188,7 @@ class BoardService:
         if not board.can_post:
             self.policy.require(board.subject, "bulletins.post", self._ctx(board))
 
-    def _ctx(self, board: Board) -> Any:
-        from api.permissions.policy import WorkContext
-
+    def _ctx(self, board: Board) -> WorkContext:
         return WorkContext(
             work_id=board.work_id,
             orderer_org_id=board.work.get("orderer_org_id"),
