@@ -20,6 +20,7 @@ from api.bulletins.models import (
     post_target,
     reply_target,
 )
+from api.bulletins.notify import notify_post
 from api.bulletins.schemas import (
     PostCreate,
     PostUpdate,
@@ -105,7 +106,7 @@ class PostService(BoardService):
                 after=stored,
                 detail={"bulk_id": bulk_id} if bulk_id else None,
             )
-            await self.notify_post(uow, stored, recipients)
+            await notify_post(self.container, uow, stored, recipients)
             uow.index(post_doc(stored, files, await attachment_text(self.container, files)))
         return stored
 

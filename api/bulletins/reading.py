@@ -17,6 +17,7 @@ from datetime import date
 
 from api.bulletins.indexing import board_principals
 from api.bulletins.models import PAGE_MAX, POST_DOC, REPLIES, REPLY_DOC, State
+from api.bulletins.notify import excerpt
 from api.bulletins.schemas import (
     AudienceRead,
     BoardPage,
@@ -31,7 +32,7 @@ from api.bulletins.schemas import (
     UnreadPage,
 )
 from api.bulletins.scope import reads_board
-from api.bulletins.service import Board, BoardService, excerpt
+from api.bulletins.service import Board, BoardService
 from api.bulletins.unread import row_id
 from api.bulletins.views import post_read, scope_user_ids, work_brief
 from api.errors import ValidationFailed

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from api.bulletins.indexing import attachment_text, post_doc, reply_doc
 from api.bulletins.models import POSTS, REPLIES, REVISIONS, State, post_target, reply_target
+from api.bulletins.notify import notify_reply
 from api.bulletins.schemas import ReplyCreate, ReplyUpdate, RevisionRead
 from api.bulletins.scope import audience
 from api.bulletins.service import BoardService
@@ -73,7 +74,7 @@ class ReplyService(BoardService):
                 detail={"post": post_id},
             )
             readers = audience(updated["acl"], board.work_id, members, board.status)
-            await self.notify_reply(uow, updated, stored, readers)
+            await notify_reply(self.container, uow, updated, stored, readers)
             uow.index(
                 reply_doc(
                     stored, updated["title"], files, await attachment_text(self.container, files)

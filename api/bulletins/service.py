@@ -17,12 +17,9 @@ from api.attachments.service import ATTACHMENTS, AttachmentService
 from api.audit.service import AuditLog
 from api.bulletins.models import (
     GROUPS,
-    REPLIES,
     REVISIONS,
-    Importance,
     ScopeKind,
     State,
-    ui_url,
 )
 from api.bulletins.repository import BoardRepository
 from api.bulletins.schemas import NotifyIn, RevisionRead, ScopeIn
@@ -101,7 +98,6 @@ FORBIDDEN_TYPES = frozenset(
         "text/x-msdos-batch",
     }
 )
-EXCERPT = 200
 
 
 @dataclass(frozen=True)
@@ -134,11 +130,6 @@ class Board:
         return sees(
             record.get("acl") or (), self.work_id, self.subject.user_id, self.role, self.status
         )
-
-
-def excerpt(text: str, size: int = EXCERPT) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= size else flat[: size - 1] + "…"
 
 
 class BoardService:
@@ -374,55 +365,3 @@ class BoardService:
                 )
             )
         return out
-
-    # -- notifications -----------------------------------------------------------------------
-    async def notify_post(self, uow: UnitOfWork, post: Record, recipients: Sequence[str]) -> None:
-        """In-app notification and mail (per each user's preference) to the chosen members
-        (seed 001 別表1-1 2(8), 別表1-2 2(5))."""
-        if not recipients:
-            return
-        work = await self.records.get("works", post["work_id"]) or {}
-        await self.container.notifier().notify(
-            uow,
-            kind="bulletin.posted",
-            recipients=list(recipients),
-            source=f"posts/{post['id']}",
-            title=str(post["title"]),
-            url=ui_url(post["work_id"], post["id"]),
-            importance=str(post.get("importance") or Importance.NORMAL.value),
-            context={
-                "work_title": work.get("title", ""),
-                "work_number": work.get("number", ""),
-                "post_title": post["title"],
-                "author_name": post.get("author_name", ""),
-            },
-            work_id=post["work_id"],
-        )
-
-    async def notify_reply(
-        self, uow: UnitOfWork, post: Record, reply: Record, readers: set[str]
-    ) -> None:
-        """The post's author and the thread's other repliers hear of a reply."""
-        replies = await self.repo.replies_of(post["id"], states=(State.ACTIVE.value,))
-        people = {post["author_id"], *(r["author_id"] for r in replies)}
-        recipients = sorted((people & readers) - {reply["author_id"]})
-        if not recipients:
-            return
-        work = await self.records.get("works", post["work_id"]) or {}
-        await self.container.notifier().notify(
-            uow,
-            kind="bulletin.replied",
-            recipients=recipients,
-            source=f"{REPLIES}/{reply['id']}",
-            title=f"Re: {post['title']}",
-            url=ui_url(post["work_id"], post["id"]),
-            importance=str(post.get("importance") or Importance.NORMAL.value),
-            context={
-                "work_title": work.get("title", ""),
-                "work_number": work.get("number", ""),
-                "post_title": post["title"],
-                "author_name": reply.get("author_name", ""),
-                "reply_excerpt": excerpt(str(reply.get("body") or "")),
-            },
-            work_id=post["work_id"],
-        )
