@@ -318,3 +318,49 @@ def test_groups_and_boards_pages(browser: Browser, board_stack: BoardStack) -> N
     expect(page.get_by_test_id("bulk-new")).to_be_visible()
     check_layout(page, "boards")
     ctx.close()
+
+
+def test_the_home_page_shows_the_schedule_from_the_schedules_contract(
+    browser: Browser, board_stack: BoardStack
+) -> None:
+    """The schedule slot reads ``GET /schedules/entries?from=&to=`` (the schedules module's
+    contract: id, title, start, end, all_day, work_id, busy_only). Until that module is merged
+    here, its answer is given by the test: today's and this week's entries show, an entry the
+    user may only see as busy shows 予定あり, never its title."""
+    import json
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from playwright.sync_api import Route, expect
+
+    jst = timezone(timedelta(hours=9))
+    today = datetime.now(UTC).astimezone(jst).date()
+    monday = today - timedelta(days=today.weekday())
+    other = monday if today != monday else monday + timedelta(days=1)
+    entries = [
+        {"id": "e1", "title": "現場立会", "start": f"{today}T10:00:00+09:00",
+         "end": f"{today}T11:30:00+09:00", "all_day": False, "work_id": board_stack.work_id,
+         "busy_only": False},
+        {"id": "e2", "title": "秘密の会議", "start": f"{today}T14:00:00+09:00",
+         "end": f"{today}T15:00:00+09:00", "all_day": False, "work_id": None, "busy_only": True},
+        {"id": "e3", "title": "週例打合せ", "start": f"{other}", "end": f"{other}",
+         "all_day": True, "work_id": None, "busy_only": False},
+    ]  # fmt: skip
+    asked: list[str] = []
+
+    def answer(route: Route) -> None:
+        asked.append(route.request.url)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(entries))
+
+    ctx = new_context(browser, board_stack.url)
+    page = ctx.new_page()
+    page.route("**/api/v1/schedules/entries*", answer)
+    login(page, "supervisor1", board_stack.passwords["supervisor1"])
+    slot = page.get_by_test_id("home-schedule")
+    expect(slot.get_by_test_id("home-schedule-today")).to_contain_text("10:00〜11:30 現場立会")
+    expect(slot.get_by_test_id("home-schedule-today")).to_contain_text("予定あり")
+    expect(slot.get_by_test_id("home-schedule-week")).to_contain_text("週例打合せ")
+    assert "秘密の会議" not in slot.inner_text()
+    assert asked
+    assert f"from={monday}T00%3A00%3A00%2B09%3A00" in asked[0], asked
+    check_layout(page, "home-schedule")
+    ctx.close()
