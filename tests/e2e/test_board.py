@@ -317,6 +317,12 @@ def test_groups_and_boards_pages(browser: Browser, board_stack: BoardStack) -> N
     expect(page.get_by_test_id("boards-hits")).to_contain_text(TITLE)
     expect(page.get_by_test_id("bulk-new")).to_be_visible()
     check_layout(page, "boards")
+    # The main search holds posts too, each opening its thread.
+    page.goto("/#/search?q=配筋図&type=post")
+    hit = page.get_by_test_id("search-hit").filter(has_text=TITLE).first
+    expect(hit).to_contain_text("記事")
+    link = hit.locator("a.hit-title")
+    expect(link).to_have_attribute("href", f"#/works/{board_stack.work_id}/board/{FLOW['post_id']}")
     ctx.close()
 
 

@@ -3,6 +3,8 @@ export default {
   "nav.home": "Home",
   "notifications.bell_unread_before": "Notifications (",
   "notifications.bell_unread_after": "unread)",
+  "search.typePost": "Post",
+  "search.typeReply": "Reply",
   "nav.board": "Boards",
 
   "home.title": "Home",

@@ -4,6 +4,8 @@ export default {
   "nav.home": "ホーム",
   "notifications.bell_unread_before": "お知らせ（未読",
   "notifications.bell_unread_after": "件）",
+  "search.typePost": "記事",
+  "search.typeReply": "返信",
   "nav.board": "掲示板",
 
   "home.title": "ホーム",
