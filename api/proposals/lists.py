@@ -47,6 +47,7 @@ from api.workflow.delegations import DelegationService
 from api.works.indexing import ARCHIVE_ROLES
 from api.works.models import MEMBERS
 from indexer.query import SearchQuery
+from storage.ports import RecordStore
 from storage.query import Condition, Eq, In, Query, Range, encode_cursor, get_path
 
 if TYPE_CHECKING:
@@ -152,6 +153,62 @@ def sort_rows(rows: list[dict[str, Any]], sort: Sequence[tuple[str, int]]) -> li
     return out
 
 
+async def read_access(
+    records: RecordStore, subject: Subject
+) -> tuple[ListAccess, tuple[str, ...] | None]:
+    """What ``subject`` reads: the lists' sub-queries and the search index's principals of
+    proposals (None: operators, no filter; drafts are never indexed)."""
+    if subject.is_operator:
+        return ListAccess(subject.user_id, everything=True), None
+    out = [user_principal(subject.user_id)]
+    org: str | None = None
+    if subject.org_id and subject.grants & {"works.read_org", "works.manage"}:
+        org = subject.org_id
+        out.append(org_principal(subject.org_id))
+    cursor: str | None = None
+    members: list[dict[str, Any]] = []
+    while True:
+        page = await records.find(
+            MEMBERS,
+            Query(where=(Eq("user_id", subject.user_id),), limit=1000, cursor=cursor),
+        )
+        members += page.items
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    members = [m for m in members if m.get("role") != WorkRole.ARCHIVE_READER.value]
+    # A work is read only when it matters: its status for roles that lose it once it is
+    # archived, its orderer when the organization's sub-query may cover it (a supervisor
+    # of 500 works reads none of them: 27 ms of a 40 ms page, bench_proposals).
+    needed = [
+        str(m["work_id"]) for m in members if org is not None or m.get("role") not in ARCHIVE_ROLES
+    ]
+    works = {w["id"]: w for w in await records.get_many("works", needed)}
+    member_works: list[str] = []
+    for member in members:
+        work = works.get(str(member["work_id"]))
+        if work is None and str(member["work_id"]) in needed:
+            continue
+        if (
+            work is not None
+            and work.get("status") == "archived"
+            and member.get("role") not in ARCHIVE_ROLES
+        ):
+            continue
+        out.append(work_principal(str(member["work_id"])))
+        if org is None or work is None or work.get("orderer_org_id") != org:
+            member_works.append(str(member["work_id"]))  # else the org part has it
+    access = ListAccess(subject.user_id, works=tuple(sorted(set(member_works))), org=org)
+    return access, tuple(out)
+
+
+async def search_principals(records: RecordStore, subject: Subject) -> list[str]:
+    """The proposal principals ``subject`` holds, for the global search (registered with
+    ``api.search.principals``; proposals are a private type there, so operators, searched
+    without an acl, never see them)."""
+    return list((await read_access(records, subject))[1] or ())
+
+
 class ProposalLists:
     def __init__(self, container: Container) -> None:
         self.container = container
@@ -165,50 +222,7 @@ class ProposalLists:
 
     async def access(self, subject: Subject) -> tuple[ListAccess, tuple[str, ...] | None]:
         """What the subject reads, as store sub-queries and as index principals."""
-        if subject.is_operator:
-            return ListAccess(subject.user_id, everything=True), None
-        out = [user_principal(subject.user_id)]
-        org: str | None = None
-        if subject.org_id and subject.grants & {"works.read_org", "works.manage"}:
-            org = subject.org_id
-            out.append(org_principal(subject.org_id))
-        cursor: str | None = None
-        members: list[dict[str, Any]] = []
-        while True:
-            page = await self.records.find(
-                MEMBERS,
-                Query(where=(Eq("user_id", subject.user_id),), limit=1000, cursor=cursor),
-            )
-            members += page.items
-            cursor = page.next_cursor
-            if not cursor:
-                break
-        members = [m for m in members if m.get("role") != WorkRole.ARCHIVE_READER.value]
-        # A work is read only when it matters: its status for roles that lose it once it is
-        # archived, its orderer when the organization's sub-query may cover it (a supervisor
-        # of 500 works reads none of them: 27 ms of a 40 ms page, bench_proposals).
-        needed = [
-            str(m["work_id"])
-            for m in members
-            if org is not None or m.get("role") not in ARCHIVE_ROLES
-        ]
-        works = {w["id"]: w for w in await self.records.get_many("works", needed)}
-        member_works: list[str] = []
-        for member in members:
-            work = works.get(str(member["work_id"]))
-            if work is None and str(member["work_id"]) in needed:
-                continue
-            if (
-                work is not None
-                and work.get("status") == "archived"
-                and member.get("role") not in ARCHIVE_ROLES
-            ):
-                continue
-            out.append(work_principal(str(member["work_id"])))
-            if org is None or work is None or work.get("orderer_org_id") != org:
-                member_works.append(str(member["work_id"]))  # else the org part has it
-        access = ListAccess(subject.user_id, works=tuple(sorted(set(member_works))), org=org)
-        return access, tuple(out)
+        return await read_access(self.records, subject)
 
     def _where(self, f: ListFilters) -> list[Condition]:
         """The filters of 4(7) (access apart: ``ListAccess.parts``)."""

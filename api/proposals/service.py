@@ -252,13 +252,13 @@ class ProposalService:
             **({"premeeting_id": str(body["premeeting_id"])} if body.get("premeeting_id") else {}),
         }
         async with self.container.uow() as uow:
-            copies = await self.attachments.copy_to(
-                uow,
-                subject,
-                [record for record, _ in copied],
-                parent_of(proposal_id),
-                work_id=work_id,
-            )
+            # Copies of the earlier bundle's files: the same content, counted once more.
+            copies = [
+                await self.attachments.copy(
+                    uow, record, parent_of(proposal_id), work_id=work_id, order=order
+                )
+                for order, (record, _) in enumerate(copied)
+            ]
             bundle = [
                 {"id": copy["id"], "pages": item.get("pages")}
                 for copy, (_, item) in zip(copies, copied, strict=True)

@@ -1,11 +1,12 @@
 """Proposals in the search index never reach people outside their access (seed 001 別表1-1
 3(5): a draft is its proposer's alone; 4(4)-(7): lists show what the reader may read).
 
-- the global search (``/search``) covers works and files only: members of the work (an
-  archive reader among them) and operators find no proposal there, although its text is in
-  the index;
-- the proposals' own list with a text query filters on the proposals' principals inside the
-  index: readers of the work find it, another organization and an archive reader do not;
+- the global search (``/search``) filters proposals on their own principals inside the index
+  (``api.proposals.lists.search_principals``): the work's readers find a submitted one; an
+  archive reader of the work (membership opens only works and files), another organization
+  and operators (a private type: their search has no acl filter) do not;
+- the proposals' own list with a text query filters on the same principals: readers of the
+  work find it (operators too: they read submitted proposals), nobody else;
 - a draft never submitted is not in the index at all (nobody's query can reach it).
 """
 
@@ -65,10 +66,15 @@ async def test_search_never_shows_proposals_outside_their_access(h: Harness) -> 
     assert [hit.id for hit in everything.hits] == [submitted["id"]]
     assert draft["id"] not in [hit.id for hit in everything.hits]
 
-    # The global search shows no proposal to anyone: members, archive readers, operators.
-    for who in (SUP, VIEWER, BUILDER, NOBODY, OPERATOR, STRANGER):
+    # The global search: the work's readers find the submitted one (never the draft); an
+    # archive reader of the work, another organization and operators find nothing.
+    for who in (SUP, VIEWER, BUILDER, BUILDER2):
+        assert await titles(h, who, f"/search?q={SECRET}") == [f"{SECRET} 発議済み"], who.login_id
+        found = await h.ok(who, "GET", f"/search?q={SECRET}&type=proposal")
+        assert [hit["type"] for hit in found["hits"]] == ["proposal"]
+    for who in (NOBODY, OPERATOR, STRANGER):
         assert await titles(h, who, f"/search?q={SECRET}") == [], who.login_id
-        found = await h.ok(who, "GET", f"/search?q={SECRET}&type=file")
+        found = await h.ok(who, "GET", f"/search?q={SECRET}&type=proposal")
         assert found["hits"] == []
 
     # The proposals' list with a text query: the readers of the work, nobody else.

@@ -127,6 +127,8 @@ function bell() {
 }
 
 const NAV = [
+  { pattern: "/home", hash: "#/home", key: "nav.home", testid: "nav-homepage" },
+  { pattern: "/board", hash: "#/board", key: "nav.board", testid: "nav-board" },
   { pattern: "/search", hash: "#/search", key: "nav.search", testid: "nav-search" },
   { pattern: "/works", hash: "#/works", key: "nav.works", testid: "nav-works" },
   { pattern: "/calendar", hash: "#/calendar", key: "nav.calendar", testid: "nav-calendar" },

@@ -15,6 +15,8 @@
 //   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 //   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
+//   #/home (the landing page)  #/board  #/works/<id>/board  #/works/<id>/board/<postId>
+//   #/groups  #/groups/<id>
 //   #/proposals  #/proposals/<id>[?tab=history]  #/proposals/<id>/edit  #/inbox  #/delegations
 //   #/works/<id>/proposals  #/works/<id>/proposals/new[?form=<id>|?copy=<id>]
 //   #/works/<id>/premeetings  #/premeetings/<id>  #/admin/proposal-forms[/<id>|/new]
@@ -50,6 +52,12 @@ export const routes = [
   { pattern: "/search", page: "search", can: signedIn },
   { pattern: "/works", page: "works", can: signedIn },
   { pattern: "/works/:id", page: "work", can: signedIn },
+  { pattern: "/home", page: "home", can: signedIn },
+  { pattern: "/board", page: "boards", can: signedIn },
+  { pattern: "/works/:id/board", page: "board", can: signedIn },
+  { pattern: "/works/:id/board/:postId", page: "post", can: signedIn },
+  { pattern: "/groups", page: "groups", can: signedIn },
+  { pattern: "/groups/:id", page: "groups", can: signedIn },
   { pattern: "/browse/:workId", page: "browse", can: signedIn },
   { pattern: "/browse/:workId/:nodeId", page: "browse", can: signedIn },
   { pattern: "/view", page: "viewer", can: signedIn },
@@ -77,7 +85,9 @@ export const routes = [
   { pattern: "/admin/proposal-forms/:id", page: "admin-forms", can: (s) => signedIn(s) && hasGrant(s, "proposals.forms") },
 ];
 
-export const HOME = "#/search";
+// Where sign-in lands: the home page with the unread posts of all one's works (seed 001
+// 別表1-1 2(6): ログイン時に…未読の記事等のタイトル一覧を表示), notifications and schedule.
+export const HOME = "#/home";
 
 export { hasGrant, isOperator };
 

@@ -2,9 +2,7 @@
 export default {
   "nav.inbox": "Inbox",
   "nav.inbox_unit": " waiting",
-  // The bell's name around its visible count (the same words as the board's dictionary).
-  "notifications.bell_unread_before": "Notifications (",
-  "notifications.bell_unread_after": "unread)",
+  "search.typeProposal": "Proposal",
   "admin.forms": "Proposal forms",
   "admin.forms.desc": "Add and revise the forms of proposals (fields, printed layout)",
 

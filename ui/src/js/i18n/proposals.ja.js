@@ -4,9 +4,7 @@
 export default {
   "nav.inbox": "承認待ち",
   "nav.inbox_unit": "件",
-  // The bell's name around its visible count (the same words as the board's dictionary).
-  "notifications.bell_unread_before": "お知らせ（未読",
-  "notifications.bell_unread_after": "件）",
+  "search.typeProposal": "発議書類",
   "admin.forms": "発議書類の様式",
   "admin.forms.desc": "発議書類の様式（項目・印刷レイアウト）の追加と改訂",
 
