@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from api.audit.service import AuditLog
 from api.billing import models
 from api.billing.permissions import BillingResource
-from api.errors import Conflict, DuplicateError, NotFoundError
+from api.errors import Conflict, DuplicateError, Forbidden, NotFoundError
 from api.kit import claims
 from api.kit.clock import to_iso
 from api.kit.ids import is_id
@@ -80,7 +80,13 @@ class Base:
         another organization's records (existence is not revealed)."""
         self.policy.require(subject, "billing.list")
         record = await self.records.get(collection, record_id) if _safe_id(record_id) else None
-        if record is None or not self.policy.can(subject, "billing.read", resource(record)):
+        if record is None:
+            raise NotFoundError(f"{what}が見つかりません。")
+        if not self.policy.can(subject, "billing.read", resource(record)):
+            assert subject is not None
+            parties = (record.get("org_id"), record.get("orderer_org_id"))
+            if subject.org_id is not None and subject.org_id in parties:
+                raise Forbidden()  # their organization's record, but not their function
             raise NotFoundError(f"{what}が見つかりません。")
         return record
 

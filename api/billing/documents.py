@@ -19,7 +19,7 @@ from typing import Any
 from api.billing import models
 from api.billing.base import Base
 from api.billing.permissions import BillingResource
-from api.errors import NotFoundError
+from api.errors import Forbidden, NotFoundError
 from api.kit.ids import new_id
 from api.pdf import DOCUMENT
 from api.permissions.policy import Subject
@@ -103,10 +103,15 @@ class Documents(Base):
     async def readable_doc(self, subject: Subject | None, doc_id: str) -> Record:
         self.policy.require(subject, "billing.list")
         doc = await self.records.get(models.DOCUMENTS, doc_id) if len(doc_id) <= 64 else None
-        if doc is None or not any(
+        if doc is None:
+            raise NotFoundError("文書が見つかりません。")
+        if not any(
             self.policy.can(subject, "billing.read", BillingResource(org))
             for org in [*doc["org_ids"], None]
         ):
+            assert subject is not None
+            if subject.org_id in doc["org_ids"]:
+                raise Forbidden()
             raise NotFoundError("文書が見つかりません。")
         return doc
 

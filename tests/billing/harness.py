@@ -97,13 +97,22 @@ class Harness(BaseHarness):
         return body
 
     async def agreement(
-        self, starts_on: str = "2026-04-01", systems: tuple[str, ...] = ("collab", "archive"),
-        subject: Subject = MUNI, **conclude: Any,
+        self,
+        starts_on: str = "2026-04-01",
+        systems: tuple[str, ...] = ("collab", "archive"),
+        subject: Subject = MUNI,
+        **conclude: Any,
     ) -> dict[str, Any]:
         applied = await self.ok(
-            subject, "POST", "/billing/agreements", 201,
-            json={"systems": list(systems), "starts_on": starts_on,
-                  "contact": {"name": "契約 担当", "phone": "084-000-0000"}},
+            subject,
+            "POST",
+            "/billing/agreements",
+            201,
+            json={
+                "systems": list(systems),
+                "starts_on": starts_on,
+                "contact": {"name": "契約 担当", "phone": "084-000-0000"},
+            },
         )
         done: dict[str, Any] = await self.ok(
             OP, "POST", f"/billing/agreements/{applied['id']}/conclude", json=conclude
@@ -133,13 +142,20 @@ class Harness(BaseHarness):
         )
         return approved
 
-    async def application(self, request: dict[str, Any], subject: Subject = BUILDER,
-                          logins: tuple[str, ...] = ("kasuga-genba",)) -> dict[str, Any]:
+    async def application(
+        self,
+        request: dict[str, Any],
+        subject: Subject = BUILDER,
+        logins: tuple[str, ...] = ("kasuga-genba",),
+    ) -> dict[str, Any]:
         body = {
             "approval_number": request["approval_number"],
             "work_number": request["work"]["number"],
-            "company": {"name": "春日建設株式会社", "corporate_number": "1180301018771",
-                        "representative": "春日 太郎"},
+            "company": {
+                "name": "春日建設株式会社",
+                "corporate_number": "1180301018771",
+                "representative": "春日 太郎",
+            },
             "staff": [{"login_id": login, "name": f"現場 {i}"} for i, login in enumerate(logins)],
         }
         created: dict[str, Any] = await self.ok(
@@ -176,20 +192,36 @@ async def seed(container: Container) -> None:
     for s, name in PEOPLE.items():
         await records.insert(
             "users",
-            {"id": s.user_id, "login_id": s.login_id, "login_key": s.login_id, "org_id": s.org_id,
-             "name": name, "status": "active", "email": f"{s.login_id}@example.jp"},
+            {
+                "id": s.user_id,
+                "login_id": s.login_id,
+                "login_key": s.login_id,
+                "org_id": s.org_id,
+                "name": name,
+                "status": "active",
+                "email": f"{s.login_id}@example.jp",
+            },
         )
         for grant in s.grants:
             await records.insert(
                 "grants",
-                {"id": f"{s.user_id}:{grant}", "user_id": s.user_id, "org_id": s.org_id,
-                 "grant": grant},
+                {
+                    "id": f"{s.user_id}:{grant}",
+                    "user_id": s.user_id,
+                    "org_id": s.org_id,
+                    "grant": grant,
+                },
             )
     await records.insert(
         "billing_profile",
-        {"id": "operator", "name": "一般財団法人 広島県土木協会", "registration_number": REGISTRATION,
-         "address": "広島市中区基町10-52", "phone": "082-000-0000",
-         "bank": "広島銀行 本店 普通 1234567 ザイ）ヒロシマケンドボクキョウカイ"},
+        {
+            "id": "operator",
+            "name": "一般財団法人 広島県土木協会",
+            "registration_number": REGISTRATION,
+            "address": "広島市中区基町10-52",
+            "phone": "082-000-0000",
+            "bank": "広島銀行 本店 普通 1234567 ザイ）ヒロシマケンドボクキョウカイ",
+        },
     )
 
 

@@ -50,7 +50,10 @@ async def test_seed_000_flow_bills_once_and_refunds_a_shorter_period(settings: S
         assert work["orderer_org_id"] == MUNI_ORG
         members = await h.ok(MUNI, "GET", f"/works/{work['id']}/members")
         assert [m["user_id"] for m in members] == [MUNI.user_id]
-        forms = {d["form"] for d in (await h.ok(MUNI, "GET", f"/billing/requests/{request['id']}"))["documents"]}
+        forms = {
+            d["form"]
+            for d in (await h.ok(MUNI, "GET", f"/billing/requests/{request['id']}"))["documents"]
+        }
         assert forms == {"jouun1", "jouun2"}
 
         # 利用申込書 → 審査: IDs issued and the fee requested, months = ceil(92/31) = 3.
@@ -63,7 +66,10 @@ async def test_seed_000_flow_bills_once_and_refunds_a_shorter_period(settings: S
         # 翌月末 of 2026-01-15 is Saturday 2026-02-28: the next business day (民法142条).
         assert fee["due_date"] == "2026-03-02"
         # Until the payment is confirmed the contractor is not on the work (default rule).
-        assert CONTRACTOR not in (await h.ok(MUNI, "GET", f"/works/{work['id']}"))["contractor_org_ids"]
+        assert (
+            CONTRACTOR
+            not in (await h.ok(MUNI, "GET", f"/works/{work['id']}"))["contractor_org_ids"]
+        )
 
         # The one-time passwords: shown once to the applicant, never to the operator.
         source = f"billing_applications/{app['id']}"
@@ -71,11 +77,16 @@ async def test_seed_000_flow_bills_once_and_refunds_a_shorter_period(settings: S
         shown = await h.ok(BUILDER, "POST", "/billing/credentials/reveal", json={"source": source})
         assert [a["login_id"] for a in shown["accounts"]] == ["kasuga-genba"]
         assert len(shown["accounts"][0]["password"]) >= 16
-        await h.problem(BUILDER, "POST", "/billing/credentials/reveal", 409, json={"source": source})
+        await h.problem(
+            BUILDER, "POST", "/billing/credentials/reveal", 409, json={"source": source}
+        )
 
         # 支払状況確認 → 利用開始通知: the work opens to the contractor.
         payment = await h.ok(
-            OP, "POST", "/billing/payments", 201,
+            OP,
+            "POST",
+            "/billing/payments",
+            201,
             json={"invoice_number": fee["number"], "amount": 33000, "paid_on": "2026-01-20"},
         )
         assert payment["in_closing_period"] is True
@@ -125,8 +136,16 @@ async def test_seed_000_flow_bills_once_and_refunds_a_shorter_period(settings: S
         doc = (await h.ok(MUNI, "GET", f"/billing/invoices/{invoice['id']}"))["documents"][0]
         r = await h.ok(MUNI, "GET", f"/billing/documents/{doc['id']}/pdf")
         text = pdf_text(r.content)
-        for expected in (REGISTRATION, "10%対象", "180,000", "18,000", "198,000", "様式情運-4",
-                         "福山市 御中", "令和8年6月30日"):
+        for expected in (
+            REGISTRATION,
+            "10%対象",
+            "180,000",
+            "18,000",
+            "198,000",
+            "様式情運-4",
+            "福山市 御中",
+            "令和8年6月30日",
+        ):
             assert expected in text, expected
         again = await h.ok(MUNI, "GET", f"/billing/documents/{doc['id']}/pdf")
         assert again.content == r.content
@@ -142,8 +161,14 @@ async def test_seed_000_flow_bills_once_and_refunds_a_shorter_period(settings: S
             assert shown["accounts"][0]["password"] not in text
 
         # Every change is audited.
-        for action in ("billing.agreement_concluded", "billing.request_approved",
-                       "billing.application_approved", "billing.payment_recorded",
-                       "billing.application_activated", "billing.invoice_issued",
-                       "billing.usage_completed", "billing.credentials_revealed"):
+        for action in (
+            "billing.agreement_concluded",
+            "billing.request_approved",
+            "billing.application_approved",
+            "billing.payment_recorded",
+            "billing.application_activated",
+            "billing.invoice_issued",
+            "billing.usage_completed",
+            "billing.credentials_revealed",
+        ):
             assert await h.audit(action), action

@@ -51,8 +51,10 @@ async def test_leap_day_term_renews_on_the_last_day_of_february(settings: Settin
             await h.run_jobs()
             record = (await h.all("billing_agreements", id=agreement["id"]))[0]
             seen.append(record["term_ends_on"])
-            day = date.fromordinal(day.toordinal() + 1) if day.month in (2, 3) else date(
-                day.year + 1 if day.month > 3 else day.year, 2, 25
+            day = (
+                date.fromordinal(day.toordinal() + 1)
+                if day.month in (2, 3)
+                else date(day.year + 1 if day.month > 3 else day.year, 2, 25)
             )
         assert "2028-02-28" in seen and "2029-02-28" in seen
         assert sorted(set(seen)) == ["2027-02-28", "2028-02-28", "2029-02-28"]
@@ -66,19 +68,30 @@ async def test_termination_deadlines(settings: Settings) -> None:
         a = await h.agreement(starts_on="2026-04-01")
         b = await h.agreement(starts_on="2026-04-01", subject=MUNI_B)
         h.at(date(2027, 2, 16))
-        late = await h.problem(MUNI, "POST", f"/billing/agreements/{a['id']}/terminate", 409,
-                               json={"reason": "予算の都合"})
+        late = await h.problem(
+            MUNI,
+            "POST",
+            f"/billing/agreements/{a['id']}/terminate",
+            409,
+            json={"reason": "予算の都合"},
+        )
         assert late["code"] == "deadline_passed"
         assert "2月28日" in late["detail"]
-        await h.problem(OP, "POST", f"/billing/agreements/{a['id']}/terminate", 400,
-                        json={"reason": ""})
-        done = await h.ok(OP, "POST", f"/billing/agreements/{a['id']}/terminate",
-                          json={"reason": "2月16日に電話で受付"})
+        await h.problem(
+            OP, "POST", f"/billing/agreements/{a['id']}/terminate", 400, json={"reason": ""}
+        )
+        done = await h.ok(
+            OP,
+            "POST",
+            f"/billing/agreements/{a['id']}/terminate",
+            json={"reason": "2月16日に電話で受付"},
+        )
         assert done["state"] == "terminating"
         assert done["termination"]["late"] is True
         h.at(date(2027, 3, 1))
-        after = await h.problem(OP, "POST", f"/billing/agreements/{b['id']}/terminate", 409,
-                                json={"reason": "遅い"})
+        after = await h.problem(
+            OP, "POST", f"/billing/agreements/{b['id']}/terminate", 409, json={"reason": "遅い"}
+        )
         assert after["code"] == "deadline_passed"
         await h.run_jobs()
         await h.run_jobs()
@@ -103,7 +116,10 @@ async def test_in_time_termination_by_the_municipality(settings: Settings) -> No
         h.at(date(2027, 2, 15))
         done = await h.ok(MUNI, "POST", f"/billing/agreements/{a['id']}/terminate", json={})
         assert done["termination"]["late"] is False
-        forms = [d["form"] for d in await h.all("billing_documents", source=f"billing_agreements/{a['id']}")]
+        forms = [
+            d["form"]
+            for d in await h.all("billing_documents", source=f"billing_agreements/{a['id']}")
+        ]
         assert "jouun7" in forms
 
 
@@ -147,8 +163,10 @@ async def test_reminders_by_stage_once(settings: Settings) -> None:
 async def test_orderer_ids_issued_once_a_year_and_fixed(settings: Settings) -> None:
     """発注者IDは一括管理とする（年度当初，1年固定）."""
     async with harness(settings) as h:
-        staff = [{"login_id": "fk-kantoku1", "name": "監督 一"},
-                 {"login_id": "fk-kantoku2", "name": "監督 二"}]
+        staff = [
+            {"login_id": "fk-kantoku1", "name": "監督 一"},
+            {"login_id": "fk-kantoku2", "name": "監督 二"},
+        ]
         h.at(date(2026, 3, 10))
         await h.ok(MUNI, "PUT", "/billing/rosters/2026", json={"staff": staff})
         assert (await h.run_jobs())["issue_ids"]["rosters"] == 0
@@ -165,8 +183,12 @@ async def test_orderer_ids_issued_once_a_year_and_fixed(settings: Settings) -> N
         users = {u["login_id"]: u for u in await h.all("users", org_id=MUNI_ORG)}
         assert users["fk-kantoku1"]["status"] == "active"
         assert users["fk-kantoku2"]["status"] == "disabled"
-        shown = await h.ok(MUNI, "POST", "/billing/credentials/reveal",
-                           json={"source": f"billing_rosters/{MUNI_ORG}-2026"})
+        shown = await h.ok(
+            MUNI,
+            "POST",
+            "/billing/credentials/reveal",
+            json={"source": f"billing_rosters/{MUNI_ORG}-2026"},
+        )
         assert sorted(a["login_id"] for a in shown["accounts"]) == ["fk-kantoku1", "fk-kantoku2"]
 
 
