@@ -14,7 +14,7 @@
 //   #/login  #/password  #/works  #/works/<id>  #/search  #/browse/<workId>[/<nodeId>]
 //   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
-//   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
+//   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>  #/billing?tab=<tab>
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
@@ -61,6 +61,8 @@ export const routes = [
   { pattern: "/notifications", page: "notifications", can: signedIn },
   { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
   { pattern: "/calendar", page: "calendar", can: signedIn },
+  // Billing (issue 13): the operator, municipalities and contractors; the API filters by party.
+  { pattern: "/billing", page: "billing", can: (s) => signedIn(s) && (isOperator(s) || (s?.grants || []).includes("billing.manage")) },
 ];
 
 export const HOME = "#/search";
