@@ -92,7 +92,10 @@ function bell() {
   const label = n ? t("notifications.bell_unread", { n }) : t("notifications.bell");
   return h(
     "a",
-    { href: "#/notifications", class: "bell", "data-testid": "nav-bell", "aria-label": label, title: label },
+    // The name is the text of an sr-only span, not an aria-label: the visible icon and count
+    // would not be part of an aria-label (axe label-content-name-mismatch).
+    { href: "#/notifications", class: "bell", "data-testid": "nav-bell", title: label },
+    h("span", { class: "sr-only" }, label),
     h("span", { class: "bell-icon", "aria-hidden": "true" }, "🔔"),
     n ? h("span", { class: "bell-count", "data-testid": "bell-count", "aria-hidden": "true" }, n > 99 ? "99+" : String(n)) : null,
   );

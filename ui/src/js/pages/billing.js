@@ -203,19 +203,23 @@ async function drawChart(box, years) {
   const uPlot = (await import(UPLOT)).default;
   const xs = years.map((y) => y.fiscal_year);
   const width = Math.max(320, Math.min(box.clientWidth || 900, 1100));
-  const bars = uPlot.paths.bars ? uPlot.paths.bars({ size: [0.25, 40] }) : undefined;
+  /** @param {-1 | 1} align */
+  const bars = (align) => (uPlot.paths.bars ? uPlot.paths.bars({ size: [0.35, 36], align }) : undefined);
   new uPlot(
     {
       width,
       height: 260,
       legend: { show: true },
-      scales: { x: { time: false } },
-      axes: [{ values: (_u, v) => v.map((x) => `${x}`) }, { values: (_u, v) => v.map((x) => fmtNumber(x)), size: 90 }],
+      scales: { x: { time: false, range: (_u, min, max) => [min - 0.6, max + 0.6] } },
+      axes: [
+        { incrs: [1], values: (_u, v) => v.map((x) => `${x}${t("billing.fy_suffix")}`) },
+        { values: (_u, v) => v.map((x) => fmtNumber(x)), size: 90 },
+      ],
       series: [
-        {},
-        { label: t("billing.billed"), stroke: "#2f6f4f", fill: "rgba(47,111,79,0.55)", paths: bars },
-        { label: t("billing.collected"), stroke: "#3b5b9a", fill: "rgba(59,91,154,0.55)", paths: bars },
-        { label: t("billing.overdue"), stroke: "#a33b2b", fill: "rgba(163,59,43,0.6)", paths: bars },
+        { label: t("billing.fiscal_year"), value: (_u, v) => (v === null ? "" : `${v}${t("billing.fy_suffix")}`) },
+        { label: t("billing.billed"), stroke: "#2f6f4f", fill: "rgba(47,111,79,0.6)", paths: bars(-1), value: (_u, v) => fmtNumber(v) },
+        { label: t("billing.collected"), stroke: "#3b5b9a", fill: "rgba(59,91,154,0.6)", paths: bars(1), value: (_u, v) => fmtNumber(v) },
+        { label: t("billing.overdue"), stroke: "#a33b2b", width: 2, points: { show: true, size: 7 }, value: (_u, v) => fmtNumber(v) },
       ],
     },
     [xs, years.map((y) => y.billed), years.map((y) => y.collected), years.map((y) => y.overdue)],
