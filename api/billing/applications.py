@@ -2,7 +2,8 @@
 
 Seed 000 手続きフロー 【入札後】: the winning contractor submits the 利用申込書
 (会社情報, 利用シート, 案件情報); the operator reviews it (審査), hands out the IDs and
-requests the fee (ID等の配布, 利用料金支払請求), confirms the payment (支払状況確認) and sends the start notice (利用開始通知);
+requests the fee (ID等の配布, 利用料金支払請求), confirms the payment (支払状況確認) and sends
+the start notice (利用開始通知);
 at completion the orderer closes the work in collaboration (情報共有Sで利用完了処理) and, where the
 municipality uses the archive, it moves there.
 

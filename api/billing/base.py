@@ -185,6 +185,38 @@ async def bump_stats(records: Any, fiscal_year: int, deltas: dict[str, int]) -> 
     raise Conflict("集計の更新が混み合っています。やり直してください。")
 
 
+async def bump_due(records: Any, fiscal_year: int, due_date: str | None, delta: int) -> None:
+    """Add ``delta`` to what is still to be paid of fiscal year ``fiscal_year`` by
+    ``due_date`` (inside the caller's unit)."""
+    if not due_date or delta == 0:
+        return
+    key = f"{fiscal_year}:{due_date}"
+    for _ in range(20):
+        row = await records.get(models.DUE, key)
+        try:
+            if row is None:
+                await records.insert(
+                    models.DUE,
+                    {
+                        "id": key,
+                        "fiscal_year": fiscal_year,
+                        "due_date": due_date,
+                        "outstanding": delta,
+                    },
+                )
+            else:
+                await records.update(
+                    models.DUE,
+                    key,
+                    {"outstanding": int(row["outstanding"]) + delta},
+                    int(row["version"]),
+                )
+            return
+        except (DuplicateKey, StaleVersion):
+            continue
+    raise Conflict("集計の更新が混み合っています。やり直してください。")
+
+
 class StateConflict(Conflict):
     code = "invalid_state"
     title = "現在の状態では、この操作はできません。"

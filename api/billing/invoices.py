@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from api.billing import models
-from api.billing.base import Base, bump_stats
+from api.billing.base import Base, bump_due, bump_stats
 from api.billing.documents import INVOICE_TEMPLATE, Documents, money, wareki
 from api.billing.models import InvoiceKind, InvoiceState
 from api.billing.rules import ROUNDING_NOTE, Line, fiscal_year, rate_of, totals
@@ -218,6 +218,9 @@ class Invoices(Base):
             await bump_stats(
                 self.records, int(stored["fiscal_year"]), {"invoices": 1, "billed": stored["total"]}
             )
+            await bump_due(
+                self.records, int(stored["fiscal_year"]), stored.get("due_date"), stored["total"]
+            )
         if audit:
             await self.audit.record(
                 actor,
@@ -274,6 +277,11 @@ class Invoices(Base):
         if amount > int(invoice["total"]) - int(invoice["credited"]):
             raise ValidationFailed("返還金額が請求金額の残りを超えています。")
         stored = await self.issue(uow, note, actor=actor)
+        fresh = await self.records.get(models.INVOICES, invoice["id"]) or invoice
+        open_part = min(amount, max(0, int(fresh["balance"])))
+        await bump_due(
+            self.records, int(invoice["fiscal_year"]), invoice.get("due_date"), -open_part
+        )
         await self._settle(invoice, credited=amount)
         await bump_stats(self.records, int(invoice["fiscal_year"]), {"credited": amount})
         return stored

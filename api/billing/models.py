@@ -16,6 +16,8 @@ Collections
 - ``billing_rosters``: 発注者情報の登録 per municipality and fiscal year (the ID batch).
 - ``billing_runs``: invoice runs (a lease so two runs never overlap).
 - ``billing_stats``: totals per fiscal year kept with every invoice and payment (dashboard).
+- ``billing_due``: the unpaid balance per (fiscal year, due date), kept the same way, so the
+  overdue amounts are a sum over a few hundred rows whatever the number of invoices.
 - ``billing_counters``: document numbers per series and fiscal year.
 - ``billing_keys``: claims of unique values (one open agreement per municipality, one
   request per work number, one application per request, one payment per bank row).
@@ -38,6 +40,7 @@ DOCUMENTS = "billing_documents"
 ROSTERS = "billing_rosters"
 RUNS = "billing_runs"
 STATS = "billing_stats"
+DUE = "billing_due"  # what is still to be paid, per fiscal year and due date
 COUNTERS = "billing_counters"
 KEYS = "billing_keys"
 PROFILE_ID = "operator"
@@ -189,4 +192,5 @@ INDEXES: dict[str, tuple[IndexSpec, ...]] = {
         IndexSpec((("org_ids", 1), ("date", -1))),
     ),
     ROSTERS: (IndexSpec((("fiscal_year", 1), ("state", 1))),),
+    DUE: (IndexSpec((("due_date", 1),)),),
 }

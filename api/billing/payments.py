@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from api.billing import models
-from api.billing.base import Base, bump_stats
+from api.billing.base import Base, bump_due, bump_stats
 from api.billing.invoices import Invoices
 from api.billing.models import InvoiceKind, InvoiceState
 from api.billing.rules import closing_period_end
@@ -182,6 +182,7 @@ class Payments(Base):
         }
         stored = await self.records.insert(models.PAYMENTS, payment)
         settled = await Invoices(self.container)._settle(invoice, paid=amount)
+        await bump_due(self.records, fy, invoice.get("due_date"), -amount)
         await bump_stats(
             self.records,
             fy,

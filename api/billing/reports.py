@@ -6,8 +6,8 @@ by 5月31日 of the next year is ``collected_in_closing``, a later one ``collect
 
 The dashboard reads the totals kept per fiscal year (``billing_stats``, written in the same
 unit as every invoice, credit note and payment), so ten years cost ten small records whatever
-the number of invoices; only the overdue amounts, which depend on today, are read from the
-open invoices past due (index ``(state, due_date)``). ``stats_from_invoices`` rebuilds the
+the number of invoices; the overdue amounts, which depend on today, are the sums kept per
+(fiscal year, due date) in ``billing_due`` whose date has passed. ``stats_from_invoices`` rebuilds the
 totals from the records and the tests compare both.
 """
 
@@ -64,22 +64,11 @@ class Reports(Base):
             )
         }
         overdue: dict[int, int] = {}
-        page = await self.records.find(
-            models.INVOICES,
-            Query(
-                where=(
-                    In("state", models.OPEN_INVOICE_STATES),
-                    Range("due_date", lt=today.isoformat()),
-                ),
-                sort=(("due_date", 1),),
-                limit=1000,
-            ),
-        )
-        for inv in page.items:
-            if inv.get("sandbox"):
-                continue
-            fy = int(inv["fiscal_year"])
-            overdue[fy] = overdue.get(fy, 0) + int(inv["balance"])
+        async for due in self.records.scan(
+            models.DUE, (Range("due_date", lt=today.isoformat()), Range("fiscal_year", gte=first))
+        ):
+            fy = int(due["fiscal_year"])
+            overdue[fy] = overdue.get(fy, 0) + max(0, int(due["outstanding"]))
         out = []
         for fy in range(first, current + 1):
             row = rows.get(fy) or {}
@@ -94,12 +83,7 @@ class Reports(Base):
                     "closing_period_end": closing_period_end(fy).isoformat(),
                 }
             )
-        return {
-            "today": today.isoformat(),
-            "fiscal_year": current,
-            "years": out,
-            "overdue_truncated": page.next_cursor is not None,
-        }
+        return {"today": today.isoformat(), "fiscal_year": current, "years": out}
 
     async def rows(self, subject: Subject | None, fy: int) -> list[dict[str, Any]]:
         """Every invoice and credit note of fiscal year ``fy`` for accounting (operator: all

@@ -429,4 +429,16 @@ async def stats_from_invoices(records: Any) -> dict[int, dict[str, int]]:
     return out
 
 
-__all__ = ["RunInProgress", "Runs", "bump_stats", "stats_from_invoices"]
+async def due_from_invoices(records: Any) -> dict[str, int]:
+    """What is still to be paid per ``<fiscal year>:<due date>``, rebuilt from the invoices
+    (the check of ``billing_due``)."""
+    out: dict[str, int] = {}
+    async for inv in records.scan(models.INVOICES):
+        if inv["kind"] == InvoiceKind.CREDIT_NOTE or inv.get("sandbox") or not inv.get("due_date"):
+            continue
+        key = f"{inv['fiscal_year']}:{inv['due_date']}"
+        out[key] = out.get(key, 0) + max(0, int(inv["balance"]))
+    return out
+
+
+__all__ = ["RunInProgress", "Runs", "bump_stats", "due_from_invoices", "stats_from_invoices"]

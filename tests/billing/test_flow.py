@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
-from api.billing.runs import stats_from_invoices
+from api.billing.runs import due_from_invoices, stats_from_invoices
 from api.config import Settings
 from tests.billing.harness import (
     BUILDER,
@@ -42,7 +42,8 @@ async def test_seed_000_flow_bills_once_and_refunds_a_shorter_period(settings: S
         assert agreement["termination_notice_by"] == "2027-02-15"  # seed 000: 2月中旬
         assert agreement["renewal_declaration_by"] == "2027-02-28"  # seed 000 注意: 1か月前
 
-        # 様式情運-1 → 様式情運-2: the operator's approval registers the work (【システムへの登録】).
+        # 様式情運-1 → 様式情運-2: the operator's approval registers the work
+        # (【システムへの登録】).
         request = await h.approved_request()
         assert request["state"] == "approved"
         work = await h.ok(MUNI, "GET", f"/works/{request['work_id']}")
@@ -127,6 +128,10 @@ async def test_seed_000_flow_bills_once_and_refunds_a_shorter_period(settings: S
         assert (await h.ok(MUNI, "GET", f"/works/{work['id']}"))["status"] == "completed"
 
         # The kept fiscal-year totals equal the ones rebuilt from the records.
+        due = {r["id"]: r["outstanding"] for r in await h.all("billing_due")}
+        rebuilt_due = await due_from_invoices(h.container.records)
+        assert {k: v for k, v in due.items() if v} == {k: v for k, v in rebuilt_due.items() if v}
+        assert rebuilt_due == {"2025:2026-03-02": 0, "2026:2026-06-30": 198000}
         rebuilt = await stats_from_invoices(h.container.records)
         kept = {int(r["fiscal_year"]): r for r in await h.all("billing_stats")}
         for fy, figures in rebuilt.items():

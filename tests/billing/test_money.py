@@ -52,7 +52,8 @@ async def test_bank_csv_is_imported_once_and_reports_what_does_not_match(
             content=raw,
             headers={"content-type": "text/csv"},
         )
-        assert again["matched"] == [] and again["duplicates"] == [2, 4]
+        assert again["matched"] == []
+        assert again["duplicates"] == [2, 4]
         paid = await h.ok(MUNI, "GET", f"/billing/invoices/{invoice['id']}")
         assert (paid["state"], paid["paid"], paid["balance"]) == ("paid", 198000, 0)
         assert len(paid["payments"]) == 2
@@ -124,6 +125,8 @@ async def test_credit_note_instead_of_an_edit(settings: Settings) -> None:
         assert note["credit_of"] == invoice["id"]
         after = await h.ok(OP, "GET", f"/billing/invoices/{invoice['id']}")
         assert (after["total"], after["credited"], after["balance"]) == (198000, 66000, 132000)
+        due = {r["id"]: r["outstanding"] for r in await h.all("billing_due")}
+        assert due == {"2026:2026-06-30": 132000}
         too_much = await h.problem(
             OP,
             "POST",

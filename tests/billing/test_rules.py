@@ -45,7 +45,7 @@ def test_credit_tax_rounds_toward_zero() -> None:
 def test_money_is_never_a_float() -> None:
     assert yen("120000") == 120000
     assert yen(Decimal("5")) == 5
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a whole number"):
         yen("10.5")
     with pytest.raises(TypeError):
         yen(True)
