@@ -7,8 +7,8 @@ by 5月31日 of the next year is ``collected_in_closing``, a later one ``collect
 The dashboard reads the totals kept per fiscal year (``billing_stats``, written in the same
 unit as every invoice, credit note and payment), so ten years cost ten small records whatever
 the number of invoices; the overdue amounts, which depend on today, are the sums kept per
-(fiscal year, due date) in ``billing_due`` whose date has passed. ``stats_from_invoices`` rebuilds the
-totals from the records and the tests compare both.
+(fiscal year, due date) in ``billing_due`` whose date has passed. ``stats_from_invoices`` and
+``due_from_invoices`` rebuild both from the records and the tests compare them.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from api.billing.base import STAT_FIELDS, Base
 from api.billing.permissions import BillingResource
 from api.billing.rules import closing_period_end, fiscal_year
 from api.permissions.policy import Subject
-from storage.query import Eq, In, Query, Range, Record
+from storage.query import Eq, Range, Record
 
 STATE_LABELS = {
     "issued": "未入金",
