@@ -20,6 +20,7 @@
 //   #/proposals  #/proposals/<id>[?tab=history]  #/proposals/<id>/edit  #/inbox  #/delegations
 //   #/works/<id>/proposals  #/works/<id>/proposals/new[?form=<id>|?copy=<id>]
 //   #/works/<id>/premeetings  #/premeetings/<id>  #/admin/proposal-forms[/<id>|/new]
+//   #/billing?tab=<tab>
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
@@ -83,6 +84,8 @@ export const routes = [
   { pattern: "/delegations", page: "delegations", can: (s) => signedIn(s) && !isOperator(s) },
   { pattern: "/admin/proposal-forms", page: "admin-forms", can: (s) => signedIn(s) && hasGrant(s, "proposals.forms") },
   { pattern: "/admin/proposal-forms/:id", page: "admin-forms", can: (s) => signedIn(s) && hasGrant(s, "proposals.forms") },
+  // Billing (issue 13): the operator, municipalities and contractors; the API filters by party.
+  { pattern: "/billing", page: "billing", can: (s) => signedIn(s) && (isOperator(s) || (s?.grants || []).includes("billing.manage")) },
 ];
 
 // Where sign-in lands: the home page with the unread posts of all one's works (seed 001
