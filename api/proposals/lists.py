@@ -48,13 +48,14 @@ from api.works.indexing import ARCHIVE_ROLES
 from api.works.models import MEMBERS
 from indexer.query import SearchQuery
 from storage.ports import RecordStore
-from storage.query import Condition, Eq, In, Query, Range, encode_cursor, get_path
+from storage.query import Condition, Eq, In, Page, Query, Range, encode_cursor, get_path
 
 if TYPE_CHECKING:
     from api.container import Container
 
 TEXT_LIMIT = 1000  # a text query narrows to at most this many best matches
 SPLIT = 10  # up to this many works: one sub-query per work (see ListAccess.parts)
+SHARE_FLOOR = 10  # the least a sub-query is asked for in the first round (first_share)
 
 
 @dataclass
@@ -134,6 +135,15 @@ class ListAccess:
         if drafts:
             parts.append([Eq("proposer_id", self.user_id), Eq("revision", 0), *only])
         return parts
+
+
+def first_share(limit: int, parts: int) -> int:
+    """How many rows the first round asks of each of ``parts`` sub-queries for a page of
+    ``limit``: all of it for one or two (the usual: the reader's works and their drafts),
+    else twice an even share, at least ``SHARE_FLOOR`` (rows rarely spread evenly)."""
+    if parts <= 2:
+        return limit
+    return min(limit, max(2 * limit // parts, SHARE_FLOOR))
 
 
 def sort_rows(rows: list[dict[str, Any]], sort: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
@@ -295,23 +305,57 @@ class ProposalLists:
             if not ids:
                 return ListPage([], None, 0)
             where.append(In("id", tuple(ids)))
-        pages = await asyncio.gather(
-            *(
-                self.records.find(
-                    PROPOSALS,
-                    Query(where=(*part, *where), sort=sort, limit=f.limit, cursor=f.cursor),
-                )
-                for part in access.parts(f.work_ids, self._drafts_match(f))
-            )
-        )
+        items, more = await self._merged(access.parts(f.work_ids, self._drafts_match(f)), where, f)
         full = Query(sort=sort).full_sort
-        merged = sort_rows(list({r["id"]: r for p in pages for r in p.items}.values()), full)
-        more = len(merged) > f.limit or any(p.next_cursor for p in pages)
-        items = merged[: f.limit]
         cursor = encode_cursor(items[-1], full) if more and items else None
         # No count across works: it would read every matching record (100,000 for a
         # supervisor of every work); the page and its cursor are what the list needs.
         return ListPage(await self.rows(subject, items), cursor, None, truncated)
+
+    async def _merged(
+        self, parts: list[list[Condition]], where: list[Condition], f: ListFilters
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The first ``f.limit`` rows of the union of ``parts`` in the sort order, and whether
+        more follow.
+
+        Each sub-query returns a keyset page and the pages are merged. With several
+        sub-queries (a few chosen works: one each) a full page from every one would read
+        ``limit`` rows per sub-query to keep ``limit``: most are parsed and dropped. So the
+        first round asks each for a share (``first_share``); a sub-query that has more and
+        whose last row still ranks inside the page is asked again from its own cursor for a
+        full page, after which its last row ranks at or past the cut (at most two rounds).
+        A row can come from two sub-queries (a work read both as member and organization-
+        wide): it is kept once."""
+        sort = Query(sort=self._sort(f)).full_sort
+
+        async def fetch(i: int, limit: int, cursor: str | None) -> Page:
+            query = Query(where=(*parts[i], *where), sort=sort, limit=limit, cursor=cursor)
+            return await self.records.find(PROPOSALS, query)
+
+        share = first_share(f.limit, len(parts))
+        pages = await asyncio.gather(*(fetch(i, share, f.cursor) for i in range(len(parts))))
+        rows: dict[str, dict[str, Any]] = {}
+        last: list[str | None] = [None] * len(parts)
+        cursors: list[str | None] = [None] * len(parts)
+        todo = list(range(len(parts)))
+        for round_ in range(1, 4):  # two suffice (above); the third only if a store misbehaves
+            for i, page in zip(todo, pages, strict=True):
+                rows.update((r["id"], r) for r in page.items)
+                if page.items:
+                    last[i] = str(page.items[-1]["id"])
+                cursors[i] = page.next_cursor
+            merged = sort_rows(list(rows.values()), sort)
+            rank = {str(r["id"]): n for n, r in enumerate(merged)}
+            todo = [
+                i
+                for i, c in enumerate(cursors)
+                if c and (last[i] is None or rank[str(last[i])] < f.limit - 1)
+            ]
+            if not todo or round_ == 3:
+                break
+            pages = await asyncio.gather(*(fetch(i, f.limit, cursors[i]) for i in todo))
+        more = len(merged) > f.limit or any(cursors)
+        return merged[: f.limit], more
 
     async def of_work(self, subject: Subject | None, work_id: str, f: ListFilters) -> ListPage:
         """One work's proposals (4(4)); its drafts only for their proposer."""

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
 from api.config import Settings
 from api.proposals.printing import Printing
+from storage.query import Query
 from tests.proposals.harness import (
     BUILDER,
     BUILDER2,
@@ -516,3 +518,62 @@ async def test_lists_merge_what_the_reader_may_see_in_order(h: Harness) -> None:
     assert [row["title"] for row in states["items"]] == ["c"]
     one = await h.ok(BUILDER, "GET", f"/proposals?work={works[0]['id']}&sort=title&order=asc")
     assert [row["title"] for row in one["items"]] == ["a", "c", "e"]
+
+
+async def test_a_page_over_a_few_chosen_works_keeps_the_order_however_rows_spread(
+    h: Harness,
+) -> None:
+    """4(5)(7): the list over chosen works asks each work's sub-query for a share of the page
+    first and the rest only when needed; whether one work holds (nearly) the whole page or the
+    rows interleave, every page is in order, no row twice and none missing."""
+    works = [await h.work(title=f"道路改良工事 第{i}工区") for i in range(4)]
+    plan = (
+        [(0, f"a{n:02d}") for n in range(22)]  # work 0 holds the first page (ascending)
+        + [(1, "a01w1"), (1, "a11w1")]  # interleaved with work 0
+        + [(w, f"b{n}w{w}") for w in (2, 3) for n in range(3)]  # first when descending
+    )
+    titles: list[str] = []
+    for w, title in plan:
+        draft = await h.draft(works[w]["id"], title=title)
+        await h.act(BUILDER, draft["id"], "submit", route=route(("approve", [SUP])))
+        titles.append(title)
+    chosen = "".join(f"&work={w['id']}" for w in works)
+
+    async def walk(order: str, limit: int) -> list[list[str]]:
+        pages: list[list[str]] = []
+        cursor = ""
+        while True:
+            page = await h.ok(
+                SUP,
+                "GET",
+                f"/proposals?sort=title&order={order}&limit={limit}{chosen}"
+                + (f"&cursor={cursor}" if cursor else ""),
+            )
+            pages.append([row["title"] for row in page["items"]])
+            if not page["next_cursor"]:
+                return pages
+            cursor = page["next_cursor"]
+
+    expected = sorted(titles)  # code point order, as the store compares strings
+    asked: list[int] = []
+    find = h.container.records.find
+
+    async def spy(collection: str, query: Query) -> Any:
+        if collection == "proposals":
+            asked.append(query.limit)
+        return await find(collection, query)
+
+    h.container.records.find = spy  # type: ignore[method-assign]
+    try:
+        for limit in (20, 7):
+            for order, want in (("asc", expected), ("desc", expected[::-1])):
+                pages = await walk(order, limit)
+                assert [t for p in pages for t in p] == want, (order, limit)
+                assert all(len(p) == limit for p in pages[:-1])
+        asked.clear()
+        first = await h.ok(SUP, "GET", f"/proposals?sort=title&order=asc&limit=20{chosen}")
+    finally:
+        h.container.records.find = find  # type: ignore[method-assign]
+    assert [row["title"] for row in first["items"]] == expected[:20]
+    # Four works and the reader's own drafts: a share of 10 each, then work 0 again in full.
+    assert asked == [10] * 5 + [20]
