@@ -190,7 +190,7 @@ export async function render(root, params, ctx) {
           case "number":
             return h("td", { class: "num mono" }, r.number ? String(r.number) : "—");
           case "work_title":
-            return h("td", {}, h("a", { href: `${href("/works", r.work_id)}/proposals` }, r.work_title));
+            return h("td", { class: "pl-work" }, h("a", { href: `${href("/works", r.work_id)}/proposals` }, r.work_title));
           case "title":
             return h("td", { class: "pl-title" }, h("a", { href: href("/proposals", r.id) }, r.title || t("prop.untitled")), h("div", { class: "small muted" }, `${r.form_name} ・ ${r.proposer_name}`), importanceBadge(r.importance));
           case "status":
