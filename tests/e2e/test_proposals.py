@@ -568,3 +568,51 @@ def test_an_operator_adds_a_form_and_it_can_be_used(world: World, open_as: Any) 
     genba.goto(f"/#/works/{world.work_id}/proposals/new")
     genba.get_by_test_id("form-choice").filter(has_text="舗装出来形確認書").click()
     expect(genba.get_by_test_id("pf-thickness-input")).to_be_visible()
+
+
+def test_the_global_search_finds_a_proposal_for_its_readers_only(
+    world: World, open_as: Any
+) -> None:
+    """Issue 10 §2 with the global search: a submitted proposal is found by its text from
+    the header's search by the people on its work and opens on its page; an operator, who
+    reads no proposal through the search (a private type), never gets it as a hit."""
+    from playwright.sync_api import expect
+
+    title = "夜間照明設備の設置位置について（協議）"
+    contractor = world.as_user("genba")
+    made = contractor.post(
+        f"/works/{world.work_id}/proposals", {"form_id": "koji_uchiawase", "title": title}
+    )
+    values = {
+        **made["values"],
+        "matter": "協議",
+        "subject": "夜間照明",
+        "content": "投光器を交差点の北西角に置きたい。",
+    }
+    made = contractor.ok(
+        contractor.client.patch(
+            f"/proposals/{made['id']}", json={"version": made["version"], "values": values}
+        )
+    )
+    route = [{"kind": "approve", "assignees": [world.users["kantoku"]]}]
+    contractor.post(f"/proposals/{made['id']}/submit", {"version": made["version"], "route": route})
+    contractor.close()
+
+    kantoku: Page = open_as("kantoku")
+    kantoku.get_by_test_id("nav-search").click()
+    kantoku.get_by_test_id("search-box").fill("夜間照明")
+    kantoku.get_by_test_id("search-box").press("Enter")
+    hit = kantoku.get_by_test_id("search-hit").filter(has_text="夜間照明設備")
+    expect(hit).to_have_count(1, timeout=30_000)
+    expect(hit).to_have_attribute("data-id", made["id"])
+    expect(hit).to_contain_text("発議書類")
+    # The 分類 facet names the form in Japanese (it showed the form's code).
+    expect(kantoku.get_by_test_id("facet-category")).to_contain_text("工事打合せ簿")
+    expect(kantoku.get_by_test_id("facet-category")).not_to_contain_text("koji_uchiawase")
+    check_layout(kantoku, "search-proposal")
+    hit.get_by_role("link", name=re.compile("夜間照明設備")).click()
+    expect(kantoku.get_by_test_id("proposal-page")).to_be_visible()
+    expect(kantoku.get_by_test_id("proposal-page")).to_contain_text(title)
+
+    found = world.api.get("/search", q="夜間照明")
+    assert made["id"] not in [h["id"] for h in found["hits"]]

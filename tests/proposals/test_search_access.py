@@ -72,6 +72,8 @@ async def test_search_never_shows_proposals_outside_their_access(h: Harness) -> 
         assert await titles(h, who, f"/search?q={SECRET}") == [f"{SECRET} 発議済み"], who.login_id
         found = await h.ok(who, "GET", f"/search?q={SECRET}&type=proposal")
         assert [hit["type"] for hit in found["hits"]] == ["proposal"]
+        # The 分類 facet names the form as users know it (a code read as gibberish).
+        assert [b["value"] for b in found["facets"]["category"]] == ["工事打合せ簿"]
     for who in (NOBODY, OPERATOR, STRANGER):
         assert await titles(h, who, f"/search?q={SECRET}") == [], who.login_id
         found = await h.ok(who, "GET", f"/search?q={SECRET}&type=proposal")
