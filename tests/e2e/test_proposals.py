@@ -243,6 +243,8 @@ def test_a_proposal_from_draft_to_decision(world: World, open_as: Any, tmp_path:
     check_layout(genba, "proposal-errors")
 
     genba.get_by_test_id("proposal-title").fill(TITLE)
+    expect(form.locator('[data-field="title"] .field-error')).to_be_hidden()
+    expect(form.locator('[data-field="values.subject"] .field-error')).to_be_visible()
     genba.get_by_test_id("pf-matter").get_by_label("協議").check()
     genba.get_by_test_id("pf-subject-input").fill("区画線の施工時期")
     genba.get_by_test_id("pf-content-input").fill("交通量の少ない時間帯に施工したい。")
@@ -330,6 +332,9 @@ def test_a_proposal_from_draft_to_decision(world: World, open_as: Any, tmp_path:
     card.get_by_test_id("decide-send-back-confirm").click()
     expect(card.locator('[data-field="reason"] .field-error')).to_be_visible()
     card.get_by_test_id("decide-reason").fill(REASON)
+    # The message goes once the field is corrected (it read as a new error under the text).
+    expect(card.locator('[data-field="reason"] .field-error')).to_be_hidden()
+    expect(card.get_by_test_id("decide-reason")).not_to_have_attribute("aria-invalid", "true")
     check_layout(kantoku, "proposal-decide")
     card.get_by_test_id("decide-send-back-confirm").click()
     toast(kantoku, "差し戻しました。")

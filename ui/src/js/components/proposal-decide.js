@@ -16,7 +16,7 @@ import { api } from "../api.js";
 import { t } from "../i18n.js";
 import { busy, confirmDialog, formError, h, uid } from "../ui.js";
 import { formFields } from "./proposal-fields.js";
-import { nameOf, showApiErrors, sideOf } from "./proposal-kit.js";
+import { clearOnInput, nameOf, showApiErrors, sideOf } from "./proposal-kit.js";
 
 /** @returns {string} today in Japan, YYYY-MM-DD */
 function today() {
@@ -34,6 +34,7 @@ export function decisionCard(d, { session, done }) {
   const approver = a.approve || a.approve_ahead;
   if (!approver && !a.view && !a.post_review && !a.receive) return null;
   const form = h("form", { class: "form decide", "data-testid": "decide", novalidate: true });
+  clearOnInput(form);
   const errorBoxEl = formError();
   errorBoxEl.dataset.testid = "decide-error";
   const definition = d.form.definition;

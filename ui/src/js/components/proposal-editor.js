@@ -16,7 +16,7 @@ import { href } from "../router.js";
 import { busy, clearFormErrors, confirmDialog, errorMessage, formError, h, pageHeader, toast } from "../ui.js";
 import { bundleEditor } from "./proposal-bundle.js";
 import { formFields } from "./proposal-fields.js";
-import { ensureProposalStyles, showApiErrors, stale } from "./proposal-kit.js";
+import { clearOnInput, ensureProposalStyles, showApiErrors, stale } from "./proposal-kit.js";
 import { openPdfPreview } from "./pdf-preview.js";
 import { routeEditor } from "./route-editor.js";
 
@@ -99,6 +99,7 @@ export async function proposalEditor(root, { work, definition, form: formInfo, p
     errorBoxEl,
     h("div", { class: "form-actions proposal-actions" }, submit, save, preview, del, dirtyNote, h("a", { class: "btn link", href: current ? href("/proposals", current.id) : `${href("/works", work.id)}/proposals` }, t("common.back"))),
   );
+  clearOnInput(form);
   form.addEventListener("input", touch);
   form.addEventListener("change", touch);
 

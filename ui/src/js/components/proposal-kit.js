@@ -8,6 +8,7 @@
 //   nameOf(users, id) → "監督 一郎" ("" for none)
 //   showApiErrors(form, err, definition) → the API's fields under the inputs (values.<key>)
 //   stale(err) → true for a 409 stale_version (somebody changed it first)
+//   clearOnInput(form) → a field's error goes away once its input is changed
 
 import { ApiError } from "../api.js";
 import { t } from "../i18n.js";
@@ -135,4 +136,26 @@ export function stale(err) {
  */
 export function sideOf(session) {
   return session && session.org_kind === "orderer" ? "orderer" : "contractor";
+}
+
+/**
+ * Once the user changes a field that was marked wrong, its message and aria-invalid go (the
+ * rest stay until the next submit): a message under text already corrected reads as a new error.
+ * @param {HTMLFormElement} form
+ */
+export function clearOnInput(form) {
+  /** @param {Event} e */
+  const clear = (e) => {
+    const target = e.target instanceof Element ? e.target : null;
+    const wrap = target ? target.closest(".field[data-field]") : null;
+    if (!wrap || !form.contains(wrap)) return;
+    const p = wrap.querySelector(".field-error");
+    if (p instanceof HTMLElement && !p.hidden) {
+      p.textContent = "";
+      p.hidden = true;
+    }
+    wrap.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+  };
+  form.addEventListener("input", clear);
+  form.addEventListener("change", clear);
 }
