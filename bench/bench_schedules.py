@@ -13,6 +13,7 @@
    fresh process (nothing prepared or expanded yet), the second with the caches warm. Wall
    time and the process's CPU time (the store's reader threads included) are printed, with
    the load average: on a shared machine the wall time is mostly waiting for a core.
+   The process's garbage collector is set as ``kura serve`` sets it (``api.ops.collector``).
    Baseline, same run: reading the same series from the record store as whole records
    (``entries_between`` without a projection), timed after the view, never before it.
    Check: the rows of June 2026 equal the compiled engine's expansion of those records.
@@ -236,6 +237,7 @@ async def month_view(args: argparse.Namespace, outcome: Outcome) -> None:
     from api.app import create_app
     from api.container import Container
     from api.deps import optional_subject
+    from api.ops import collector
     from api.schedules.service import ScheduleService
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -254,6 +256,7 @@ async def month_view(args: argparse.Namespace, outcome: Outcome) -> None:
             app = create_app(container=container)
             app.dependency_overrides[optional_subject] = lambda: me
             _, _rel, owners = await service.view_scope(me, [], [], True)
+            collector.tune()  # as kura serve does once it is up
             transport = httpx.ASGITransport(app)
             every: list[float] = []
             async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
@@ -414,6 +417,7 @@ async def import_bench(args: argparse.Namespace, outcome: Outcome) -> None:
     from api.container import Container
     from api.deps import optional_subject
     from api.kit.ids import new_id
+    from api.ops import collector
     from api.schedules.imports import ImportService
 
     data = make_ics(args.events)
@@ -438,6 +442,7 @@ async def import_bench(args: argparse.Namespace, outcome: Outcome) -> None:
         record = await ImportService(container).from_upload(me, "bench.ics", body())
         app = create_app(container=container)
         app.dependency_overrides[optional_subject] = lambda: me
+        collector.tune()  # as kura serve does once it is up
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://b") as c:
 
             async def probe(seconds: float) -> list[float]:

@@ -97,6 +97,15 @@ def format_local(value: Local) -> str:
     return value.isoformat()
 
 
+_ZERO = timedelta(0)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
 def _as_dt(value: Local) -> datetime:
     if isinstance(value, datetime):
         return value
@@ -481,6 +490,7 @@ class Series:
         dur = self.duration
         lo = lo_utc.astimezone(self.tz).replace(tzinfo=None)
         hi = hi_utc.astimezone(self.tz).replace(tzinfo=None)
+        bounds = (_naive_utc(lo_utc), _naive_utc(hi_utc))
         # Wall-clock slack: a DST change or an all-day date moves instants by hours.
         slack = timedelta(days=2)
         out: list[Occurrence] = []
@@ -491,7 +501,7 @@ class Series:
             if excepted and self._excluded(t):
                 continue  # excluded, or replaced by its edited occurrence (below)
             end = t + dur
-            if self._overlaps(t, end, lo_utc, hi_utc):
+            if self._overlaps(t, end, bounds):
                 start: Local = t.date() if all_day else t
                 out.append(
                     Occurrence(
@@ -505,15 +515,20 @@ class Series:
         for key, over in self.overrides.items():
             if key in self.exdates:
                 continue
-            if self._overlaps(_as_dt(over.start), _as_dt(over.end), lo_utc, hi_utc):
+            if self._overlaps(_as_dt(over.start), _as_dt(over.end), bounds):
                 out.append(Occurrence(key, over.start, over.end, over))
         return out
 
-    def _overlaps(self, start: datetime, end: datetime, lo: datetime, hi: datetime) -> bool:
-        a = start.replace(tzinfo=self.tz)
-        b = end.replace(tzinfo=self.tz)
-        if a == b:
+    def _overlaps(self, start: datetime, end: datetime, bounds: tuple[datetime, datetime]) -> bool:
+        """Whether wall-clock ``start``..``end`` overlaps ``bounds`` (naive UTC). The UTC
+        instants are the wall values less their zone offset (fold 0, as an aware value of the
+        zone compares); the zone's ``utcoffset`` is cached, ``replace`` is not."""
+        lo, hi = bounds
+        utcoffset = self.tz.utcoffset
+        a = start - (utcoffset(start) or _ZERO)
+        if start == end:  # zero length: as compared in the zone, wall values
             return lo <= a < hi
+        b = end - (utcoffset(end) or _ZERO)
         return a < hi and lo < b
 
     def first_last(self) -> tuple[datetime, datetime] | None:

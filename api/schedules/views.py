@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from operator import itemgetter
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -116,26 +116,39 @@ class Prepared(NamedTuple):
 _PREPARED: Lru[tuple[str, int], Prepared | None] = Lru(50_000)
 _EXPANDED: Lru[tuple[str, int, str, str], tuple[Shown, ...]] = Lru(20_000)
 _MIDNIGHT = time()
+_ZERO = timedelta(0)
+_OFFSETS: dict[timedelta, str] = {}
+
+
+def _offset(value: timedelta) -> str:
+    """``+09:00`` as ``isoformat`` writes an offset (cached: a process sees a few dozen)."""
+    text = _OFFSETS.get(value)
+    if text is None:
+        text = _OFFSETS[value] = datetime(2000, 1, 1, tzinfo=timezone(value)).isoformat()[19:]
+    return text
 
 
 def _stamp(value: Local, tz: tzinfo) -> tuple[str, str]:
-    """(UTC ISO as ``to_iso`` writes it, the value as the API writes it) of a wall-clock
-    value of zone ``tz``. Stored values have whole seconds, so the UTC form is made from
-    ``isoformat`` (``to_iso``'s strftime costs as much as the rest of an occurrence)."""
+    """(UTC ISO as ``to_iso`` writes it, the value as the API writes it: as ``isoformat`` of
+    the value in the zone) of a wall-clock value of zone ``tz``. Made from the zone's
+    (cached) offset: ``replace(tzinfo=)`` and ``to_iso``'s strftime would cost most of an
+    occurrence's time."""
     if isinstance(value, datetime):
-        aware = value.replace(tzinfo=tz)
-        shown = aware.isoformat()
+        offset = tz.utcoffset(value) or _ZERO
+        shown = value.isoformat() + _offset(offset)
+        utc = value - offset
     else:
-        aware = datetime.combine(value, _MIDNIGHT, tz)
+        midnight = datetime.combine(value, _MIDNIGHT)
+        offset = tz.utcoffset(midnight) or _ZERO
         shown = value.isoformat()
-    utc = aware.astimezone(UTC)
+        utc = midnight - offset
     text = utc.isoformat()
-    return (text[:19] + ".000000Z" if len(text) == 25 else to_iso(utc)), shown
+    return (text + ".000000Z" if len(text) == 19 else to_iso(utc.replace(tzinfo=UTC))), shown
 
 
 def _shown(value: Local, tz: tzinfo) -> str:
     if isinstance(value, datetime):
-        return value.replace(tzinfo=tz).isoformat()
+        return value.isoformat() + _offset(tz.utcoffset(value) or _ZERO)
     return value.isoformat()
 
 
