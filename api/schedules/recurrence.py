@@ -36,7 +36,7 @@ from __future__ import annotations
 import calendar as _calendar
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -101,8 +101,6 @@ _ZERO = timedelta(0)
 
 
 def _naive_utc(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
@@ -364,8 +362,6 @@ def _local_until(value: Any, start: Local, tz: tzinfo) -> datetime:
         return value.astimezone(tz).replace(tzinfo=None)
     if isinstance(value, date):
         if isinstance(start, datetime):
-            from datetime import UTC
-
             return datetime.combine(value, time(), UTC).astimezone(tz).replace(tzinfo=None)
         return datetime.combine(value, time())
     raise RuleError("UNTIL の値が正しくありません。")
@@ -536,8 +532,6 @@ class Series:
         after the last (``FOREVER`` for a rule without end), or None when every instance is
         excluded. Cheap: a rule is walked only until one instance survives its exceptions,
         and at most ``MAX_COUNT`` instances."""
-        from datetime import UTC
-
         dur = self.duration
         start = _as_dt(self.start)
         overrides = [o for k, o in self.overrides.items() if k not in self.exdates]

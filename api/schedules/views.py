@@ -152,6 +152,15 @@ def _shown(value: Local, tz: tzinfo) -> str:
     return value.isoformat()
 
 
+def _written(text: str, value: Local, tz: tzinfo) -> str:
+    """``_shown`` of a stored wall value, reusing its text when it is ``isoformat``'s."""
+    if isinstance(value, datetime):
+        if len(text) == 19 and text[10] == "T" and not value.microsecond:
+            return text + _offset(tz.utcoffset(value) or _ZERO)
+        return _shown(value, tz)
+    return text if len(text) == 10 else value.isoformat()
+
+
 def _local(text: str) -> Local:
     if len(text) == 10:
         return date.fromisoformat(text)
@@ -184,11 +193,12 @@ def _prepare(entry: Mapping[str, Any]) -> Prepared | None:
                 return None
             if end < start:  # of one type, checked above
                 return None
-            # A single entry's stored UTC bounds (``time_fields``) are its start and end.
+            # A single entry's stored UTC bounds (``time_fields``) are its start and end,
+            # and its stored wall values are what isoformat writes (``format_local``).
             single = Shown(
                 str(entry["range_start"]),
-                _shown(start, tz),
-                _shown(end, tz),
+                _written(str(entry["start"]), start, tz),
+                _written(str(entry["end"]), end, tz),
                 until=str(entry["range_end"]),
             )
         else:
