@@ -380,10 +380,13 @@ class ProposalLists:
         if f.work_ids:
             where.append(In("work_id", tuple(f.work_ids)))
         sort = self._sort(f)
-        page = await self.records.find(
-            PROPOSALS, Query(where=tuple(where), sort=sort, limit=f.limit, cursor=f.cursor)
+        # The page and the count read on two reader connections at once.
+        page, total = await asyncio.gather(
+            self.records.find(
+                PROPOSALS, Query(where=tuple(where), sort=sort, limit=f.limit, cursor=f.cursor)
+            ),
+            self.records.count(PROPOSALS, where),
         )
-        total = await self.records.count(PROPOSALS, where)
         return ListPage(await self.rows(subject, page.items), page.next_cursor, total)
 
     async def inbox_count(self, subject: Subject | None) -> int:
