@@ -166,6 +166,27 @@ def test_bundle_keeps_the_chosen_order_and_numbers_every_page(renderer: PdfRende
     assert sizes[1] == (842.0, 595.0)
 
 
+def test_a_long_bundle_is_numbered_across_the_overlays_parts(renderer: PdfRenderer) -> None:
+    """3(10): a bundle longer than one overlay part (``OVERLAY_CHUNK`` pages) is numbered
+    1..N without a gap or a restart where one part of the numbers ends and the next begins."""
+    from api.pdf.bundle import OVERLAY_CHUNK
+
+    total = 2 * OVERLAY_CHUNK + 7
+    sizes = [(842.0, 595.0) if i % 2 else (595.0, 842.0) for i in range(total)]
+    parts = [BundlePart(_blank(1, size), f"p{i}") for i, size in enumerate(sizes)]
+    out = bundle_sync(renderer, parts, label="No.")
+    pages = text_of(out)
+    assert len(pages) == total
+    for i, text in enumerate(pages, 1):
+        assert f"No. {i} / {total}" in text, (i, text)
+        assert text.count(f"/ {total}") == 1
+    got = [
+        (float(p.mediabox.width), float(p.mediabox.height))
+        for p in PdfReader(io.BytesIO(out)).pages
+    ]
+    assert got == sizes
+
+
 def test_bundle_refuses_bad_parts_naming_them(renderer: PdfRenderer) -> None:
     good = _blank(2)
     with pytest.raises(BundleError) as exc:
