@@ -101,10 +101,10 @@ def bundle_sync(
         # The numbers are laid out a part at a time: one compile of a few hundred pages held
         # its whole layout at once (about 10 MiB more at the peak for 200 pages).
         for first in range(0, total, OVERLAY_CHUNK):
-            part = sizes[first : first + OVERLAY_CHUNK]
-            data = {"sizes": part, "label": label, "first": first + 1, "total": total}
+            chunk = sizes[first : first + OVERLAY_CHUNK]
+            data = {"sizes": chunk, "label": label, "first": first + 1, "total": total}
             overlay = PdfReader(io.BytesIO(renderer.render_sync(PAGE_NUMBERS_TEMPLATE, data)))
-            pages = writer.pages[first : first + len(part)]
+            pages = writer.pages[first : first + len(chunk)]
             for page, stamp in zip(pages, overlay.pages, strict=True):
                 page.merge_page(stamp, over=True)
     writer.add_metadata({"/Producer": "Kura"})
