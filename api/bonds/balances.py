@@ -1,0 +1,208 @@
+"""Guarantee balances (保証債務残高管理, seed 002): totals across issuers, per issuer, per bond,
+and their history over time.
+
+Seed 002 保証債務残高管理の高度化（案）: 1) 残高について共有する a) 全保証機関における保証債務残高
+合計 b) 各保証機関における保証債務残高 c) ボンド毎の保証残高; 2) 保証期間と残高について共有する
+a)-c) の推移 and each bond's period; paper bonds' amounts entered by their issuers so the totals
+are whole (紙で発行したボンドの保証額の投入).
+
+A bond is outstanding on day *d* (Japan time) while *d* lies in its guarantee period and the
+bond is not deleted; its amount on *d* is the amount of the revision in force on *d* (a re-bid
+or contract change applies from the day it was made). Only issuers' bonds (electronic and
+paper) count; the orderer's own records of contract security do not (they are no issuer's
+debt).
+
+History over years and 100,000 bonds must answer in milliseconds (bench/bond_balances.py), so
+every change also maintains ``bond_balance_years``: per issuer and year, the change of the
+balance on each day (+amount where an interval starts, -amount the day after it ends). A
+change of a bond replaces its old contribution by its new one in the same unit of work;
+history is then a running sum over at most a few hundred small records.
+
+Sealing holds here too (F01<1>): a figure never includes the amount of a bond its reader may
+not see now. Totals across issuers shown to an issuer leave out other issuers' bonds still
+sealed (their contribution is computed from their revisions and taken out); orderers see only
+the securities of their own works they have opened with a valid key, and their own records.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from api.bonds.models import BALANCES, BONDS, REVISIONS, BondState, Origin
+from api.kit.clock import from_iso
+from storage.errors import DuplicateKey, StaleVersion
+from storage.ports import RecordStore
+from storage.query import Eq, In, Query, Range, Record
+
+JST = ZoneInfo("Asia/Tokyo")
+Deltas = dict[date, int]
+
+
+def jst_date(at: datetime) -> date:
+    return at.astimezone(JST).date()
+
+
+def counts(bond: Record) -> bool:
+    """Issuers' bonds count; orderers' own security records do not."""
+    return bond.get("origin") in (Origin.ELECTRONIC, Origin.PAPER)
+
+
+def contribution(revisions: Sequence[Record]) -> Deltas:
+    """The balance changes one bond makes, from its revisions (sorted or not)."""
+    out: Deltas = defaultdict(int)
+    ordered = sorted(revisions, key=lambda r: int(r["revision"]))
+    for i, rev in enumerate(ordered):
+        if rev.get("state") == BondState.DELETED:
+            continue
+        c = rev.get("contents") or {}
+        start_s, end_s, amount = c.get("period_start"), c.get("period_end"), c.get("amount")
+        if not start_s or not end_s or not amount:
+            continue
+        start = date.fromisoformat(start_s)
+        end_excl = date.fromisoformat(end_s) + timedelta(days=1)
+        if i > 0:
+            start = max(start, jst_date(from_iso(rev["at"])))
+        if i + 1 < len(ordered):
+            end_excl = min(end_excl, jst_date(from_iso(ordered[i + 1]["at"])))
+        if start < end_excl:
+            out[start] += int(amount)
+            out[end_excl] -= int(amount)
+    return {d: v for d, v in out.items() if v}
+
+
+def difference(before: Deltas, after: Deltas) -> Deltas:
+    out: Deltas = defaultdict(int)
+    for d, v in after.items():
+        out[d] += v
+    for d, v in before.items():
+        out[d] -= v
+    return {d: v for d, v in out.items() if v}
+
+
+def year_id(issuer: str, year: int) -> str:
+    return f"{issuer}:{year:04d}"
+
+
+async def apply(records: RecordStore, issuer: str, change: Deltas) -> None:
+    """Add ``change`` to the issuer's yearly delta records (inside the caller's unit)."""
+    by_year: dict[int, dict[str, int]] = defaultdict(dict)
+    for d, v in change.items():
+        by_year[d.year][d.strftime("%m%d")] = v
+    for year, days in sorted(by_year.items()):
+        rid = year_id(issuer, year)
+        for _ in range(10):
+            record = await records.get(BALANCES, rid)
+            try:
+                if record is None:
+                    await records.insert(
+                        BALANCES,
+                        {"id": rid, "issuer_org_id": issuer, "year": year, "deltas": days},
+                    )
+                else:
+                    merged = dict(record.get("deltas") or {})
+                    for k, v in days.items():
+                        merged[k] = merged.get(k, 0) + v
+                        if merged[k] == 0:
+                            del merged[k]
+                    await records.update(BALANCES, rid, {"deltas": merged}, record["version"])
+                break
+            except (DuplicateKey, StaleVersion):
+                continue
+
+
+async def revisions_of(records: RecordStore, bond_id: str) -> list[Record]:
+    page = await records.find(
+        REVISIONS, Query(where=(Eq("bond_id", bond_id),), sort=(("revision", 1),), limit=1000)
+    )
+    return page.items
+
+
+@dataclass(frozen=True)
+class Series:
+    """Balances on ``dates``, one list of values per key (an issuer id, or ``total``)."""
+
+    dates: list[date]
+    values: dict[str, list[int]]
+
+
+def sample_dates(start: date, end: date, step: str) -> list[date]:
+    out: list[date] = []
+    if step == "month":
+        y, m = start.year, start.month
+        while True:
+            nxt = date(y + (m == 12), m % 12 + 1, 1)
+            last = nxt - timedelta(days=1)
+            out.append(min(last, end))
+            if last >= end:
+                break
+            y, m = nxt.year, nxt.month
+        return out
+    d = start
+    while d <= end:
+        out.append(d)
+        d += timedelta(days=1)
+    return out
+
+
+def run(deltas: Iterable[tuple[date, int]], dates: Sequence[date]) -> list[int]:
+    """The running sum of ``deltas`` evaluated at each of ``dates`` (ascending)."""
+    ordered = sorted(deltas)
+    out: list[int] = []
+    total, i = 0, 0
+    for d in dates:
+        while i < len(ordered) and ordered[i][0] <= d:
+            total += ordered[i][1]
+            i += 1
+        out.append(total)
+    return out
+
+
+async def stored_deltas(
+    records: RecordStore, issuers: Sequence[str] | None, until: date
+) -> dict[str, list[tuple[date, int]]]:
+    """Every stored change up to ``until`` per issuer (``issuers`` None: all)."""
+    where: list[object] = [Range("year", lte=until.year)]
+    if issuers is not None:
+        where.append(In("issuer_org_id", tuple(issuers)))
+    out: dict[str, list[tuple[date, int]]] = defaultdict(list)
+    async for rec in records.scan(BALANCES, tuple(where)):  # type: ignore[arg-type]
+        year = int(rec["year"])
+        issuer = str(rec["issuer_org_id"])
+        for k, v in (rec.get("deltas") or {}).items():
+            out[issuer].append((date(year, int(k[:2]), int(k[2:])), int(v)))
+    return out
+
+
+async def sealed_of_others(
+    records: RecordStore, viewer_issuer: str | None, now: datetime
+) -> dict[str, Deltas]:
+    """The contributions of bonds still sealed now whose issuer is not the viewer: taken out
+    of what the viewer sees (F01<1>)."""
+    from api.kit.clock import to_iso
+
+    out: dict[str, Deltas] = {}
+    async for bond in records.scan(BONDS, (Range("opening_at", gt=to_iso(now)),)):
+        if not counts(bond) or bond.get("issuer_org_id") == viewer_issuer:
+            continue
+        issuer = str(bond["issuer_org_id"])
+        part = contribution(await revisions_of(records, bond["id"]))
+        merged = out.setdefault(issuer, {})
+        for d, v in part.items():
+            merged[d] = merged.get(d, 0) + v
+    return out
+
+
+def outstanding_on(bond: Record, day: date) -> int:
+    """A bond's outstanding amount on ``day`` by its current contents."""
+    if bond.get("state") != BondState.ACTIVE:
+        return 0
+    c = bond.get("contents") or {}
+    if not c.get("period_start") or not c.get("period_end"):
+        return int(c.get("amount") or 0)
+    if date.fromisoformat(c["period_start"]) <= day <= date.fromisoformat(c["period_end"]):
+        return int(c.get("amount") or 0)
+    return 0
