@@ -9,16 +9,16 @@ import pytest
 
 from api.config import Settings
 from tests.bonds.harness import Harness, harness
-from tests.bonds.pki import TestPki, build, write_crls
+from tests.bonds.pki import Pki, build, write_crls
 
 
 @pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return build(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture
-async def h(settings: Settings, pki: TestPki) -> AsyncIterator[Harness]:
+async def h(settings: Settings, pki: Pki) -> AsyncIterator[Harness]:
     write_crls(pki, [pki.revoked.cert])  # a test may have revoked more; start clean
     async with harness(settings, pki) as the:
         yield the

@@ -34,7 +34,7 @@ from api.kit.clock import FixedClock
 from api.kit.ids import new_id
 from api.permissions.policy import OrgKind, Subject
 from storage.query import Eq, Query
-from tests.bonds.pki import TestPki
+from tests.bonds.pki import Pki
 from tests.works.harness import Harness as BaseHarness
 from tests.works.harness import serve
 from workers.celery_app import set_container
@@ -86,7 +86,7 @@ NAMES = {
 }
 
 
-def bond_settings(settings: Settings, pki: TestPki, **over: Any) -> Settings:
+def bond_settings(settings: Settings, pki: Pki, **over: Any) -> Settings:
     return settings.model_copy(
         update={
             "bonds": BondSettings(
@@ -119,7 +119,7 @@ def bond_body(**over: Any) -> dict[str, Any]:
 @dataclass
 class Harness(BaseHarness):
     clock: FixedClock = field(default_factory=lambda: FixedClock(START))
-    pki: TestPki | None = None
+    pki: Pki | None = None
     work_id: str = ""
 
     async def ok(
@@ -160,7 +160,8 @@ class Harness(BaseHarness):
         """A registered, signed bond and the key file the contractor downloads."""
         bond = await self.register(**over)
         await self.sign(bond["id"])
-        return bond, await self.download(bond["id"])
+        signed: dict[str, Any] = await self.ok(ISSUER, "GET", f"/bonds/{bond['id']}")
+        return signed, await self.download(bond["id"])
 
     async def present(self, key: str, who: Subject = CLERK, status: int = 200) -> Any:
         return await self.ok(who, "POST", "/bonds/open", status, json={"key": key})
@@ -220,7 +221,7 @@ async def seed(container: Container) -> str:
 
 
 @asynccontextmanager
-async def harness(settings: Settings, pki: TestPki) -> AsyncIterator[Harness]:
+async def harness(settings: Settings, pki: Pki) -> AsyncIterator[Harness]:
     clock = FixedClock(START)
     container = Container(bond_settings(settings, pki), clock=clock)
     await container.open()

@@ -136,7 +136,7 @@ class Identity:
 
 
 @dataclass
-class TestPki:
+class Pki:
     root: x509.Certificate
     root_key: PrivateKey
     inter: x509.Certificate
@@ -161,7 +161,7 @@ class TestPki:
         return Identity(key, cert, [self.inter])
 
 
-def build(folder: Path) -> TestPki:
+def build(folder: Path) -> Pki:
     folder.mkdir(parents=True, exist_ok=True)
     root_key = ec.generate_private_key(ec.SECP256R1())
     root_name = _name("Kura Test Root CA (商業登記認証局の代わり)")
@@ -183,7 +183,7 @@ def build(folder: Path) -> TestPki:
     )
     revoked = leaf("失効 保証株式会社", ec.generate_private_key(ec.SECP256R1()))
     weak_key = rsa.generate_private_key(65537, 1024)
-    pki = TestPki(
+    pki = Pki(
         root=root,
         root_key=root_key,
         inter=inter,
@@ -211,7 +211,7 @@ def build(folder: Path) -> TestPki:
     return pki
 
 
-def write_crls(pki: TestPki, revoked: list[x509.Certificate], **kw: object) -> None:
+def write_crls(pki: Pki, revoked: list[x509.Certificate], **kw: object) -> None:
     root_crl = make_crl(pki.root, pki.root_key, [])
     inter_crl = make_crl(pki.inter, pki.inter_key, revoked, **kw)  # type: ignore[arg-type]
     pki.crl_files[0].write_bytes(root_crl.public_bytes(serialization.Encoding.PEM))
