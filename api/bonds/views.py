@@ -300,6 +300,8 @@ class BondViews:
         for issuer, deltas in stored.items():
             value = balances.run(deltas, [day])[0]
             value -= balances.run(list(hidden.get(issuer, {}).items()), [day])[0]
+            if value == 0 and issuer != who.org_id:
+                continue  # an issuer shows only with a figure its reader may see
             issuers.append(
                 {
                     "issuer_org_id": issuer,
@@ -369,6 +371,8 @@ class BondViews:
         for issuer, deltas in stored.items():
             taken = [(d, -v) for d, v in hidden.get(issuer, {}).items()]
             series = balances.run([*deltas, *taken], dates)
+            if issuer != who.org_id and not any(series):
+                continue  # an issuer shows only with figures its reader may see
             values[issuer] = series
             total = [a + b for a, b in zip(total, series, strict=True)]
         values["total"] = total
