@@ -93,13 +93,13 @@ class TokenSession(Protocol):
         """The DER certificate stored under ``label`` on the token."""
 
     def sign(self, label: str, mechanism: str, data: bytes) -> bytes:
-        """Sign ``data`` with the private key ``label``; ``mechanism`` is one of
-        ``ECDSA_SHA256`` (answers r || s), ``SHA256_RSA_PKCS_PSS``, ``SHA256_RSA_PKCS``,
-        ``EDDSA``."""
+        """Sign ``data`` with the private key ``label``; ``mechanism`` is one of ``ECDSA``
+        (``data`` is the SHA-256 digest, hashed on the host as most cards and SoftHSM
+        require; answers r || s), ``SHA256_RSA_PKCS_PSS``, ``SHA256_RSA_PKCS``, ``EDDSA``."""
 
 
 _MECHANISMS = {
-    "ES256": "ECDSA_SHA256",
+    "ES256": "ECDSA",
     "PS256": "SHA256_RSA_PKCS_PSS",
     "RS256": "SHA256_RSA_PKCS",
     "Ed25519": "EDDSA",
@@ -131,6 +131,10 @@ class Pkcs11Signer:
             raise SignerError("署名方式と鍵の種類が合いません。")
 
     def sign(self, data: bytes) -> bytes:
+        if self.alg == "ES256":
+            digest = hashes.Hash(hashes.SHA256())
+            digest.update(data)
+            return self.session.sign(self.key_label, "ECDSA", digest.finalize())
         return self.session.sign(self.key_label, _MECHANISMS[self.alg], data)
 
 
