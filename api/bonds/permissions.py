@@ -127,11 +127,14 @@ class BondRules:
                     return rel == "obligee" and "bonds.securities" in grants
                 return rel == "issuer" and "bonds.issue" in grants
             case "bonds.sign":
-                # Keys are the issuer's signature (案3).
-                return rel == "issuer" and "bonds.issue" in grants
+                # Keys are the issuer's signature (案3); paper bonds and orderers' records
+                # have none.
+                return origin == "electronic" and rel == "issuer" and "bonds.issue" in grants
             case "bonds.download_key":
                 # The contractor downloads the key and hands it over (F01<1> 認証キー取得);
-                # the issuer may fetch it too.
+                # the issuer may fetch it too. Only electronic bonds have keys.
+                if origin != "electronic":
+                    return False
                 if rel == "issuer":
                     return "bonds.issue" in grants
                 return rel == "obligor" and "bonds.read" in grants
