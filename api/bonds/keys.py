@@ -271,7 +271,7 @@ class KeyService:
             )
         return stored
 
-    # 3. download ------------------------------------------------------------------------------------
+    # 3. download ---------------------------------------------------------------------------
     async def keyfile_text(self, bond: Record) -> str:
         key = await self.current(bond)
         if bond["state"] != BondState.ACTIVE or key is None or key["state"] != KeyState.ACTIVE:
@@ -345,7 +345,8 @@ class KeyService:
         if not (secret_ok & payload_ok & (key is not None) & (bond is not None)):
             await self._failed(subject, claimed, "mismatch", now)
             raise KeyRefused(reason="mismatch")
-        assert key is not None and bond is not None
+        assert key is not None
+        assert bond is not None
         if key["state"] == KeyState.SUPERSEDED:
             await self._failed(subject, claimed, "superseded", now)
             raise KeyRefused(

@@ -20,6 +20,7 @@ Refusals are ``CertificateRejected`` with a stable code and a Japanese reason.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -185,7 +186,7 @@ class TrustStore:
                 "untrusted", "信頼する認証局が発行した証明書ではありません。"
             ) from exc
         chain = list(verified.chain)
-        for cert, issuer in zip(chain, chain[1:], strict=False):
+        for cert, issuer in itertools.pairwise(chain):
             self._revocation(cert, issuer, at)
         return Validation(chain, min(c.not_valid_after_utc for c in chain))
 

@@ -70,7 +70,8 @@ def document(bond: Record, revision: Record, printed_at: str) -> dict[str, Any]:
                 ["原本", f"ボンド管理システムのボンド {bond['id']}"],
                 [
                     "版",
-                    f"第{revision['revision']}版（{EVENT_LABELS.get(event, event) if event else ''}）",
+                    f"第{revision['revision']}版（{EVENT_LABELS.get(event, event) if event else ''}"
+                    "）",
                 ],
                 ["版の日時", _jst(revision.get("at"))],
                 ["印刷日時", _jst(printed_at)],

@@ -62,7 +62,7 @@ Filters = Annotated[BondFilters, Depends(_filters)]
 async def list_bonds(container: ContainerDep, subject: SubjectDep, f: Filters) -> BondPage:
     """The bonds of the reader's organization (as issuer, obligor or obligee); sealed ones
     by existence only (F01<1>)."""
-    return await BondViews(container).list(subject, f)
+    return await BondViews(container).page(subject, f)
 
 
 @router.get("/export.csv")

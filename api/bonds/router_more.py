@@ -184,7 +184,7 @@ async def retire_certificate(
     return _cert(await CertificateService(container).retire(subject, cert_id))
 
 
-# published, without signing in ---------------------------------------------------------------------
+# published, without signing in ----------------------------------------------------------
 @public_router.get("/trust")
 async def trust(container: ContainerDep) -> dict[str, Any]:
     """What an orderer needs to verify keys offline (``kura bond verify --trust``): the trust

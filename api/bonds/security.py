@@ -84,7 +84,8 @@ def evaluate(work: Record, securities: list[Record], unopened: int) -> dict[str,
         if required is not None and amount < required:
             ratio = "10分の3" if low_bid else "10分の1"
             reasons.append(
-                f"{label}の金額 {amount:,}円 が請負代金額 {int(price or 0):,}円 の{ratio}（{required:,}円）に満たません。"
+                f"{label}の金額 {amount:,}円 が請負代金額 {int(price or 0):,}円 の"
+                f"{ratio}（{required:,}円）に満たません。"
             )
         given = c.get("paid_on") if s["kind"] == BondKind.CASH else c.get("issued_on")
         if due_s and given and given > due_s:
@@ -98,7 +99,8 @@ def evaluate(work: Record, securities: list[Record], unopened: int) -> dict[str,
                 reasons.append("金融機関等の保証の保証期間と請求期限が必要です。")
             elif date.fromisoformat(deadline) < add_months(date.fromisoformat(end), 6):
                 reasons.append(
-                    "保証債務履行の請求期限が、保証期間経過後6か月以上確保されていません（公告 共通事項21）。"
+                    "保証債務履行の請求期限が、保証期間経過後6か月以上確保されていません"
+                    "（公告 共通事項21）。"
                 )
     return {
         "passed": not reasons,

@@ -18,6 +18,7 @@ and no amount in it; stored states carry a random ``salt`` so their digests reve
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -501,7 +502,7 @@ class BondService:
             )
         return stored
 
-    # reads -----------------------------------------------------------------------------------------
+    # reads ------------------------------------------------------------------------------------
     async def debt(self, bond: Record) -> Debt:
         """The obligor's outstanding guarantees today (F01<2> 債務額の情報), counting only
         bonds that are not sealed now."""
@@ -529,13 +530,11 @@ class BondService:
         current = await self.records.get(OPENINGS, rid)
         values = {"revision": revision, "opened_at": now, "opened_by": subject.user_id}
         if current is None:
-            try:
+            with contextlib.suppress(DuplicateKey):  # another request of the same org won
                 await self.records.insert(
                     OPENINGS,
                     {"id": rid, "org_id": subject.org_id, "bond_id": bond["id"], **values},
                 )
-            except DuplicateKey:
-                pass
         elif int(current.get("revision", 0)) != revision:
             await self.records.update(OPENINGS, rid, values, current["version"])
 

@@ -186,5 +186,6 @@ def open_token(module: Path, token_label: str, pin: str) -> Iterator[TokenSessio
             yield _Pkcs11Session(session)
     except PKCS11Error as exc:
         raise SignerError(
-            f"ICカード（PKCS#11）を開けません: {type(exc).__name__}。PINとトークン名を確認してください。"
+            f"ICカード（PKCS#11）を開けません: {type(exc).__name__}。"
+            "PINとトークン名を確認してください。"
         ) from exc

@@ -30,7 +30,7 @@ from api.bonds.service import BondService
 from api.errors import NotAuthenticated, NotFoundError, ValidationFailed
 from api.kit.clock import from_iso
 from api.permissions.policy import OrgKind, Subject
-from storage.query import Condition, Eq, Query, Record
+from storage.query import Condition, Direction, Eq, Query, Record
 
 if TYPE_CHECKING:
     from api.container import Container
@@ -71,7 +71,7 @@ class BondViews:
         assert subject is not None
         return self.read(subject, bond)
 
-    async def list(self, subject: Subject | None, f: BondFilters) -> BondPage:
+    async def page(self, subject: Subject | None, f: BondFilters) -> BondPage:
         if subject is None:
             raise NotAuthenticated()
         self.policy.require(subject, "bonds.list")
@@ -85,12 +85,12 @@ class BondViews:
             where.append(Eq("state", f.state))
         if f.work_id is not None:
             where.append(Eq("work_id", f.work_id))
-        direction = 1 if f.order == "asc" else -1
+        direction: Direction = 1 if f.order == "asc" else -1
         page = await self.records.find(
             BONDS,
             Query(
                 where=tuple(where),
-                sort=((f.sort, direction),),
+                sort=((str(f.sort), direction),),
                 limit=f.limit,
                 cursor=f.cursor,
             ),
@@ -107,7 +107,7 @@ class BondViews:
         rows: list[BondRead] = []
         cursor: str | None = None
         while True:
-            page = await self.list(subject, f.model_copy(update={"limit": 200, "cursor": cursor}))
+            page = await self.page(subject, f.model_copy(update={"limit": 200, "cursor": cursor}))
             rows += page.items
             cursor = page.next_cursor
             if not cursor or len(rows) >= 10_000:

@@ -115,13 +115,18 @@ def render(report: Report) -> str:
     c = report.claims
     lines = [
         f"判定: {'有効' if report.valid else '無効'}",
-        f"ボンド: {c.get('bond_id', '—')}  証券番号: {c.get('certificate_no', '—')}  版: {c.get('revision', '—')}",
+        f"ボンド: {c.get('bond_id', '—')}  証券番号: {c.get('certificate_no', '—')}  "
+        f"版: {c.get('revision', '—')}",
         f"発行機関: {c.get('issuer_name', '—')}  債務者: {c.get('obligor_name', '—')}",
         f"署名した証明書: {report.certificate or '—'}",
         f"認証キーの発行日時: {c.get('issued_at', '—')}",
     ]
     if report.status_issued_at is not None and report.status_age_s is not None:
-        state = {True: "最新（失効していません）", False: "無効（更新または削除済み）", None: "不明"}
+        state = {
+            True: "最新（失効していません）",
+            False: "無効（更新または削除済み）",
+            None: "不明",
+        }
         lines.append(
             f"状態リスト: {state[report.current]}（{report.status_issued_at.isoformat()} 時点、"
             f"{_age(report.status_age_s)}）"

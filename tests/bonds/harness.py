@@ -17,7 +17,6 @@ permission matrix (``test_permissions``) signs in for real.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -49,7 +48,13 @@ OPERATOR_ORG = new_id()
 API = "/api/v1"
 START = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # Monday 10:00 JST
 OPENING = "2026-06-10T01:00:00Z"  # 開札日時 10:00 JST
-ALL_BOND_GRANTS = ("bonds.issue", "bonds.certificates", "bonds.read", "bonds.unseal", "bonds.securities")
+ALL_BOND_GRANTS = (
+    "bonds.issue",
+    "bonds.certificates",
+    "bonds.read",
+    "bonds.unseal",
+    "bonds.securities",
+)
 
 
 def _subject(login: str, org: str, kind: OrgKind, *grants: str) -> Subject:
@@ -64,7 +69,9 @@ ISSUER_B = _subject("issuer-b", ISSUER_B_ORG, OrgKind.ISSUER, "bonds.issue", "bo
 BUILDER = _subject("builder", BUILDER_ORG, OrgKind.CONTRACTOR, "bonds.read")
 BUILDER_PLAIN = _subject("builder-plain", BUILDER_ORG, OrgKind.CONTRACTOR)
 RIVAL = _subject("rival", RIVAL_ORG, OrgKind.CONTRACTOR, "bonds.read")
-CLERK = _subject("clerk", ORDERER_ORG, OrgKind.ORDERER, "bonds.read", "works.create", "works.manage")
+CLERK = _subject(
+    "clerk", ORDERER_ORG, OrgKind.ORDERER, "bonds.read", "works.create", "works.manage"
+)
 PRIVILEGED = _subject("privileged", ORDERER_ORG, OrgKind.ORDERER, "bonds.read", "bonds.unseal")
 KEEPER = _subject("keeper", ORDERER_ORG, OrgKind.ORDERER, "bonds.securities", "bonds.read")
 ORDERER_PLAIN = _subject("orderer-plain", ORDERER_ORG, OrgKind.ORDERER)
@@ -89,9 +96,7 @@ NAMES = {
 def bond_settings(settings: Settings, pki: Pki, **over: Any) -> Settings:
     return settings.model_copy(
         update={
-            "bonds": BondSettings(
-                trust_anchors=[pki.anchor_file], crl_files=pki.crl_files, **over
-            )
+            "bonds": BondSettings(trust_anchors=[pki.anchor_file], crl_files=pki.crl_files, **over)
         }
     )
 
@@ -142,7 +147,9 @@ class Harness(BaseHarness):
         bond: dict[str, Any] = await self.ok(who, "POST", "/bonds", 201, json=bond_body(**over))
         return bond
 
-    async def sign(self, bond_id: str, signer: KeySigner | None = None, who: Subject = ISSUER) -> str:
+    async def sign(
+        self, bond_id: str, signer: KeySigner | None = None, who: Subject = ISSUER
+    ) -> str:
         """The issuer downloads the TBS file, signs it (as ``kura bond sign``), uploads it;
         returns the key file text."""
         assert self.pki is not None
@@ -207,7 +214,10 @@ async def seed(container: Container) -> str:
             "number": "R8-BOND-001",
             "orderer_org_id": ORDERER_ORG,
             "contractor_org_ids": [BUILDER_ORG],
-            "location": {"address": "広島県福山市春日町2丁目2番56号先", "municipality_code": "34207"},
+            "location": {
+                "address": "広島県福山市春日町2丁目2番56号先",
+                "municipality_code": "34207",
+            },
             "period_start": "2026-06-15",
             "period_end": "2026-08-31",
             "status": "registered",

@@ -157,7 +157,9 @@ class Pki:
 
     def issue(self, subject: str, key: PrivateKey | None = None, **kw: object) -> Identity:
         key = key or ec.generate_private_key(ec.SECP256R1())
-        cert = make_cert(subject, key.public_key(), self.inter.subject, self.inter_key, ca=False, **kw)  # type: ignore[arg-type]
+        cert = make_cert(
+            subject, key.public_key(), self.inter.subject, self.inter_key, ca=False, **kw
+        )  # type: ignore[arg-type]
         return Identity(key, cert, [self.inter])
 
 
@@ -165,20 +167,34 @@ def build(folder: Path) -> Pki:
     folder.mkdir(parents=True, exist_ok=True)
     root_key = ec.generate_private_key(ec.SECP256R1())
     root_name = _name("Kura Test Root CA (商業登記認証局の代わり)")
-    root = make_cert("Kura Test Root CA (商業登記認証局の代わり)", root_key.public_key(), root_name, root_key, ca=True, days=7300, start=NOW - dt.timedelta(days=365))
+    root = make_cert(
+        "Kura Test Root CA (商業登記認証局の代わり)",
+        root_key.public_key(),
+        root_name,
+        root_key,
+        ca=True,
+        days=7300,
+        start=NOW - dt.timedelta(days=365),
+    )
     inter_key = ec.generate_private_key(ec.SECP256R1())
-    inter = make_cert("Kura Test Issuing CA", inter_key.public_key(), root.subject, root_key, ca=True)
+    inter = make_cert(
+        "Kura Test Issuing CA", inter_key.public_key(), root.subject, root_key, ca=True
+    )
 
     def leaf(subject: str, key: PrivateKey, **kw: object) -> Identity:
         cert = make_cert(subject, key.public_key(), inter.subject, inter_key, ca=False, **kw)  # type: ignore[arg-type]
         return Identity(key, cert, [inter])
 
     rogue_key = ec.generate_private_key(ec.SECP256R1())
-    rogue_root = make_cert("Rogue CA", rogue_key.public_key(), _name("Rogue CA"), rogue_key, ca=True)
+    rogue_root = make_cert(
+        "Rogue CA", rogue_key.public_key(), _name("Rogue CA"), rogue_key, ca=True
+    )
     untrusted_key = ec.generate_private_key(ec.SECP256R1())
     untrusted = Identity(
         untrusted_key,
-        make_cert("偽 発行機関", untrusted_key.public_key(), rogue_root.subject, rogue_key, ca=False),
+        make_cert(
+            "偽 発行機関", untrusted_key.public_key(), rogue_root.subject, rogue_key, ca=False
+        ),
         [],
     )
     revoked = leaf("失効 保証株式会社", ec.generate_private_key(ec.SECP256R1()))
@@ -203,7 +219,9 @@ def build(folder: Path) -> Pki:
         ),
         revoked=revoked,
         weak=leaf("弱鍵 保証株式会社", weak_key),
-        no_signing=leaf("暗号用 保証株式会社", ec.generate_private_key(ec.SECP256R1()), signing=False),
+        no_signing=leaf(
+            "暗号用 保証株式会社", ec.generate_private_key(ec.SECP256R1()), signing=False
+        ),
         custodial=leaf("カードなし 保証株式会社", ec.generate_private_key(ec.SECP256R1())),
     )
     pki.anchor_file.write_text(pem(root))

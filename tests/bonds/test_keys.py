@@ -88,7 +88,8 @@ async def test_a_kura_held_key_signs_at_once_and_says_so(h: Harness, pki: Pki) -
     assert r.status_code == 201, r.text
     assert r.json()["custody"] == "kura"
     stored = await h.container.records.get("bond_certificates", r.json()["id"])
-    assert stored is not None and "PRIVATE" not in json.dumps(stored)  # encrypted, never PEM
+    assert stored is not None
+    assert "PRIVATE" not in json.dumps(stored)
     bond = await h.register()
     assert bond["key_state"] == "active"  # no signing step
     key = await h.download(bond["id"])
@@ -104,7 +105,8 @@ async def test_wrong_p12_password_is_refused(h: Harness, pki: Pki) -> None:
         files={"file": ("issuer.p12", pki.custodial.pkcs12(), "application/x-pkcs12")},
         data={"password": "wrong"},
     )
-    assert r.status_code == 400 and "パスワード" in r.json()["detail"]
+    assert r.status_code == 400
+    assert "パスワード" in r.json()["detail"]
 
 
 @pytest.mark.parametrize(
@@ -141,7 +143,8 @@ async def test_missing_crl_fails_closed(h: Harness, pki: Pki) -> None:
         r = await h.call(
             ISSUER, "POST", "/api/v1/bonds/certificates", json={"chain_pem": pki.ec.chain_pem}
         )
-        assert r.status_code == 400 and r.json()["reason"] == "revocation_unknown"
+        assert r.status_code == 400
+        assert r.json()["reason"] == "revocation_unknown"
     finally:
         write_crls(pki, [pki.revoked.cert])
 
@@ -151,7 +154,7 @@ async def test_a_certificate_revoked_after_registration_stops_its_keys(
 ) -> None:
     """issue 11 §2: revocation is checked at registration and at every use."""
     await h.certificate()
-    bond, key = await h.signed_bond()
+    _, key = await h.signed_bond()
     write_crls(pki, [pki.revoked.cert, pki.ec.cert])
     h.clock.advance(days=10)
     refused = await h.present(key, status=400)
@@ -171,15 +174,13 @@ async def test_an_expired_certificate_stops_its_keys(h: Harness, pki: Pki) -> No
 
 async def test_a_retired_certificate_stops_its_keys(h: Harness) -> None:
     cert = await h.certificate()
-    bond, key = await h.signed_bond()
+    _, key = await h.signed_bond()
     await h.ok(ISSUER, "DELETE", f"/bonds/certificates/{cert['id']}")
     h.clock.advance(days=10)
     assert (await h.present(key, status=400))["reason"] == "retired"
 
 
-async def test_keys_signed_by_another_issuers_certificate_are_refused(
-    h: Harness, pki: Pki
-) -> None:
+async def test_keys_signed_by_another_issuers_certificate_are_refused(h: Harness, pki: Pki) -> None:
     """An issuer signs its own keys: a certificate registered by another issuer does not
     count, at upload and at presentation."""
     await h.certificate()
@@ -188,7 +189,8 @@ async def test_keys_signed_by_another_issuers_certificate_are_refused(
     tbs = await h.ok(ISSUER, "GET", f"/bonds/{bond['id']}/keys/tbs")
     text = sign_tbs(tbs, pki.ec_b.signer())
     r = await h.call(ISSUER, "POST", f"/api/v1/bonds/{bond['id']}/keys", json={"key": text})
-    assert r.status_code == 400 and r.json()["reason"] == "unregistered"
+    assert r.status_code == 400
+    assert r.json()["reason"] == "unregistered"
 
 
 async def test_upload_of_a_stale_signature_is_refused(h: Harness, pki: Pki) -> None:
@@ -204,7 +206,8 @@ async def test_upload_of_a_stale_signature_is_refused(h: Harness, pki: Pki) -> N
     )
     text = sign_tbs(old_tbs, pki.ec.signer())
     r = await h.call(ISSUER, "POST", f"/api/v1/bonds/{bond['id']}/keys", json={"key": text})
-    assert r.status_code == 400 and r.json()["reason"] == "payload_mismatch"
+    assert r.status_code == 400
+    assert r.json()["reason"] == "payload_mismatch"
 
 
 async def _refusal(h: Harness, key: str, who: Any = CLERK) -> dict[str, Any]:
@@ -214,7 +217,8 @@ async def _refusal(h: Harness, key: str, who: Any = CLERK) -> dict[str, Any]:
     assert r.status_code in (400, 404), r.text
     assert await h.container.records.count("bond_openings") == before  # nothing stored
     # error messages reveal nothing sealed (issue 11 §3)
-    assert "1309100" not in r.text and "1,309,100" not in r.text
+    assert "1309100" not in r.text
+    assert "1,309,100" not in r.text
     body: dict[str, Any] = r.json()
     return body
 
@@ -253,7 +257,8 @@ async def test_forged_altered_and_truncated_keys_fail(h: Harness, pki: Pki) -> N
     assert len(refusals) == len(cases)  # every attempt audited
     # the key for another bond, presented on this bond's page
     r = await h.call(CLERK, "POST", f"/api/v1/bonds/{bond['id']}/open", json={"key": other_key})
-    assert r.status_code == 400 and r.json()["reason"] == "other_bond"
+    assert r.status_code == 400
+    assert r.json()["reason"] == "other_bond"
 
 
 async def test_a_rebid_makes_the_old_key_fail_at_once(h: Harness) -> None:
@@ -266,7 +271,8 @@ async def test_a_rebid_makes_the_old_key_fail_at_once(h: Harness) -> None:
         f"/bonds/{bond['id']}",
         json={"version": bond["version"], "event": "rebid", "amount": 1_250_000, "premium": 11_000},
     )
-    assert updated["revision"] == 2 and updated["key_state"] == "awaiting_signature"
+    assert updated["revision"] == 2
+    assert updated["key_state"] == "awaiting_signature"
     h.clock.advance(days=10)
     refused = await h.present(old_key, status=400)
     assert refused["reason"] == "superseded"
@@ -314,16 +320,15 @@ async def test_every_attempt_is_audited_without_contents(h: Harness) -> None:
     assert all(e["target"] == f"bonds/{bond['id']}" for e in presented)
     assert len(await h.audit("bonds.key_refused")) == 1
     everything = json.dumps(await h.audit("bonds.registered") + presented, ensure_ascii=False)
-    assert "1309100" not in everything and bond["certificate_no"] not in everything
+    assert "1309100" not in everything
+    assert bond["certificate_no"] not in everything
 
 
-async def test_failures_are_rate_limited_per_user_and_per_bond(
-    h: Harness, settings: Any
-) -> None:
+async def test_failures_are_rate_limited_per_user_and_per_bond(h: Harness, settings: Any) -> None:
     """issue 11 §2: key guesses rate-limited per user and per bond (defaults 10 / 20 in
     15 minutes), and the throttled attempts are audited too."""
     await h.certificate()
-    bond, key = await h.signed_bond()
+    _, key = await h.signed_bond()
     wrong = _with_claims(key, secret=b64u(b"\x01" * 32))
     h.clock.advance(days=10)
     for _ in range(10):
@@ -335,7 +340,9 @@ async def test_failures_are_rate_limited_per_user_and_per_bond(
         await h.present(wrong, who=PRIVILEGED, status=400)
     r = await h.call(PRIVILEGED, "POST", "/api/v1/bonds/open", json={"key": key})
     assert r.status_code == 429
-    throttled = [e for e in await h.audit("bonds.key_refused") if "throttled" in e["detail"]["reason"]]
+    throttled = [
+        e for e in await h.audit("bonds.key_refused") if "throttled" in e["detail"]["reason"]
+    ]
     assert len(throttled) == 2
     h.clock.advance(minutes=16)  # the window passes
     assert (await h.present(key))["bond"]["view"] == "full"
@@ -350,7 +357,8 @@ async def test_the_published_status_list_shows_superseded_keys(h: Harness) -> No
     bond, key = await h.signed_bond()
     ref = parse_compact(_token(key)).claims["status"]
     r = await h.call(None, "GET", f"/api/v1/bonds/status/{ref['list']}")
-    assert r.status_code == 200 and r.headers["content-type"].startswith("application/statuslist+jwt")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/statuslist+jwt")
     public = kura_keys(h.container).status_public
     assert not status_lists.read(r.text, public).revoked(ref["index"])
     await h.ok(

@@ -34,7 +34,8 @@ async def test_registration_links_the_work_and_keeps_the_parties(h: Harness) -> 
     assert bond["issuer_name"] == "東日本建設業保証株式会社"
     assert bond["opening_at"] == "2026-06-10T01:00:00.000000Z"
     events = await h.audit("bonds.registered")
-    assert len(events) == 1 and events[0]["after_digest"]
+    assert len(events) == 1
+    assert events[0]["after_digest"]
 
 
 async def test_rebid_records_the_premium_difference_and_a_revision(h: Harness) -> None:
@@ -73,10 +74,13 @@ async def test_rebid_records_the_premium_difference_and_a_revision(h: Harness) -
 async def test_reservation_carries_into_the_performance_bond_and_is_deleted(h: Harness) -> None:
     """F02<1>: 予約されていた場合は、ボンド情報登録の際に予約時の情報を引き継ぐ;
     F02<2>: the reservation and the bid bond are deleted when the contract is made."""
-    reservation = await h.register(kind="performance_reservation", amount=1_250_000, conditions="予約時の特約")
+    reservation = await h.register(
+        kind="performance_reservation", amount=1_250_000, conditions="予約時の特約"
+    )
     bid = await h.register()
     template = await h.ok(ISSUER, "GET", f"/bonds/{reservation['id']}/carry")
-    assert template["conditions"] == "予約時の特約" and template["kind"] == "performance_bond"
+    assert template["conditions"] == "予約時の特約"
+    assert template["kind"] == "performance_bond"
     body = {
         **{k: v for k, v in template.items() if k not in ("kind",)},
         "kind": "performance_bond",
@@ -93,23 +97,35 @@ async def test_reservation_carries_into_the_performance_bond_and_is_deleted(h: H
     assert performance["conditions"] == "予約時の特約"
     for old in (reservation, bid):
         gone = await h.ok(ISSUER, "GET", f"/bonds/{old['id']}")
-        assert gone["state"] == "deleted" and gone["deleted_reason"] == "contracted"
+        assert gone["state"] == "deleted"
+        assert gone["deleted_reason"] == "contracted"
     # F02<3>: a contract change updates the performance bond
     changed = await h.ok(
         ISSUER,
         "PATCH",
         f"/bonds/{performance['id']}",
-        json={"version": performance["version"], "event": "contract_change", "amount": 1_300_000, "contract_amount": 13_000_000},
+        json={
+            "version": performance["version"],
+            "event": "contract_change",
+            "amount": 1_300_000,
+            "contract_amount": 13_000_000,
+        },
     )
-    assert changed["revision"] == 2 and changed["amount"] == 1_300_000
+    assert changed["revision"] == 2
+    assert changed["amount"] == 1_300_000
 
 
 async def test_losing_bidders_bonds_are_deleted(h: Harness) -> None:
     """F01<4> <不落札の場合> ボンド情報削除."""
     bond = await h.register()
-    deleted = await h.ok(ISSUER, "DELETE", f"/bonds/{bond['id']}?version={bond['version']}&reason=lost")
-    assert deleted["state"] == "deleted" and deleted["deleted_reason"] == "lost"
-    r = await h.call(ISSUER, "DELETE", f"/api/v1/bonds/{bond['id']}?version={deleted['version']}&reason=lost")
+    deleted = await h.ok(
+        ISSUER, "DELETE", f"/bonds/{bond['id']}?version={bond['version']}&reason=lost"
+    )
+    assert deleted["state"] == "deleted"
+    assert deleted["deleted_reason"] == "lost"
+    r = await h.call(
+        ISSUER, "DELETE", f"/api/v1/bonds/{bond['id']}?version={deleted['version']}&reason=lost"
+    )
     assert r.status_code == 409
     r = await h.call(
         ISSUER,
@@ -133,10 +149,15 @@ async def test_copies_print_any_revision_marked_as_copies(h: Harness) -> None:
     texts = {}
     for revision in (1, 2):
         r = await h.call(BUILDER, "GET", f"/api/v1/bonds/{bond['id']}/copy.pdf?revision={revision}")
-        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "application/pdf"
         texts[revision] = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
-    assert "写し" in texts[1] and "1,111,111" in texts[1] and "第1版" in texts[1]
-    assert "2,222,222" in texts[2] and "第2版" in texts[2] and "1,111,111" not in texts[2]
+    assert "写し" in texts[1]
+    assert "1,111,111" in texts[1]
+    assert "第1版" in texts[1]
+    assert "2,222,222" in texts[2]
+    assert "第2版" in texts[2]
+    assert "1,111,111" not in texts[2]
     r = await h.call(BUILDER, "GET", f"/api/v1/bonds/{bond['id']}/copy.pdf?revision=9")
     assert r.status_code == 404
 
@@ -151,7 +172,16 @@ async def test_copies_print_any_revision_marked_as_copies(h: Harness) -> None:
         ({"period_start": "2026-08-01", "period_end": "2026-07-01"}, 400, "period_end"),
         ({"claim_deadline": "2026-07-01"}, 400, "claim_deadline"),
         ({"opening_at": None}, 400, "opening_at"),
-        ({"kind": "performance_bond", "opening_at": None, "contract_amount": 20_000_000, "amount": 1_999_999}, 400, "amount"),
+        (
+            {
+                "kind": "performance_bond",
+                "opening_at": None,
+                "contract_amount": 20_000_000,
+                "amount": 1_999_999,
+            },
+            400,
+            "amount",
+        ),
         ({"kind": "performance_bond", "opening_at": "2026-06-10T01:00:00Z"}, 400, "opening_at"),
         ({"contract_amount": 1_000_000}, 400, "amount"),
         ({"obligor_org_id": ORDERER_ORG}, 400, None),
@@ -164,7 +194,10 @@ async def test_bad_input_is_refused_and_nothing_is_stored(
 ) -> None:
     """issue 11 "Bad input": negative, zero or absurd amounts; a period that ends before it
     starts; a performance bond below 1/10 (seed 003 21); a bid bond without 開札日時."""
-    before = {c: await h.container.records.count(c) for c in ("bonds", "bond_revisions", "bond_keys", "audit_events")}
+    before = {
+        c: await h.container.records.count(c)
+        for c in ("bonds", "bond_revisions", "bond_keys", "audit_events")
+    }
     r = await h.call(ISSUER, "POST", "/api/v1/bonds", json=bond_body(**over))
     assert r.status_code == status, r.text
     if field:
@@ -192,15 +225,28 @@ async def test_an_issuer_cannot_touch_another_issuers_bond(h: Harness) -> None:
     ):
         r = await h.call(ISSUER_B, method, "/api/v1" + path, json=body)
         assert r.status_code == 404, (method, path, r.text)
-    r = await h.call(ISSUER_PLAIN, "PATCH", f"/api/v1/bonds/{bond['id']}", json={"version": 1, "event": "rebid", "amount": 5})
+    r = await h.call(
+        ISSUER_PLAIN,
+        "PATCH",
+        f"/api/v1/bonds/{bond['id']}",
+        json={"version": 1, "event": "rebid", "amount": 5},
+    )
     assert r.status_code == 403
     assert (await h.container.records.get("bonds", bond["id"]))["revision"] == 1
 
 
 async def test_paper_bonds_count_in_balances_without_keys(h: Harness) -> None:
     """保証債務残高管理: 紙で発行したボンドの保証額の投入 so totals are whole."""
-    paper = await h.register(paper=True, kind="performance_bond", opening_at=None, amount=3_000_000, period_start="2026-06-01", period_end="2026-12-31")
-    assert paper["origin"] == "paper" and paper["key_state"] == "none"
+    paper = await h.register(
+        paper=True,
+        kind="performance_bond",
+        opening_at=None,
+        amount=3_000_000,
+        period_start="2026-06-01",
+        period_end="2026-12-31",
+    )
+    assert paper["origin"] == "paper"
+    assert paper["key_state"] == "none"
     summary = await h.ok(ISSUER, "GET", "/bonds/balances")
     assert summary["total"] == 3_000_000
     r = await h.call(BUILDER, "GET", f"/api/v1/bonds/{paper['id']}/key")
@@ -210,15 +256,28 @@ async def test_paper_bonds_count_in_balances_without_keys(h: Harness) -> None:
 async def test_the_balance_table_follows_every_change(h: Harness) -> None:
     """The incremental yearly deltas equal a recomputation from the revisions."""
     a = await h.register(amount=1_000_000, period_start="2026-06-01", period_end="2027-03-31")
-    b = await h.register(kind="performance_bond", opening_at=None, amount=2_000_000, period_start="2026-05-01", period_end="2026-12-31")
+    b = await h.register(
+        kind="performance_bond",
+        opening_at=None,
+        amount=2_000_000,
+        period_start="2026-05-01",
+        period_end="2026-12-31",
+    )
     h.clock.advance(days=20)
-    a = await h.ok(ISSUER, "PATCH", f"/bonds/{a['id']}", json={"version": a["version"], "event": "rebid", "amount": 1_500_000})
+    a = await h.ok(
+        ISSUER,
+        "PATCH",
+        f"/bonds/{a['id']}",
+        json={"version": a["version"], "event": "rebid", "amount": 1_500_000},
+    )
     h.clock.advance(days=30)
     await h.ok(ISSUER, "DELETE", f"/bonds/{b['id']}?version={b['version']}&reason=completed")
     stored = await balances.stored_deltas(h.container.records, None, balances.date(2030, 1, 1))
     expected: dict[Any, int] = {}
     for bid in (a["id"], b["id"]):
-        for d, v in balances.contribution(await balances.revisions_of(h.container.records, bid)).items():
+        for d, v in balances.contribution(
+            await balances.revisions_of(h.container.records, bid)
+        ).items():
             expected[d] = expected.get(d, 0) + v
     got: dict[Any, int] = {}
     for d, v in next(iter(stored.values())):

@@ -45,7 +45,13 @@ pytestmark = pytest.mark.anyio
 NOW = datetime.now(UTC)
 PAST = (NOW - timedelta(days=1)).isoformat()  # the opening time has passed: not sealed
 TODAY = NOW.date()
-BOND_GRANTS = ("bonds.issue", "bonds.certificates", "bonds.read", "bonds.unseal", "bonds.securities")
+BOND_GRANTS = (
+    "bonds.issue",
+    "bonds.certificates",
+    "bonds.read",
+    "bonds.unseal",
+    "bonds.securities",
+)
 
 # login -> (organization key, grants); issuers are made here, the rest join perm_world's orgs
 EXTRA: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -79,19 +85,31 @@ def body(ids: Ids, **over: Any) -> dict[str, Any]:
 
 
 async def add_actors(world: World, stack: AsyncExitStack) -> None:
-    for key, name in (("issuer", "東日本建設業保証株式会社"), ("issuer_b", "西日本損害保険株式会社")):
-        org = await _ok(await world.operator.post(f"{API}/organizations", json={"kind": "issuer", "name": name}), 201)
+    for key, name in (
+        ("issuer", "東日本建設業保証株式会社"),
+        ("issuer_b", "西日本損害保険株式会社"),
+    ):
+        org = await _ok(
+            await world.operator.post(
+                f"{API}/organizations", json={"kind": "issuer", "name": name}
+            ),
+            201,
+        )
         world.orgs[key] = str(org["id"])
     for login, (org_key, grants) in EXTRA.items():
         made = await _ok(
             await world.operator.post(
-                f"{API}/users", json={"login_id": login, "name": f"{login} 太郎", "org_id": world.orgs[org_key]}
+                f"{API}/users",
+                json={"login_id": login, "name": f"{login} 太郎", "org_id": world.orgs[org_key]},
             ),
             201,
         )
         user_id = str(made["user"]["id"])
         for grant in grants:
-            await _ok(await world.operator.post(f"{API}/users/{user_id}/grants", json={"grant": grant}), 201)
+            await _ok(
+                await world.operator.post(f"{API}/users/{user_id}/grants", json={"grant": grant}),
+                201,
+            )
         client, _ = await _signed_in(stack, world.app, login, made["initial_password"])
         world.actors[login] = Actor(login, user_id, world.orgs[org_key], client)
 
@@ -110,19 +128,27 @@ async def setup(world: World, pki: Pki) -> dict[str, str]:
     issuer = world.client("bissuer")
     work = await world.work()
     ids: dict[str, str] = {**world.base_ids(), "work": work["id"], "work_number": work["number"]}
-    cert = await _ok(await issuer.post(f"{API}/bonds/certificates", json={"chain_pem": pki.ec.chain_pem}), 201)
+    cert = await _ok(
+        await issuer.post(f"{API}/bonds/certificates", json={"chain_pem": pki.ec.chain_pem}), 201
+    )
     ids["cert"] = cert["id"]
 
     async def signed(**over: Any) -> dict[str, Any]:
         bond = await _ok(await issuer.post(f"{API}/bonds", json=body(ids, **over)), 201)
         tbs = (await issuer.get(f"{API}/bonds/{bond['id']}/keys/tbs")).json()
-        await _ok(await issuer.post(f"{API}/bonds/{bond['id']}/keys", json={"key": sign_tbs(tbs, pki.ec.signer())}))
+        await _ok(
+            await issuer.post(
+                f"{API}/bonds/{bond['id']}/keys", json={"key": sign_tbs(tbs, pki.ec.signer())}
+            )
+        )
         return dict(bond)
 
     bond = await signed()
     ids["bond"] = bond["id"]
     ids["key"] = (await world.client("bbuilder").get(f"{API}/bonds/{bond['id']}/key")).text
-    reservation = await _ok(await issuer.post(f"{API}/bonds", json=body(ids, kind="performance_reservation")), 201)
+    reservation = await _ok(
+        await issuer.post(f"{API}/bonds", json=body(ids, kind="performance_reservation")), 201
+    )
     ids["resv"] = reservation["id"]
     unsigned = await _ok(await issuer.post(f"{API}/bonds", json=body(ids)), 201)
     ids["unsigned"] = unsigned["id"]
@@ -143,38 +169,137 @@ def rows(pki: Pki) -> list[Row]:
     return [
         Row("GET", "/bonds", allowed="bclerk", hidden="bond", other="bstranger", other_status=200),
         Row("GET", "/bonds/export.csv", allowed="bclerk", other="bstranger", other_status=200),
-        Row("POST", "/bonds", allowed="bissuer", denied="bissuer_plain", ok=201, other="bstranger",
-            other_status=403, json=lambda ids: body(ids)),
-        Row("POST", "/bonds/securities", allowed="bkeeper", ok=201, other="bstranger", other_status=400,
-            json=lambda ids: {"kind": "cash", "work_id": ids["work"], "obligor_org_id": ids["contractor"],
-                              "amount": 1_000_000, "paid_on": TODAY.isoformat()}),
+        Row(
+            "POST",
+            "/bonds",
+            allowed="bissuer",
+            denied="bissuer_plain",
+            ok=201,
+            other="bstranger",
+            other_status=403,
+            json=lambda ids: body(ids),
+        ),
+        Row(
+            "POST",
+            "/bonds/securities",
+            allowed="bkeeper",
+            ok=201,
+            other="bstranger",
+            other_status=400,
+            json=lambda ids: {
+                "kind": "cash",
+                "work_id": ids["work"],
+                "obligor_org_id": ids["contractor"],
+                "amount": 1_000_000,
+                "paid_on": TODAY.isoformat(),
+            },
+        ),
         # another orderer's user presenting a genuine key is audited: see the module doc
         Row("POST", "/bonds/open", allowed="bclerk", other=None, json=key),
         Row("GET", "/bonds/{bond}", allowed="bclerk", other="bstranger"),
-        Row("PATCH", "/bonds/{fresh}", allowed="bissuer", denied="bissuer_plain", other="bissuer_b",
-            fresh=True, json={"version": 1, "event": "rebid", "amount": 900_000}),
-        Row("DELETE", "/bonds/{fresh}?version=1&reason=lost", allowed="bissuer", denied="bissuer_plain",
-            other="bissuer_b", fresh=True),
-        Row("GET", "/bonds/{bond}/revisions", allowed="bbuilder", denied="builder", other="bstranger"),
-        Row("GET", "/bonds/{resv}/carry", allowed="bissuer", denied="bissuer_plain", other="bissuer_b"),
+        Row(
+            "PATCH",
+            "/bonds/{fresh}",
+            allowed="bissuer",
+            denied="bissuer_plain",
+            other="bissuer_b",
+            fresh=True,
+            json={"version": 1, "event": "rebid", "amount": 900_000},
+        ),
+        Row(
+            "DELETE",
+            "/bonds/{fresh}?version=1&reason=lost",
+            allowed="bissuer",
+            denied="bissuer_plain",
+            other="bissuer_b",
+            fresh=True,
+        ),
+        Row(
+            "GET",
+            "/bonds/{bond}/revisions",
+            allowed="bbuilder",
+            denied="builder",
+            other="bstranger",
+        ),
+        Row(
+            "GET",
+            "/bonds/{resv}/carry",
+            allowed="bissuer",
+            denied="bissuer_plain",
+            other="bissuer_b",
+        ),
         Row("POST", "/bonds/{bond}/open", allowed="bclerk", other="bstranger", json=key),
-        Row("GET", "/bonds/{bond}/copy.pdf", allowed="bbuilder", denied="builder", other="bstranger"),
+        Row(
+            "GET", "/bonds/{bond}/copy.pdf", allowed="bbuilder", denied="builder", other="bstranger"
+        ),
         Row("POST", "/bonds/{bond}/copy", allowed="bclerk", other="bstranger", json=key),
-        Row("GET", "/bonds/{unsigned}/keys/tbs", allowed="bissuer", denied="bissuer_plain", other="bissuer_b"),
-        Row("POST", "/bonds/{unsigned}/keys", allowed="bissuer", denied="bissuer_plain", other="bissuer_b",
-            json=lambda ids: {"key": ids["signed_upload"]}),
+        Row(
+            "GET",
+            "/bonds/{unsigned}/keys/tbs",
+            allowed="bissuer",
+            denied="bissuer_plain",
+            other="bissuer_b",
+        ),
+        Row(
+            "POST",
+            "/bonds/{unsigned}/keys",
+            allowed="bissuer",
+            denied="bissuer_plain",
+            other="bissuer_b",
+            json=lambda ids: {"key": ids["signed_upload"]},
+        ),
         Row("GET", "/bonds/{bond}/key", allowed="bbuilder", denied="builder", other="bstranger"),
         Row("GET", "/bonds/balances", allowed="bissuer", denied="bissuer_plain", other=None),
-        Row("GET", "/bonds/balances/history?from=2026-01-01&to=2026-12-31", allowed="bissuer",
-            denied="bissuer_plain", other=None),
-        Row("GET", "/bonds/balances/export?format=xlsx", allowed="bissuer", denied="bissuer_plain", other=None),
-        Row("GET", "/works/{work}/contract-security", allowed="bclerk", denied="reader", other="outsider"),
+        Row(
+            "GET",
+            "/bonds/balances/history?from=2026-01-01&to=2026-12-31",
+            allowed="bissuer",
+            denied="bissuer_plain",
+            other=None,
+        ),
+        Row(
+            "GET",
+            "/bonds/balances/export?format=xlsx",
+            allowed="bissuer",
+            denied="bissuer_plain",
+            other=None,
+        ),
+        Row(
+            "GET",
+            "/works/{work}/contract-security",
+            allowed="bclerk",
+            denied="reader",
+            other="outsider",
+        ),
         Row("GET", "/bonds/certificates", allowed="bissuer", denied="bissuer_plain", other=None),
-        Row("POST", "/bonds/certificates", allowed="bissuer", denied="bissuer_plain", ok=201, other="bstranger",
-            other_status=403, json={"chain_pem": pki.ed.chain_pem}),
-        Row("POST", "/bonds/certificates/custody", allowed="bissuer", denied="bissuer_plain", ok=201,
-            other="bstranger", other_status=403, files=p12_upload(pki), data={"password": "p12-pass"}),
-        Row("DELETE", "/bonds/certificates/{cert}", allowed="bissuer", denied="bissuer_plain", other="bissuer_b"),
+        Row(
+            "POST",
+            "/bonds/certificates",
+            allowed="bissuer",
+            denied="bissuer_plain",
+            ok=201,
+            other="bstranger",
+            other_status=403,
+            json={"chain_pem": pki.ed.chain_pem},
+        ),
+        Row(
+            "POST",
+            "/bonds/certificates/custody",
+            allowed="bissuer",
+            denied="bissuer_plain",
+            ok=201,
+            other="bstranger",
+            other_status=403,
+            files=p12_upload(pki),
+            data={"password": "p12-pass"},
+        ),
+        Row(
+            "DELETE",
+            "/bonds/certificates/{cert}",
+            allowed="bissuer",
+            denied="bissuer_plain",
+            other="bissuer_b",
+        ),
     ]
 
 
@@ -201,7 +326,9 @@ async def test_operators_are_refused_by_the_bonds_rules(world: World, pki: Pki) 
         ("GET", "/bonds/balances"),
         ("POST", "/bonds/open"),
     ):
-        r = await world.operator.request(method, API + path, json=key(ids) if method == "POST" else None)
+        r = await world.operator.request(
+            method, API + path, json=key(ids) if method == "POST" else None
+        )
         assert r.status_code in (403, 404), (method, path, r.status_code)
         assert "1000000" not in r.text
 
@@ -211,10 +338,13 @@ async def test_published_trust_and_status_answer_without_sign_in(world: World, p
     r = await world.anonymous.get(f"{API}/bonds/trust")
     assert r.status_code == 200
     trust = r.json()
-    assert trust["status_key"]["kty"] == "OKP" and trust["anchors"] and trust["crls"]
+    assert trust["status_key"]["kty"] == "OKP"
+    assert trust["anchors"]
+    assert trust["crls"]
     assert any(i["name"] == "東日本建設業保証株式会社" for i in trust["issuers"])
     r = await world.anonymous.get(f"{API}/bonds/status/1")
-    assert r.status_code == 200 and r.text.count(".") == 2
+    assert r.status_code == 200
+    assert r.text.count(".") == 2
     assert (await world.anonymous.get(f"{API}/bonds/status/77")).status_code == 404
     json.dumps(trust)
 

@@ -74,21 +74,59 @@ CALLS = [
     Call("export", "GET", "/bonds/export.csv", CLERK),
     Call("detail without key", "GET", "/bonds/{bond}", CLERK),
     Call("revisions", "GET", "/bonds/{bond}/revisions", CLERK),
-    Call("open with key", "POST", "/bonds/open", CLERK, keyed=True, shows_after=True, issuer_sealed=False),
-    Call("open this bond", "POST", "/bonds/{bond}/open", CLERK, keyed=True, shows_after=True, issuer_sealed=False),
-    Call("copy with key", "POST", "/bonds/{bond}/copy", CLERK, keyed=True, before=409, shows_after=True),
+    Call(
+        "open with key",
+        "POST",
+        "/bonds/open",
+        CLERK,
+        keyed=True,
+        shows_after=True,
+        issuer_sealed=False,
+    ),
+    Call(
+        "open this bond",
+        "POST",
+        "/bonds/{bond}/open",
+        CLERK,
+        keyed=True,
+        shows_after=True,
+        issuer_sealed=False,
+    ),
+    Call(
+        "copy with key",
+        "POST",
+        "/bonds/{bond}/copy",
+        CLERK,
+        keyed=True,
+        before=409,
+        shows_after=True,
+    ),
     Call("copy without key", "GET", "/bonds/{bond}/copy.pdf", CLERK, before=403, after=403),
     Call("key download", "GET", "/bonds/{bond}/key", CLERK, before=403, after=403),
     Call("tbs", "GET", "/bonds/{bond}/keys/tbs", CLERK, before=403, after=403),
     Call("balances", "GET", "/bonds/balances", CLERK, shows_after=True),
-    Call("balance history", "GET", "/bonds/balances/history?from=2026-06-01&to=2026-07-31&step=day", CLERK, shows_after=True),
+    Call(
+        "balance history",
+        "GET",
+        "/bonds/balances/history?from=2026-06-01&to=2026-07-31&step=day",
+        CLERK,
+        shows_after=True,
+    ),
     Call("balances csv", "GET", "/bonds/balances/export?format=csv", CLERK, shows_after=True),
     Call("balances xlsx", "GET", "/bonds/balances/export?format=xlsx", CLERK, shows_after=True),
     Call("contract security", "GET", "/works/{work}/contract-security", CLERK),
     Call("audit view", "GET", "/audit/events?limit=200", AUDITOR),
     Call("audit export", "GET", "/audit/events/export", AUDITOR),
     # the orderer's 一部の権限者: everything, with a key, on both sides
-    Call("privileged open", "POST", "/bonds/open", PRIVILEGED, keyed=True, shows_before=True, shows_after=True),
+    Call(
+        "privileged open",
+        "POST",
+        "/bonds/open",
+        PRIVILEGED,
+        keyed=True,
+        shows_before=True,
+        shows_after=True,
+    ),
     Call("privileged detail", "GET", "/bonds/{bond}", PRIVILEGED),
     # the orderer's keeper of securities
     Call("keeper list", "GET", "/bonds", KEEPER),
@@ -104,7 +142,13 @@ CALLS = [
     Call("other orderer detail", "GET", "/bonds/{bond}", STRANGER, before=404, after=404),
     Call("other issuer detail", "GET", "/bonds/{bond}", ISSUER_B, before=404, after=404),
     Call("other issuer balances", "GET", "/bonds/balances", ISSUER_B, shows_after=True),
-    Call("other issuer history", "GET", "/bonds/balances/history?from=2026-06-01&to=2026-07-31&step=day", ISSUER_B, shows_after=True),
+    Call(
+        "other issuer history",
+        "GET",
+        "/bonds/balances/history?from=2026-06-01&to=2026-07-31&step=day",
+        ISSUER_B,
+        shows_after=True,
+    ),
     Call("published trust", "GET", "/bonds/trust", CLERK, issuer_sealed=False),
     Call("published status", "GET", "/bonds/status/1", CLERK),
 ]
@@ -133,7 +177,9 @@ async def _call(h: Harness, call: Call, ids: dict[str, str], key: str) -> Any:
 
 async def test_every_endpoint_on_both_sides_of_the_opening_time(h: Harness) -> None:
     await h.certificate()
-    bond, key = await h.signed_bond(amount=AMOUNT, conditions=CONDITIONS, opening_at="2026-06-10T01:00:00Z")
+    bond, key = await h.signed_bond(
+        amount=AMOUNT, conditions=CONDITIONS, opening_at="2026-06-10T01:00:00Z"
+    )
     ids = {"bond": bond["id"], "work": h.work_id}
     secrets = _secrets(bond)
     problems: list[str] = []
@@ -143,7 +189,9 @@ async def test_every_endpoint_on_both_sides_of_the_opening_time(h: Harness) -> N
             r = await _call(h, call, ids, key)
             want = call.before if phase == "before" else call.after
             if r.status_code != want:
-                problems.append(f"{phase} {call.label}: {r.status_code} (want {want}) {r.text[:200]}")
+                problems.append(
+                    f"{phase} {call.label}: {r.status_code} (want {want}) {r.text[:200]}"
+                )
                 continue
             text = _text(r)
             shown = [s for s in secrets if s in text and (call.issuer_sealed or "保証" not in s)]
@@ -161,11 +209,14 @@ async def test_sealed_answers_are_the_same_whatever_the_contents(h: Harness) -> 
     depends on the sealed contents."""
     await h.certificate()
     a, key_a = await h.signed_bond(amount=1_000_000, premium=5_000, certificate_no="SAME-A")
-    b, key_b = await h.signed_bond(
+    b, _ = await h.signed_bond(
         amount=9_999_999, premium=99_000, certificate_no="SAME-B", conditions="別の特約"
     )
     await h.ok(
-        ISSUER, "PATCH", f"/bonds/{b['id']}", json={"version": b["version"], "event": "rebid", "amount": 9_000_000}
+        ISSUER,
+        "PATCH",
+        f"/bonds/{b['id']}",
+        json={"version": b["version"], "event": "rebid", "amount": 9_000_000},
     )
 
     def strip(view: dict[str, Any]) -> dict[str, Any]:
@@ -183,7 +234,9 @@ async def test_sealed_answers_are_the_same_whatever_the_contents(h: Harness) -> 
     assert strip(oa["bond"]) == strip(ob["bond"])
 
 
-async def test_the_orderers_list_is_ordered_and_counted_by_existence_fields_only(h: Harness) -> None:
+async def test_the_orderers_list_is_ordered_and_counted_by_existence_fields_only(
+    h: Harness,
+) -> None:
     await h.certificate()
     for amount in (3_000_000, 1_000_000, 2_000_000):
         await h.signed_bond(amount=amount)
@@ -200,4 +253,5 @@ async def test_the_privilege_does_not_replace_the_key(h: Harness) -> None:
     await h.certificate()
     bond, _ = await h.signed_bond()
     got = await h.ok(PRIVILEGED, "GET", f"/bonds/{bond['id']}")
-    assert got["view"] == "existence" and got["amount"] is None
+    assert got["view"] == "existence"
+    assert got["amount"] is None

@@ -38,25 +38,92 @@ def sec(kind: str, amount: int, **c: Any) -> dict[str, Any]:
         (WORK, [sec("cash", 1_250_000, paid_on="2026-06-11")], True, None),
         (WORK, [sec("cash", 1_249_999, paid_on="2026-06-11")], False, "10分の1"),
         # 低価格入札者 10分の3以上: 3,750,000
-        ({**WORK, "low_bid": True}, [sec("performance_bond", 3_750_000, issued_on="2026-06-10")], True, None),
-        ({**WORK, "low_bid": True}, [sec("performance_bond", 3_749_999, issued_on="2026-06-10")], False, "10分の3"),
+        (
+            {**WORK, "low_bid": True},
+            [sec("performance_bond", 3_750_000, issued_on="2026-06-10")],
+            True,
+            None,
+        ),
+        (
+            {**WORK, "low_bid": True},
+            [sec("performance_bond", 3_749_999, issued_on="2026-06-10")],
+            False,
+            "10分の3",
+        ),
         # 契約締結の日までに
         (WORK, [sec("cash", 2_000_000, paid_on="2026-06-13")], False, "契約締結日"),
         # 議会の議決の日 when the contract needs one
-        ({**WORK, "resolution_date": "2026-06-30"}, [sec("cash", 2_000_000, paid_on="2026-06-20")], True, None),
-        ({**WORK, "resolution_date": "2026-06-30"}, [sec("cash", 2_000_000, paid_on="2026-07-01")], False, "議会の議決の日"),
+        (
+            {**WORK, "resolution_date": "2026-06-30"},
+            [sec("cash", 2_000_000, paid_on="2026-06-20")],
+            True,
+            None,
+        ),
+        (
+            {**WORK, "resolution_date": "2026-06-30"},
+            [sec("cash", 2_000_000, paid_on="2026-07-01")],
+            False,
+            "議会の議決の日",
+        ),
         # 現金と保険等の併用は認めない
-        (WORK, [sec("cash", 1_250_000, paid_on="2026-06-01"), sec("performance_insurance", 1_250_000, issued_on="2026-06-01")], False, "現金と保険等の併用"),
+        (
+            WORK,
+            [
+                sec("cash", 1_250_000, paid_on="2026-06-01"),
+                sec("performance_insurance", 1_250_000, issued_on="2026-06-01"),
+            ],
+            False,
+            "現金と保険等の併用",
+        ),
         # 複数の保険等を組み合わせることは認めない
-        (WORK, [sec("performance_bond", 700_000, issued_on="2026-06-01"), sec("performance_insurance", 700_000, issued_on="2026-06-01")], False, "複数"),
+        (
+            WORK,
+            [
+                sec("performance_bond", 700_000, issued_on="2026-06-01"),
+                sec("performance_insurance", 700_000, issued_on="2026-06-01"),
+            ],
+            False,
+            "複数",
+        ),
         # 金融機関等の保証: 請求期限を保証期間経過後6か月以上
-        (WORK, [sec("financial_guarantee", 1_250_000, issued_on="2026-06-01", period_end="2026-08-31", claim_deadline="2027-02-28")], True, None),
-        (WORK, [sec("financial_guarantee", 1_250_000, issued_on="2026-06-01", period_end="2026-08-31", claim_deadline="2027-02-27")], False, "6か月"),
+        (
+            WORK,
+            [
+                sec(
+                    "financial_guarantee",
+                    1_250_000,
+                    issued_on="2026-06-01",
+                    period_end="2026-08-31",
+                    claim_deadline="2027-02-28",
+                )
+            ],
+            True,
+            None,
+        ),
+        (
+            WORK,
+            [
+                sec(
+                    "financial_guarantee",
+                    1_250_000,
+                    issued_on="2026-06-01",
+                    period_end="2026-08-31",
+                    claim_deadline="2027-02-27",
+                )
+            ],
+            False,
+            "6か月",
+        ),
         # no price, no date, nothing at all
         ({}, [sec("cash", 1, paid_on="2026-06-01")], False, "請負代金額"),
         (WORK, [], False, "登録されていません"),
         # the award price stands in for a contract price not yet entered (1(2))
-        ({"award_price": 10_000_000, "contract_date": "2026-06-12"}, [sec("cash", 1_000_000, paid_on="2026-06-01")], True, None),
+        (
+            {"award_price": 10_000_000, "contract_date": "2026-06-12"},
+            [sec("cash", 1_000_000, paid_on="2026-06-01")],
+            True,
+            None,
+        ),
     ],
 )
 def test_the_rules_of_clause_21(
@@ -97,8 +164,14 @@ async def test_works_record_the_bid_and_compute_the_award_price(h: Harness) -> N
         },
     )
     assert updated["award_price"] == 12_500_000  # 11,363,637 x 1.1 = 12,500,000.7
-    assert updated["low_bid"] is True and updated["contract_date"] == "2026-06-12"
-    r = await h.call(CLERK, "PATCH", f"/api/v1/works/{h.work_id}", json={"version": updated["version"], "award_price": 1})
+    assert updated["low_bid"] is True
+    assert updated["contract_date"] == "2026-06-12"
+    r = await h.call(
+        CLERK,
+        "PATCH",
+        f"/api/v1/works/{h.work_id}",
+        json={"version": updated["version"], "award_price": 1},
+    )
     assert r.status_code == 422  # computed, never sent
 
 
@@ -108,7 +181,12 @@ async def _contracted_work(h: Harness, low_bid: bool = False) -> None:
         CLERK,
         "PATCH",
         f"/works/{h.work_id}",
-        json={"version": work["version"], "contract_price": 12_500_000, "contract_date": "2026-06-12", "low_bid": low_bid},
+        json={
+            "version": work["version"],
+            "contract_price": 12_500_000,
+            "contract_date": "2026-06-12",
+            "low_bid": low_bid,
+        },
     )
 
 
@@ -116,7 +194,13 @@ async def test_check_counts_the_orderers_records_and_opened_bonds_only(h: Harnes
     await _contracted_work(h)
     await h.certificate()
     # an issuer's performance bond, not yet opened with its key
-    perf = await h.register(kind="performance_bond", opening_at=None, amount=1_250_000, contract_amount=12_500_000, issued_on="2026-06-11")
+    perf = await h.register(
+        kind="performance_bond",
+        opening_at=None,
+        amount=1_250_000,
+        contract_amount=12_500_000,
+        issued_on="2026-06-11",
+    )
     await h.sign(perf["id"])
     check = await h.ok(CLERK, "GET", f"/works/{h.work_id}/contract-security")
     assert check["passed"] is False
@@ -133,22 +217,43 @@ async def test_check_counts_the_orderers_records_and_opened_bonds_only(h: Harnes
         "POST",
         "/bonds/securities",
         201,
-        json={"kind": "cash", "work_id": h.work_id, "obligor_org_id": BUILDER_ORG, "amount": 1_250_000, "paid_on": "2026-06-10"},
+        json={
+            "kind": "cash",
+            "work_id": h.work_id,
+            "obligor_org_id": BUILDER_ORG,
+            "amount": 1_250_000,
+            "paid_on": "2026-06-10",
+        },
     )
-    assert cash["view"] == "full" and cash["origin"] == "orderer"
+    assert cash["view"] == "full"
+    assert cash["origin"] == "orderer"
     check = await h.ok(CLERK, "GET", f"/works/{h.work_id}/contract-security")
-    assert check["passed"] is False and any("併用" in r for r in check["reasons"])
+    assert check["passed"] is False
+    assert any("併用" in r for r in check["reasons"])
     # another orderer, and a user without the right, get nothing
-    assert (await h.call(STRANGER, "GET", f"/api/v1/works/{h.work_id}/contract-security")).status_code == 404
-    assert (await h.call(ORDERER_PLAIN, "GET", f"/api/v1/works/{h.work_id}/contract-security")).status_code in (403, 404)
+    assert (
+        await h.call(STRANGER, "GET", f"/api/v1/works/{h.work_id}/contract-security")
+    ).status_code == 404
+    assert (
+        await h.call(ORDERER_PLAIN, "GET", f"/api/v1/works/{h.work_id}/contract-security")
+    ).status_code in (403, 404)
 
 
 async def test_orderer_security_records_need_a_date_and_their_own_work(h: Harness) -> None:
-    body = {"kind": "cash", "work_id": h.work_id, "obligor_org_id": BUILDER_ORG, "amount": 1_000_000}
+    body = {
+        "kind": "cash",
+        "work_id": h.work_id,
+        "obligor_org_id": BUILDER_ORG,
+        "amount": 1_000_000,
+    }
     r = await h.call(KEEPER, "POST", "/api/v1/bonds/securities", json=body)
-    assert r.status_code == 400 and r.json()["field"] == "paid_on"
-    r = await h.call(STRANGER, "POST", "/api/v1/bonds/securities", json={**body, "paid_on": "2026-06-01"})
-    assert r.status_code == 400 and r.json()["field"] == "work_id"
+    assert r.status_code == 400
+    assert r.json()["field"] == "paid_on"
+    r = await h.call(
+        STRANGER, "POST", "/api/v1/bonds/securities", json={**body, "paid_on": "2026-06-01"}
+    )
+    assert r.status_code == 400
+    assert r.json()["field"] == "work_id"
 
 
 async def test_balances_by_scope_with_exports(h: Harness) -> None:
@@ -156,8 +261,23 @@ async def test_balances_by_scope_with_exports(h: Harness) -> None:
     An issuer sees its own bonds one by one and every issuer's total once nothing of it is
     sealed; a sealed bond of another issuer is in no figure it sees."""
     await h.certificate()
-    await h.register(kind="performance_bond", opening_at=None, amount=4_000_000, period_start="2026-05-01", period_end="2027-04-30", paper=True)
-    await h.register(who=ISSUER_B, kind="performance_insurance", opening_at=None, amount=6_000_000, period_start="2026-05-01", period_end="2026-12-31", paper=True)
+    await h.register(
+        kind="performance_bond",
+        opening_at=None,
+        amount=4_000_000,
+        period_start="2026-05-01",
+        period_end="2027-04-30",
+        paper=True,
+    )
+    await h.register(
+        who=ISSUER_B,
+        kind="performance_insurance",
+        opening_at=None,
+        amount=6_000_000,
+        period_start="2026-05-01",
+        period_end="2026-12-31",
+        paper=True,
+    )
     await h.register(who=ISSUER_B, amount=999_999)  # sealed bid bond of issuer B
     mine = await h.ok(ISSUER, "GET", "/bonds/balances")
     assert mine["total"] == 10_000_000
@@ -168,16 +288,21 @@ async def test_balances_by_scope_with_exports(h: Harness) -> None:
     assert [r["amount"] for r in mine["bonds"]] == [4_000_000]  # per bond: own only
     theirs = await h.ok(ISSUER_B, "GET", "/bonds/balances")
     assert theirs["total"] == 10_000_000 + 999_999  # its own sealed bond counts for itself
-    history = await h.ok(ISSUER, "GET", "/bonds/balances/history?from=2026-04-01&to=2027-06-30&step=month")
+    history = await h.ok(
+        ISSUER, "GET", "/bonds/balances/history?from=2026-04-01&to=2027-06-30&step=month"
+    )
     total = next(s for s in history["series"] if s["key"] == "total")["values"]
-    assert total[0] == 0 and total[1] == 10_000_000 and total[-1] == 0
+    assert total[0] == 0
+    assert total[1] == 10_000_000
+    assert total[-1] == 0
     assert max(total) == 10_000_000  # the sealed 999,999 never shows to issuer A
     r = await h.call(ISSUER, "GET", "/api/v1/bonds/balances/export?format=xlsx")
     book = load_workbook(io.BytesIO(r.content))
     assert book.sheetnames == ["ボンド毎の残高", "発行機関毎の残高"]
     assert book["発行機関毎の残高"]["B4"].value == 10_000_000
     r = await h.call(ISSUER, "GET", "/api/v1/bonds/balances/export?format=csv")
-    assert r.text.startswith("\ufeff種類") and "4000000" in r.text
+    assert r.text.startswith("\ufeff種類")
+    assert "4000000" in r.text
     h.clock.advance(days=10)  # past B's 開札日時
     mine = await h.ok(ISSUER, "GET", "/bonds/balances")
     assert mine["total"] == 10_999_999
