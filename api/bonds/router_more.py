@@ -143,6 +143,31 @@ async def contract_security(
     return await SecurityCheck(container).check(subject, work_id)
 
 
+@router.get("/bonds/parties")
+async def parties(container: ContainerDep, subject: SubjectDep) -> list[dict[str, str]]:
+    """The organizations a bond can name: contractors (債務者) and orderers (債権者), for the
+    issuer's registration form and the orderer's security records. Names only."""
+    from api.bonds.permissions import BondResource
+    from api.errors import NotAuthenticated
+
+    if subject is None:
+        raise NotAuthenticated()
+    res = BondResource(org_id=subject.org_id)
+    if not (
+        container.policy.can(subject, "bonds.create", res)
+        or container.policy.can(subject, "bonds.securities.create", res)
+    ):
+        from api.errors import Forbidden
+
+        raise Forbidden()
+    out: list[dict[str, str]] = []
+    for kind in ("contractor", "orderer"):
+        async for org in container.records.scan("organizations", (Eq("kind", kind),)):
+            out.append({"id": org["id"], "kind": kind, "name": str(org.get("name", ""))})
+    out.sort(key=lambda o: (o["kind"], o["name"]))
+    return out
+
+
 # certificates -----------------------------------------------------------------------------------
 def _cert(record: dict[str, Any]) -> CertificateRead:
     return CertificateRead.model_validate({k: v for k, v in record.items() if k != "private_key"})

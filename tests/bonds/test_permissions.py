@@ -272,6 +272,7 @@ def rows(pki: Pki) -> list[Row]:
             other="outsider",
         ),
         Row("GET", "/bonds/certificates", allowed="bissuer", denied="bissuer_plain", other=None),
+        Row("GET", "/bonds/parties", allowed="bissuer", denied="bissuer_plain", other=None),
         Row(
             "POST",
             "/bonds/certificates",
