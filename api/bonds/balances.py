@@ -27,7 +27,7 @@ the securities of their own works they have opened with a valid key, and their o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -36,10 +36,30 @@ from api.bonds.models import BALANCES, BONDS, REVISIONS, BondState, Origin
 from api.kit.clock import from_iso
 from storage.errors import DuplicateKey, StaleVersion
 from storage.ports import RecordStore
-from storage.query import Eq, In, Query, Range, Record
+from storage.query import Condition, Direction, Eq, In, Query, Range, Record
 
 JST = ZoneInfo("Asia/Tokyo")
 Deltas = dict[date, int]
+
+
+async def find_all(
+    records: RecordStore,
+    collection: str,
+    where: Sequence[Condition],
+    sort: tuple[tuple[str, Direction], ...],
+) -> AsyncIterator[Record]:
+    """Every match in keyset pages along ``sort`` (an indexed order, so a selective filter
+    reads only its matches; ``scan`` walks ids)."""
+    cursor: str | None = None
+    while True:
+        page = await records.find(
+            collection, Query(where=tuple(where), sort=sort, limit=1000, cursor=cursor)
+        )
+        for item in page.items:
+            yield item
+        if not page.next_cursor or len(page.items) < 1000:
+            return
+        cursor = page.next_cursor
 
 
 def jst_date(at: datetime) -> date:
@@ -81,6 +101,15 @@ def difference(before: Deltas, after: Deltas) -> Deltas:
     for d, v in before.items():
         out[d] -= v
     return {d: v for d, v in out.items() if v}
+
+
+def encode(deltas: Deltas) -> dict[str, int]:
+    """A contribution as stored on its bond (``balance``): ISO date -> change."""
+    return {d.isoformat(): v for d, v in sorted(deltas.items())}
+
+
+def decode(stored: dict[str, int] | None) -> Deltas:
+    return {date.fromisoformat(k): int(v) for k, v in (stored or {}).items()}
 
 
 def year_id(issuer: str, year: int) -> str:
@@ -165,11 +194,11 @@ async def stored_deltas(
     records: RecordStore, issuers: Sequence[str] | None, until: date
 ) -> dict[str, list[tuple[date, int]]]:
     """Every stored change up to ``until`` per issuer (``issuers`` None: all)."""
-    where: list[object] = [Range("year", lte=until.year)]
+    where: list[Condition] = [Range("year", lte=until.year)]
     if issuers is not None:
         where.append(In("issuer_org_id", tuple(issuers)))
     out: dict[str, list[tuple[date, int]]] = defaultdict(list)
-    async for rec in records.scan(BALANCES, tuple(where)):  # type: ignore[arg-type]
+    async for rec in find_all(records, BALANCES, where, (("issuer_org_id", 1), ("year", 1))):
         year = int(rec["year"])
         issuer = str(rec["issuer_org_id"])
         for k, v in (rec.get("deltas") or {}).items():
@@ -185,11 +214,13 @@ async def sealed_of_others(
     from api.kit.clock import to_iso
 
     out: dict[str, Deltas] = {}
-    async for bond in records.scan(BONDS, (Range("opening_at", gt=to_iso(now)),)):
+    async for bond in find_all(
+        records, BONDS, (Range("opening_at", gt=to_iso(now)),), (("opening_at", 1),)
+    ):
         if not counts(bond) or bond.get("issuer_org_id") == viewer_issuer:
             continue
         issuer = str(bond["issuer_org_id"])
-        part = contribution(await revisions_of(records, bond["id"]))
+        part = decode(bond.get("balance"))
         merged = out.setdefault(issuer, {})
         for d, v in part.items():
             merged[d] = merged.get(d, 0) + v

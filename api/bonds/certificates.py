@@ -73,8 +73,19 @@ def describe(cert: x509.Certificate) -> dict[str, Any]:
     }
 
 
+_parsed: dict[tuple[str, ...], list[x509.Certificate]] = {}
+
+
 def chain_of(record: Record) -> list[x509.Certificate]:
-    return [x509.load_pem_x509_certificate(p.encode()) for p in record["chain"]]
+    """The stored chain, parsed (remembered per PEM text: certificates never change)."""
+    key = tuple(record["chain"])
+    found = _parsed.get(key)
+    if found is None:
+        found = [x509.load_pem_x509_certificate(p.encode()) for p in key]
+        if len(_parsed) > 10_000:
+            _parsed.clear()
+        _parsed[key] = found
+    return list(found)
 
 
 def _pem(cert: x509.Certificate) -> str:
@@ -234,12 +245,18 @@ class CertificateService:
         assert not isinstance(key, bytes)
         return KeySigner(key, chain_of(record))  # type: ignore[arg-type]
 
-    async def usable(self, ident: str, issuer_org_id: str | None) -> Usable:
+    async def usable(
+        self, ident: str, issuer_org_id: str | None, record: Record | None = None
+    ) -> Usable:
         """The registered, active certificate ``ident`` of the issuer, checked now (chain,
-        validity, revocation): at every use of a key (issue 11 §2)."""
-        record = await self.records.get(CERTIFICATES, ident) if len(ident) == 64 else None
-        if record is None or (
-            issuer_org_id is not None and record["issuer_org_id"] != issuer_org_id
+        validity, revocation): at every use of a key (issue 11 §2). ``record``: the
+        certificate's record when the caller has read it already."""
+        if record is None and len(ident) == 64:
+            record = await self.records.get(CERTIFICATES, ident)
+        if (
+            record is None
+            or record["id"] != ident
+            or (issuer_org_id is not None and record["issuer_org_id"] != issuer_org_id)
         ):
             raise pki.CertificateRejected(
                 "unregistered", "発行機関が登録した証明書で署名されていません。"

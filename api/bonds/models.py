@@ -33,6 +33,7 @@ from storage.ports import IndexSpec
 BONDS = "bonds"
 REVISIONS = "bond_revisions"
 KEYS = "bond_keys"
+KEY_FILES = "bond_key_files"  # the encrypted payload and signed key of each bond_keys record
 CERTIFICATES = "bond_certificates"
 OPENINGS = "bond_openings"
 ATTEMPTS = "bond_attempts"

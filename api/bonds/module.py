@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.attachments.service import register_reader
-from api.bonds import models
+from api.bonds import models, throttle
 from api.bonds.permissions import GRANTS, BondResource, BondRules
 from api.bonds.router import router
 from api.bonds.router_more import public_router
@@ -22,6 +22,7 @@ async def _schema(container: Container) -> None:
         (models.CERTIFICATES, models.CERT_INDEXES),
         (models.OPENINGS, models.OPENING_INDEXES),
         (models.BALANCES, models.BALANCE_INDEXES),
+        (models.ATTEMPTS, throttle.INDEXES),
     ):
         await records.ensure_indexes(collection, specs)
 
@@ -41,6 +42,10 @@ MODULE = Module(
     # The published and fixed paths first: ``/bonds/{bond_id}`` would shadow them.
     routers=(public_router, more_router, router),
     ensure_schema=_schema,
+    beat={
+        # failed key presentations that left the rate-limit window
+        "bonds-sweep-attempts": {"task": "bonds.sweep_attempts", "schedule": 60 * 60.0},
+    },
     grants=GRANTS,
     rules={"bonds": BondRules()},
 )

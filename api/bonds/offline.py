@@ -74,11 +74,36 @@ def status_key_of(trust: dict[str, Any]) -> ed25519.Ed25519PublicKey:
     return public
 
 
+class Verifier:
+    """Checks key files against one trust bundle; the trust store and the status lists are
+    read once (an orderer checking many keys, the benchmark)."""
+
+    def __init__(self, trust: dict[str, Any]) -> None:
+        self.trust = trust
+        anchors = [x509.load_pem_x509_certificate(p.encode()) for p in trust.get("anchors", [])]
+        crls = [x509.load_pem_x509_crl(p.encode()) for p in trust.get("crls", [])]
+        self.store = TrustStore(anchors, require_crl=True, crls=crls)
+        self.status_key = status_key_of(trust)
+        self._lists: dict[str, status_lists.StatusList] = {}
+
+    def status(self, token: str) -> status_lists.StatusList:
+        found = self._lists.get(token)
+        if found is None:
+            found = status_lists.read(token, self.status_key)
+            self._lists = {token: found}  # the newest one given
+        return found
+
+    def verify(self, text: str, now: datetime, status_token: str | None = None) -> Report:
+        return verify_keyfile(text, self.trust, now, status_token, verifier=self)
+
+
 def verify_keyfile(
     text: str,
     trust: dict[str, Any],
     now: datetime,
     status_token: str | None = None,
+    *,
+    verifier: Verifier | None = None,
 ) -> Report:
     report = Report()
     try:
@@ -97,17 +122,15 @@ def verify_keyfile(
             )
         if registered.get("state") != "active":
             raise CertificateRejected("retired", "署名した証明書は登録が取り消されています。")
-        anchors = [x509.load_pem_x509_certificate(p.encode()) for p in trust.get("anchors", [])]
-        crls = [x509.load_pem_x509_crl(p.encode()) for p in trust.get("crls", [])]
-        store = TrustStore(anchors, require_crl=True, crls=crls)
-        validation = store.validate(leaf, parsed.chain[1:], now)
+        checker = verifier or Verifier(trust)
+        validation = checker.store.validate(leaf, parsed.chain[1:], now)
         verify(parsed, validation.chain[0].public_key())
         report.valid = True
         if claims.get("custody") == "kura":
             report.notes.append(
                 "この認証キーは、発行機関の依頼によりKuraが保管する鍵で署名されています。"
             )
-        _status(report, trust, claims, status_token or snapshot, now)
+        _status(report, checker, claims, status_token or snapshot, now)
     except (EnvelopeError, CertificateRejected) as exc:
         report.valid = False
         report.problems.append(exc.message)
@@ -126,7 +149,7 @@ def _registered(trust: dict[str, Any], issuer: str, ident: str) -> dict[str, Any
 
 def _status(
     report: Report,
-    trust: dict[str, Any],
+    checker: Verifier,
     claims: dict[str, Any],
     token: str | None,
     now: datetime,
@@ -136,7 +159,7 @@ def _status(
         report.current = None
         report.warnings.append("状態リストがないため、認証キーが最新かどうか確認できません。")
         return
-    listed = status_lists.read(token, status_key_of(trust))
+    listed = checker.status(token)
     if listed.list_id != str(ref.get("list")):
         raise EnvelopeError("malformed", "状態リストが認証キーのものと一致しません。")
     report.status_issued_at = listed.issued_at

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
 from cryptography.x509.verification import (
     Criticality,
@@ -89,6 +90,10 @@ class TrustStore:
         self._fixed_crls = list(crls)
         self._stamp: tuple[tuple[str, int, int], ...] | None = None
         self._crls: list[x509.CertificateRevocationList] = []
+        # Validations remembered per chain while the CRLs are unchanged, used only for times
+        # inside the window every certificate and CRL of the chain covers: the same answer
+        # as a full check, without rebuilding the path at every key presented.
+        self._memo: dict[tuple[bytes, ...], tuple[Validation, datetime, datetime]] = {}
 
     @classmethod
     def from_files(
@@ -110,6 +115,7 @@ class TrustStore:
             stamp.append((str(path), st.st_mtime_ns, st.st_size))
         key = tuple(stamp)
         if key != self._stamp:
+            self._memo.clear()
             loaded: list[x509.CertificateRevocationList] = []
             for path_s, _, _ in stamp:
                 raw = Path(path_s).read_bytes()
@@ -123,8 +129,13 @@ class TrustStore:
             self._crls, self._stamp = loaded, key
         return self._crls + self._fixed_crls
 
-    def _revocation(self, cert: x509.Certificate, issuer: x509.Certificate, at: datetime) -> None:
+    def _revocation(
+        self, cert: x509.Certificate, issuer: x509.Certificate, at: datetime
+    ) -> datetime | None:
+        """Raise when revoked or unknown; else the time until which this answer holds (the
+        earliest nextUpdate of the CRLs used), None when it must not be remembered."""
         found = False
+        until: datetime | None = datetime.max.replace(tzinfo=at.tzinfo)
         for crl in self._current_crls():
             if crl.issuer != issuer.subject:
                 continue
@@ -140,17 +151,27 @@ class TrustStore:
             entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
             if entry is not None and entry.revocation_date_utc <= at:
                 raise CertificateRejected("revoked", "証明書は失効しています。")
+            if entry is not None:
+                until = None  # revoked from a later date: never remember
+            elif until is not None and next_update is not None:
+                until = min(until, next_update)
         if not found and self.require_crl:
             raise CertificateRejected(
                 "revocation_unknown",
                 "証明書の失効情報（CRL）を確認できません。運用管理者に連絡してください。",
             )
+        return until
 
     # validation ------------------------------------------------------------------------------
     def validate(
         self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], at: datetime
     ) -> Validation:
         """The verified chain at ``at``, or ``CertificateRejected``."""
+        self._current_crls()  # re-read changed CRL files (clears the memo)
+        memo_key = tuple(c.fingerprint(hashes.SHA256()) for c in [leaf, *intermediates])
+        known = self._memo.get(memo_key)
+        if known is not None and known[1] <= at < known[2]:
+            return known[0]
         if not self.anchors:
             raise CertificateRejected(
                 "no_trust_anchors",
@@ -186,9 +207,17 @@ class TrustStore:
                 "untrusted", "信頼する認証局が発行した証明書ではありません。"
             ) from exc
         chain = list(verified.chain)
+        until: datetime | None = min(c.not_valid_after_utc for c in chain)
         for cert, issuer in itertools.pairwise(chain):
-            self._revocation(cert, issuer, at)
-        return Validation(chain, min(c.not_valid_after_utc for c in chain))
+            holds = self._revocation(cert, issuer, at)
+            until = None if holds is None or until is None else min(until, holds)
+        result = Validation(chain, min(c.not_valid_after_utc for c in chain))
+        if until is not None:
+            start = max(c.not_valid_before_utc for c in chain)
+            if len(self._memo) > 10_000:
+                self._memo.clear()
+            self._memo[memo_key] = (result, start, until)
+        return result
 
 
 def _issuer_key(public: object) -> CertificateIssuerPublicKeyTypes:

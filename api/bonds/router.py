@@ -198,7 +198,7 @@ async def key_tbs(container: ContainerDep, subject: SubjectDep, bond_id: BondId)
     key = await service.keys.current(bond)
     if key is None or bond["state"] != "active":
         raise Conflict("署名を待っている認証キーはありません。")
-    body = json.dumps(service.keys.tbs(bond, key), ensure_ascii=False, indent=1)
+    body = json.dumps(await service.keys.tbs(bond, key), ensure_ascii=False, indent=1)
     name = f"bond-{bond_id}-v{key['revision']}.tbs.json"
     return Response(
         body.encode(),

@@ -234,7 +234,13 @@ async def trust(container: ContainerDep) -> dict[str, Any]:
         )
     for org in await container.records.get_many("organizations", list(issuers)):
         issuers[org["id"]]["name"] = org.get("name", "")
-    lists = sorted({str(k["status_list"]) async for k in container.records.scan(KEYS)} or {"1"})
+    lists = ["1"]
+    while (
+        await container.records.find(
+            KEYS, RecordQuery(where=(Eq("status_list", str(len(lists) + 1)),), limit=1)
+        )
+    ).items:
+        lists.append(str(len(lists) + 1))
     crls = []
     for crl in store._current_crls():
         crls.append(crl.public_bytes(serialization.Encoding.PEM).decode())

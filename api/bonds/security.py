@@ -28,6 +28,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from api.bonds import sealing
+from api.bonds.balances import find_all
 from api.bonds.models import BONDS, INSURANCE_KINDS, KIND_LABELS, SECURITY_KINDS, BondKind, Origin
 from api.bonds.permissions import BondResource
 from api.bonds.service import BondService
@@ -133,7 +134,9 @@ class SecurityCheck:
         counted: list[Record] = []
         listed: list[dict[str, Any]] = []
         unopened = 0
-        async for b in self.records.scan(BONDS, (Eq("work_id", work_id), Eq("state", "active"))):
+        async for b in find_all(
+            self.records, BONDS, (Eq("work_id", work_id), Eq("state", "active")), (("work_id", 1),)
+        ):
             if b.get("obligee_org_id") != subject.org_id or b["kind"] not in SECURITY_KINDS:
                 continue
             if b.get("origin") == Origin.ORDERER:

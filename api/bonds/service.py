@@ -237,7 +237,7 @@ class BondService:
                     stored = await self.records.update(
                         BONDS, stored["id"], {"key_state": KeyState.ACTIVE.value}, stored["version"]
                     )
-            await self._balance(stored, [])
+            stored = await self._balance(stored, [])
             await self.audit.record(
                 subject,
                 "bonds.registered",
@@ -347,7 +347,7 @@ class BondService:
                     stored = await self.records.update(
                         BONDS, bond_id, {"key_state": KeyState.ACTIVE.value}, stored["version"]
                     )
-            await self._balance(stored, before_revisions)
+            stored = await self._balance(stored, before_revisions)
             await self.audit.record(
                 subject,
                 "bonds.updated",
@@ -393,7 +393,7 @@ class BondService:
         await self._revision(stored, Event.DELETE, subject)
         if bond["origin"] == Origin.ELECTRONIC:
             await self.keys.close_previous(stored, KeyState.REVOKED)
-        await self._balance(stored, before_revisions)
+        stored = await self._balance(stored, before_revisions)
         await self.audit.record(
             subject,
             "bonds.deleted",
@@ -431,13 +431,21 @@ class BondService:
             },
         )
 
-    async def _balance(self, bond: Record, before: list[Record]) -> None:
+    async def _balance(self, bond: Record, before: list[Record]) -> Record:
+        """Replace the bond's contribution to its issuer's yearly balance records by its new
+        one, and keep the contribution on the bond (``balance``), so a sealed bond can be
+        taken out of the figures others see without reading its revisions. Returns the
+        bond as stored."""
         if not balances.counts(bond):
-            return
+            return bond
         after = await balances.revisions_of(self.records, bond["id"])
-        change = balances.difference(balances.contribution(before), balances.contribution(after))
+        new = balances.contribution(after)
+        change = balances.difference(balances.contribution(before), new)
         if change:
             await balances.apply(self.records, str(bond["issuer_org_id"]), change)
+        return await self.records.update(
+            BONDS, bond["id"], {"balance": balances.encode(new)}, bond["version"]
+        )
 
     # orderer's records of contract security (seed 003 21) -----------------------------------------
     async def create_security(self, subject: Subject | None, data: SecurityCreate) -> Record:
@@ -509,8 +517,11 @@ class BondService:
         now = self.clock.now()
         today = balances.jst_date(now)
         total, count = 0, 0
-        async for other in self.records.scan(
-            BONDS, (Eq("obligor_org_id", bond["obligor_org_id"]), Eq("state", "active"))
+        async for other in balances.find_all(
+            self.records,
+            BONDS,
+            (Eq("obligor_org_id", bond["obligor_org_id"]), Eq("state", "active")),
+            (("obligor_org_id", 1),),
         ):
             if not balances.counts(other):
                 continue

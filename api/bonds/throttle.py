@@ -1,10 +1,17 @@
 """Key guesses rate-limited per user and per bond (issue 11 §2).
 
-Failed presentations are counted in ``bond_attempts`` (shared by every API process), one
-counter per user and one per bond, each within a window (``KURA_BONDS__ATTEMPT_WINDOW_
-MINUTES``). Past the limit the user (or every user, for that bond) gets 429 until the window
-ends. Keys are SHA-256 hashes, as in ``api.auth.throttle``; a bond id that does not exist
-is counted the same way as one that does, so the counters are no oracle either.
+Every failed presentation appends one record to ``bond_attempts`` per counter it counts
+against (the user's, and the bond's), shared by every API process: ``{id, key, at}``. A
+counter is blocked while it holds ``limit`` attempts within the window
+(``KURA_BONDS__ATTEMPT_WINDOW_MINUTES``); then the user (or every user, for that bond) gets
+429 until the oldest attempt leaves the window. Keys are SHA-256 hashes, as in
+``api.auth.throttle``.
+
+Append-only on purpose: a guess at an unknown bond id and a guess at a known bond's secret
+cost the same write (an insert), where a counter record would be inserted for the one and
+updated for the other, a difference in time that says whether the bond exists
+(bench/bench_bonds.py measures the two). ``bonds.sweep_attempts`` (beat, hourly) deletes
+attempts older than the window.
 """
 
 from __future__ import annotations
@@ -13,9 +20,12 @@ import hashlib
 from datetime import datetime, timedelta
 
 from api.bonds.models import ATTEMPTS
-from api.kit.clock import from_iso, to_iso
-from storage.errors import DuplicateKey, StaleVersion
-from storage.ports import RecordStore
+from api.kit.clock import to_iso
+from api.kit.ids import new_id
+from storage.ports import IndexSpec, RecordStore
+from storage.query import Eq, Query, Range
+
+INDEXES = (IndexSpec((("key", 1), ("at", 1))), IndexSpec((("at", 1),)))
 
 
 def _key(kind: str, value: str) -> str:
@@ -31,31 +41,27 @@ class KeyThrottle:
         self.window = window
 
     async def blocked(self, kind: str, value: str, now: datetime) -> bool:
-        record = await self.records.get(ATTEMPTS, _key(kind, value))
-        if record is None or from_iso(record["window_end"]) <= now:
-            return False
-        return int(record["count"]) >= self.limits[kind]
+        recent = await self.records.count(
+            ATTEMPTS,
+            (Eq("key", _key(kind, value)), Range("at", gt=to_iso(now - self.window))),
+        )
+        return recent >= self.limits[kind]
 
     async def failed(self, kind: str, value: str, now: datetime) -> None:
-        key = _key(kind, value)
-        for _ in range(5):
-            record = await self.records.get(ATTEMPTS, key)
-            try:
-                if record is None:
-                    await self.records.insert(
-                        ATTEMPTS, {"id": key, "count": 1, "window_end": to_iso(now + self.window)}
-                    )
-                elif from_iso(record["window_end"]) <= now:
-                    await self.records.update(
-                        ATTEMPTS,
-                        key,
-                        {"count": 1, "window_end": to_iso(now + self.window)},
-                        record["version"],
-                    )
-                else:
-                    await self.records.update(
-                        ATTEMPTS, key, {"count": int(record["count"]) + 1}, record["version"]
-                    )
-                return
-            except (DuplicateKey, StaleVersion):
-                continue
+        await self.records.insert(
+            ATTEMPTS, {"id": new_id(), "key": _key(kind, value), "at": to_iso(now)}
+        )
+
+    async def sweep(self, now: datetime) -> int:
+        """Delete the attempts that left the window; returns how many."""
+        gone = 0
+        while True:
+            page = await self.records.find(
+                ATTEMPTS,
+                Query(where=(Range("at", lte=to_iso(now - self.window)),), limit=500),
+            )
+            for item in page.items:
+                await self.records.delete(ATTEMPTS, item["id"], None)
+            gone += len(page.items)
+            if len(page.items) < 500:
+                return gone

@@ -258,7 +258,12 @@ class BondViews:
         bonds it opened with a valid key for their current revision, not sealed now."""
         now = self.clock.now()
         out: list[Record] = []
-        async for b in self.records.scan(BONDS, (Eq("obligee_org_id", str(subject.org_id)),)):
+        async for b in balances.find_all(
+            self.records,
+            BONDS,
+            (Eq("obligee_org_id", str(subject.org_id)),),
+            (("obligee_org_id", 1),),
+        ):
             if b.get("origin") == Origin.ORDERER:
                 out.append(b)
                 continue
@@ -310,7 +315,15 @@ class BondViews:
                 }
             )
         issuers.sort(key=lambda r: (-int(r["outstanding"]), str(r["issuer_name"])))
-        own = [b async for b in self.records.scan(BONDS, (Eq("issuer_org_id", str(who.org_id)),))]
+        own = [
+            b
+            async for b in balances.find_all(
+                self.records,
+                BONDS,
+                (Eq("issuer_org_id", str(who.org_id)),),
+                (("issuer_org_id", 1),),
+            )
+        ]
         return {
             "on": day.isoformat(),
             "scope": "issuer",

@@ -346,6 +346,24 @@ async def test_failures_are_rate_limited_per_user_and_per_bond(h: Harness, setti
     assert len(throttled) == 2
     h.clock.advance(minutes=16)  # the window passes
     assert (await h.present(key))["bond"]["view"] == "full"
+    # the hourly sweep (beat ``bonds.sweep_attempts``) drops the attempts past the window
+    from api.bonds.keys import KeyService
+
+    assert await h.container.records.count("bond_attempts") == 40
+    assert await KeyService(h.container).throttle.sweep(h.clock.now()) == 40
+    assert await h.container.records.count("bond_attempts") == 0
+
+
+def test_the_attempt_sweep_runs_hourly_on_beat(settings: Any) -> None:
+    from workers.celery_app import create_celery
+
+    app = create_celery(settings)
+    entry = app.conf.beat_schedule["bonds-sweep-attempts"]
+    assert entry["task"] == "bonds.sweep_attempts"
+    assert entry["schedule"] == 3600.0
+    from workers.tasks.bonds import sweep_attempts
+
+    assert sweep_attempts.name == "bonds.sweep_attempts"
 
 
 async def test_the_published_status_list_shows_superseded_keys(h: Harness) -> None:

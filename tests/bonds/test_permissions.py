@@ -204,11 +204,15 @@ def rows(pki: Pki) -> list[Row]:
             denied="bissuer_plain",
             other="bissuer_b",
             fresh=True,
-            json={"version": 1, "event": "rebid", "amount": 900_000},
+            json=lambda ids: {
+                "version": int(ids["fresh_version"]),
+                "event": "rebid",
+                "amount": 900_000,
+            },
         ),
         Row(
             "DELETE",
-            "/bonds/{fresh}?version=1&reason=lost",
+            "/bonds/{fresh}?version={fresh_version}&reason=lost",
             allowed="bissuer",
             denied="bissuer_plain",
             other="bissuer_b",
@@ -309,7 +313,7 @@ async def test_bonds_matrix(world: World, pki: Pki) -> None:
 
     async def fresh() -> Ids:
         made = await _ok(await world.client("bissuer").post(f"{API}/bonds", json=body(ids)), 201)
-        return {"fresh": str(made["id"])}
+        return {"fresh": str(made["id"]), "fresh_version": str(made["version"])}
 
     # denied orderer/contractor users of the bond's organizations: ``plain`` and ``builder``
     # (no bonds grant); the defaults of Row name ``plain``.

@@ -111,7 +111,10 @@ def seed(server: Server, pki: Pki) -> None:
             "number": WORK_NUMBER,
             "orderer_org_id": orgs["orderer"],
             "contractor_org_ids": [orgs["contractor"]],
-            "location": {"address": "広島県福山市春日町2丁目2番56号先", "municipality_code": "342076"},
+            "location": {
+                "address": "広島県福山市春日町2丁目2番56号先",
+                "municipality_code": "342076",
+            },
             "period_start": "2026-06-15",
             "period_end": "2026-08-31",
         },
@@ -159,7 +162,18 @@ def sign(bonds: BondStack, tbs: Path) -> Path:
     password = bonds.folder / "password"
     password.write_text("p12-pass")
     subprocess.run(
-        [*KURA, "bond", "sign", str(tbs), "-o", str(out), "--p12", str(bonds.p12), "--password-file", str(password)],
+        [
+            *KURA,
+            "bond",
+            "sign",
+            str(tbs),
+            "-o",
+            str(out),
+            "--p12",
+            str(bonds.p12),
+            "--password-file",
+            str(password),
+        ],
         check=True,
         cwd=str(ROOT),
         capture_output=True,
