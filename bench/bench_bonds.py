@@ -60,7 +60,8 @@ def ks(a: list[float], b: list[float]) -> tuple[float, float]:
 def dist(label: str, values: list[float]) -> str:
     ms = [v * 1000 for v in values]
     return (
-        f"  {label:<28} n={len(ms)}  min {min(ms):.3f}  p10 {pct(ms, 0.1):.3f}  p25 {pct(ms, 0.25):.3f}"
+        f"  {label:<28} n={len(ms)}  min {min(ms):.3f}  p10 {pct(ms, 0.1):.3f}"
+        f"  p25 {pct(ms, 0.25):.3f}"
         f"  p50 {pct(ms, 0.5):.3f}  p75 {pct(ms, 0.75):.3f}  p90 {pct(ms, 0.9):.3f}"
         f"  p99 {pct(ms, 0.99):.3f}  mean {statistics.fmean(ms):.3f}  (ms)"
     )
@@ -188,7 +189,8 @@ async def keys_part(container: Any, pki: Any, n: int, out: Outcome) -> dict[str,
     print(dist("offline Verifier.verify()", offline))
     print(dist("baseline: bare ES256 verify", bare))
     print(
-        f"  online p95 {p95:.2f} ms = {p95 / (pct(bare, 0.95) * 1000):.1f} x the bare signature check"
+        f"  online p95 {p95:.2f} ms = {p95 / (pct(bare, 0.95) * 1000):.1f} x"
+        " the bare signature check"
     )
     print("  " + out.verdict("key verification p95 < 5 ms", p95 < 5.0))
     return {"issuer": issuer, "clerk": clerk, "bonds": bonds, "texts": texts, "ids": ids}
@@ -262,7 +264,8 @@ async def timing_part(
     dc, pc = ks(times["secret"], times["control"])
     diff = (statistics.median(times["bond"]) - statistics.median(times["secret"])) * 1e6
     print(
-        f"  KS wrong secret vs wrong bond id: D = {d:.3f}, p = {p:.3f}; medians differ by {diff:+.1f} µs"
+        f"  KS wrong secret vs wrong bond id: D = {d:.3f}, p = {p:.3f};"
+        f" medians differ by {diff:+.1f} µs"
     )
     print(f"  KS control (wrong secret vs wrong secret): D = {dc:.3f}, p = {pc:.3f}")
     print("  " + out.verdict("no measurable difference (KS p >= 0.01)", p >= 0.01))
@@ -350,7 +353,8 @@ async def balances_part(container: Any, n: int, years: int, out: Outcome) -> Non
         ]
     await container.records.insert_many("bond_balance_years", rows)
     print(
-        f"2. balance history: {len(bonds)} bonds, {len(revisions)} revisions, {len(rows)} yearly records (seeded in {time.perf_counter() - t:.1f} s)"
+        f"2. balance history: {len(bonds)} bonds, {len(revisions)} revisions,"
+        f" {len(rows)} yearly records (seeded in {time.perf_counter() - t:.1f} s)"
     )
     container.clock.at = now
     viewer = Subject(new_id(), "v", issuers[0], OrgKind.ISSUER, frozenset({"bonds.issue"}))
@@ -386,13 +390,18 @@ async def balances_part(container: Any, n: int, years: int, out: Outcome) -> Non
     )
     worst = max(pct(results["day"], 0.5), pct(results["month"], 0.5)) * 1000
     print(
-        f"  history monthly ({len(series['month'].dates)} points): median {pct(results['month'], 0.5) * 1000:.1f} ms, max {max(results['month']) * 1000:.1f} ms"
+        f"  history monthly ({len(series['month'].dates)} points):"
+        f" median {pct(results['month'], 0.5) * 1000:.1f} ms,"
+        f" max {max(results['month']) * 1000:.1f} ms"
     )
     print(
-        f"  history daily ({len(series['day'].dates)} points): median {pct(results['day'], 0.5) * 1000:.1f} ms, max {max(results['day']) * 1000:.1f} ms"
+        f"  history daily ({len(series['day'].dates)} points):"
+        f" median {pct(results['day'], 0.5) * 1000:.1f} ms,"
+        f" max {max(results['day']) * 1000:.1f} ms"
     )
     print(
-        f"  baseline (recompute from {len(revisions)} revisions): {baseline * 1000:.0f} ms = {baseline * 1000 / worst:.0f} x"
+        f"  baseline (recompute from {len(revisions)} revisions): {baseline * 1000:.0f} ms"
+        f" = {baseline * 1000 / worst:.0f} x"
     )
     print(
         "  "
