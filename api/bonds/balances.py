@@ -26,13 +26,14 @@ the securities of their own works they have opened with a valid key, and their o
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from api.bonds.models import BALANCES, BONDS, REVISIONS, BondState, Origin
+from api.bonds.models import BALANCES, REVISIONS, SEALED, BondState, Origin
 from api.kit.clock import from_iso
 from storage.errors import DuplicateKey, StaleVersion
 from storage.ports import RecordStore
@@ -116,31 +117,52 @@ def year_id(issuer: str, year: int) -> str:
     return f"{issuer}:{year:04d}"
 
 
+def _year_days(year: int) -> int:
+    return (date(year + 1, 1, 1) - date(year, 1, 1)).days
+
+
 async def apply(records: RecordStore, issuer: str, change: Deltas) -> None:
-    """Add ``change`` to the issuer's yearly delta records (inside the caller's unit)."""
-    by_year: dict[int, dict[str, int]] = defaultdict(dict)
+    """Add ``change`` to the issuer's yearly records (inside the caller's unit of work). A
+    yearly record holds ``days``: the change of the balance on each day of the year."""
+    by_year: dict[int, dict[int, int]] = defaultdict(dict)
     for d, v in change.items():
-        by_year[d.year][d.strftime("%m%d")] = v
+        by_year[d.year][(d - date(d.year, 1, 1)).days] = v
     for year, days in sorted(by_year.items()):
         rid = year_id(issuer, year)
         for _ in range(10):
             record = await records.get(BALANCES, rid)
+            values = list(record["days"]) if record else [0] * _year_days(year)
+            for i, v in days.items():
+                values[i] += v
             try:
                 if record is None:
                     await records.insert(
                         BALANCES,
-                        {"id": rid, "issuer_org_id": issuer, "year": year, "deltas": days},
+                        {"id": rid, "issuer_org_id": issuer, "year": year, "days": values},
                     )
                 else:
-                    merged = dict(record.get("deltas") or {})
-                    for k, v in days.items():
-                        merged[k] = merged.get(k, 0) + v
-                        if merged[k] == 0:
-                            del merged[k]
-                    await records.update(BALANCES, rid, {"deltas": merged}, record["version"])
+                    await records.update(BALANCES, rid, {"days": values}, record["version"])
                 break
             except (DuplicateKey, StaleVersion):
                 continue
+
+
+async def keep_sealed(records: RecordStore, bond: Record, contribution_: Deltas) -> None:
+    """Remember the contribution of a bond with an opening time apart (``bond_balance_
+    sealed``, small records by opening time), so the figures of others can leave it out
+    while it is sealed without reading the bonds."""
+    if not bond.get("opening_at"):
+        return
+    values = {
+        "issuer_org_id": bond["issuer_org_id"],
+        "opening_at": bond["opening_at"],
+        "balance": encode(contribution_),
+    }
+    current = await records.get(SEALED, bond["id"])
+    if current is None:
+        await records.insert(SEALED, {"id": bond["id"], **values})
+    else:
+        await records.update(SEALED, bond["id"], values, current["version"])
 
 
 async def revisions_of(records: RecordStore, bond_id: str) -> list[Record]:
@@ -190,19 +212,54 @@ def run(deltas: Iterable[tuple[date, int]], dates: Sequence[date]) -> list[int]:
     return out
 
 
-async def stored_deltas(
-    records: RecordStore, issuers: Sequence[str] | None, until: date
-) -> dict[str, list[tuple[date, int]]]:
-    """Every stored change up to ``until`` per issuer (``issuers`` None: all)."""
-    where: list[Condition] = [Range("year", lte=until.year)]
+@dataclass
+class Daily:
+    """One issuer's balance changes over ``[start, start + len(changes))`` and the balance
+    the day before ``start`` (``base``)."""
+
+    start: date
+    base: int
+    changes: list[int]
+
+    def add(self, day: date, value: int) -> None:
+        i = (day - self.start).days
+        if i < 0:
+            self.base += value
+        elif i < len(self.changes):
+            self.changes[i] += value
+
+    def values(self, dates: Sequence[date]) -> list[int]:
+        running = list(itertools.accumulate(self.changes, initial=self.base))
+        return [running[(d - self.start).days + 1] for d in dates]
+
+
+async def daily(
+    records: RecordStore, start: date, end: date, issuers: Sequence[str] | None = None
+) -> dict[str, Daily]:
+    """Every issuer's (or ``issuers``') balance changes from the stored yearly records."""
+    where: list[Condition] = [Range("year", lte=end.year)]
     if issuers is not None:
         where.append(In("issuer_org_id", tuple(issuers)))
-    out: dict[str, list[tuple[date, int]]] = defaultdict(list)
+    span = (end - start).days + 1
+    out: dict[str, Daily] = {}
     async for rec in find_all(records, BALANCES, where, (("issuer_org_id", 1), ("year", 1))):
-        year = int(rec["year"])
         issuer = str(rec["issuer_org_id"])
-        for k, v in (rec.get("deltas") or {}).items():
-            out[issuer].append((date(year, int(k[:2]), int(k[2:])), int(v)))
+        found = out.get(issuer)
+        if found is None:
+            found = out[issuer] = Daily(start, 0, [0] * span)
+        days: list[int] = rec["days"]
+        offset = (date(int(rec["year"]), 1, 1) - start).days
+        if offset + len(days) <= 0:
+            found.base += sum(days)
+            continue
+        changes = found.changes
+        for i, v in enumerate(days):
+            if v:
+                j = offset + i
+                if j < 0:
+                    found.base += v
+                elif j < span:
+                    changes[j] += v
     return out
 
 
@@ -214,15 +271,14 @@ async def sealed_of_others(
     from api.kit.clock import to_iso
 
     out: dict[str, Deltas] = {}
-    async for bond in find_all(
-        records, BONDS, (Range("opening_at", gt=to_iso(now)),), (("opening_at", 1),)
+    async for item in find_all(
+        records, SEALED, (Range("opening_at", gt=to_iso(now)),), (("opening_at", 1),)
     ):
-        if not counts(bond) or bond.get("issuer_org_id") == viewer_issuer:
+        issuer = str(item["issuer_org_id"])
+        if issuer == viewer_issuer:
             continue
-        issuer = str(bond["issuer_org_id"])
-        part = decode(bond.get("balance"))
         merged = out.setdefault(issuer, {})
-        for d, v in part.items():
+        for d, v in decode(item.get("balance")).items():
             merged[d] = merged.get(d, 0) + v
     return out
 

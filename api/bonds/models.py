@@ -38,6 +38,7 @@ CERTIFICATES = "bond_certificates"
 OPENINGS = "bond_openings"
 ATTEMPTS = "bond_attempts"
 BALANCES = "bond_balance_years"
+SEALED = "bond_balance_sealed"  # contributions of bonds with an opening time
 
 
 class BondKind(StrEnum):
@@ -170,6 +171,7 @@ KEY_INDEXES: tuple[IndexSpec, ...] = (
 CERT_INDEXES: tuple[IndexSpec, ...] = (IndexSpec((("issuer_org_id", 1), ("registered_at", -1))),)
 OPENING_INDEXES: tuple[IndexSpec, ...] = (IndexSpec((("org_id", 1), ("bond_id", 1))),)
 BALANCE_INDEXES: tuple[IndexSpec, ...] = (IndexSpec((("issuer_org_id", 1), ("year", 1))),)
+SEALED_INDEXES: tuple[IndexSpec, ...] = (IndexSpec((("opening_at", 1),)),)
 
 
 def revision_id(bond_id: str, revision: int) -> str:

@@ -22,6 +22,7 @@ async def _schema(container: Container) -> None:
         (models.CERTIFICATES, models.CERT_INDEXES),
         (models.OPENINGS, models.OPENING_INDEXES),
         (models.BALANCES, models.BALANCE_INDEXES),
+        (models.SEALED, models.SEALED_INDEXES),
         (models.ATTEMPTS, throttle.INDEXES),
     ):
         await records.ensure_indexes(collection, specs)

@@ -433,9 +433,8 @@ class BondService:
 
     async def _balance(self, bond: Record, before: list[Record]) -> Record:
         """Replace the bond's contribution to its issuer's yearly balance records by its new
-        one, and keep the contribution on the bond (``balance``), so a sealed bond can be
-        taken out of the figures others see without reading its revisions. Returns the
-        bond as stored."""
+        one; a bond with an opening time also keeps its contribution apart, so the figures
+        of others leave it out while it is sealed (``balances.keep_sealed``)."""
         if not balances.counts(bond):
             return bond
         after = await balances.revisions_of(self.records, bond["id"])
@@ -443,9 +442,8 @@ class BondService:
         change = balances.difference(balances.contribution(before), new)
         if change:
             await balances.apply(self.records, str(bond["issuer_org_id"]), change)
-        return await self.records.update(
-            BONDS, bond["id"], {"balance": balances.encode(new)}, bond["version"]
-        )
+        await balances.keep_sealed(self.records, bond, new)
+        return bond
 
     # orderer's records of contract security (seed 003 21) -----------------------------------------
     async def create_security(self, subject: Subject | None, data: SecurityCreate) -> Record:

@@ -295,16 +295,17 @@ class BondViews:
                 ],
                 "bonds": rows,
             }
-        stored = await balances.stored_deltas(self.records, None, day)
+        stored = await balances.daily(self.records, day, day)
         hidden = await balances.sealed_of_others(self.records, who.org_id, now)
         names = {
             o["id"]: o.get("name", "")
             for o in await self.records.get_many("organizations", list(stored))
         }
         issuers = []
-        for issuer, deltas in stored.items():
-            value = balances.run(deltas, [day])[0]
-            value -= balances.run(list(hidden.get(issuer, {}).items()), [day])[0]
+        for issuer, figures in stored.items():
+            for d, v in hidden.get(issuer, {}).items():
+                figures.add(d, -v)
+            value = figures.values([day])[0]
             if value == 0 and issuer != who.org_id:
                 continue  # an issuer shows only with a figure its reader may see
             issuers.append(
@@ -377,13 +378,15 @@ class BondViews:
                 for d, v in part.items():
                     merged[d] += v
             return balances.Series(dates, {"total": balances.run(merged.items(), dates)})
-        stored = await balances.stored_deltas(self.records, None, end)
+        first = dates[0] if dates else start
+        stored = await balances.daily(self.records, min(start, first), end)
         hidden = await balances.sealed_of_others(self.records, who.org_id, now)
         values: dict[str, list[int]] = {}
         total = [0] * len(dates)
-        for issuer, deltas in stored.items():
-            taken = [(d, -v) for d, v in hidden.get(issuer, {}).items()]
-            series = balances.run([*deltas, *taken], dates)
+        for issuer, figures in stored.items():
+            for d, v in hidden.get(issuer, {}).items():
+                figures.add(d, -v)
+            series = figures.values(dates)
             if issuer != who.org_id and not any(series):
                 continue  # an issuer shows only with figures its reader may see
             values[issuer] = series

@@ -272,20 +272,19 @@ async def test_the_balance_table_follows_every_change(h: Harness) -> None:
     )
     h.clock.advance(days=30)
     await h.ok(ISSUER, "DELETE", f"/bonds/{b['id']}?version={b['version']}&reason=completed")
-    stored = await balances.stored_deltas(h.container.records, None, balances.date(2030, 1, 1))
+    start, end = balances.date(2026, 1, 1), balances.date(2027, 12, 31)
+    stored = await balances.daily(h.container.records, start, end)
     expected: dict[Any, int] = {}
     for bid in (a["id"], b["id"]):
         for d, v in balances.contribution(
             await balances.revisions_of(h.container.records, bid)
         ).items():
             expected[d] = expected.get(d, 0) + v
-    got: dict[Any, int] = {}
-    for d, v in next(iter(stored.values())):
-        got[d] = got.get(d, 0) + v
-    assert {d: v for d, v in got.items() if v} == {d: v for d, v in expected.items() if v}
+    every_day = balances.sample_dates(start, end, "day")
+    figures = next(iter(stored.values()))
+    assert figures.values(every_day) == balances.run(list(expected.items()), every_day)
     days = [balances.date(2026, 6, 10), balances.date(2026, 6, 25), balances.date(2026, 7, 25)]
-    series = balances.run(list(got.items()), days)
     # 6/10: a 1,000,000 + b 2,000,000; 6/25 (after the re-bid on 6/21): 1,500,000 + 2,000,000;
     # 7/25 (b deleted on 7/21): 1,500,000
-    assert series == [3_000_000, 3_500_000, 1_500_000]
+    assert figures.values(days) == [3_000_000, 3_500_000, 1_500_000]
     _ = CLERK
