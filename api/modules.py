@@ -46,6 +46,8 @@ MODULES: tuple[str, ...] = (
     "proposals",
     "workflow",
     "bonds",
+    "bulletins",
+    "billing",
 )
 
 

@@ -17,6 +17,8 @@
 //   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
 //   #/bonds  #/bonds/<id>  #/bonds/new[?carry=<id>]  #/bonds/open  #/bonds/certificates
 //   #/bonds/balances  #/bonds/security?work=<id>
+//   #/home (the landing page)  #/board  #/works/<id>/board  #/works/<id>/board/<postId>
+//   #/groups  #/groups/<id>  #/billing?tab=<tab>
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
@@ -51,6 +53,12 @@ export const routes = [
   { pattern: "/search", page: "search", can: signedIn },
   { pattern: "/works", page: "works", can: signedIn },
   { pattern: "/works/:id", page: "work", can: signedIn },
+  { pattern: "/home", page: "home", can: signedIn },
+  { pattern: "/board", page: "boards", can: signedIn },
+  { pattern: "/works/:id/board", page: "board", can: signedIn },
+  { pattern: "/works/:id/board/:postId", page: "post", can: signedIn },
+  { pattern: "/groups", page: "groups", can: signedIn },
+  { pattern: "/groups/:id", page: "groups", can: signedIn },
   { pattern: "/browse/:workId", page: "browse", can: signedIn },
   { pattern: "/browse/:workId/:nodeId", page: "browse", can: signedIn },
   { pattern: "/view", page: "viewer", can: signedIn },
@@ -73,9 +81,13 @@ export const routes = [
   { pattern: "/bonds/balances", page: "bond-balances", can: (s) => signedIn(s) && (s?.org_kind === "issuer" || s?.org_kind === "orderer") },
   { pattern: "/bonds/security", page: "bond-security", can: (s) => signedIn(s) && s?.org_kind === "orderer" },
   { pattern: "/bonds/:id", page: "bond", can: (s) => signedIn(s) && bondSide(s) },
+  // Billing (issue 13): the operator, municipalities and contractors; the API filters by party.
+  { pattern: "/billing", page: "billing", can: (s) => signedIn(s) && (isOperator(s) || (s?.grants || []).includes("billing.manage")) },
 ];
 
-export const HOME = "#/search";
+// Where sign-in lands: the home page with the unread posts of all one's works (seed 001
+// 別表1-1 2(6): ログイン時に…未読の記事等のタイトル一覧を表示), notifications and schedule.
+export const HOME = "#/home";
 
 export { hasGrant, isOperator };
 
