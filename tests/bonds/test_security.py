@@ -3,6 +3,7 @@ fields it reads, and guarantee balances by scope (seed 002 保証債務残高管
 
 from __future__ import annotations
 
+import base64
 import io
 from typing import Any
 
@@ -12,6 +13,7 @@ from openpyxl import load_workbook
 from api.bonds.security import add_months, evaluate, required_amount
 from api.works.models import award_price
 from tests.bonds.harness import (
+    BUILDER,
     BUILDER_ORG,
     CLERK,
     ISSUER,
@@ -306,3 +308,96 @@ async def test_balances_by_scope_with_exports(h: Harness) -> None:
     h.clock.advance(days=10)  # past B's 開札日時
     mine = await h.ok(ISSUER, "GET", "/bonds/balances")
     assert mine["total"] == 10_999_999
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+async def _receipt(h: Harness, who: Any, name: str = "領収証書.pdf") -> str:
+    """A staged attachment uploaded by tus (creation-with-upload), organization scope."""
+
+    def b64(v: str) -> str:
+        return base64.b64encode(v.encode()).decode()
+
+    r = await h.call(
+        who,
+        "POST",
+        "/api/v1/attachments/uploads",
+        content=PDF,
+        headers={
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(len(PDF)),
+            "Upload-Metadata": f"filename {b64(name)},filetype {b64('application/pdf')}",
+            "Content-Type": "application/offset+octet-stream",
+        },
+    )
+    assert r.status_code == 201, r.text
+    return str(r.headers["Kura-Attachment-Id"])
+
+
+async def test_cash_is_recorded_with_its_receipt_pdf(h: Harness) -> None:
+    """issue 11 §1: cash (契約保証金) is recorded by the orderer with the receipt PDF (seed 003
+    21 の表: 契約保証金 → 領収証書); the receipt is read by whoever reads the record."""
+    await _contracted_work(h)
+    receipt = await _receipt(h, KEEPER)
+    body = {
+        "kind": "cash",
+        "work_id": h.work_id,
+        "obligor_org_id": BUILDER_ORG,
+        "amount": 1_250_000,
+        "paid_on": "2026-06-10",
+        "receipt_ids": [receipt],
+    }
+    cash = await h.ok(KEEPER, "POST", "/bonds/securities", 201, json=body)
+    assert cash["receipt_ids"] == [receipt]
+    meta = await h.ok(CLERK, "GET", f"/attachments/{receipt}")
+    assert meta["state"] == "linked"
+    assert meta["parent"] == f"bonds/{cash['id']}"
+    content = await h.call(CLERK, "GET", f"/api/v1/attachments/{receipt}/content")
+    assert content.status_code == 200
+    assert content.content == PDF
+    # the obligor reads the record, so its receipt; another orderer and a user without a
+    # bonds grant do not (404: the receipt's existence is not revealed)
+    assert (await h.call(BUILDER, "GET", f"/api/v1/attachments/{receipt}")).status_code == 200
+    for other in (STRANGER, ORDERER_PLAIN, ISSUER):
+        r = await h.call(other, "GET", f"/api/v1/attachments/{receipt}/content")
+        assert r.status_code == 404, (other.login_id, r.text)
+    check = await h.ok(CLERK, "GET", f"/works/{h.work_id}/contract-security")
+    assert check["passed"] is True, check["reasons"]
+
+
+@pytest.mark.parametrize("case", ["unknown", "someone_elses", "twice", "linked"])
+async def test_a_bad_receipt_is_refused_and_nothing_is_stored(h: Harness, case: str) -> None:
+    """issue 11 "Bad input": a receipt that is not the recorder's own staged upload; 400 naming
+    the field, no record, no revision, no audit event, the attachment untouched."""
+    await _contracted_work(h)
+    body: dict[str, Any] = {
+        "kind": "cash",
+        "work_id": h.work_id,
+        "obligor_org_id": BUILDER_ORG,
+        "amount": 1_250_000,
+        "paid_on": "2026-06-10",
+    }
+    if case == "unknown":
+        body["receipt_ids"] = ["0" * 26]
+    elif case == "someone_elses":
+        body["receipt_ids"] = [await _receipt(h, CLERK)]
+    elif case == "twice":
+        mine = await _receipt(h, KEEPER)
+        body["receipt_ids"] = [mine, mine]
+    else:
+        used = await _receipt(h, KEEPER)
+        await h.ok(KEEPER, "POST", "/bonds/securities", 201, json={**body, "receipt_ids": [used]})
+        body["receipt_ids"] = [used]
+    before = {
+        c: await h.container.records.count(c)
+        for c in ("bonds", "bond_revisions", "audit_events", "attachments")
+    }
+    r = await h.call(KEEPER, "POST", "/api/v1/bonds/securities", json=body)
+    assert r.status_code in (400, 422), r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    after = {c: await h.container.records.count(c) for c in before}
+    assert after == before
+    if case == "someone_elses":
+        meta = await h.ok(CLERK, "GET", f"/attachments/{body['receipt_ids'][0]}")
+        assert meta["state"] == "staged"

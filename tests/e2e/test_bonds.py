@@ -96,6 +96,7 @@ def seed(server: Server, pki: Pki) -> None:
         ("issuer1", "保証 一郎", "issuer", ("bonds.issue", "bonds.certificates")),
         ("builder1", "春日 太郎", "contractor", ("bonds.read",)),
         ("clerk1", "契約 花子", "orderer", ("bonds.read", "works.read_org", "works.create")),
+        ("keeper1", "出納 次郎", "orderer", ("bonds.securities", "works.read_org", "works.manage")),
     ):
         made = api.post("/users", {"login_id": login_id, "name": name, "org_id": orgs[org]})
         for grant in grants:
@@ -103,7 +104,7 @@ def seed(server: Server, pki: Pki) -> None:
         first = Api(server.url)
         first.login(login_id, made["initial_password"], new_password=PASSWORD)
         first.close()
-    api.post(
+    work = api.post(
         "/works",
         {
             "kind": "construction",
@@ -118,6 +119,19 @@ def seed(server: Server, pki: Pki) -> None:
             "period_start": "2026-06-15",
             "period_end": "2026-08-31",
         },
+    )
+    # 請負代金額 and 契約締結日 for the contract security check (seed 003 21)
+    api.ok(
+        api.client.patch(
+            f"/works/{work['id']}",
+            json={
+                "version": work["version"],
+                "bid_amount": 11_363_637,
+                "contract_price": 12_500_000,
+                "contract_date": "2026-06-12",
+                "low_bid": False,
+            },
+        )
     )
     issuer = Api(server.url)
     issuer.login("issuer1", PASSWORD)
@@ -288,3 +302,49 @@ def test_issuer_signs_contractor_downloads_orderer_opens_after_the_opening_time(
     clerk.goto("/#/bonds")
     clerk.get_by_test_id("bonds-table").wait_for()
     check_layout(clerk, "bond-orderer-list")
+
+
+def test_orderer_records_cash_with_its_receipt_and_the_check_passes(
+    bonds: BondStack, as_user: object
+) -> None:
+    """issue 11 §4 and §6 (seed 003 共通事項 21): the orderer picks the work, sees the check fail
+    (no security yet, with the reason), records the cash security (契約保証金) with the receipt
+    PDF dropped on the form, and sees it pass; the receipt opens from the record. The issuer's
+    certificates page is checked for layout too."""
+    from playwright.sync_api import expect
+
+    open_as = as_user  # type: ignore[assignment]
+    bonds.at(AFTER)
+    keeper: Page = open_as("keeper1")  # type: ignore[operator]
+    keeper.goto("/#/bonds/security")
+    keeper.get_by_test_id("security-work").select_option(
+        label=f"{WORK_NUMBER} 福山市春日町2丁目ほか道路標示工事"
+    )
+    verdict = keeper.get_by_test_id("security-verdict")
+    expect(verdict).to_have_attribute("data-passed", "false")
+    expect(verdict).to_contain_text("1,250,000 円")  # 1/10 of 12,500,000
+    keeper.get_by_test_id("security-form").wait_for()
+    check_layout(keeper, "bond-security-failed")
+
+    receipt = bonds.folder / "領収証書.pdf"
+    receipt.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    keeper.get_by_test_id("security-kind").select_option("cash")
+    keeper.get_by_test_id("security-obligor").select_option(label="春日建設株式会社")
+    keeper.get_by_test_id("security-amount").fill("1250000")
+    keeper.get_by_test_id("security-paid-on").fill("2026-06-10")
+    keeper.get_by_test_id("security-receipt-file").set_input_files(str(receipt))
+    expect(keeper.get_by_test_id("security-receipt")).to_have_attribute("data-name", "領収証書.pdf")
+    keeper.get_by_test_id("security-save").click()
+    expect(verdict).to_have_attribute("data-passed", "true")
+    link = keeper.get_by_test_id("bond-receipt").first
+    expect(link).to_have_text("領収証書.pdf")
+    href = link.get_attribute("href") or ""
+    got = keeper.request.get(bonds.url + href)
+    assert got.status == 200
+    assert got.body().startswith(b"%PDF")
+    check_layout(keeper, "bond-security-passed")
+
+    issuer: Page = open_as("issuer1")  # type: ignore[operator]
+    issuer.goto("/#/bonds/certificates")
+    expect(issuer.get_by_test_id("bond-cert-row").first).to_contain_text("東日本")
+    check_layout(issuer, "bond-certificates")

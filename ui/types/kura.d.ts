@@ -425,6 +425,7 @@ declare namespace Kura {
     conditions: string | null;
     issued_on: string | null;
     paid_on: string | null;
+    receipt_ids?: string[] | null;
     key_state: string | null;
     deleted_reason: string | null;
     created_at: string | null;

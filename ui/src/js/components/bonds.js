@@ -2,6 +2,7 @@
 // bond as the API shows them (existence only or full), and the key entry (drop the key file,
 // choose it, or paste it) used by the orderer pages.
 import { fmtDate, fmtDateTime, fmtNumber, t } from "../i18n.js";
+import { api } from "../api.js";
 import { h } from "../ui.js";
 
 /** @typedef {"issuer" | "contractor" | "orderer" | null} BondRole */
@@ -75,6 +76,21 @@ export function bondFields(b) {
       [t("bonds.f.conditions"), b.conditions || "—"],
       [t("bonds.f.revision"), String(b.revision ?? "—")],
     );
+    if (b.receipt_ids && b.receipt_ids.length) {
+      const links = h("ul", { class: "plain-list", "data-testid": "bond-receipts" });
+      b.receipt_ids.forEach((id, i) => {
+        const a = h("a", { href: `/api/v1/attachments/${encodeURIComponent(id)}/content`, target: "_blank", rel: "noopener", "data-testid": "bond-receipt" }, t("bonds.f.receipt_n", { n: i + 1 }));
+        links.append(h("li", {}, a));
+        // the file's own name once known (the link works without it)
+        api.get(`/attachments/${encodeURIComponent(id)}`).then(
+          (/** @type {{ name?: string }} */ meta) => {
+            if (meta && meta.name) a.textContent = meta.name;
+          },
+          () => {},
+        );
+      });
+      rows.push([t("bonds.f.receipts"), links]);
+    }
     if (b.key_state && b.key_state !== "none") rows.push([t("bonds.f.key_state"), keyStateLabel(b.key_state)]);
     if (b.debt) rows.push([t("bonds.f.debt"), h("span", { "data-testid": "bond-debt" }, t("bonds.debt", { amount: yen(b.debt.outstanding), n: b.debt.bonds }))]);
   }

@@ -180,5 +180,12 @@ export default {
   "bonds.sec.record": "Record",
   "bonds.sec.record_title": "Record a security received",
   "bonds.sec.issuer_name": "Institution",
+  "bonds.sec.receipt": "Receipt or copy of the certificate (PDF, image)",
+  "bonds.sec.receipt_drop": "Drop the receipt here",
+  "bonds.sec.receipt_choose": "Choose a file",
+  "bonds.sec.receipt_remove": "Remove {name}",
+  "bonds.sec.remove": "Remove",
+  "bonds.f.receipts": "Receipts",
+  "bonds.f.receipt_n": "Attachment {n}",
   "bonds.sec.paid_on": "Paid on",
 };

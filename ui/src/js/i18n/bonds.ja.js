@@ -187,5 +187,12 @@ export default {
   "bonds.sec.record": "記録する",
   "bonds.sec.record_title": "受け取った契約保証の記録",
   "bonds.sec.issuer_name": "取扱機関（金融機関・保険会社など）",
+  "bonds.sec.receipt": "領収証書・証書の写し（PDF・画像）",
+  "bonds.sec.receipt_drop": "領収証書などのファイルをここにドロップ",
+  "bonds.sec.receipt_choose": "ファイルを選択",
+  "bonds.sec.receipt_remove": "{name} を外す",
+  "bonds.sec.remove": "外す",
+  "bonds.f.receipts": "領収証書等",
+  "bonds.f.receipt_n": "添付 {n}",
   "bonds.sec.paid_on": "納付日（領収日）",
 };

@@ -8,6 +8,7 @@ import { t } from "../i18n.js";
 import { navigate } from "../router.js";
 import { busy, clear, empty, errorBox, field, formError, h, loading, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
 import { bondFields, granted, yen } from "../components/bonds.js";
+import { uploadQueue } from "../components/upload-queue.js";
 import { bondNav, bondStyles } from "./bonds.js";
 
 const KINDS = ["cash", "government_bond", "financial_guarantee", "performance_bond", "performance_insurance"];
@@ -88,6 +89,59 @@ export async function render(root, params, ctx) {
     if (granted(ctx.session, "bonds.securities")) result.append(recordForm());
   }
 
+  /** @type {{ id: string, name: string }[]} */
+  let receipts = [];
+
+  // The receipt (契約保証金の領収証書) or the certificate received on paper, as PDF or image:
+  // uploaded with tus as staged attachments of the organization, linked when the record is
+  // saved (the shared attachments service).
+  function receiptField() {
+    receipts = [];
+    const listEl = h("ul", { class: "receipt-list", "data-testid": "security-receipts" });
+    const draw = () => {
+      clear(listEl);
+      for (const r of receipts) {
+        listEl.append(
+          h(
+            "li",
+            { "data-testid": "security-receipt", "data-name": r.name },
+            h("span", {}, r.name),
+            h("button", { type: "button", class: "btn small", "aria-label": t("bonds.sec.receipt_remove", { name: r.name }), onclick: () => { receipts = receipts.filter((x) => x !== r); draw(); } }, t("bonds.sec.remove")),
+          ),
+        );
+      }
+    };
+    const queue = uploadQueue({
+      endpoint: "/api/v1/attachments/uploads",
+      metadata: {},
+      onFileDone: (entry) => {
+        if (entry.attachmentId) receipts.push({ id: entry.attachmentId, name: entry.file.name });
+        draw();
+      },
+    });
+    const picker = /** @type {HTMLInputElement} */ (h("input", { type: "file", id: "security-receipt-input", class: "sr-only", accept: "application/pdf,image/*", "data-testid": "security-receipt-file" }));
+    /** @param {File[]} files */
+    const add = (files) => {
+      if (files.length) void queue.add(files.map((file) => ({ file })));
+    };
+    picker.addEventListener("change", () => {
+      add([...(picker.files || [])]);
+      picker.value = "";
+    });
+    const drop = h("div", { class: "key-drop", "data-testid": "security-receipt-drop" }, h("p", {}, t("bonds.sec.receipt_drop")), h("label", { class: "btn", for: picker.id }, t("bonds.sec.receipt_choose")), picker);
+    drop.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      drop.classList.add("over");
+    });
+    drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+    drop.addEventListener("drop", (e) => {
+      e.preventDefault();
+      drop.classList.remove("over");
+      add([...((e.dataTransfer && e.dataTransfer.files) || [])]);
+    });
+    return h("div", { class: "field receipt-field", "data-field": "attachments" }, h("span", { class: "label" }, t("bonds.sec.receipt")), drop, queue.el, listEl, h("p", { class: "field-error", role: "alert", hidden: true }));
+  }
+
   function recordForm() {
     const save = h("button", { type: "submit", class: "btn primary", "data-testid": "security-save" }, t("bonds.sec.record"));
     const work = works.find((w) => w.id === workId);
@@ -107,6 +161,7 @@ export async function render(root, params, ctx) {
         field({ name: "period_start", label: t("bonds.f.period_start"), type: "date", testid: "security-period-start" }),
         field({ name: "period_end", label: t("bonds.f.period_end"), type: "date", testid: "security-period-end" }),
         field({ name: "claim_deadline", label: t("bonds.f.claim_deadline"), type: "date", testid: "security-claim" }),
+        receiptField(),
         h("div", { class: "form-actions" }, save),
       )
     );
@@ -117,9 +172,11 @@ export async function render(root, params, ctx) {
         /** @type {Record<string, unknown>} */
         const out = { work_id: workId };
         for (const [k, v] of data.entries()) {
-          const s = String(v).trim();
+          if (typeof v !== "string") continue;
+          const s = v.trim();
           if (s) out[k] = k === "amount" ? Number(s) : s;
         }
+        if (receipts.length) out.receipt_ids = receipts.map((r) => r.id);
         try {
           await api.post("/bonds/securities", out);
           toast(t("common.saved"), "ok");
