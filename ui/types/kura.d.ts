@@ -522,6 +522,4 @@ interface Window {
   tus?: typeof import("tus-js-client");
   /** FullCalendar's standard bundle (/vendor/fullcalendar/fullcalendar.js, pages/calendar.js). */
   FullCalendar?: typeof import("fullcalendar");
-  /** uPlot's IIFE build (/vendor/uplot/uPlot.iife.min.js, pages/bond-balances.js). */
-  uPlot?: typeof import("uplot");
 }

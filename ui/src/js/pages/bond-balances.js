@@ -11,26 +11,15 @@ import { download } from "../components/dom.js";
 import { day, yen } from "../components/bonds.js";
 import { bondNav, bondStyles } from "./bonds.js";
 
-/** @type {Promise<NonNullable<Window["uPlot"]>> | null} */
-let loadingChart = null;
+const UPLOT = "/vendor/uplot/uPlot.esm.js"; // copied from the uplot package by build.mjs (billing uses it too)
 
-/** uPlot's build and stylesheet, loaded once. */
-function loadUplot() {
-  if (window.uPlot) return Promise.resolve(window.uPlot);
-  if (!loadingChart) {
-    if (!document.getElementById("uplot-css")) document.head.append(h("link", { id: "uplot-css", rel: "stylesheet", href: "vendor/uplot/uPlot.min.css" }));
-    loadingChart = new Promise((resolve, reject) => {
-      const s = document.createElement("script");
-      s.src = "vendor/uplot/uPlot.iife.min.js";
-      s.onload = () => (window.uPlot ? resolve(window.uPlot) : reject(new Error("uPlot")));
-      s.onerror = reject;
-      document.head.append(s);
-    }).catch((e) => {
-      loadingChart = null;
-      throw e;
-    });
-  }
-  return /** @type {Promise<NonNullable<Window["uPlot"]>>} */ (loadingChart);
+/**
+ * uPlot's ES module and stylesheet, loaded on first use.
+ * @returns {Promise<typeof import("uplot")>}
+ */
+async function loadUplot() {
+  if (!document.getElementById("uplot-css")) document.head.append(h("link", { id: "uplot-css", rel: "stylesheet", href: "vendor/uplot/uPlot.min.css" }));
+  return (await import(UPLOT)).default;
 }
 
 const COLORS = ["#1f4e79", "#b45309", "#15803d", "#7c3aed", "#be123c", "#0e7490"];
