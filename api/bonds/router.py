@@ -6,8 +6,10 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
-from api.bonds.models import DeleteReason
+from api.bonds.models import BondKind, DeleteReason
 from api.bonds.printing import render_copy
 from api.bonds.schemas import (
     BondCreate,
@@ -20,6 +22,7 @@ from api.bonds.schemas import (
     OpenResult,
     RevisionRead,
     SecurityCreate,
+    media,
 )
 from api.bonds.service import BondService
 from api.bonds.views import BondViews
@@ -33,26 +36,31 @@ BondId = Annotated[str, Path(max_length=64)]
 
 def _filters(
     role: Annotated[str | None, Query(pattern="^(issuer|obligor|obligee)$")] = None,
-    kind: Annotated[str | None, Query(max_length=40)] = None,
+    kind: Annotated[BondKind | None, Query()] = None,
     state: Annotated[str | None, Query(pattern="^(active|deleted|all)$")] = "active",
-    work_id: Annotated[str | None, Query(max_length=64)] = None,
+    work_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
     sort: Annotated[str, Query(pattern="^(created_at|opening_at)$")] = "created_at",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> BondFilters:
-    return BondFilters.model_validate(
-        {
-            "role": role,
-            "kind": kind,
-            "state": None if state == "all" else state,
-            "work_id": work_id,
-            "sort": sort,
-            "order": order,
-            "limit": limit,
-            "cursor": cursor,
-        }
-    )
+    # The parameters are typed above, so this cannot fail; should a rule of BondFilters ever
+    # refuse a value the query types let through, it is the payload's shape (422), never a 500.
+    try:
+        return BondFilters.model_validate(
+            {
+                "role": role,
+                "kind": kind,
+                "state": None if state == "all" else state,
+                "work_id": work_id,
+                "sort": sort,
+                "order": order,
+                "limit": limit,
+                "cursor": cursor,
+            }
+        )
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
 
 
 Filters = Annotated[BondFilters, Depends(_filters)]
@@ -65,7 +73,7 @@ async def list_bonds(container: ContainerDep, subject: SubjectDep, f: Filters) -
     return await BondViews(container).page(subject, f)
 
 
-@router.get("/export.csv")
+@router.get("/export.csv", response_class=Response, responses=media("text/csv"))
 async def export_bonds(container: ContainerDep, subject: SubjectDep, f: Filters) -> Response:
     text = await BondViews(container).export_csv(subject, f)
     return Response(
@@ -160,7 +168,7 @@ def _pdf(data: bytes, bond_id: str, revision: int) -> Response:
     )
 
 
-@router.get("/{bond_id}/copy.pdf")
+@router.get("/{bond_id}/copy.pdf", response_class=Response, responses=media("application/pdf"))
 async def copy_pdf(
     container: ContainerDep,
     subject: SubjectDep,
@@ -174,7 +182,7 @@ async def copy_pdf(
     return _pdf(await render_copy(container, bond, rev), bond_id, int(rev["revision"]))
 
 
-@router.post("/{bond_id}/copy")
+@router.post("/{bond_id}/copy", response_class=Response, responses=media("application/pdf"))
 async def copy_with_key(
     container: ContainerDep, subject: SubjectDep, bond_id: BondId, body: KeyPresentation
 ) -> Response:

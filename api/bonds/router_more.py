@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 from api.bonds.certificates import CertificateService, kura_keys, trust_store
 from api.bonds.keys import KeyService
 from api.bonds.models import CERTIFICATES, KEYS
-from api.bonds.schemas import CertificateCreate, CertificateRead
+from api.bonds.schemas import CertificateCreate, CertificateRead, media
 from api.bonds.security import SecurityCheck
 from api.bonds.views import BondViews
 from api.deps import ContainerDep, SubjectDep
@@ -63,7 +63,11 @@ async def balance_history(
     }
 
 
-@router.get("/bonds/balances/export")
+@router.get(
+    "/bonds/balances/export",
+    response_class=Response,
+    responses=media("text/csv", XLSX),
+)
 async def balance_export(
     container: ContainerDep,
     subject: SubjectDep,
@@ -255,7 +259,9 @@ async def trust(container: ContainerDep) -> dict[str, Any]:
     }
 
 
-@public_router.get("/status/{list_no}")
+@public_router.get(
+    "/status/{list_no}", response_class=Response, responses=media("application/statuslist+jwt")
+)
 async def status_list(
     container: ContainerDep, list_no: Annotated[str, Path(pattern=r"^[0-9]{1,6}$")]
 ) -> Response:

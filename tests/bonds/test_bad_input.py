@@ -198,6 +198,12 @@ def rows() -> list[Bad]:
         ),
         Bad("export bad format", "issuer", "GET", "/bonds/balances/export?format=pdf", 422),
         Bad("balances bad day", "issuer", "GET", "/bonds/balances?on=yesterday", 422),
+        # list filters: an unknown kind or a malformed work id is the query's shape (found by
+        # schemathesis: they were a 500)
+        Bad("list unknown kind", "clerk", "GET", "/bonds?kind=0000", 422),
+        Bad("list bad work id", "clerk", "GET", "/bonds?work_id=a%20b", 422),
+        Bad("export unknown kind", "clerk", "GET", "/bonds/export.csv?kind=zzz", 422),
+        Bad("list bad role", "clerk", "GET", "/bonds?role=god", 422),
         # certificates
         Bad(
             "certificate garbage",

@@ -107,8 +107,11 @@ export async function render(root, params, ctx) {
     const UPlot = await loadUplot();
     const xs = history.dates.map((d) => Date.parse(`${d}T00:00:00+09:00`) / 1000);
     const width = Math.max(320, chart.clientWidth || 800);
-    // A balance holds from one day to the next: steps, not slopes between the samples.
-    const stepped = UPlot.paths.stepped ? UPlot.paths.stepped({ align: 1 }) : undefined;
+    // A balance holds from one day to the next: steps, not slopes between the samples. A daily
+    // sample holds until the next day (step after); a month-end sample is the balance of the
+    // month it ends, so it is drawn over that month (step before): a bond of 6/1-7/31 shows
+    // from 5/31 to 7/31, not from 6/30 to 8/31.
+    const stepped = UPlot.paths.stepped ? UPlot.paths.stepped({ align: step === "day" ? 1 : -1 }) : undefined;
     /** @type {import("uplot").Series[]} */
     const series = [{ label: t("bonds.bal.date"), value: (_u, _v, _s, idx) => (idx === null || idx === undefined ? "—" : fmtDate(history.dates[idx])) }];
     history.series.forEach((s, i) => series.push({ label: s.name || t("bonds.bal.total"), stroke: COLORS[i % COLORS.length], width: s.key === "total" ? 2.5 : 1.5, dash: s.key === "total" ? undefined : [6, 4], paths: stepped, value: (_u, v) => (v === null ? "—" : fmtNumber(v)) }));
