@@ -152,7 +152,7 @@ function table(testid, caption, head, rows) {
       { class: "data", "data-testid": testid },
       h("caption", {}, caption),
       h("thead", {}, h("tr", {}, head.map((c) => h("th", { scope: "col" }, c)))),
-      h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c, i) => h("td", { class: i === r.length - 1 ? "num" : "" }, c))))),
+      h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c, i) => h("td", { class: i === r.length - 1 || (typeof c === "string" && c.endsWith(" 円")) ? "num" : "" }, c))))),
     ),
   );
 }
