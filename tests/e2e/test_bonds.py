@@ -302,6 +302,13 @@ def test_issuer_signs_contractor_downloads_orderer_opens_after_the_opening_time(
     clerk.goto("/#/bonds")
     clerk.get_by_test_id("bonds-table").wait_for()
     check_layout(clerk, "bond-orderer-list")
+    # filters and order on existence fields (kind, opening time) only
+    clerk.get_by_test_id("bonds-sort").select_option("opening_at")
+    expect(clerk).to_have_url(f"{bonds.url}/#/bonds?sort=opening_at")
+    expect(clerk.get_by_test_id("bond-row")).to_have_count(1)
+    clerk.get_by_test_id("bonds-kind").select_option("performance_bond")
+    expect(clerk.get_by_test_id("bond-row")).to_have_count(0)
+    expect(clerk.get_by_test_id("bonds-more")).to_have_count(0)
 
 
 def test_orderer_records_cash_with_its_receipt_and_the_check_passes(
