@@ -255,3 +255,39 @@ async def test_the_privilege_does_not_replace_the_key(h: Harness) -> None:
     got = await h.ok(PRIVILEGED, "GET", f"/bonds/{bond['id']}")
     assert got["view"] == "existence"
     assert got["amount"] is None
+
+
+async def test_the_list_pages_by_cursor_in_opening_order_with_filters(h: Harness) -> None:
+    """The orderer's list: pages of ``limit`` by cursor, every bond once, in the order of the
+    existence field asked for (開札日時), filtered by kind; a cursor that is not one is refused
+    as the request's shape, never a 500."""
+    await h.certificate()
+    openings = [
+        "2026-06-12T01:00:00Z",
+        "2026-06-10T01:00:00Z",
+        "2026-06-15T01:00:00Z",
+        "2026-06-11T01:00:00Z",
+        "2026-06-14T01:00:00Z",
+        "2026-06-13T01:00:00Z",
+        "2026-06-16T01:00:00Z",
+    ]
+    made = [await h.register(opening_at=at) for at in openings]
+    await h.register(kind="performance_reservation", opening_at="2026-06-09T01:00:00Z")
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(10):
+        query = "/bonds?sort=opening_at&order=asc&kind=bid_bond&limit=3"
+        page = await h.ok(CLERK, "GET", query + (f"&cursor={cursor}" if cursor else ""))
+        assert len(page["items"]) <= 3
+        seen.extend(page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    assert [b["id"] for b in seen] == [
+        b["id"] for b in sorted(made, key=lambda b: str(b["opening_at"]))
+    ]
+    assert all(b["kind"] == "bid_bond" and b["amount"] is None for b in seen)
+    both = await h.ok(CLERK, "GET", "/bonds?sort=opening_at&order=asc&limit=50")
+    assert both["items"][0]["kind"] == "performance_reservation"
+    r = await h.call(CLERK, "GET", "/api/v1/bonds?cursor=not-a-cursor")
+    assert r.status_code in (400, 422), r.text

@@ -37,6 +37,7 @@ from tests.bonds.test_lifecycle import (
 )
 from tests.bonds.test_sealing import (
     test_every_endpoint_on_both_sides_of_the_opening_time,
+    test_the_list_pages_by_cursor_in_opening_order_with_filters,
     test_the_orderers_list_is_ordered_and_counted_by_existence_fields_only,
 )
 from tests.bonds.test_security import (
@@ -62,6 +63,7 @@ __all__ = [
     "test_paper_bonds_count_in_balances_without_keys",
     "test_reservation_carries_into_the_performance_bond_and_is_deleted",
     "test_the_balance_table_follows_every_change",
+    "test_the_list_pages_by_cursor_in_opening_order_with_filters",
     "test_the_orderers_list_is_ordered_and_counted_by_existence_fields_only",
     "test_the_published_status_list_shows_superseded_keys",
 ]
