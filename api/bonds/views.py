@@ -334,9 +334,14 @@ class BondViews:
         }
 
     def _bond_rows(self, bonds: list[Record], day: date) -> list[dict[str, Any]]:
+        """ボンド毎の保証残高 on ``day`` (seed 002 1) c)): the bonds outstanding that day; a bond
+        deleted before it, or whose period has not begun or has ended, has no row."""
         rows = []
         for b in bonds:
             if not balances.counts(b) and b.get("origin") != Origin.ORDERER:
+                continue
+            outstanding = balances.outstanding_on(b, day)
+            if outstanding <= 0:
                 continue
             c = b.get("contents") or {}
             rows.append(
@@ -352,7 +357,7 @@ class BondViews:
                     "amount": c.get("amount"),
                     "period_start": c.get("period_start"),
                     "period_end": c.get("period_end"),
-                    "outstanding": balances.outstanding_on(b, day),
+                    "outstanding": outstanding,
                 }
             )
         rows.sort(key=lambda r: (str(r["period_start"] or ""), str(r["id"])))

@@ -253,6 +253,21 @@ async def test_paper_bonds_count_in_balances_without_keys(h: Harness) -> None:
     assert r.status_code == 403
 
 
+async def test_the_per_bond_table_lists_the_bonds_outstanding_on_the_day(h: Harness) -> None:
+    """seed 002 保証債務残高管理 1) c) ボンド毎の保証残高 on a day: a bond deleted (不落札, F01<4>)
+    or outside its period that day has no row; the day's rows add up to the total."""
+    running = await h.register(amount=1_000_000, period_start="2026-06-01", period_end="2026-07-31")
+    later = await h.register(amount=2_000_000, period_start="2026-09-01", period_end="2026-10-31")
+    lost = await h.register(amount=4_000_000, period_start="2026-06-01", period_end="2026-07-31")
+    await h.ok(ISSUER, "DELETE", f"/bonds/{lost['id']}?version={lost['version']}&reason=lost")
+    june = await h.ok(ISSUER, "GET", "/bonds/balances?on=2026-06-15")
+    assert [r["id"] for r in june["bonds"]] == [running["id"]]
+    assert june["total"] == sum(r["outstanding"] for r in june["bonds"]) == 1_000_000
+    september = await h.ok(ISSUER, "GET", "/bonds/balances?on=2026-09-15")
+    assert [r["id"] for r in september["bonds"]] == [later["id"]]
+    assert september["total"] == 2_000_000
+
+
 async def test_the_balance_table_follows_every_change(h: Harness) -> None:
     """The incremental yearly deltas equal a recomputation from the revisions."""
     a = await h.register(amount=1_000_000, period_start="2026-06-01", period_end="2027-03-31")

@@ -355,3 +355,72 @@ def test_orderer_records_cash_with_its_receipt_and_the_check_passes(
     issuer.goto("/#/bonds/certificates")
     expect(issuer.get_by_test_id("bond-cert-row").first).to_contain_text("東日本")
     check_layout(issuer, "bond-certificates")
+
+
+def test_issuer_enters_a_paper_bond_and_deletes_a_losing_bid_orderer_sees_balances(
+    bonds: BondStack, as_user: object
+) -> None:
+    """issue 11 §1 and §6: the issuer enters a paper performance bond (紙のボンド: its amount
+    counts in the balances, it has no key: seed 002 保証債務残高管理), registers a bid bond
+    and deletes it as 不落札 (F01<4>: the bonds of losing bidders are deleted); the orderer's
+    balances show the figures in its scope (neither the paper bond, which has no key to open
+    it, nor the deleted bid bond); the issuer's include the paper bond."""
+    from playwright.sync_api import expect
+
+    open_as = as_user  # type: ignore[assignment]
+    bonds.at(AFTER)
+    issuer: Page = open_as("issuer1")  # type: ignore[operator]
+
+    def register(kind: str, number: str, amount: str, paper: bool = False) -> None:
+        issuer.goto("/#/bonds/new")
+        issuer.get_by_test_id("bond-form").wait_for()
+        issuer.get_by_test_id("bond-kind").select_option(kind)
+        if paper:
+            issuer.get_by_test_id("bond-paper").check()
+        issuer.get_by_test_id("bond-certificate-no").fill(number)
+        issuer.get_by_test_id("bond-obligor").select_option(label="春日建設株式会社")
+        issuer.get_by_test_id("bond-obligee").select_option(label="広島県")
+        issuer.get_by_test_id("bond-work-number").fill(WORK_NUMBER)
+        issuer.get_by_test_id("bond-work-title").fill("福山市春日町2丁目ほか道路標示工事")
+        issuer.get_by_test_id("bond-amount-input").fill(amount)
+        if kind == "performance_bond":
+            issuer.get_by_test_id("bond-contract-amount").fill("12500000")
+        issuer.get_by_test_id("bond-period-start").fill("2026-06-15")
+        issuer.get_by_test_id("bond-period-end").fill("2026-08-31")
+        issuer.get_by_test_id("bond-premium").fill("9000")
+        issuer.get_by_test_id("bond-issued-on").fill("2026-06-01")
+        if kind == "bid_bond":
+            issuer.get_by_test_id("bond-opening").fill("2026-06-20T11:00")
+        issuer.get_by_test_id("bond-save").click()
+        expect(issuer.get_by_test_id("bond-fields")).to_have_attribute("data-view", "full")
+
+    register("performance_bond", "PB-2026-0101", "1250000", paper=True)
+    expect(issuer.get_by_test_id("bond-origin")).to_have_attribute("data-origin", "paper")
+    expect(issuer.get_by_test_id("bond-key-section")).to_have_count(0)
+    check_layout(issuer, "bond-paper")
+
+    register("bid_bond", "EJ-2026-0777", "700000")
+    issuer.get_by_test_id("bond-delete-reason").select_option("lost")
+    issuer.get_by_test_id("bond-delete").click()
+    issuer.get_by_test_id("confirm-ok").click()
+    expect(issuer).to_have_url(f"{bonds.url}/#/bonds")
+    issuer.get_by_test_id("bonds-table").wait_for()
+    expect(issuer.get_by_test_id("bonds-table")).not_to_contain_text("EJ-2026-0777")
+    issuer.get_by_test_id("bonds-state").select_option("deleted")
+    expect(issuer.get_by_test_id("bonds-table")).to_contain_text("EJ-2026-0777")
+
+    # the orderer's balances on a day inside the paper bond's period
+    clerk: Page = open_as("clerk1")  # type: ignore[operator]
+    clerk.goto("/#/bonds/balances?on=2026-07-01&from=2026-05-01&to=2026-09-30&step=month")
+    clerk.get_by_test_id("balances-chart").locator("canvas").wait_for()
+    expect(clerk.get_by_test_id("balances-total")).to_be_visible()
+    # the orderer's scope: securities of its works it opened with a key, and its own records;
+    # a paper bond has no key, so its figure is the issuer's (and the totals' across issuers)
+    bonds_table = clerk.get_by_test_id("balances-bonds")
+    expect(bonds_table).not_to_contain_text("PB-2026-0101")
+    expect(bonds_table).not_to_contain_text("EJ-2026-0777")
+    # the issuer's balances on that day include its paper bond
+    issuer.goto("/#/bonds/balances?on=2026-07-01&from=2026-05-01&to=2026-09-30&step=month")
+    expect(issuer.get_by_test_id("balances-bonds")).to_contain_text("PB-2026-0101")
+    expect(issuer.get_by_test_id("balances-bonds")).not_to_contain_text("EJ-2026-0777")
+    check_layout(clerk, "bond-orderer-balances")

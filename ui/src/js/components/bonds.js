@@ -64,6 +64,7 @@ export function bondFields(b) {
   ];
   if (b.view === "full") {
     rows.push(
+      [t("bonds.f.origin"), h("span", { "data-testid": "bond-origin", "data-origin": b.origin }, t(`bonds.origin.${b.origin}`))],
       [t("bonds.f.issuer"), b.issuer_name || "—"],
       [t("bonds.f.certificate_no"), b.certificate_no || "—"],
       [t("bonds.f.amount"), h("span", { "data-testid": "bond-amount" }, yen(b.amount))],

@@ -144,7 +144,7 @@ export async function render(root, params, ctx) {
       sealedKind ? field({ name: "opening_at", label: t("bonds.f.opening_at"), type: "datetime-local", value: localValue(b.opening_at), testid: "bond-update-opening" }) : null,
       sealedKind ? null : field({ name: "contract_amount", label: t("bonds.f.contract_amount"), type: "number", value: String(b.contract_amount ?? ""), testid: "bond-update-contract-amount" }),
       field({ name: "period_end", label: t("bonds.f.period_end"), type: "date", value: b.period_end || "", testid: "bond-update-period-end" }),
-      h("p", { class: "hint" }, t("bonds.update_hint")),
+      b.origin === "electronic" ? h("p", { class: "hint" }, t("bonds.update_hint")) : null,
       h("div", { class: "form-actions" }, save),
     );
     form.addEventListener("submit", async (e) => {
