@@ -159,6 +159,9 @@ BOND_INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec((("obligee_org_id", 1), ("created_at", -1))),
     IndexSpec((("work_id", 1), ("created_at", -1))),
     IndexSpec((("opening_at", 1),)),
+    # the balances page's bonds outstanding on a day: an issuer's active bonds whose period
+    # has not ended (``views.BondViews.summary``)
+    IndexSpec((("issuer_org_id", 1), ("state", 1), ("contents.period_end", 1))),
 )
 REVISION_INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec((("bond_id", 1), ("revision", 1)), unique=True),

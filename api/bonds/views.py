@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from api.bonds import balances, sealing
 from api.bonds.keys import issued_at
-from api.bonds.models import BONDS, KIND_LABELS, REVISIONS, BondKind, Event, Origin
+from api.bonds.models import BONDS, KIND_LABELS, REVISIONS, BondKind, BondState, Event, Origin
 from api.bonds.permissions import relation
 from api.bonds.schemas import (
     BondFilters,
@@ -30,7 +30,7 @@ from api.bonds.service import BondService
 from api.errors import NotAuthenticated, NotFoundError, ValidationFailed
 from api.kit.clock import from_iso
 from api.permissions.policy import OrgKind, Subject
-from storage.query import Condition, Direction, Eq, Query, Record
+from storage.query import Condition, Direction, Eq, Query, Range, Record
 
 if TYPE_CHECKING:
     from api.container import Container
@@ -316,13 +316,19 @@ class BondViews:
                 }
             )
         issuers.sort(key=lambda r: (-int(r["outstanding"]), str(r["issuer_name"])))
+        # only the bonds that can be outstanding on the day: active, period not ended (an
+        # issuer's bonds always have a period); an index walk, not every bond ever issued
         own = [
             b
             async for b in balances.find_all(
                 self.records,
                 BONDS,
-                (Eq("issuer_org_id", str(who.org_id)),),
-                (("issuer_org_id", 1),),
+                (
+                    Eq("issuer_org_id", str(who.org_id)),
+                    Eq("state", BondState.ACTIVE.value),
+                    Range("contents.period_end", gte=day.isoformat()),
+                ),
+                (("contents.period_end", 1),),
             )
         ]
         return {
