@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 
-from tests.bonds.harness import BUILDER_ORG, CLERK, ISSUER, KEEPER, ORDERER_ORG, Harness
+from tests.bonds.harness import (
+    BUILDER_ORG,
+    CLERK,
+    ISSUER,
+    ISSUER_B,
+    KEEPER,
+    ORDERER_ORG,
+    Harness,
+    bond_body,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -34,6 +43,13 @@ class Bad:
 
 
 WHO = {"issuer": ISSUER, "clerk": CLERK, "keeper": KEEPER}
+PERFORMANCE = bond_body(
+    kind="performance_bond",
+    certificate_no="PB-CARRY-1",
+    opening_at=None,
+    amount=1_250_000,
+    contract_amount=12_500_000,
+)
 V = "{version}"
 
 
@@ -198,6 +214,35 @@ def rows() -> list[Bad]:
         ),
         Bad("export bad format", "issuer", "GET", "/bonds/balances/export?format=pdf", 422),
         Bad("balances bad day", "issuer", "GET", "/bonds/balances?on=yesterday", 422),
+        # F02<1>-<2>: a performance bond carries only the issuer's own active reservation or
+        # bid bond of the same parties
+        Bad(
+            "carry another issuer's reservation",
+            "issuer",
+            "POST",
+            "/bonds",
+            400,
+            {**PERFORMANCE, "reservation_id": "{other_reservation}"},
+            field="reservation_id",
+        ),
+        Bad(
+            "replace a deleted bid bond",
+            "issuer",
+            "POST",
+            "/bonds",
+            400,
+            {**PERFORMANCE, "replaces": ["{deleted}"]},
+            field="reservation_id",
+        ),
+        Bad(
+            "carry into a bid bond",
+            "issuer",
+            "POST",
+            "/bonds",
+            400,
+            {**bond_body(certificate_no="EJ-CARRY-2"), "reservation_id": "{reservation}"},
+            field="reservation_id",
+        ),
         # list filters: an unknown kind or a malformed work id is the query's shape (found by
         # schemathesis: they were a 500)
         Bad("list unknown kind", "clerk", "GET", "/bonds?kind=0000", 422),
@@ -335,7 +380,11 @@ async def setup(h: Harness) -> dict[str, str]:
         ISSUER, "DELETE", f"/bonds/{deleted['id']}?version={deleted['version']}&reason=lost"
     )
 
+    other = await h.register(who=ISSUER_B, kind="performance_reservation")
+    reservation = await h.register(kind="performance_reservation")
     return {
+        "other_reservation": other["id"],
+        "reservation": reservation["id"],
         "bond": bond["id"],
         "version": str(bond["version"]),
         "key": key,
