@@ -195,5 +195,6 @@ export default {
   "bonds.sec.remove": "Remove",
   "bonds.f.receipts": "Receipts",
   "bonds.f.receipt_n": "Attachment {n}",
+  "bonds.sec.search": "Find works by title",
   "bonds.sec.paid_on": "Paid on",
 };

@@ -202,5 +202,6 @@ export default {
   "bonds.sec.remove": "外す",
   "bonds.f.receipts": "領収証書等",
   "bonds.f.receipt_n": "添付 {n}",
+  "bonds.sec.search": "案件名で絞り込む",
   "bonds.sec.paid_on": "納付日（領収日）",
 };

@@ -29,8 +29,12 @@ export async function render(root, params, ctx) {
   let works;
   /** @type {Map<string, string>} */
   const names = new Map();
+  const search = String(q.q || "").trim();
   try {
-    works = (await api.get("/works", { limit: 200 })).items;
+    // the 200 latest works, or those the title search finds; a work named in the address is
+    // read on its own when it is in neither (an orderer may have many more works)
+    works = (await api.get("/works", search ? { q: search, limit: 200 } : { limit: 200 })).items;
+    if (workId && !works.some((w) => w.id === workId)) works.unshift(await api.get(`/works/${encodeURIComponent(workId)}`));
     if (granted(ctx.session, "bonds.securities")) {
       /** @type {{ id: string, name: string }[]} */
       const parties = await api.get("/bonds/parties");
@@ -42,11 +46,30 @@ export async function render(root, params, ctx) {
   }
   clear(body);
   const pick = selectField({ name: "work", label: t("bonds.sec.work"), value: q.work || "", blank: "—", testid: "security-work", options: works.map((w) => ({ value: w.id, label: `${w.number} ${w.title}` })) });
+  /** @param {string} work @param {string} text */
+  const address = (work, text) => {
+    const qs = new URLSearchParams();
+    if (work) qs.set("work", work);
+    if (text) qs.set("q", text);
+    const rest = qs.toString();
+    return rest ? `#/bonds/security?${rest}` : "#/bonds/security";
+  };
   pick.querySelector("select")?.addEventListener("change", (e) => {
-    const v = /** @type {HTMLSelectElement} */ (e.target).value;
-    navigate(v ? `#/bonds/security?work=${encodeURIComponent(v)}` : "#/bonds/security");
+    navigate(address(/** @type {HTMLSelectElement} */ (e.target).value, search));
   });
-  body.append(h("div", { class: "toolbar" }, pick));
+  const finder = /** @type {HTMLFormElement} */ (
+    h(
+      "form",
+      { class: "finder", role: "search", "data-testid": "security-search" },
+      field({ name: "q", label: t("bonds.sec.search"), value: search, testid: "security-q", attrs: { maxlength: 100 } }),
+      h("div", { class: "form-actions" }, h("button", { type: "submit", class: "btn", "data-testid": "security-search-submit" }, t("common.search"))),
+    )
+  );
+  finder.addEventListener("submit", (e) => {
+    e.preventDefault();
+    navigate(address(workId, String(new FormData(finder).get("q") || "").trim()));
+  });
+  body.append(h("div", { class: "toolbar" }, finder, pick));
   if (!q.work) {
     body.append(h("div", { class: "card" }, empty(t("bonds.sec.pick"))));
     return;
