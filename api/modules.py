@@ -43,6 +43,10 @@ MODULES: tuple[str, ...] = (
     "schedules",
     "proposals",
     "workflow",
+    "folders",
+    "privacy",
+    "inspections",
+    "handovers",
 )
 
 

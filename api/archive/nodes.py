@@ -126,8 +126,9 @@ class NodeService:
         self, subject: Subject | str | None, work: Record, parts: list[str]
     ) -> tuple[str, list[str]]:
         """The id of the folder at ``parts`` (created with its ancestors if missing) and its
-        path parts. Call inside a unit of work."""
+        path parts. Call inside a unit of work. New folders take their parent's 書類種別."""
         parent_id = str(work["id"])
+        doc_type = None  # a folder's 書類種別 goes to folders made inside it (api.folders)
         for depth in range(1, len(parts) + 1):
             path = join_path(parts[:depth])
             page = await self.records.find(
@@ -138,6 +139,7 @@ class NodeService:
                 if found["kind"] != NodeKind.FOLDER:
                     raise NameTaken(f"「{path}」はファイルです。")
                 parent_id = str(found["id"])
+                doc_type = (found.get("meta") or {}).get("doc_type")
                 continue
             now = self._now()
             folder = {
@@ -155,6 +157,8 @@ class NodeService:
                 "updated_at": now,
                 "created_by": _actor_id(subject),
             }
+            if doc_type:
+                folder["meta"] = {"doc_type": doc_type}
             try:
                 await self.records.insert(NODES, folder)
             except DuplicateKey:
@@ -199,6 +203,12 @@ class NodeService:
         parts = split_path(folder_path)
         name = clean_name(name)
         parent_id, parts = await self._folder(subject, work, parts)
+        if parent_id != work["id"]:
+            # A document takes its folder's 書類種別 (seed 001 §3-4, 別表1-1 5(4): api.folders).
+            parent = await self.records.get(NODES, parent_id)
+            doc_type = ((parent or {}).get("meta") or {}).get("doc_type")
+            if doc_type and not (meta or {}).get("doc_type"):
+                meta = {**(meta or {}), "doc_type": doc_type}
         blob = await self.cas.adopt(info, uow)
         path = join_path([*parts, name])
         existing = await self.by_path(str(work["id"]), path)
