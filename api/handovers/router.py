@@ -107,7 +107,13 @@ async def overview(container: ContainerDep, subject: SubjectDep, work_id: str) -
         "config": await work_config(container, work),
         "standards": [{"code": c, "label": label} for c, label in STANDARDS[kind]],
         "targets": [{"value": v, "label": T.DELIVERY_LABELS[v]} for v in T.DELIVERY_TARGETS[kind]],
-        "folders": [f.__dict__ for f in folders],
+        # the delivered package's own folders (after the transfer) are not mapped
+        "folders": [
+            f.__dict__
+            for f in folders
+            if not record.get("root_path")
+            or not (f.path == record["root_path"] or f.path.startswith(f"{record['root_path']}/"))
+        ],
         "packages": [P.summary(p) for p in await P.latest(container, work_id)],
         "handover": {k: v for k, v in record.items() if k != "subject"},
         "settings": {

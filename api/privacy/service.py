@@ -151,8 +151,10 @@ class CheckService:
     async def decide(
         self, subject: Subject | None, check_id: str, action: str, reason: str | None
     ) -> Record:
-        """Record what the warned user did: ``removed`` the file or ``kept`` it (a reason is
-        required then: §3-2 says such documents must not be handled in the system)."""
+        """Record what the warned user did: ``removed`` the file (it is deleted here, in the
+        same step: a document with ``files.delete``, a staged attachment by its uploader) or
+        ``kept`` it (a reason is required then: §3-2 says such documents must not be handled
+        in the system)."""
         kind, _, target_id = check_id.partition(":")
         if kind not in ("attachment", "file") or not is_id(target_id):
             raise NotFoundError()
@@ -163,17 +165,22 @@ class CheckService:
             raise Conflict("警告の出ていないファイルです。")
         if action == "kept" and not (reason or "").strip():
             raise ValidationFailed("残す理由を入力してください。", field="reason")
-        if kind == "file" and action == "kept":
-            await NodeService(self.container).node(subject, target_id, "files.write")
-        if kind == "attachment" and record.get("owner_id") != subject.user_id:
+        nodes = NodeService(self.container)
+        if kind == "file":
+            await nodes.node(
+                subject, target_id, "files.write" if action == "kept" else "files.delete"
+            )
+        elif record.get("owner_id") != subject.user_id:
             raise Forbidden("添付した本人だけが回答できます。")
+        if kind == "attachment" and action == "removed" and record.get("state") != "staged":
+            raise Conflict("送信済みの添付ファイルは、元の記事・発議書類から外してください。")
         decision = {
             "action": action,
             "reason": (reason or "").strip() or None,
             "by": subject.user_id,
             "at": to_iso(self.container.clock.now()),
         }
-        async with self.container.uow():
+        async with self.container.uow() as uow:
             stored = await self.records.update(
                 CHECKS, check_id, {"decision": decision}, check["version"]
             )
@@ -184,7 +191,13 @@ class CheckService:
                 after=decision,
                 detail={"check": check_id, "kinds": check.get("kinds")},
             )
-        if kind == "file":
+            if action == "removed" and kind == "file":
+                node = await self.records.get(NODES, target_id)
+                if node is not None:
+                    await nodes.delete(subject, target_id, int(node["version"]))
+            elif action == "removed":
+                await AttachmentService(self.container).release(uow, record)
+        if kind == "file" and action == "kept":
             await self._mark_node(target_id, stored)
         return stored
 

@@ -95,6 +95,8 @@ async def test_an_attachment_is_warned_before_it_is_sent_and_the_answer_recorded
         json={"action": "removed"},
     )
     assert answer["decision"]["action"] == "removed"
+    # removed: the staged file is gone, in the same step
+    assert await h.container.records.get("attachments", aid) is None
     assert len(await h.audit("privacy.acknowledged")) == 1
     clean = await h.upload(
         BUILDER, work["id"], "工程表.txt", "工程表 6月 掘削".encode(), "text/plain"
@@ -141,3 +143,20 @@ async def test_a_document_with_personal_data_is_marked_in_the_list(h: Harness) -
     assert r.status_code == 403
     warnings = await h.ok(SUP, "GET", f"/works/{wid}/privacy-checks")
     assert [w["target"] for w in warnings] == [f"nodes/{doc['id']}"]
+    # Answering "removed" deletes the document with the answer recorded (files.delete).
+    other = await upload(
+        h, wid, "/09_安全管理", "名簿2.txt", "個人番号 1234-5678-9018".encode(), "text/plain"
+    )
+    second = await h.ok(
+        BUILDER, "POST", "/privacy/checks", json={"kind": "file", "id": other["id"]}
+    )
+    r = await h.call(
+        VIEWER, "POST", f"{API}/privacy/checks/{second['id']}/decision", json={"action": "removed"}
+    )
+    assert r.status_code == 403
+    assert await h.container.records.get("nodes", other["id"]) is not None
+    await h.ok(
+        BUILDER, "POST", f"/privacy/checks/{second['id']}/decision", json={"action": "removed"}
+    )
+    assert await h.container.records.get("nodes", other["id"]) is None
+    assert len(await h.audit("privacy.acknowledged")) == 2

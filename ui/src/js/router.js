@@ -15,6 +15,7 @@
 //   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 //   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
+//   #/folders/<workId>[/<folderId>]  #/inspection/<workId>  #/handover/<workId>  #/admin/collab
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
@@ -61,6 +62,12 @@ export const routes = [
   { pattern: "/notifications", page: "notifications", can: signedIn },
   { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
   { pattern: "/calendar", page: "calendar", can: signedIn },
+  // 書類管理, 電子検査, 電子納品・移管 (issue 10 §3-4), and the orderer's settings of them
+  { pattern: "/folders/:workId", page: "folders", can: signedIn },
+  { pattern: "/folders/:workId/:folderId", page: "folders", can: signedIn },
+  { pattern: "/inspection/:workId", page: "inspection", can: signedIn },
+  { pattern: "/handover/:workId", page: "handover", can: signedIn },
+  { pattern: "/admin/collab", page: "admin-collab", can: (s) => signedIn(s) && (isOperator(s) || (hasGrant(s, "master.manage") && s?.org_kind === "orderer")) },
 ];
 
 export const HOME = "#/search";
