@@ -64,6 +64,8 @@ class NodeService:
         self.works = WorkService.of(container)
         self.cas = ContentStore(container.records, container.blobs, container.clock)
         self.audit = AuditLog(container.records, container.clock)
+        # folder id -> its 書類種別, as ``_folder`` last saw it (documents take it: api.folders)
+        self._types: dict[str, str | None] = {}
 
     # reading ----------------------------------------------------------------------------
     async def work(self, subject: Subject | None, work_id: str, action: str) -> Record:
@@ -170,6 +172,7 @@ class NodeService:
                 continue
             await self.audit.record(subject, "nodes.created", f"nodes/{folder['id']}", after=folder)
             parent_id = str(folder["id"])
+        self._types[parent_id] = doc_type
         return parent_id, parts
 
     async def make_folder(self, subject: Subject | None, work_id: str, path: str) -> Record:
@@ -203,12 +206,10 @@ class NodeService:
         parts = split_path(folder_path)
         name = clean_name(name)
         parent_id, parts = await self._folder(subject, work, parts)
-        if parent_id != work["id"]:
+        doc_type = self._types.get(parent_id)
+        if doc_type and not (meta or {}).get("doc_type"):
             # A document takes its folder's 書類種別 (seed 001 §3-4, 別表1-1 5(4): api.folders).
-            parent = await self.records.get(NODES, parent_id)
-            doc_type = ((parent or {}).get("meta") or {}).get("doc_type")
-            if doc_type and not (meta or {}).get("doc_type"):
-                meta = {**(meta or {}), "doc_type": doc_type}
+            meta = {**(meta or {}), "doc_type": doc_type}
         blob = await self.cas.adopt(info, uow)
         path = join_path([*parts, name])
         existing = await self.by_path(str(work["id"]), path)

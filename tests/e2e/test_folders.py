@@ -79,7 +79,12 @@ def work(stack: Stack) -> dict[str, Any]:
     boss = stack.as_user(SUPERVISOR)
     try:
         new = builder.get(f"/works/{wid}/proposals/new", form_id="koji_uchiawase")
-        values = {**new["values"], "matter": "協議", "subject": "区画線の施工時期", "content": "夜間施工とする。"}
+        values = {
+            **new["values"],
+            "matter": "協議",
+            "subject": "区画線の施工時期",
+            "content": "夜間施工とする。",
+        }
         draft = builder.post(
             f"/works/{wid}/proposals",
             {"form_id": "koji_uchiawase", "title": "区画線の施工時期", "values": values},
@@ -143,7 +148,9 @@ def check_layout(page: Page, name: str) -> None:
     assert not violations, f"{name}: axe-core serious/critical violations: {violations}"
 
 
-def test_folders_upload_warning_and_search(work: dict[str, Any], as_user: Any, tmp_path: Path) -> None:
+def test_folders_upload_warning_and_search(
+    work: dict[str, Any], as_user: Any, tmp_path: Path
+) -> None:
     from playwright.sync_api import expect
 
     page: Page = as_user("contractor1")
@@ -176,7 +183,9 @@ def test_folders_upload_warning_and_search(work: dict[str, Any], as_user: Any, t
     expect(dialog).to_contain_text("個人番号（マイナンバー）: ********9018", timeout=40_000)
     check_layout(page, "folders-privacy")
     dialog.get_by_test_id("privacy-remove").click()
-    expect(page.locator('[data-testid="document-row"][data-name="作業員名簿.txt"]')).to_have_count(0)
+    expect(page.locator('[data-testid="document-row"][data-name="作業員名簿.txt"]')).to_have_count(
+        0
+    )
 
     # 5(4): search by class
     page.get_by_test_id("folder-root").click()
@@ -224,7 +233,9 @@ def test_inspection_view_and_offline_package(
         local.close()
 
 
-def test_package_and_transfer_to_the_archive(work: dict[str, Any], as_user: Any, stack: Stack) -> None:
+def test_package_and_transfer_to_the_archive(
+    work: dict[str, Any], as_user: Any, stack: Stack
+) -> None:
     from playwright.sync_api import expect
 
     page: Page = as_user("contractor1")
@@ -238,7 +249,9 @@ def test_package_and_transfer_to_the_archive(work: dict[str, Any], as_user: Any,
     boss = stack.as_user(SUPERVISOR)
     try:
         current = boss.get(f"/works/{work['id']}")
-        boss.post(f"/works/{work['id']}/transition", {"to": "completed", "version": current["version"]})
+        boss.post(
+            f"/works/{work['id']}/transition", {"to": "completed", "version": current["version"]}
+        )
     finally:
         boss.close()
     sup: Page = as_user(SUPERVISOR)
