@@ -53,12 +53,32 @@ class SearchSettings(BaseModel):
     timeout_s: float = 10.0
 
 
+# Exit code of a worker that stopped to be replaced by a fresh process (its memory bound was
+# reached, ``JobsSettings.worker_max_*``); ``kura serve`` restarts a worker that exits so.
+WORKER_RECYCLE_EXIT = 75
+
+
 class JobsSettings(BaseModel):
     # None: the embedded broker, SQLite through kombu's SQLAlchemy transport in <data_dir>.
     broker_url: str | None = None
     result_backend: str | None = None
     # Run tasks inline in the caller (unit tests of services only).
     eager: bool = False
+    # Durable delivery (api/jobs): a running job's lease, renewed by its worker every quarter;
+    # past it the sweeper takes the worker for dead and sends the job again.
+    lease_s: float = Field(default=60.0, ge=1)
+    # Restarts of a job whose worker stopped mid-run before the job is marked failed.
+    max_restarts: int = Field(default=3, ge=0)
+    # How often beat runs the sweepers (jobs.sweep, ingest.recover).
+    sweep_s: float = Field(default=30.0, ge=1)
+    # Finished jobs stay listed this long; failed ones until an operator retries or discards.
+    keep_done_hours: float = Field(default=24.0, ge=0)
+    # Worker recycling: the process running tasks is replaced after this many tasks, or after
+    # a task that leaves it above this resident memory (MiB); 0 turns either off. Prefork
+    # children are replaced by Celery; a solo worker (``kura serve``) exits with
+    # ``WORKER_RECYCLE_EXIT`` and is restarted by its supervisor (docs/operations.md).
+    worker_max_tasks_per_child: int = Field(default=1000, ge=0)
+    worker_max_memory_per_child_mib: int = Field(default=400, ge=0)
 
 
 class AuthSettings(BaseModel):
@@ -105,6 +125,9 @@ class ArchiveSettings(BaseModel):
     # classes its files carry, at least the default. The per-class defaults are the legal
     # minimums of ``RETENTION_SOURCES``; an orderer's 文書管理規程 sets longer ones here.
     retention_default_years: int = Field(default=10, ge=1, le=1000)
+    # Objects no record names (a crash between put and commit) are deleted once older than
+    # this; beat sweeps at the same interval (api/archive/orphans.py).
+    orphan_grace_hours: float = Field(default=6.0, gt=0)
     retention_years_by_class: dict[str, int] = Field(
         default_factory=lambda: {k: v[0] for k, v in RETENTION_SOURCES.items()}
     )
@@ -172,6 +195,15 @@ class ScheduleSettings(BaseModel):
     max_view_occurrences: int = Field(default=20_000, ge=100)
 
 
+class HttpSettings(BaseModel):
+    """Request body limits (issue 7 item 4), checked before a body is read: JSON and other
+    small bodies, the multipart upload form as a whole. tus uploads stream up to
+    ``archive.max_upload_bytes``."""
+
+    max_body_bytes: int = Field(default=1024**2, ge=1024)
+    max_form_body_bytes: int = Field(default=1024**3, ge=1024)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -193,6 +225,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     audit: AuditSettings = AuditSettings()
     schedules: ScheduleSettings = ScheduleSettings()
+    http: HttpSettings = HttpSettings()
 
     @property
     def sqlite_path(self) -> Path:

@@ -173,9 +173,10 @@ class HandoverService:
         """The transfer job (see the module docstring). Idempotent: only a queued transfer
         runs; a failed one is recorded and can be requested again."""
         from api.archive.nodes import NodeService
-        from api.deliverables.intake import ImportFailed, ImportService, package_root_id
+        from api.deliverables.intake import ImportFailed, ImportService
         from api.deliverables.package import analyse
         from api.deliverables.unpack import Limits, UnpackError, open_zip, scan_zip
+        from api.deliverables.zipimport import package_root_id
         from api.works.service import WorkService
 
         record = await self.record(work_id)

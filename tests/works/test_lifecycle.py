@@ -41,11 +41,10 @@ async def jobs(h: Harness) -> list[tuple[str, dict[str, Any]]]:
     """Record enqueued jobs instead of running them; fix the clock."""
     recorded: list[tuple[str, dict[str, Any]]] = []
 
-    async def record(task: str, **kwargs: Any) -> str:
+    async def record(task: str, kwargs: dict[str, Any], *, job_id: str) -> None:
         recorded.append((task, kwargs))
-        return str(len(recorded))
 
-    h.container.jobs.enqueue = record  # type: ignore[method-assign]
+    h.container.jobs.send = record  # type: ignore[method-assign]
     h.container.clock = FixedClock(T0)
     return recorded
 

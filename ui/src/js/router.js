@@ -16,6 +16,8 @@
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 //   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
 //   #/folders/<workId>[/<folderId>]  #/inspection/<workId>  #/handover/<workId>  #/admin/collab
+//   #/home (the landing page)  #/board  #/works/<id>/board  #/works/<id>/board/<postId>
+//   #/groups  #/groups/<id>  #/billing?tab=<tab>
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
@@ -48,6 +50,12 @@ export const routes = [
   { pattern: "/search", page: "search", can: signedIn },
   { pattern: "/works", page: "works", can: signedIn },
   { pattern: "/works/:id", page: "work", can: signedIn },
+  { pattern: "/home", page: "home", can: signedIn },
+  { pattern: "/board", page: "boards", can: signedIn },
+  { pattern: "/works/:id/board", page: "board", can: signedIn },
+  { pattern: "/works/:id/board/:postId", page: "post", can: signedIn },
+  { pattern: "/groups", page: "groups", can: signedIn },
+  { pattern: "/groups/:id", page: "groups", can: signedIn },
   { pattern: "/browse/:workId", page: "browse", can: signedIn },
   { pattern: "/browse/:workId/:nodeId", page: "browse", can: signedIn },
   { pattern: "/view", page: "viewer", can: signedIn },
@@ -68,9 +76,13 @@ export const routes = [
   { pattern: "/inspection/:workId", page: "inspection", can: signedIn },
   { pattern: "/handover/:workId", page: "handover", can: signedIn },
   { pattern: "/admin/collab", page: "admin-collab", can: (s) => signedIn(s) && (isOperator(s) || (hasGrant(s, "master.manage") && s?.org_kind === "orderer")) },
+  // Billing (issue 13): the operator, municipalities and contractors; the API filters by party.
+  { pattern: "/billing", page: "billing", can: (s) => signedIn(s) && (isOperator(s) || (s?.grants || []).includes("billing.manage")) },
 ];
 
-export const HOME = "#/search";
+// Where sign-in lands: the home page with the unread posts of all one's works (seed 001
+// 別表1-1 2(6): ログイン時に…未読の記事等のタイトル一覧を表示), notifications and schedule.
+export const HOME = "#/home";
 
 export { hasGrant, isOperator };
 

@@ -3,13 +3,15 @@
 // Names of organizations and users are looked up when the viewer may read them; otherwise ids.
 // Managers (operators, the orderer's works.manage holders, supervisors) also get "編集" (the
 // work form), the status steps (登録済 → 施工中 → 完成 → 保管, one step forward, confirmed) and
-// the member editor (work-members.js).
+// the member editor (work-members.js). Its imports (unpacked ZIPs, `kura import`) with state
+// and reason are listed under the folders (components/imports.js).
 import { api, ApiError } from "../api.js";
 import { fmtDate, fmtDateTime, fmtEra, fmtNumber, t } from "../i18n.js";
 import { href, navigate } from "../router.js";
 import { badge, busy, clear, confirmDialog, control, empty, errorMessage, h, pageHeader, statusBadge, toast } from "../ui.js";
 import { canManageWork, workForm } from "./work-form.js";
 import { memberEditor } from "./work-members.js";
+import { importList } from "../components/imports.js";
 
 const STEPS = ["registered", "in_progress", "completed", "archived"];
 
@@ -71,6 +73,7 @@ export async function render(root, params, ctx) {
   actions.push(h("a", { class: "btn", href: href("/folders", id), "data-testid": "work-folders-page" }, t("collab.folders")));
   actions.push(h("a", { class: "btn", href: href("/inspection", id), "data-testid": "work-inspection" }, t("collab.inspection")));
   actions.push(h("a", { class: "btn", href: href("/handover", id), "data-testid": "work-handover" }, t("collab.handover")));
+  actions.push(h("a", { class: "btn", href: `${href("/works", id)}/board`, "data-testid": "work-board" }, t("board.title")));
   if (manage && session) {
     const editBtn = h("button", { type: "button", class: "btn", "data-testid": "work-edit", "aria-expanded": "false" }, t("common.edit"));
     editBtn.addEventListener("click", async () => {
@@ -232,6 +235,7 @@ export async function render(root, params, ctx) {
     ),
     stepCard,
     folderCard,
+    importList(id),
     manage && session ? memberEditor({ work, members: memberList, userNames, orgName: org, session, reload }) : memberCard,
   );
 }
