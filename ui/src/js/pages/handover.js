@@ -218,7 +218,7 @@ export async function render(root, params, ctx) {
     }
     if (rec.state === "transferred") {
       card.append(h("p", { "data-testid": "handover-transferred" }, t("handover.transferred", { at: fmtDateTime(rec.transferred_at || "") })));
-      if (rec.root_node_id) card.append(h("a", { class: "btn", href: href("/browse", workId, rec.root_node_id) }, t("handover.open_archive")));
+      if (rec.root_node_id) card.append(h("a", { class: "btn", href: href("/browse", workId, rec.root_node_id), "data-testid": "handover-open-archive" }, t("handover.open_archive")));
       return card;
     }
     if (rec.state === "queued" || rec.state === "running") {
