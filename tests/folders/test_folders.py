@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from api.archive.indexing import DOC_TYPE, PENDING
+from api.folders.service import PENDING_BATCH, mark_pending_many
 from api.folders.templates import CONSTRUCTION, SERVICE
+from api.kit.ids import new_id
+from indexer.query import SearchQuery
 from tests.folders.support import PDF, by_path, folders, upload
 from tests.proposals.harness import API, BUILDER, INSP, NOBODY, STRANGER, SUP, VIEWER, Harness
 
@@ -45,6 +49,14 @@ async def test_a_reader_who_cannot_write_does_not_make_the_set(h: Harness) -> No
     assert listing["folders"] == []
     assert listing["can_write"] is False
     assert listing["seeded_at"] is None
+
+
+async def indexed_path(h: Harness, work_id: str, node_id: str) -> str | None:
+    """The path the search index holds for a document."""
+    result = await h.container.index.search(
+        SearchQuery(types=(DOC_TYPE,), filters={"work_id": (work_id,)}, acl=None, limit=100)
+    )
+    return next((str(hit.doc.get("path")) for hit in result.hits if hit.id == node_id), None)
 
 
 async def test_create_rename_move_retype_and_delete_folders(h: Harness) -> None:
@@ -96,6 +108,8 @@ async def test_create_rename_move_retype_and_delete_folders(h: Harness) -> None:
     assert node is not None
     assert node["meta"]["doc_type"] == "品質管理"
     assert node["path"] == "/07_品質管理/施工状況/掘削.pdf"
+    # the search index follows the move (the moved files are marked for re-indexing)
+    assert await indexed_path(h, wid, doc["id"]) == "/07_品質管理/施工状況/掘削.pdf"
 
     # re-type a folder: documents below follow
     current = by_path(await folders(h, wid))["/07_品質管理"]
@@ -270,3 +284,17 @@ async def test_a_completed_work_is_read_only(h: Harness) -> None:
     r = await h.call(BUILDER, "DELETE", f"{API}/folders/{folder['id']}?version={folder['version']}")
     assert r.status_code == 403
     assert (await folders(h, work["id"]))["can_write"] is False
+
+
+async def test_index_marks_of_many_files_are_written_and_touched_in_batches(h: Harness) -> None:
+    """A moved or re-typed folder marks its documents for re-indexing in batches: new marks
+    are added, existing ones touched (so a flush running meanwhile keeps them)."""
+    nodes = [{"id": new_id(), "work_id": "w1"} for _ in range(PENDING_BATCH + 3)]
+    async with h.container.uow():
+        await mark_pending_many(h.container.records, nodes[:3], "2026-06-01T00:00:00Z")
+    async with h.container.uow():
+        await mark_pending_many(h.container.records, nodes, "2026-06-02T00:00:00Z")
+    marks = await h.container.records.get_many(PENDING, [str(n["id"]) for n in nodes])
+    assert len(marks) == len(nodes)
+    assert {m["at"] for m in marks} == {"2026-06-02T00:00:00Z"}
+    assert {m["work_id"] for m in marks} == {"w1"}
