@@ -211,6 +211,17 @@ def test_inspection_view_and_offline_package(
     proposal.get_by_test_id("inspection-open").click(timeout=60_000)
     viewer = page.get_by_test_id("viewer")
     expect(viewer).to_contain_text("0001_区画線の施工時期.pdf")
+    # §5(4): a photo from the tree opened beside the filed 打合せ簿 (two documents at once)
+    tree = page.get_by_test_id("tree")
+    tree.get_by_test_id("tree-item").first.locator(".tree-toggle").first.click()
+    tree.locator('[data-testid="tree-item"][aria-level="2"]').filter(
+        has_text="10_工事写真"
+    ).locator(".tree-label").first.click()
+    photo = page.get_by_test_id("listing-row").filter(has_text="着手前.jpg").first
+    photo.get_by_test_id("open-beside").click()
+    expect(viewer.get_by_test_id("viewer-pane")).to_have_count(2)
+    expect(viewer).to_contain_text("着手前.jpg")
+    expect(viewer).to_contain_text("0001_区画線の施工時期.pdf")
     check_layout(page, "inspection")
 
     # §5(2): the offline package opens from the disk, without a server
