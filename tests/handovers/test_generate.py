@@ -4,17 +4,31 @@ says, 工事 (INDEX_C) and 業務 (INDEX_D)."""
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
+from api.cli import validate
 from indexer.extract.deliverable import ZipTree, validate_tree
 from indexer.extract.deliverable.xmlread import parse
 from tests.handovers.support import ORDERER_CODE, download, generate, ready_work, set_orderer_code
 from tests.proposals.harness import API, BUILDER, INSP, SUP, VIEWER, Harness
 
 pytestmark = pytest.mark.anyio
+
+
+def kura_validate(path: Path, profile: str | None = None) -> tuple[int, int]:
+    """``kura validate PATH [--profile P] --format json``: its exit code and E count."""
+    group = click.Group()
+    validate.register(group)
+    args = ["validate", str(path), "--format", "json", *(["--profile", profile] if profile else [])]
+    result = CliRunner().invoke(group, args)
+    body = json.loads(result.output)
+    return result.exit_code, int(body["counts"]["E"])
 
 
 def text(zf: zipfile.ZipFile, name: str) -> str:
@@ -107,10 +121,14 @@ async def test_a_construction_package_from_the_work_has_no_errors(
         report = validate_tree(ZipTree(again))
     assert report.counts["E"] == 0
     assert report.index_kind == "C"
+    # ... and so does `kura validate` itself, as an orderer would run it on the delivered ZIP
+    assert kura_validate(path) == (0, 0)
     assert len(await h.audit("handovers.package_generated")) == 1
 
 
-async def test_the_maff_profile_when_the_work_follows_the_maff_rules(h: Harness) -> None:
+async def test_the_maff_profile_when_the_work_follows_the_maff_rules(
+    h: Harness, tmp_path: Path
+) -> None:
     """§1.10 / profiles: a work under the 農林水産省 要領 is checked strictly (unreferenced files
     are errors there) and has no REGISTER; still zero E."""
     work = await ready_work(h)
@@ -125,6 +143,10 @@ async def test_the_maff_profile_when_the_work_follows_the_maff_rules(h: Harness)
     assert package["counts"]["E"] == 0, package["findings"]
     zf = await download(h, package["id"])
     assert not any(n.startswith("REGISTER") for n in zf.namelist())
+    r = await h.call(SUP, "GET", f"{API}/handover-packages/{package['id']}/content")
+    path = tmp_path / "maff.zip"
+    path.write_bytes(r.content)
+    assert kura_validate(path, "maff") == (0, 0)
 
 
 async def test_a_service_package_uses_index_d(h: Harness) -> None:
