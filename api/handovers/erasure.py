@@ -6,9 +6,10 @@ document folders and files outside the package folder (all of them when the work
 transferred), proposals with their revisions, decision events, index texts, counters, route
 templates of the work, pre-meeting matters and comments, every attachment of those and every
 attachment still staged in the work, personal-data checks, the folder state, the delivery
-settings and the generated packages (records and ZIPs). Modules with more collaboration records
-register an eraser (``register_eraser``; the board registers its posts). Contents go when their
-last reference goes (after commit); search documents are removed after commit.
+settings and the generated packages (records and ZIPs), and the work's bulletin board (posts,
+replies, revisions, unread rows, their files; ``handovers/board.py``). Modules with more
+collaboration records register an eraser (``register_eraser``). Contents go when their last
+reference goes (after commit); search documents are removed after commit.
 
 Records only: making the deleted data irrecoverable in backups (key destruction) is the
 data-protection issue's part (docs/architecture.md).

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from api.consistency import register_blob_refs
 from api.container import Container
+from api.handovers.board import erase_board
 from api.handovers.config import CONFIGS
+from api.handovers.erasure import register_eraser
 from api.handovers.packages import PACKAGE_INDEXES, PACKAGES
 from api.handovers.permissions import HandoverRules
 from api.handovers.router import router
@@ -29,6 +31,8 @@ def _package_keys(record: Record) -> list[str]:
 register_blob_refs(PACKAGES, _package_keys, "handover/")
 # A disposed work takes its hand-over records with it.
 register_work_records(PACKAGES, HANDOVERS, CONFIGS)
+# The erasure takes the work's bulletin board with the rest of the collaboration copy (§3-6).
+register_eraser(erase_board)
 
 MODULE = Module(
     "handovers",

@@ -12,7 +12,17 @@ import pytest
 from api.handovers.service import HandoverService
 from api.kit.ids import new_id
 from api.permissions.policy import OrgKind, Subject
-from tests.handovers.support import complete, download, generate, ready_work, set_orderer_code
+from indexer.query import SearchQuery
+from tests.folders.support import jpeg
+from tests.handovers.support import (
+    XLSX,
+    complete,
+    download,
+    generate,
+    ready_work,
+    set_orderer_code,
+    xlsx,
+)
 from tests.proposals.harness import API, BUILDER, MANAGER, ORDERER, SUP, Harness
 
 pytestmark = pytest.mark.anyio
@@ -20,8 +30,12 @@ pytestmark = pytest.mark.anyio
 KEEPER = Subject(new_id(), "keeper", ORDERER, OrgKind.ORDERER, frozenset({"master.manage"}))
 
 
-async def transferred(h: Harness) -> tuple[dict[str, object], dict[str, object], dict[str, object]]:
+async def transferred(
+    h: Harness, board: bool = False
+) -> tuple[dict[str, object], dict[str, object], dict[str, object]]:
     work = await ready_work(h)
+    if board:
+        await board_content(h, str(work["id"]))
     package = await generate(h, str(work["id"]))
     assert package["blocking"] == 0, (package["findings"], package["notes"])
     done = await complete(h, str(work["id"]))
@@ -79,11 +93,37 @@ async def test_transfer_round_trip_same_tree_and_zero_errors(h: Harness) -> None
     assert {SUP.user_id, BUILDER.user_id} <= told
 
 
+async def board_content(h: Harness, work_id: str) -> None:
+    """The work's bulletin board: a post with a file, edited once (a revision), a reply with a
+    file, unread rows for the other members."""
+    sheet = await h.upload(BUILDER, work_id, "工程表.xlsx", xlsx(["工程", "6月"]), XLSX)
+    post = await h.ok(
+        BUILDER,
+        "POST",
+        f"/works/{work_id}/posts",
+        201,
+        json={"title": "工程表の共有", "body": "6月の工程です。", "attachment_ids": [sheet]},
+    )
+    await h.ok(
+        BUILDER, "PATCH", f"/posts/{post['id']}", json={"version": post["version"], "body": "改訂"}
+    )
+    photo = await h.upload(SUP, work_id, "現場.jpg", jpeg(), "image/jpeg")
+    await h.ok(
+        SUP,
+        "POST",
+        f"/posts/{post['id']}/replies",
+        201,
+        json={"body": "確認しました。", "attachment_ids": [photo]},
+    )
+
+
 async def test_erasure_on_the_day_keeps_only_the_archive(h: Harness) -> None:
     """§3-6 / 別表3 12(1): reminded beforehand, erased on the day: the folders, proposals,
     attachments and packages of the collaboration go; the archived package stays."""
-    work, package, _ = await transferred(h)
+    work, package, _ = await transferred(h, board=True)
     wid = str(work["id"])
+    for collection in ("posts", "post_replies", "post_revisions", "post_unread"):
+        assert await h.container.records.count(collection, ()) >= 1, collection
     service = HandoverService(h.container)
     record = await service.record(wid)
     assert record is not None
@@ -103,9 +143,18 @@ async def test_erasure_on_the_day_keeps_only_the_archive(h: Harness) -> None:
     assert await h.container.records.count("workflow_events", ()) == 0
     assert await h.container.records.count("attachments", ()) == 0
     assert await h.container.records.get("handover_packages", str(package["id"])) is None
+    # the board goes too (§3-6: 全てのデータ), its files and its search documents with it
+    for collection in ("posts", "post_replies", "post_revisions", "post_unread"):
+        assert await h.container.records.count(collection, ()) == 0, collection
+    found = await h.container.index.search(
+        SearchQuery(types=("post", "reply"), filters={"work_id": (wid,)}, acl=None)
+    )
+    assert found.total == 0
     erased = await h.audit("handovers.erased")
     assert len(erased) == 1
     assert erased[0]["detail"]["counts"]["proposals"] == 1
+    assert erased[0]["detail"]["counts"]["posts"] == 1
+    assert erased[0]["detail"]["counts"]["post_replies"] == 1
     # the archive still serves the delivered package
     tree = await h.ok(SUP, "GET", f"/works/{wid}/tree")
     assert [n["name"] for n in tree["items"]] == ["電子成果品"]
