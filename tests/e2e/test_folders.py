@@ -6,7 +6,8 @@
 - a decided 打合せ簿 is filed with its approval record (5(8)) and opened beside other documents
   in the inspection view (§5(4)); the offline package's index.html opens from the disk without a
   server and shows a document (§5(2));
-- the contractor makes and checks the 電子納品 package (§4); the supervisor, after completion,
+- the contractor makes and checks the 電子納品 package (§4) (the last test: the work is then
+  archived); the supervisor, after completion,
   moves the work into the archive and sees the erasure date (seed 000, §3-6);
 - the bulletin board's composer warns about an attachment holding a 個人番号 before the post
   is sent (§3-2), and the post goes out without the removed file;
@@ -248,6 +249,38 @@ def test_inspection_view_and_offline_package(
         local.close()
 
 
+def test_a_board_attachment_with_personal_data_is_warned_before_the_post_is_sent(
+    work: dict[str, Any], as_user: Any, stack: Stack, tmp_path: Path
+) -> None:
+    """§3-2: the bulletin board's composer checks each uploaded attachment before the post is
+    sent; the user removes the file and the post goes out without it; the warning and the
+    answer are recorded."""
+    from playwright.sync_api import expect
+
+    page: Page = as_user("contractor1")
+    page.goto(f"/#/works/{work['id']}")
+    page.get_by_test_id("work-board").click()
+    page.get_by_test_id("board-new").click()
+    form = page.get_by_test_id("compose-post")
+    form.get_by_test_id("compose-title").fill("作業員の配置")
+    form.get_by_test_id("compose-body").fill("配置表を共有します。")
+    roster = tmp_path / "配置表.txt"
+    roster.write_text("作業員配置表\n個人番号 1234 5678 9018\n", encoding="utf-8")
+    form.get_by_test_id("compose-file-input").set_input_files(str(roster))
+    dialog = page.get_by_test_id("privacy-dialog")
+    expect(dialog).to_contain_text("********9018", timeout=40_000)
+    check_layout(page, "board-privacy")
+    dialog.get_by_test_id("privacy-remove").click()
+    expect(form.locator('[data-testid=compose-file][data-name="配置表.txt"]')).to_have_count(0)
+    form.get_by_test_id("compose-submit").click()
+    expect(page.get_by_test_id("post-title")).to_have_text("作業員の配置")
+    expect(page.get_by_test_id("post-file")).to_have_count(0)
+    checks = stack.api.get(f"/works/{work['id']}/privacy-checks")
+    answered = [c for c in checks if c["name"] == "配置表.txt"]
+    assert answered, checks
+    assert answered[0]["decision"]["action"] == "removed", checks
+
+
 def test_package_and_transfer_to_the_archive(
     work: dict[str, Any], as_user: Any, stack: Stack
 ) -> None:
@@ -291,35 +324,3 @@ def test_package_and_transfer_to_the_archive(
     handover = stack.api.get(f"/works/{work['id']}/handover")["handover"]
     deliverable = stack.api.get(f"/deliverables/{handover['deliverable_id']}")
     assert deliverable["report"]["counts"]["E"] == 0, deliverable["report"]["counts"]
-
-
-def test_a_board_attachment_with_personal_data_is_warned_before_the_post_is_sent(
-    work: dict[str, Any], as_user: Any, stack: Stack, tmp_path: Path
-) -> None:
-    """§3-2: the bulletin board's composer checks each uploaded attachment before the post is
-    sent; the user removes the file and the post goes out without it; the warning and the
-    answer are recorded."""
-    from playwright.sync_api import expect
-
-    page: Page = as_user("contractor1")
-    page.goto(f"/#/works/{work['id']}")
-    page.get_by_test_id("work-board").click()
-    page.get_by_test_id("board-new").click()
-    form = page.get_by_test_id("compose-post")
-    form.get_by_test_id("compose-title").fill("作業員の配置")
-    form.get_by_test_id("compose-body").fill("配置表を共有します。")
-    roster = tmp_path / "配置表.txt"
-    roster.write_text("作業員配置表\n個人番号 1234 5678 9018\n", encoding="utf-8")
-    form.get_by_test_id("compose-file-input").set_input_files(str(roster))
-    dialog = page.get_by_test_id("privacy-dialog")
-    expect(dialog).to_contain_text("********9018", timeout=40_000)
-    check_layout(page, "board-privacy")
-    dialog.get_by_test_id("privacy-remove").click()
-    expect(form.locator('[data-testid=compose-file][data-name="配置表.txt"]')).to_have_count(0)
-    form.get_by_test_id("compose-submit").click()
-    expect(page.get_by_test_id("post-title")).to_have_text("作業員の配置")
-    expect(page.get_by_test_id("post-file")).to_have_count(0)
-    checks = stack.api.get(f"/works/{work['id']}/privacy-checks")
-    answered = [c for c in checks if c["name"] == "配置表.txt"]
-    assert answered, checks
-    assert answered[0]["decision"]["action"] == "removed", checks
