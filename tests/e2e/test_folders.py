@@ -6,11 +6,11 @@
 - a decided 打合せ簿 is filed with its approval record (5(8)) and opened beside other documents
   in the inspection view (§5(4)); the offline package's index.html opens from the disk without a
   server and shows a document (§5(2));
-- the contractor makes and checks the 電子納品 package (§4) (the last test: the work is then
-  archived); the supervisor, after completion,
-  moves the work into the archive and sees the erasure date (seed 000, §3-6);
 - the bulletin board's composer warns about an attachment holding a 個人番号 before the post
   is sent (§3-2), and the post goes out without the removed file;
+- last (the work is archived after it): the contractor makes and checks the 電子納品 package
+  (§4); the supervisor, after completion, moves the work into the archive, sees the erasure
+  date (seed 000, §3-6) and opens the package in the archive browser;
 - axe-core finds nothing serious at 1280 and 1024×768; screenshots at both.
 """
 
