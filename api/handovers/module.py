@@ -12,6 +12,7 @@ from api.handovers.packages import PACKAGE_INDEXES, PACKAGES
 from api.handovers.permissions import HandoverRules
 from api.handovers.router import router
 from api.handovers.router_settings import router as settings_router
+from api.handovers.schedules import erase_schedules
 from api.handovers.service import HANDOVER_INDEXES, HANDOVERS
 from api.modules import Module
 from api.works.lifecycle import register_work_records
@@ -31,8 +32,10 @@ def _package_keys(record: Record) -> list[str]:
 register_blob_refs(PACKAGES, _package_keys, "handover/")
 # A disposed work takes its hand-over records with it.
 register_work_records(PACKAGES, HANDOVERS, CONFIGS)
-# The erasure takes the work's bulletin board with the rest of the collaboration copy (§3-6).
+# The erasure takes the work's bulletin board and schedule entries with the rest of the
+# collaboration copy (§3-6).
 register_eraser(erase_board)
+register_eraser(erase_schedules)
 
 MODULE = Module(
     "handovers",

@@ -27,6 +27,7 @@ from tests.proposals.harness import API, BUILDER, MANAGER, ORDERER, SUP, Harness
 
 pytestmark = pytest.mark.anyio
 
+OTHER_WORK: dict[str, str] = {}  # the work a shared schedule entry also concerns, per work
 KEEPER = Subject(new_id(), "keeper", ORDERER, OrgKind.ORDERER, frozenset({"master.manage"}))
 
 
@@ -107,6 +108,22 @@ async def board_content(h: Harness, work_id: str) -> None:
     await h.ok(
         BUILDER, "PATCH", f"/posts/{post['id']}", json={"version": post["version"], "body": "改訂"}
     )
+    # schedules: one entry of this work only, one also of another work, one of no work
+    other = str((await h.work(title="別の工事"))["id"])
+    OTHER_WORK[work_id] = other
+    for works, title in (([work_id], "段階確認"), ([work_id, other], "合同会議"), ([], "休暇")):
+        await h.ok(
+            SUP,
+            "POST",
+            "/schedules/entries",
+            201,
+            json={
+                "title": title,
+                "start": "2026-06-20T10:00:00",
+                "end": "2026-06-20T11:00:00",
+                "work_ids": works,
+            },
+        )
     photo = await h.upload(SUP, work_id, "現場.jpg", jpeg(), "image/jpeg")
     await h.ok(
         SUP,
@@ -150,6 +167,11 @@ async def test_erasure_on_the_day_keeps_only_the_archive(h: Harness) -> None:
         SearchQuery(types=("post", "reply"), filters={"work_id": (wid,)}, acl=None)
     )
     assert found.total == 0
+    # schedules: the work's own entry goes, a shared one forgets the work, a personal one stays
+    entries = {e["title"]: e async for e in h.container.records.scan("schedule_entries", ())}
+    assert set(entries) == {"合同会議", "休暇"}
+    assert entries["合同会議"]["work_ids"] == [OTHER_WORK[wid]]
+    assert entries["休暇"]["work_ids"] == []
     erased = await h.audit("handovers.erased")
     assert len(erased) == 1
     assert erased[0]["detail"]["counts"]["proposals"] == 1
