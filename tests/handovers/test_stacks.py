@@ -1,12 +1,14 @@
 """The document list and the hand-over round trip on both stacks: the embedded one and the real
 servers (MongoDB wire, S3, Elasticsearch API; ``scripts/test-services``), so the nested-field
-filters and sorts of the list (書類種別, 登録日), the ZIP kept in S3 and its import into the
-archive behave the same on each."""
+filters and sorts of the list (書類種別, 登録日), the ZIP kept in S3, its import into the
+archive and the erasure of the collaboration copy (records, blobs, search documents) behave the
+same on each."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,8 @@ from api.config import Settings
 from api.container import Container
 from api.handovers.service import HandoverService
 from api.kit.clock import FixedClock
+from api.workflow.dates import JST
+from indexer.query import SearchQuery
 from tests.handovers.support import complete, generate, ready_work
 from tests.integration.conftest import Stack, real_env
 from tests.proposals.harness import START, SUP, VIEWER, Harness, harness, seed
@@ -87,3 +91,19 @@ async def test_list_and_round_trip_on_each_stack(h: Harness) -> None:
     check = await h.container.records.get("deliverables", record["deliverable_id"])
     assert check is not None
     assert check["report"]["counts"]["E"] == 0
+    # §3-6: on the erasure date the collaboration copy goes, on these servers too; the
+    # archive keeps the package, and the search index forgets what was erased.
+    erasure_on = date.fromisoformat(str(record["erasure_on"]))
+    h.clock.advance(days=(erasure_on - h.clock.now().astimezone(JST).date()).days)
+    counts = await HandoverService(h.container).run_due()
+    assert counts["erased"] == 1, counts
+    left = [n async for n in h.container.records.scan("nodes", ()) if n["work_id"] == wid]
+    assert left
+    assert all(str(n["path"]).startswith("/電子成果品") for n in left)
+    assert await h.container.records.count("proposals", ()) == 0
+    await h.container.index.refresh()
+    found = await h.container.index.search(
+        SearchQuery(types=("file",), filters={"work_id": (wid,)}, acl=None, limit=200)
+    )
+    assert found.hits
+    assert all(str(hit.doc.get("path")).startswith("/電子成果品") for hit in found.hits)
