@@ -8,6 +8,7 @@ from api.container import Container
 from api.handovers.board import erase_board
 from api.handovers.config import CONFIGS
 from api.handovers.erasure import register_eraser
+from api.handovers.notices import erase_notifications
 from api.handovers.packages import PACKAGE_INDEXES, PACKAGES
 from api.handovers.permissions import HandoverRules
 from api.handovers.router import router
@@ -32,10 +33,11 @@ def _package_keys(record: Record) -> list[str]:
 register_blob_refs(PACKAGES, _package_keys, "handover/")
 # A disposed work takes its hand-over records with it.
 register_work_records(PACKAGES, HANDOVERS, CONFIGS)
-# The erasure takes the work's bulletin board and schedule entries with the rest of the
-# collaboration copy (§3-6).
+# The erasure takes the work's bulletin board, schedule entries and notifications with the rest
+# of the collaboration copy (§3-6).
 register_eraser(erase_board)
 register_eraser(erase_schedules)
+register_eraser(erase_notifications)
 
 MODULE = Module(
     "handovers",

@@ -6,6 +6,7 @@ the collaboration copy (seed 001 §3-6; 別表3 12: 契約書に記載された�
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -94,6 +95,14 @@ async def test_transfer_round_trip_same_tree_and_zero_errors(h: Harness) -> None
     assert {SUP.user_id, BUILDER.user_id} <= told
 
 
+async def notices(h: Harness, work_id: str) -> list[dict[str, Any]]:
+    return [
+        n
+        async for n in h.container.records.scan("notifications", ())
+        if n.get("work_id") == work_id
+    ]
+
+
 async def board_content(h: Harness, work_id: str) -> None:
     """The work's bulletin board: a post with a file, edited once (a revision), a reply with a
     file, unread rows for the other members."""
@@ -141,6 +150,7 @@ async def test_erasure_on_the_day_keeps_only_the_archive(h: Harness) -> None:
     wid = str(work["id"])
     for collection in ("posts", "post_replies", "post_revisions", "post_unread"):
         assert await h.container.records.count(collection, ()) >= 1, collection
+    assert [n for n in await notices(h, wid) if not n["kind"].startswith("handover.")]
     service = HandoverService(h.container)
     record = await service.record(wid)
     assert record is not None
@@ -167,6 +177,11 @@ async def test_erasure_on_the_day_keeps_only_the_archive(h: Harness) -> None:
         SearchQuery(types=("post", "reply"), filters={"work_id": (wid,)}, acl=None)
     )
     assert found.total == 0
+    # notifications about the work go, but for the hand-over's own (the erasure date)
+    assert {n["kind"] for n in await notices(h, wid)} == {
+        "handover.erasure_scheduled",
+        "handover.erasure_reminder",
+    }
     # schedules: the work's own entry goes, a shared one forgets the work, a personal one stays
     entries = {e["title"]: e async for e in h.container.records.scan("schedule_entries", ())}
     assert set(entries) == {"合同会議", "休暇"}
