@@ -8,9 +8,9 @@ templates of the work, pre-meeting matters and comments, every attachment of tho
 attachment still staged in the work, personal-data checks, the folder state, the delivery
 settings and the generated packages (records and ZIPs), and the work's bulletin board (posts,
 replies, revisions, unread rows, their files; ``handovers/board.py``), its schedule entries
-(``handovers/schedules.py``) and its notifications (``handovers/notices.py``). Modules with more collaboration records register an eraser
-(``register_eraser``). Contents go when their last reference goes (after commit); search
-documents are removed after commit.
+(``handovers/schedules.py``) and its notifications (``handovers/notices.py``). Modules with
+more collaboration records register an eraser (``register_eraser``). Contents go when their
+last reference goes (after commit); search documents are removed after commit.
 
 Records only: making the deleted data irrecoverable in backups (key destruction) is the
 data-protection issue's part (docs/architecture.md).
