@@ -49,6 +49,7 @@ MODULES: tuple[str, ...] = (
     "privacy",
     "inspections",
     "handovers",
+    "bonds",
     "bulletins",
     "billing",
 )

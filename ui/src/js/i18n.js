@@ -17,6 +17,8 @@ import schedulesJa from "./i18n/schedules.ja.js";
 import schedulesEn from "./i18n/schedules.en.js";
 import collabJa from "./i18n/collab.ja.js";
 import collabEn from "./i18n/collab.en.js";
+import bondsJa from "./i18n/bonds.ja.js";
+import bondsEn from "./i18n/bonds.en.js";
 import boardJa from "./i18n/board.ja.js";
 import boardEn from "./i18n/board.en.js";
 import billingJa from "./i18n/billing.ja.js";
@@ -32,6 +34,8 @@ const AREAS = [
   [en, schedulesEn],
   [ja, collabJa],
   [en, collabEn],
+  [ja, bondsJa],
+  [en, bondsEn],
   [ja, boardJa],
   [en, boardEn],
   [ja, billingJa],

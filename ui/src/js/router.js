@@ -16,6 +16,8 @@
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 //   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
 //   #/folders/<workId>[/<folderId>]  #/inspection/<workId>  #/handover/<workId>  #/admin/collab
+//   #/bonds  #/bonds/<id>  #/bonds/new[?carry=<id>]  #/bonds/open  #/bonds/certificates
+//   #/bonds/balances  #/bonds/security?work=<id>
 //   #/home (the landing page)  #/board  #/works/<id>/board  #/works/<id>/board/<postId>
 //   #/groups  #/groups/<id>  #/billing?tab=<tab>
 // `can(session)` decides whether a route (and its header link) is shown to the user.
@@ -42,6 +44,8 @@ const isOperator = (s) => Boolean(s) && s?.org_kind === "operator";
 const hasGrant = (s, g) => Boolean(s) && (isOperator(s) || (s?.grants || []).includes(g));
 /** @type {(s: MaybeSession) => boolean} */
 const signedIn = (s) => Boolean(s) && !s?.password_change_required;
+/** @type {(s: MaybeSession) => boolean} the sides of the bond flows (operators read none) */
+const bondSide = (s) => ["issuer", "contractor", "orderer"].includes(String(s?.org_kind)) && (s?.grants || []).some((g) => g.startsWith("bonds."));
 
 /** @type {Route[]} */
 export const routes = [
@@ -76,6 +80,14 @@ export const routes = [
   { pattern: "/inspection/:workId", page: "inspection", can: signedIn },
   { pattern: "/handover/:workId", page: "handover", can: signedIn },
   { pattern: "/admin/collab", page: "admin-collab", can: (s) => signedIn(s) && (isOperator(s) || (hasGrant(s, "master.manage") && s?.org_kind === "orderer")) },
+  // bonds (issue 11): the API decides each figure; these only pick which pages a side sees
+  { pattern: "/bonds", page: "bonds", can: (s) => signedIn(s) && bondSide(s) },
+  { pattern: "/bonds/new", page: "bond-new", can: (s) => signedIn(s) && s?.org_kind === "issuer" && hasGrant(s, "bonds.issue") },
+  { pattern: "/bonds/open", page: "bond-open", can: (s) => signedIn(s) && s?.org_kind === "orderer" },
+  { pattern: "/bonds/certificates", page: "bond-certificates", can: (s) => signedIn(s) && s?.org_kind === "issuer" && hasGrant(s, "bonds.certificates") },
+  { pattern: "/bonds/balances", page: "bond-balances", can: (s) => signedIn(s) && (s?.org_kind === "issuer" || s?.org_kind === "orderer") },
+  { pattern: "/bonds/security", page: "bond-security", can: (s) => signedIn(s) && s?.org_kind === "orderer" },
+  { pattern: "/bonds/:id", page: "bond", can: (s) => signedIn(s) && bondSide(s) },
   // Billing (issue 13): the operator, municipalities and contractors; the API filters by party.
   { pattern: "/billing", page: "billing", can: (s) => signedIn(s) && (isOperator(s) || (s?.grants || []).includes("billing.manage")) },
 ];
