@@ -13,6 +13,7 @@ export const SECTIONS = [
   { pattern: "/admin/audit", key: "admin.audit", testid: "admin-nav-audit", lead: "audit.export_csv" },
   { pattern: "/admin/mail", key: "admin.mail", testid: "admin-nav-mail", lead: "mail.title" },
   { pattern: "/admin/proposal-forms", key: "admin.forms", testid: "admin-nav-forms", lead: "prop.forms.title" },
+  { pattern: "/admin/collab", key: "admin.collab", testid: "admin-nav-collab", lead: "admincollab.title" },
 ];
 
 /**
@@ -48,6 +49,7 @@ const DESCRIPTIONS = {
   "/admin/audit": "admin.audit.desc",
   "/admin/mail": "admin.mail.desc",
   "/admin/proposal-forms": "admin.forms.desc",
+  "/admin/collab": "admin.collab.desc",
 };
 
 /**
