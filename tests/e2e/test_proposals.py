@@ -575,6 +575,32 @@ def test_an_operator_adds_a_form_and_it_can_be_used(world: World, open_as: Any) 
     expect(genba.get_by_test_id("pf-thickness-input")).to_be_visible()
 
 
+def test_a_bound_file_with_personal_data_is_warned_before_the_proposal_is_saved(
+    world: World, open_as: Any, tmp_path: Path
+) -> None:
+    """Seed 001 §3-2 (issue 10 §3): a file bound to a proposal is checked for personal
+    identifiers (here a 個人番号 with its check digit) as soon as it is uploaded; the warning
+    shows it masked, the contractor removes the file and it leaves the bundle."""
+    from playwright.sync_api import expect
+
+    genba: Page = open_as("genba")
+    genba.goto(f"/#/works/{world.work_id}/proposals/new")
+    genba.get_by_test_id("form-choice").filter(has_text="工事打合せ簿").click()
+    genba.get_by_test_id("proposal-form").wait_for()
+    roster = tmp_path / "作業員名簿.txt"
+    roster.write_text("作業員名簿\n個人番号 1234 5678 9018\n", encoding="utf-8")
+    genba.get_by_test_id("bundle-file-input").set_input_files(str(roster))
+    dialog = genba.get_by_test_id("privacy-dialog")
+    expect(dialog).to_contain_text("********9018", timeout=40_000)
+    check_layout(genba, "proposal-privacy")
+    dialog.get_by_test_id("privacy-remove").click()
+    expect(dialog).to_be_hidden()
+    expect(genba.get_by_test_id("bundle-item")).to_have_count(0)
+    checks = world.api.get(f"/works/{world.work_id}/privacy-checks")
+    answered = [c for c in checks if c["name"] == "作業員名簿.txt"]
+    assert answered and answered[0]["decision"]["action"] == "removed", checks
+
+
 def test_the_global_search_finds_a_proposal_for_its_readers_only(
     world: World, open_as: Any
 ) -> None:

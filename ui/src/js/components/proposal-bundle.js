@@ -7,6 +7,7 @@
 //   b.items()      → [{ id, pages }] in order (throws RangeError naming a file whose pages are
 //                    wrong; the item shows the message)
 //   b.uploading()  → true while a file is still on its way
+//   await b.checked() → the files' personal-data checks answered (§3-2 warnings shown)
 //
 // Test ids: bundle-drop, bundle-file-input, bundle-list, bundle-item (data-name, data-id),
 // bundle-pages, bundle-up, bundle-down, bundle-remove.
@@ -15,6 +16,7 @@ import { t, fmtBytes } from "../i18n.js";
 import { h, uid } from "../ui.js";
 import { uploadQueue } from "./upload-queue.js";
 import { formatPages, parsePages } from "./proposal-kit.js";
+import { warnIfPersonal } from "./collab.js";
 
 /**
  * @typedef {object} BundleEntry
@@ -189,11 +191,33 @@ export function bundleEditor({ workId, files, onChange, pages: withPages = true 
   });
 
   // Uploads: the shared attachments (tus); a finished file joins the end of the order.
+  /** @type {Set<Promise<string>>} the personal-data checks still open (saving waits for them) */
+  const checks = new Set();
   const queue = uploadQueue({
     endpoint: "/api/v1/attachments/uploads",
     metadata: { work_id: workId },
     onFileDone: (entry) => {
-      if (entry.attachmentId) add({ id: entry.attachmentId, name: entry.file.name, size: entry.file.size }, true);
+      if (entry.attachmentId) {
+        const file = { id: entry.attachmentId, name: entry.file.name, size: entry.file.size };
+        add(file, true);
+        // §3-2 (seed 001): a file holding personal identifiers is warned about before the
+        // proposal is saved; removed, it leaves the bundle (the API deleted the staged file).
+        const pending = warnIfPersonal({
+          kind: "attachment",
+          id: file.id,
+          name: file.name,
+          onRemove: () => {
+            const gone = entries.find((e) => e.id === file.id);
+            if (!gone) return;
+            entries = entries.filter((e) => e !== gone);
+            gone.li.remove();
+            live.textContent = t("prop.bundle.removed", { name: gone.name });
+            changed();
+          },
+        }).catch(() => "pending");
+        checks.add(pending);
+        void pending.finally(() => checks.delete(pending));
+      }
       entry.li.remove();
       if (!queue.entries.some((x) => x.state !== "done")) queue.el.hidden = true;
     },
@@ -246,6 +270,10 @@ export function bundleEditor({ workId, files, onChange, pages: withPages = true 
     },
     uploading() {
       return queue.entries.some((x) => x.state !== "done" && x.state !== "failed");
+    },
+    /** Wait for the personal-data checks still open (the user answers their warnings). */
+    async checked() {
+      await Promise.all([...checks]);
     },
   };
 }

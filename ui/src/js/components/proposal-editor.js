@@ -122,6 +122,7 @@ export async function proposalEditor(root, { work, definition, form: formInfo, p
       toast(t("prop.edit.wait_uploads"), "error");
       return false;
     }
+    await files.checked();
     let data;
     try {
       data = body();

@@ -40,6 +40,7 @@ export async function render(root, params, ctx) {
         toast(t("prop.edit.wait_uploads"), "error");
         return;
       }
+      await files.checked();
       const el = commentForm.elements.namedItem("text");
       try {
         await api.post(`/premeetings/${encodeURIComponent(m.id)}/comments`, { text: el instanceof HTMLTextAreaElement ? el.value : "", attachments: files.items().map((f) => f.id) });

@@ -46,6 +46,7 @@ export async function render(root, params, ctx) {
         toast(t("prop.edit.wait_uploads"), "error");
         return;
       }
+      await files.checked();
       const value = (/** @type {string} */ name) => {
         const el = form.elements.namedItem(name);
         return el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement ? el.value : "";
