@@ -22,7 +22,7 @@ from api.audit.service import AuditLog
 from api.errors import ValidationFailed
 from api.kit.clock import to_iso
 from api.permissions.policy import Subject
-from api.qualifications import papers, receipt, values, windows
+from api.qualifications import catalog, papers, receipt, values, windows
 from api.qualifications.access import Access, targets_of
 from api.qualifications.drafts import _named_targets, context
 from api.qualifications.form import check_entry
@@ -63,6 +63,11 @@ def _paths(vals: Mapping[str, Any], prefix: str = "") -> list[str]:
         else:
             out.append(path)
     return out
+
+
+def _place(code: str) -> str:
+    found = catalog.municipalities().get(code)
+    return found.name if found else code
 
 
 class AmendService:
@@ -144,7 +149,7 @@ class AmendService:
         if unknown:
             raise ValidationFailed(
                 "このシステムで申請できない自治体が含まれています（"
-                + "、".join(ctx.targets.get(t, t) for t in unknown)
+                + "、".join(_place(t) for t in unknown)
                 + "）。",
                 field="targets",
             )
