@@ -98,7 +98,9 @@ def round_body(ids: dict[str, str], **over: Any) -> dict[str, Any]:
         "additional_start": "2018-12-10",
         "additional_end": "2018-12-14",
         "review_base_from": "2017-04-01",
-        "paper_address": "〒730-8511 広島市中区基町10-52 広島県土木建築局建設産業課入札制度グループ",
+        "paper_address": (
+            "〒730-8511 広島市中区基町10-52 広島県土木建築局建設産業課入札制度グループ"
+        ),
         "targets": [
             {"code": "34000", "org_id": ids["pref"]},
             {"code": "34202", "org_id": ids["kure"], "own_documents": ["使用印鑑届"]},
@@ -211,7 +213,7 @@ def valid_values(targets: list[str] | None = None) -> dict[str, Any]:
                     "staff_other": "1",
                     "average": "120000",
                 },
-            },  # fmt: skip
+            },
         },
         "offices": {
             "mode": "list",

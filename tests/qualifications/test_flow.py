@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from api.config import Settings
-from tests.qualifications.harness import CODES, OPEN, QualWorld, qual_world, valid_values
+from tests.qualifications.harness import CODES, OPEN, qual_world, valid_values
 
 pytestmark = pytest.mark.anyio
 
@@ -61,7 +61,8 @@ async def test_apply_to_three_with_a_review_mismatch_then_accepted(
         r = await q.client("kasuga").get(
             f"/api/v1/qualifications/applications/{filed['id']}/receipt.pdf"
         )
-        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "application/pdf"
         text = pdf_text(r.content)
         for expected in (
             "送信完了 兼 受付票",
@@ -132,8 +133,10 @@ async def test_reapplication_replaces_the_filing_and_says_what_is_dropped(
         )
         assert draft["dropped"] == []
         second = await q.send(draft)
-        assert second["id"] == first["id"] and second["receipt_no"] == "H31-000002"
-        assert second["kind"] == "reapplication" and second["filing"] == 2
+        assert second["id"] == first["id"]
+        assert second["receipt_no"] == "H31-000002"
+        assert second["kind"] == "reapplication"
+        assert second["filing"] == 2
         # The same confirmed version sent twice files once (a double click).
         again = await q.send(draft)
         assert again["receipt_no"] == "H31-000002"
@@ -165,9 +168,11 @@ async def test_each_municipality_sees_only_itself_and_the_host_sees_all(
         filed = await q.filed()
         path = f"/qualifications/applications/{filed['id']}"
         kure = await q.call("kure", "GET", path)
-        assert kure["targets"] == [CODES["kure"]] and kure["values"]["targets"] == [CODES["kure"]]
+        assert kure["targets"] == [CODES["kure"]]
+        assert kure["values"]["targets"] == [CODES["kure"]]
         assert [o["name"] for o in kure["own_papers"]] == ["呉市"]
-        assert "target_org_ids" not in kure and "readers" not in kure
+        assert "target_org_ids" not in kure
+        assert "readers" not in kure
         pref = await q.call("pref", "GET", path)
         assert pref["targets"] == [CODES["pref"], CODES["kure"], CODES["fuku"]]
         # 世羅町 (in the round, not applied to) and 尾道市 (outside it): 404.
@@ -177,10 +182,12 @@ async def test_each_municipality_sees_only_itself_and_the_host_sees_all(
         # 呉市's copy of the receipt names 呉市 alone (写し).
         r = await q.client("kure").get(f"/api/v1{path}/receipt.pdf")
         text = pdf_text(r.content)
-        assert "呉市" in text and "福山市" not in text.replace("福山市三吉町", "")
+        assert "呉市" in text
+        assert "福山市" not in text.replace("福山市三吉町", "")
         # Lists: 呉市 sees the filing, 世羅町 none; the export carries the same rows.
         listed = await q.call("kure", "GET", f"/qualifications/rounds/{q.round_id}/received")
-        assert listed["total"] == 1 and listed["items"][0]["targets"] == ["呉市"]
+        assert listed["total"] == 1
+        assert listed["items"][0]["targets"] == ["呉市"]
         sera = await q.call("sera", "GET", f"/qualifications/rounds/{q.round_id}/received")
         assert sera["total"] == 0
         r = await q.client("kure").get(
@@ -188,7 +195,8 @@ async def test_each_municipality_sees_only_itself_and_the_host_sees_all(
         )
         rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
         assert rows[0][:4] == ["受付番号", "申請区分", "送信日時", "商号又は名称"]
-        assert rows[1][0] == "H31-000001" and rows[1][3] == "（株）春日建設"
+        assert rows[1][0] == "H31-000001"
+        assert rows[1][3] == "（株）春日建設"
         assert rows[1][11] == "呉市"  # 申請先: itself only
         assert rows[1][7] == "広島県福山市三吉町南２－１１－２２"
         r = await q.client("pref").get(
@@ -210,12 +218,14 @@ async def test_desk_papers_notes_and_the_paper_deadline(settings: Settings, tmp_
         r = await q.client("kure").patch(f"/api/v1{path}/desk", json={"papers_received": [1]})
         assert r.status_code == 403
         r = await q.client("pref").patch(f"/api/v1{path}/desk", json={"papers_received": [2]})
-        assert r.status_code == 400 and "番号 2" in r.json()["detail"]
+        assert r.status_code == 400
+        assert "番号 2" in r.json()["detail"]
         await q.call("pref", "PATCH", f"{path}/desk", json={"papers_received": [1, 3, 5]})
         note = await q.call("kure", "POST", f"{path}/notes", 201, json={"text": "使用印鑑届 受領"})
         assert note["notes"][0]["text"] == "使用印鑑届 受領"
         kure = await q.call("kure", "GET", path)
-        assert kure["status"] == "received" and kure["desk"]["notes"][0]["by_name"] == "kure 太郎"
+        assert kure["status"] == "received"
+        assert kure["desk"]["notes"][0]["by_name"] == "kure 太郎"
         # 第1 2(2): after the paper deadline a filing without all its papers is void.
         q.at(datetime(2018, 12, 1, 1, 0, tzinfo=UTC))
         assert (await q.call("kure", "GET", path))["status"] == "void"
@@ -236,18 +246,21 @@ async def test_correction_after_the_period_of_company_basics_only(
         body = {"version": filed["version"], "values": {"company": {**filed["values"]["company"],
                 "phone": "084-921-9999"}}}  # fmt: skip
         r = await q.client("kasuga").post(f"/api/v1{path}/correction", json=body)
-        assert r.status_code == 409 and r.json()["code"] == "outside_window"  # still filing
+        assert r.status_code == 409
+        assert r.json()["code"] == "outside_window"
         q.at(datetime(2018, 11, 26, 1, 0, tzinfo=UTC))  # Monday after the period
         # 第3 2: neither the targets nor the 経審 data can be corrected.
         bad = {"version": filed["version"], "values": {"targets": [CODES["pref"]]}}
         r = await q.client("kasuga").post(f"/api/v1{path}/correction", json=bad)
-        assert r.status_code == 400 and r.json()["errors"][0]["field"] == "targets"
+        assert r.status_code == 400
+        assert r.json()["errors"][0]["field"] == "targets"
         review = {**filed["values"]["review"], "base_date": "2018-06-30"}
         r = await q.client("kasuga").post(
             f"/api/v1{path}/correction",
             json={"version": filed["version"], "values": {"review": review}},
         )
-        assert r.status_code == 400 and r.json()["errors"][0]["field"] == "review.base_date"
+        assert r.status_code == 400
+        assert r.json()["errors"][0]["field"] == "review.base_date"
         # A half-width name is refused by the same rule as the form, with the offer.
         co = {**filed["values"]["company"], "name": "(株)春日建設"}
         r = await q.client("kasuga").post(
@@ -258,14 +271,16 @@ async def test_correction_after_the_period_of_company_basics_only(
         assert r.json()["errors"][0]["suggestion"] == "（株）春日建設"
         corrected = await q.call("kasuga", "POST", f"{path}/correction", json=body)
         assert corrected["values"]["company"]["phone"] == "084-921-9999"
-        assert corrected["receipt_no"] == "H31-000001" and corrected["kind"] == "correction"
+        assert corrected["receipt_no"] == "H31-000001"
+        assert corrected["kind"] == "correction"
         assert corrected["corrections"][0]["fields"] == ["company.phone"]
         # After the correction deadline: refused, nothing reopens.
         q.at(datetime(2018, 12, 3, 1, 0, tzinfo=UTC))
         r = await q.client("kasuga").post(
             f"/api/v1{path}/correction", json={**body, "version": corrected["version"]}
         )
-        assert r.status_code == 409 and "終了しました" in r.json()["detail"]
+        assert r.status_code == 409
+        assert "終了しました" in r.json()["detail"]
 
 
 async def test_additional_application_adds_a_missed_municipality(
@@ -278,7 +293,8 @@ async def test_additional_application_adds_a_missed_municipality(
         r = await q.client("kasuga").post(
             f"/api/v1{path}", json={"version": filed["version"], "targets": ["34100"]}
         )
-        assert r.status_code == 400 and "広島市" in r.json()["detail"]  # excluded (第1 1)
+        assert r.status_code == 400
+        assert "広島市" in r.json()["detail"]
         added = await q.call(
             "kasuga",
             "POST",
@@ -289,6 +305,8 @@ async def test_additional_application_adds_a_missed_municipality(
                 "no_tax": [CODES["sera"]],
             },
         )
-        assert added["targets"][-1] == CODES["sera"] and added["kind"] == "addition"
+        assert added["targets"][-1] == CODES["sera"]
+        assert added["kind"] == "addition"
         sera = await q.call("sera", "GET", f"/qualifications/applications/{filed['id']}")
-        assert sera["targets"] == [CODES["sera"]] and sera["no_tax"] == [CODES["sera"]]
+        assert sera["targets"] == [CODES["sera"]]
+        assert sera["no_tax"] == [CODES["sera"]]
