@@ -210,8 +210,10 @@ class DraftService:
         parent = draft_parent(str(draft["id"]))
         if new_id_ and new_id_ != old_id:
             record = await uow.records.get(ATTACHMENTS, new_id_) if is_id(new_id_) else None
-            owned = record is not None and (
-                record.get("parent") in (parent, await self._application_parent(draft))
+            linked = record.get("parent") if record is not None else None
+            owned = linked is not None and linked in (
+                parent,
+                await self._application_parent(draft),
             )
             if not owned:
                 await service.link(uow, subject, [new_id_], parent)

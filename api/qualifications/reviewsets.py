@@ -36,7 +36,7 @@ class ReviewSetService:
     async def current(self) -> dict[str, Any] | None:
         page = await self.records.find(
             REVIEW_SETS,
-            Query(where=(Eq("state", "current"),), sort=(("imported_at", -1),), limit=1),
+            Query(where=(Eq("state", "current"),), sort=(("imported_at", -1), ("id", -1)), limit=1),
         )
         return page.items[0] if page.items else None
 
@@ -45,7 +45,9 @@ class ReviewSetService:
 
     async def list(self, subject: Subject | None) -> list[dict[str, Any]]:
         self.policy.require(subject, "qualifications.reviews.manage")
-        page = await self.records.find(REVIEW_SETS, Query(sort=(("imported_at", -1),), limit=100))
+        page = await self.records.find(
+            REVIEW_SETS, Query(sort=(("imported_at", -1), ("id", -1)), limit=100)
+        )
         return page.items
 
     async def import_attachment(
