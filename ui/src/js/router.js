@@ -15,6 +15,8 @@
 //   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 //   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
+//   #/qualifications  #/qualifications/admin  #/qualifications/<roundId>/apply?step=<step>
+//   #/qualifications/<roundId>/received
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
@@ -61,6 +63,10 @@ export const routes = [
   { pattern: "/notifications", page: "notifications", can: signedIn },
   { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
   { pattern: "/calendar", page: "calendar", can: signedIn },
+  { pattern: "/qualifications", page: "qualifications", can: (s) => signedIn(s) && ["qualifications.apply", "qualifications.receive"].some((g) => hasGrant(s, g)) },
+  { pattern: "/qualifications/admin", page: "qual-admin", can: (s) => signedIn(s) && isOperator(s) },
+  { pattern: "/qualifications/:roundId/apply", page: "qual-apply", can: (s) => signedIn(s) && hasGrant(s, "qualifications.apply") },
+  { pattern: "/qualifications/:roundId/received", page: "qual-received", can: (s) => signedIn(s) && hasGrant(s, "qualifications.receive") },
 ];
 
 export const HOME = "#/search";
