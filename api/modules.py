@@ -45,6 +45,8 @@ MODULES: tuple[str, ...] = (
     "schedules",
     "proposals",
     "workflow",
+    "bulletins",
+    "billing",
     "qualifications",
 )
 

@@ -24,10 +24,11 @@ from __future__ import annotations
 from api.errors import NotFoundError, ValidationFailed
 from api.kit.clock import to_iso
 from api.permissions.policy import Subject, WorkRole
+from api.works.hooks import member_changed
 from api.works.indexing import work_acl, work_to_doc
 from api.works.lifecycle import reindex_files
 from api.works.models import MEMBERS, member_id
-from api.works.service import WorkService
+from api.works.service import WorkService, same_scope
 from storage.query import Record
 
 _ORDERER_ROLES = frozenset({WorkRole.SUPERVISOR, WorkRole.INSPECTOR})
@@ -68,6 +69,7 @@ class MemberService:
         if user is None:
             raise ValidationFailed("利用者が見つかりません。")
         self._check_role(work, user, role)
+        await same_scope(self.repo.records, work.get("orderer_org_id"), [user.get("org_id")])
         member: Record = {
             "id": member_id(work_id, user_id),
             "work_id": work_id,
@@ -106,6 +108,7 @@ class MemberService:
                 before=before,
                 after=stored,
             )
+            await member_changed(self.repo.records, work_id, user_id)
             uow.index(work_to_doc(updated))
             reindex_files(uow, work_id)
         return stored
@@ -121,5 +124,6 @@ class MemberService:
             await self.works.audit.record(
                 subject, "works.member_removed", f"{MEMBERS}/{before['id']}", before=before
             )
+            await member_changed(self.repo.records, work_id, user_id)
             uow.index(work_to_doc(updated))
             reindex_files(uow, work_id)

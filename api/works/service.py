@@ -26,6 +26,7 @@ from api.kit.uow import UnitOfWork
 from api.permissions.policy import OrgKind, Policy, Subject, WorkContext, WorkRole
 from api.works.access import member_roles, search_access
 from api.works.errors import ArchivedReadOnly, InvalidTransition, WorkNotEmpty
+from api.works.hooks import member_changed
 from api.works.indexing import DOC_TYPE, principals_for, work_acl, work_to_doc
 from api.works.lifecycle import Lifecycle, ensure_no_hold, reindex_files
 
@@ -65,6 +66,17 @@ class WorkPage:
 
 def target(work_id: str) -> str:
     return f"{WORKS}/{work_id}"
+
+
+async def same_scope(records: Any, orderer_org_id: str | None, org_ids: Any) -> None:
+    """A trial (sandbox) organization never shares a work with a production one, either way
+    (issue 13 §1: sample data that cannot reach production data; ``api.billing.sandbox``)."""
+    ids = sorted({str(o) for o in org_ids if o} | ({orderer_org_id} if orderer_org_id else set()))
+    if len(ids) < 2:
+        return
+    flags = {bool(o.get("sandbox")) for o in await records.get_many("organizations", ids)}
+    if len(flags) > 1:
+        raise ValidationFailed("試行環境の組織と本番の組織を同じ案件に登録することはできません。")
 
 
 class WorkService:
@@ -188,6 +200,7 @@ class WorkService:
         work.update(status=WorkStatus.REGISTERED.value, created_by=subject.user_id, created_at=now)
         work["updated_at"] = now
         await self._check_refs(work)
+        await same_scope(self.repo.records, work.get("orderer_org_id"), work["contractor_org_ids"])
         members: list[Record] = []
         if not subject.is_operator:
             # The registering orderer staff member is in charge of the work (seed 000).
@@ -227,6 +240,10 @@ class WorkService:
             check["orderer_org_id"] = work["orderer_org_id"]
         check["contractor_org_ids"] = changes.get("contractor_org_ids")
         await self._check_refs(check)
+        if changes.get("contractor_org_ids"):
+            await same_scope(
+                self.repo.records, work.get("orderer_org_id"), changes["contractor_org_ids"]
+            )
         changes["updated_at"] = to_iso(self.clock.now())
         async with self.uow() as uow:
             dropped = await self._drop_stale_contractors(work, changes)
@@ -295,6 +312,10 @@ class WorkService:
                 after=stored,
                 detail={"from": current.value, "to": to.value, **extra},
             )
+            if to == WorkStatus.ARCHIVED:
+                # Members who no longer read the archived work lose what hangs on membership.
+                for member in members:
+                    await member_changed(self.repo.records, work_id, str(member["user_id"]))
             uow.index(work_to_doc(stored))
             reindex_files(uow, work_id)
         return stored

@@ -15,6 +15,10 @@ import archiveJa from "./i18n/archive.ja.js";
 import archiveEn from "./i18n/archive.en.js";
 import schedulesJa from "./i18n/schedules.ja.js";
 import schedulesEn from "./i18n/schedules.en.js";
+import boardJa from "./i18n/board.ja.js";
+import boardEn from "./i18n/board.en.js";
+import billingJa from "./i18n/billing.ja.js";
+import billingEn from "./i18n/billing.en.js";
 import qualJa from "./i18n/qual.ja.js";
 import qualEn from "./i18n/qual.en.js";
 
@@ -26,6 +30,10 @@ const AREAS = [
   [en, archiveEn],
   [ja, schedulesJa],
   [en, schedulesEn],
+  [ja, boardJa],
+  [en, boardEn],
+  [ja, billingJa],
+  [en, billingEn],
   [ja, qualJa],
   [en, qualEn],
 ];

@@ -15,6 +15,8 @@
 //   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 //   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
+//   #/home (the landing page)  #/board  #/works/<id>/board  #/works/<id>/board/<postId>
+//   #/groups  #/groups/<id>  #/billing?tab=<tab>
 //   #/qualifications  #/qualifications/admin  #/qualifications/<roundId>/apply?step=<step>
 //   #/qualifications/<roundId>/received
 // `can(session)` decides whether a route (and its header link) is shown to the user.
@@ -49,6 +51,12 @@ export const routes = [
   { pattern: "/search", page: "search", can: signedIn },
   { pattern: "/works", page: "works", can: signedIn },
   { pattern: "/works/:id", page: "work", can: signedIn },
+  { pattern: "/home", page: "home", can: signedIn },
+  { pattern: "/board", page: "boards", can: signedIn },
+  { pattern: "/works/:id/board", page: "board", can: signedIn },
+  { pattern: "/works/:id/board/:postId", page: "post", can: signedIn },
+  { pattern: "/groups", page: "groups", can: signedIn },
+  { pattern: "/groups/:id", page: "groups", can: signedIn },
   { pattern: "/browse/:workId", page: "browse", can: signedIn },
   { pattern: "/browse/:workId/:nodeId", page: "browse", can: signedIn },
   { pattern: "/view", page: "viewer", can: signedIn },
@@ -63,13 +71,17 @@ export const routes = [
   { pattern: "/notifications", page: "notifications", can: signedIn },
   { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
   { pattern: "/calendar", page: "calendar", can: signedIn },
+  // Billing (issue 13): the operator, municipalities and contractors; the API filters by party.
+  { pattern: "/billing", page: "billing", can: (s) => signedIn(s) && (isOperator(s) || (s?.grants || []).includes("billing.manage")) },
   { pattern: "/qualifications", page: "qualifications", can: (s) => signedIn(s) && ["qualifications.apply", "qualifications.receive"].some((g) => hasGrant(s, g)) },
   { pattern: "/qualifications/admin", page: "qual-admin", can: (s) => signedIn(s) && isOperator(s) },
   { pattern: "/qualifications/:roundId/apply", page: "qual-apply", can: (s) => signedIn(s) && hasGrant(s, "qualifications.apply") },
   { pattern: "/qualifications/:roundId/received", page: "qual-received", can: (s) => signedIn(s) && hasGrant(s, "qualifications.receive") },
 ];
 
-export const HOME = "#/search";
+// Where sign-in lands: the home page with the unread posts of all one's works (seed 001
+// 別表1-1 2(6): ログイン時に…未読の記事等のタイトル一覧を表示), notifications and schedule.
+export const HOME = "#/home";
 
 export { hasGrant, isOperator };
 

@@ -6,6 +6,9 @@
 //
 //   const q = uploadQueue({ workId, onFileDone(entry) });  el.append(q.el);
 //   q.add([{ file, relativePath, unpack }], { folder, onConflict });
+// Attachments (posts, proposals, ...) go to POST /api/v1/attachments/uploads instead:
+//   uploadQueue({ endpoint: "/api/v1/attachments/uploads", metadata: { work_id }, onFileDone })
+// and each finished entry carries `attachmentId` (the server's Kura-Attachment-Id header).
 
 import { csrfToken } from "../api.js";
 import { t, has, fmtBytes, fmtNumber } from "../i18n.js";
@@ -47,6 +50,7 @@ const RETRY = [0, 1000, 2000, 4000, 8000, 15000, 30000, 30000, 60000, 60000];
  * @property {HTMLDivElement} extra room for what follows the upload (the package report)
  * @property {HTMLLIElement} li
  * @property {TusUpload} upload
+ * @property {string} [attachmentId] the staged attachment an attachments upload became
  */
 
 /** @type {Promise<Tus> | null} */
@@ -140,11 +144,13 @@ export function fmtEta(seconds) {
 }
 
 /**
- * The upload queue of a work (see the top of this file).
- * @param {{ workId: string, onFileDone?: (entry: Entry) => void, onChange?: (entries: Entry[]) => void }} options
+ * The upload queue of a work, or of attachments with `endpoint` and `metadata` (see the top of
+ * this file).
+ * @param {{ workId?: string, endpoint?: string, metadata?: Record<string, string>,
+ *   onFileDone?: (entry: Entry) => void, onChange?: (entries: Entry[]) => void }} options
  */
-export function uploadQueue({ workId, onFileDone, onChange }) {
-  const endpoint = `/api/v1/works/${encodeURIComponent(workId)}/uploads`;
+export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onFileDone, onChange }) {
+  const endpoint = target || `/api/v1/works/${encodeURIComponent(workId)}/uploads`;
   /** @type {Entry[]} */
   const entries = [];
   const overallRate = new Rate();
@@ -292,12 +298,14 @@ export function uploadQueue({ workId, onFileDone, onChange }) {
     const tus = await loadTus();
     for (const { file, relativePath, unpack } of items) {
       /** @type {Record<string, string>} */
-      const metadata = {
-        filename: file.name,
-        filetype: file.type || "application/octet-stream",
-        folder,
-        on_conflict: onConflict,
-      };
+      const metadata = meta
+        ? { filename: file.name, filetype: file.type || "application/octet-stream", ...meta }
+        : {
+            filename: file.name,
+            filetype: file.type || "application/octet-stream",
+            folder,
+            on_conflict: onConflict,
+          };
       if (relativePath && relativePath.includes("/")) metadata.relativePath = relativePath;
       if (unpack) metadata.unpack = "1";
       // The row's elements first; their handlers reach the entry (`e`, below) when clicked.
@@ -373,7 +381,8 @@ export function uploadQueue({ workId, onFileDone, onChange }) {
             e.error.textContent = errorMessage(err);
             refresh();
           },
-          onSuccess: () => {
+          onSuccess: (payload) => {
+            e.attachmentId = (payload && payload.lastResponse && payload.lastResponse.getHeader("Kura-Attachment-Id")) || undefined;
             stopClock(e);
             if (e.ref !== null && file.size > e.ref) e.moved += file.size - e.ref;
             e.state = "done";

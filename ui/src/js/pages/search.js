@@ -119,6 +119,8 @@ export async function render(root, params, ctx = {}) {
     h("option", { value: "" }, t("search.typeAll")),
     h("option", { value: "file" }, t("search.typeFile")),
     h("option", { value: "work" }, t("search.typeWork")),
+    h("option", { value: "post" }, t("search.typePost")),
+    h("option", { value: "reply" }, t("search.typeReply")),
   );
   typeSel.value = state.type;
   const form = h(
@@ -259,14 +261,17 @@ export async function render(root, params, ctx = {}) {
    */
   function hitEl(hit) {
     const isFile = hit.type === "file";
-    const link = isFile ? href("/browse", hit.work_id, hit.id) : href("/works", hit.id);
+    // Posts and replies (the board) open on their thread.
+    const board = hit.type === "post" || hit.type === "reply";
+    const postId = hit.type === "reply" ? hit.parent_id : hit.id;
+    const link = isFile ? href("/browse", hit.work_id, hit.id) : board ? `${href("/works", hit.work_id)}/board/${encodeURIComponent(postId || "")}` : href("/works", hit.id);
     const thumb = hit.thumbnail_url
       ? h("img", { class: "thumb", src: hit.thumbnail_url, alt: "", loading: "lazy", decoding: "async", width: "96", height: "72" })
-      : h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, isFile ? typeIcon(hit) : h("span", { class: "ico ico-work" }, t("search.typeWork")));
+      : h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, isFile ? typeIcon(hit) : h("span", { class: "ico ico-work" }, board ? t(hit.type === "post" ? "search.typePost" : "search.typeReply") : t("search.typeWork")));
     if (thumb.tagName === "IMG") thumb.addEventListener("error", () => thumb.replaceWith(h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, typeIcon(hit))));
     const title = h("a", { href: link, class: "hit-title" }, hit.title_highlight ? marked(hit.title_highlight) : hit.title || hit.path || hit.id);
     const facts = [
-      isFile ? t("search.typeFile") : t("search.typeWork"),
+      isFile ? t("search.typeFile") : board ? t(hit.type === "post" ? "search.typePost" : "search.typeReply") : t("search.typeWork"),
       hit.number,
       hit.doc_class ? facetLabel("doc_class", { value: hit.doc_class }) : null,
       hit.file_type ? hit.file_type.toUpperCase() : null,
