@@ -33,6 +33,16 @@ const YES_NO = () => [
   { value: "no", label: t("qual.no") },
 ];
 const MISMATCH_KEY = "kura.qual.mismatch";
+// Changes that change which fields a step shows.
+const REDRAW = [
+  /^targets$/,
+  /^company\.(kind|city_code)$/,
+  /^review\.iso14001$/,
+  /^review\.categories\.[0-9a-z]+$/,
+  /^points\.eco$/,
+  /^offices\.mode$/,
+  /^offices\.items\.\d+\.(city_code|email)$/,
+];
 
 class ApplyPage {
   /**
@@ -58,6 +68,8 @@ class ApplyPage {
     this.chain = Promise.resolve();
     /** @type {ReturnType<typeof setTimeout> | null} */
     this.timer = null;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.redrawTimer = null;
     this.showErrors = step === "review" || sessionStorage.getItem(`kura.qual.shown.${draft.id}.${step}`) === "1";
     this.form = qualForm(this.values, (path) => this.changed(path));
     this.saveStatus = h("p", { class: "qsave", role: "status", "aria-live": "polite", "data-testid": "save-status" }, t("qual.autosave"));
@@ -91,7 +103,16 @@ class ApplyPage {
     this.extra = this.extra.filter((e) => e.field !== path);
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.flush(), 600);
-    if (top === "targets" || path === "company.city_code" || path === "review.iso14001" || path.startsWith("review.categories")) this.redrawStep();
+    if (REDRAW.some((re) => re.test(path))) this.scheduleRedraw();
+  }
+
+  /** Redraw the step after the event that changed its shape has finished (never inside it). */
+  scheduleRedraw() {
+    if (this.redrawTimer) return;
+    this.redrawTimer = setTimeout(() => {
+      this.redrawTimer = null;
+      if (!this.stopped) this.redrawStep();
+    }, 0);
   }
 
   /** Save what changed (one request at a time, each with the version the last one gave). */
@@ -145,7 +166,7 @@ class ApplyPage {
     this.form.showErrors(errors, (path, value) => {
       setPath(this.values, path, value);
       this.changed(path);
-      this.redrawStep();
+      this.scheduleRedraw();
     });
     const fresh = errorSummary(errors, (path) => this.goTo(path));
     this.summary.replaceWith(fresh);
@@ -212,7 +233,7 @@ class ApplyPage {
   redrawStep() {
     if (!this.body) return;
     const active = document.activeElement;
-    const activeId = active instanceof HTMLElement ? active.id : "";
+    const activeKey = active instanceof HTMLElement ? active.dataset.testid || "" : "";
     this.form = qualForm(this.values, (path) => this.changed(path));
     this.summary = h("div", {});
     const main = h("section", { class: "qmain", "aria-labelledby": "qstep-title" }, h("h2", { id: "qstep-title" }, t(`qual.step.${this.step}`)), this.summary);
@@ -224,9 +245,9 @@ class ApplyPage {
     const aside = this.step === "review" ? null : this.targetsAside();
     clear(this.body).append(...[aside, main].filter((x) => x !== null));
     this.refreshErrors();
-    if (activeId) {
-      const again = document.getElementById(activeId);
-      if (again) again.focus();
+    if (activeKey) {
+      const again = this.body.querySelector(`[data-testid="${CSS.escape(activeKey)}"]`);
+      if (again instanceof HTMLElement) again.focus();
     }
   }
 
@@ -503,7 +524,7 @@ class ApplyPage {
       while (now.length < n) now.push(blank());
       setPath(this.values, "offices.items", now);
       this.changed("offices.items");
-      this.redrawStep();
+      this.scheduleRedraw();
     };
     const count = h("input", { id: "office-count", type: "number", min: "1", max: "100", class: "qinput w-6", value: String(items.length || ""), "data-testid": "office-count" });
     const iso = getPath(this.values, "review.iso14001") === "有";
@@ -563,7 +584,7 @@ class ApplyPage {
                     items.splice(i, 1);
                     setPath(this.values, "offices.items", items);
                     this.changed("offices.items");
-                    this.redrawStep();
+                    this.scheduleRedraw();
                   } }, t("qual.offices.remove"))
                 : null,
             );
@@ -681,7 +702,7 @@ class ApplyPage {
         : null,
       h("dl", { class: "qconfirm", "data-testid": "confirm-list" }, rows.map(([k, val]) => [h("dt", {}, k), h("dd", {}, val || "―")])),
       h("h3", {}, t("qual.confirm.papers")),
-      h("ol", { class: "qpapers", "data-testid": "papers" }, d.papers.map((p) => h("li", {}, `${p.no}. ${p.mark} ${p.title}`, p.note ? h("span", { class: "qhint" }, ` ${p.note}`) : null))),
+      h("ul", { class: "qpapers", "data-testid": "papers" }, d.papers.map((p) => h("li", {}, `${p.no}. ${p.mark} ${p.title}`, p.note ? h("span", { class: "qhint" }, ` ${p.note}`) : null))),
       d.own_papers.length ? h("h3", {}, t("qual.confirm.own")) : null,
       d.own_papers.length ? h("ul", { "data-testid": "own-papers" }, d.own_papers.map((o) => h("li", {}, `${o.name}: ${o.documents.length ? o.documents.join("、") : "―"}`))) : null,
       status,
@@ -871,7 +892,7 @@ async function done(root, round, appId) {
       h("p", { class: "qreceipt" }, `${t("qual.done.receipt_no")} `, h("strong", { "data-testid": "receipt-no" }, app.receipt_no)),
       h("p", {}, app.target_names.map((x) => x.name).join("、")),
       h("h2", {}, t("qual.confirm.papers")),
-      h("ol", { class: "qpapers" }, app.papers.map((p) => h("li", {}, `${p.no}. ${p.mark} ${p.title}`))),
+      h("ul", { class: "qpapers" }, app.papers.map((p) => h("li", {}, `${p.no}. ${p.mark} ${p.title}`))),
       h(
         "div",
         { class: "toolbar" },
