@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from api.deps import ContainerDep, SubjectDep
 from api.errors import NotAuthenticated
@@ -23,7 +23,7 @@ from api.qualifications.schemas import (
     DraftSave,
     SendBody,
 )
-from api.qualifications.sending import SendService
+from api.qualifications.sending import SendService, certificate_subject
 from api.qualifications.views import filing_view
 
 router = APIRouter(prefix="/qualifications", tags=["qualifications"])
@@ -125,10 +125,16 @@ async def save_draft(
 
 @router.post("/drafts/{draft_id}/send")
 async def send_draft(
-    container: ContainerDep, subject: SubjectDep, draft_id: RecordId, body: SendBody
+    container: ContainerDep,
+    subject: SubjectDep,
+    draft_id: RecordId,
+    body: SendBody,
+    request: Request,
 ) -> dict[str, Any]:
-    """送信: checks, 経審 check, receipt (第2 6); re-application replaces the filing (第3 1)."""
-    stored = await SendService(container).send(subject, draft_id, body)
+    """送信: checks, 経審 check, receipt (第2 6); re-application replaces the filing (第3 1).
+    The subject of the IC card's certificate, when the proxy passes one, is kept with it."""
+    certificate = certificate_subject(request, container.settings.auth.client_cert_header)
+    stored = await SendService(container).send(subject, draft_id, body, certificate=certificate)
     return await DeskService(container).detail(subject, str(stored["id"]))
 
 

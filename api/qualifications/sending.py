@@ -13,10 +13,14 @@
    written (replacing the earlier one), the attachment moved from the draft to the filing,
    the desks of dropped municipalities removed, all in one unit of work with its audit event.
    Sending the same draft version again answers the same filing (a double click files once).
+6. The subject of the client certificate (the e-bidding IC card, 第1 3) that the TLS proxy
+   passes in the configured header (``auth.client_cert_header``) is kept on the filing and
+   its audit event.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +77,14 @@ class SendService:
         self.access = Access(container)
         self.drafts = DraftService(container)
 
-    async def send(self, subject: Subject | None, draft_id: str, body: SendBody) -> dict[str, Any]:
+    async def send(
+        self,
+        subject: Subject | None,
+        draft_id: str,
+        body: SendBody,
+        *,
+        certificate: str | None = None,
+    ) -> dict[str, Any]:
         draft = await self.access.draft(subject, draft_id)
         assert subject is not None
         round_ = await self.access.round(subject, str(draft["round_id"]))
@@ -151,6 +162,7 @@ class SendService:
             "draft_version_after": body.version + 1,
             "sent_at": to_iso(now),
             "sent_by": subject.user_id,
+            "certificate_subject": certificate,
             "corrections": [],
             "additions": [],
         }
@@ -191,6 +203,7 @@ class SendService:
                     "receipt_no": record["receipt_no"],
                     "targets": targets,
                     "dropped": dropped,
+                    "certificate_subject": certificate,
                 },
             )
         return stored
@@ -253,6 +266,21 @@ class SendService:
             await uow.records.update(ATTACHMENTS, str(aid), {"parent": parent}, found["version"])
             return
         await AttachmentService(self.container).link(uow, subject, [str(aid)], parent)
+
+
+def certificate_subject(request: Any, header: str) -> str | None:
+    """The verified client certificate's subject the proxy passed in ``header`` (seed 004
+    第1 3: the e-bidding IC card), or None: no header configured, none sent, or one no proxy
+    writes (control characters, over 500 characters)."""
+    if not header:
+        return None
+    value = str(request.headers.get(header) or "").strip()
+    # Header values arrive decoded as latin-1; proxies write the DN's UTF-8 bytes.
+    with contextlib.suppress(UnicodeError):
+        value = value.encode("latin-1").decode("utf-8")
+    if not value or len(value) > 500 or not value.isprintable():
+        return None
+    return value
 
 
 async def desks_of(records: Any, application_id: str) -> list[dict[str, Any]]:

@@ -310,3 +310,38 @@ async def test_additional_application_adds_a_missed_municipality(
         sera = await q.call("sera", "GET", f"/qualifications/applications/{filed['id']}")
         assert sera["targets"] == [CODES["sera"]]
         assert sera["no_tax"] == [CODES["sera"]]
+
+
+async def test_the_ic_card_subject_is_kept_when_the_proxy_passes_one(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """第1 3: filings are signed with the e-bidding IC card. Kura signs in by ID and password
+    today; when the TLS proxy passes a verified client certificate's subject in the configured
+    header, the filing and its audit event keep it. Without the setting the header is
+    ignored (a client could forge it)."""
+    dn = "CN=春日 太郎,OU=入札,O=春日建設株式会社,C=JP"
+    header = {"X-SSL-Client-S-DN": dn.encode()}  # UTF-8 bytes, as the proxy writes them
+    auth = settings.auth.model_copy(update={"client_cert_header": "X-SSL-Client-S-DN"})
+    for configured in (False, True):
+        root = tmp_path / ("configured" if configured else "plain")
+        root.mkdir()
+        here = settings.model_copy(
+            update={"data_dir": root / "data", **({"auth": auth} if configured else {})}
+        )
+        async with qual_world(here, root) as q:
+            draft = await q.save(await q.draft(), valid_values())
+            draft = await q.nouzei(draft)
+            filed = await q.call(
+                "kasuga",
+                "POST",
+                f"/qualifications/drafts/{draft['id']}/send",
+                json={"version": draft["version"]},
+                headers=header,
+            )
+            assert filed["certificate_subject"] == (dn if configured else None)
+            events = [
+                e
+                async for e in q.container.records.scan("audit_events")
+                if e.get("action") == "qualifications.application_sent"
+            ]
+            assert events[-1]["detail"]["certificate_subject"] == (dn if configured else None)
