@@ -71,25 +71,25 @@ class DeskService:
         return {"items": rows, "next_cursor": page.next_cursor, "total": total}
 
     async def rows(self, subject: Subject | None, round_id: str) -> AsyncIterator[dict[str, Any]]:
-        """Every row of the export, page by page."""
+        """Every row of the export by receipt number. One pass over the filings sent to the
+        subject in id order (a keyset page by receipt number sorts every filing again on each
+        page: 5,000 filings took over 5 s), keeping only the rows (about 1 KB each, never the
+        filings) and sorting them at the end (bench/bench_qualifications.py)."""
         round_ = await self._receiving(subject, round_id)
         assert subject is not None
-        cursor: str | None = None
-        while True:
-            page = await self.records.find(
-                APPLICATIONS,
-                Query(
-                    where=self._where(subject, round_id),
-                    sort=(("receipt_no", 1),),
-                    limit=PAGE * 5,
-                    cursor=cursor,
-                ),
-            )
-            for row in await self._rows(subject, round_, page.items):
-                yield row
-            if not page.next_cursor:
-                return
-            cursor = page.next_cursor
+        out: list[dict[str, Any]] = []
+        batch: list[dict[str, Any]] = []
+        where = self._where(subject, round_id)
+        async for app in self.records.scan(APPLICATIONS, where, batch=PAGE * 5):
+            batch.append(app)
+            if len(batch) >= PAGE * 5:
+                out += await self._rows(subject, round_, batch)
+                batch = []
+        if batch:
+            out += await self._rows(subject, round_, batch)
+        out.sort(key=lambda row: (str(row["receipt_no"]), str(row["id"])))
+        for row in out:
+            yield row
 
     async def check(self, subject: Subject | None, round_id: str) -> dict[str, Any]:
         """Refuse before an export stream starts (401/403/404)."""

@@ -344,7 +344,7 @@ class QualWorld:
     async def filed(self, who: str = "kasuga") -> dict[str, Any]:
         """A complete, accepted filing of ``valid_values``."""
         draft = await self.draft(who)
-        draft = await self.save(draft, valid_values())
+        draft = await self.save(draft, valid_values(), who)
         draft = await self.nouzei(draft, who)
         filed: dict[str, Any] = await self.send(draft, who=who)
         return filed

@@ -345,3 +345,28 @@ async def test_the_ic_card_subject_is_kept_when_the_proxy_passes_one(
                 if e.get("action") == "qualifications.application_sent"
             ]
             assert events[-1]["detail"]["certificate_subject"] == (dn if configured else None)
+
+
+async def test_the_export_is_in_receipt_order_after_a_reapplication(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A re-application keeps its filing's record and takes a new number (第3 1), so record
+    order and receipt order differ: the list and both exports follow the receipt numbers."""
+    async with qual_world(settings, tmp_path) as q:
+        await q.filed("kasuga")  # H31-000001
+        await q.filed("seto")  # H31-000002
+        draft = await q.draft("kasuga")
+        again = await q.send(draft, who="kasuga")  # H31-000003, the first record
+        assert again["receipt_no"] == "H31-000003"
+        base = f"/qualifications/rounds/{q.round_id}/received"
+        listed = await q.call("pref", "GET", base)
+        assert [i["receipt_no"] for i in listed["items"]] == ["H31-000002", "H31-000003"]
+        r = await q.client("pref").get(f"/api/v1{base}/export.csv")
+        rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+        assert [row[0] for row in rows[1:]] == ["H31-000002", "H31-000003"]
+        r = await q.client("pref").get(f"/api/v1{base}/export.xlsx")
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(io.BytesIO(r.content)).active
+        assert sheet is not None
+        assert [sheet["A2"].value, sheet["A3"].value] == ["H31-000002", "H31-000003"]
