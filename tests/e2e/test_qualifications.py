@@ -343,3 +343,43 @@ def test_the_municipality_finds_the_filing(qstack: QualStack, open_as: Any) -> N
     page.get_by_test_id("desk-add-note").click()
     expect(page.get_by_test_id("desk-notes")).to_contain_text("使用印鑑届を受領")
     check_layout(page, "qual-received")
+
+
+def test_the_operator_imports_and_defines_a_round(qstack: QualStack, open_as: Any) -> None:
+    """The operator's page (第1 1-2, 第2 3(29) ○注意事項1): the imported 経審 data set is listed
+    as current; a round with its period after its end is refused by the field, then created;
+    the page reads in English after the switch."""
+    from playwright.sync_api import expect
+
+    page: Page = open_as("admin")
+    page.goto("/#/qualifications/admin")
+    sets = page.get_by_test_id("review-sets")
+    expect(sets).to_contain_text("keishin.csv")
+    expect(sets).to_contain_text("使用中")
+    form = page.get_by_test_id("round-form")
+    for name, value in (
+        ("code", "R3"),
+        ("name", "令和3・4年度 建設工事等入札参加資格審査（当初申請）"),
+        ("filing_start", "2018-12-03"),
+        ("filing_end", "2018-11-30"),  # before the start: refused by the field
+        ("paper_deadline", "2018-12-20"),
+        ("correction_deadline", "2018-12-20"),
+        ("review_base_from", "2017-04-01"),
+        ("paper_address", "広島県土木建築局建設産業課"),
+    ):
+        form.locator(f'[name="{name}"]').fill(value)
+    form.locator(".qtarget input[type=checkbox]").first.check()
+    form.locator("button[type=submit]").click()
+    end = form.locator('[name="filing_end"]')
+    expect(end).to_have_attribute("aria-invalid", "true")
+    expect(form.locator('.field[data-field="filing_end"] .field-error')).to_contain_text(
+        "申請期間の終了日は開始日以降にしてください。"
+    )
+    check_layout(page, "qual-admin-error")
+    end.fill("2018-12-14")
+    form.locator("button[type=submit]").click()
+    expect(page.get_by_text("R3 令和3・4年度")).to_be_visible()
+    page.get_by_test_id("lang-switch").select_option("en")
+    expect(page.get_by_test_id("round-form")).to_contain_text("New round")
+    check_layout(page, "qual-admin")
+    page.get_by_test_id("lang-switch").select_option("ja")

@@ -43,7 +43,7 @@ export async function render(root, _params, ctx) {
       h(
         "ul",
         { class: "qfacts", "data-testid": "review-sets" },
-        sets.map((s) => h("li", {}, `${fmtDateTime(s.imported_at)} ${s.file_name}（${s.source}、${fmtDate(s.as_of)}）${s.companies}社 ${s.lines}行 — ${t(s.state === "current" ? "qual.admin.current" : "qual.admin.replaced")}`)),
+        sets.map((s) => h("li", {}, `${fmtDateTime(s.imported_at)} ${s.file_name}（${s.source}、${fmtDate(s.as_of)}）${t("qual.admin.counts", { companies: String(s.companies), lines: String(s.lines) })} — ${t(s.state === "current" ? "qual.admin.current" : "qual.admin.replaced")}`)),
       ),
     ),
     h(
@@ -69,7 +69,7 @@ export async function render(root, _params, ctx) {
                   reload();
                 },
               },
-              r.published ? "公開を取りやめる" : "公開する",
+              t(r.published ? "qual.admin.unpublish" : "qual.admin.publish"),
             ),
           ),
         ),
@@ -121,30 +121,30 @@ function importForm(done) {
 function roundForm(orgs, done) {
   const orderers = orgs.filter((o) => o.kind === "orderer" && o.code);
   const form = h("form", { class: "form", novalidate: true, "data-testid": "round-form" });
-  const submit = h("button", { type: "submit", class: "btn primary" }, "受付を登録");
+  const submit = h("button", { type: "submit", class: "btn primary" }, t("qual.admin.create"));
   const targetBoxes = orderers.map((o) => {
     const box = h("input", { type: "checkbox", id: `t-${o.id}`, value: o.id });
     const docs = h("textarea", { id: `d-${o.id}`, rows: "2", class: "qinput" });
-    return { org: o, box, docs, el: h("div", { class: "qtarget" }, h("label", { class: "qchoice", for: box.id }, box, `${String(o.code).slice(0, 5)} ${o.name}`), h("label", { for: docs.id, class: "qhint" }, "独自書類（1行に1件）"), docs) };
+    return { org: o, box, docs, el: h("div", { class: "qtarget" }, h("label", { class: "qchoice", for: box.id }, box, `${String(o.code).slice(0, 5)} ${o.name}`), h("label", { for: docs.id, class: "qhint" }, t("qual.admin.own_documents")), docs) };
   });
   form.append(
     formError(),
-    h("h3", {}, "新しい受付"),
-    field({ name: "code", label: "受付記号（半角英数字、受付番号の頭に付きます）", required: true, value: "R8" }),
-    field({ name: "name", label: "名称", required: true }),
-    field({ name: "prefecture", label: "都道府県コード（2けた）", required: true, value: "34" }),
-    field({ name: "filing_start", label: "申請期間（開始）", type: "date", required: true }),
-    field({ name: "filing_end", label: "申請期間（終了）", type: "date", required: true }),
-    field({ name: "hours_open", label: "受付開始時刻", type: "time", value: "09:00", required: true }),
-    field({ name: "hours_close", label: "受付終了時刻", type: "time", value: "17:00", required: true }),
-    field({ name: "paper_deadline", label: "書類送付期限", type: "date", required: true }),
-    field({ name: "correction_deadline", label: "訂正申請の期限", type: "date", required: true }),
-    field({ name: "additional_start", label: "追加申請期間（開始・任意）", type: "date" }),
-    field({ name: "additional_end", label: "追加申請期間（終了・任意）", type: "date" }),
-    field({ name: "review_base_from", label: "経審の審査基準日（この日以降）", type: "date", required: true }),
-    field({ name: "paper_address", label: "共通書類の提出先", type: "textarea", required: true }),
-    field({ name: "excluded", label: "対象外の自治体コード（5けた、カンマ区切り）", value: "" }),
-    h("fieldset", { class: "qgroup", "data-field": "targets" }, h("legend", {}, "申請先自治体"), targetBoxes.map((x) => x.el), h("p", { class: "field-error", hidden: true })),
+    h("h3", {}, t("qual.admin.new")),
+    field({ name: "code", label: t("qual.admin.f.code"), required: true, value: "R8" }),
+    field({ name: "name", label: t("qual.admin.f.name"), required: true }),
+    field({ name: "prefecture", label: t("qual.admin.f.prefecture"), required: true, value: "34" }),
+    field({ name: "filing_start", label: t("qual.admin.f.filing_start"), type: "date", required: true }),
+    field({ name: "filing_end", label: t("qual.admin.f.filing_end"), type: "date", required: true }),
+    field({ name: "hours_open", label: t("qual.admin.f.hours_open"), type: "time", value: "09:00", required: true }),
+    field({ name: "hours_close", label: t("qual.admin.f.hours_close"), type: "time", value: "17:00", required: true }),
+    field({ name: "paper_deadline", label: t("qual.admin.f.paper_deadline"), type: "date", required: true }),
+    field({ name: "correction_deadline", label: t("qual.admin.f.correction_deadline"), type: "date", required: true }),
+    field({ name: "additional_start", label: t("qual.admin.f.additional_start"), type: "date" }),
+    field({ name: "additional_end", label: t("qual.admin.f.additional_end"), type: "date" }),
+    field({ name: "review_base_from", label: t("qual.admin.f.review_base_from"), type: "date", required: true }),
+    field({ name: "paper_address", label: t("qual.admin.f.paper_address"), type: "textarea", required: true }),
+    field({ name: "excluded", label: t("qual.admin.f.excluded"), value: "" }),
+    h("fieldset", { class: "qgroup", "data-field": "targets" }, h("legend", {}, t("qual.admin.f.targets")), targetBoxes.map((x) => x.el), h("p", { class: "field-error", hidden: true })),
     submit,
   );
   form.addEventListener("submit", (e) => {
