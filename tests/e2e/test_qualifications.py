@@ -247,6 +247,11 @@ def test_apply_fix_send_print_reapply_and_the_window(
         if i.endswith("-error")
     )
     check_layout(page, "qual-entry-errors")
+    # Keyboard: the summary's entry, reached by Tab and Enter, puts the cursor in the field.
+    entry = summary.get_by_role("button", name="03 商号又は名称（フリガナ）", exact=False)
+    entry.focus()
+    page.keyboard.press("Enter")
+    expect(kana).to_be_focused()
     page.get_by_test_id("convert-company.name_kana").click()
     expect(kana).to_have_value("カスガケンセツ")
     saved(page)
