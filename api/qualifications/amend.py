@@ -78,7 +78,12 @@ class AmendService:
         self.access = Access(container)
 
     async def correct(
-        self, subject: Subject | None, application_id: str, body: CorrectionBody
+        self,
+        subject: Subject | None,
+        application_id: str,
+        body: CorrectionBody,
+        *,
+        certificate: str | None = None,
     ) -> dict[str, Any]:
         app, round_ = await self.access.application(subject, application_id, "qualifications.amend")
         assert subject is not None
@@ -118,7 +123,12 @@ class AmendService:
         ]
         if errors:
             raise ValidationFailed(errors[0]["message"], field=errors[0]["field"], errors=errors)
-        entry = {"at": to_iso(now), "by": subject.user_id, "fields": changed}
+        entry = {
+            "at": to_iso(now),
+            "by": subject.user_id,
+            "fields": changed,
+            "certificate_subject": certificate,
+        }
         changes = {
             "values": new,
             "company_name": new["company"]["name"],
@@ -137,7 +147,12 @@ class AmendService:
         )
 
     async def add(
-        self, subject: Subject | None, application_id: str, body: AdditionBody
+        self,
+        subject: Subject | None,
+        application_id: str,
+        body: AdditionBody,
+        *,
+        certificate: str | None = None,
     ) -> dict[str, Any]:
         app, round_ = await self.access.application(subject, application_id, "qualifications.amend")
         assert subject is not None
@@ -173,6 +188,7 @@ class AmendService:
             "at": to_iso(now),
             "by": subject.user_id,
             "targets": list(dict.fromkeys(body.targets)),
+            "certificate_subject": certificate,
         }
         changes = {
             "values": new,

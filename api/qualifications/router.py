@@ -164,19 +164,29 @@ async def get_receipt(
 
 @router.post("/applications/{application_id}/correction")
 async def correct_application(
-    container: ContainerDep, subject: SubjectDep, application_id: RecordId, body: CorrectionBody
+    container: ContainerDep,
+    subject: SubjectDep,
+    application_id: RecordId,
+    body: CorrectionBody,
+    request: Request,
 ) -> dict[str, Any]:
     """訂正申請 (第3 2)."""
-    await AmendService(container).correct(subject, application_id, body)
+    certificate = certificate_subject(request, container.settings.auth.client_cert_header)
+    await AmendService(container).correct(subject, application_id, body, certificate=certificate)
     return await DeskService(container).detail(subject, application_id)
 
 
 @router.post("/applications/{application_id}/additions")
 async def add_targets(
-    container: ContainerDep, subject: SubjectDep, application_id: RecordId, body: AdditionBody
+    container: ContainerDep,
+    subject: SubjectDep,
+    application_id: RecordId,
+    body: AdditionBody,
+    request: Request,
 ) -> dict[str, Any]:
     """追加申請 (第2 2(1))."""
-    await AmendService(container).add(subject, application_id, body)
+    certificate = certificate_subject(request, container.settings.auth.client_cert_header)
+    await AmendService(container).add(subject, application_id, body, certificate=certificate)
     return await DeskService(container).detail(subject, application_id)
 
 

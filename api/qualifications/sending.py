@@ -15,7 +15,7 @@
    Sending the same draft version again answers the same filing (a double click files once).
 6. The subject of the client certificate (the e-bidding IC card, 第1 3) that the TLS proxy
    passes in the configured header (``auth.client_cert_header``) is kept on the filing and
-   its audit event.
+   its audit event (corrections and additions keep it too, ``amend``).
 """
 
 from __future__ import annotations

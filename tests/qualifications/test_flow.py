@@ -345,6 +345,18 @@ async def test_the_ic_card_subject_is_kept_when_the_proxy_passes_one(
                 if e.get("action") == "qualifications.application_sent"
             ]
             assert events[-1]["detail"]["certificate_subject"] == (dn if configured else None)
+            # 訂正申請 (第3 2) after the period: the entry and its event keep it too.
+            q.at(datetime(2018, 11, 26, 1, 0, tzinfo=UTC))
+            company = {**filed["values"]["company"], "phone": "084-921-9999"}
+            corrected = await q.call(
+                "kasuga",
+                "POST",
+                f"/qualifications/applications/{filed['id']}/correction",
+                json={"version": filed["version"], "values": {"company": company}},
+                headers=header,
+            )
+            entry = corrected["corrections"][-1]
+            assert entry["certificate_subject"] == (dn if configured else None)
 
 
 async def test_the_export_is_in_receipt_order_after_a_reapplication(
