@@ -108,6 +108,9 @@ export function qualForm(values, onChange) {
       class: `qinput ${o.size || ""}`,
       "data-testid": `f-${o.path}`,
     });
+    // What is typed joins the values at once, so a redraw of the step (another field's
+    // change) before this field's own change event keeps it; the change event saves.
+    input.addEventListener("input", () => setPath(values, o.path, input.value));
     input.addEventListener("change", () => {
       setPath(values, o.path, input.value);
       onChange(o.path);
