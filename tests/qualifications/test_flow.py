@@ -325,8 +325,16 @@ async def test_the_ic_card_subject_is_kept_when_the_proxy_passes_one(
     for configured in (False, True):
         root = tmp_path / ("configured" if configured else "plain")
         root.mkdir()
+        # One store per world (on MongoDB a database of its own, dropped with the base one).
+        records = settings.records.model_copy(
+            update={"mongo_db": f"{settings.records.mongo_db}_{root.name}"}
+        )
         here = settings.model_copy(
-            update={"data_dir": root / "data", **({"auth": auth} if configured else {})}
+            update={
+                "data_dir": root / "data",
+                "records": records,
+                **({"auth": auth} if configured else {}),
+            }
         )
         async with qual_world(here, root) as q:
             draft = await q.save(await q.draft(), valid_values())
