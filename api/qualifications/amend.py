@@ -26,7 +26,7 @@ from api.qualifications import catalog, papers, receipt, values, windows
 from api.qualifications.access import Access, targets_of
 from api.qualifications.drafts import _named_targets, context
 from api.qualifications.form import check_entry
-from api.qualifications.models import APPLICATIONS, org_principal
+from api.qualifications.models import APPLICATIONS, listing, org_principal
 from api.qualifications.offices import check_offices
 from api.qualifications.schemas import AdditionBody, CorrectionBody
 
@@ -131,6 +131,7 @@ class AmendService:
         }
         changes = {
             "values": new,
+            "listing": listing(new),
             "company_name": new["company"]["name"],
             "company_kana": new["company"]["name_kana"],
             "corrections": [*(app.get("corrections") or []), entry],

@@ -53,6 +53,39 @@ async def ensure_indexes(records: RecordStore) -> None:
         await records.ensure_indexes(collection, specs)
 
 
+# What a municipality's list and export show of a filing's values, kept beside them at the
+# top level so an export reads these few fields instead of decoding every filing whole.
+EXPORT_FIELDS: tuple[str, ...] = (
+    "org_id",
+    "receipt_no",
+    "kind",
+    "sent_at",
+    "company_name",
+    "company_kana",
+    "corporate_number",
+    "local",
+    "categories",
+    "targets",
+    "target_org_ids",
+    "attachment_name",
+    "papers",
+    "listing",
+)
+
+
+def listing(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The main office's address, phone and email and the number of offices (the list's
+    columns), from a filing's values."""
+    company = values.get("company") or {}
+    return {
+        "city_code": str(company.get("city_code") or ""),
+        "address": str(company.get("address") or ""),
+        "phone": str(company.get("phone") or ""),
+        "email": str(company.get("email") or ""),
+        "offices": len((values.get("offices") or {}).get("items") or []),
+    }
+
+
 def org_principal(org_id: str) -> str:
     return f"qorg:{org_id}"
 

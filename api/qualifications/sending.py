@@ -44,7 +44,15 @@ from api.qualifications.drafts import (
     require_no_errors,
 )
 from api.qualifications.form import is_local
-from api.qualifications.models import APPLICATIONS, COUNTERS, DESKS, DRAFTS, desk_id, org_principal
+from api.qualifications.models import (
+    APPLICATIONS,
+    COUNTERS,
+    DESKS,
+    DRAFTS,
+    desk_id,
+    listing,
+    org_principal,
+)
 from api.qualifications.reviewsets import ReviewSetService
 from api.qualifications.schemas import SendBody
 from storage.errors import DuplicateKey, StaleVersion
@@ -145,6 +153,7 @@ class SendService:
                 | ({org_principal(h)} if (h := host_org(round_)) else set())
             ),
             "local": is_local(vals, ctx),
+            "listing": listing(vals),
             "company_name": vals["company"]["name"],
             "company_kana": vals["company"]["name_kana"],
             "corporate_number": vals["company"]["corporate_number"],

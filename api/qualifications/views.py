@@ -19,7 +19,7 @@ from api.qualifications import catalog
 from api.qualifications.access import host_org, targets_of
 from api.qualifications.windows import jst_date
 
-HIDDEN = ("readers", "target_org_ids", "draft_version", "draft_version_after")
+HIDDEN = ("readers", "target_org_ids", "draft_version", "draft_version_after", "listing")
 
 
 def viewer_code(
