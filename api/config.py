@@ -256,9 +256,6 @@ class Settings(BaseSettings):
     # clock reads the time from it (``api.kit.clock.FileClock``). Never set in production.
     test_clock_file: Path | None = None
     http: HttpSettings = HttpSettings()
-    # Tests only (the browser tests' server): a file holding an ISO time; when set, the
-    # clock reads the time from it (``api.kit.clock.FileClock``). Never set in production.
-    test_clock_file: Path | None = None
 
     @property
     def sqlite_path(self) -> Path:
