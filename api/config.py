@@ -98,6 +98,10 @@ class AuthSettings(BaseModel):
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 1
+    # The request header in which the TLS-terminating proxy passes the subject of a verified
+    # client certificate (e-bidding IC card, seed 004 第1 3), e.g. nginx's $ssl_client_s_dn
+    # as ``X-SSL-Client-S-DN``; the proxy must drop the header from clients. Empty: ignored.
+    client_cert_header: str = ""
 
 
 # Retention years per document class (電子納品 top folder) with their source (issue 8

@@ -52,6 +52,7 @@ MODULES: tuple[str, ...] = (
     "bonds",
     "bulletins",
     "billing",
+    "qualifications",
 )
 
 

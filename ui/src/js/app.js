@@ -138,6 +138,7 @@ const NAV = [
   { pattern: "/inbox", hash: "#/inbox", key: "nav.inbox", testid: "nav-inbox" },
   { pattern: "/bonds", hash: "#/bonds", key: "nav.bonds", testid: "nav-bonds" },
   { pattern: "/billing", hash: "#/billing", key: "nav.billing", testid: "nav-billing" },
+  { pattern: "/qualifications", hash: "#/qualifications", key: "nav.qualifications", testid: "nav-qualifications" },
   { pattern: "/admin", hash: "#/admin", key: "nav.admin", testid: "nav-admin" },
 ];
 

@@ -25,6 +25,8 @@ import proposalsJa from "./i18n/proposals.ja.js";
 import proposalsEn from "./i18n/proposals.en.js";
 import billingJa from "./i18n/billing.ja.js";
 import billingEn from "./i18n/billing.en.js";
+import qualJa from "./i18n/qual.ja.js";
+import qualEn from "./i18n/qual.en.js";
 
 /** @typedef {Record<string, string>} Dict a dictionary: key → text with {name} placeholders */
 
@@ -44,6 +46,8 @@ const AREAS = [
   [en, proposalsEn],
   [ja, billingJa],
   [en, billingEn],
+  [ja, qualJa],
+  [en, qualEn],
 ];
 // Merge hook: area dictionaries (archive pages) join the shell's; the shell's keys win.
 for (const [base, extra] of AREAS) for (const k in extra) if (!(k in base)) base[k] = extra[k];

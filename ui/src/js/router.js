@@ -24,6 +24,8 @@
 //   #/works/<id>/proposals  #/works/<id>/proposals/new[?form=<id>|?copy=<id>]
 //   #/works/<id>/premeetings  #/premeetings/<id>  #/admin/proposal-forms[/<id>|/new]
 //   #/billing?tab=<tab>
+//   #/qualifications  #/qualifications/admin  #/qualifications/<roundId>/apply?step=<step>
+//   #/qualifications/<roundId>/received
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
@@ -105,6 +107,10 @@ export const routes = [
   { pattern: "/bonds/:id", page: "bond", can: (s) => signedIn(s) && bondSide(s) },
   // Billing (issue 13): the operator, municipalities and contractors; the API filters by party.
   { pattern: "/billing", page: "billing", can: (s) => signedIn(s) && (isOperator(s) || (s?.grants || []).includes("billing.manage")) },
+  { pattern: "/qualifications", page: "qualifications", can: (s) => signedIn(s) && ["qualifications.apply", "qualifications.receive"].some((g) => hasGrant(s, g)) },
+  { pattern: "/qualifications/admin", page: "qual-admin", can: (s) => signedIn(s) && isOperator(s) },
+  { pattern: "/qualifications/:roundId/apply", page: "qual-apply", can: (s) => signedIn(s) && hasGrant(s, "qualifications.apply") },
+  { pattern: "/qualifications/:roundId/received", page: "qual-received", can: (s) => signedIn(s) && hasGrant(s, "qualifications.receive") },
 ];
 
 // Where sign-in lands: the home page with the unread posts of all one's works (seed 001
