@@ -11,6 +11,8 @@
 //   /vendor/fullcalendar/fullcalendar.js   FullCalendar's standard bundle (sets window.FullCalendar)
 //   /vendor/fullcalendar/fullcalendar.css  its styles, taken out of the bundle (see below)
 //   /vendor/fullcalendar/ja.js             its Japanese locale (FullCalendar.globalLocales)
+//   /vendor/uplot/uPlot.esm.js             uPlot ES module (the billing dashboard's chart)
+//   /vendor/uplot/uPlot.min.css            its stylesheet
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,6 +29,8 @@ const vendor = [
   ["pdfjs-dist/cmaps", "pdfjs/cmaps"],
   ["pdfjs-dist/standard_fonts", "pdfjs/standard_fonts"],
   ["@fullcalendar/core/locales/ja.global.min.js", "fullcalendar/ja.js"],
+  ["uplot/dist/uPlot.esm.js", "uplot/uPlot.esm.js"],
+  ["uplot/dist/uPlot.min.css", "uplot/uPlot.min.css"],
 ];
 const FULLCALENDAR = "fullcalendar/index.global.js";
 
