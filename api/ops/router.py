@@ -77,12 +77,13 @@ async def healthz(
 ) -> JSONResponse:
     """Each backend's state. The details (file paths, addresses, errors) only for operators:
     anyone may probe, but server paths are nobody else's business (issue 7 item 11)."""
-    # The same four ports as Container.health(), checked concurrently, each with a timeout.
+    # The same ports as Container.health(), checked concurrently, each with a timeout.
     ports: dict[str, _Checkable] = {
         "records": container.records,
         "blobs": container.blobs,
         "search": container.index,
         "jobs": container.jobs,
+        "keys": container.keys,
     }
     results = await asyncio.gather(*(check(p, HEALTH_TIMEOUT_S) for p in ports.values()))
     entries = dict(zip(ports, results, strict=True))
