@@ -226,6 +226,24 @@ class KeysSettings(BaseModel):
     revalidate_s: float = Field(default=1.0, gt=0)
 
 
+class BackupSettings(BaseModel):
+    """Backup generations (issue 12 §3, ``api.backup``; seed 001 別表3 8, 10)."""
+
+    # The folder that holds the data generations; None: ``kura backup`` needs ``--to``.
+    target: Path | None = None
+    # The folder of the key generations, apart from the data; default <target>-keys.
+    keys_target: Path | None = None
+    # Data generations kept: the newest ``keep_last`` ones, and the newest of each of the last
+    # N days, weeks, months.
+    keep_last: int = Field(default=3, ge=1)
+    keep_daily: int = Field(default=7, ge=1)
+    keep_weekly: int = Field(default=4, ge=0)
+    keep_monthly: int = Field(default=12, ge=0)
+    # Key generations kept (newest first): shorter than the data, so erasure wins over
+    # backups: once these rotated past an erasure, no backup can decrypt the erased scope.
+    keep_keys: int = Field(default=7, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -249,6 +267,7 @@ class Settings(BaseSettings):
     schedules: ScheduleSettings = ScheduleSettings()
     http: HttpSettings = HttpSettings()
     keys: KeysSettings = KeysSettings()
+    backup: BackupSettings = BackupSettings()
 
     @property
     def sqlite_path(self) -> Path:

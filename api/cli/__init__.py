@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import click
 
-from api.cli import audit, export, imports, index, jobs, keys, mail, scrub, serve, users, validate
+from api.cli import (
+    audit,
+    backup,
+    export,
+    imports,
+    index,
+    jobs,
+    keys,
+    mail,
+    scrub,
+    serve,
+    users,
+    validate,
+)
 
 
 @click.group()
@@ -13,7 +26,20 @@ def cli() -> None:
     """Kura (蔵) command line."""
 
 
-for module in (serve, users, index, audit, imports, export, validate, scrub, mail, jobs, keys):
+for module in (
+    serve,
+    users,
+    index,
+    audit,
+    imports,
+    export,
+    validate,
+    scrub,
+    mail,
+    jobs,
+    keys,
+    backup,
+):
     module.register(cli)
 
 

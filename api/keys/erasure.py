@@ -64,4 +64,18 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
                 "already": destroyed.already,
             },
         )
+    target = container.settings.backup.target
+    if target is not None and not destroyed.already:
+        # The backups' erasure ledger: a restore of an older generation re-applies it.
+        from api.backup.generations import append_ledger
+
+        append_ledger(
+            target / "erasures.jsonl",
+            {
+                "scope": scope,
+                "destroyed_at": destroyed.destroyed_at,
+                "by": by,
+                "keys": list(destroyed.key_ids),
+            },
+        )
     return Erased(destroyed, objects, uploads)
