@@ -39,11 +39,12 @@ from storage.blobs.append import (
 from storage.blobs.local import _io
 from storage.blobs.sealing import (
     HEADER,
+    SEGMENT,
     STORED_SEGMENT,
     Encoder,
     ObjectSeal,
     Sealing,
-    open_stream,
+    open_block,
     plain_digest,
     plain_size,
     span,
@@ -65,6 +66,28 @@ if TYPE_CHECKING:
 _State = dict[str, Any]
 
 
+def _open_with_header(path: Path) -> tuple[IO[bytes], int, bytes]:
+    f = open(path, "rb")  # noqa: SIM115 - closed by get()
+    try:
+        raw = f.read(HEADER)
+        if len(raw) < HEADER:
+            raise Tampered("sealed object header is missing")
+        return f, os.fstat(f.fileno()).st_size, raw
+    except BaseException:
+        f.close()
+        raise
+
+
+def _read_open(
+    f: IO[bytes], seal: ObjectSeal, start: int, stop: int, index: int, segments: int
+) -> bytes:
+    f.seek(start)
+    data = f.read(stop - start)
+    if len(data) != stop - start:
+        raise Tampered("sealed object is shorter than its size says")
+    return open_block(seal, data, index, segments)
+
+
 class LocalSealed:
     """Sealed object and append operations of one ``LocalBlobStore``."""
 
@@ -79,18 +102,41 @@ class LocalSealed:
     ) -> AsyncIterator[bytes]:
         path = self.store._path(key)
         try:
-            stored, raw = await asyncio.to_thread(_stat_and_header, path)
+            f, stored, raw = await asyncio.to_thread(_open_with_header, path)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise NotFound(key) from exc
         except OSError as exc:
             raise from_os_error(self.store.name, exc) from exc
-        seal = await self.sealing.open_seal(raw)
-        plan = span(start, end, plain_size(stored))
-        if plan is None:
-            return
-        stream = read_range(path, plan.stored_from, plan.stored_to, max(chunk_size, 1 << 16))
-        async for piece in open_stream(seal, plan, stream, chunk_size):
-            yield piece
+        try:
+            seal = await self.sealing.open_seal(raw)
+            plan = span(start, end, plain_size(stored))
+            if plan is None:
+                return
+            # Read and decrypt whole segments in one worker-thread call, about ``chunk_size``
+            # of plaintext at a time; the first and last pieces are cut to the range.
+            per_call = max(1, chunk_size // SEGMENT)
+            last = (plan.stored_to - HEADER - 1) // STORED_SEGMENT
+            index, pos = plan.first, plan.stored_from
+            skip, left = plan.skip, plan.take
+            pending = b""
+            while left > 0:
+                count = min(per_call, last - index + 1)
+                stop = min(plan.stored_to, HEADER + (index + count) * STORED_SEGMENT)
+                plain = await _io(_read_open, f, seal, pos, stop, index, plan.segments)
+                index, pos = index + count, stop
+                if skip or len(plain) > left:
+                    plain = plain[skip : skip + left]
+                    skip = 0
+                left -= len(plain)
+                if pending:
+                    plain = pending + plain
+                off = 0
+                while len(plain) - off >= chunk_size or (left == 0 and off < len(plain)):
+                    yield plain[off : off + chunk_size]
+                    off += chunk_size
+                pending = plain[off:]
+        finally:
+            f.close()
 
     async def digest(self, key: str) -> tuple[str, int]:
         """SHA-256 and size of a sealed object's plaintext (a small object without sidecar)."""
