@@ -28,6 +28,7 @@ import base64
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -75,7 +76,7 @@ class Destroyed:
 @dataclass
 class ScopeKeyRing:
     store: RecordStore
-    keyring_path: Any
+    keyring_path: Path
     create_keyring: bool = True
     cache_s: float = 300.0
     revalidate_s: float = 1.0
@@ -92,9 +93,19 @@ class ScopeKeyRing:
     async def open(self) -> None:
         """Load (or create) the keyring and open the key store. ``KeyringError`` on an
         exposed, unreadable or malformed keyring: the process must not start."""
-        self.keyring()
         await self.store.open()
         await self.store.ensure_indexes(DATA_KEYS, [IndexSpec((("scope", 1),))])
+        if not self.keyring_path.exists():
+            # A lost keyring must not be replaced silently by a new one: every wrapped key
+            # would become unreadable and new data would be sealed under the wrong KEK.
+            held = await self.store.count(DATA_KEYS)
+            if held:
+                raise KeyringError(
+                    f"keyring {self.keyring_path}: missing, but the key store holds {held} "
+                    "wrapped data key(s); restore the keyring from the key backup (or point "
+                    "KURA_KEYS__KEYRING_FILE at it)"
+                )
+        self.keyring()
 
     async def close(self) -> None:
         self.forget()

@@ -144,12 +144,25 @@ async def test_an_exposed_or_malformed_keyring_refuses_to_start(settings: Settin
         await opened(settings)
 
 
+async def test_a_missing_keyring_is_not_replaced_while_keys_exist(settings: Settings) -> None:
+    c = await opened(settings)
+    await c.blobs.put("s/wc-W1/a", one(DATA))
+    await c.close()
+    settings.keyring_path.unlink()
+    with pytest.raises(KeyringError, match="restore the keyring"):
+        await opened(settings)
+    assert not settings.keyring_path.exists()
+
+
 async def test_a_wrong_keyring_cannot_unwrap_and_says_so(settings: Settings) -> None:
     c = await opened(settings)
     key = "s/wc-W1/a"
     await c.blobs.put(key, one(DATA))
     await c.close()
-    settings.keyring_path.unlink()  # a new keyring gets made: not the one that wrapped the key
+    # Another deployment's keyring put in its place.
+    other = settings.model_copy(update={"data_dir": settings.data_dir.parent / "other"})
+    await (await opened(other)).close()
+    settings.keyring_path.write_bytes(other.keyring_path.read_bytes())
     c = await opened(settings)
     try:
         with pytest.raises(KeyringError, match="has no key"):
