@@ -10,6 +10,7 @@ Exit 0 on success, 1 when refused (legal hold, not confirmed), 2 on error.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -51,7 +52,12 @@ def register(cli: click.Group) -> None:
     @click.option("--by", "by", required=True, help="消去を行う運用者の名前（監査記録に残る）")
     @click.option("--reason", default="", help="消去の理由（契約条項など）")
     @click.option("--yes", is_flag=True, help="確認なしで実行する")
-    def erase_cmd(scope: str, by: str, reason: str, yes: bool) -> None:
+    @click.option(
+        "--certificate",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="データ消去証明書（PDF）の出力先",
+    )
+    def erase_cmd(scope: str, by: str, reason: str, yes: bool, certificate: Path | None) -> None:
         """Destroy SCOPE's data keys (nothing of it can be decrypted afterwards, in any copy)
         and delete its objects. SCOPE: wc-<work id>, wa-<work id> or o-<org id>."""
         if not yes and not click.confirm(
@@ -59,15 +65,24 @@ def register(cli: click.Group) -> None:
         ):
             sys.exit(1)
 
-        async def work(c: Container) -> Erased:
-            return await erase(c, scope, f"operator:{by}", reason)
+        async def work(c: Container) -> tuple[Erased, bytes | None]:
+            done = await erase(c, scope, f"operator:{by}", reason)
+            if certificate is None:
+                return done, None
+            from api.keys.certificate import certificate_data
+            from api.pdf import DOCUMENT
+
+            data = certificate_data(c.settings, done, c.clock.now().date())
+            return done, await c.pdf.render(DOCUMENT, data)
 
         try:
-            done = with_container(work)
+            done, pdf = with_container(work)
+            if certificate is not None and pdf is not None:
+                certificate.write_bytes(pdf)
         except KuraError as exc:
             click.echo(f"refused: {exc.title}", err=True)
             sys.exit(1)
-        except (ValueError, KeyringError) as exc:
+        except (ValueError, KeyringError, OSError) as exc:
             click.echo(f"keys erase failed: {exc}", err=True)
             sys.exit(2)
         d = done.destroyed

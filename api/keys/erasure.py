@@ -28,6 +28,9 @@ class Erased:
     destroyed: Destroyed
     objects: int
     uploads: int
+    reason: str = ""
+    event_seq: int = 0  # the audit event ``keys.destroyed`` (its keyed hash signs the erasure)
+    event_hash: str = ""
 
 
 async def erase(container: Container, scope: str, by: str, reason: str = "") -> Erased:
@@ -52,7 +55,7 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
         await container.blobs.append_abort(handle)
         uploads += 1
     async with container.uow() as uow:
-        await AuditLog(uow.records, container.clock).record(
+        event = await AuditLog(uow.records, container.clock).record(
             by,
             "keys.destroyed",
             f"key_scopes/{scope}",
@@ -78,4 +81,6 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
                 "keys": list(destroyed.key_ids),
             },
         )
-    return Erased(destroyed, objects, uploads)
+    return Erased(
+        destroyed, objects, uploads, reason, int(event["seq"]), str(event.get("hash") or "")
+    )

@@ -262,3 +262,77 @@ def test_generations_kept_by_the_policy() -> None:
 def test_settings_defaults() -> None:
     s = Settings()
     assert (s.backup.keep_daily, s.backup.keep_weekly, s.backup.keep_monthly) == (7, 4, 12)
+
+
+def test_erasure_certificate_names_scope_keys_event_and_backup_horizon(
+    env: dict[str, Any], tmp_path: Path
+) -> None:
+    """Issue 12 §2: the certificate says what was erased, when, by whom, which key, and until
+    when older key backups could still decrypt the encrypted copies."""
+    import io
+
+    from pypdf import PdfReader
+
+    build_data()
+    assert kura("backup").exit_code == 0
+    key_gen = list_generations(tmp_path / "backups-keys" / "generations")[-1]
+    pdf = tmp_path / "certificate.pdf"
+    done = kura(
+        "keys",
+        "erase",
+        "wc-W2",
+        "--by",
+        "山田",
+        "--reason",
+        "引渡し後の消去",
+        "--yes",
+        "--certificate",
+        str(pdf),
+    )
+    assert done.exit_code == 0, done.output
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.read_bytes())).pages)
+    compact = "".join(text.split())
+
+    async def facts(c: Container) -> dict[str, Any]:
+        record = await c.keys.destroyed("wc-W2")
+        assert record is not None
+        events = [e async for e in c.records.scan("audit_events")]
+        event = next(e for e in events if e.get("action") == "keys.destroyed")
+        return {"keys": record["destroyed_keys"], "seq": event["seq"], "hash": event["hash"]}
+
+    known = with_container(facts)
+    assert "データ消去証明書" in compact
+    assert "wc-W2" in compact
+    assert "operator:山田" in compact
+    assert "引渡し後の消去" in compact
+    assert known["keys"][0] in compact
+    assert known["hash"] in compact
+    assert key_gen in compact  # the key generation that still holds the key is named
+    assert "7回のバックアップ" in compact
+
+
+def test_interrupted_backup_leaves_no_generation_and_restore_resumes(
+    env: dict[str, Any], tmp_path: Path
+) -> None:
+    build_data()
+    # A backup killed half-way: its temporary generation and a partial pool file stay behind.
+    gens = tmp_path / "backups" / "generations"
+    (gens / ".tmp-20260101T000000Z").mkdir(parents=True)
+    (tmp_path / "backups" / "pool" / ".tmp").mkdir(parents=True)
+    (tmp_path / "backups" / "pool" / ".tmp" / "partial").write_bytes(b"half")
+    assert kura("backup").exit_code == 0
+    assert len(list_generations(gens)) == 1
+    env["use"]("restored")
+    assert kura("restore").exit_code == 0
+    # A restore interrupted after the records and keys were written: the marker is still
+    # there and an object is missing. Running it again finishes it.
+    (tmp_path / "restored" / ".restoring").write_text("interrupted\n")
+
+    async def lose(c: Container) -> None:
+        await c.blobs.delete("s/wa-W1/big")
+
+    with_container(lose)
+    again = kura("restore")
+    assert again.exit_code == 0, again.output
+    assert read("s/wa-W1/big") == BIG
+    assert not (tmp_path / "restored" / ".restoring").exists()
