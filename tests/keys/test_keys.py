@@ -253,3 +253,42 @@ def test_kura_keys_erase_and_list(settings: Settings, monkeypatch: pytest.Monkey
     bad = runner.invoke(cli, ["keys", "erase", "not-a-scope", "--by", "x", "--yes"])
     assert bad.exit_code == 2
     assert "not a scope" in bad.output
+
+
+async def test_reading_erased_or_damaged_content_answers_problem_json(settings: Settings) -> None:
+    """Never a bare 5xx: an erased scope is 410 ``erased``, a tampered object 500
+    ``data_damaged``, both problem+json with a Japanese title."""
+    import httpx
+    from fastapi.responses import Response
+
+    from api.app import create_app
+
+    c = await opened(settings)
+    app = create_app(settings, container=c)
+
+    @app.get("/test-blob/{key:path}")
+    async def blob(key: str) -> Response:
+        return Response(b"".join([x async for x in c.blobs.get(key)]))
+
+    try:
+        await c.blobs.put("s/wc-W1/a", one(DATA))
+        await c.blobs.put("s/wc-W2/b", one(DATA))
+        raw = raw_blobs(settings)
+        stored = bytearray(await read(raw, "s/wc-W2/b"))
+        stored[-1] ^= 1
+        await raw.put("s/wc-W2/b", one(bytes(stored)))
+        copy = await read(raw, "s/wc-W1/a")
+        await erase(c, "wc-W1", "operator:test")
+        await raw.put("s/wc-W1/a", one(copy))  # a copy that survived (a restored disk)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            gone = await client.get("/test-blob/s/wc-W1/a")
+            damaged = await client.get("/test-blob/s/wc-W2/b")
+    finally:
+        await c.close()
+    assert gone.status_code == 410
+    assert gone.headers["content-type"].startswith("application/problem+json")
+    assert gone.json()["code"] == "erased"
+    assert "消去" in gone.json()["title"]
+    assert damaged.status_code == 500
+    assert damaged.json()["code"] == "data_damaged"
