@@ -40,7 +40,7 @@ import hashlib
 import io
 import tempfile
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
@@ -93,12 +93,19 @@ from storage.errors import (
     NotFound,
     OffsetMismatch,
     SizeExceeded,
+    StorageError,
     StorageFull,
     from_os_error,
 )
 from storage.ports import PUT_MANY_MAX, AppendState, BlobInfo, Checksum, Health
 
 _T = TypeVar("_T")
+
+
+class _Changed(StorageError):
+    """The object is no longer the version a read started on (a GET's ``If-Match`` failed)."""
+
+
 _Names = list[str]
 _Level = list[tuple[str, bool, int]]  # (name, is folder, size) of one listing level
 _TMP_PREFIX = ".tmp/"
@@ -242,6 +249,9 @@ class S3BlobStore:
         self._hashes = Hashes()  # running SHA-256 of the open append handles
         # Objects and appends the policy puts in a scope are sealed (storage.blobs.sealing).
         self.sealing = sealing
+        # (stored size, header, ETag) of sealed objects read lately: a ranged read of one of
+        # them is then one GET, conditional on the ETag (``_sealed_get``).
+        self._headers: OrderedDict[str, tuple[int, bytes, str]] = OrderedDict()
         self._endpoint = endpoint
         self._http = http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
@@ -361,6 +371,7 @@ class S3BlobStore:
         Up to one part is buffered and sent with a single PUT; anything larger goes through a
         multipart upload to a temp key and a server-side copy (module docstring).
         """
+        self._headers.pop(key, None)
         validate_key(key)
         meta = validate_metadata(metadata)
         scope = self._scope(key)
@@ -439,6 +450,8 @@ class S3BlobStore:
     async def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[BlobInfo]:
         """One single-part PUT per object, up to ``_PUT_MANY_CONCURRENCY`` at a time (an S3
         PUT is durable when it answers)."""
+        for key, _ in items:
+            self._headers.pop(key, None)
         for key, data in items:
             validate_key(key)
             if len(data) > PUT_MANY_MAX:
@@ -539,39 +552,80 @@ class S3BlobStore:
     async def _sealed_get(
         self, key: str, start: int, end: int | None, chunk_size: int
     ) -> AsyncIterator[bytes]:
-        """Decrypt only the segments ``[start, end)`` touches: a HEAD for the size, then one
-        ranged GET from the object's start (header and segments together) or two (the header,
-        then the segments) for a range further in."""
-        assert self.sealing is not None
-        stored = await self._stored_size(key)
-        plan = span(start, end, plain_size(stored))
-        if plan is None:
+        """Decrypt only the segments ``[start, end)`` touches. The first read of an object
+        costs a HEAD (size, ETag) and one ranged GET from its start (header and segments
+        together), or two (the header, then the segments) for a range further in; the size,
+        header and ETag are then remembered, so further ranged reads are one GET. Every GET
+        carries ``If-Match`` with the ETag: an object replaced meanwhile (412) is read afresh,
+        so a remembered header never pairs with another object's segments."""
+        for attempt in range(3):
+            pieces = self._sealed_pieces(key, start, end, chunk_size, attempt == 0).__aiter__()
+            try:
+                first = await pieces.__anext__()
+            except StopAsyncIteration:
+                return
+            except _Changed:
+                self._headers.pop(key, None)
+                continue
+            yield first
+            async for piece in pieces:
+                yield piece
             return
-        if plan.stored_from == HEADER:
-            stream = self._raw_get(key, 0, plan.stored_to, max(chunk_size, 1 << 16))
-            raw = b""
-            async for data in stream:
-                raw += data
-                if len(raw) >= HEADER:
-                    break
-            seal = await self.sealing.open_seal(raw[:HEADER])
-            rest = raw[HEADER:]
+        raise BackendUnavailable(self.name, f"{key} kept changing while it was read")
 
-            async def body() -> AsyncIterator[bytes]:
-                if rest:
-                    yield rest
-                async for data in stream:
-                    yield data
-
-            source = body()
-        else:
-            raw = b"".join([c async for c in self._raw_get(key, 0, HEADER, HEADER)])
+    async def _sealed_pieces(
+        self, key: str, start: int, end: int | None, chunk_size: int, use_cache: bool
+    ) -> AsyncIterator[bytes]:
+        assert self.sealing is not None
+        block = max(chunk_size, 1 << 16)
+        cached = self._headers.get(key) if use_cache else None
+        if cached is not None:
+            self._headers.move_to_end(key)
+            stored, raw, etag = cached
+            plan = span(start, end, plain_size(stored))
+            if plan is None:
+                return
             seal = await self.sealing.open_seal(raw)
-            source = self._raw_get(key, plan.stored_from, plan.stored_to, max(chunk_size, 1 << 16))
+            source = self._raw_get(key, plan.stored_from, plan.stored_to, block, etag)
+        else:
+            stored, etag = await self._stored_info(key)
+            plan = span(start, end, plain_size(stored))
+            if plan is None:
+                return
+            if plan.stored_from == HEADER:
+                stream = self._raw_get(key, 0, plan.stored_to, block, etag)
+                raw = b""
+                async for data in stream:
+                    raw += data
+                    if len(raw) >= HEADER:
+                        break
+                seal = await self.sealing.open_seal(raw[:HEADER])
+                rest = raw[HEADER:]
+
+                async def body() -> AsyncIterator[bytes]:
+                    if rest:
+                        yield rest
+                    async for data in stream:
+                        yield data
+
+                source = body()
+            else:
+                raw = b"".join([c async for c in self._raw_get(key, 0, HEADER, HEADER, etag)])
+                seal = await self.sealing.open_seal(raw)
+                source = self._raw_get(key, plan.stored_from, plan.stored_to, block, etag)
+            self._remember(key, stored, raw[:HEADER], etag)
         async for piece in open_stream(seal, plan, source, chunk_size):
             yield piece
 
-    async def _stored_size(self, key: str) -> int:
+    def _remember(self, key: str, stored: int, header: bytes, etag: str) -> None:
+        if len(header) < HEADER or not etag:
+            return
+        self._headers[key] = (stored, bytes(header), etag)
+        self._headers.move_to_end(key)
+        while len(self._headers) > 4096:
+            self._headers.popitem(last=False)
+
+    async def _stored_info(self, key: str) -> tuple[int, str]:
         try:
             obj = await self._call(self._client.stat_object, self.bucket, key)
         except BackendUnavailable as exc:
@@ -579,23 +633,32 @@ class S3BlobStore:
             if isinstance(cause, S3Error) and cause.response.status == 404:
                 raise NotFound(key) from exc
             raise
-        return int(obj.size or 0)
+        return int(obj.size or 0), str(obj.etag or "")
 
     async def _raw_get(
-        self, key: str, start: int, end: int | None, chunk_size: int
+        self, key: str, start: int, end: int | None, chunk_size: int, etag: str = ""
     ) -> AsyncIterator[bytes]:
-        """The stored bytes ``[start, end)`` as they are."""
+        """The stored bytes ``[start, end)`` as they are; with ``etag``, only of that version
+        of the object (``_Changed`` otherwise)."""
         if end == start:
             if await self.stat(key) is None:
                 raise NotFound(key)
             return
         length = 0 if end is None else end - start
+        headers = {"If-Match": f'"{etag}"'} if etag else None
         try:
             resp = await self._call(
-                self._client.get_object, self.bucket, key, offset=start, length=length
+                self._client.get_object,
+                self.bucket,
+                key,
+                offset=start,
+                length=length,
+                request_headers=headers,
             )
         except BackendUnavailable as exc:
             cause = exc.__cause__
+            if etag and isinstance(cause, S3Error) and cause.response.status == 412:
+                raise _Changed(key) from exc
             if isinstance(cause, S3Error) and cause.code == "InvalidRange":
                 if await self.stat(key) is None:
                     raise NotFound(key) from exc
@@ -644,6 +707,7 @@ class S3BlobStore:
 
     async def delete(self, key: str) -> None:
         """Remove the object; absent is not an error."""
+        self._headers.pop(key, None)
         validate_key(key)
         try:
             await self._call(self._client.remove_object, self.bucket, key)
@@ -994,6 +1058,7 @@ class S3BlobStore:
         """Complete the multipart upload and copy it to ``key`` with its digest (or one PUT
         when no part was uploaded); see the port. A finish interrupted after the completion
         resumes at the copy."""
+        self._headers.pop(key, None)
         validate_handle(handle)
         validate_key(key)
         meta = validate_metadata(metadata)

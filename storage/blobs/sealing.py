@@ -136,8 +136,15 @@ class ObjectSeal:
         if key.key_id != header.key_id:
             raise Tampered("sealed object names another key")
         self.header = header
+        self._key = key
         self._aead = AESGCM(key.derive(_SEGMENT_LABEL, header.object_id))
-        self._tail = AESGCM(key.derive(_TAIL_LABEL, header.object_id))
+        self._tail_aead: AESGCM | None = None  # only appends need it: made on first use
+
+    @property
+    def _tail(self) -> AESGCM:
+        if self._tail_aead is None:
+            self._tail_aead = AESGCM(self._key.derive(_TAIL_LABEL, self.header.object_id))
+        return self._tail_aead
 
     def seal(self, index: int, data: bytes | bytearray | memoryview, final: bool) -> bytes:
         return self._aead.encrypt(_nonce(index, final), data, self.header.raw)
