@@ -85,6 +85,7 @@ class ScopeKeyRing:
     _keys: dict[bytes, _Cached] = field(default_factory=dict)
     _scopes: dict[str, _ScopeCached] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _indexed: bool = False
 
     name = "keys"
 
@@ -94,7 +95,6 @@ class ScopeKeyRing:
         """Load (or create) the keyring and open the key store. ``KeyringError`` on an
         exposed, unreadable or malformed keyring: the process must not start."""
         await self.store.open()
-        await self.store.ensure_indexes(DATA_KEYS, [IndexSpec((("scope", 1),))])
         if not self.keyring_path.exists():
             # A lost keyring must not be replaced silently by a new one: every wrapped key
             # would become unreadable and new data would be sealed under the wrong KEK.
@@ -223,6 +223,11 @@ class ScopeKeyRing:
     # -- internals --------------------------------------------------------------------------
 
     async def _create(self, scope: str) -> dict[str, Any]:
+        if not self._indexed:
+            # On first use, not at open: a deployment (or a test) that never seals anything
+            # gets no key database on a shared MongoDB server.
+            await self.store.ensure_indexes(DATA_KEYS, [IndexSpec((("scope", 1),))])
+            self._indexed = True
         ring = self.keyring()
         key_id = os.urandom(KEY_ID_BYTES)
         secret = bytearray(os.urandom(32))
