@@ -201,8 +201,12 @@ async def backup(c: Container, target: Target) -> BackupResult:
     settings = c.settings
     if settings.records.backend != "sqlite":
         raise BackupError(
-            "records are on MongoDB: back them up with `mongodump --oplog` "
-            "(docs/operations.md); `kura backup --objects-only` covers objects and keys"
+            "records are on MongoDB: back them up with `mongodump --oplog` (docs/operations.md)"
+        )
+    if (settings.keys.store or settings.records.backend) != "sqlite":
+        raise BackupError(
+            "the wrapped data keys are on MongoDB: back up their database with "
+            "`mongodump --oplog` apart from the data (docs/operations.md)"
         )
     now = c.clock.now()
     base = gen = now.strftime(GEN_FORMAT)
@@ -359,7 +363,7 @@ async def _backup_keys(c: Container, target: Target, gen: str) -> None:
     shutil.copyfile(settings.keyring_path, tmp / "keyring")
     files["keyring"] = sha_file(tmp / "keyring")
     store_path = settings.keyring_path.with_name(f"{settings.keyring_path.name}.keys.sqlite3")
-    if (settings.keys.store or settings.records.backend) == "sqlite":
+    if store_path.exists():  # on SQLite (``backup`` refused a key store on MongoDB)
         await asyncio.to_thread(sqlite_copy, store_path, tmp / "keys.sqlite3")
         files["keys.sqlite3"] = sha_file(tmp / "keys.sqlite3")
     if settings.audit_key_path.exists():
