@@ -11,7 +11,7 @@
 //   /vendor/fullcalendar/fullcalendar.js   FullCalendar's standard bundle (sets window.FullCalendar)
 //   /vendor/fullcalendar/fullcalendar.css  its styles, taken out of the bundle (see below)
 //   /vendor/fullcalendar/ja.js             its Japanese locale (FullCalendar.globalLocales)
-//   /vendor/uplot/uPlot.esm.js             uPlot ES module (the billing dashboard's chart)
+//   /vendor/uplot/uPlot.esm.js             uPlot ES module (billing dashboard, bond balances)
 //   /vendor/uplot/uPlot.min.css            its stylesheet
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -11,7 +11,7 @@ that erasure wins over backups)::
                                                   content type, metadata, the content digest
     <target>/generations/<gen>/manifest.sha256    SHA-256 of manifest.json
     <target>/erasures.jsonl                       every erasure ever made (never shrinks)
-    <keys>/generations/<gen>/{keyring,keys.sqlite3,audit-key,manifest.json}
+    <keys>/generations/<gen>/{keyring,keys.sqlite3,audit-key,bonds-key,manifest.json}
 
 A generation is written under ``.tmp-<gen>`` and renamed when complete, so an interrupted run
 leaves no generation (the next run starts again and finds the pool objects already there).
@@ -352,7 +352,8 @@ async def _copy_in(raw: BlobStore, key: str, target: Target) -> tuple[str | None
 
 
 async def _backup_keys(c: Container, target: Target, gen: str) -> None:
-    """The keyring, the wrapped data keys and the audit key, into the key target (0700)."""
+    """The keyring, the wrapped data keys, the audit key and the bonds' signing key, into
+    the key target (0700)."""
     settings = c.settings
     target.key_generations.mkdir(parents=True, exist_ok=True)
     os.chmod(target.keys_root, 0o700)
@@ -366,9 +367,13 @@ async def _backup_keys(c: Container, target: Target, gen: str) -> None:
     if store_path.exists():  # on SQLite (``backup`` refused a key store on MongoDB)
         await asyncio.to_thread(sqlite_copy, store_path, tmp / "keys.sqlite3")
         files["keys.sqlite3"] = sha_file(tmp / "keys.sqlite3")
-    if settings.audit_key_path.exists():
-        shutil.copyfile(settings.audit_key_path, tmp / "audit-key")
-        files["audit-key"] = sha_file(tmp / "audit-key")
+    for name, path in (
+        ("audit-key", settings.audit_key_path),
+        ("bonds-key", settings.bonds_key_path),
+    ):
+        if path.exists():
+            shutil.copyfile(path, tmp / name)
+            files[name] = sha_file(tmp / name)
     for name in files:
         os.chmod(tmp / name, 0o600)
     _write_manifest(tmp, {"format": KEYS_FORMAT, "generation": gen, "files": files})

@@ -129,6 +129,7 @@ async def prepare(settings: Settings, target: Target, generation: str | None = N
             "keyring": settings.keyring_path,
             "keys.sqlite3": key_store_path(settings),
             "audit-key": settings.audit_key_path,
+            "bonds-key": settings.bonds_key_path,
         }
         for name in key_manifest["files"]:
             _install(key_folder / name, places[name], 0o600)

@@ -7,6 +7,7 @@ import click
 from api.cli import (
     audit,
     backup,
+    bonds,
     export,
     imports,
     index,
@@ -37,6 +38,7 @@ for module in (
     scrub,
     mail,
     jobs,
+    bonds,
     keys,
     backup,
 ):

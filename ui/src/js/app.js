@@ -112,6 +112,7 @@ const NAV = [
   { pattern: "/search", hash: "#/search", key: "nav.search", testid: "nav-search" },
   { pattern: "/works", hash: "#/works", key: "nav.works", testid: "nav-works" },
   { pattern: "/calendar", hash: "#/calendar", key: "nav.calendar", testid: "nav-calendar" },
+  { pattern: "/bonds", hash: "#/bonds", key: "nav.bonds", testid: "nav-bonds" },
   { pattern: "/billing", hash: "#/billing", key: "nav.billing", testid: "nav-billing" },
   { pattern: "/admin", hash: "#/admin", key: "nav.admin", testid: "nav-admin" },
 ];

@@ -15,6 +15,8 @@
 //   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 //   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
+//   #/bonds  #/bonds/<id>  #/bonds/new[?carry=<id>]  #/bonds/open  #/bonds/certificates
+//   #/bonds/balances  #/bonds/security?work=<id>
 //   #/home (the landing page)  #/board  #/works/<id>/board  #/works/<id>/board/<postId>
 //   #/groups  #/groups/<id>  #/billing?tab=<tab>
 // `can(session)` decides whether a route (and its header link) is shown to the user.
@@ -41,6 +43,8 @@ const isOperator = (s) => Boolean(s) && s?.org_kind === "operator";
 const hasGrant = (s, g) => Boolean(s) && (isOperator(s) || (s?.grants || []).includes(g));
 /** @type {(s: MaybeSession) => boolean} */
 const signedIn = (s) => Boolean(s) && !s?.password_change_required;
+/** @type {(s: MaybeSession) => boolean} the sides of the bond flows (operators read none) */
+const bondSide = (s) => ["issuer", "contractor", "orderer"].includes(String(s?.org_kind)) && (s?.grants || []).some((g) => g.startsWith("bonds."));
 
 /** @type {Route[]} */
 export const routes = [
@@ -69,6 +73,14 @@ export const routes = [
   { pattern: "/notifications", page: "notifications", can: signedIn },
   { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
   { pattern: "/calendar", page: "calendar", can: signedIn },
+  // bonds (issue 11): the API decides each figure; these only pick which pages a side sees
+  { pattern: "/bonds", page: "bonds", can: (s) => signedIn(s) && bondSide(s) },
+  { pattern: "/bonds/new", page: "bond-new", can: (s) => signedIn(s) && s?.org_kind === "issuer" && hasGrant(s, "bonds.issue") },
+  { pattern: "/bonds/open", page: "bond-open", can: (s) => signedIn(s) && s?.org_kind === "orderer" },
+  { pattern: "/bonds/certificates", page: "bond-certificates", can: (s) => signedIn(s) && s?.org_kind === "issuer" && hasGrant(s, "bonds.certificates") },
+  { pattern: "/bonds/balances", page: "bond-balances", can: (s) => signedIn(s) && (s?.org_kind === "issuer" || s?.org_kind === "orderer") },
+  { pattern: "/bonds/security", page: "bond-security", can: (s) => signedIn(s) && s?.org_kind === "orderer" },
+  { pattern: "/bonds/:id", page: "bond", can: (s) => signedIn(s) && bondSide(s) },
   // Billing (issue 13): the operator, municipalities and contractors; the API filters by party.
   { pattern: "/billing", page: "billing", can: (s) => signedIn(s) && (isOperator(s) || (s?.grants || []).includes("billing.manage")) },
 ];
