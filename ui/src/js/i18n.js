@@ -15,6 +15,8 @@ import archiveJa from "./i18n/archive.ja.js";
 import archiveEn from "./i18n/archive.en.js";
 import schedulesJa from "./i18n/schedules.ja.js";
 import schedulesEn from "./i18n/schedules.en.js";
+import collabJa from "./i18n/collab.ja.js";
+import collabEn from "./i18n/collab.en.js";
 import bondsJa from "./i18n/bonds.ja.js";
 import bondsEn from "./i18n/bonds.en.js";
 import boardJa from "./i18n/board.ja.js";
@@ -30,6 +32,8 @@ const AREAS = [
   [en, archiveEn],
   [ja, schedulesJa],
   [en, schedulesEn],
+  [ja, collabJa],
+  [en, collabEn],
   [ja, bondsJa],
   [en, bondsEn],
   [ja, boardJa],

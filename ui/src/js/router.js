@@ -15,6 +15,7 @@
 //   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 //   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
+//   #/folders/<workId>[/<folderId>]  #/inspection/<workId>  #/handover/<workId>  #/admin/collab
 //   #/bonds  #/bonds/<id>  #/bonds/new[?carry=<id>]  #/bonds/open  #/bonds/certificates
 //   #/bonds/balances  #/bonds/security?work=<id>
 //   #/home (the landing page)  #/board  #/works/<id>/board  #/works/<id>/board/<postId>
@@ -73,6 +74,12 @@ export const routes = [
   { pattern: "/notifications", page: "notifications", can: signedIn },
   { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
   { pattern: "/calendar", page: "calendar", can: signedIn },
+  // 書類管理, 電子検査, 電子納品・移管 (issue 10 §3-4), and the orderer's settings of them
+  { pattern: "/folders/:workId", page: "folders", can: signedIn },
+  { pattern: "/folders/:workId/:folderId", page: "folders", can: signedIn },
+  { pattern: "/inspection/:workId", page: "inspection", can: signedIn },
+  { pattern: "/handover/:workId", page: "handover", can: signedIn },
+  { pattern: "/admin/collab", page: "admin-collab", can: (s) => signedIn(s) && (isOperator(s) || (hasGrant(s, "master.manage") && s?.org_kind === "orderer")) },
   // bonds (issue 11): the API decides each figure; these only pick which pages a side sees
   { pattern: "/bonds", page: "bonds", can: (s) => signedIn(s) && bondSide(s) },
   { pattern: "/bonds/new", page: "bond-new", can: (s) => signedIn(s) && s?.org_kind === "issuer" && hasGrant(s, "bonds.issue") },
