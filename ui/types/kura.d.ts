@@ -82,6 +82,9 @@ declare namespace Kura {
     type?: string;
     msg?: string;
     ctx?: Record<string, unknown>;
+    /** A service's rule (400): the field it names and its Japanese message. */
+    field?: string;
+    message?: string;
   }
 
   /** api/users/schemas.py UserRead. */

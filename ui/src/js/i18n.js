@@ -21,6 +21,8 @@ import bondsJa from "./i18n/bonds.ja.js";
 import bondsEn from "./i18n/bonds.en.js";
 import boardJa from "./i18n/board.ja.js";
 import boardEn from "./i18n/board.en.js";
+import proposalsJa from "./i18n/proposals.ja.js";
+import proposalsEn from "./i18n/proposals.en.js";
 import billingJa from "./i18n/billing.ja.js";
 import billingEn from "./i18n/billing.en.js";
 
@@ -38,6 +40,8 @@ const AREAS = [
   [en, bondsEn],
   [ja, boardJa],
   [en, boardEn],
+  [ja, proposalsJa],
+  [en, proposalsEn],
   [ja, billingJa],
   [en, billingEn],
 ];

@@ -19,14 +19,18 @@
 //   #/bonds  #/bonds/<id>  #/bonds/new[?carry=<id>]  #/bonds/open  #/bonds/certificates
 //   #/bonds/balances  #/bonds/security?work=<id>
 //   #/home (the landing page)  #/board  #/works/<id>/board  #/works/<id>/board/<postId>
-//   #/groups  #/groups/<id>  #/billing?tab=<tab>
+//   #/groups  #/groups/<id>
+//   #/proposals  #/proposals/<id>[?tab=history]  #/proposals/<id>/edit  #/inbox  #/delegations
+//   #/works/<id>/proposals  #/works/<id>/proposals/new[?form=<id>|?copy=<id>]
+//   #/works/<id>/premeetings  #/premeetings/<id>  #/admin/proposal-forms[/<id>|/new]
+//   #/billing?tab=<tab>
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
 //   navigate("#/works/123")            // or navigate("/works/123")
 //   href("/browse", workId, nodeId)    // "#/browse/<workId>/<nodeId>" (parts URI-encoded)
 
-export const ADMIN_GRANTS = ["users.manage", "grants.manage", "master.manage", "audit.read"];
+export const ADMIN_GRANTS = ["users.manage", "grants.manage", "master.manage", "audit.read", "proposals.forms"];
 // The admin landing page is also shown to operators for the sections only they have (送信メール).
 
 /** @typedef {Kura.Session | null | undefined} MaybeSession */
@@ -74,6 +78,17 @@ export const routes = [
   { pattern: "/notifications", page: "notifications", can: signedIn },
   { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
   { pattern: "/calendar", page: "calendar", can: signedIn },
+  { pattern: "/proposals", page: "proposals", can: signedIn },
+  { pattern: "/proposals/:id", page: "proposal", can: signedIn },
+  { pattern: "/proposals/:id/edit", page: "proposal-edit", can: signedIn },
+  { pattern: "/works/:id/proposals", page: "proposals", can: signedIn },
+  { pattern: "/works/:id/proposals/new", page: "proposal-new", can: signedIn },
+  { pattern: "/works/:id/premeetings", page: "premeetings", can: signedIn },
+  { pattern: "/premeetings/:id", page: "premeeting", can: signedIn },
+  { pattern: "/inbox", page: "inbox", can: (s) => signedIn(s) && !isOperator(s) },
+  { pattern: "/delegations", page: "delegations", can: (s) => signedIn(s) && !isOperator(s) },
+  { pattern: "/admin/proposal-forms", page: "admin-forms", can: (s) => signedIn(s) && hasGrant(s, "proposals.forms") },
+  { pattern: "/admin/proposal-forms/:id", page: "admin-forms", can: (s) => signedIn(s) && hasGrant(s, "proposals.forms") },
   // 書類管理, 電子検査, 電子納品・移管 (issue 10 §3-4), and the orderer's settings of them
   { pattern: "/folders/:workId", page: "folders", can: signedIn },
   { pattern: "/folders/:workId/:folderId", page: "folders", can: signedIn },

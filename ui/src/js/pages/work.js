@@ -74,6 +74,7 @@ export async function render(root, params, ctx) {
   actions.push(h("a", { class: "btn", href: href("/inspection", id), "data-testid": "work-inspection" }, t("collab.inspection")));
   actions.push(h("a", { class: "btn", href: href("/handover", id), "data-testid": "work-handover" }, t("collab.handover")));
   actions.push(h("a", { class: "btn", href: `${href("/works", id)}/board`, "data-testid": "work-board" }, t("board.title")));
+  actions.push(h("a", { class: "btn", href: `${href("/works", id)}/proposals`, "data-testid": "work-proposals" }, t("prop.list.work_title")));
   if (manage && session) {
     const editBtn = h("button", { type: "button", class: "btn", "data-testid": "work-edit", "aria-expanded": "false" }, t("common.edit"));
     editBtn.addEventListener("click", async () => {
