@@ -230,6 +230,46 @@ class HttpSettings(BaseModel):
     max_form_body_bytes: int = Field(default=1024**3, ge=1024)
 
 
+class KeysSettings(BaseModel):
+    """Data keys per scope and the key-encryption key that wraps them (issue 12 §1,
+    ``api.keys``)."""
+
+    # Seal every stored object of a scope with AES-256-GCM (storage.blobs.sealing). Off:
+    # objects are still stored per scope (erasure deletes them) but as they are.
+    encryption: bool = True
+    # The keyring file holding the key-encryption key, outside the data folder; default
+    # <data_dir>.keyring beside it. 0600, created on the first start when missing.
+    keyring_file: Path | None = None
+    create_keyring: bool = True
+    # Where the wrapped data keys live, apart from the records (backed up apart, with a shorter
+    # retention, so erasure wins over backups). None: the records' backend. sqlite:
+    # <keyring_file>.keys.sqlite3; mongodb: database ``keys_db`` on records.mongo_uri.
+    store: Literal["sqlite", "mongodb"] | None = None
+    keys_db: str | None = None
+    # Unwrapped data keys stay in a process's memory at most this long; every process checks
+    # at most this often whether a key was destroyed meanwhile (erasure by another process).
+    cache_s: float = Field(default=300.0, gt=0)
+    revalidate_s: float = Field(default=1.0, gt=0)
+
+
+class BackupSettings(BaseModel):
+    """Backup generations (issue 12 §3, ``api.backup``; seed 001 別表3 8, 10)."""
+
+    # The folder that holds the data generations; None: ``kura backup`` needs ``--to``.
+    target: Path | None = None
+    # The folder of the key generations, apart from the data; default <target>-keys.
+    keys_target: Path | None = None
+    # Data generations kept: the newest ``keep_last`` ones, and the newest of each of the last
+    # N days, weeks, months.
+    keep_last: int = Field(default=3, ge=1)
+    keep_daily: int = Field(default=7, ge=1)
+    keep_weekly: int = Field(default=4, ge=0)
+    keep_monthly: int = Field(default=12, ge=0)
+    # Key generations kept (newest first): shorter than the data, so erasure wins over
+    # backups: once these rotated past an erasure, no backup can decrypt the erased scope.
+    keep_keys: int = Field(default=7, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -256,6 +296,8 @@ class Settings(BaseSettings):
     # clock reads the time from it (``api.kit.clock.FileClock``). Never set in production.
     test_clock_file: Path | None = None
     http: HttpSettings = HttpSettings()
+    keys: KeysSettings = KeysSettings()
+    backup: BackupSettings = BackupSettings()
 
     @property
     def sqlite_path(self) -> Path:
@@ -264,6 +306,10 @@ class Settings(BaseSettings):
     @property
     def audit_key_path(self) -> Path:
         return self.audit.key_file or self.data_dir.parent / f"{self.data_dir.name}.audit-key"
+
+    @property
+    def keyring_path(self) -> Path:
+        return self.keys.keyring_file or self.data_dir.parent / f"{self.data_dir.name}.keyring"
 
     @property
     def bonds_key_path(self) -> Path:

@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING, Any
 from api.audit.keys import AuditKeyError, KeyFile, bind_key_file
 from api.config import Settings
 from api.jobs.ledger import JobLedger
+from api.keys import scopes
+from api.keys.ring import ScopeKeyRing
 from api.kit.clock import Clock, FileClock, SystemClock
 from api.kit.uow import UnitOfWork
 from api.mail.transport import MailTransport, build_transport
 from api.permissions.policy import Policy
+from storage.blobs.sealing import Sealing
 from storage.ports import BlobStore, Health, JobQueue, RecordStore, SearchIndex
 
 if TYPE_CHECKING:
@@ -45,7 +48,37 @@ def build_records(settings: Settings) -> RecordStore:
     return sqlite_store
 
 
-def build_blobs(settings: Settings) -> BlobStore:
+def build_keys(settings: Settings) -> ScopeKeyRing:
+    """The data keys per scope (``api.keys.ring``), in their own store apart from the records:
+    a SQLite file beside the keyring, or a database of their own on the MongoDB server."""
+    ks = settings.keys
+    store: RecordStore
+    if (ks.store or settings.records.backend) == "mongodb":
+        cls = _load("storage.records.mongo:MongoRecordStore")
+        db = ks.keys_db or f"{settings.records.mongo_db}_keys"
+        store = cls(settings.records.mongo_uri, db, timeout_s=settings.records.timeout_s)
+    else:
+        cls = _load("storage.records.sqlite:SqliteRecordStore")
+        path = settings.keyring_path
+        store = cls(path.with_name(f"{path.name}.keys.sqlite3"))
+    return ScopeKeyRing(
+        store,
+        settings.keyring_path,
+        create_keyring=ks.create_keyring,
+        cache_s=ks.cache_s,
+        revalidate_s=ks.revalidate_s,
+    )
+
+
+def blob_sealing(settings: Settings, keys: ScopeKeyRing) -> Sealing | None:
+    """What the blob adapters seal: every object and upload of a scope (``api.keys.scopes``)
+    when ``keys.encryption`` is on."""
+    if not settings.keys.encryption:
+        return None
+    return Sealing(keys, scopes.scope_of_key, scopes.scope_of_handle)
+
+
+def build_blobs(settings: Settings, sealing: Sealing | None = None) -> BlobStore:
     bs = settings.blobs
     if bs.backend == "s3":
         cls = _load("storage.blobs.s3:S3BlobStore")
@@ -58,10 +91,11 @@ def build_blobs(settings: Settings) -> BlobStore:
             region=bs.s3_region,
             part_size=bs.part_size,
             spool_dir=settings.data_dir / "spool",
+            sealing=sealing,
         )
         return s3
     cls = _load("storage.blobs.local:LocalBlobStore")
-    local: BlobStore = cls(settings.blobs_root)
+    local: BlobStore = cls(settings.blobs_root, sealing=sealing)
     return local
 
 
@@ -102,10 +136,13 @@ class Container:
         jobs: JobQueue | None = None,
         clock: Clock | None = None,
         mail_transport: MailTransport | None = None,
+        keys: ScopeKeyRing | None = None,
     ) -> None:
         self.settings = settings
         self.records = records or build_records(settings)
-        self.blobs = blobs or build_blobs(settings)
+        # Data keys per scope; the blob adapters seal with them (issue 12 §1).
+        self.keys = keys or build_keys(settings)
+        self.blobs = blobs or build_blobs(settings, blob_sealing(settings, self.keys))
         self.index = index or build_index(settings)
         self.jobs = jobs or build_jobs(settings)
         self.clock: Clock = clock or (
@@ -123,6 +160,14 @@ class Container:
     async def open(self) -> None:
         """Open every backend; one that is down is logged and reported by ``health``."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        from api.keys.keyring import KeyringError
+
+        try:
+            await self.keys.open()
+        except KeyringError:
+            raise  # an exposed, unreadable or malformed keyring: refuse to start
+        except Exception as exc:
+            log.error("key store failed to open: %s", exc)
         for port in (self.records, self.blobs, self.index):
             try:
                 await port.open()
@@ -153,7 +198,7 @@ class Container:
                     await result
             except Exception as exc:
                 log.warning("job queue failed to close: %s", exc)
-        for port in (self.records, self.blobs, self.index):
+        for port in (self.records, self.blobs, self.index, self.keys):
             try:
                 await port.close()
             except Exception as exc:
@@ -165,6 +210,7 @@ class Container:
             "blobs": await self.blobs.health(),
             "search": await self.index.health(),
             "jobs": await self.jobs.health(),
+            "keys": await self.keys.health(),
         }
 
     @property

@@ -118,6 +118,22 @@ class PayloadTooLarge(KuraError):
     title = "サイズの上限を超えています。"
 
 
+class ErasedContent(KuraError):
+    """The content's scope was erased (its key destroyed, issue 12 §2): gone for good."""
+
+    status = 410
+    code = "erased"
+    title = "このデータは消去されたため、表示できません。"
+
+
+class DataDamaged(KuraError):
+    """A stored object failed authentication (altered, truncated, reordered): never served."""
+
+    status = 500
+    code = "data_damaged"
+    title = "保存されたデータが破損しています。運用者に連絡してください。"
+
+
 class OffsetConflict(Conflict):
     code = "offset_mismatch"
     title = "アップロード位置が一致しません。中断した位置から再開してください。"
@@ -179,6 +195,10 @@ def _from_storage(exc: storage_errors.StorageError) -> KuraError:
         return PayloadTooLarge()
     if isinstance(exc, storage_errors.InvalidQuery):
         return BadRequest(str(exc))
+    if isinstance(exc, storage_errors.KeyDestroyed):
+        return ErasedContent()
+    if isinstance(exc, storage_errors.Tampered):
+        return DataDamaged()
     return ServiceUnavailable()
 
 

@@ -80,3 +80,13 @@ class ChecksumMismatch(StorageError):
 
 class SizeExceeded(StorageError):
     """An append would pass the declared or allowed size (tus: 413)."""
+
+
+class Tampered(StorageError):
+    """A sealed object (or its header, or an append's tail) failed authentication: altered,
+    reordered, truncated or swapped bytes. Never silently repaired; ``kura scrub`` names it."""
+
+
+class KeyDestroyed(StorageError):
+    """The data key of the object's scope was destroyed (the scope was erased): its content
+    can no longer be decrypted by anyone (issue 12 §2)."""

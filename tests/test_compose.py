@@ -109,3 +109,23 @@ def test_every_service_has_a_health_check_and_persistent_state() -> None:
     text = (es_dockerfile / services["elasticsearch"]["build"]["dockerfile"]).read_text()
     assert "analysis-kuromoji" in text
     assert "analysis-icu" in text
+
+
+def test_the_api_is_reached_only_through_a_tls_proxy() -> None:
+    """Issue 12 §4 (seed 001 別表3 2(3), 4, 7): TLS 1.2+ only, HSTS, behind a reverse proxy."""
+    compose = load_compose()
+    services = compose["services"]
+    assert "ports" not in services["api"]
+    assert environment(services["api"])["FORWARDED_ALLOW_IPS"] == "*"
+    proxy = services["proxy"]
+    assert "healthcheck" in proxy
+    assert any(str(p).endswith(":443") for p in proxy["ports"])
+    caddyfile = compose["configs"]["caddyfile"]["content"]
+    assert "protocols tls1.2 tls1.3" in caddyfile
+    assert "Strict-Transport-Security" in caddyfile
+    assert "reverse_proxy api:8000" in caddyfile
+    volumes = [str(v).split(":")[0] for v in proxy["volumes"]]
+    assert "caddy-data" in volumes
+    assert "caddy-data" in compose["volumes"]
+    # The keyring lives on the keys volume, outside the data folder.
+    assert kura_env()["api"]["KURA_KEYS__KEYRING_FILE"].startswith("/keys/")

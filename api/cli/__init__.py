@@ -6,11 +6,13 @@ import click
 
 from api.cli import (
     audit,
+    backup,
     bonds,
     export,
     imports,
     index,
     jobs,
+    keys,
     mail,
     scrub,
     serve,
@@ -25,7 +27,21 @@ def cli() -> None:
     """Kura (蔵) command line."""
 
 
-for module in (serve, users, index, audit, imports, export, validate, scrub, mail, jobs, bonds):
+for module in (
+    serve,
+    users,
+    index,
+    audit,
+    imports,
+    export,
+    validate,
+    scrub,
+    mail,
+    jobs,
+    bonds,
+    keys,
+    backup,
+):
     module.register(cli)
 
 

@@ -412,4 +412,11 @@ class HandoverService:
                 f"works/{work_id}",
                 detail={"erasure_on": record.get("erasure_on"), "kept": keep, "counts": counts},
             )
+        # Destroy the collaboration scope's data key too (issue 12 §2; seed 003 遵守事項 (3)
+        # 暗号鍵の削除): whatever the work sealed there is unreadable in every copy, and
+        # nothing new is sealed into it. The archived package (scope wa-) stays.
+        from api.keys import scopes
+        from api.keys.erasure import erase as erase_scope
+
+        await erase_scope(self.container, scopes.collab(work_id), SYSTEM, "引渡し後の消去")
         return counts

@@ -39,6 +39,26 @@ class Metrics:
             registry=self.registry,
         )
 
+        # What an operator alerts on (issue 12 §4), refreshed at each scrape (api.ops.router).
+        self.jobs_failed = Gauge(
+            "kura_jobs_failed", "Jobs whose last attempt failed.", registry=self.registry
+        )
+        self.mail_dead = Gauge(
+            "kura_mail_dead",
+            "Mails given up after their retries (dead letters).",
+            registry=self.registry,
+        )
+        self.disk_free = Gauge(
+            "kura_data_disk_free_bytes",
+            "Free bytes on the disk of the data folder.",
+            registry=self.registry,
+        )
+        self.backup_last = Gauge(
+            "kura_backup_last_success_timestamp_seconds",
+            "Unix time of the newest complete backup generation (0: none; absent: no target).",
+            registry=self.registry,
+        )
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route, str(status)).observe(seconds)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import shutil
+from datetime import UTC, datetime
 from typing import Annotated, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -11,6 +14,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from api.container import Container
 from api.deps import ContainerDep, optional_subject
 from api.errors import KuraError
 from api.ops.logging import mark_cause_logged
@@ -18,6 +22,7 @@ from api.ops.metrics import Metrics
 from api.permissions.policy import Subject
 from storage.errors import StorageError
 from storage.ports import Health
+from storage.query import Eq
 
 log = logging.getLogger("kura.health")
 
@@ -77,12 +82,13 @@ async def healthz(
 ) -> JSONResponse:
     """Each backend's state. The details (file paths, addresses, errors) only for operators:
     anyone may probe, but server paths are nobody else's business (issue 7 item 11)."""
-    # The same four ports as Container.health(), checked concurrently, each with a timeout.
+    # The same ports as Container.health(), checked concurrently, each with a timeout.
     ports: dict[str, _Checkable] = {
         "records": container.records,
         "blobs": container.blobs,
         "search": container.index,
         "jobs": container.jobs,
+        "keys": container.keys,
     }
     results = await asyncio.gather(*(check(p, HEALTH_TIMEOUT_S) for p in ports.values()))
     entries = dict(zip(ports, results, strict=True))
@@ -111,6 +117,34 @@ async def healthz(
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics_text(request: Request) -> Response:
+async def metrics_text(request: Request, container: ContainerDep) -> Response:
     app_metrics: Metrics = request.app.state.metrics
+    await _operator_gauges(container, app_metrics)
     return Response(generate_latest(app_metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _operator_gauges(container: Container, metrics: Metrics) -> None:
+    """Failed jobs, dead letters, free disk, backup age (issue 12 §4); a backend that does
+    not answer leaves its gauge as it was (``kura_backend_up`` says why)."""
+    from api.backup.generations import GEN_FORMAT, list_generations
+    from api.jobs.models import JOBS, JobState
+    from api.mail.outbox import MAILS
+
+    try:
+        failed = Eq("state", JobState.FAILED.value)
+        metrics.jobs_failed.set(await container.records.count(JOBS, (failed,)))
+        metrics.mail_dead.set(await container.records.count(MAILS, (Eq("state", "dead"),)))
+    except Exception as exc:  # a scrape never fails for a gauge
+        log.warning("metrics: records not counted: %s", exc)
+    with contextlib.suppress(OSError):
+        disk = await asyncio.to_thread(shutil.disk_usage, container.settings.data_dir)
+        metrics.disk_free.set(disk.free)
+    target = container.settings.backup.target
+    if target is not None:
+        gens = await asyncio.to_thread(list_generations, target / "generations")
+        newest = 0.0
+        if gens:
+            with contextlib.suppress(ValueError):
+                when = datetime.strptime(gens[-1][:16], GEN_FORMAT).replace(tzinfo=UTC)
+                newest = when.timestamp()
+        metrics.backup_last.set(newest)

@@ -216,6 +216,11 @@ class Lifecycle:
                 },
             )
             uow.unindex(work_id)
+        if self.works.erase_scopes is not None:
+            # After the records are gone: destroy the work's data keys so nothing of it can
+            # be decrypted from any copy (seed 001 別表3 12), then delete its scoped objects.
+            by = f"user:{subject.user_id}" if subject is not None else "system"
+            await self.works.erase_scopes(work_id, by)
 
     def _now(self) -> str:
         return to_iso(self.works.clock.now())

@@ -12,7 +12,7 @@ revealed). Listing filters in the store or the index on the ``acl`` principals
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -90,8 +90,12 @@ class WorkService:
         clock: Clock,
         blobs: BlobStore | None = None,
         archive: ArchiveSettings | None = None,
+        erase_scopes: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.repo = repo
+        # Crypto-erasure of a disposed work's scopes (issue 12 §2, ``api.keys.erasure``):
+        # ``erase_scopes(work_id, by)``.
+        self.erase_scopes = erase_scopes
         self.archive = archive or ArchiveSettings()
         self.blobs = blobs  # only disposal of archived works needs it (api.works.lifecycle)
         self.index = index
@@ -112,6 +116,7 @@ class WorkService:
             container.clock,
             container.blobs,
             container.settings.archive,
+            erase_scopes=_scope_eraser(container),
         )
 
     # access ------------------------------------------------------------------------------
@@ -438,3 +443,14 @@ class WorkService:
         # The index is written after commit, so a hit without a record is a delete in flight.
         items = [by_id[i] for i in ids if i in by_id]
         return WorkPage(items, result.next_cursor, result.total)
+
+
+def _scope_eraser(container: Container) -> Callable[[str, str], Awaitable[None]]:
+    async def erase_work(work_id: str, by: str) -> None:
+        from api.keys import scopes
+        from api.keys.erasure import erase
+
+        for scope in (scopes.collab(work_id), scopes.archive(work_id)):
+            await erase(container, scope, by, "保存期間満了による廃棄")
+
+    return erase_work

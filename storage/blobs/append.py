@@ -293,6 +293,22 @@ async def batches(chunks: AsyncIterator[bytes], batch_bytes: int) -> AsyncIterat
         raise error
 
 
+async def read_range(path: Path, start: int, end: int, chunk: int) -> AsyncIterator[bytes]:
+    """Bytes ``[start, end)`` of a file in ``chunk``-sized reads, each in a worker thread."""
+    f = await asyncio.to_thread(open, path, "rb")
+    try:
+        await asyncio.to_thread(f.seek, start)
+        left = end - start
+        while left > 0:
+            data = await asyncio.to_thread(f.read, min(chunk, left))
+            if not data:
+                return
+            left -= len(data)
+            yield data
+    finally:
+        f.close()
+
+
 def sha256_of(path: Path, size: int | None = None, block: int = 4 << 20) -> tuple[Any, int]:
     """The running SHA-256 of the first ``size`` bytes of a file (all if None) and the count."""
     digest = hashlib.sha256()
@@ -328,22 +344,42 @@ class SpoolState:
     upload_id: str | None = None
     parts: list[tuple[int, str, int]] = field(default_factory=list)
     completed: bool = False
+    # Sealed appends (storage.blobs.sealing): ``size`` counts stored bytes (header and
+    # segments); ``plain`` the content's bytes, ``segments`` the full segments stored, ``tail``
+    # the sealed partial segment, ``header`` (base64) the object's header, ``final`` set once
+    # the final segment is on the spool (a retried finish must not seal it twice).
+    sealed: dict[str, Any] | None = None
 
     @property
     def uploaded(self) -> int:
         return sum(p[2] for p in self.parts)
 
+    @property
+    def content_size(self) -> int:
+        """The bytes a client has sent (the tus offset): ``size`` unless sealed."""
+        return self.size if self.sealed is None else int(self.sealed["plain"])
+
     def copy(self) -> SpoolState:
-        return SpoolState(self.handle, self.size, self.upload_id, list(self.parts), self.completed)
+        return SpoolState(
+            self.handle,
+            self.size,
+            self.upload_id,
+            list(self.parts),
+            self.completed,
+            None if self.sealed is None else dict(self.sealed),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "handle": self.handle,
             "size": self.size,
             "upload_id": self.upload_id,
             "parts": [list(p) for p in self.parts],
             "completed": self.completed,
         }
+        if self.sealed is not None:
+            data["sealed"] = self.sealed
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SpoolState:
@@ -353,6 +389,7 @@ class SpoolState:
             data.get("upload_id"),
             [(int(n), str(e), int(s)) for n, e, s in data.get("parts", [])],
             bool(data.get("completed", False)),
+            data.get("sealed"),
         )
 
 
@@ -494,6 +531,11 @@ class SegmentWriter:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+    @property
+    def written(self) -> int:
+        """Bytes this writer has written (all requests' segments count whole)."""
+        return (self.number - self.first) * self.spool.part_size + self.fill - self.first_fill
 
     def rollback(self) -> None:
         """Forget every byte of this request: later segments removed, the first cut back."""

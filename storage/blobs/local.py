@@ -37,7 +37,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 from storage.blobs.append import (
     HandleLock,
@@ -57,6 +57,7 @@ from storage.blobs.keys import (
     validate_metadata,
     validate_prefix,
 )
+from storage.blobs.sealing import Encoder, ObjectSeal, Sealing, listed_size, seal_whole
 from storage.errors import (
     BackendUnavailable,
     ChecksumMismatch,
@@ -66,6 +67,9 @@ from storage.errors import (
     from_os_error,
 )
 from storage.ports import PUT_MANY_MAX, AppendState, BlobInfo, Checksum, Health
+
+if TYPE_CHECKING:
+    from storage.blobs.local_sealed import LocalSealed
 
 _TMP = ".tmp"
 _META = ".meta"
@@ -79,6 +83,16 @@ _T = TypeVar("_T")
 _Entries = list[tuple[str, str, bool, int]]
 _Names = list[str]
 _Batch = list[bytes]
+
+
+async def read_file(path: Path, chunk: int) -> AsyncIterator[bytes]:
+    """A whole file in ``chunk``-sized reads, each in a worker thread."""
+    f = await asyncio.to_thread(open, path, "rb")
+    try:
+        while data := await asyncio.to_thread(f.read, chunk):
+            yield data
+    finally:
+        f.close()
 
 
 async def _io(fn: Callable[..., _T], *args: Any) -> _T:
@@ -130,7 +144,12 @@ class LocalBlobStore:
     name = "local"
 
     def __init__(
-        self, root: Path, *, batch_bytes: int = 4 << 20, append_batch_bytes: int = 2 << 20
+        self,
+        root: Path,
+        *,
+        batch_bytes: int = 4 << 20,
+        append_batch_bytes: int = 2 << 20,
+        sealing: Sealing | None = None,
     ) -> None:
         self.root = Path(root)
         self._tmp = self.root / _TMP
@@ -140,6 +159,19 @@ class LocalBlobStore:
         # Appends (tus PATCH bodies) keep their batches smaller: many may run at once.
         self._append_batch_bytes = append_batch_bytes
         self._hashes = Hashes()  # running SHA-256 of the open append handles
+        # Objects and appends the policy puts in a scope are sealed (storage.blobs.sealing).
+        self.sealing = sealing
+        self._sealed: LocalSealed | None = None
+        if sealing is not None:
+            from storage.blobs.local_sealed import LocalSealed
+
+            self._sealed = LocalSealed(self, sealing)
+
+    def _scope(self, key: str) -> str | None:
+        return None if self.sealing is None else self.sealing.scope_of_key(key)
+
+    def _handle_scope(self, handle: str) -> str | None:
+        return None if self.sealing is None else self.sealing.scope_of_handle(handle)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -218,6 +250,10 @@ class LocalBlobStore:
         """
         validate_key(key)
         meta = validate_metadata(metadata)
+        scope = self._scope(key)
+        enc = None
+        if scope is not None and self.sealing is not None:
+            enc = Encoder(await self.sealing.new_seal(scope))
         try:
             f, tmp_path = await asyncio.to_thread(self._open_tmp)
         except OSError as exc:
@@ -226,6 +262,8 @@ class LocalBlobStore:
         size = 0
         committed = False
         try:
+            if enc is not None:
+                await _io(f.write, enc.seal.header.raw)
             batch: list[bytes] = []
             pending = 0
             async for chunk in chunks:
@@ -234,12 +272,14 @@ class LocalBlobStore:
                 batch.append(bytes(chunk))
                 pending += len(chunk)
                 if pending >= self._batch_bytes:
-                    await _io(self._write_batch, f, digest, batch)
+                    await self._put_batch(f, digest, enc, batch)
                     size += pending
                     batch, pending = [], 0
             if batch:
-                await _io(self._write_batch, f, digest, batch)
+                await self._put_batch(f, digest, enc, batch)
                 size += pending
+            if enc is not None:
+                await _io(f.write, enc.finish())
             info = BlobInfo(key, size, digest.hexdigest(), content_type, meta)
             await _io(self._commit, f, tmp_path, info)
             committed = True
@@ -256,6 +296,32 @@ class LocalBlobStore:
         self._tmp.mkdir(parents=True, exist_ok=True)
         path = self._tmp / f"{uuid.uuid4().hex}.part"
         return open(path, "xb"), path
+
+    async def _put_batch(
+        self, f: IO[bytes], digest: Any, enc: Encoder | None, batch: list[bytes]
+    ) -> None:
+        """Hash and write one batch; sealed, the plaintext is hashed in one worker thread
+        while it is encrypted and written in another (both release the GIL)."""
+        if enc is None:
+            await _io(self._write_batch, f, digest, batch)
+            return
+
+        def seal_write() -> None:
+            for sealed in enc.feed_all(batch):
+                f.write(sealed)
+
+        def hash_all() -> None:
+            for part in batch:
+                digest.update(part)
+
+        wrote, hashed = await asyncio.gather(
+            asyncio.to_thread(seal_write), asyncio.to_thread(hash_all), return_exceptions=True
+        )
+        for result in (hashed, wrote):
+            if isinstance(result, OSError):
+                raise from_os_error(self.name, result) from result
+            if isinstance(result, BaseException):
+                raise result
 
     @staticmethod
     def _write_batch(f: IO[bytes], digest: Any, batch: list[bytes]) -> None:
@@ -316,16 +382,26 @@ class LocalBlobStore:
                 raise ValueError(f"put_many is for small objects (<= {_HASH_ON_STAT} bytes)")
         if not items:
             return []
-        return await _io(self._put_many, items)
+        seals: list[ObjectSeal | None] = []
+        for key, _data in items:
+            scope = self._scope(key)
+            seals.append(
+                None
+                if scope is None or self.sealing is None
+                else await self.sealing.new_seal(scope)
+            )
+        return await _io(self._put_many, items, seals)
 
-    def _put_many(self, items: Sequence[tuple[str, bytes]]) -> list[BlobInfo]:
+    def _put_many(
+        self, items: Sequence[tuple[str, bytes]], seals: Sequence[ObjectSeal | None]
+    ) -> list[BlobInfo]:
         self._tmp.mkdir(parents=True, exist_ok=True)
         staged = [self._tmp / f"{uuid.uuid4().hex}.part" for _ in items]
 
         def stage(i: int) -> BlobInfo:
-            (key, data), tmp = items[i], staged[i]
+            (key, data), tmp, seal = items[i], staged[i], seals[i]
             with open(tmp, "xb") as f:
-                f.write(data)
+                f.write(data if seal is None else seal_whole(seal, data))
             return BlobInfo(key, len(data), hashlib.sha256(data).hexdigest(), _OCTET)
 
         try:
@@ -356,6 +432,10 @@ class LocalBlobStore:
         """
         validate_key(key)
         check_range(start, end)
+        if self._sealed is not None and self._scope(key) is not None:
+            async for piece in self._sealed.get(key, start, end, chunk_size):
+                yield piece
+            return
         f = await _io(self._open_read, key, start)
         try:
             remaining = None if end is None else end - start
@@ -382,15 +462,25 @@ class LocalBlobStore:
     async def stat(self, key: str) -> BlobInfo | None:
         """Size, type, metadata and SHA-256 from the sidecar, or None if absent."""
         validate_key(key)
-        return await _io(self._stat_sync, key)
+        sealed = self._sealed is not None and self._scope(key) is not None
+        info = await _io(self._stat_sync, key, sealed)
+        if sealed and info is not None and info.sha256 is None and info.size <= _HASH_ON_STAT:
+            # A small sealed object without sidecar (put_many): hash its plaintext.
+            assert self._sealed is not None
+            try:
+                sha, size = await self._sealed.digest(key)
+            except FileNotFoundError:
+                return None
+            info = BlobInfo(key, size, sha, _OCTET)
+        return info
 
-    def _stat_sync(self, key: str) -> BlobInfo | None:
-        info = self._read_info(key)
+    def _stat_sync(self, key: str, sealed: bool = False) -> BlobInfo | None:
+        info = self._read_info(key, sealed)
         if info is not None and info.sha256 is None:
             # Caught between the two renames of a put: wait for it, then read again.
             with self._lock(shared=True):
-                info = self._read_info(key)
-        if info is not None and info.sha256 is None and info.size <= _HASH_ON_STAT:
+                info = self._read_info(key, sealed)
+        if info is not None and info.sha256 is None and info.size <= _HASH_ON_STAT and not sealed:
             # No sidecar (put_many, or lost): a small object is hashed from its bytes.
             info = self._hashed_info(key)
         return info
@@ -403,23 +493,24 @@ class LocalBlobStore:
             return None
         return BlobInfo(key, len(data), hashlib.sha256(data).hexdigest(), _OCTET)
 
-    def _read_info(self, key: str) -> BlobInfo | None:
+    def _read_info(self, key: str, sealed: bool = False) -> BlobInfo | None:
         try:
             st = os.stat(self._path(key))
         except (FileNotFoundError, NotADirectoryError):
             return None
         if not stat.S_ISREG(st.st_mode):
             return None
+        size = listed_size(st.st_size) if sealed else st.st_size
         try:
             side = json.loads(self._meta_path(key).read_bytes())
         except (OSError, ValueError):
             side = None
         if not isinstance(side, dict) or side.get("inode") != st.st_ino:
             # The sidecar describes other bytes (or is missing): report what is certain.
-            return BlobInfo(key, st.st_size)
+            return BlobInfo(key, size)
         return BlobInfo(
             key,
-            st.st_size,
+            size,
             side.get("sha256"),
             side.get("content_type"),
             dict(side.get("metadata") or {}),
@@ -475,7 +566,7 @@ class LocalBlobStore:
                     async for info in self._walk(key, prefix):
                         yield info
             elif key.startswith(prefix):
-                yield BlobInfo(key, size)
+                yield BlobInfo(key, listed_size(size) if self._scope(key) is not None else size)
 
     def _scan(self, rel: str) -> _Entries:
         folder = self.root / rel if rel else self.root
@@ -507,6 +598,8 @@ class LocalBlobStore:
         return self._tmp / _APPENDS / f"{handle}{suffix}"
 
     def _durable_size(self, handle: str) -> int:
+        if self._sealed is not None and self._handle_scope(handle) is not None:
+            return self._sealed.durable_size(handle)
         pending = self._append_path(handle, ".pending")
         try:
             return int(pending.read_text())
@@ -528,6 +621,9 @@ class LocalBlobStore:
     async def append_open(self, handle: str) -> AppendState:
         """Create ``.tmp/appends/<handle>.part`` if missing; its durable size (see the port)."""
         validate_handle(handle)
+        scope = self._handle_scope(handle)
+        if self._sealed is not None and scope is not None:
+            return await self._sealed.append_open(handle, scope)
         return AppendState(handle, await _io(self._append_open_sync, handle))
 
     def _append_open_sync(self, handle: str) -> int:
@@ -571,6 +667,10 @@ class LocalBlobStore:
         A rejected request (checksum, limit) truncates the file back to its size before.
         """
         validate_handle(handle)
+        if self._sealed is not None and self._handle_scope(handle) is not None:
+            return await self._sealed.append(
+                handle, chunks, offset=offset, checksum=checksum, limit=limit
+            )
         lock = await self._lock_handle(handle, offset)
         f: IO[bytes] | None = None
         try:
@@ -701,6 +801,24 @@ class LocalBlobStore:
         validate_handle(handle)
         validate_key(key)
         meta = validate_metadata(metadata)
+        if self._sealed is not None and self._handle_scope(handle) is not None:
+            if self._scope(key) is None:
+                raise InvalidKey(f"封印された追記は封印されるキーにだけ確定できます: {key!r}")
+            return await self._sealed.append_finish(handle, key, content_type, meta)
+        if self._scope(key) is not None:
+            # An upload begun before sealing was turned on, finished into a sealed key: its
+            # plaintext goes through a sealed put (a copy, once), then the handle is dropped.
+            part = self._append_path(handle, ".part")
+            if not await _io(part.exists):
+                raise NotFound(f"append:{handle}")
+            info = await self.put(
+                key,
+                read_file(part, self._batch_bytes),
+                content_type=content_type,
+                metadata=meta,
+            )
+            await self.append_abort(handle)
+            return info
         lock = await self._lock_handle(handle)
         try:
             size = await _io(self._recover, handle, lock)
@@ -736,7 +854,7 @@ class LocalBlobStore:
         try:
 
             def remove() -> None:
-                for suffix in (".part", ".pending"):
+                for suffix in (".part", ".pending", ".seal"):
                     self._append_path(handle, suffix).unlink(missing_ok=True)
                 lock.remove()
 

@@ -34,12 +34,13 @@ often Japanese) and decoded on ``stat``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import io
 import tempfile
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
@@ -63,27 +64,48 @@ from storage.blobs.append import (
     SpoolState,
     batches,
     finish_later,
+    read_range,
     sha256_of,
     validate_handle,
 )
 from storage.blobs.keys import (
     SHA256_META,
+    InvalidKey,
     check_range,
     validate_key,
     validate_metadata,
     validate_prefix,
+)
+from storage.blobs.sealing import (
+    HEADER,
+    STORED_SEGMENT,
+    Encoder,
+    ObjectSeal,
+    Sealing,
+    listed_size,
+    open_stream,
+    plain_digest,
+    plain_size,
+    span,
 )
 from storage.errors import (
     BackendUnavailable,
     NotFound,
     OffsetMismatch,
     SizeExceeded,
+    StorageError,
     StorageFull,
     from_os_error,
 )
 from storage.ports import PUT_MANY_MAX, AppendState, BlobInfo, Checksum, Health
 
 _T = TypeVar("_T")
+
+
+class _Changed(StorageError):
+    """The object is no longer the version a read started on (a GET's ``If-Match`` failed)."""
+
+
 _Names = list[str]
 _Level = list[tuple[str, bool, int]]  # (name, is folder, size) of one listing level
 _TMP_PREFIX = ".tmp/"
@@ -156,6 +178,42 @@ def _encode_meta(metadata: dict[str, str]) -> dict[str, str]:
     return {_META_PREFIX + k: quote(v, safe="") for k, v in metadata.items()}
 
 
+class _PlainDigest:
+    """The plaintext's SHA-256 and size of a sealed put, fed by ``_sealed_stream``; the
+    upload code asks it for the digest (never feeds it the stored bytes)."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def update(self, data: bytes) -> None:
+        """Stored (sealed) bytes: not part of the content's digest."""
+
+    def hexdigest(self) -> str:
+        return self.digest.hexdigest()
+
+
+async def _sealed_stream(
+    seal: ObjectSeal, chunks: AsyncIterator[bytes], plain: _PlainDigest
+) -> AsyncIterator[bytes]:
+    """The sealed form of ``chunks``: header, segments, final segment. The plaintext is hashed
+    and encrypted in a worker thread per chunk (both release the GIL)."""
+    enc = Encoder(seal)
+    yield seal.header.raw
+
+    def step(chunk: bytes) -> bytes:
+        plain.digest.update(chunk)
+        plain.size += len(chunk)
+        return b"".join(enc.feed(chunk))
+
+    async for chunk in chunks:
+        if chunk:
+            sealed = await asyncio.to_thread(step, bytes(chunk))
+            if sealed:
+                yield sealed
+    yield enc.finish()
+
+
 class S3BlobStore:
     """``storage.ports.BlobStore`` on an S3 bucket; see the module docstring for the design."""
 
@@ -175,6 +233,7 @@ class S3BlobStore:
         read_timeout: float = 30.0,
         parallel_parts: int = 1,
         spool_dir: Path | None = None,
+        sealing: Sealing | None = None,
     ) -> None:
         if part_size < _MIN_PART:
             raise ValueError(f"part_size must be at least {_MIN_PART} bytes")
@@ -188,6 +247,11 @@ class S3BlobStore:
         self.spool_dir = spool_dir or Path(tempfile.gettempdir()) / f"kura-spool-{bucket}"
         self._spool = Spool(self.spool_dir, part_size)
         self._hashes = Hashes()  # running SHA-256 of the open append handles
+        # Objects and appends the policy puts in a scope are sealed (storage.blobs.sealing).
+        self.sealing = sealing
+        # (stored size, header, ETag) of sealed objects read lately: a ranged read of one of
+        # them is then one GET, conditional on the ETag (``_sealed_get``).
+        self._headers: OrderedDict[str, tuple[int, bytes, str]] = OrderedDict()
         self._endpoint = endpoint
         self._http = http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
@@ -206,6 +270,12 @@ class S3BlobStore:
             region=region,  # known region: no GetBucketLocation round trip
             http_client=http,
         )
+
+    def _scope(self, key: str) -> str | None:
+        return None if self.sealing is None else self.sealing.scope_of_key(key)
+
+    def _handle_scope(self, handle: str) -> str | None:
+        return None if self.sealing is None else self.sealing.scope_of_handle(handle)
 
     async def _call(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
         """Run one SDK call in a worker thread, translating its errors."""
@@ -301,9 +371,31 @@ class S3BlobStore:
         Up to one part is buffered and sent with a single PUT; anything larger goes through a
         multipart upload to a temp key and a server-side copy (module docstring).
         """
+        self._headers.pop(key, None)
         validate_key(key)
         meta = validate_metadata(metadata)
+        scope = self._scope(key)
+        if scope is not None and self.sealing is not None:
+            seal = await self.sealing.new_seal(scope)
+            plain = _PlainDigest()
+            size, _ = await self._put_stream(
+                key, _sealed_stream(seal, chunks, plain), content_type, meta, plain
+            )
+            return BlobInfo(key, plain.size, plain.hexdigest(), content_type, meta)
         digest = hashlib.sha256()
+        size, sha = await self._put_stream(key, chunks, content_type, meta, digest)
+        return BlobInfo(key, size, sha, content_type, meta)
+
+    async def _put_stream(
+        self,
+        key: str,
+        chunks: AsyncIterator[bytes],
+        content_type: str,
+        meta: dict[str, str],
+        digest: Any,
+    ) -> tuple[int, str]:
+        """Store ``chunks`` under ``key`` with ``digest`` (fed the chunks, asked for the
+        SHA-256 once they ended) in the metadata; the bytes stored and the digest."""
         head: list[bytes] = []
         buffered = 0
         it = chunks.__aiter__()
@@ -333,7 +425,7 @@ class S3BlobStore:
                 metadata=headers,
                 part_size=self.part_size,  # at most one part: a single PUT
             )
-            return BlobInfo(key, buffered, sha, content_type, meta)
+            return buffered, sha
 
         tmp_key = f"{_TMP_PREFIX}{uuid.uuid4().hex}"
         # Hand the only reference over, so each buffered chunk dies once the SDK has read it.
@@ -353,11 +445,13 @@ class S3BlobStore:
         finally:
             with contextlib.suppress(BackendUnavailable, NotFound):
                 await self._call(self._client.remove_object, self.bucket, tmp_key)
-        return BlobInfo(key, size, sha, content_type, meta)
+        return size, sha
 
     async def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[BlobInfo]:
         """One single-part PUT per object, up to ``_PUT_MANY_CONCURRENCY`` at a time (an S3
         PUT is durable when it answers)."""
+        for key, _ in items:
+            self._headers.pop(key, None)
         for key, data in items:
             validate_key(key)
             if len(data) > PUT_MANY_MAX:
@@ -448,17 +542,123 @@ class S3BlobStore:
         """
         validate_key(key)
         check_range(start, end)
+        if self._scope(key) is not None:
+            async for piece in self._sealed_get(key, start, end, chunk_size):
+                yield piece
+            return
+        async for piece in self._raw_get(key, start, end, chunk_size):
+            yield piece
+
+    async def _sealed_get(
+        self, key: str, start: int, end: int | None, chunk_size: int
+    ) -> AsyncIterator[bytes]:
+        """Decrypt only the segments ``[start, end)`` touches. The first read of an object
+        costs a HEAD (size, ETag) and one ranged GET from its start (header and segments
+        together), or two (the header, then the segments) for a range further in; the size,
+        header and ETag are then remembered, so further ranged reads are one GET. Every GET
+        carries ``If-Match`` with the ETag: an object replaced meanwhile (412) is read afresh,
+        so a remembered header never pairs with another object's segments."""
+        for attempt in range(3):
+            pieces = self._sealed_pieces(key, start, end, chunk_size, attempt == 0).__aiter__()
+            try:
+                first = await pieces.__anext__()
+            except StopAsyncIteration:
+                return
+            except _Changed:
+                self._headers.pop(key, None)
+                continue
+            yield first
+            async for piece in pieces:
+                yield piece
+            return
+        raise BackendUnavailable(self.name, f"{key} kept changing while it was read")
+
+    async def _sealed_pieces(
+        self, key: str, start: int, end: int | None, chunk_size: int, use_cache: bool
+    ) -> AsyncIterator[bytes]:
+        assert self.sealing is not None
+        block = max(chunk_size, 1 << 16)
+        cached = self._headers.get(key) if use_cache else None
+        if cached is not None:
+            self._headers.move_to_end(key)
+            stored, raw, etag = cached
+            plan = span(start, end, plain_size(stored))
+            if plan is None:
+                return
+            seal = await self.sealing.open_seal(raw)
+            source = self._raw_get(key, plan.stored_from, plan.stored_to, block, etag)
+        else:
+            stored, etag = await self._stored_info(key)
+            plan = span(start, end, plain_size(stored))
+            if plan is None:
+                return
+            if plan.stored_from == HEADER:
+                stream = self._raw_get(key, 0, plan.stored_to, block, etag)
+                raw = b""
+                async for data in stream:
+                    raw += data
+                    if len(raw) >= HEADER:
+                        break
+                seal = await self.sealing.open_seal(raw[:HEADER])
+                rest = raw[HEADER:]
+
+                async def body() -> AsyncIterator[bytes]:
+                    if rest:
+                        yield rest
+                    async for data in stream:
+                        yield data
+
+                source = body()
+            else:
+                raw = b"".join([c async for c in self._raw_get(key, 0, HEADER, HEADER, etag)])
+                seal = await self.sealing.open_seal(raw)
+                source = self._raw_get(key, plan.stored_from, plan.stored_to, block, etag)
+            self._remember(key, stored, raw[:HEADER], etag)
+        async for piece in open_stream(seal, plan, source, chunk_size):
+            yield piece
+
+    def _remember(self, key: str, stored: int, header: bytes, etag: str) -> None:
+        if len(header) < HEADER or not etag:
+            return
+        self._headers[key] = (stored, bytes(header), etag)
+        self._headers.move_to_end(key)
+        while len(self._headers) > 4096:
+            self._headers.popitem(last=False)
+
+    async def _stored_info(self, key: str) -> tuple[int, str]:
+        try:
+            obj = await self._call(self._client.stat_object, self.bucket, key)
+        except BackendUnavailable as exc:
+            cause = exc.__cause__
+            if isinstance(cause, S3Error) and cause.response.status == 404:
+                raise NotFound(key) from exc
+            raise
+        return int(obj.size or 0), str(obj.etag or "")
+
+    async def _raw_get(
+        self, key: str, start: int, end: int | None, chunk_size: int, etag: str = ""
+    ) -> AsyncIterator[bytes]:
+        """The stored bytes ``[start, end)`` as they are; with ``etag``, only of that version
+        of the object (``_Changed`` otherwise)."""
         if end == start:
             if await self.stat(key) is None:
                 raise NotFound(key)
             return
         length = 0 if end is None else end - start
+        headers = {"If-Match": f'"{etag}"'} if etag else None
         try:
             resp = await self._call(
-                self._client.get_object, self.bucket, key, offset=start, length=length
+                self._client.get_object,
+                self.bucket,
+                key,
+                offset=start,
+                length=length,
+                request_headers=headers,
             )
         except BackendUnavailable as exc:
             cause = exc.__cause__
+            if etag and isinstance(cause, S3Error) and cause.response.status == 412:
+                raise _Changed(key) from exc
             if isinstance(cause, S3Error) and cause.code == "InvalidRange":
                 if await self.stat(key) is None:
                     raise NotFound(key) from exc
@@ -498,12 +698,16 @@ class S3BlobStore:
                 sha = str(value)
             else:
                 meta[short] = unquote(str(value))
-        return BlobInfo(key, int(obj.size or 0), sha, obj.content_type, meta)
+        size = int(obj.size or 0)
+        if self._scope(key) is not None:
+            size = listed_size(size)
+        return BlobInfo(key, size, sha, obj.content_type, meta)
 
     # -- delete / list -------------------------------------------------------------------
 
     async def delete(self, key: str) -> None:
         """Remove the object; absent is not an error."""
+        self._headers.pop(key, None)
         validate_key(key)
         try:
             await self._call(self._client.remove_object, self.bucket, key)
@@ -544,7 +748,7 @@ class S3BlobStore:
                 async for info in self._walk(name):
                     yield info
             else:
-                yield BlobInfo(name, size)
+                yield BlobInfo(name, listed_size(size) if self._scope(name) is not None else size)
 
     # -- resumable appends ---------------------------------------------------------------
     #
@@ -564,7 +768,7 @@ class S3BlobStore:
         lock = HandleLock(self._spool.lock_path(handle))
         if not await lock.acquire():
             state = await self._call(self._spool.load, handle)
-            raise OffsetMismatch(-1 if state is None else state.size, offset)
+            raise OffsetMismatch(-1 if state is None else state.content_size, offset)
         return lock
 
     async def _load(self, handle: str, lock: HandleLock) -> SpoolState:
@@ -581,13 +785,45 @@ class S3BlobStore:
         """Create the spool state of ``handle`` if missing; the durable size (see the port)."""
         validate_handle(handle)
         state = await self._call(self._spool.load, handle)
-        if state is None:
+        scope = self._handle_scope(handle)
+        if state is None or (scope is not None and state.sealed is None):
             lock = await self._lock_handle(handle)
             try:
                 state = await self._call(self._spool.create, handle)
+                if scope is not None and state.sealed is None and state.size == 0:
+                    await self._seal_new(state, scope)
             finally:
                 lock.release()
-        return AppendState(handle, state.size)
+        return AppendState(handle, state.content_size)
+
+    async def _seal_new(self, state: SpoolState, scope: str) -> None:
+        """Start a sealed append: its header is the first bytes on the spool."""
+        assert self.sealing is not None
+        seal = await self.sealing.new_seal(scope)
+        writer = SegmentWriter(self._spool, state.handle, 1, 0)
+
+        def write() -> None:
+            writer.write([seal.header.raw])
+            writer.sync()
+            writer.close()
+
+        await self._call(write)
+        state.size = HEADER
+        state.sealed = {
+            "header": base64.b64encode(seal.header.raw).decode(),
+            "plain": 0,
+            "segments": 0,
+            "tail": "",
+            "final": False,
+        }
+        await self._call(self._spool.save, state)
+
+    async def _encoder(self, state: SpoolState) -> Encoder:
+        assert self.sealing is not None
+        assert state.sealed is not None
+        seal = await self.sealing.open_seal(base64.b64decode(state.sealed["header"]))
+        segments = int(state.sealed["segments"])
+        return Encoder(seal, segments, seal.open_tail(segments, str(state.sealed["tail"])))
 
     def _put_part(self, obj: str, upload_id: str, path: Path, number: int) -> tuple[str, int]:
         data = path.read_bytes()
@@ -635,21 +871,35 @@ class S3BlobStore:
         """
         validate_handle(handle)
         lock = await self._lock_handle(handle, offset)
+        enc: Encoder | None = None
         try:
             state = await self._load(handle, lock)
             await self._flush(state)
-            if state.size != offset:
-                raise OffsetMismatch(state.size, offset)
+            if state.content_size != offset:
+                raise OffsetMismatch(state.content_size, offset)
+            if state.sealed is not None:
+                if state.sealed.get("final"):
+                    raise OffsetMismatch(state.content_size, offset)  # finishing already
+                enc = await self._encoder(state)
         except BaseException:
             lock.release()
             raise
         writer = SegmentWriter(
             self._spool, handle, len(state.parts) + 1, state.size - state.uploaded
         )
-        check = RequestCheck(state.size, self._hashes.get(handle, state.size), checksum, limit)
-        pipeline = Pipeline(writer.write, check)
+        size = state.content_size
+        check = RequestCheck(size, self._hashes.get(handle, size), checksum, limit)
+        if enc is None:
+            pipeline = Pipeline(writer.write, check)
+        else:
+            sealer = enc
+
+            def write_sealed(batch: list[bytes]) -> list[int]:
+                return writer.write(sealer.feed_all(batch))
+
+            pipeline = Pipeline(write_sealed, check)
         try:
-            result = await self._append_into(state, writer, check, pipeline, chunks)
+            result = await self._append_into(state, writer, check, pipeline, chunks, enc)
         except Exception:
             writer.close()
             lock.release()
@@ -680,12 +930,17 @@ class S3BlobStore:
         check: RequestCheck,
         pipeline: Pipeline,
         chunks: AsyncIterator[bytes],
+        enc: Encoder | None = None,
     ) -> AppendState:
         handle = state.handle
         before = state.copy()
-        streaming = check.checksum is None
+        before_segments = enc.index if enc is not None else 0
+        # Parts are uploaded while the request goes on only when nothing of it can be taken
+        # back: no checksum, and not sealed (a sealed request's segments count only once its
+        # state is saved, and an uploaded part cannot be cut back to a segment boundary).
+        streaming = check.checksum is None and enc is None
         uploading: asyncio.Future[None] | None = None
-        verified = streaming
+        verified = check.checksum is None
 
         async def drain() -> None:
             nonlocal uploading
@@ -703,11 +958,22 @@ class S3BlobStore:
                 uploading = asyncio.ensure_future(self._upload_segment(state, number))
 
         async def commit() -> AppendState:
-            state.size = before.size + check.received
+            if enc is None:
+                state.size = before.size + check.received
+            else:
+                if writer.written != (enc.index - before_segments) * STORED_SEGMENT:
+                    raise BackendUnavailable(f"{self.name} spool", "a segment was cut short")
+                state.size = before.size + writer.written
+                state.sealed = {
+                    **(state.sealed or {}),
+                    "plain": enc.size,
+                    "segments": enc.index,
+                    "tail": enc.tail(),
+                }
             await self._call(self._spool.save, state)
-            self._hashes.set(handle, state.size, check.whole)
+            self._hashes.set(handle, state.content_size, check.whole)
             await self._flush(state)
-            return AppendState(handle, state.size)
+            return AppendState(handle, state.content_size)
 
         try:
             try:
@@ -730,14 +996,25 @@ class S3BlobStore:
                 # Keep nothing of this request. Parts it uploaded are forgotten: the next
                 # upload of the same number replaces them.
                 await self._call(writer.rollback)
-                state.size, state.parts = before.size, before.parts
+                state.size, state.parts, state.sealed = before.size, before.parts, before.sealed
                 await self._call(self._spool.save, state)
                 raise
             # A dropped connection (or a failed upload): the bytes that arrived are durable on
             # the spool disk, keep them.
-            with contextlib.suppress(BackendUnavailable):
+            try:
                 await self._call(writer.sync)
                 await commit()
+            except BackendUnavailable:
+                if enc is not None:
+                    # A sealed segment cut short cannot be kept: nothing of this request is.
+                    await self._call(writer.rollback)
+                    state.size, state.parts, state.sealed = (
+                        before.size,
+                        before.parts,
+                        before.sealed,
+                    )
+                    await self._call(self._spool.save, state)
+                    self._hashes.drop(handle)
             raise
         except BaseException:
             if uploading is not None:
@@ -781,17 +1058,34 @@ class S3BlobStore:
         """Complete the multipart upload and copy it to ``key`` with its digest (or one PUT
         when no part was uploaded); see the port. A finish interrupted after the completion
         resumes at the copy."""
+        self._headers.pop(key, None)
         validate_handle(handle)
         validate_key(key)
         meta = validate_metadata(metadata)
+        if self._handle_scope(handle) is None and self._scope(key) is not None:
+            # An upload begun before sealing was turned on: finish it as it is, then seal it
+            # by a put from its own bytes (a copy, once).
+            await self.append_finish(handle, key, content_type=content_type, metadata=meta)
+            return await self.put(
+                key, self._raw_get(key, 0, None, 1 << 20), content_type=content_type,
+                metadata=meta,
+            )  # fmt: skip
         lock = await self._lock_handle(handle)
         try:
             state = await self._load(handle, lock)
-            running = self._hashes.get(handle, state.size)
+            if state.sealed is not None:
+                if self._scope(key) is None:
+                    raise InvalidKey(f"封印された追記は封印されるキーにだけ確定できます: {key!r}")
+                seal = await self._seal_final(state)
+            running = self._hashes.get(handle, state.content_size)
             obj = self._append_object(handle)
             if not state.parts and not state.completed:
                 seg = self._spool.seg_path(handle, 1)
-                if running is None:
+                if state.sealed is not None and running is None:
+                    sha, _ = await plain_digest(
+                        seal, state.content_size, lambda a, b: read_range(seg, a, b, 1 << 20)
+                    )
+                elif running is None:
                     whole, _ = await self._call(sha256_of, seg, state.size)
                     sha = str(whole.hexdigest())
                 else:
@@ -818,11 +1112,14 @@ class S3BlobStore:
                     )
                     state.completed = True
                     await self._call(self._spool.save, state)
-                sha = (
-                    str(running.hexdigest())
-                    if running is not None
-                    else await self._call(self._hash_object, obj)
-                )
+                if running is not None:
+                    sha = str(running.hexdigest())
+                elif state.sealed is not None:
+                    sha, _ = await plain_digest(
+                        seal, state.content_size, lambda a, b: self._raw_get(obj, a, b, 1 << 20)
+                    )
+                else:
+                    sha = await self._call(self._hash_object, obj)
                 await self._call(
                     self._client.copy_object,
                     self.bucket,
@@ -839,9 +1136,34 @@ class S3BlobStore:
             await self._call(self._spool.remove, handle)
             lock.remove()
             self._hashes.drop(handle)
-            return BlobInfo(key, state.size, sha, content_type, meta)
+            return BlobInfo(key, state.content_size, sha, content_type, meta)
         finally:
             lock.release()
+
+    async def _seal_final(self, state: SpoolState) -> ObjectSeal:
+        """Put the final segment (the sealed tail) on the spool, once, and upload every part
+        that is full now; the seal of the object."""
+        assert state.sealed is not None
+        enc = await self._encoder(state)
+        if state.sealed.get("final"):
+            return enc.seal
+        writer = SegmentWriter(
+            self._spool, state.handle, len(state.parts) + 1, state.size - state.uploaded
+        )
+        final = enc.finish()
+
+        def write() -> int:
+            writer.write([final])
+            writer.sync()
+            writer.close()
+            return writer.written
+
+        state.size += await self._call(write)
+        state.sealed = {**state.sealed, "final": True, "segments": enc.index, "tail": ""}
+        await self._call(self._spool.save, state)
+        if not state.completed:
+            await self._flush(state)
+        return enc.seal
 
     async def append_abort(self, handle: str) -> None:
         """Abort the multipart upload (or remove its completed temp object) and drop the

@@ -252,3 +252,24 @@ def test_worker_command_and_environment(tmp_path: Path, monkeypatch: pytest.Monk
     assert env["KURA_RECORDS__SQLITE_PATH"] == str(tmp_path / "db" / "kura.sqlite3")
     assert env["kura_ui_dir"] == str(tmp_path / "ui")
     assert env["OTHER"] == "x"
+
+
+@pytest.mark.slow
+def test_an_exposed_keyring_refuses_to_start_without_a_traceback(tmp_path: Path) -> None:
+    """Issue 12 (bad input: a keyring readable by others): exit 2 naming the file and the fix."""
+    data_dir = tmp_path / "kura-data"
+    keyring = tmp_path / "kura-data.keyring"
+    keyring.write_text('{"format": "kura-keyring/1", "keks": []}')
+    keyring.chmod(0o644)
+    done = subprocess.run(
+        [*kura_command(), "serve", "--no-worker", "--port", str(free_port())],
+        env=kura_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert str(keyring) in done.stderr
+    assert "chmod 600" in done.stderr
+    assert "Traceback" not in done.stderr

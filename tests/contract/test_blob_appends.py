@@ -23,6 +23,7 @@ from storage.blobs.local import LocalBlobStore
 from storage.errors import ChecksumMismatch, NotFound, OffsetMismatch, SizeExceeded
 from storage.ports import AppendState, BlobStore, Checksum, ChecksumAlgorithm
 from tests.conftest import server_env
+from tests.support.sealing import contract_sealing
 
 pytestmark = pytest.mark.anyio
 
@@ -32,14 +33,16 @@ PART = 5 * MiB  # S3 part size here: the smallest S3 allows, to cross part bound
 Factory = Callable[[], Any]
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "s3", "local-sealed", "s3-sealed"])
 async def make(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Factory]:
     """A factory of opened stores of one adapter sharing the same root / bucket and spool."""
     made: list[Any] = []
-    if request.param == "local":
+    # One key ring for every instance: a "restart" keeps the keys, as the keyring file does.
+    sealing = contract_sealing() if request.param.endswith("-sealed") else None
+    if request.param.startswith("local"):
 
         def local() -> Any:
-            store = LocalBlobStore(tmp_path / "blobs")
+            store = LocalBlobStore(tmp_path / "blobs", sealing=sealing)
             made.append(store)
             return store
 
@@ -59,6 +62,7 @@ async def make(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
             bucket=bucket,
             part_size=PART,
             spool_dir=tmp_path / "spool",
+            sealing=sealing,
         )
         made.append(store)
         return store

@@ -23,6 +23,7 @@ from storage.blobs.local import LocalBlobStore
 from storage.errors import BackendUnavailable, NotFound
 from storage.ports import BlobStore
 from tests.conftest import server_env
+from tests.support.sealing import contract_sealing
 from tests.support.waits import HANG_GUARD_S
 
 pytestmark = pytest.mark.anyio
@@ -31,11 +32,12 @@ MiB = 1 << 20
 PART = 16 * MiB  # S3 part size in the tests (the smallest the settings recommend)
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "s3", "local-sealed", "s3-sealed"])
 async def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
     """An opened, empty blob store of each adapter."""
-    if request.param == "local":
-        local = LocalBlobStore(tmp_path / "blobs")
+    sealing = contract_sealing() if request.param.endswith("-sealed") else None
+    if request.param.startswith("local"):
+        local = LocalBlobStore(tmp_path / "blobs", sealing=sealing)
         await local.open()
         yield local
         await local.close()
@@ -50,6 +52,7 @@ async def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         secret_key=os.environ.get("KURA_TEST_S3_SECRET_KEY", ""),
         bucket=f"kura-test-{uuid.uuid4().hex[:12]}",
         part_size=PART,
+        sealing=sealing,
     )
     await s3.open()
     try:

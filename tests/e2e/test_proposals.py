@@ -598,7 +598,8 @@ def test_a_bound_file_with_personal_data_is_warned_before_the_proposal_is_saved(
     expect(genba.get_by_test_id("bundle-item")).to_have_count(0)
     checks = world.api.get(f"/works/{world.work_id}/privacy-checks")
     answered = [c for c in checks if c["name"] == "作業員名簿.txt"]
-    assert answered and answered[0]["decision"]["action"] == "removed", checks
+    assert answered, checks
+    assert answered[0]["decision"]["action"] == "removed", checks
 
 
 def test_the_global_search_finds_a_proposal_for_its_readers_only(

@@ -192,6 +192,11 @@ async def test_erasure_on_the_day_keeps_only_the_archive(h: Harness) -> None:
     assert erased[0]["detail"]["counts"]["proposals"] == 1
     assert erased[0]["detail"]["counts"]["posts"] == 1
     assert erased[0]["detail"]["counts"]["post_replies"] == 1
+    # the collaboration scope's data key is destroyed (issue 12 §2), the archive's is not
+    assert await h.container.keys.destroyed(f"wc-{wid}") is not None
+    assert await h.container.keys.destroyed(f"wa-{wid}") is None
+    [keys_event] = await h.audit("keys.destroyed")
+    assert keys_event["target"] == f"key_scopes/wc-{wid}"
     # the archive still serves the delivered package
     tree = await h.ok(SUP, "GET", f"/works/{wid}/tree")
     assert [n["name"] for n in tree["items"]] == ["電子成果品"]

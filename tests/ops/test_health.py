@@ -46,7 +46,7 @@ async def test_all_ok_on_the_embedded_default(settings: Settings) -> None:
     body = response.json()
     assert response.status_code == 200, body
     assert body["status"] == "ok"
-    assert set(body["backends"]) == {"records", "blobs", "search", "jobs"}
+    assert set(body["backends"]) == {"records", "blobs", "search", "jobs", "keys"}
     for entry in body["backends"].values():
         assert entry["ok"] is True
         assert entry["backend"]

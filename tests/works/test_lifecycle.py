@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -229,6 +230,10 @@ async def test_hold_blocks_node_deletion(
     assert await h.container.records.get(NODES, node["id"]) is None
 
 
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
 async def test_archived_work_kept_until_retention_then_disposed(
     h: Harness, jobs: list[tuple[str, dict[str, Any]]]
 ) -> None:
@@ -243,6 +248,9 @@ async def test_archived_work_kept_until_retention_then_disposed(
             await h.container.records.insert(collection, {"id": rid, "work_id": work_id})
             owned.append((collection, rid, work_id))
     work = await archived(h, await current(h, work["id"]))
+    # an object in the work's archive scope, sealed with its data key (issue 12)
+    scoped = f"s/wa-{work['id']}/objects/x"
+    await h.container.blobs.put(scoped, _one(b"deliverable"))
     url = f"{URL}/{work['id']}"
     params = {"version": work["version"]}
     # holds may be placed on archived works (no read-only refusal)
@@ -289,3 +297,12 @@ async def test_archived_work_kept_until_retention_then_disposed(
         kept = await h.container.records.get(collection, rid)
         assert (kept is None) == (work_id == work["id"]), (collection, work_id)
     assert event["detail"]["records"] == {"deliverables": 1, "imports": 1}
+    # disposal destroys the work's data keys and deletes its scoped objects (issue 12 §2)
+    for scope in (f"wc-{work['id']}", f"wa-{work['id']}"):
+        assert await h.container.keys.destroyed(scope) is not None
+    assert await h.container.blobs.stat(scoped) is None
+    erased = await h.events("keys.destroyed")
+    assert {e["target"] for e in erased} == {
+        f"key_scopes/wc-{work['id']}",
+        f"key_scopes/wa-{work['id']}",
+    }

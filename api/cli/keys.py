@@ -1,0 +1,103 @@
+"""``kura keys``: the data keys per scope (issue 12 §1-2).
+
+    kura keys list                   every scope with its state (active / destroyed when, by whom)
+    kura keys erase SCOPE --by NAME  destroy the scope's keys (irreversible), delete its objects
+    kura keys rotate-kek             add a new key-encryption key to the keyring
+
+Exit 0 on success, 1 when refused (legal hold, not confirmed), 2 on error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from api.cli._run import with_container
+from api.config import Settings
+from api.container import Container
+from api.errors import KuraError
+from api.keys.erasure import Erased, erase
+from api.keys.keyring import KeyringError, rotate_keyring
+
+
+def register(cli: click.Group) -> None:
+    """Add ``keys``."""
+
+    @cli.group("keys")
+    def keys_group() -> None:
+        """スコープごとのデータ鍵（暗号化・消去）"""
+
+    @keys_group.command("list")
+    def list_cmd() -> None:
+        """List every scope and whether its key is active or destroyed."""
+
+        async def work(c: Container) -> list[dict[str, object]]:
+            return await c.keys.scopes()
+
+        try:
+            rows = with_container(work)
+        except Exception as exc:
+            click.echo(f"keys list failed: {exc}", err=True)
+            sys.exit(2)
+        for row in rows:
+            if row.get("destroyed_at"):
+                click.echo(f"{row['id']}\tdestroyed {row['destroyed_at']} by {row['destroyed_by']}")
+            else:
+                click.echo(f"{row['id']}\tactive since {row['created_at']}")
+
+    @keys_group.command("erase")
+    @click.argument("scope")
+    @click.option("--by", "by", required=True, help="消去を行う運用者の名前（監査記録に残る）")
+    @click.option("--reason", default="", help="消去の理由（契約条項など）")
+    @click.option("--yes", is_flag=True, help="確認なしで実行する")
+    @click.option(
+        "--certificate",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="データ消去証明書（PDF）の出力先",
+    )
+    def erase_cmd(scope: str, by: str, reason: str, yes: bool, certificate: Path | None) -> None:
+        """Destroy SCOPE's data keys (nothing of it can be decrypted afterwards, in any copy)
+        and delete its objects. SCOPE: wc-<work id>, wa-<work id> or o-<org id>."""
+        if not yes and not click.confirm(
+            f"{scope} の暗号鍵を破棄します。元に戻せません。続けますか？", default=False
+        ):
+            sys.exit(1)
+
+        async def work(c: Container) -> tuple[Erased, bytes | None]:
+            done = await erase(c, scope, f"operator:{by}", reason)
+            if certificate is None:
+                return done, None
+            from api.keys.certificate import certificate_data
+            from api.pdf import DOCUMENT
+
+            data = certificate_data(c.settings, done, c.clock.now().date())
+            return done, await c.pdf.render(DOCUMENT, data)
+
+        try:
+            done, pdf = with_container(work)
+            if certificate is not None and pdf is not None:
+                certificate.write_bytes(pdf)
+        except KuraError as exc:
+            click.echo(f"refused: {exc.title}", err=True)
+            sys.exit(1)
+        except (ValueError, KeyringError, OSError) as exc:
+            click.echo(f"keys erase failed: {exc}", err=True)
+            sys.exit(2)
+        d = done.destroyed
+        state = "was already destroyed" if d.already else "destroyed"
+        click.echo(
+            f"{scope}: keys {', '.join(d.key_ids) or '-'} {state} at {d.destroyed_at}; "
+            f"objects deleted: {done.objects}, uploads discarded: {done.uploads}"
+        )
+
+    @keys_group.command("rotate-kek")
+    def rotate_cmd() -> None:
+        """Add a new key-encryption key; new data keys are wrapped with it."""
+        try:
+            ring = rotate_keyring(Settings().keyring_path)
+        except (OSError, KeyringError) as exc:
+            click.echo(f"rotate-kek failed: {exc}", err=True)
+            sys.exit(2)
+        click.echo(f"keyring {ring.path}: current key {ring.current_id}")
