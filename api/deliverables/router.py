@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from api.archive.nodes import NodeService
+from api.deliverables.checks import rule_title, with_links
 from api.deliverables.package import (
     DELIVERABLES,
     analyse,
@@ -93,7 +94,9 @@ async def analyse_folder(
 async def get_deliverable(
     container: ContainerDep, subject: SubjectDep, deliverable_id: str
 ) -> dict[str, Any]:
-    return await _load(container, subject, deliverable_id, "files.read")
+    """The check with each finding's rule name and the file's node id (issue 8 §2)."""
+    record = await _load(container, subject, deliverable_id, "files.read")
+    return await with_links(container.records, record)
 
 
 @router.post("/deliverables/{deliverable_id}/analyse", status_code=201)
@@ -135,8 +138,8 @@ async def report_page(
 
 
 def file_link(node: Record) -> str:
-    """Where a finding's path links to: the file node's API entry."""
-    return f"/api/v1/files/{quote(str(node['id']))}"
+    """Where a finding's path links to: the file in the web interface's browser."""
+    return f"/#/browse/{quote(str(node['work_id']))}/{quote(str(node['id']))}"
 
 
 def render_report(record: Record, nodes: dict[str, Record], only: str | None = None) -> str:
@@ -187,7 +190,7 @@ def render_report(record: Record, nodes: dict[str, Record], only: str | None = N
                 where = f'<a href="{escape(file_link(node))}">{escape(path)}</a>'
             pos = f"{f['line']}行{f.get('column') or ''}{'列' if f.get('column') else ''}"
             parts.append(
-                f"<tr><td>規則{int(f.get('rule', 0))}</td><td>{where}</td>"
+                f"<tr><td>規則{int(f.get('rule', 0))} {escape(rule_title(f))}</td><td>{where}</td>"
                 f"<td>{pos if f.get('line') else ''}</td>"
                 f'<td class="{sev}">{escape(str(f.get("message", "")))}</td></tr>'
             )

@@ -36,6 +36,9 @@ class OrganizationCreate(_Strict):
     corporate_number: CorporateNumber | None = None
     address: Address = ""
     phone: Phone = ""
+    # An orderer's rule: a work whose latest 電子納品 check has errors (E) cannot be moved to
+    # the archive (issue 8 §2); off: the move only warns.
+    block_archive_on_errors: bool = False
 
 
 class OrganizationUpdate(_Strict):
@@ -48,6 +51,7 @@ class OrganizationUpdate(_Strict):
     corporate_number: CorporateNumber | None = None
     address: Address | None = None
     phone: Phone | None = None
+    block_archive_on_errors: bool | None = None
 
 
 class OrganizationRead(BaseModel):
@@ -59,6 +63,7 @@ class OrganizationRead(BaseModel):
     corporate_number: str | None = None
     address: str = ""
     phone: str = ""
+    block_archive_on_errors: bool = False
     created_at: UtcDateTime
     updated_at: UtcDateTime
     version: int

@@ -129,7 +129,7 @@ async def test_bad_package_report_and_reanalyse_strict(h: Harness) -> None:
     page = await h.call(MANAGER, "GET", f"/api/v1/deliverables/{rec['id']}/report.html")
     assert "エラー（3件）" in page.text
     thumbs = await node_at(h, work["id"], "PHOTO/PIC/Thumbs.db")
-    assert f"/api/v1/files/{thumbs['id']}" in page.text
+    assert f"/#/browse/{rec['work_id']}/{thumbs['id']}" in page.text
     assert "規則18" in page.text
 
     denied = await h.call(ORG_READER, "POST", f"/api/v1/deliverables/{rec['id']}/analyse", json={})
