@@ -214,6 +214,8 @@ declare namespace Kura {
     content_type?: string;
     file_type?: string;
     title?: string | null;
+    /** What the 電子納品 XML says about the file (title, photo_path, shooting_spot …). */
+    meta?: Record<string, unknown>;
     ingest?: { state: string; reason?: string | null } | null;
     /** Tree icon class (photo tree levels). */
     icon?: string;

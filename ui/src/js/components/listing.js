@@ -119,6 +119,16 @@ export function folderListing({ onOpen, onUp, onState }) {
   }
 
   /**
+   * What the 電子納品 XML calls the file (写真タイトル, 打合せ簿名称 …), when it is not its name.
+   * @param {Kura.ListNode} node
+   * @returns {string}
+   */
+  function titleOf(node) {
+    const title = node.meta && typeof node.meta.title === "string" ? node.meta.title : "";
+    return title && title !== node.name ? title : "";
+  }
+
+  /**
    * @param {number} i
    * @returns {HTMLDivElement}
    */
@@ -144,6 +154,7 @@ export function folderListing({ onOpen, onUp, onState }) {
         { class: "col-name" },
         typeIcon(node),
         h("span", { class: "name", title: node.name }, node.name),
+        titleOf(node) ? h("span", { class: "meta-title", title: titleOf(node) }, titleOf(node)) : null,
         node.ingest && node.ingest.state === "failed"
           ? h("span", { class: "badge warn", title: node.ingest.reason || "" }, t("browse.ingestFailed"))
           : null,

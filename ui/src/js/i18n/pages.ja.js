@@ -13,6 +13,20 @@ export default {
   "work.name_unknown": "（名称不明）",
   "work.office": "担当事務所",
 
+  // upload page (upload-queue.js groups, folder packages)
+  "upload.groupName": "フォルダ「{name}」",
+  "upload.groupCount": "{n}件中{done}件完了",
+  "upload.groupWaiting": "送信中・待機 {n}件",
+  "upload.groupPaused": "一時停止 {n}件",
+  "upload.groupFailed": "{n}件を送信できませんでした。一覧の「再開」で送り直せます。",
+  "upload.groupFiles": "ファイルの一覧",
+  "upload.colFile": "ファイル",
+  "upload.colSize": "サイズ",
+  "upload.colState": "状態",
+  "upload.folderPackage": "フォルダ「{name}」は電子納品（{index}）です。検査しています…",
+  "upload.folderChecked": "フォルダ「{name}」を電子納品として検査しました。",
+  "upload.folderCheckFailed": "フォルダ「{name}」の電子納品の検査を実行できませんでした: {error}",
+
   // the check record (components/checks.js)
   "checks.title": "電子納品チェック",
   "checks.empty": "電子納品の検査結果はまだありません。INDEX_C.XML または INDEX_D.XML を含むフォルダ、またはZIPをアップロードすると、自動で検査されてここに表示されます。",
