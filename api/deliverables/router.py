@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
+from api.archive.models import NODES
 from api.archive.nodes import NodeService
 from api.deliverables.checks import rule_title, with_links
 from api.deliverables.package import (
@@ -117,7 +118,36 @@ async def photo_tree(
     """写真-大分類 → 写真区分 → 工種 → 種別 → 細別, with counts per level and photo node ids."""
     record = await _load(container, subject, deliverable_id, "files.read")
     tree = await photo_tree_of(container.records, record)
+    await _photo_facts(container, tree)
     return {"deliverable_id": deliverable_id, "total": sum(t["count"] for t in tree), "tree": tree}
+
+
+_PHOTO_META = ("title", "photo_path", "photo_date", "shooting_spot", "representative", "frequency")
+
+
+async def _photo_facts(container: ContainerDep, tree: list[dict[str, Any]]) -> None:
+    """Each photo with its size, type, time and 写真情報, so the photo listing and album show
+    them like the folder listing does (issue 8 §3 item 3)."""
+    photos: list[dict[str, Any]] = []
+    todo = list(tree)
+    while todo:
+        level = todo.pop()
+        photos.extend(level.get("photos") or [])
+        todo.extend(level.get("children") or [])
+    ids = sorted({str(p["node_id"]) for p in photos if p.get("node_id")})
+    nodes = {str(n["id"]): n for n in await container.records.get_many(NODES, ids)} if ids else {}
+    for photo in photos:
+        node = nodes.get(str(photo.get("node_id")))
+        if node is None:
+            continue
+        meta = node.get("meta") or {}
+        photo.update(
+            size=int(node.get("size") or 0),
+            content_type=node.get("content_type") or "",
+            file_type=node.get("file_type"),
+            updated_at=node.get("updated_at"),
+            meta={k: meta[k] for k in _PHOTO_META if k in meta},
+        )
 
 
 @router.get("/deliverables/{deliverable_id}/report.html", response_class=HTMLResponse)

@@ -1,5 +1,6 @@
 """HTTP API of a work's 電子納品 check record (issue 8 §2): the history of checks with the
-latest first, the printed result (PDF), and the orderer's 受領確認.
+latest first, the printed result (PDF), and the orderer's 受領確認; and the 写真帳 (photo
+book) of chosen photos (§3 item 3).
 
 Reading follows the work's file rights (both sides of the work see the record); receiving is
 ``deliverables.receive`` (``api.deliverables.permissions``)."""
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.archive.download import content_disposition
 from api.deliverables import checks
+from api.deliverables.photobook import photo_book
 from api.deliverables.report_pdf import TEMPLATE, file_name, report_data
 from api.deps import ContainerDep, SubjectDep
 from api.kit.text import Text
@@ -101,3 +103,22 @@ async def withdraw(
     assert subject is not None
     stored = await checks.set_receipt(container, subject, record, None, version)
     return await checks.summary(container.records, stored)
+
+
+class PhotoBookRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    node_ids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=1000)]
+
+
+@router.post("/works/{work_id}/photo-book")
+async def print_photo_book(
+    container: ContainerDep, subject: SubjectDep, work_id: str, body: PhotoBookRequest
+) -> Response:
+    """The 写真帳 of the chosen photos (PDF, three to a page with their 写真情報)."""
+    pdf, name = await photo_book(container, subject, work_id, body.node_ids)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": content_disposition(name)},
+    )

@@ -86,9 +86,7 @@ async def delete_work(
 
 
 @router.get("/{work_id}/parties")
-async def work_parties(
-    service: ServiceDep, subject: SubjectDep, work_id: str
-) -> dict[str, object]:
+async def work_parties(service: ServiceDep, subject: SubjectDep, work_id: str) -> dict[str, object]:
     """The names of the work's orderer, office, contractors and members, and its 業種 label,
     for every reader of the work (issue 8 §3 item 1)."""
     return await parties(service, subject, work_id)

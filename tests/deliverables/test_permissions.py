@@ -16,7 +16,7 @@ import pytest
 from api.config import Settings
 from api.deliverables.router import router as deliverables_router
 from api.deliverables.router_checks import router as checks_router
-from tests.support.perms import Ids, Row, World, check_matrix, perm_world, uncovered
+from tests.support.perms import Ids, Row, World, check_matrix, jpeg, perm_world, uncovered
 
 pytestmark = pytest.mark.anyio
 
@@ -41,6 +41,8 @@ ROWS = [
         json={"version": 1, "note": "受領しました"}, fresh=True),
     Row("POST", "/deliverables/{deliverable}/receipt", allowed="manager", denied="viewer",
         json={"version": 1}, fresh=True),
+    Row("POST", "/works/{work}/photo-book", allowed="builder", refused=404,
+        json=lambda ids: {"node_ids": [ids["photo"]]}),
     Row("DELETE", "/deliverables/{deliverable}/receipt?version=2", allowed="manager",
         denied="builder", fresh=True),
 ]  # fmt: skip
@@ -54,7 +56,12 @@ async def world(settings: Settings) -> AsyncIterator[World]:
 
 async def test_deliverables_matrix(world: World) -> None:
     work = await world.work()
-    ids: Ids = {"work": work["id"], "deliverable": await world.deliverable(work["id"])}
+    [photo] = await world.upload(work["id"], {"P0000001.JPG": (jpeg(), "image/jpeg")})
+    ids: Ids = {
+        "work": work["id"],
+        "deliverable": await world.deliverable(work["id"]),
+        "photo": photo["id"],
+    }
 
     async def fresh() -> Ids:
         # a check of its own, already received (version 2) for the DELETE row; the POST
