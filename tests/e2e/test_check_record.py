@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -38,7 +37,7 @@ def wait_ingested_all(stack: Stack, api_work: str, count: int, timeout_s: float 
 
 
 @pytest.fixture(scope="module")
-def checked(stack: Stack) -> Iterator[dict[str, Any]]:
+def checked(stack: Stack) -> dict[str, Any]:
     """A work of its own (so moving it does not disturb the other tests) with an office, the
     contractor and the inspector as members, and a package with a Thumbs.db (rule 5) checked."""
     office = stack.api.post(
@@ -62,12 +61,15 @@ def checked(stack: Stack) -> Iterator[dict[str, Any]]:
         )
         assert r.status_code == 201, r.text
     wait_ingested_all(stack, work["id"], len(files))
-    root = next(n for n in stack.api.get(f"/works/{work['id']}/tree")["items"] if n["name"] == "納品")
+    items = stack.api.get(f"/works/{work['id']}/tree")["items"]
+    root = next(n for n in items if n["name"] == "納品")
     check = stack.api.post(f"/works/{work['id']}/deliverables", {"root_node_id": root["id"]})
-    yield {"work": work, "check": check, "office": office}
+    return {"work": work, "check": check, "office": office}
 
 
-def test_contractor_sees_the_check_and_names(page: Page, stack: Stack, checked: dict[str, Any]) -> None:
+def test_contractor_sees_the_check_and_names(
+    page: Page, stack: Stack, checked: dict[str, Any]
+) -> None:
     from playwright.sync_api import expect
 
     work = checked["work"]
