@@ -197,6 +197,10 @@ declare namespace Kura {
   /** GET /files/{id}: a file node as the viewers read it. */
   interface FileRecord extends ArchiveNode {
     file_type?: string;
+    /** What a 電子納品 XML says about the file (title, photo_path, shooting_spot, photo_date …). */
+    meta?: Record<string, unknown>;
+    /** Extraction results (api/archive/ingest.py): EXIF date, page count … */
+    extract?: { photo_date?: string | null; taken_at?: string | null; page_count?: number | null } | null;
   }
 
   /**
@@ -225,10 +229,22 @@ declare namespace Kura {
 
   /** GET /deliverables/{id}/photo-tree: one level of the 写真管理 classification. */
   interface PhotoLevel {
+    /** The PHOTO.XML element the level classifies by (写真-大分類, 写真区分, 工種, 種別, 細別). */
+    level?: string | null;
     label?: string | null;
     count: number;
     children?: PhotoLevel[];
-    photos?: { node_id?: string | null; file?: string | null; title?: string | null; date?: string | null }[];
+    photos?: {
+      node_id?: string | null;
+      file?: string | null;
+      title?: string | null;
+      date?: string | null;
+      size?: number | null;
+      content_type?: string | null;
+      file_type?: string | null;
+      updated_at?: string | null;
+      meta?: Record<string, unknown>;
+    }[];
   }
 
   /** api/search/schemas.py SearchHitRead. */

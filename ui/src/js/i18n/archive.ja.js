@@ -97,7 +97,7 @@ export default {
   "viewer.tools": "表示の操作",
   "viewer.loading": "読み込み中…",
   "viewer.error": "表示できません",
-  "viewer.empty": "一覧からファイルを選ぶとここに表示されます。Ctrl+クリックまたは各行の「並べる」ボタンで横に並べて比較できます。",
+  "viewer.empty": "一覧からファイルを選ぶとここに表示されます。Ctrl+クリック、または「並べて開く」で横に並べて比較できます。",
   "viewer.noIds": "表示するファイルが指定されていません。",
   "viewer.close": "閉じる",
   "viewer.download": "ダウンロード",
