@@ -34,6 +34,7 @@ KEYWORD_FIELDS: tuple[str, ...] = (
     "status",
     "file_type",
     "municipality_code",
+    "role",  # a file's role in a 電子納品 package (photo, management, ...), from its XML
     "acl",
 )
 

@@ -24,6 +24,9 @@ class SearchQuery:
     fields: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Keyword values a document must not carry (e.g. ``{"role": ("management",)}``: the
+    # package's XML, DTDs and stylesheets stay out of a search unless asked for).
+    exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ranges: dict[str, DateRange] = field(default_factory=dict)
     acl: tuple[str, ...] | None = ()
     # Works whose every document is readable besides what ``acl`` grants: the subject's

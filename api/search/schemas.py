@@ -43,6 +43,9 @@ class SearchParams(BaseModel):
     work_kind: list[Keyword] = []
     status: list[Keyword] = []
     file_type: list[Keyword] = []
+    # A 電子納品 package's management files (its XML, DTDs, stylesheets) are left out unless
+    # asked for (issue 8 §3 item 2).
+    management: bool = False
     period_from: DateText | None = None
     period_to: DateText | None = None
     doc_from: DateText | None = None
@@ -84,6 +87,9 @@ class SearchHitRead(BaseModel):
     photo_date: str | None = None
     size: int | None = None
     updated_at: str | None = None
+    role: str | None = None  # the file's role in its 電子納品 package (photo, management, …)
+    work_title: str | None = None  # a file's work, by name (issue 8 §3 item 2)
+    work_number: str | None = None
     thumbnail_url: str | None = None
     title_highlight: str | None = None  # HTML-escaped, matches in <mark>
     highlights: list[PageHighlightRead] = []

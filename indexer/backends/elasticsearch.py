@@ -65,7 +65,7 @@ from storage.ports import Health, SearchHit, SearchResult
 SCAN_BATCH = 1000
 BULK_CHUNK = 500
 # The layout of the mappings below; an index of another layout is refused until reindexed.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the "role" keyword field
 CHARS = "ch"
 BIGRAMS = "bg"
 
@@ -319,9 +319,15 @@ class ElasticsearchIndex:
             bounds = {k: v for k, v in (("gte", low), ("lte", high)) if v is not None}
             if bounds:
                 filters.append({"range": {field: bounds}})
-        if not must and not filters:
+        must_not = [
+            {"terms": {field: list(values)}} for field, values in query.exclude.items() if values
+        ]
+        if not must and not filters and not must_not:
             return {"match_all": {}}
-        return {"bool": {"must": must, "should": should, "filter": filters}}
+        body: dict[str, Any] = {"must": must, "should": should, "filter": filters}
+        if must_not:
+            body["must_not"] = must_not
+        return {"bool": body}
 
     def _sort(self, query: SearchQuery) -> list[dict[str, Any]]:
         order = "desc" if query.descending else "asc"
