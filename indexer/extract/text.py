@@ -138,7 +138,6 @@ def markup_text(text: str) -> str:
 def _char(match: re.Match[str]) -> str:
     ref = match.group(1)
     code = int(ref[1:], 16) if ref[0] == "x" else int(ref)
-    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0x10FFFF:
-        if not 0xD800 <= code <= 0xDFFF:
-            return chr(code)
-    return " "
+    # XML 1.0 Char: tab, line ends, and the planes without surrogates
+    allowed = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0x10FFFF
+    return chr(code) if allowed else " "

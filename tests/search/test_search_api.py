@@ -330,7 +330,8 @@ async def test_export_csv_and_cap(h: Harness, monkeypatch: pytest.MonkeyPatch) -
     rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
     # labels, not codes or ids (issue 8 §3 item 5): every file row names its work
     assert rows[0][:5] == ["種別", "名称", "工事名・業務名", "工事番号・業務番号", "パス"]
-    assert "ID" not in rows[0] and "案件ID" not in rows[0]
+    assert "ID" not in rows[0]
+    assert "案件ID" not in rows[0]
     assert len(rows) == 31
     head = rows[0]
     assert {r[0] for r in rows[1:]} == {"ファイル"}
