@@ -263,6 +263,9 @@ declare namespace Kura {
     doc_date?: string | null;
     photo_date?: string | null;
     size?: number | null;
+    role?: string | null;
+    work_title?: string | null;
+    work_number?: string | null;
     thumbnail_url?: string | null;
     title_highlight?: string | null;
     highlights?: { page: number; snippet: string }[];
