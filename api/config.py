@@ -59,6 +59,15 @@ class JobsSettings(BaseModel):
     result_backend: str | None = None
     # Run tasks inline in the caller (unit tests of services only).
     eager: bool = False
+    # Durable delivery (api/jobs): a running job's lease, renewed by its worker every quarter;
+    # past it the sweeper takes the worker for dead and sends the job again.
+    lease_s: float = Field(default=60.0, ge=1)
+    # Restarts of a job whose worker stopped mid-run before the job is marked failed.
+    max_restarts: int = Field(default=3, ge=0)
+    # How often beat runs the sweepers (jobs.sweep, ingest.recover).
+    sweep_s: float = Field(default=30.0, ge=1)
+    # Finished jobs stay listed this long; failed ones until an operator retries or discards.
+    keep_done_hours: float = Field(default=24.0, ge=0)
 
 
 class AuthSettings(BaseModel):
@@ -80,6 +89,17 @@ class AuthSettings(BaseModel):
     argon2_parallelism: int = 1
 
 
+# Retention years per document class (電子納品 top folder) with their source (issue 8
+# item 12). 建設業法施行規則 第26条第5項 lists the 図書 a contractor keeps (一 完成図, 二 発注者との
+# 打合せ記録, 三 施工体系図) and 第28条第2項 keeps them ten years from the handover; seed 003
+# (特記事項 第12) cites the same clauses for the 保存期間 of such 図書. Classes the source does
+# not name take ``retention_default_years``.
+RETENTION_SOURCES: dict[str, tuple[int, str]] = {
+    "DRAWINGF": (10, "建設業法施行規則 第26条第5項第1号（完成図）、第28条第2項（10年）"),
+    "MEET": (10, "建設業法施行規則 第26条第5項第2号（発注者との打合せ記録）、第28条第2項（10年）"),
+}
+
+
 class ArchiveSettings(BaseModel):
     """Limits of the archive's intake (issue 3): per upload, per work, upload lifetime."""
 
@@ -91,12 +111,24 @@ class ArchiveSettings(BaseModel):
     # One attachment of a post, proposal, bond or application (api/attachments).
     max_attachment_bytes: int = Field(default=2 * 1024**3, ge=1)
     # Retention of archived works, in years from the archive date: the longest of the
-    # classes its files carry, at least the default (completion drawings, geology, surveys
-    # are kept longer).
+    # classes its files carry, at least the default. The per-class defaults are the legal
+    # minimums of ``RETENTION_SOURCES``; an orderer's 文書管理規程 sets longer ones here.
     retention_default_years: int = Field(default=10, ge=1, le=1000)
+    # Objects no record names (a crash between put and commit) are deleted once older than
+    # this; beat sweeps at the same interval (api/archive/orphans.py).
+    orphan_grace_hours: float = Field(default=6.0, gt=0)
     retention_years_by_class: dict[str, int] = Field(
-        default_factory=lambda: {"DRAWINGF": 30, "BORING": 30, "SURVEY": 30}
+        default_factory=lambda: {k: v[0] for k, v in RETENTION_SOURCES.items()}
     )
+
+
+class DeliverableSettings(BaseModel):
+    """The 電子納品 check (``indexer.extract.deliverable``): the virus scanner of rule 29.
+    ``clamd_url``: ClamAV's clamd as ``tcp://host:port`` or ``unix:///path``; unset, every
+    report says the virus check was not run (never that the files are clean)."""
+
+    clamd_url: str | None = Field(default=None, pattern=r"^(tcp://[^/\s]+:\d+|unix:///\S+)$")
+    clamd_timeout_s: float = Field(default=60.0, gt=0)
 
 
 class PdfSettings(BaseModel):
@@ -139,6 +171,19 @@ class AuditSettings(BaseModel):
     create_key: bool = True
 
 
+class ScheduleSettings(BaseModel):
+    """Schedules (``api.schedules``): the zone of dates given without one, and the bounds of
+    an iCalendar import (issue 9 "Bad input": 100 MB of events, millions of instances)."""
+
+    timezone: str = "Asia/Tokyo"
+    max_import_bytes: int = Field(default=20 * 1024**2, ge=1024)
+    max_import_events: int = Field(default=20_000, ge=1)
+    # Longest range one view may ask for (a year's list view and a little more).
+    max_view_days: int = Field(default=400, ge=1, le=3700)
+    # Most occurrences one view answers; beyond it the answer is cut and says so.
+    max_view_occurrences: int = Field(default=20_000, ge=100)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -155,9 +200,11 @@ class Settings(BaseSettings):
     jobs: JobsSettings = JobsSettings()
     auth: AuthSettings = AuthSettings()
     archive: ArchiveSettings = ArchiveSettings()
+    deliverables: DeliverableSettings = DeliverableSettings()
     pdf: PdfSettings = PdfSettings()
     mail: MailSettings = MailSettings()
     audit: AuditSettings = AuditSettings()
+    schedules: ScheduleSettings = ScheduleSettings()
 
     @property
     def sqlite_path(self) -> Path:

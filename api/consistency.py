@@ -13,7 +13,8 @@ The records are the truth (style habit 5). Two registries say what else must agr
   referenced by some record.
 
 ``check`` reports: missing in index (a record without its document), orphaned in index (a
-document without its record), stale (stamp != version), missing blobs and orphaned blobs.
+document without its record), stale (stamp != version), missing blobs and orphaned blobs,
+failed jobs and live jobs long past their due time (``api.jobs``: no sweeper running).
 Used by ``kura check`` / ``kura reindex`` and later by a periodic Celery task.
 
 Memory: ``reindex`` streams records in batches (flat). ``check`` holds one ``id -> stamp`` map
@@ -100,6 +101,10 @@ DRIFT_KINDS = (
     "stale_in_index",
     "missing_blob",
     "orphaned_blob",
+    # A job that gave up (its change's effect never happened), or one queued or running long
+    # past its due time (no sweeper is running): see ``kura jobs``.
+    "failed_job",
+    "stalled_job",
 )
 
 
@@ -221,5 +226,21 @@ async def check(container: Container, max_items: int = 1000, batch: int = 1000) 
             report.blobs_checked += 1
             if info.key not in referenced:
                 report.add("orphaned_blob", info.key)
+    await _check_jobs(container, report, batch)
     report.seconds = time.perf_counter() - started
     return report
+
+
+async def _check_jobs(container: Container, report: Report, batch: int) -> None:
+    from api.jobs.models import JOBS, JobState
+    from api.jobs.service import OVERDUE, OVERDUE_STATES
+    from api.kit.clock import to_iso
+    from storage.query import Eq, In, Range
+
+    failed = (Eq("state", JobState.FAILED.value),)
+    async for job in container.records.scan(JOBS, failed, batch=batch):
+        report.add("failed_job", f"{JOBS}/{job['id']}", f"{job['task']}: {job.get('last_error')}")
+    horizon = to_iso(container.clock.now() - OVERDUE)
+    stalled = (In("state", OVERDUE_STATES), Range("due_at", lt=horizon))
+    async for job in container.records.scan(JOBS, stalled, batch=batch):
+        report.add("stalled_job", f"{JOBS}/{job['id']}", f"{job['task']} {job['state']}")

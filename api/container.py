@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from api.audit.keys import AuditKeyError, KeyFile, bind_key_file
 from api.config import Settings
+from api.jobs.ledger import JobLedger
 from api.kit.clock import Clock, SystemClock
 from api.kit.uow import UnitOfWork
 from api.mail.transport import MailTransport, build_transport
@@ -164,8 +165,13 @@ class Container:
             "jobs": await self.jobs.health(),
         }
 
+    @property
+    def ledger(self) -> JobLedger:
+        """The job records (``api.jobs``) on this container's store, queue and clock."""
+        return JobLedger(self.records, self.jobs, self.clock, self.settings.jobs)
+
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.records, self.index, self.jobs)
+        return UnitOfWork(self.records, self.index, self.ledger)
 
     @property
     def pdf(self) -> PdfRenderer:

@@ -22,11 +22,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
+    from api.config import Settings
     from api.container import Container
     from api.permissions.policy import Resource, Subject
 
 # In mounting order. The web interface's catch-all is mounted after all of them by the app.
 MODULES: tuple[str, ...] = (
+    "jobs",
     "auth",
     "users",
     "organizations",
@@ -40,6 +42,9 @@ MODULES: tuple[str, ...] = (
     "attachments",
     "notifications",
     "mail",
+    "schedules",
+    "proposals",
+    "workflow",
 )
 
 
@@ -55,7 +60,10 @@ class Module:
     name: str
     routers: Sequence[APIRouter] = ()
     ensure_schema: Callable[[Container], Awaitable[None]] | None = None
-    beat: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Periodic tasks: a mapping, or a function of the settings for intervals they set.
+    beat: (
+        Mapping[str, Mapping[str, Any]] | Callable[[Settings], Mapping[str, Mapping[str, Any]]]
+    ) = field(default_factory=dict)
     grants: Mapping[str, str] = field(default_factory=dict)
     # Action prefixes this module decides (``("bonds",)`` covers ``bonds.read`` ...).
     rules: Mapping[str, Rules] = field(default_factory=dict)
@@ -73,11 +81,12 @@ def modules() -> tuple[Module, ...]:
     return tuple(found)
 
 
-def beat_schedule() -> dict[str, dict[str, Any]]:
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """The periodic tasks of every module, for the worker's beat."""
     schedule: dict[str, dict[str, Any]] = {}
     for module in modules():
-        for key, entry in module.beat.items():
+        entries = module.beat(settings) if callable(module.beat) else module.beat
+        for key, entry in entries.items():
             if key in schedule:
                 raise ValueError(f"beat entry {key!r} declared twice")
             schedule[key] = dict(entry)

@@ -34,9 +34,16 @@ KEYWORD_FIELDS: tuple[str, ...] = (
     "status",
     "file_type",
     "municipality_code",
+    "fiscal_year",  # 発注年度 of the work's 電子納品 package (issue 8 item 9)
+    "work_field",  # 工事分野
+    "work_industry",  # 工事業種
     "role",  # a file's role in a 電子納品 package (photo, management, ...), from its XML
     "acl",
 )
+
+# The bounding box of a work's package (西/東 longitude, 南/北 latitude).
+BBOX_FIELDS: tuple[str, ...] = ("bbox_west", "bbox_east", "bbox_south", "bbox_north")
+MICRO = 1_000_000
 
 # Range-filterable, sortable dates.
 DATE_FIELDS: tuple[str, ...] = (
@@ -48,7 +55,14 @@ DATE_FIELDS: tuple[str, ...] = (
     "updated_at",
 )
 
-INT_FIELDS: tuple[str, ...] = ("stamp", "size", "page", "price")
+INT_FIELDS: tuple[str, ...] = (
+    "stamp",
+    "size",
+    "page",
+    "price",
+    # the package's 境界座標 in micro-degrees (decimal degrees x 1e6), for the map filter
+    *BBOX_FIELDS,
+)
 
 # Sortable keyword copy of the title (normalised) used for "sort by title".
 SORT_TITLE = "title_sort"

@@ -15,6 +15,14 @@ class DateRange:
 
 
 @dataclass(frozen=True)
+class IntRange:
+    """Inclusive bounds on an integer field (``indexer.documents.INT_FIELDS``)."""
+
+    gte: int | None = None
+    lte: int | None = None
+
+
+@dataclass(frozen=True)
 class SearchQuery:
     """``text`` is matched over ``fields`` (all text fields by default): every term must
     occur; exact substrings of two or more characters always match. ``acl=None`` means no
@@ -28,6 +36,7 @@ class SearchQuery:
     # package's XML, DTDs and stylesheets stay out of a search unless asked for).
     exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ranges: dict[str, DateRange] = field(default_factory=dict)
+    numbers: dict[str, IntRange] = field(default_factory=dict)
     acl: tuple[str, ...] | None = ()
     # Works whose every document is readable besides what ``acl`` grants: the subject's
     # memberships read from the record store at query time, so adding or removing a member

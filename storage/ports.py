@@ -253,7 +253,17 @@ class JobQueue(Protocol):
     name: str
 
     async def enqueue(self, task: str, **kwargs: Any) -> str:
-        """Send a task; returns its id. Call only after the record commit (unit of work)."""
+        """Send a task untracked; returns its id. Jobs a change needs go through the unit of
+        work instead (``uow.enqueue``: recorded with the change, delivery durable)."""
+
+    async def send(self, task: str, kwargs: dict[str, Any], *, job_id: str) -> None:
+        """Send a recorded job: ``job_id`` is the task id and rides in the message, so the
+        worker reports the job's progress on its record. ``BackendUnavailable`` when the
+        broker is down (the record stays ``queued`` and is sent later)."""
+
+    async def waiting(self) -> dict[str, int] | None:
+        """Messages waiting in each queue, not yet taken by a worker; None when the broker
+        cannot tell. An empty queue tells the sweeper that a job still ``sent`` is lost."""
 
     async def health(self) -> Health:
         """Whether the broker answers now; never raises."""

@@ -23,6 +23,7 @@ from api.config import Settings
 from tests.datagen import DEFECTS, Manifest, Options, generate
 from tests.datagen.__main__ import main
 from tests.datagen.photos import exif_taken
+from tests.support.clamd import fake_clamd
 from tests.support.perms import API, World, perm_world
 
 # element naming a file -> folder it lives in (relative to the package root)
@@ -210,6 +211,10 @@ def test_every_defect_is_documented_and_expected(broken: Manifest) -> None:
     assert set(broken.defects) == set(DEFECTS)
     for name, spec in broken.defects.items():
         assert spec["description"] == DEFECTS[name]
+        if spec.get("skipped"):  # a defect of the other kind of package (e.g. REGISTER)
+            assert spec["skipped"] == broken.kind
+            assert spec["expected"] == []
+            continue
         assert spec["expected"], name
         for item in spec["expected"]:
             assert item["source"] in ("validate", "ingest")
@@ -258,7 +263,7 @@ def test_defects_are_really_there(broken: Manifest) -> None:
     with pytest.raises(EntitiesForbidden):
         DET.fromstring(othrs)
     # the PDF defects
-    expected = {k: v["expected"][-1]["path"] for k, v in broken.defects.items()}
+    expected = {k: v["expected"][-1]["path"] for k, v in broken.defects.items() if v["expected"]}
     assert (root / expected["exe_as_pdf"]).read_bytes().startswith(b"MZ")
     assert PdfReader(root / expected["encrypted_pdf"]).is_encrypted
     assert files[expected["zero_byte"]].size == 0
@@ -267,6 +272,61 @@ def test_defects_are_really_there(broken: Manifest) -> None:
     assert b"%%EOF" not in raw
     for path in (expected[k] for k in ("exe_as_pdf", "encrypted_pdf", "broken_pdf", "zero_byte")):
         assert all(p != path for p, _ in broken.phrases.values())
+
+
+def test_fidelity_defects_are_really_there(broken: Manifest) -> None:
+    """The issue 8 defects, read back without the validator."""
+    from PIL import Image
+
+    root = Path(broken.root)
+    files = broken.by_path()
+    construction = broken.kind == "construction"
+    # missing_element: the 6th 写真情報 has no 提出頻度写真
+    infos = _photo_infos(root)
+    assert infos[5].find("提出頻度写真") is None
+    assert all(i.find("提出頻度写真") is not None for n, i in enumerate(infos) if n != 5)
+    # no_register (工事 only): neither the folder nor 台帳フォルダ名
+    index = (root / broken.index_file).read_bytes().decode("cp932")
+    assert "<台帳フォルダ名>" not in index
+    assert not any(p.startswith("REGISTER/") for p in files)
+    # unreferenced: a file OTHRS.XML does not name
+    assert "OTHRS/ORG001/MEMO0001.PDF" in files
+    assert "MEMO0001.PDF" not in (root / "OTHRS/OTHRS.XML").read_bytes().decode("cp932")
+    # bad_cad_name, bad_org_name
+    folder = "DRAWINGF" if construction else "DRAWING"
+    assert f"{folder}/S1LC001Z.DXF" in files
+    assert ("MEET/ORG/MEETING1.PDF" in files) == construction
+    # utf8_xml: UTF-8 (not Shift_JIS) with a 機種依存文字
+    utf8 = root / ("PLAN/PLAN.XML" if construction else "REPORT/REPORT.XML")
+    text = utf8.read_bytes().decode("utf-8")
+    assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
+    assert "㈱" in text
+    # fullwidth: 撮影箇所 of the 8th photo
+    assert infos[7].findtext("撮影情報/撮影箇所") == "Ｎｏ．８"
+    # truncated_jpeg: the 8th photo does not decode
+    with (
+        pytest.raises(OSError, match="truncated"),
+        Image.open(root / "PHOTO/PIC/P0000008.JPG") as im,
+    ):
+        im.load()
+    # drawing_no_location: the first 平面図 has neither 境界座標 nor 基準点情報
+    drawings = DET.fromstring(
+        re.sub(
+            r"<!DOCTYPE[^>]*>",
+            "",
+            (root / folder / f"{folder}.XML").read_bytes().decode("cp932").split("?>", 1)[1],
+        )
+    )
+    plans = [g for g in drawings.iter("図面情報") if g.findtext("図面種類") == "平面図"]
+    assert plans[0].find("境界座標情報") is None
+    assert plans[0].find("基準点情報") is None
+    assert all(g.find("境界座標情報") is not None for g in plans[1:])
+    # blackboard_nohash: XMP with 小黒板情報 but no hashCode
+    photo3 = (root / "PHOTO/PIC/P0000003.JPG").read_bytes()
+    assert b"http://dcpadv.org/schema/3.0/photoinfo" in photo3
+    assert b"hashCode" not in photo3
+    # virus: the EICAR test file, named in OTHRS.XML
+    assert (root / "OTHRS/ORG001/SCAN0001.TXT").read_bytes().startswith(b"X5O!P%@AP[4\\PZX54")
 
 
 def _is_date(value: str) -> bool:
@@ -278,20 +338,30 @@ def _is_date(value: str) -> bool:
 
 
 def test_validator_finds_each_defect_and_nothing_on_clean(broken: Manifest, tmp_path: Path) -> None:
-    """Cross-check with the §2.2 validator (indexer.extract.deliverable)."""
+    """Cross-check with the §2.2 validator (indexer.extract.deliverable): every expectation of
+    the manifest is found, with the virus scan through a clamd peer; a clean package of the
+    same seed has no finding but the notice that no scanner ran."""
     from indexer.extract.deliverable import validate_tree
+    from indexer.extract.deliverable.clamd import ClamdScanner
 
     kind = broken.kind
     clean = generate(tmp_path, Options(kind=kind, files=60, seed=11))
     for profile in ("mlit", "maff"):
-        assert validate_tree(Path(clean.root), profile).findings == []
-    report = validate_tree(Path(broken.root), "mlit")
+        found = validate_tree(Path(clean.root), profile).findings
+        assert [f.check for f in found] == ["virus.not_run"]
+    with fake_clamd() as (url, server):
+        report = validate_tree(Path(broken.root), "mlit", scanner=ClamdScanner(url))
+        assert server.scanned == len([f for f in broken.files if "Thumbs" not in f.path])
+    assert report.scan == "infected"
     for name, spec in broken.defects.items():
         for item in spec["expected"]:
             if item["source"] != "validate":
                 continue
             hits = [f for f in report.findings if f.check == item["check"]]
             assert any(f.path == item["path"] for f in hits), (name, item, hits)
+    without = validate_tree(Path(broken.root), "mlit")
+    assert not [f for f in without.findings if f.check == "virus"]
+    assert [f.check for f in without.findings if f.rule == 29] == ["virus.not_run"]
 
 
 def test_cli_writes_zip_and_manifest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,9 @@
 //   /vendor/pdfjs/pdf.worker.min.mjs
 //   /vendor/pdfjs/cmaps/           CMaps (Japanese PDFs need them: cMapUrl, cMapPacked: true)
 //   /vendor/pdfjs/standard_fonts/
+//   /vendor/fullcalendar/fullcalendar.js   FullCalendar's standard bundle (sets window.FullCalendar)
+//   /vendor/fullcalendar/fullcalendar.css  its styles, taken out of the bundle (see below)
+//   /vendor/fullcalendar/ja.js             its Japanese locale (FullCalendar.globalLocales)
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,9 +26,11 @@ const vendor = [
   ["pdfjs-dist/build/pdf.worker.min.mjs", "pdfjs/pdf.worker.min.mjs"],
   ["pdfjs-dist/cmaps", "pdfjs/cmaps"],
   ["pdfjs-dist/standard_fonts", "pdfjs/standard_fonts"],
+  ["@fullcalendar/core/locales/ja.global.min.js", "fullcalendar/ja.js"],
 ];
+const FULLCALENDAR = "fullcalendar/index.global.js";
 
-for (const [from] of vendor) {
+for (const [from] of [...vendor, [FULLCALENDAR]]) {
   if (!existsSync(join(modules, from))) {
     console.error(`build: missing ${from}; run: npm ci --prefix ui`);
     process.exit(1);
@@ -40,6 +45,34 @@ for (const [from, to] of vendor) {
   mkdirSync(dirname(target), { recursive: true });
   cpSync(join(modules, from), target, { recursive: true });
 }
+fullCalendar(join(modules, FULLCALENDAR), join(dist, "vendor", "fullcalendar"));
+
+// FullCalendar 6 injects its styles at run time into a <style> element, which the app's
+// Content-Security-Policy (style-src 'self', api/ui/router.py) refuses. The build moves them
+// into a stylesheet served from 'self': the bundle's CSS strings (`var css_248z… = "…";`) are
+// written to fullcalendar.css, and the bundle's style registration is switched off. The icon
+// font (a data: URL, also refused) is left out: the calendar uses text buttons
+// (buttonIcons: false). Any change in the bundle that breaks this stops the build.
+function fullCalendar(source, target) {
+  let code = readFileSync(source, "utf8");
+  const css = [];
+  for (const m of code.matchAll(/var css_248z[$\w]* = ("(?:[^"\\]|\\.)*");/g)) css.push(JSON.parse(m[1]));
+  const hook = "function registerStylesRoot(rootNode) {";
+  if (css.length < 3 || !code.includes(hook)) {
+    console.error("build: FullCalendar's bundle changed (styles not found); see fullCalendar() in build.mjs");
+    process.exit(1);
+  }
+  code = code.replace(hook, `${hook} return; // styles come from fullcalendar.css (build.mjs)`);
+  const styles = css.join("\n").replace(/@font-face\{[^}]*\}/g, "");
+  mkdirSync(target, { recursive: true });
+  writeFileSync(join(target, "fullcalendar.js"), code);
+  writeFileSync(join(target, "fullcalendar.css"), `/* FullCalendar ${fcVersion()} styles (MIT), extracted by ui/build.mjs */\n${styles}\n`);
+}
+
+function fcVersion() {
+  return JSON.parse(readFileSync(join(modules, "fullcalendar", "package.json"), "utf8")).version;
+}
+
 // A build stamp lets the server and tests tell which build is served.
 const pkg = JSON.parse(readFileSync(join(here, "package.json"), "utf8"));
 writeFileSync(

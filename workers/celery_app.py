@@ -36,12 +36,12 @@ TASKS_PACKAGE = "workers.tasks"
 _app: Any = None
 
 
-def beat_schedule() -> dict[str, dict[str, Any]]:
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """Periodic housekeeping run by beat (``kura serve`` starts it beside the worker): every
-    module's entries (``api.modules``)."""
+    module's entries (``api.modules``), some of them timed by settings."""
     from api.modules import beat_schedule as modules_beat
 
-    return modules_beat()
+    return modules_beat(settings)
 
 
 def task_modules() -> list[str]:
@@ -61,7 +61,7 @@ def create_celery(settings: Settings) -> Celery:
     app = Celery("kura", include=task_modules())
     app.conf.update(celery_config(settings))
     app.conf.beat_schedule_filename = str(settings.data_dir / "celerybeat-schedule")
-    app.conf.beat_schedule = beat_schedule()
+    app.conf.beat_schedule = beat_schedule(settings)
     app.conf.worker_hijack_root_logger = False
     app.kura_settings = settings
     return app

@@ -21,7 +21,7 @@ from storage.errors import DuplicateKey, NotFound, StaleVersion
 from storage.ports import BlobInfo, BlobStore, RecordStore
 
 _RETRIES = 50
-DERIVED_NAMES = ("text.json", "thumb.jpg")
+DERIVED_NAMES = ("text.json", "thumb.jpg", "as.pdf")  # as.pdf: a proposal bundle's conversion
 
 
 def upload_key() -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from api.archive.models import BLOBS, NODES, IngestState, NodeKind, derived_key
 from api.consistency import register_blob_refs, register_indexable
+from api.works.indexing import deliverable_fields
 from indexer.documents import SORT_TITLE, normalize
 from storage.errors import NotFound, StaleVersion
 from storage.ports import BlobStore, IndexSpec, RecordStore
@@ -59,8 +60,12 @@ DOC_CLASSES = frozenset(
 
 
 def doc_class_of(node: Record) -> str | None:
-    """``meta.doc_class``, else the 電子納品 top folder the file lies under (any depth)."""
+    """``meta.doc_class``, else the 電子納品 top folder the file lies under (any depth); None
+    for a file of a package that no management XML names (rule 4: kept, but not indexed as
+    a deliverable, issue 8 item 3)."""
     meta = node.get("meta") or {}
+    if meta.get("role") == "unreferenced":
+        return None
     if meta.get("doc_class"):
         return str(meta["doc_class"])
     for part in str(node.get("path") or "").split("/")[:-1]:
@@ -140,6 +145,7 @@ def file_to_doc(
         "created_at": node.get("created_at"),
         "updated_at": node.get("updated_at"),
         "stamp": int(node["version"]),
+        **deliverable_fields(work),
     }
     return {k: v for k, v in doc.items() if v is not None and v != []}
 

@@ -57,8 +57,11 @@ NODE_INDEXES = [
     # Metadata tree "by document class": one group's files by name.
     IndexSpec((("work_id", 1), ("kind", 1), ("meta.doc_class", 1), ("sort_name", 1), ("id", 1))),
     IndexSpec((("work_id", 1), ("ingest.state", 1))),
+    # Recovery of files left processing / queued by a crash (api.archive.recovery).
+    IndexSpec((("ingest.state", 1), ("ingest.started_at", 1))),
+    IndexSpec((("ingest.state", 1), ("updated_at", 1))),
 ]
-BLOB_INDEXES = [IndexSpec((("refs", 1),))]
+BLOB_INDEXES = [IndexSpec((("refs", 1),)), IndexSpec((("key", 1),))]
 
 MAX_NAME = 255
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f/\\]")

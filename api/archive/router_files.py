@@ -110,7 +110,13 @@ async def reingest_file(
     assert node is not None
     audit = AuditLog(container.records, container.clock)
     for _ in range(5):
-        ingest = {**(node.get("ingest") or {}), "state": IngestState.QUEUED.value, "reason": None}
+        # A fresh start: the recovery's count of interrupted runs starts again too.
+        ingest = {
+            **(node.get("ingest") or {}),
+            "state": IngestState.QUEUED.value,
+            "reason": None,
+            "recovered": 0,
+        }
         async with container.uow() as uow:
             try:
                 updated = await container.records.update(

@@ -26,8 +26,19 @@ MAX_PAGE = 1000
 # The outline holds one small entry per folder in memory; past this many folders it stops
 # and says so (``truncated``) rather than growing without bound.
 MAX_OUTLINE_FOLDERS = 50_000
-# Keys a metadata tree may group by: plain ``node.meta`` fields written by ingest/packages.
-META_TREE_KEYS = ("doc_class", "category", "media", "work_kind", "photo_category")
+# Keys a metadata tree may group by: ``node.meta`` fields the 電子納品 check writes
+# (``api.deliverables.package``): 書類区分, the file's role in the package, メディア番号,
+# 写真-大分類, 打合せ簿種類, その他サブフォルダ日本語名, 図面種類 (issue 8 item 11; the
+# work-level ``category`` / ``work_kind`` never were node fields and are gone).
+META_TREE_KEYS = (
+    "doc_class",
+    "role",
+    "media",
+    "photo_category",
+    "meeting_kind",
+    "other_folder",
+    "drawing_kind",
+)
 _MAX_GROUPS = 5_000
 
 

@@ -1,5 +1,8 @@
 """``kura validate PATH``: the 電子納品 check (deliverables-and-bonds.md §2.2) on a ZIP or a
-folder, offline. Exit 0 without E findings, 1 with any, 2 when the input cannot be read."""
+folder, offline. Exit 0 without E findings, 1 with any, 2 when the input cannot be read.
+
+``--clamd tcp://host:3310`` (or ``KURA_DELIVERABLES__CLAMD_URL``) scans every file with
+ClamAV (rule 29); without it the report says the virus check was not run."""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ from pathlib import Path
 
 import click
 
+from api.config import Settings
 from indexer.extract.deliverable import Report, ZipTree, validate_tree
+from indexer.extract.deliverable.clamd import ClamdScanner
 from indexer.extract.deliverable.rules import Profile
 
 SEVERITY = {"E": "エラー", "W": "警告", "N": "通知"}
@@ -23,6 +28,8 @@ def render_text(report: Report) -> str:
             f"要領: {report.standard}  適用要領基準: {report.applied_standard or '－'}  "
             f"DTD: {report.dtd_version or '－'}  プロファイル: {report.profile}"
         )
+        if report.edition:
+            lines.append(f"判定した要領: {report.edition}")
     for f in report.findings:
         where = f.path or "-"
         if f.line:
@@ -41,6 +48,7 @@ def render_json(report: Report) -> str:
         "dtd_version": report.dtd_version,
         "root": report.root,
         "fields": report.fields,
+        "unreferenced": report.unreferenced,
         **report.to_dict(),
     }
     return json.dumps(body, ensure_ascii=False, indent=2)
@@ -58,14 +66,27 @@ def register(cli: click.Group) -> None:
         help="mlit: 国土交通省（標準）, maff: 農林水産省（厳格）。省略時は適用要領基準から。",
     )
     @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-    def validate_cmd(path: Path, profile: Profile | None, fmt: str) -> None:
+    @click.option(
+        "--clamd",
+        default=None,
+        help="ClamAVのclamd（tcp://host:port または unix:///path）。省略時は "
+        "KURA_DELIVERABLES__CLAMD_URL、それもなければウイルスチェックは実施しません。",
+    )
+    def validate_cmd(path: Path, profile: Profile | None, fmt: str, clamd: str | None) -> None:
         """Check a 電子納品 package (ZIP or folder) without network access."""
         try:
+            configured = Settings().deliverables
+            url = clamd or configured.clamd_url
+            scanner = ClamdScanner(url, configured.clamd_timeout_s) if url else None
+        except ValueError as exc:  # includes pydantic's ValidationError
+            click.echo(f"clamdの指定が正しくありません: {exc}", err=True)
+            sys.exit(2)
+        try:
             if path.is_dir():
-                report = validate_tree(path, profile)
+                report = validate_tree(path, profile, scanner=scanner)
             elif path.is_file() and zipfile.is_zipfile(path):
                 with zipfile.ZipFile(path) as zf:
-                    report = validate_tree(ZipTree(zf), profile)
+                    report = validate_tree(ZipTree(zf), profile, scanner=scanner)
             else:
                 click.echo(
                     f"読み込めません（フォルダまたはZIPを指定してください）: {path}", err=True

@@ -20,46 +20,14 @@ from api.errors import Conflict, NotFoundError, StaleVersionError
 from api.kit.clock import to_iso
 from api.kit.uow import UnitOfWork
 from api.permissions.policy import Subject
+from indexer.extract.deliverable.rules import RULE_TITLES
 from storage.errors import StaleVersion
 from storage.ports import RecordStore
 from storage.query import Eq, Query, Record
 
-# §2.2 rule names (deliverables-and-bonds.md), so a report says 「規則11 使用文字」, not only
-# the number. Findings written by the validator carry their own ``title``; this table names
-# the rules of findings stored before they did. Rule 30 (the package belongs to its work) is
-# Kura's own (issue 8 item 10).
-RULE_TITLES: dict[int, str] = {
-    1: "管理ファイル",
-    2: "DTDファイル",
-    3: "フォルダ構成",
-    4: "管理ファイルに記載のないファイル",
-    5: "不要ファイル",
-    6: "サブフォルダ",
-    7: "ファイル名・フォルダ名の文字",
-    8: "命名規則",
-    9: "XMLの文法",
-    10: "DTDとの整合",
-    11: "使用文字",
-    12: "必須項目",
-    13: "文字数",
-    14: "日付",
-    15: "選択肢",
-    16: "境界座標",
-    17: "コード",
-    18: "ファイルの存在",
-    19: "シリアル番号",
-    20: "参考図",
-    21: "参考図フォルダ",
-    22: "写真（JPEG）",
-    23: "撮影日",
-    24: "PDFのセキュリティ",
-    25: "小黒板情報",
-    26: "安全でないパス",
-    27: "サイズ上限",
-    28: "XMLの実体・外部参照",
-    29: "ウイルスチェック",
-    30: "工事・業務との一致",
-}
+# §2.2 rule names (deliverables-and-bonds.md): a report says 「規則11 使用文字」, not only the
+# number. Findings written by the validator carry their own ``title``; the validator's table
+# names the rules of findings stored before they did.
 SEVERITY_NAMES = {"E": "エラー", "W": "警告", "N": "通知"}
 PROFILE_NAMES = {"mlit": "国土交通省（標準）", "maff": "農林水産省（厳格）"}
 _RETRIES = 5

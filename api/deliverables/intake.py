@@ -22,6 +22,7 @@ lost, and a re-run skips what is already there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib
 import importlib.util
@@ -42,6 +43,7 @@ from api.errors import KuraError, NotFoundError, ValidationFailed
 from api.kit.clock import to_iso
 from api.kit.ids import new_id
 from api.permissions.policy import Subject
+from storage.errors import NotFound, StaleVersion
 from storage.ports import BlobInfo, IndexSpec, RecordStore
 from storage.query import Eq, In, Query, Record
 
@@ -559,6 +561,7 @@ async def import_zip_node(
         raise NotFoundError("案件が見つかりません。")
     actor = str(node.get("created_by") or "system:deliverables")
     source = f"{NODES}/{node_id}"
+    await _close_dead_runs(container, str(work["id"]), source)
     svc = ImportService(container)
     blob = await svc.nodes.cas.get(str(node["sha256"]))
     container.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -591,6 +594,22 @@ async def import_zip_node(
         analysed = await analyse_package(container, str(work["id"]), root_id)
         report["analysed"] = analysed is not None
     return report
+
+
+async def _close_dead_runs(container: Container, work_id: str, source: str) -> None:
+    """A run of this ZIP's job whose worker died left its import ``running``; the job is run
+    again by the job sweeper and this run continues it (skipping what is placed already), so
+    the dead run's record becomes ``interrupted``."""
+    where = (Eq("work_id", work_id), Eq("source", source), Eq("state", "running"))
+    now = to_iso(container.clock.now())
+    for stale in (await container.records.find(IMPORTS, Query(where=where, limit=100))).items:
+        with contextlib.suppress(StaleVersion, NotFound):
+            await container.records.update(
+                IMPORTS,
+                str(stale["id"]),
+                {"state": "interrupted", "updated_at": now},
+                stale["version"],
+            )
 
 
 def _dicts(findings: Sequence[Finding]) -> list[dict[str, str]]:

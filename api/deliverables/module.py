@@ -8,6 +8,10 @@ from api.deliverables.permissions import DeliverableRules
 from api.deliverables.router import router
 from api.deliverables.router_checks import router as checks_router
 from api.modules import Module
+from api.works.lifecycle import register_work_records
+
+# A disposed work takes its check results and import records with it (issue 8 item 12).
+register_work_records(package.DELIVERABLES, intake.IMPORTS)
 
 
 async def _schema(container: Container) -> None:

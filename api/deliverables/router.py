@@ -19,7 +19,7 @@ from api.deliverables.package import (
     analyse,
     list_for_work,
     package_nodes,
-    photo_tree_of,
+    tree_of,
 )
 from api.deps import ContainerDep, SubjectDep
 from api.errors import NotFoundError
@@ -64,8 +64,10 @@ def _summary(record: Record) -> dict[str, Any]:
         "index_kind": record.get("index_kind"),
         "standard": record.get("standard"),
         "applied_standard": record.get("applied_standard"),
+        "edition": record.get("edition"),
         "dtd_version": record.get("dtd_version"),
         "profile": report.get("profile"),
+        "scan": report.get("scan"),
         "counts": report.get("counts"),
         "created_at": record.get("created_at"),
     }
@@ -113,12 +115,38 @@ async def reanalyse(
 
 @router.get("/deliverables/{deliverable_id}/photo-tree")
 async def photo_tree(
+    container: ContainerDep,
+    subject: SubjectDep,
+    deliverable_id: str,
+    representative: bool | None = None,
+    frequency: bool | None = None,
+) -> dict[str, Any]:
+    """写真-大分類 → 写真区分 → 工種 → 種別 → 細別 → 写真タイトル, with counts per level and
+    photo node ids; ``representative`` / ``frequency`` keep the photos whose 代表写真 /
+    提出頻度写真 flag has that value (issue 8 item 11)."""
+    record = await _load(container, subject, deliverable_id, "files.read")
+    tree = await tree_of(container.records, record, "photo", representative, frequency)
+    await _photo_facts(container, tree)
+    return {"deliverable_id": deliverable_id, "total": sum(t["count"] for t in tree), "tree": tree}
+
+
+@router.get("/deliverables/{deliverable_id}/meet-tree")
+async def meet_tree(
     container: ContainerDep, subject: SubjectDep, deliverable_id: str
 ) -> dict[str, Any]:
-    """写真-大分類 → 写真区分 → 工種 → 種別 → 細別, with counts per level and photo node ids."""
+    """打合せ簿: 打合せ簿種類 → 発行日付, with the files and their node ids."""
     record = await _load(container, subject, deliverable_id, "files.read")
-    tree = await photo_tree_of(container.records, record)
-    await _photo_facts(container, tree)
+    tree = await tree_of(container.records, record, "meet")
+    return {"deliverable_id": deliverable_id, "total": sum(t["count"] for t in tree), "tree": tree}
+
+
+@router.get("/deliverables/{deliverable_id}/othrs-tree")
+async def othrs_tree(
+    container: ContainerDep, subject: SubjectDep, deliverable_id: str
+) -> dict[str, Any]:
+    """その他: サブフォルダ日本語名 → 資料名, with the files and their node ids."""
+    record = await _load(container, subject, deliverable_id, "files.read")
+    tree = await tree_of(container.records, record, "othrs")
     return {"deliverable_id": deliverable_id, "total": sum(t["count"] for t in tree), "tree": tree}
 
 
@@ -182,6 +210,7 @@ def render_report(record: Record, nodes: dict[str, Record], only: str | None = N
     head = [
         ("要領", record.get("standard")),
         ("適用要領基準", record.get("applied_standard")),
+        ("判定した要領", record.get("edition")),
         ("DTDバージョン", record.get("dtd_version")),
         ("検査プロファイル", profile),
         ("検査日時", record.get("created_at")),

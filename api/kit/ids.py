@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from datetime import UTC, datetime
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -22,3 +23,13 @@ def new_id() -> str:
 
 def is_id(value: str) -> bool:
     return bool(ID_RE.match(value))
+
+
+def id_time(value: str) -> datetime:
+    """When an id from ``new_id`` was made (its leading 48 bits of milliseconds)."""
+    if not is_id(value):
+        raise ValueError(f"not an id: {value!r}")
+    number = 0
+    for char in value[:10]:
+        number = number * 32 + _ALPHABET.index(char)
+    return datetime.fromtimestamp(number / 1000, UTC)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 import threading
 import time
 import uuid
@@ -29,18 +30,29 @@ from api.config import Settings
 from storage.errors import BackendUnavailable
 from storage.ports import Health
 
+log = logging.getLogger("kura.jobs")
+
 # Queues the worker consumes; every task name is routed to one of them by its package.
-TASK_QUEUES = ("default", "index", "mail")
+# ``jobs`` carries the sweeper alone, so it never waits behind a long queue of ingests.
+TASK_QUEUES = ("default", "index", "mail", "jobs")
 TASK_ROUTES: dict[str, dict[str, str]] = {
     "index.*": {"queue": "index"},
     "mail.*": {"queue": "mail"},
+    "jobs.*": {"queue": "jobs"},
 }
+JOB_HEADER = "kura_job"
 # How long an API request may wait on the broker before answering 503.
 CONNECT_TIMEOUT_S = 2.0
 HEALTH_TIMEOUT_S = 3.0
 ENQUEUE_TIMEOUT_S = 10.0
 EAGER_RESULTS_KEPT = 1000
 WORKER_APP_PATH = "workers.celery_app:create_celery"
+
+
+def queue_for(task: str) -> str:
+    """The queue a task name is routed to (``TASK_ROUTES``)."""
+    route = TASK_ROUTES.get(f"{task.partition('.')[0]}.*")
+    return route["queue"] if route else "default"
 
 
 def is_redis(url: str) -> bool:
@@ -137,9 +149,21 @@ class CeleryJobQueue:
         """
         if self.eager:
             return await self._run_eager(task, kwargs)
+        return await self._send(task, kwargs, None)
+
+    async def send(self, task: str, kwargs: dict[str, Any], *, job_id: str) -> None:
+        """Send a recorded job (``api.jobs.ledger``): the job id is the task id and travels
+        in the ``kura_job`` header, which makes the worker track it on the job record."""
+        if self.eager:
+            await self._run_eager(task, kwargs, job_id)
+            return
+        await self._send(task, kwargs, job_id)
+
+    async def _send(self, task: str, kwargs: dict[str, Any], job_id: str | None) -> str:
+        headers = {JOB_HEADER: job_id} if job_id else None
 
         def send() -> str:
-            return str(self._app.send_task(task, kwargs=kwargs).id)
+            return str(self._app.send_task(task, kwargs=kwargs, task_id=job_id, headers=headers).id)
 
         try:
             return await asyncio.wait_for(asyncio.to_thread(send), ENQUEUE_TIMEOUT_S)
@@ -149,6 +173,34 @@ class CeleryJobQueue:
             if isinstance(exc, EncodeError):
                 raise  # a programming error (non-JSON argument), not an outage
             raise BackendUnavailable("jobs", _reason(exc)) from exc
+
+    async def waiting(self) -> dict[str, int] | None:
+        """Messages waiting per queue (a passive declare: the SQL transport counts visible
+        rows, Redis the list length); None when the broker does not answer."""
+        if self.eager:
+            return dict.fromkeys(TASK_QUEUES, 0)
+
+        def count() -> dict[str, int]:
+            from kombu.exceptions import ChannelError
+
+            sizes: dict[str, int] = {}
+            with self._app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT_S)
+                for name in TASK_QUEUES:
+                    with conn.channel() as channel:
+                        try:
+                            ok = channel.queue_declare(queue=name, passive=True)
+                        except ChannelError:
+                            sizes[name] = 0  # never declared (Redis: an empty list)
+                            continue
+                        sizes[name] = int(ok.message_count)
+            return sizes
+
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(count), HEALTH_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("queue sizes unavailable: %s", _reason(exc))
+            return None
 
     async def health(self) -> Health:
         """Whether the broker answers now (within ~3 s); never raises."""
@@ -227,13 +279,13 @@ class CeleryJobQueue:
             self._worker_app = app
         return self._worker_app
 
-    async def _run_eager(self, task: str, kwargs: dict[str, Any]) -> str:
+    async def _run_eager(self, task: str, kwargs: dict[str, Any], job_id: str | None = None) -> str:
         if getattr(_EAGER, "deferred", None) is not None:
             # Enqueued by a task that is running eagerly: a real worker would pick it up
             # after the current task; run it then (running it now would wait on the busy
             # worker runtime forever).
-            task_id = str(uuid.uuid4())
-            _EAGER.deferred.append((self, task, kwargs, task_id))
+            task_id = job_id or str(uuid.uuid4())
+            _EAGER.deferred.append((self, task, kwargs, task_id, job_id))
             return task_id
         if self._eager_pool is None:
             # One thread: tasks run one at a time on the worker runtime's single event loop.
@@ -242,11 +294,11 @@ class CeleryJobQueue:
         def run() -> str:
             _EAGER.deferred = []
             try:
-                task_id = self._apply(task, kwargs)
+                task_id = self._apply(task, kwargs, job_id, job_id)
                 # Tasks enqueued by tasks, in the order a worker would take them.
                 while _EAGER.deferred:
-                    queue, name, args, deferred_id = _EAGER.deferred.pop(0)
-                    queue._apply(name, args, deferred_id)
+                    queue, name, args, deferred_id, deferred_job = _EAGER.deferred.pop(0)
+                    queue._apply(name, args, deferred_id, deferred_job)
                 return task_id
             finally:
                 _EAGER.deferred = None
@@ -254,13 +306,20 @@ class CeleryJobQueue:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._eager_pool, run)
 
-    def _apply(self, task: str, kwargs: dict[str, Any], task_id: str | None = None) -> str:
+    def _apply(
+        self,
+        task: str,
+        kwargs: dict[str, Any],
+        task_id: str | None = None,
+        job_id: str | None = None,
+    ) -> str:
         app = self._worker()
         if task not in app.tasks:
             from celery.exceptions import NotRegistered
 
             raise NotRegistered(task)
-        outcome = app.tasks[task].apply(kwargs=kwargs, task_id=task_id, throw=True)
+        headers = {JOB_HEADER: job_id} if job_id else None
+        outcome = app.tasks[task].apply(kwargs=kwargs, task_id=task_id, throw=True, headers=headers)
         self._eager_results[str(outcome.id)] = outcome.result
         while len(self._eager_results) > EAGER_RESULTS_KEPT:
             self._eager_results.popitem(last=False)

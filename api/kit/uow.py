@@ -5,6 +5,11 @@ Search must never show what the store does not have (invenio's rule), so service
 the effects run only once the record transaction has committed. If an after-commit effect
 fails, the records stay committed and the drift is reported by ``kura check`` and repaired by
 ``kura reindex``; the failure is logged, never raised to the caller whose write succeeded.
+
+Jobs are the exception that must not be lost: ``enqueue`` writes a job record *inside* the
+transaction (``api.jobs.ledger``, a transactional outbox), so the change and its job commit
+together; after the commit the job is sent at once, and if that send or the worker fails,
+the sweeper sends it again from the record.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from storage.ports import JobQueue, RecordStore, SearchIndex
+from storage.ports import RecordStore, SearchIndex
+
+if TYPE_CHECKING:
+    from api.jobs.ledger import JobLedger
 
 log = logging.getLogger("kura.uow")
 
@@ -23,13 +31,13 @@ _current: ContextVar[UnitOfWork | None] = ContextVar("kura_uow", default=None)
 
 
 class UnitOfWork:
-    def __init__(self, records: RecordStore, index: SearchIndex, jobs: JobQueue) -> None:
+    def __init__(self, records: RecordStore, index: SearchIndex, ledger: JobLedger) -> None:
         self.records = records
         self._index = index
-        self._jobs = jobs
+        self._ledger = ledger
         self._upserts: dict[str, dict[str, Any]] = {}
         self._deletes: set[str] = set()
-        self._jobs_after: list[tuple[str, dict[str, Any]]] = []
+        self._jobs_after: list[dict[str, Any]] = []
         self._callbacks: list[Callable[[], Awaitable[None]]] = []
         self._rollbacks: list[Callable[[], Awaitable[None]]] = []
         self._tx: Any = None
@@ -54,15 +62,25 @@ class UnitOfWork:
         if self._outer is not None:
             return
         _current.reset(self._token)
+        failed: BaseException | None = None
+        if exc is None and self._jobs_after:
+            try:
+                # The outbox: the jobs commit with the change, or neither does.
+                await self._ledger.add(self._jobs_after)
+            except BaseException as err:
+                failed = err
+                exc_type, exc, tb = type(err), err, err.__traceback__
         try:
             await self._tx.__aexit__(exc_type, exc, tb)
         except BaseException:
             await self._run(self._rollbacks, "rollback")
             raise
-        if exc_type is None:
+        if exc is None:
             await self._run_effects()
         else:
             await self._run(self._rollbacks, "rollback")
+            if failed is not None:
+                raise failed
 
     def index(self, doc: dict[str, Any]) -> None:
         """Upsert ``doc`` into the search index after commit."""
@@ -74,9 +92,13 @@ class UnitOfWork:
         self._upserts.pop(doc_id, None)
         self._deletes.add(doc_id)
 
-    def enqueue(self, task: str, **kwargs: Any) -> None:
-        """Send a Celery task by name after commit."""
-        self._jobs_after.append((task, kwargs))
+    def enqueue(self, task: str, **kwargs: Any) -> str:
+        """Record the job ``task(**kwargs)`` with this unit's records and send it after commit
+        (by name, JSON arguments); returns the job id. Delivery is durable: see
+        ``api.jobs.ledger``."""
+        job = self._ledger.new(task, kwargs)
+        self._jobs_after.append(job)
+        return str(job["id"])
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run ``callback`` once the records have committed (errors are logged)."""
@@ -104,9 +126,8 @@ class UnitOfWork:
                 await self._index.refresh()
         except Exception:
             log.exception("index update after commit failed; run `kura reindex`")
-        for task, kwargs in self._jobs_after:
-            try:
-                await self._jobs.enqueue(task, **kwargs)
-            except Exception:
-                log.exception("enqueue of %s after commit failed", task)
+        try:
+            await self._ledger.dispatch(self._jobs_after)
+        except Exception:
+            log.exception("sending jobs after commit failed; the sweeper sends them")
         await self._run(self._callbacks, "after-commit")

@@ -110,3 +110,11 @@ class CalendarDays(MasterBase):
             await self.audit.record(
                 subject, f"{ACTION}.deleted", f"{collection}/{record_id}", before=before
             )
+
+
+async def work_calendar(records: RecordStore, work_id: str) -> BusinessCalendar:
+    """The business calendar a work's deadlines follow: its orderer's (seed 001 別表1-1 4(2):
+    dates of a work count the orderer's business days, for everyone on the work)."""
+    work = await records.get("works", work_id)
+    orderer = work.get("orderer_org_id") if work else None
+    return await load_calendar(records, str(orderer) if orderer else None)

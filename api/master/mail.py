@@ -44,6 +44,57 @@ TEMPLATE_KINDS: dict[str, TemplateKind] = {
         "{user_name} 様\n\n{approver_name} さんが「{proposal_title}」を差し戻しました。\n"
         "理由: {reason}\n\n{url}\n",
     ),
+    # Issue 10 §2 (seed 001 別表1-1 4(15)(19)(22), 別表1-2 4(9)(11)).
+    "proposal.decided": TemplateKind(
+        "決裁完了の通知",
+        _COMMON | {"work_title", "work_number", "proposal_title", "approver_name"},
+        "[{system_name}] 決裁されました: {proposal_title}",
+        "{user_name} 様\n\n「{work_title}」の「{proposal_title}」は {approver_name} さんの承認で"
+        "決裁されました。\n\n{url}\n",
+    ),
+    "proposal.answered": TemplateKind(
+        "回答の通知",
+        _COMMON | {"work_title", "work_number", "proposal_title", "approver_name"},
+        "[{system_name}] 回答がありました: {proposal_title}",
+        "{user_name} 様\n\n{approver_name} さんが「{proposal_title}」に処理・回答を登録しました。"
+        "\n\n{url}\n",
+    ),
+    "proposal.view_requested": TemplateKind(
+        "閲覧依頼の通知",
+        _COMMON | {"work_title", "work_number", "proposal_title", "proposer_name", "priority"},
+        "[{system_name}] 閲覧のお願い: {proposal_title}",
+        "{user_name} 様\n\n「{work_title}」の「{proposal_title}」（発議者: {proposer_name}）の"
+        "閲覧をお願いします。\n重要度: {priority}\n\n{url}\n",
+    ),
+    "proposal.post_review": TemplateKind(
+        "後閲依頼の通知",
+        _COMMON | {"work_title", "work_number", "proposal_title", "approver_name"},
+        "[{system_name}] 後閲のお願い: {proposal_title}",
+        "{user_name} 様\n\nご不在の間に {approver_name} さんが"
+        "「{proposal_title}」を先に承認しました。"
+        "\n後閲をお願いします。\n\n{url}\n",
+    ),
+    "proposal.commented": TemplateKind(
+        "発議へのコメントの通知",
+        _COMMON | {"work_title", "work_number", "proposal_title", "actor_name", "comment"},
+        "[{system_name}] コメント: {proposal_title}",
+        "{user_name} 様\n\n{actor_name} さんが「{proposal_title}」にコメントしました。\n\n"
+        "{comment}\n\n{url}\n",
+    ),
+    "premeeting.registered": TemplateKind(
+        "事前打合せ資料の登録の通知",
+        _COMMON | {"work_title", "work_number", "matter_title", "actor_name"},
+        "[{system_name}] 事前打合せ資料: {matter_title}",
+        "{user_name} 様\n\n「{work_title}」に {actor_name} さんが事前打合せ資料を登録しました。\n"
+        "{matter_title}\n\n{url}\n",
+    ),
+    "premeeting.answered": TemplateKind(
+        "事前打合せの回答の通知",
+        _COMMON | {"work_title", "work_number", "matter_title", "actor_name"},
+        "[{system_name}] 事前打合せの回答: {matter_title}",
+        "{user_name} 様\n\n{actor_name} さんが事前打合せ「{matter_title}」に回答しました。"
+        "\n\n{url}\n",
+    ),
     "bulletin.posted": TemplateKind(
         "掲示板記事の通知",
         _COMMON | {"work_title", "work_number", "post_title", "author_name"},

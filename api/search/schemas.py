@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from indexer.documents import MICRO
+
 Keyword = Annotated[str, Field(min_length=1, max_length=100)]
 DateText = Annotated[str, Field(max_length=40)]
 
@@ -24,7 +26,21 @@ FACET_FIELDS: tuple[str, ...] = (
     "work_kind",
     "status",
     "file_type",
+    # from the work's 電子納品 package (issue 8 item 9)
+    "fiscal_year",
+    "work_field",
+    "work_industry",
 )
+# Keyword filters that are not counted as facets.
+FILTER_FIELDS: tuple[str, ...] = (*FACET_FIELDS, "municipality_code")
+BBox = Annotated[
+    str,
+    Field(
+        max_length=100,
+        pattern=r"^\s*-?\d+(\.\d+)?\s*(,\s*-?\d+(\.\d+)?\s*){3}$",
+        description="西,南,東,北 (decimal degrees, e.g. 132.45,34.38,132.47,34.40)",
+    ),
+]
 
 
 class SearchParams(BaseModel):
@@ -43,6 +59,12 @@ class SearchParams(BaseModel):
     work_kind: list[Keyword] = []
     status: list[Keyword] = []
     file_type: list[Keyword] = []
+    fiscal_year: list[Keyword] = []
+    work_field: list[Keyword] = []
+    work_industry: list[Keyword] = []
+    municipality_code: list[Keyword] = []
+    # works (and their files) whose package's 境界座標 overlaps this rectangle
+    bbox: BBox | None = None
     # A 電子納品 package's management files (its XML, DTDs, stylesheets) are left out unless
     # asked for (issue 8 §3 item 2).
     management: bool = False
@@ -81,6 +103,11 @@ class SearchHitRead(BaseModel):
     work_kind: str | None = None
     status: str | None = None
     file_type: str | None = None
+    fiscal_year: str | None = None
+    work_field: str | None = None
+    work_industry: str | None = None
+    municipality_code: list[str] = []
+    bbox: list[float] | None = None  # 西, 南, 東, 北 of the work's package (decimal degrees)
     period_start: str | None = None
     period_end: str | None = None
     doc_date: str | None = None
@@ -117,7 +144,14 @@ def hit_fields(doc: dict[str, Any]) -> dict[str, Any]:
     contractor = doc.get("contractor")
     if isinstance(contractor, str):
         out["contractor"] = [contractor]
-    for name in ("orderer", "category", "business_type", "doc_class", "status", "file_type"):
+    codes = doc.get("municipality_code")
+    if isinstance(codes, str):
+        out["municipality_code"] = [codes]
+    corners = [doc.get(f"bbox_{k}") for k in ("west", "south", "east", "north")]
+    if all(isinstance(c, int) for c in corners):
+        out["bbox"] = [int(c) / MICRO for c in corners if isinstance(c, int)]
+    names = ("orderer", "category", "business_type", "doc_class", "status", "file_type")
+    for name in (*names, "fiscal_year", "work_field", "work_industry"):
         value = out.get(name)
         if isinstance(value, list):
             out[name] = str(value[0]) if value else None

@@ -31,6 +31,7 @@ from api.search.dates import DateInputError, date_bound
 from api.search.highlight import page_highlights, title_highlight
 from api.search.schemas import (
     FACET_FIELDS,
+    FILTER_FIELDS,
     FacetBucket,
     PageHighlightRead,
     SearchHitRead,
@@ -40,7 +41,8 @@ from api.search.schemas import (
 )
 from api.works.access import member_works, org_wide
 from indexer.backends import decode_cursor, sort_kind
-from indexer.query import DateRange, SearchQuery
+from indexer.documents import MICRO
+from indexer.query import DateRange, IntRange, SearchQuery
 from storage.ports import RecordStore, SearchHit, SearchIndex
 from storage.query import Record
 
@@ -116,7 +118,7 @@ class SearchService:
             sort = "date"  # nothing to rank by
         descending = (p.order or ("asc" if sort == "title" else "desc")) == "desc"
         filters: dict[str, tuple[str, ...]] = {}
-        for name in FACET_FIELDS:
+        for name in FILTER_FIELDS:
             values = getattr(p, name)
             if values:
                 filters[name] = tuple(values)
@@ -144,6 +146,7 @@ class SearchService:
             filters=filters,
             exclude={} if p.management else {"role": (MANAGEMENT_ROLE,)},
             ranges=ranges,
+            numbers=bbox_filter(p.bbox),
             acl=org_wide(subject),
             member_works=member_works,
             sort=sort,
@@ -304,6 +307,32 @@ def with_work(read: SearchHitRead, works: dict[str, Record]) -> SearchHitRead:
         read.work_title = str(work.get("title") or "") or None
         read.work_number = str(work.get("number") or "") or None
     return read
+
+
+def bbox_filter(text: str | None) -> dict[str, IntRange]:
+    """The map filter (issue 8 item 9): ``"西,南,東,北"`` in decimal degrees selects the
+    works (and their files) whose package rectangle (INDEX 境界座標, §1.4 and rule 16)
+    overlaps it: package west <= east, package east >= west, and the same for latitude.
+    Works without 境界座標 are not on the map and never match."""
+    if text is None:
+        return {}
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError as exc:  # the schema's pattern makes this rare
+        raise ValidationFailed(
+            "bbox は「西,南,東,北」の4つの数値で指定してください。", param="bbox"
+        ) from exc
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise ValidationFailed(
+            "bbox の範囲が正しくありません（西≦東、南≦北、経度±180・緯度±90以内）。",
+            param="bbox",
+        )
+    return {
+        "bbox_west": IntRange(lte=round(east * MICRO)),
+        "bbox_east": IntRange(gte=round(west * MICRO)),
+        "bbox_south": IntRange(lte=round(north * MICRO)),
+        "bbox_north": IntRange(gte=round(south * MICRO)),
+    }
 
 
 def _values(value: Any) -> list[str]:

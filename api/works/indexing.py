@@ -22,7 +22,7 @@ from typing import Any
 
 from api.permissions.policy import Subject, WorkRole
 from api.works.models import WorkStatus
-from indexer.documents import SORT_TITLE, normalize
+from indexer.documents import MICRO, SORT_TITLE, normalize
 
 DOC_TYPE = "work"
 
@@ -65,6 +65,37 @@ def principals_for(subject: Subject) -> tuple[str, ...] | None:
     return tuple(out)
 
 
+def deliverable_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """Index fields from the work's latest 電子納品 package (``record["deliverable"]``, written
+    by ``api.deliverables.package``; issue 8 item 9): the facets 発注年度 / 工事分野 / 工事業種,
+    the package's 住所コード beside the work's municipality, and the decimal 境界座標 as
+    micro-degrees for the map filter. Works and their files carry the same values."""
+    package = record.get("deliverable") or {}
+    out: dict[str, Any] = {
+        "fiscal_year": package.get("fiscal_year"),
+        "work_field": package.get("field"),
+        "work_industry": package.get("industry"),
+    }
+    codes = [(record.get("location") or {}).get("municipality_code")]
+    codes += list(package.get("address_codes") or [])
+    out["municipality_code"] = list(dict.fromkeys(c for c in codes if c))
+    bounds = package.get("bounds") or {}
+    if all(isinstance(bounds.get(k), int | float) for k in ("west", "east", "south", "north")):
+        for key in ("west", "east", "south", "north"):
+            out[f"bbox_{key}"] = round(float(bounds[key]) * MICRO)
+    return out
+
+
+def package_texts(record: dict[str, Any]) -> list[str]:
+    """The package's searchable words on the work (工事内容, 施設名称, 住所, キーワード, 名称,
+    水系・路線名)."""
+    package = record.get("deliverable") or {}
+    values = [package.get("title"), package.get("content"), *(package.get("names") or [])]
+    values += [*(package.get("facilities") or []), *(package.get("addresses") or [])]
+    values += list(package.get("keywords") or [])
+    return list(dict.fromkeys(str(v) for v in values if v))
+
+
 def work_to_doc(
     record: dict[str, Any], members: Iterable[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
@@ -85,6 +116,7 @@ def work_to_doc(
         "title": record["title"],
         SORT_TITLE: normalize(record["title"]),
         "body": " ".join(str(p) for p in body_parts if p),
+        "names": package_texts(record) or None,
         "work_id": record["id"],
         "number": record.get("number"),
         "category": record.get("category"),
@@ -94,7 +126,6 @@ def work_to_doc(
         "contractor": list(record.get("contractor_org_ids") or []),
         "work_kind": record.get("kind"),
         "status": record.get("status"),
-        "municipality_code": location.get("municipality_code"),
         "acl": acl,
         "period_start": record.get("period_start"),
         "period_end": record.get("period_end"),
@@ -102,5 +133,6 @@ def work_to_doc(
         "updated_at": record.get("updated_at"),
         "price": record.get("contract_price", record.get("planned_price")),
         "stamp": int(record["version"]),
+        **deliverable_fields(record),
     }
     return {k: v for k, v in doc.items() if v is not None and v != []}

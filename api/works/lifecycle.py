@@ -12,7 +12,9 @@ Rules
   deleting the work and any of its nodes until released (409 ``legal_hold``).
 - An archived work may be deleted (disposed of, with its files) only by operators, only after
   ``retention_until`` and only without a hold; before that: 409 ``retention_active`` for
-  everyone, operators included.
+  everyone, operators included. Disposal also removes the records other modules keep per
+  work (``register_work_records``: the 電子納品 check results and import records, issue 8
+  item 12). Retention years per document class: ``api.config.RETENTION_SOURCES`` (cited).
 - File documents in the index carry the work's status and acl: every change to those (update,
   transition, member change) enqueues ``index.work_files`` (work_id) after commit.
 - Every step is audited: ``works.transitioned`` (with archived_at / retention_until),
@@ -56,6 +58,17 @@ class RetentionActive(Conflict):
 class HoldStateConflict(Conflict):
     code = "hold_state"
     title = "法的保全の状態が要求と一致しません。"
+
+
+# Collections whose records belong to one work (a ``work_id`` field) and go with it on
+# disposal; modules register theirs (``api.deliverables.module``).
+WORK_RECORDS: list[str] = []
+
+
+def register_work_records(*collections: str) -> None:
+    for name in collections:
+        if name not in WORK_RECORDS:
+            WORK_RECORDS.append(name)
 
 
 def add_years(day: date, years: int) -> date:
@@ -173,7 +186,14 @@ class Lifecycle:
         work_id = str(work["id"])
         records = self.works.repo.records
         nodes = [n async for n in records.scan(NODES, (Eq("work_id", work_id),))]
+        owned = {
+            name: [r async for r in records.scan(name, (Eq("work_id", work_id),))]
+            for name in WORK_RECORDS
+        }
         async with self.works.uow() as uow:
+            for name, items in owned.items():
+                for item in items:
+                    await records.delete(name, str(item["id"]), None)
             cas = ContentStore(records, self.works.blobs, self.works.clock)
             for node in nodes:
                 await records.delete(NODES, str(node["id"]), None)
@@ -188,7 +208,11 @@ class Lifecycle:
                 "works.disposed",
                 f"works/{work_id}",
                 before=work,
-                detail={"nodes": len(nodes), "retention_until": work.get("retention_until")},
+                detail={
+                    "nodes": len(nodes),
+                    "retention_until": work.get("retention_until"),
+                    "records": {name: len(items) for name, items in owned.items()},
+                },
             )
             uow.unindex(work_id)
 

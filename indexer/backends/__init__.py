@@ -10,6 +10,8 @@ suite in ``tests/contract/test_search.py`` expects identical results from each:
   an empty value tuple matches nothing. ``acl=None`` is no access filter, ``()`` matches nothing
   (unless ``member_works`` names works: then a document matches ``acl`` or its ``work_id``).
 - ``ranges``: inclusive microsecond bounds (``indexer.dates.range_bounds``).
+- ``numbers``: inclusive bounds on integer fields; a document without the field never matches
+  (the map filter: a work without 境界座標 is not inside any rectangle).
 - sorts: relevance (score desc), title (normalised title) or a date field, each then by ``id`` in
   the same direction; documents without the date come last in both directions.
 - facets: per keyword field, up to ``FACET_SIZE`` values by count desc then value, counted over
@@ -54,6 +56,7 @@ def check_query(query: SearchQuery) -> tuple[str, ...]:
     bad += [f for f in query.filters if f not in KEYWORD_FIELDS]
     bad += [f for f in query.facets if f not in KEYWORD_FIELDS]
     bad += [f for f in query.ranges if f not in DATE_FIELDS]
+    bad += [f for f in query.numbers if f not in INT_FIELDS]
     if query.sort == "date" and query.sort_date_field not in DATE_FIELDS:
         bad.append(query.sort_date_field)
     if query.sort not in ("relevance", "title", "date"):
@@ -62,6 +65,12 @@ def check_query(query: SearchQuery) -> tuple[str, ...]:
         raise InvalidQuery(f"unknown search field(s): {', '.join(bad)}")
     for rng in query.ranges.values():
         range_bounds(rng.gte, rng.lte)  # refuses values that are not ISO dates
+    for num in query.numbers.values():
+        if any(
+            v is not None and (not isinstance(v, int) or isinstance(v, bool))
+            for v in (num.gte, num.lte)
+        ):
+            raise InvalidQuery("number bounds must be integers")
     if query.limit < 0:
         raise InvalidQuery("limit must not be negative")
     return fields

@@ -65,7 +65,8 @@ from storage.ports import Health, SearchHit, SearchResult
 SCAN_BATCH = 1000
 BULK_CHUNK = 500
 # The layout of the mappings below; an index of another layout is refused until reindexed.
-SCHEMA_VERSION = 3  # 3: the "role" keyword field
+SCHEMA_VERSION = 4  # 3: facets 発注年度・工事分野・工事業種 and map fields (issue 8 §1 item 9);
+# 4: the "role" keyword field (management files hidden, issue 8 §3 item 2)
 CHARS = "ch"
 BIGRAMS = "bg"
 
@@ -319,6 +320,9 @@ class ElasticsearchIndex:
             bounds = {k: v for k, v in (("gte", low), ("lte", high)) if v is not None}
             if bounds:
                 filters.append({"range": {field: bounds}})
+        for field, num in query.numbers.items():
+            limits = {k: v for k, v in (("gte", num.gte), ("lte", num.lte)) if v is not None}
+            filters.append({"range": {field: limits}} if limits else {"exists": {"field": field}})
         must_not = [
             {"terms": {field: list(values)}} for field, values in query.exclude.items() if values
         ]

@@ -455,6 +455,15 @@ class TantivyIndex:
                 schema, field, tantivy.FieldType.Integer, lower_bound=low, upper_bound=high
             )
             must.append((tantivy.Occur.Must, tantivy.Query.const_score_query(sub, 0.0)))
+        for field, num in query.numbers.items():
+            sub = tantivy.Query.range_query(
+                schema,
+                field,
+                tantivy.FieldType.Integer,
+                lower_bound=num.gte if num.gte is not None else -(1 << 62),
+                upper_bound=num.lte if num.lte is not None else 1 << 62,
+            )
+            must.append((tantivy.Occur.Must, tantivy.Query.const_score_query(sub, 0.0)))
         for field, values in query.exclude.items():
             if values:
                 sub = tantivy.Query.term_set_query(schema, field, list(values))

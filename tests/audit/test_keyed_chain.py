@@ -377,7 +377,7 @@ async def checkpoint_objects(c: Container) -> list[str]:
 
 
 def test_checkpoints_are_written_once_per_head_and_verified(env: Path) -> None:
-    assert "audit.checkpoint" in {e["task"] for e in beat_schedule().values()}
+    assert "audit.checkpoint" in {e["task"] for e in beat_schedule(Settings()).values()}
     assert kura("audit", "checkpoint").output.strip() == "the audit log is empty: nothing to pin"
     record(3)
     out = kura("audit", "checkpoint")

@@ -9,7 +9,9 @@ import click
 from click.testing import CliRunner
 
 from api.cli import validate
+from tests.datagen.fidelity import eicar
 from tests.deliverables.packages import package, write_folder, write_zip
+from tests.support.clamd import fake_clamd
 
 
 def cli() -> click.Group:
@@ -23,7 +25,10 @@ def test_clean_folder_exits_zero(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli(), ["validate", str(folder)])
     assert result.exit_code == 0, result.output
     assert "適用要領基準: 土木202203-01" in result.output
-    assert "エラー 0件 / 警告 0件 / 通知 0件" in result.output
+    # the one notice: no virus scanner configured (rule 29, never silently passed)
+    assert "エラー 0件 / 警告 0件 / 通知 1件" in result.output
+    assert "N [規則29]" in result.output
+    assert "判定した要領: 工事完成図書の電子納品等要領（土木） R4.3" in result.output
 
 
 def test_zip_with_errors_exits_one_and_json(tmp_path: Path) -> None:
@@ -55,6 +60,22 @@ def test_warnings_only_exit_zero(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli(), ["validate", str(write_folder(files, tmp_path / "p"))])
     assert result.exit_code == 0
     assert "W [規則17]" in result.output
+
+
+def test_virus_scan_with_clamd(tmp_path: Path) -> None:
+    """Rule 29 through ``--clamd`` (a clamd protocol peer: real ClamAV needs signatures from
+    the internet)."""
+    files = package()
+    files["OTHRS/ORG001/DOC001.PDF"] = eicar()
+    folder = write_folder(files, tmp_path / "pkg")
+    with fake_clamd() as (url, server):
+        result = CliRunner().invoke(cli(), ["validate", str(folder), "--clamd", url])
+    assert result.exit_code == 1, result.output
+    assert "E [規則29] OTHRS/ORG001/DOC001.PDF: ウイルスが検出されました" in result.output
+    assert server.scanned == len(files)
+    bad = CliRunner().invoke(cli(), ["validate", str(folder), "--clamd", "http://x"])
+    assert bad.exit_code == 2
+    assert "clamd" in bad.output
 
 
 def test_unusable_input_exits_two(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from indexer.backends import FACET_SIZE, text_value
 from indexer.backends.elasticsearch import ElasticsearchIndex
 from indexer.backends.embedded import TantivyIndex, _build_schema
 from indexer.documents import TEXT_FIELDS, normalize
-from indexer.query import DateRange, SearchQuery
+from indexer.query import DateRange, IntRange, SearchQuery
 from storage.errors import BackendUnavailable, InvalidQuery
 from storage.ports import SearchIndex
 from tests.conftest import server_env
@@ -240,6 +240,29 @@ async def test_date_ranges(index: SearchIndex) -> None:
     assert await id_set(index, ranges={"doc_date": DateRange(gte="2024-01-01")}) == set()
     with pytest.raises(InvalidQuery):
         await index.search(SearchQuery(ranges={"doc_date": DateRange(gte="令和6年")}))
+
+
+async def test_integer_ranges(index: SearchIndex) -> None:
+    """``numbers``: inclusive bounds on integer fields; documents without the field never
+    match (the map filter of the search API is four of these, issue 8 item 9)."""
+    docs = [
+        {"id": "a", "type": "work", "bbox_west": 132_450_000, "bbox_east": 132_470_000, "stamp": 1},
+        {"id": "b", "type": "work", "bbox_west": 133_900_000, "bbox_east": 133_950_000, "stamp": 1},
+        {"id": "c", "type": "work", "stamp": 1},
+        {"id": "d", "type": "work", "bbox_west": -5, "bbox_east": 0, "stamp": 1},
+    ]
+    await index.upsert(docs)
+    await index.refresh()
+    west = {"bbox_west": IntRange(lte=133_000_000)}
+    assert await id_set(index, numbers=west) == {"a", "d"}
+    both = {"bbox_west": IntRange(lte=134_000_000), "bbox_east": IntRange(gte=133_000_000)}
+    assert await id_set(index, numbers=both) == {"b"}
+    exact = {"bbox_east": IntRange(gte=132_470_000, lte=132_470_000)}
+    assert await id_set(index, numbers=exact) == {"a"}
+    assert await id_set(index, numbers={"bbox_west": IntRange()}) == {"a", "b", "d"}
+    assert await id_set(index, numbers={"bbox_east": IntRange(gte=1)}) == {"a", "b"}
+    with pytest.raises(InvalidQuery):
+        await index.search(SearchQuery(numbers={"title": IntRange(gte=1)}))
 
 
 async def test_facets(index: SearchIndex) -> None:

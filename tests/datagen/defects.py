@@ -27,7 +27,35 @@ DEFECTS: dict[str, str] = {
     "encrypted_pdf": "暗号化PDF: 2つ目の文書PDFに閲覧パスワード (rule 24; ingest: encrypted)",
     "broken_pdf": "壊れたPDF: 3つ目の文書PDFを途中で切断 (ingest: broken)",
     "zero_byte": "0バイト: 4つ目の文書PDFが空 (ingest: 空のファイル)",
+    # issue 8 section 1 (電子納品 fidelity)
+    "missing_element": "DTDの必須要素の欠落: 6枚目の写真情報から提出頻度写真を削除 (rule 10)",
+    "no_register": "台帳なし: REGISTERフォルダと台帳フォルダ名を省く（土木202003-01以降は必須） "
+    "(rule 3, 12; 工事のみ)",
+    "unreferenced": "管理ファイルに記載のないファイル: OTHRS/ORG001/MEMO0001.PDF を追加 (rule 4)",
+    "bad_cad_name": "CAD命名規則違反: 図面XMLに記載した S1LC001Z.DXF (rule 8, CH-119)",
+    "bad_org_name": "ORGフォルダの命名規則違反: MEET/ORG/MEETING1.PDF を打合せ簿に記載 "
+    "(rule 8; 工事のみ)",
+    "utf8_xml": "Shift_JIS以外の管理ファイル: PLAN.XML（業務はREPORT.XML）をUTF-8で書き、"
+    "「㈱」を含める (rule 11)",
+    "fullwidth": "全角英数字: 8枚目の写真の撮影箇所を「Ｎｏ．８」にする (rule 11)",
+    "truncated_jpeg": "途中で切れた写真: P0000008.JPG の後半を削る (rule 22; ingest: broken)",
+    "drawing_no_location": "境界座標・基準点情報のない平面図: 最初の平面図から両方を省く "
+    "(CH-120, rule 12)",
+    "blackboard_nohash": "改ざん検知値のない小黒板情報: P0000003.JPG のXMPにhashCodeがない "
+    "(rule 25)",
+    "virus": "ウイルス: OTHRS/ORG001/SCAN0001.TXT にEICARテスト文字列 (rule 29; "
+    "ウイルス対策ソフトを設定したときのみ)",
 }
+# Defects that exist for one kind of package only; elsewhere the manifest says it was skipped.
+KINDS: dict[str, frozenset[str]] = {
+    "no_register": frozenset({"construction"}),
+    "bad_org_name": frozenset({"construction"}),
+}
+
+
+def applies(name: str, kind: str) -> bool:
+    return kind in KINDS.get(name, frozenset({"construction", "service"}))
+
 
 # How many photos / documents the defects need (the generator raises its minimums to fit).
 PHOTOS_NEEDED = 8

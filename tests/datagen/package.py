@@ -24,9 +24,9 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from tests.datagen import drawings, pdfs, photos, vocab
+from tests.datagen import drawings, fidelity, pdfs, photos, vocab
 from tests.datagen import xml as X
-from tests.datagen.defects import DEFECTS, DOCUMENTS_NEEDED, PHOTOS_NEEDED
+from tests.datagen.defects import DEFECTS, DOCUMENTS_NEEDED, PHOTOS_NEEDED, applies
 from tests.datagen.sink import FileEntry, FolderSink, Sink, ZipSink
 
 Kind = Literal["construction", "service"]
@@ -51,6 +51,9 @@ class Options:
     pdf_pages: tuple[int, int] = (2, 4)  # pages per PDF, inclusive range
     tiny: bool = False  # 100,000-file mode: 8x8 photos, 1-page ASCII PDFs, short drawings
     duplicates: int = 0  # the last N photos repeat the content of the first N
+    volumes: int = 1  # メディア総枚数: >1 writes VOL1/, VOL2/ … each with its INDEX (§1.4)
+    blackboard: bool = False  # photos carry 小黒板情報 XMP with a hashCode (rule 25)
+    photo_detail: bool = False  # photos as large as real ones (noise; for benchmarks)
 
 
 @dataclass
@@ -91,6 +94,8 @@ def generate(out_dir: Path, options: Options) -> Manifest:
         raise ValueError(f"unknown defects: {unknown}")
     if options.files < MIN_FILES:
         raise ValueError(f"files must be >= {MIN_FILES}")
+    if options.volumes > 1 and options.defects:
+        raise ValueError("defects are written on single-volume packages only")
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / (PACKAGE_ZIP if options.zip else PACKAGE_DIR)
     if target.exists():
@@ -129,6 +134,7 @@ class _Photo:
     spot: str
     dra: str | None = None
     value: str | None = None
+    volume: int = 1
 
 
 @dataclass
@@ -151,6 +157,9 @@ class _Builder:
         )
         self.phrase_no = 0
         self.docs: list[_Doc] = []  # the PDFs the PDF defects pick from (MEET or REPORT)
+        self.drawing_folder = "DRAWINGF" if construction else "DRAWING"
+        self.utf8_xml = "PLAN/PLAN.XML" if construction else "REPORT/REPORT.XML"
+        self.volume = 1  # the INDEX being written (multi-volume packages)
         self._setup_work()
 
     # -- work-level values ---------------------------------------------------------------------
@@ -219,8 +228,19 @@ class _Builder:
         return counts
 
     # -- writing -------------------------------------------------------------------------------
-    def put(self, path: str, data: bytes, role: str) -> None:
+    def put(self, path: str, data: bytes, role: str, volume: int = 1) -> None:
+        """Write a file; in a multi-volume package onto medium ``volume`` (``VOLn/``)."""
+        if self.o.volumes > 1:
+            path = f"VOL{volume}/{path}"
         self.manifest.files.append(self.sink.write(path, data, role))
+
+    def put_all(self, path: str, data: bytes, role: str) -> None:
+        """A management file: on every medium of the package."""
+        for volume in range(1, self.o.volumes + 1):
+            self.put(path, data, role, volume)
+
+    def volume_of(self, serial: int, count: int) -> int:
+        return 1 + (serial - 1) * self.o.volumes // max(1, count)
 
     def build(self) -> None:
         if self.o.kind == "construction":
@@ -251,32 +271,63 @@ class _Builder:
             "encrypted_pdf": [_v("pdf_security", docs[1]), _i("encrypted", docs[1])],
             "broken_pdf": [_i("broken", docs[2])],
             "zero_byte": [_i("empty", docs[3])],
+            "missing_element": [_v("xml.structure", photo_xml)],
+            "no_register": [_v("required", self.index_name), _v("register", "REGISTER")],
+            "unreferenced": [_v("unreferenced", "OTHRS/ORG001/MEMO0001.PDF")],
+            "bad_cad_name": [_v("name.pattern", f"{self.drawing_folder}/S1LC001Z.DXF")],
+            "bad_org_name": [_v("name.pattern", "MEET/ORG/MEETING1.PDF")],
+            "utf8_xml": [_v("encoding", self.utf8_xml), _v("char.platform", self.utf8_xml)],
+            "fullwidth": [_v("char.fullwidth", photo_xml)],
+            "truncated_jpeg": [
+                _v("jpeg", "PHOTO/PIC/P0000008.JPG"),
+                _i("broken", "PHOTO/PIC/P0000008.JPG"),
+            ],
+            "drawing_no_location": [
+                _v("drawing.location", f"{self.drawing_folder}/{self.drawing_folder}.XML")
+            ],
+            "blackboard_nohash": [_v("blackboard", "PHOTO/PIC/P0000003.JPG")],
+            "virus": [{**_v("virus", "OTHRS/ORG001/SCAN0001.TXT"), "requires": "scanner"}],
         }
         for name in self.o.defects:
+            if not applies(name, self.o.kind):
+                skipped = {"description": DEFECTS[name], "expected": [], "skipped": self.o.kind}
+                self.manifest.defects[name] = skipped
+                continue
             self.manifest.defects[name] = {"description": DEFECTS[name], "expected": table[name]}
 
     def _construction(self) -> None:
         fixed = 16  # INDEX+DTD, 6 x (XML+DTD), PRE-PIC, POST-PIC
+        if "no_register" in self.defects:
+            fixed -= 4  # and the files go to the photos
         counts = self._budget(fixed)
-        self.put("INDE_C08.DTD", X.placeholder_dtd("INDE_C08.DTD"), "dtd")
+        self.put_all("INDE_C08.DTD", X.placeholder_dtd("INDE_C08.DTD"), "dtd")
         self._photos(counts["photos"], counts["dra"])
         self._drawings("DRAWINGF", X.DRAWINGF, "C", counts["drawings"])
         self._meetings(counts["docs"])
         self._plans(counts["plan"])
-        self._register()
+        if "no_register" not in self.defects:
+            self._register()
         self._others(counts["other"])
-        self.put(self.index_name, X.sjis(self._index_c()), "index")
+        state = self.rng.getstate()
+        for volume in range(1, self.o.volumes + 1):  # the same INDEX but メディア番号
+            self.rng.setstate(state)
+            self.volume = volume
+            self.put(self.index_name, X.sjis(self._index_c()), "index", volume)
 
     def _service(self) -> None:
-        fixed = 14  # INDEX+DTD, 5 x (XML+DTD), SURV_KTN.XML+DTD
+        fixed = 16  # INDEX+DTD, 5 x (XML+DTD), SURV_KTN.XML+DTD, SURV_OYO.XML+DTD
         counts = self._budget(fixed)
-        self.put("INDE_D05.DTD", X.placeholder_dtd("INDE_D05.DTD"), "dtd")
+        self.put_all("INDE_D05.DTD", X.placeholder_dtd("INDE_D05.DTD"), "dtd")
         self._reports(counts["docs"])
         self._drawings("DRAWING", X.DRAWING, "D", counts["drawings"])
         self._photos(counts["photos"], counts["dra"])
         self._survey(counts["survey"])
         self._others(counts["other"])
-        self.put(self.index_name, X.sjis(self._index_d()), "index")
+        state = self.rng.getstate()
+        for volume in range(1, self.o.volumes + 1):  # the same INDEX but メディア番号
+            self.rng.setstate(state)
+            self.volume = volume
+            self.put(self.index_name, X.sjis(self._index_d()), "index", volume)
 
     # -- photos --------------------------------------------------------------------------------
     def _photo_plan(self, count: int, dra: int) -> Iterator[_Photo]:
@@ -336,17 +387,32 @@ class _Builder:
                 first.append(photo)
             taken = f"{photo.day:%Y:%m:%d} {photo.time}"
             seed_rng = random.Random(o.seed * 1_000_003 + (copy_of or photo.serial))
-            data = photos.jpeg(seed_rng, taken, size)
+            nohash = "blackboard_nohash" in self.defects and photo.serial == 3
+            xmp = None
+            if o.blackboard or nohash:
+                board = {
+                    "ConstructionName": self.title,
+                    "Title": photo.title,
+                    "ConstructionType": photo.kouju,
+                    "MiddleClassification": photo.shubetsu,
+                    "SmallClassification": photo.saibetsu,
+                    "ShootingSpot": photo.spot,
+                }
+                xmp = fidelity.blackboard_xmp(board, with_hash=not nohash)
+            data = photos.jpeg(seed_rng, taken, size, xmp=xmp, detail=o.photo_detail)
+            if "truncated_jpeg" in self.defects and photo.serial == 8:
+                data = data[: len(data) // 2]
             path = f"PHOTO/PIC/{photo.name}"
+            photo.volume = self.volume_of(photo.serial, count)
             if copy_of > 0:
                 self.manifest.duplicates.append((path, f"PHOTO/PIC/{first[copy_of - 1].name}"))
             missing = "missing_file" in self.defects and photo.serial == count
             if not missing:
-                self.put(path, data, "photo")
+                self.put(path, data, "photo", photo.volume)
             chunks.append(self._photo_xml(photo))
             self.manifest.photos.append(
                 {
-                    "path": path,
+                    "path": path if o.volumes == 1 else f"VOL{photo.volume}/{path}",
                     "serial": photo.serial,
                     "date": photo.day.isoformat(),
                     "exif": taken,
@@ -381,8 +447,8 @@ class _Builder:
             + X.render("ソフトメーカ用TAG", "kura tests.datagen", 1)
             + X.tail(X.PHOTO)
         )
-        self.put("PHOTO/PHOTO.XML", X.sjis(text), "xml")
-        self.put("PHOTO/PHOTO05.DTD", X.sjis(X.PHOTO05_DTD), "dtd")
+        self.put_all("PHOTO/PHOTO.XML", X.sjis(text), "xml")
+        self.put_all("PHOTO/PHOTO05.DTD", X.sjis(X.PHOTO05_DTD), "dtd")
 
     def _photo_xml(self, p: _Photo) -> str:
         d = self.defects
@@ -403,10 +469,15 @@ class _Builder:
             ("細別", p.saibetsu),
         ]
         kubun.append(("写真タイトル", title))
+        media = str(p.volume)
         children: list[X.Node] = [
             (
                 "写真ファイル情報",
-                [("シリアル番号", str(serial)), ("写真ファイル名", p.name), ("メディア番号", "1")],
+                [
+                    ("シリアル番号", str(serial)),
+                    ("写真ファイル名", p.name),
+                    ("メディア番号", media),
+                ],
             ),
             ("撮影工種区分", kubun),
         ]
@@ -417,9 +488,11 @@ class _Builder:
                     [("参考図ファイル名", p.dra), ("参考図タイトル", f"{p.saibetsu} 位置図")],
                 )
             )
-        children.append(("撮影情報", [("撮影箇所", p.spot), ("撮影年月日", day)]))
+        spot = "Ｎｏ．８" if "fullwidth" in d and p.serial == 8 else p.spot
+        children.append(("撮影情報", [("撮影箇所", spot), ("撮影年月日", day)]))
         children.append(("代表写真", "1" if p.serial % 20 == 1 else "0"))
-        children.append(("提出頻度写真", "1" if p.kubun == "出来形管理写真" else "0"))
+        if not ("missing_element" in d and p.serial == 6):
+            children.append(("提出頻度写真", "1" if p.kubun == "出来形管理写真" else "0"))
         if p.value:
             children.append(("施工管理値", p.value))
         return X.render("写真情報", children, 1)
@@ -502,11 +575,15 @@ class _Builder:
                 heading = [f"工事打合せ簿（{kind}）", subject, f"発行日 {issued:%Y年%m月%d日}"]
                 self._pdf(f"MEET/ORG/{name}", subject, "meeting", heading)
                 node.append(("打合せ簿オリジナルファイル名", name))
+            if "bad_org_name" in self.defects and serial == 1:
+                name = "MEETING1.PDF"  # rule 8: MEET/ORG takes MEETnnnm.XXX
+                self.put(f"MEET/ORG/{name}", pdfs.tiny([["memo"]]), "meeting")
+                node.append(("打合せ簿オリジナルファイル名", name))
             groups.append(("打合せ簿情報", node))
             left -= n
         text = X.document(X.MEET, groups)
-        self.put("MEET/MEET.XML", X.sjis(text), "xml")
-        self.put(f"MEET/{X.MEET.dtd}", X.placeholder_dtd(X.MEET.dtd), "dtd")
+        self.put_all("MEET/MEET.XML", X.sjis(text), "xml")
+        self.put_all(f"MEET/{X.MEET.dtd}", X.placeholder_dtd(X.MEET.dtd), "dtd")
 
     def _plans(self, files: int) -> None:
         groups: list[X.Node] = []
@@ -525,8 +602,15 @@ class _Builder:
                     ],
                 )
             )
-        self.put("PLAN/PLAN.XML", X.sjis(X.document(X.PLAN, groups)), "xml")
-        self.put(f"PLAN/{X.PLAN.dtd}", X.placeholder_dtd(X.PLAN.dtd), "dtd")
+        self.put_all("PLAN/PLAN.XML", self._encoded(X.document(X.PLAN, groups)), "xml")
+        self.put_all(f"PLAN/{X.PLAN.dtd}", X.placeholder_dtd(X.PLAN.dtd), "dtd")
+
+    def _encoded(self, text: str) -> bytes:
+        """Shift_JIS, or UTF-8 with a 機種依存文字 for the utf8_xml defect (rule 11)."""
+        if "utf8_xml" not in self.defects:
+            return X.sjis(text)
+        marker = "</施工計画書名称>" if "</施工計画書名称>" in text else "</報告書名>"
+        return fidelity.utf8(text.replace(marker, "（㈱確認）" + marker, 1))
 
     def _others(self, files: int) -> None:
         folders = min(len(vocab.OTHER_FOLDERS), max(1, files // 3))
@@ -552,7 +636,20 @@ class _Builder:
                         ],
                     )
                 )
+            if f == 0 and "virus" in self.defects:
+                self.put("OTHRS/ORG001/SCAN0001.TXT", fidelity.eicar(), "other")
+                items.append(
+                    (
+                        "その他資料情報",
+                        [
+                            ("資料名", "ウイルスチェック確認用"),
+                            ("オリジナルファイル情報", [("オリジナルファイル名", "SCAN0001.TXT")]),
+                        ],
+                    )
+                )
             groups.append(("サブフォルダ情報", items))
+        if "unreferenced" in self.defects:
+            self.put("OTHRS/ORG001/MEMO0001.PDF", pdfs.tiny([["memo"]]), "other")
         internal = ""
         body = X.document(X.OTHRS, groups)
         if "billion_laughs" in self.defects:
@@ -564,8 +661,8 @@ class _Builder:
             body = body.replace("&amp;lol9;", "&lol9;")
         if "bad_name" in self.defects:
             self.put("OTHRS/ORG001/打合せメモ.pdf", pdfs.tiny([["memo"]]), "other")
-        self.put("OTHRS/OTHRS.XML", X.sjis(body), "xml")
-        self.put(f"OTHRS/{X.OTHRS.dtd}", X.placeholder_dtd(X.OTHRS.dtd), "dtd")
+        self.put_all("OTHRS/OTHRS.XML", X.sjis(body), "xml")
+        self.put_all(f"OTHRS/{X.OTHRS.dtd}", X.placeholder_dtd(X.OTHRS.dtd), "dtd")
 
     def _drawings(self, folder: str, doc: X.Doc, life: str, files: int) -> None:
         rng = self.rng
@@ -578,21 +675,26 @@ class _Builder:
             stamp = f"{self.end:%Y-%m-%d}T10:00:00"
             data = drawings.p21(rng, name, title, self.contractor, stamp, 4 if self.o.tiny else 24)
             self.put(f"{folder}/{name}", data, "drawing")
-            groups.append(
-                (
-                    X.DRAWING_GROUP,
-                    [
-                        ("図面名", title),
-                        ("図面ファイル名", name),
-                        ("作成者名", self.contractor),
-                        ("図面番号", f"{code}-{number + 1:03d}"),
-                        ("図面種類", kind),
-                        ("尺度", vocab.pick(rng, vocab.SCALES)),
-                    ],
-                )
-            )
-        self.put(f"{folder}/{folder}.XML", X.sjis(X.document(doc, groups)), "xml")
-        self.put(f"{folder}/{doc.dtd}", X.placeholder_dtd(doc.dtd), "dtd")
+            entry: list[X.Node] = [
+                ("図面名", title),
+                ("図面ファイル名", name),
+                ("作成者名", self.contractor),
+                ("図面番号", f"{code}-{number + 1:03d}"),
+                ("図面種類", kind),
+                ("尺度", vocab.pick(rng, vocab.SCALES)),
+            ]
+            if kind in ("位置図", "平面図"):  # CH-120: 境界座標 and 基準点情報
+                unlocated = "drawing_no_location" in self.defects and i == 1
+                if not unlocated:
+                    entry += fidelity.location(self._bounds(), f"KP{number + 1}")
+            groups.append((X.DRAWING_GROUP, entry))
+        if "bad_cad_name" in self.defects:
+            name = "S1LC001Z.DXF"  # NILIM Q&A CH-119's example of a failing name
+            self.put(f"{folder}/{name}", b"0\nSECTION\n2\nENTITIES\n0\nENDSEC\n0\nEOF\n", "drawing")
+            entry = [("図面名", "測量図"), ("図面ファイル名", name), ("図面種類", "測量図")]
+            groups.append((X.DRAWING_GROUP, entry))
+        self.put_all(f"{folder}/{folder}.XML", X.sjis(X.document(doc, groups)), "xml")
+        self.put_all(f"{folder}/{doc.dtd}", X.placeholder_dtd(doc.dtd), "dtd")
 
     def _register(self) -> None:
         size = (8, 8) if self.o.tiny else self.o.photo_size
@@ -604,8 +706,8 @@ class _Builder:
             ("着手前写真ファイル名", "PRE-PIC.JPG"),
             ("完成写真ファイル名", "POST-PIC.JPG"),
         ]
-        self.put("REGISTER/REGISTER.XML", X.sjis(X.document(X.REGISTER, children)), "xml")
-        self.put(f"REGISTER/{X.REGISTER.dtd}", X.placeholder_dtd(X.REGISTER.dtd), "dtd")
+        self.put_all("REGISTER/REGISTER.XML", X.sjis(X.document(X.REGISTER, children)), "xml")
+        self.put_all(f"REGISTER/{X.REGISTER.dtd}", X.placeholder_dtd(X.REGISTER.dtd), "dtd")
 
     def _reports(self, files: int) -> None:
         groups: list[X.Node] = []
@@ -625,51 +727,62 @@ class _Builder:
                     ],
                 )
             )
-        self.put("REPORT/REPORT.XML", X.sjis(X.document(X.REPORT, groups)), "xml")
-        self.put(f"REPORT/{X.REPORT.dtd}", X.placeholder_dtd(X.REPORT.dtd), "dtd")
+        self.put_all("REPORT/REPORT.XML", self._encoded(X.document(X.REPORT, groups)), "xml")
+        self.put_all(f"REPORT/{X.REPORT.dtd}", X.placeholder_dtd(X.REPORT.dtd), "dtd")
 
     def _survey(self, files: int) -> None:
-        """SURVEY/ (§1.3): SURVEY.XML, KITEN/SURV_KTN.XML and SIMA coordinate files (CP932)."""
+        """SURVEY/ (§1.3): SURVEY.XML, KITEN/SURV_KTN.XML and OTHERSOYO/SURV_OYO.XML with SIMA
+        coordinate files (CP932). ``OTHERSOYO`` is longer than 8 characters: the 測量成果 tree
+        keeps its own folder names, which rule 7 does not bind (issue 8 item 4)."""
         rng = self.rng
-        results: list[X.Node] = [
-            (
-                "測量成果情報",
-                [
-                    ("測量成果区分フォルダ名", "KITEN"),
-                    ("測量細区分フォルダ名", "KITEN"),
-                    ("測量成果名称", "基準点測量成果"),
-                ],
-            )
-        ]
-        for i in range(files):
-            name = f"KTN{i + 1:05d}.SIM"
-            rows = [f"G00,01,{self.title},", "Z00,座標データ,", "A00,"]
-            for p in range(1, 6 + rng.randrange(10)):
-                x, y = rng.uniform(-90000, 90000), rng.uniform(-90000, 90000)
-                rows.append(f"A01,{p},KP{i + 1}-{p},{x:.3f},{y:.3f},{rng.uniform(2, 80):.3f},")
-            rows.append("A99,")
-            self.put(f"SURVEY/KITEN/{name}", X.sjis("\r\n".join(rows) + "\r\n"), "survey")
-            results.append(
+        trees = (("KITEN", "KTN", "基準点測量成果"), ("OTHERSOYO", "OYO", "応用測量成果"))
+        split = max(1, files - 1)
+        survey: list[X.Node] = [("場所情報", [("区域情報", [("平面直角座標系", "3")])])]
+        for t, (folder, stem, label) in enumerate(trees):
+            results: list[X.Node] = [
                 (
-                    "成果ファイル情報",
-                    [("測量成果ファイル名", name), ("測量成果ファイル名副題", f"基準点 {i + 1}")],
+                    "測量成果情報",
+                    [
+                        ("測量成果区分フォルダ名", folder),
+                        ("測量細区分フォルダ名", folder),
+                        ("測量成果名称", label),
+                    ],
+                )
+            ]
+            span = range(split) if t == 0 else range(split, files)
+            for i in span:
+                name = f"{stem}{i + 1:05d}.SIM"
+                rows = [f"G00,01,{self.title},", "Z00,座標データ,", "A00,"]
+                for p in range(1, 6 + rng.randrange(10)):
+                    x, y = rng.uniform(-90000, 90000), rng.uniform(-90000, 90000)
+                    z = rng.uniform(2, 80)
+                    rows.append(f"A01,{p},KP{i + 1}-{p},{x:.3f},{y:.3f},{z:.3f},")
+                rows.append("A99,")
+                data = X.sjis("\r\n".join(rows) + "\r\n")
+                self.put(f"SURVEY/{folder}/{name}", data, "survey")
+                subtitle = f"{label[:-2]} {i + 1}"
+                results.append(
+                    (
+                        "成果ファイル情報",
+                        [("測量成果ファイル名", name), ("測量成果ファイル名副題", subtitle)],
+                    )
+                )
+            xml = f"SURVEY/{folder}/SURV_{stem}.XML"
+            self.put_all(xml, X.sjis(X.document(X.SURVEY, results)), "xml")
+            self.put_all(f"SURVEY/{folder}/{X.SURVEY.dtd}", X.placeholder_dtd(X.SURVEY.dtd), "dtd")
+            kind = "4級基準点測量" if t == 0 else "用地測量"
+            survey.append(
+                (
+                    "測量情報",
+                    [
+                        ("測量区分", label[:-2]),
+                        ("測量細区分", kind),
+                        ("測量記録フォルダパス名", f"SURVEY/{folder}"),
+                    ],
                 )
             )
-        survey: list[X.Node] = [
-            ("場所情報", [("区域情報", [("平面直角座標系", "3")])]),
-            (
-                "測量情報",
-                [
-                    ("測量区分", "基準点測量"),
-                    ("測量細区分", "4級基準点測量"),
-                    ("測量記録フォルダパス名", "SURVEY/KITEN"),
-                ],
-            ),
-        ]
-        self.put("SURVEY/SURVEY.XML", X.sjis(X.document(X.SURVEY, survey)), "xml")
-        self.put("SURVEY/KITEN/SURV_KTN.XML", X.sjis(X.document(X.SURVEY, results)), "xml")
-        for folder in ("SURVEY", "SURVEY/KITEN"):
-            self.put(f"{folder}/{X.SURVEY.dtd}", X.placeholder_dtd(X.SURVEY.dtd), "dtd")
+        self.put_all("SURVEY/SURVEY.XML", X.sjis(X.document(X.SURVEY, survey)), "xml")
+        self.put_all(f"SURVEY/{X.SURVEY.dtd}", X.placeholder_dtd(X.SURVEY.dtd), "dtd")
 
     # -- management files ------------------------------------------------------------------------
     def _bounds(self) -> list[X.Node]:
@@ -708,8 +821,8 @@ class _Builder:
         rng, o = self.rng, self.o
         fy = vocab.fiscal_year(self.start)
         base: list[X.Node] = [
-            ("メディア番号", "1"),
-            ("メディア総枚数", "1"),
+            ("メディア番号", str(self.volume)),
+            ("メディア総枚数", str(o.volumes)),
             ("適用要領基準", STANDARD[o.profile]),
             ("施工計画書フォルダ名", "PLAN"),
             ("施工計画書オリジナルファイルフォルダ名", "PLAN/ORG"),
@@ -720,6 +833,8 @@ class _Builder:
             ("台帳フォルダ名", "REGISTER"),
             ("その他フォルダ名", "OTHRS"),
         ]
+        if "no_register" in self.defects:
+            base.remove(("台帳フォルダ名", "REGISTER"))
         kinds: list[X.Node] = [
             ("工種-工法型式", [("工種", w), ("工法型式", vocab.pick(rng, vocab.METHODS))])
             for w in self.works
@@ -770,8 +885,8 @@ class _Builder:
         rng, o = self.rng, self.o
         fy = vocab.fiscal_year(self.start)
         base: list[X.Node] = [  # the folder-name elements of INDEX_D are [M]
-            ("メディア番号", "1"),
-            ("メディア総枚数", "1"),
+            ("メディア番号", str(self.volume)),
+            ("メディア総枚数", str(self.o.volumes)),
             ("適用要領基準", STANDARD[o.profile]),
             ("報告書フォルダ名", "REPORT"),
             ("図面フォルダ名", "DRAWING"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from indexer.extract.deliverable import Report, ZipTree, validate_tree
-from indexer.extract.deliverable.rules import Profile
+from indexer.extract.deliverable.rules import Finding, Profile
 from tests.deliverables.packages import INDEX_C, PHOTO, jpeg, package, sjis, write_folder, write_zip
 
 
@@ -23,6 +23,12 @@ class _Cp932Info(zipfile.ZipInfo):
 
 def run(tmp_path: Path, files: dict[str, bytes], profile: Profile = "mlit") -> Report:
     return validate_tree(write_folder(files, tmp_path / "pkg"), profile)
+
+
+def noted(report: Report) -> list[Finding]:
+    """The findings besides the rule 29 notice that no virus scanner is configured (every
+    run without a scanner carries it: a scan not run is never reported as passed)."""
+    return [f for f in report.findings if f.check != "virus.not_run"]
 
 
 def checks(report: Report) -> dict[str, str]:
@@ -43,7 +49,9 @@ def edit(files: dict[str, bytes], path: str, old: str, new: str) -> dict[str, by
 @pytest.mark.parametrize("profile", ["mlit", "maff"])
 def test_clean_package_passes(tmp_path: Path, profile: Profile) -> None:
     report = run(tmp_path, package(), profile)
-    assert report.findings == []
+    assert noted(report) == []
+    assert [f.check for f in report.findings] == ["virus.not_run"]
+    assert report.scan == "not_run"
     assert report.index_kind == "C"
     assert report.dtd_version == "08"
     assert report.fields["発注者コード"] == "02107999"
@@ -54,7 +62,7 @@ def test_zip_with_wrapping_folder_and_cp932_names(tmp_path: Path) -> None:
     path = write_zip(files, tmp_path / "p.zip", prefix="納品/")
     report = validate_tree(path, "mlit")
     assert report.root == "納品"
-    assert report.findings == []
+    assert noted(report) == []
     assert "納品/PHOTO/PIC/P0000001.JPG" in report.files
     # a CP932 name without the UTF-8 flag
     with zipfile.ZipFile(tmp_path / "q.zip", "w") as zf:
@@ -84,9 +92,17 @@ def test_platform_chars_and_halfwidth_kana(tmp_path: Path) -> None:
     assert all(f.rule == 11 and f.severity == "E" for f in report.findings if f.line == 17)
 
 
-def test_fullwidth_alnum_warns_in_mlit_errors_in_maff(tmp_path: Path) -> None:
+def test_fullwidth_alnum_is_an_error_in_every_element(tmp_path: Path) -> None:
+    """§2.2 rule 11 (E): 全角 fields take no full-width digits or Latin (§1.8 使用文字), in
+    every element, under both profiles (issue 8 items 5 and 6)."""
     files = edit(package(), "PHOTO/PHOTO.XML", "掘削状況", "掘削状況Ｎｏ１")
-    assert checks(run(tmp_path, files, "mlit"))["char.fullwidth"] == "W"
+    files = edit(files, "PHOTO/PHOTO.XML", "No.10+5.0</撮影箇所>", "Ｎｏ.10+5.0</撮影箇所>")
+    files = edit(files, "INDEX_C.XML", "中央橋", "中央橋（Ａ橋）")
+    report = run(tmp_path, files, "mlit")
+    found = {(f.path, f.message[:6], f.severity) for f in report.findings if f.rule == 11}
+    assert ("PHOTO/PHOTO.XML", "写真タイトル", "E") in found
+    assert ("PHOTO/PHOTO.XML", "撮影箇所に全", "E") in found
+    assert ("INDEX_C.XML", "施設名称に全", "E") in found
     assert checks(validate_tree(tmp_path / "pkg", "maff"))["char.fullwidth"] == "E"
 
 
@@ -101,7 +117,15 @@ def test_required_field_missing(tmp_path: Path) -> None:
     report = run(tmp_path, files)
     req = [(f.path, f.message) for f in report.findings if f.rule == 12]
     assert ("INDEX_C.XML", "必須項目「工事名称」が記入されていません。") in req
-    assert ("PHOTO/PHOTO.XML", "必須項目「写真タイトル」が記入されていません。") in req
+    # an element left out entirely is a DTD finding (rule 10), not reported twice
+    dtd = [(f.path, f.message) for f in report.findings if f.rule == 10]
+    assert dtd == [
+        (
+            "PHOTO/PHOTO.XML",
+            "「撮影工種区分」に必須要素「写真タイトル」がありません（PHOTO05.DTD）。",
+        )
+    ]
+    assert not [f for f in report.findings if f.rule == 12 and "写真タイトル" in f.message]
 
 
 def test_network_doctype_and_entities_are_findings(tmp_path: Path) -> None:
@@ -243,7 +267,8 @@ def test_content_checks(tmp_path: Path) -> None:
     assert c["exif_date"] == "W"
     assert c["pdf_security"] == "E"
     assert c["dra_unused"] == "E"
-    assert checks(validate_tree(tmp_path / "pkg", "mlit"))["pdf_security"] == "W"
+    # §2.2 rule 24 is an E under both profiles (issue 8 item 6)
+    assert checks(validate_tree(tmp_path / "pkg", "mlit"))["pdf_security"] == "E"
 
 
 def test_photo_structure_and_enums(tmp_path: Path) -> None:
@@ -266,7 +291,7 @@ def test_profile_from_applied_standard_and_counts(tmp_path: Path) -> None:
     files = edit(package(), "INDEX_C.XML", "<工期終了日>2027-03-15", "<工期終了日>2026-04-30")
     report = validate_tree(write_folder(files, tmp_path / "p"))
     assert report.profile == "mlit"
-    assert report.counts == {"E": 0, "W": 1, "N": 0}
+    assert report.counts == {"E": 0, "W": 1, "N": 1}  # the photo date; no virus scanner
     for name in ("INDEX_C.XML", "PHOTO/PHOTO.XML"):
         edit(files, name, "<適用要領基準>土木202203-01", "<適用要領基準>農業土木202303-01")
     report = validate_tree(write_folder(files, tmp_path / "q"))
@@ -283,7 +308,7 @@ def test_xml_titles_are_stored_without_bidi_controls() -> None:
     controls are dropped before they reach node meta (they would make titles display as
     something else)."""
     from api.deliverables.package import node_meta
-    from indexer.extract.deliverable.models import FileRef
+    from indexer.extract.deliverable.refs import FileRef
 
     ref = FileRef(
         xml="INDEX_C.XML",

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from indexer.extract.deliverable.models import photo_refs, photo_tree, read_index, read_photo
+from indexer.extract.deliverable.models import read_index
+from indexer.extract.deliverable.photos import photo_refs, photo_tree, read_photo
 from indexer.extract.deliverable.xmlread import XmlError, decode, parse
 from tests.deliverables.packages import INDEX_C, PHOTO, sjis
 
@@ -92,7 +93,7 @@ def test_dtd_and_external_entity_never_fetched(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_index_c_reader_keeps_unknown_and_reads_fields() -> None:
-    doc = parse(sjis(INDEX_C))
+    doc = parse(sjis(INDEX_C.replace("</constdata>", "<独自拡張>残す</独自拡張>\n</constdata>")))
     assert doc.system_id == "INDE_C08.DTD"
     assert doc.dtd_version == "08"
     info = read_index(doc, "C")
@@ -126,4 +127,7 @@ def test_photo_reader_and_tree() -> None:
     assert kubun == {"着手前及び完成写真": 1, "施工状況写真": 1}
     leaf = tree[0]["children"][1]["children"][0]["children"][0]
     assert leaf["level"] == "種別"
-    assert leaf["photos"][0]["title"] == "掘削状況"
+    title = leaf["children"][0]  # the 写真タイトル level (issue 8 item 11)
+    assert (title["level"], title["label"]) == ("写真タイトル", "掘削状況")
+    assert title["photos"][0]["title"] == "掘削状況"
+    assert title["photos"][0]["representative"] is False

@@ -65,7 +65,11 @@ def world(stack: Stack) -> dict[str, Any]:
     for rel, data in files.items():
         folder, _, name = f"納品/{rel}".rpartition("/")
         put(stack, work["id"], "/" + folder, name, data)
-    pages = [["配筋検査記録簿", "第1頁"], ["検査項目", "かぶり厚さ"], ["検査結果", f"{PHRASE}した。"]]
+    pages = [
+        ["配筋検査記録簿", "第1頁"],
+        ["検査項目", "かぶり厚さ"],
+        ["検査結果", f"{PHRASE}した。"],
+    ]
     put(stack, work["id"], "/報告書", PDF_NAME, pdfs.japanese(pages))
     wait_ingested(stack, work["id"], len(files) + 1)
     items = stack.api.get(f"/works/{work['id']}/tree")["items"]

@@ -29,7 +29,7 @@ def test_every_declared_router_is_mounted_by_the_app(settings: Settings) -> None
 
 def test_the_worker_beats_what_the_modules_declare(settings: Settings) -> None:
     beat = create_celery(settings).conf.beat_schedule
-    assert beat == beat_schedule()
+    assert beat == beat_schedule(settings)
     # Declared by the archive, uploads, attachments and mail modules.
     assert {"index-pending", "uploads-expire", "attachments-sweep", "mail-flush"} <= set(beat)
     assert beat["mail-flush"]["task"] == "mail.flush"

@@ -54,6 +54,12 @@ class Inert:
     async def enqueue(self, task: str, **kwargs: Any) -> str:
         return "job"
 
+    async def send(self, task: str, kwargs: dict[str, Any], *, job_id: str) -> None:
+        return None
+
+    async def waiting(self) -> dict[str, int] | None:
+        return None
+
 
 @dataclass
 class Who:

@@ -366,11 +366,10 @@ async def test_zip_with_unpack_enqueues_import(
 ) -> None:
     sent: list[tuple[str, dict[str, Any]]] = []
 
-    async def enqueue(task: str, **kwargs: Any) -> str:
+    async def send(task: str, kwargs: dict[str, Any], *, job_id: str) -> None:
         sent.append((task, kwargs))
-        return "id"
 
-    monkeypatch.setattr(uh.container.jobs, "enqueue", enqueue)
+    monkeypatch.setattr(uh.container.jobs, "send", send)
     work = await uh.work()
     url = (await create(uh, work["id"], 2, filename="成果品.ZIP", unpack="1")).headers["Location"]
     await patch(uh, url, 0, b"PK")

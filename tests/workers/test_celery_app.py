@@ -47,10 +47,34 @@ def test_redis_gets_short_connect_timeouts(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("task", "queue"),
-    [("system.echo", "default"), ("index.reindex", "index"), ("mail.send", "mail")],
+    [
+        ("system.echo", "default"),
+        ("index.reindex", "index"),
+        ("mail.send", "mail"),
+        ("jobs.sweep", "jobs"),
+    ],
 )
 def test_routes_by_task_name(app: Any, task: str, queue: str) -> None:
     assert app.amqp.router.route({}, task)["queue"].name == queue
+
+
+def test_beat_runs_the_sweepers_at_the_configured_interval(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, jobs={"sweep_s": 7}, archive={"orphan_grace_hours": 2})
+    schedule = create_celery(settings).conf.beat_schedule
+    assert schedule["jobs-sweep"]["task"] == "jobs.sweep"
+    assert schedule["jobs-sweep"]["schedule"] == 7
+    assert schedule["ingest-recover"]["schedule"] == 14
+    assert schedule["archive-orphans"]["schedule"] == 2 * 3600
+    assert schedule["index-pending"]["task"] == "index.pending_files"
+
+
+def test_every_task_reports_its_job(app: Any) -> None:
+    from workers.tracking import TrackedTask
+
+    app.loader.import_default_modules()
+    ours = [t for name, t in app.tasks.items() if not name.startswith("celery.")]
+    assert ours
+    assert all(isinstance(t, TrackedTask) for t in ours)
 
 
 def test_task_modules_are_discovered(app: Any) -> None:

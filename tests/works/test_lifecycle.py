@@ -10,7 +10,7 @@ import pytest
 
 from api.archive.models import BLOBS, NODES
 from api.archive.nodes import NodeService
-from api.config import ArchiveSettings
+from api.config import RETENTION_SOURCES, ArchiveSettings
 from api.kit.clock import FixedClock
 from api.kit.ids import new_id
 from api.works.lifecycle import (
@@ -41,11 +41,10 @@ async def jobs(h: Harness) -> list[tuple[str, dict[str, Any]]]:
     """Record enqueued jobs instead of running them; fix the clock."""
     recorded: list[tuple[str, dict[str, Any]]] = []
 
-    async def record(task: str, **kwargs: Any) -> str:
+    async def record(task: str, kwargs: dict[str, Any], *, job_id: str) -> None:
         recorded.append((task, kwargs))
-        return str(len(recorded))
 
-    h.container.jobs.enqueue = record  # type: ignore[method-assign]
+    h.container.jobs.send = record  # type: ignore[method-assign]
     h.container.clock = FixedClock(T0)
     return recorded
 
@@ -78,7 +77,13 @@ def test_retention_rules() -> None:
     assert add_years(datetime(2028, 2, 29).date(), 10).isoformat() == "2038-02-28"
     archive = ArchiveSettings()
     assert retention_years([], archive) == archive.retention_default_years == 10
-    assert retention_years(["PHOTO", "DRAWINGF"], archive) == 30
+    # 建設業法施行規則 第26条第5項 / 第28条第2項: 完成図 and 打合せ記録 10 years (issue 8 item 12)
+    assert archive.retention_years_by_class == {"DRAWINGF": 10, "MEET": 10}
+    assert "第28条第2項" in RETENTION_SOURCES["DRAWINGF"][1]
+    assert "打合せ記録" in RETENTION_SOURCES["MEET"][1]
+    assert retention_years(["PHOTO", "DRAWINGF"], archive) == 10
+    longer = ArchiveSettings(retention_years_by_class={"DRAWINGF": 30})  # an orderer's 規程
+    assert retention_years(["PHOTO", "DRAWINGF"], longer) == 30
     custom = ArchiveSettings(retention_default_years=5, retention_years_by_class={"PHOTO": 7})
     assert retention_years(["PHOTO"], custom) == 7
     assert retention_years(["MEET"], custom) == 5
@@ -114,8 +119,8 @@ async def test_retention_follows_the_longest_document_class(
     await h.container.index.upsert([doc, {**doc, "id": new_id(), "doc_class": "PHOTO"}])
     await h.container.index.refresh()
     work = await archived(h, work)
-    assert work["retention_years"] == 30
-    assert work["retention_until"] == "2060-03-31"
+    assert work["retention_years"] == 10  # the cited minimum of 完成図 (第28条第2項)
+    assert work["retention_until"] == "2040-03-31"
 
 
 async def test_updates_and_member_changes_reindex_files(
@@ -229,6 +234,14 @@ async def test_archived_work_kept_until_retention_then_disposed(
 ) -> None:
     work = await step(h, await h.create(MANAGER), "in_progress")
     node = await add_file(h, work["id"], "完成図.pdf", b"%PDF-1.4 drawing")
+    # the 電子納品 check results and import records of this work, and of another one
+    other = await h.create(MANAGER)
+    owned: list[tuple[str, str, str]] = []
+    for collection in ("deliverables", "imports"):
+        for work_id in (work["id"], other["id"]):
+            rid = new_id()
+            await h.container.records.insert(collection, {"id": rid, "work_id": work_id})
+            owned.append((collection, rid, work_id))
     work = await archived(h, await current(h, work["id"]))
     url = f"{URL}/{work['id']}"
     params = {"version": work["version"]}
@@ -271,3 +284,8 @@ async def test_archived_work_kept_until_retention_then_disposed(
     [event] = await h.events("works.disposed")
     assert event["actor_id"] == OPERATOR.user_id
     assert event["detail"]["nodes"] == 2  # the PLAN folder and the file
+    # disposal removes the work's deliverable and import records, no other work's (item 12)
+    for collection, rid, work_id in owned:
+        kept = await h.container.records.get(collection, rid)
+        assert (kept is None) == (work_id == work["id"]), (collection, work_id)
+    assert event["detail"]["records"] == {"deliverables": 1, "imports": 1}

@@ -330,7 +330,90 @@ declare namespace Kura {
   }
 }
 
+declare namespace Kura {
+  // ---- schedules (api/schedules/schemas.py) --------------------------------------------------
+
+  /** OccurrenceRead: one occurrence in a viewed range (busy_only: no title, place or works). */
+  interface Occurrence {
+    id: string;
+    title: string | null;
+    start: string;
+    end: string;
+    all_day: boolean;
+    work_id?: string | null;
+    busy_only: boolean;
+    location?: string | null;
+    owner_id: string;
+    owner_name: string;
+    series_id?: string | null;
+    recurrence_id?: string | null;
+    recurring: boolean;
+    work_ids: string[];
+    visibility?: string | null;
+    editable: boolean;
+  }
+
+  /** EntryRead: a series as its owner (or a reader allowed its details) sees it. */
+  interface ScheduleEntry {
+    id: string;
+    version: number;
+    owner_id: string;
+    owner_name: string;
+    title: string;
+    location: string;
+    description: string;
+    all_day: boolean;
+    tz: string;
+    start: string;
+    end: string;
+    rrule?: string | null;
+    exdates: string[];
+    overrides: Record<string, Record<string, string>>;
+    visibility: string;
+    work_ids: string[];
+    works: { id: string; title: string }[];
+    editable: boolean;
+  }
+
+  /** HolidayRead. */
+  interface Holiday {
+    date: string;
+    name: string;
+    kind: string;
+  }
+
+  /** ImportRead: an iCalendar import job. */
+  interface ScheduleImport {
+    id: string;
+    state: "queued" | "running" | "done" | "failed";
+    filename: string;
+    progress: { processed?: number; total?: number };
+    report: {
+      imported?: number;
+      updated?: number;
+      skipped?: number;
+      deleted?: number;
+      warnings?: string[];
+      items?: { uid: string; title: string; outcome: string; reason: string }[];
+    };
+    error?: string | null;
+  }
+
+  /** FeedRead: an iCalendar feed (url only in the answer that creates it). */
+  interface ScheduleFeed {
+    id: string;
+    scope: string;
+    work_id?: string | null;
+    name: string;
+    created_at: string;
+    revoked_at?: string | null;
+    url?: string | null;
+  }
+}
+
 interface Window {
   /** tus-js-client's UMD build (/vendor/tus.min.js) sets this (components/upload-queue.js). */
   tus?: typeof import("tus-js-client");
+  /** FullCalendar's standard bundle (/vendor/fullcalendar/fullcalendar.js, pages/calendar.js). */
+  FullCalendar?: typeof import("fullcalendar");
 }

@@ -20,6 +20,7 @@ from typing import Any
 from celery import shared_task
 
 from storage.errors import BackendUnavailable
+from workers.tracking import TrackedTask
 
 # A backend that is down is retried with exponential backoff (1 s, 2 s, 4 s ... capped at
 # 5 min, jittered) up to 8 times; any other error fails the task at once.
@@ -33,8 +34,10 @@ RETRYING: dict[str, Any] = {
 
 
 def task(name: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:
-    """``celery.shared_task`` with a required ``"<pkg>.<verb>"`` name."""
+    """``celery.shared_task`` with a required ``"<pkg>.<verb>"`` name, on ``TrackedTask``:
+    a job sent by the outbox reports its lifecycle on its record (``workers.tracking``)."""
     if "." not in name:
         raise ValueError(f"task names are '<pkg>.<verb>', got {name!r}")
+    options.setdefault("base", TrackedTask)
     decorator: Callable[[Callable[..., Any]], Any] = shared_task(name=name, **options)
     return decorator

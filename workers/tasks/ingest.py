@@ -24,3 +24,17 @@ def ingest_file(self: Any, node_id: str, force: bool = False) -> str:
         return await IngestService(container).ingest(node_id, force=force)
 
     return run_async(run())
+
+
+@task("ingest.recover", bind=True)
+def recover(self: Any) -> dict[str, int]:
+    """Queue again the files a crash left ``processing`` (or ``queued`` without a job), or
+    mark them ``failed`` after ``jobs.max_restarts`` (``api.archive.recovery``). Idempotent;
+    run by beat."""
+    from api.archive.recovery import recover_stuck
+
+    async def run() -> dict[str, int]:
+        container = await worker_container(self.app)
+        return (await recover_stuck(container)).as_dict()
+
+    return run_async(run())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from workers.celery_app import run_async, worker_container
@@ -33,3 +34,12 @@ def health(self: Any) -> dict[str, dict[str, Any]]:
         }
 
     return run_async(check())
+
+
+@task("system.sleep")
+def sleep(seconds: float) -> float:
+    """Sleep ``seconds`` (at most 60) and return them: a long job for the delivery tests
+    (lease renewal while it runs, a worker killed in the middle of it)."""
+    seconds = min(float(seconds), 60.0)
+    time.sleep(seconds)
+    return seconds

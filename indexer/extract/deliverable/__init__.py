@@ -6,7 +6,7 @@
 
 from indexer.extract.deliverable.rules import Finding, Profile
 from indexer.extract.deliverable.tree import Entry, FolderTree, MemoryTree, PackageTree, ZipTree
-from indexer.extract.deliverable.validate import Report, reads_for, validate_tree
+from indexer.extract.deliverable.validate import Report, WorkExpect, reads_for, validate_tree
 
 __all__ = [
     "Entry",
@@ -16,6 +16,7 @@ __all__ = [
     "PackageTree",
     "Profile",
     "Report",
+    "WorkExpect",
     "ZipTree",
     "reads_for",
     "validate_tree",

@@ -5,6 +5,10 @@ Rules (deliverables-and-bonds.md §1.8, §2.2 rules 9, 11 and 28):
 - The files are declared ``Shift_JIS``. A strict decode is tried first; if it fails the bytes
   are decoded as CP932 and every character outside JIS X 0208 / JIS X 0201 (NEC and IBM
   extensions: ①, ㈱, Ⅰ, 髙 …) is reported with its line and column, never a crash.
+- A file in another encoding (UTF-8, EUC-JP …) is read in that encoding and its characters
+  are held to the same 使用文字 rule (issue 8 item 5): CP932-only characters are
+  ``platform``, characters outside CP932 (𠮷, emoji) ``outside``. That the file is not
+  Shift_JIS is the validator's finding (``Decoded.shift_jis``).
 - CP932 maps some JIS X 0208 code points differently (``～`` U+FF5E vs ``〜`` U+301C, ``∥``,
   ``－``, ``￠`` …); those are folded back to the Shift_JIS reading, so they are not reported.
 - Parsing uses defusedxml: entity declarations (billion laughs) and external entities are
@@ -32,7 +36,7 @@ _SJIS = {"shift_jis", "shift-jis", "sjis", "x-sjis", "cp932", "windows-31j", "ms
 class CharIssue:
     """One character that is not allowed in a management XML, with its 1-based position."""
 
-    kind: str  # "platform" (機種依存文字) | "undecodable" | "halfwidth_kana"
+    kind: str  # "platform" (機種依存文字) | "outside" | "undecodable" | "halfwidth_kana"
     char: str
     line: int
     column: int
@@ -43,6 +47,8 @@ class Decoded:
     text: str
     encoding: str  # what the declaration said ("Shift_JIS" when absent and not UTF-8)
     issues: list[CharIssue] = field(default_factory=list)
+    shift_jis: bool = True  # read as Shift_JIS (declared so, or undeclared and not UTF-8)
+    declared: bool = True  # the XML declaration names an encoding
 
 
 @dataclass
@@ -55,6 +61,8 @@ class XmlDoc:
     encoding: str
     issues: list[CharIssue]
     positions: dict[Element, tuple[int, int]]
+    shift_jis: bool = True
+    declared: bool = True
 
     def pos(self, elem: Element | None) -> tuple[int | None, int | None]:
         if elem is None or elem not in self.positions:
@@ -92,20 +100,59 @@ def _position(text: str, index: int) -> tuple[int, int]:
     return line, index - start + 1
 
 
+def _jis_issue(ch: str) -> str | None:
+    """None for a character of JIS X 0208 / JIS X 0201 (CP932's own code points for the same
+    characters included: ～ ∥ －), else ``platform`` (NEC/IBM extensions) or ``outside``."""
+    try:
+        ch.encode("shift_jis")
+        return None
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = ch.encode("cp932")
+    except UnicodeEncodeError:
+        return "outside"
+    try:
+        raw.decode("shift_jis")
+        return None
+    except UnicodeDecodeError:
+        return "platform"
+
+
+def check_chars(text: str) -> list[CharIssue]:
+    """The 使用文字 rule over text read in any encoding (§1.8): characters outside JIS X 0208
+    and JIS X 0201, with their positions."""
+    issues: list[CharIssue] = []
+    line, col = 1, 1
+    for ch in text:
+        if ord(ch) > 0x7F and ch != "\ufeff":
+            kind = "undecodable" if ch == "\ufffd" else _jis_issue(ch)
+            if kind:
+                issues.append(CharIssue(kind, ch, line, col))
+        if ch == "\n":
+            line, col = line + 1, 1
+        else:
+            col += 1
+    return issues
+
+
 def decode(data: bytes) -> Decoded:
     """The text of a management XML and the characters that break the 使用文字 rules."""
     declared = declared_encoding(data)
-    if data.startswith(b"\xef\xbb\xbf") or (declared or "").lower() in _UTF8:
+    label = (declared or "").lower()
+    if data.startswith(b"\xef\xbb\xbf") or label in _UTF8:
         text = data.decode("utf-8-sig", errors="replace")
-        bad = [
-            CharIssue("undecodable", "\ufffd", *_position(text, i))
-            for i, ch in enumerate(text)
-            if ch == "\ufffd"
-        ]
-        return Decoded(text, declared or "UTF-8", bad)
+        return Decoded(text, declared or "UTF-8", check_chars(text), False, bool(declared))
+    if declared and label not in _SJIS:
+        try:
+            text = data.decode(declared, errors="replace")
+        except LookupError:
+            text = data.decode("cp932", errors="replace")
+        return Decoded(text, declared, check_chars(text), False, True)
     encoding = declared or "Shift_JIS"
+    has_decl = declared is not None or data.isascii()
     try:
-        return Decoded(data.decode("shift_jis"), encoding)
+        return Decoded(data.decode("shift_jis"), encoding, [], True, has_decl)
     except UnicodeDecodeError:
         pass
     raw = data.decode("cp932", errors="replace")
@@ -126,7 +173,7 @@ def decode(data: bytes) -> Decoded:
             line, col = line + 1, 1
         else:
             col += 1
-    return Decoded("".join(out), encoding, issues)
+    return Decoded("".join(out), encoding, issues, True, has_decl)
 
 
 def halfwidth_kana(text: str) -> list[CharIssue]:
@@ -195,4 +242,6 @@ def parse(data: bytes) -> XmlDoc:
         encoding=decoded.encoding,
         issues=decoded.issues + halfwidth_kana(decoded.text),
         positions=builder.positions,
+        shift_jis=decoded.shift_jis,
+        declared=decoded.declared,
     )

@@ -101,6 +101,7 @@ function bell() {
 const NAV = [
   { pattern: "/search", hash: "#/search", key: "nav.search", testid: "nav-search" },
   { pattern: "/works", hash: "#/works", key: "nav.works", testid: "nav-works" },
+  { pattern: "/calendar", hash: "#/calendar", key: "nav.calendar", testid: "nav-calendar" },
   { pattern: "/admin", hash: "#/admin", key: "nav.admin", testid: "nav-admin" },
 ];
 

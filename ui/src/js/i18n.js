@@ -15,6 +15,8 @@ import archiveJa from "./i18n/archive.ja.js";
 import archiveEn from "./i18n/archive.en.js";
 import pagesJa from "./i18n/pages.ja.js";
 import pagesEn from "./i18n/pages.en.js";
+import schedulesJa from "./i18n/schedules.ja.js";
+import schedulesEn from "./i18n/schedules.en.js";
 
 /** @typedef {Record<string, string>} Dict a dictionary: key → text with {name} placeholders */
 
@@ -24,6 +26,8 @@ const AREAS = [
   [en, archiveEn],
   [ja, pagesJa],
   [en, pagesEn],
+  [ja, schedulesJa],
+  [en, schedulesEn],
 ];
 // Merge hook: area dictionaries (archive pages) join the shell's; the shell's keys win.
 for (const [base, extra] of AREAS) for (const k in extra) if (!(k in base)) base[k] = extra[k];

@@ -14,6 +14,7 @@
 //   #/login  #/password  #/works  #/works/<id>  #/search  #/browse/<workId>[/<nodeId>]
 //   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
+//   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
@@ -59,6 +60,7 @@ export const routes = [
   { pattern: "/admin/mail", page: "admin-mail", can: (s) => signedIn(s) && isOperator(s) },
   { pattern: "/notifications", page: "notifications", can: signedIn },
   { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
+  { pattern: "/calendar", page: "calendar", can: signedIn },
 ];
 
 export const HOME = "#/search";

@@ -1,0 +1,450 @@
+"""Recurrence: expand a stored series (RFC 5545 RRULE, RDATE, EXDATE, RECURRENCE-ID overrides)
+into the occurrences of one viewed range, and nothing more (issue 9 §3: "expand recurrences
+lazily for the viewed range, never into millions of rows").
+
+Why not call ``recurring-ical-events`` on every view: both it and dateutil walk a rule from its
+DTSTART to the viewed range, so a weekly series begun years ago costs hundreds of steps per
+view, a daily one thousands (measured: 1,000 daily series begun in 2020, one month of 2026:
+20 s). The view path therefore *rebases* the rule: it starts the walk at a whole number of
+periods after DTSTART, just before the range, which leaves the set of occurrences unchanged
+because
+
+- every implicit BY part is made explicit first (WEEKLY → BYDAY of DTSTART's weekday, MONTHLY →
+  BYMONTHDAY, YEARLY → BYMONTH + BYMONTHDAY, and BYHOUR/BYMINUTE/BYSECOND of DTSTART's time),
+  so the new start's own day and time no longer shape the rule;
+- the shift is a multiple of INTERVAL periods (and MONTHLY/YEARLY restart at the first day of a
+  period at midnight), so INTERVAL's phase and BYSETPOS's per-period sets are the same;
+- COUNT is resolved once, when the series is saved, into the instant of its last instance
+  (``until``), because counting needs the walk from DTSTART.
+
+The walk runs in the series' own wall-clock time (naive datetimes of its IANA zone), then each
+occurrence is placed in the zone: BYDAY=MO at 08:00 Asia/Tokyo stays a Monday even though it is
+a Sunday in UTC (module-anchors §1: "RRULE wrong day across TZ"), and a DST change keeps the
+local time. Durations are wall-clock (DTEND - DTSTART in local time), as recurring-ical-events
+computes them; DTSTART is always the first occurrence (RFC 5545 3.8.5.3), also when the rule
+does not match it. ``tests/schedules/test_recurrence.py`` checks every expansion against
+recurring-ical-events on the same VEVENT, over random rules, zones, exceptions and ranges.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil import rrule as du
+
+# Frequencies finer than this are refused (a minutely rule without end is millions of
+# instances a year; issue 9 "Bad input").
+FREQS = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY")
+REFUSED_FREQS = ("MINUTELY", "SECONDLY")
+_DU_FREQ: dict[str, Any] = {
+    "YEARLY": du.YEARLY,
+    "MONTHLY": du.MONTHLY,
+    "WEEKLY": du.WEEKLY,
+    "DAILY": du.DAILY,
+    "HOURLY": du.HOURLY,
+}
+_DAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
+DAY_CODES = tuple(_DAYS)
+MAX_COUNT = 10_000  # COUNT above this is refused: its end cannot be found cheaply
+MAX_INTERVAL = 1000
+MAX_PER_SERIES = 2_000  # occurrences of one series in one answer
+FOREVER = datetime(9999, 12, 31)
+
+
+class RuleError(ValueError):
+    """A recurrence the system does not accept; the message is Japanese (shown to people)."""
+
+
+Local = datetime | date  # naive wall-clock datetime, or a date for all-day series
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name``; ``RuleError`` when unknown."""
+    try:
+        return _zone(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise RuleError(f"タイムゾーン「{name[:60]}」は不明です。") from exc
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> ZoneInfo:
+    if not name or "\x00" in name:
+        raise ValueError(name)
+    return ZoneInfo(name)
+
+
+def parse_local(value: str) -> Local:
+    """A stored wall-clock value: ``YYYY-MM-DD`` (all-day) or ``YYYY-MM-DDTHH:MM:SS``."""
+    if len(value) == 10:
+        return date.fromisoformat(value)
+    return datetime.fromisoformat(value).replace(tzinfo=None)
+
+
+def format_local(value: Local) -> str:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None, microsecond=0).isoformat()
+    return value.isoformat()
+
+
+def _as_dt(value: Local) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time())
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A parsed RRULE with every implicit part made explicit (see the module docstring)."""
+
+    freq: str
+    interval: int
+    kwargs: Mapping[str, Any]
+    count: int | None
+    until: datetime | None  # naive local (inclusive), from UNTIL or resolved COUNT
+
+
+def parse_rule(text: str, start: Local, tz: tzinfo) -> Rule:
+    """Parse ``text`` (the value of RRULE) for a series starting at ``start`` (naive local)
+    in ``tz``. Raises ``RuleError`` for rules refused here."""
+    from icalendar.prop import vRecur
+
+    text = text.strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    if not text or len(text) > 500:
+        raise RuleError("繰り返しの規則が正しくありません。")
+    try:
+        parts = vRecur.from_ical(text)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise RuleError("繰り返しの規則(RRULE)を読み取れません。") from exc
+    values: dict[str, list[Any]] = {str(k).upper(): list(v) for k, v in parts.items()}
+    freq = str((values.pop("FREQ", [""]) or [""])[0]).upper()
+    if freq in REFUSED_FREQS:
+        raise RuleError("分・秒単位の繰り返しは登録できません(予定が膨大になるため)。")
+    if freq not in _DU_FREQ:
+        raise RuleError("繰り返しの頻度(FREQ)が正しくありません。")
+    interval = int((values.pop("INTERVAL", [1]) or [1])[0])
+    if not 1 <= interval <= MAX_INTERVAL:
+        raise RuleError("繰り返しの間隔(INTERVAL)が正しくありません。")
+    count_v = values.pop("COUNT", None)
+    until_v = values.pop("UNTIL", None)
+    if count_v and until_v:
+        raise RuleError("COUNT と UNTIL は同時に指定できません。")
+    count = int(count_v[0]) if count_v else None
+    if count is not None and not 1 <= count <= MAX_COUNT:
+        raise RuleError(f"繰り返し回数(COUNT)は 1 から {MAX_COUNT:,} までです。")
+    until = _local_until(until_v[0], start, tz) if until_v else None
+    start_dt = _as_dt(start)
+    kw: dict[str, Any] = {"interval": interval}
+    wkst = values.pop("WKST", None)
+    if wkst:
+        kw["wkst"] = _DAYS[str(wkst[0]).upper()[-2:]]
+    byday = values.pop("BYDAY", None)
+    if byday:
+        kw["byweekday"] = tuple(_weekday(str(d)) for d in byday)
+    for key, name, lo, hi in (
+        ("BYMONTH", "bymonth", 1, 12),
+        ("BYMONTHDAY", "bymonthday", -31, 31),
+        ("BYYEARDAY", "byyearday", -366, 366),
+        ("BYWEEKNO", "byweekno", -53, 53),
+        ("BYSETPOS", "bysetpos", -366, 366),
+        ("BYHOUR", "byhour", 0, 23),
+        ("BYMINUTE", "byminute", 0, 59),
+        ("BYSECOND", "bysecond", 0, 60),
+    ):
+        got = values.pop(key, None)
+        if got:
+            numbers = tuple(int(x) for x in got)
+            if any(not lo <= n <= hi or (n == 0 and lo < 0) for n in numbers):
+                raise RuleError(f"{key} の値が正しくありません。")
+            kw[name] = numbers
+    if values:
+        raise RuleError(f"対応していない繰り返しの指定です({', '.join(sorted(values))})。")
+    # Make the implicit parts explicit (RFC 5545 3.3.10: taken from DTSTART).
+    if freq == "WEEKLY" and "byweekday" not in kw:
+        kw["byweekday"] = (start_dt.weekday(),)
+    if freq == "MONTHLY" and not ({"byweekday", "bymonthday", "byyearday"} & kw.keys()):
+        kw["bymonthday"] = (start_dt.day,)
+    if freq == "YEARLY" and not (
+        {"byweekday", "bymonthday", "byyearday", "byweekno", "bymonth"} & kw.keys()
+    ):
+        kw["bymonth"] = (start_dt.month,)
+        kw["bymonthday"] = (start_dt.day,)
+    elif (
+        freq == "YEARLY"
+        and "bymonth" in kw
+        and not ({"byweekday", "bymonthday", "byyearday", "byweekno"} & kw.keys())
+    ):
+        kw["bymonthday"] = (start_dt.day,)
+    if freq != "HOURLY":
+        kw.setdefault("byhour", (start_dt.hour,))
+    kw.setdefault("byminute", (start_dt.minute,))
+    kw.setdefault("bysecond", (start_dt.second,))
+    rule = Rule(freq, interval, kw, count, until)
+    if count is not None:
+        rule = Rule(freq, interval, kw, count, _count_end(rule, start_dt))
+    return rule
+
+
+def _weekday(code: str) -> du.weekday:
+    code = code.strip().upper()
+    day = _DAYS.get(code[-2:])
+    if day is None:
+        raise RuleError("BYDAY の曜日が正しくありません。")
+    n = code[:-2]
+    if not n or n == "+":
+        return du.weekday(day)
+    number = int(n)
+    if number == 0 or not -53 <= number <= 53:
+        raise RuleError("BYDAY の番号が正しくありません。")
+    return du.weekday(day, number)
+
+
+def _local_until(value: Any, start: Local, tz: tzinfo) -> datetime:
+    """UNTIL as naive local wall time of the series (inclusive bound).
+
+    As recurring-ical-events reads it: a UTC value is converted to the zone; a date UNTIL of a
+    timed series means that date at 00:00 UTC; a date UNTIL of an all-day series, that date."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value
+        return value.astimezone(tz).replace(tzinfo=None)
+    if isinstance(value, date):
+        if isinstance(start, datetime):
+            from datetime import UTC
+
+            return datetime.combine(value, time(), UTC).astimezone(tz).replace(tzinfo=None)
+        return datetime.combine(value, time())
+    raise RuleError("UNTIL の値が正しくありません。")
+
+
+def _rrule(rule: Rule, dtstart: datetime) -> du.rrule:
+    return du.rrule(
+        _DU_FREQ[rule.freq], dtstart=dtstart, until=rule.until, cache=False, **rule.kwargs
+    )
+
+
+def _count_end(rule: Rule, start: datetime) -> datetime:
+    """The last of the first COUNT instances (dateutil counts only matching instances; an
+    unmatched DTSTART is an extra occurrence, as in recurring-ical-events)."""
+    assert rule.count is not None
+    last = start
+    for n, when in enumerate(
+        du.rrule(_DU_FREQ[rule.freq], dtstart=start, count=rule.count, cache=False, **rule.kwargs)
+    ):
+        last = when
+        if n + 1 >= rule.count:
+            break
+    return last
+
+
+def _rebased_start(rule: Rule, start: datetime, before: datetime) -> datetime:
+    """A start a whole number of periods after ``start``, at or before ``before`` (see the
+    module docstring); ``start`` itself when no whole period fits."""
+    if before <= start:
+        return start
+    n = rule.interval
+    if rule.freq in ("DAILY", "WEEKLY"):
+        days = 1 if rule.freq == "DAILY" else 7
+        k = (before - start).days // (days * n)
+        return start + timedelta(days=k * days * n)
+    if rule.freq == "HOURLY":
+        hours = int((before - start).total_seconds() // 3600)
+        return start + timedelta(hours=(hours // n) * n)
+    if rule.freq == "MONTHLY":
+        months = (before.year - start.year) * 12 + before.month - start.month
+        k = months // n
+        if k <= 0:
+            return start
+        index = start.year * 12 + start.month - 1 + k * n
+        return datetime(index // 12, index % 12 + 1, 1)
+    k = (before.year - start.year) // n  # YEARLY
+    if k <= 0:
+        return start
+    return datetime(start.year + k * n, 1, 1)
+
+
+@dataclass(frozen=True)
+class Override:
+    """One occurrence edited on its own (RECURRENCE-ID): new times and/or fields."""
+
+    start: Local
+    end: Local
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    recurrence_id: Local | None  # None: the series has no recurrence
+    start: Local
+    end: Local
+    override: Override | None = None
+
+
+@dataclass
+class Series:
+    """A stored series, ready to expand (built once per record version; see ``compile``)."""
+
+    tz: ZoneInfo
+    all_day: bool
+    start: Local
+    end: Local
+    rule: Rule | None = None
+    rdates: tuple[Local, ...] = ()
+    exdates: frozenset[Local] = frozenset()
+    overrides: Mapping[Local, Override] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> timedelta:
+        return _as_dt(self.end) - _as_dt(self.start)
+
+    def _instants(self, lo: datetime, hi: datetime) -> Iterator[datetime]:
+        """Rule, DTSTART and RDATE instants (naive local) with ``lo <= t <= hi``."""
+        start = _as_dt(self.start)
+        seen: set[datetime] = set()
+        for t in (start, *(_as_dt(r) for r in self.rdates)):
+            if lo <= t <= hi and t not in seen and (t is not start or self._start_counts()):
+                seen.add(t)
+                yield t
+        if self.rule is None:
+            return
+        if self.rule.until is not None and self.rule.until < lo:
+            return
+        begin = _rebased_start(self.rule, start, lo)
+        for t in _rrule(self.rule, begin).between(lo, hi, inc=True):
+            if t not in seen:
+                seen.add(t)
+                yield t
+
+    def _start_counts(self) -> bool:
+        """DTSTART is an occurrence unless it lies after the rule's UNTIL (as in
+        recurring-ical-events)."""
+        rule = self.rule
+        return rule is None or rule.until is None or _as_dt(self.start) <= rule.until
+
+    def _excluded(self, t: datetime) -> bool:
+        key: Local = t.date() if self.all_day else t
+        return key in self.exdates or t.date() in self.exdates or key in self.overrides
+
+    def between(self, lo_utc: datetime, hi_utc: datetime) -> list[Occurrence]:
+        """Occurrences overlapping ``[lo_utc, hi_utc)`` (aware datetimes), unordered; at most
+        ``MAX_PER_SERIES``. Overlap as recurring-ical-events: ``start < hi`` and ``lo < end``;
+        a zero-length occurrence counts when ``lo <= start < hi``."""
+        dur = self.duration
+        lo = lo_utc.astimezone(self.tz).replace(tzinfo=None)
+        hi = hi_utc.astimezone(self.tz).replace(tzinfo=None)
+        # Wall-clock slack: a DST change or an all-day date moves instants by hours.
+        slack = timedelta(days=2)
+        out: list[Occurrence] = []
+        for t in self._instants(lo - dur - slack, hi + slack):
+            key: Local = t.date() if self.all_day else t
+            if self._excluded(t):
+                continue  # excluded, or replaced by its edited occurrence (below)
+            end = t + dur
+            if self._overlaps(t, end, lo_utc, hi_utc):
+                out.append(
+                    Occurrence(
+                        key if self.rule or self.rdates else None,
+                        t.date() if self.all_day else t,
+                        end.date() if self.all_day else end,
+                    )
+                )
+                if len(out) >= MAX_PER_SERIES:
+                    return out
+        for key, over in self.overrides.items():
+            if key in self.exdates:
+                continue
+            if self._overlaps(_as_dt(over.start), _as_dt(over.end), lo_utc, hi_utc):
+                out.append(Occurrence(key, over.start, over.end, over))
+        return out
+
+    def _overlaps(self, start: datetime, end: datetime, lo: datetime, hi: datetime) -> bool:
+        a = start.replace(tzinfo=self.tz)
+        b = end.replace(tzinfo=self.tz)
+        if a == b:
+            return lo <= a < hi
+        return a < hi and lo < b
+
+    def first_last(self) -> tuple[datetime, datetime] | None:
+        """UTC bounds of every occurrence: a start at or before the first and an end at or
+        after the last (``FOREVER`` for a rule without end), or None when every instance is
+        excluded. Cheap: a rule is walked only until one instance survives its exceptions,
+        and at most ``MAX_COUNT`` instances."""
+        from datetime import UTC
+
+        dur = self.duration
+        start = _as_dt(self.start)
+        overrides = [o for k, o in self.overrides.items() if k not in self.exdates]
+        lows = [start, *(_as_dt(r) for r in self.rdates), *(_as_dt(o.start) for o in overrides)]
+        highs = [start + dur, *(_as_dt(r) + dur for r in self.rdates)]
+        highs += [_as_dt(o.end) for o in overrides]
+        unbounded = self.rule is not None and self.rule.until is None
+        if self.rule is not None and self.rule.until is not None:
+            highs.append(self.rule.until + dur)
+        alive = bool(overrides) or any(
+            not self._excluded(t)
+            for t in (start, *(_as_dt(r) for r in self.rdates))
+            if t is not start or self._start_counts()
+        )
+        if not alive and self.rule is not None:
+            for n, t in enumerate(_rrule(self.rule, start)):
+                if not self._excluded(t):
+                    alive = True
+                    break
+                if n >= MAX_COUNT:
+                    alive = True  # too long to prove empty; keep it
+                    break
+        if not alive:
+            return None
+        first = min(lows).replace(tzinfo=self.tz).astimezone(UTC)
+        if unbounded:
+            return first, FOREVER.replace(tzinfo=UTC)
+        return first, max(highs).replace(tzinfo=self.tz).astimezone(UTC)
+
+
+def compile_series(
+    *,
+    tz_name: str,
+    all_day: bool,
+    start: str,
+    end: str,
+    rrule: str | None = None,
+    rdates: Sequence[str] = (),
+    exdates: Sequence[str] = (),
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Series:
+    """A ``Series`` from stored values (wall-clock strings); ``RuleError`` when refused."""
+    tz = zone(tz_name)
+    s, e = parse_local(start), parse_local(end)
+    if all_day != (not isinstance(s, datetime)) or type(s) is not type(e):
+        raise RuleError("開始と終了の形式が一致しません。")
+    if _as_dt(e) < _as_dt(s):
+        raise RuleError("終了は開始より後にしてください。")
+    rule = parse_rule(rrule, s, tz) if rrule else None
+    over: dict[Local, Override] = {}
+    for key, value in (overrides or {}).items():
+        over[parse_local(key)] = Override(
+            parse_local(str(value["start"])),
+            parse_local(str(value["end"])),
+            {k: v for k, v in value.items() if k not in ("start", "end")},
+        )
+    return Series(
+        tz=tz,
+        all_day=all_day,
+        start=s,
+        end=e,
+        rule=rule,
+        rdates=tuple(parse_local(r) for r in rdates),
+        exdates=frozenset(parse_local(x) for x in exdates),
+        overrides=over,
+    )
+
+
+def month_days(year: int, month: int) -> int:
+    return _calendar.monthrange(year, month)[1]

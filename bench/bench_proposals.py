@@ -1,0 +1,420 @@
+"""Proposals at scale (issue 10 "Measured"):
+
+    python -m bench.bench_proposals [--works 500] [--proposals 100000] [--samples 40]
+
+1. The supervisor's cross-work list over ``--works`` works and ``--proposals`` proposals,
+   through ``ProposalLists.cross_work`` (acl of 501 principals, filters, sorts, names resolved
+   for the page): first page p95, target < 50 ms, beside the baseline "first 50 records by
+   id" (the store's cheapest page) as a ratio. The inbox count equals the inbox list walked
+   page by page (a failure otherwise).
+2. Approve one step with its notifications and mail queued (``WorkflowService.approve``):
+   p95, target < 30 ms, beside a bare versioned record update in a unit of work.
+3. The bundle PDF of 200 pages from 20 files (form + 20 PDFs of 10 pages): wall time, target
+   < 5 s, and peak RSS, target < 200 MB, beside rendering the form alone.
+
+Embedded backends (SQLite, tantivy, local blobs) in a temp folder, as the default install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import logging
+import random
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from api.config import Settings
+from api.container import Container
+from api.kit.clock import FixedClock, to_iso
+from api.kit.ids import new_id
+from api.permissions.policy import OrgKind, Subject
+from api.proposals.lists import ListFilters, ProposalLists
+from api.proposals.models import PROPOSALS, proposal_acl
+from api.proposals.printing import Printing
+from api.workflow import machine
+from api.workflow.service import WorkflowService
+from bench.common import Outcome, pct, peak_rss_mib, reset_peak_rss, rss_mib
+from storage.query import Query
+
+START = datetime(2026, 6, 8, 1, 0, tzinfo=UTC)
+STATES = ["in_review"] * 5 + ["decided"] * 4 + ["sent_back", "draft"]
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+def proposal_record(
+    i: int, work: dict[str, Any], proposer: str, approvers: list[str], rnd: random.Random
+) -> dict[str, Any]:
+    state = rnd.choice(STATES)
+    day = date(2026, 4, 1) + timedelta(days=rnd.randrange(150))
+    route = [{"kind": "approve", "assignees": [a]} for a in approvers]
+    progress = machine.fresh_progress(route)
+    record: dict[str, Any] = {
+        "id": new_id(),
+        "work_id": work["id"],
+        "work_title": work["title"],
+        "orderer_org_id": work["orderer_org_id"],
+        "proposer_id": proposer,
+        "proposer_org_id": "c",
+        "proposer_side": "contractor",
+        "form_id": "koji_uchiawase",
+        "form_version": 1,
+        "form_name": "工事打合せ簿",
+        "title": f"協議 第{i}号 区画線の施工について",
+        "values": {"matter": "協議", "content": "夜間施工としたい。"},
+        "importance": rnd.choice(["normal", "normal", "important"]),
+        "requested_answer_date": (day + timedelta(days=7)).isoformat(),
+        "attachments": [],
+        "route": route,
+        "progress": progress,
+        "state": state,
+        "revision": 0 if state == "draft" else 1,
+        "number": i,
+        "proposed_on": day.isoformat(),
+        "received_on": (day + timedelta(days=1)).isoformat() if state != "draft" else None,
+        "planned_answer_date": (day + timedelta(days=5)).isoformat() if state != "draft" else None,
+        "answered_on": (day + timedelta(days=4)).isoformat() if state == "decided" else None,
+        "decided_on": (day + timedelta(days=4)).isoformat() if state == "decided" else None,
+        "interim_answer_date": None,
+        "current_step": 0 if state == "in_review" else None,
+        "answers": {},
+        "corrections": [],
+        "comments": 0,
+        "last_event": 2,
+        "created_at": to_iso(START - timedelta(days=200 - i % 150)),
+        "updated_at": to_iso(START - timedelta(minutes=i)),
+    }
+    if state == "decided":
+        for p in progress:
+            for m in p["marks"]:
+                m.update(status="approved", at=record["updated_at"], by=m["user_id"], via="self")
+            p["reached"] = True
+    elif state == "in_review":
+        progress[0]["reached"] = True
+    record["waiting"] = machine.waiting_of(record)
+    record["summary"] = machine.summary_of(record)
+    record["acl"] = proposal_acl(record)
+    return record
+
+
+async def seed(
+    container: Container, works: int, proposals: int
+) -> tuple[Subject, list[dict[str, Any]], Subject]:
+    records = container.records
+    orderer, contractor = new_id(), new_id()
+    await records.insert("organizations", {"id": orderer, "kind": "orderer", "name": "ベンチ県"})
+    await records.insert(
+        "organizations", {"id": contractor, "kind": "contractor", "name": "ベンチ建設"}
+    )
+    sup = Subject(new_id(), "sup", orderer, OrgKind.ORDERER)
+    chief = Subject(new_id(), "chief", orderer, OrgKind.ORDERER)
+    builder = Subject(new_id(), "builder", contractor, OrgKind.CONTRACTOR)
+    for s, name in ((sup, "監督 一郎"), (chief, "総括 二郎"), (builder, "春日 太郎")):
+        await records.insert(
+            "users",
+            {
+                "id": s.user_id,
+                "login_id": s.login_id,
+                "org_id": s.org_id,
+                "name": name,
+                "status": "active",
+                "email": f"{s.login_id}@example.jp",
+            },
+        )
+    work_list = []
+    members = []
+    for w in range(works):
+        work = {
+            "id": new_id(),
+            "kind": "construction",
+            "title": f"道路改良工事 第{w}工区",
+            "number": f"B-{w:04d}",
+            "orderer_org_id": orderer,
+            "contractor_org_ids": [contractor],
+            "status": "in_progress",
+            "period_start": "2026-04-01",
+            "period_end": "2027-03-31",
+            "acl": [],
+        }
+        work_list.append(work)
+        for s, role in ((sup, "supervisor"), (chief, "supervisor"), (builder, "contractor_member")):
+            members.append(
+                {
+                    "id": f"{work['id']}:{s.user_id}",
+                    "work_id": work["id"],
+                    "user_id": s.user_id,
+                    "role": role,
+                    "org_id": s.org_id,
+                }
+            )
+    await records.insert_many("works", work_list)
+    await records.insert_many("work_members", members)
+    rnd = random.Random(7)
+    batch: list[dict[str, Any]] = []
+    for i in range(proposals):
+        batch.append(
+            proposal_record(
+                i + 1, work_list[i % works], builder.user_id, [sup.user_id, chief.user_id], rnd
+            )
+        )
+        if len(batch) == 5000:
+            await records.insert_many(PROPOSALS, batch)
+            batch = []
+    if batch:
+        await records.insert_many(PROPOSALS, batch)
+    return sup, work_list, builder
+
+
+async def timed(n: int, fn: Any) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        await fn()
+        out.append(ms(time.perf_counter() - t))
+    return out
+
+
+async def bench_lists(
+    container: Container,
+    sup: Subject,
+    works: list[dict[str, Any]],
+    samples: int,
+    outcome: Outcome,
+    scale: str | None,
+) -> None:
+    lists = ProposalLists(container)
+    base = await timed(samples, lambda: container.records.find(PROPOSALS, Query(limit=50)))
+    chosen = tuple(w["id"] for w in works[:5])
+    cases = {
+        "all works, sort 回答希望日 asc": ListFilters(sort="requested_answer_date", order="asc"),
+        "決裁中 only, sort 受付日 desc": ListFilters(
+            states=("in_review",), sort="received_on", order="desc"
+        ),
+        "5 chosen works, sort 回答予定日": ListFilters(
+            work_ids=chosen, sort="planned_answer_date", order="asc"
+        ),
+        "重要 + 期限超過, sort 工事名": ListFilters(
+            importance="important", overdue=True, sort="work_title", order="asc"
+        ),
+        "回答日 range, sort 回答日 desc": ListFilters(
+            date_field="answered_on",
+            date_from="2026-05-01",
+            date_to="2026-05-31",
+            sort="answered_on",
+            order="desc",
+        ),
+    }
+    print(f"baseline: first 50 records by id  p95 {pct(base, 0.95):7.2f} ms")
+    worst = 0.0
+    for label, f in cases.items():
+        page = await lists.cross_work(sup, f)
+        outcome.expect(len(page.items) > 0, f"{label}: empty page")
+        times = await timed(samples, lambda f=f: lists.cross_work(sup, f))
+        p95 = pct(times, 0.95)
+        worst = max(worst, p95)
+        print(
+            f"cross-work first page  {label:<34} p95 {p95:7.2f} ms  "
+            f"({p95 / max(pct(base, 0.95), 1e-6):5.1f}x baseline)  rows {len(page.items)}"
+        )
+    print(outcome.verdict("supervisor's cross-work list first page p95 < 50 ms", worst < 50, scale))
+    # The inbox count equals the list, walked page by page.
+    count = await lists.inbox_count(sup)
+    seen, cursor = 0, None
+    while True:
+        page = await lists.inbox(
+            sup, ListFilters(sort="requested_answer_date", order="asc", limit=200, cursor=cursor)
+        )
+        seen += len(page.items)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    outcome.expect(count == seen == page.total, f"inbox count {count} != list {seen}")
+    inbox_times = await timed(
+        samples, lambda: lists.inbox(sup, ListFilters(sort="requested_answer_date", order="asc"))
+    )
+    print(f"inbox first page p95 {pct(inbox_times, 0.95):7.2f} ms; count {count} == list {seen}")
+
+
+async def bench_approve(
+    container: Container,
+    sup: Subject,
+    builder: Subject,
+    works: list[dict[str, Any]],
+    n: int,
+    outcome: Outcome,
+) -> None:
+    from api.proposals.service import ProposalService
+    from api.workflow.store import EventStore
+
+    service, workflow = ProposalService(container), WorkflowService(container)
+    chief = works[0]  # noqa: F841 - the route below names the supervisor only
+    ids = []
+    for i in range(n):
+        work = works[i % len(works)]
+        created = await service.create(
+            builder,
+            work["id"],
+            {
+                "form_id": "koji_uchiawase",
+                "title": f"承認計測 {i}",
+                "values": {
+                    "proposer_side": "受注者",
+                    "proposed_date": "2026-06-08",
+                    "matter": "協議",
+                    "work_title": work["title"],
+                    "subject": "計測",
+                    "content": "計測",
+                },
+            },
+        )
+        done = await workflow.submit(
+            builder,
+            created["id"],
+            {
+                "version": created["version"],
+                "route": [{"kind": "approve", "assignees": [sup.user_id]}],
+            },
+        )
+        ids.append((done["id"], done["version"]))
+    times = []
+    for pid, version in ids:
+        t = time.perf_counter()
+        await workflow.approve(sup, pid, {"version": version})
+        times.append(ms(time.perf_counter() - t))
+    base = []
+    for pid, _ in ids:
+        t = time.perf_counter()
+        async with container.uow() as uow:
+            rec = await uow.records.get(PROPOSALS, pid)
+            assert rec is not None
+            await uow.records.update(PROPOSALS, pid, {"comments": 0}, rec["version"])
+        base.append(ms(time.perf_counter() - t))
+    stored = await EventStore(container).events(ids[0][0])
+    outcome.expect(stored[-1]["kind"] == "approved", "approve did not append its event")
+    mails = await container.records.count("mails")
+    outcome.expect(mails >= n, f"only {mails} mails queued for {n} approvals")
+    print(f"baseline: versioned update in a unit of work  p95 {pct(base, 0.95):7.2f} ms")
+    p95 = pct(times, 0.95)
+    print(f"approve one step median {pct(times, 0.5):7.2f} ms")
+    print(
+        f"approve one step (event, audit, notifications, mail queued)  p95 {p95:7.2f} ms  "
+        f"({p95 / max(pct(base, 0.95), 1e-6):5.1f}x baseline)"
+    )
+    print(outcome.verdict("approve one step with notifications queued p95 < 30 ms", p95 < 30))
+
+
+def pdf_of(pages: int, label: str) -> bytes:
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    c = canvas.Canvas(out)
+    for p in range(pages):
+        c.drawString(72, 720, f"{label} page {p + 1}")
+        c.showPage()
+    c.save()
+    return out.getvalue()
+
+
+async def bench_bundle(
+    container: Container, builder: Subject, work: dict[str, Any], outcome: Outcome
+) -> None:
+    from api.attachments.service import AttachmentService
+    from api.proposals.service import ProposalService
+
+    ids = []
+    for f in range(20):
+        data = pdf_of(10, f"file{f}")
+
+        async def chunks(data: bytes = data) -> Any:
+            yield data
+
+        async with container.uow() as uow:
+            info = await container.blobs.put(f"uploads/bench-{f}", chunks())
+            record = await AttachmentService(container).adopt(
+                builder, {"work_id": work["id"]}, f"資料{f}.pdf", "application/pdf", info, uow
+            )
+            ids.append(record["id"])
+        await container.records.update(
+            "attachments",
+            record["id"],
+            {"content_type": "application/pdf"},
+            (await container.records.get("attachments", record["id"]) or {})["version"],
+        )
+    created = await ProposalService(container).create(
+        builder,
+        work["id"],
+        {"form_id": "koji_uchiawase", "title": "綴じ計測", "attachments": [{"id": i} for i in ids]},
+    )
+    printing = Printing(container)
+    await printing.form_pdf(created, work)  # warm the compiler
+    t = time.perf_counter()
+    await printing.form_pdf(created, work)
+    form_ms = ms(time.perf_counter() - t)
+    before = rss_mib()
+    reset_peak_rss()
+    t = time.perf_counter()
+    pdf = await printing.bundle_pdf(created, work)
+    took = time.perf_counter() - t
+    rss = peak_rss_mib()
+    from pypdf import PdfReader
+
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    outcome.expect(pages >= 201, f"bundle has {pages} pages")
+    print(f"baseline: the form alone  {form_ms:7.1f} ms")
+    print(
+        f"bundle of {pages} pages from 20 files  {took:6.2f} s  "
+        f"({ms(took) / max(form_ms, 1e-6):5.1f}x baseline)  peak RSS {rss:6.1f} MiB "
+        f"(process before: {before:6.1f} MiB, the bundle added {rss - before:6.1f} MiB)"
+    )
+    print(outcome.verdict("bundle PDF of 200 pages from 20 files < 5 s", took < 5))
+    print(outcome.verdict("bundle PDF peak RSS < 200 MB", rss < 200))
+
+
+async def run(works: int, proposals: int, samples: int) -> int:
+    outcome = Outcome()
+    scale = (
+        None
+        if works >= 500 and proposals >= 100_000
+        else f"ran at {works} works / {proposals} proposals"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            data_dir=Path(tmp), log_json=False, log_level="WARNING", jobs={"eager": False}
+        )
+        container = Container(settings, clock=FixedClock(START))
+        await container.open()
+        from workers.celery_app import set_container
+
+        set_container(container)
+        try:
+            t = time.perf_counter()
+            sup, work_list, builder = await seed(container, works, proposals)
+            print(f"seeded {works} works, {proposals} proposals in {time.perf_counter() - t:.1f} s")
+            await bench_lists(container, sup, work_list, samples, outcome, scale)
+            await bench_approve(container, sup, builder, work_list, max(samples, 20), outcome)
+            await bench_bundle(container, builder, work_list[0], outcome)
+        finally:
+            set_container(None)
+            await container.close()
+    return outcome.exit_code()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--works", type=int, default=500)
+    parser.add_argument("--proposals", type=int, default=100_000)
+    parser.add_argument("--samples", type=int, default=40)
+    args = parser.parse_args()
+    logging.disable(logging.INFO)
+    raise SystemExit(asyncio.run(run(args.works, args.proposals, args.samples)))
+
+
+if __name__ == "__main__":
+    main()
