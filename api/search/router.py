@@ -27,6 +27,19 @@ ServiceDep = Annotated[SearchService, Depends(get_service)]
 ParamsDep = Annotated[SearchParams, Query()]
 
 
+@router.get("/map")
+async def map_settings(container: ContainerDep, subject: SubjectDep) -> dict[str, object]:
+    """The background of the map filter: the configured tile source, or none (the interface
+    then draws the outline it ships; nothing is fetched from elsewhere)."""
+    container.policy.require(subject, "works.list")
+    settings = container.settings.map
+    return {
+        "tile_url": settings.tile_url,
+        "attribution": settings.attribution,
+        "max_zoom": settings.max_zoom,
+    }
+
+
 @router.get("", response_model=SearchResponse)
 async def search(service: ServiceDep, subject: SubjectDep, params: ParamsDep) -> SearchResponse:
     """Works and files the subject may read, with facets, page highlights and a cursor."""

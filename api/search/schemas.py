@@ -107,6 +107,7 @@ class SearchHitRead(BaseModel):
     work_field: str | None = None
     work_industry: str | None = None
     municipality_code: list[str] = []
+    address: str | None = None  # a work's location (the map names its municipality by it)
     bbox: list[float] | None = None  # 西, 南, 東, 北 of the work's package (decimal degrees)
     period_start: str | None = None
     period_end: str | None = None

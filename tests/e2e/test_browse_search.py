@@ -227,3 +227,40 @@ def test_exports_name_the_work_and_wait_for_results(
     assert row[head.index("工事名・業務名")] == TITLE
     assert row[head.index("工事番号・業務番号")] == "R8-E2E-BRW"
     assert row[head.index("書類区分")] in ("", "報告書")
+
+
+def test_map_filter_without_outside_requests(
+    page: Page, stack: Stack, world: dict[str, Any]
+) -> None:
+    """The works with 境界座標 on a map; the area shown (or a drawn rectangle) filters the
+    search; with no tile source configured nothing is fetched from elsewhere."""
+    from playwright.sync_api import expect
+
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            outside.append(r.url) if not r.url.startswith((stack.url, "data:", "blob:")) else None
+        ),
+    )
+    login(page, "contractor1", stack.passwords["contractor1"])
+    page.goto("/#/search?type=work")
+    page.get_by_test_id("search-map-toggle").click()
+    panel = page.get_by_test_id("map-panel")
+    expect(panel).to_have_attribute("data-works", re.compile(r"^[1-9]"))
+    expect(page.get_by_test_id("map-status")).to_contain_text("件の工事")
+    options = page.get_by_test_id("map-municipality").locator("option").all_inner_texts()
+    assert any("34101" in o for o in options), options  # the package's 住所コード
+    looks_right(page, "search-map")
+    # the area shown (the works' rectangles, fitted) as the filter: the work stays found
+    page.get_by_test_id("map-use-view").click()
+    expect(page.get_by_test_id("search-area")).to_contain_text("地図の範囲")
+    assert "bbox=" in page.url
+    expect(page.get_by_test_id("search-hit").filter(has_text=TITLE)).to_have_count(1)
+    # an area far away: nothing
+    far = "/#/search?type=work&bbox=140.00000%2C40.00000%2C140.10000%2C40.10000"
+    page.goto(far)
+    expect(page.get_by_test_id("search-summary")).to_contain_text("見つかりません")
+    page.get_by_test_id("search-area-clear").click()
+    expect(page.get_by_test_id("search-hit").filter(has_text=TITLE)).to_have_count(1)
+    assert not outside, outside

@@ -50,3 +50,10 @@ async def test_business_type_facet_has_names(h: Harness) -> None:
     found = (await h.call(ORG_READER, "GET", URL, params={"type": "work"})).json()
     buckets = {b["value"]: b["label"] for b in found["facets"]["business_type"]}
     assert buckets["17"] == "塗装工事"  # seed 004, licence kind 17
+
+
+async def test_map_background_is_none_by_default(h: Harness) -> None:
+    got = await h.call(ORG_READER, "GET", "/api/v1/search/map")
+    assert got.status_code == 200
+    assert got.json() == {"tile_url": None, "attribution": "", "max_zoom": 18}
+    assert (await h.call(None, "GET", "/api/v1/search/map")).status_code == 401

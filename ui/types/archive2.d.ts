@@ -51,6 +51,13 @@ declare namespace Kura {
     block_archive_on_errors: boolean;
   }
 
+  /** GET /search/map: the map filter's background. */
+  interface MapSettings {
+    tile_url: string | null;
+    attribution: string;
+    max_zoom: number;
+  }
+
   /** A finding of GET /deliverables/{id} (with its rule name and file node). */
   interface Finding {
     rule: number;
@@ -62,4 +69,9 @@ declare namespace Kura {
     column?: number | null;
     node_id?: string | null;
   }
+}
+
+interface Window {
+  /** Leaflet's browser build (/vendor/leaflet/leaflet.js) sets this (components/map.js). */
+  L?: typeof import("leaflet");
 }

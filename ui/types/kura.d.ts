@@ -264,6 +264,10 @@ declare namespace Kura {
     photo_date?: string | null;
     size?: number | null;
     role?: string | null;
+    address?: string | null;
+    municipality_code?: string[];
+    /** 西, 南, 東, 北 of the work's package (decimal degrees), when it has 境界座標 */
+    bbox?: number[] | null;
     work_title?: string | null;
     work_number?: string | null;
     thumbnail_url?: string | null;

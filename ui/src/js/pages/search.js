@@ -12,10 +12,11 @@ import { t, has, fmtDate, fmtNumber, fmtBytes } from "../i18n.js";
 import { href } from "../router.js";
 import { h, clear, marked, fieldError, notice, errorText, download, typeIcon } from "../components/dom.js";
 import { ensureArchiveStyles } from "../components/styles.js";
+import { workMap, parseBox, boxText } from "../components/map.js";
 
 const SEARCH_KEY = "kura.search.hash"; // read by browse.js ("検索結果に戻る")
 
-const FACETS = ["category", "business_type", "doc_class", "orderer", "contractor", "work_kind", "status", "file_type"];
+const FACETS = ["category", "business_type", "doc_class", "orderer", "contractor", "work_kind", "status", "file_type", "fiscal_year", "work_field", "work_industry"];
 const DATES = [
   ["period", "search.datePeriod"],
   ["doc", "search.dateDoc"],
@@ -33,6 +34,8 @@ const FACET_SHOWN = 8;
  * @property {Record<string, string[]>} filters facet name → chosen values
  * @property {Record<string, string>} dates "<period|doc|photo>_<from|to>" → typed date
  * @property {boolean} management show a package's XML, DTDs and stylesheets too
+ * @property {string} bbox the map filter: "西,南,東,北" ("" none)
+ * @property {string[]} municipality municipality codes picked on the map
  */
 
 /** @returns {SearchState} */
@@ -40,7 +43,7 @@ function readState() {
   const qs = (window.location.hash.split("?")[1] || "");
   const p = new URLSearchParams(qs);
   /** @type {SearchState} */
-  const s = { q: p.get("q") || "", type: p.get("type") || "", sort: p.get("sort") || "", filters: {}, dates: {}, management: p.get("management") === "true" };
+  const s = { q: p.get("q") || "", type: p.get("type") || "", sort: p.get("sort") || "", filters: {}, dates: {}, management: p.get("management") === "true", bbox: p.get("bbox") || "", municipality: p.getAll("municipality_code") };
   for (const f of FACETS) s.filters[f] = p.getAll(f);
   for (const [d] of DATES) {
     s.dates[`${d}_from`] = p.get(`${d}_from`) || "";
@@ -60,6 +63,8 @@ function queryOf(s) {
   for (const f of FACETS) if (s.filters[f].length) q[f] = s.filters[f];
   for (const [k, v] of Object.entries(s.dates)) if (v.trim()) q[k] = v.trim();
   if (s.management) q.management = "true";
+  if (s.bbox) q.bbox = s.bbox;
+  if (s.municipality.length) q.municipality_code = s.municipality;
   return q;
 }
 
@@ -232,6 +237,57 @@ export async function render(root, params, ctx = {}) {
     }
   }
 
+  // ---- the map (issue 8 §1 item 9) ------------------------------------------------------
+  const map = workMap({
+    onBox: (area) => {
+      state.bbox = area ? boxText(area) : "";
+      run();
+      refreshMap();
+    },
+    onMunicipality: (code) => {
+      state.municipality = code ? [code] : [];
+      run();
+    },
+  });
+  map.el.hidden = true;
+  const mapBtn = h("button", { type: "button", class: "btn", "aria-expanded": "false", "aria-controls": "search-map", "data-testid": "search-map-toggle" }, t("map.toggle"));
+  map.el.id = "search-map";
+  const areaChip = h("p", { class: "area-chip", hidden: true, "data-testid": "search-area" });
+  function showArea() {
+    clear(areaChip);
+    const parts = [];
+    if (state.bbox) parts.push(t("map.filteredBox"));
+    if (state.municipality.length) parts.push(t("map.filteredMunicipality", { code: state.municipality.join("、") }));
+    areaChip.hidden = !parts.length;
+    if (!parts.length) return;
+    areaChip.append(
+      parts.join(" ・ "),
+      " ",
+      h("button", { type: "button", class: "btn small link", "data-testid": "search-area-clear", onclick: () => { state.bbox = ""; state.municipality = []; run(); refreshMap(); } }, t("map.clearAll")),
+    );
+  }
+  async function refreshMap() {
+    if (map.el.hidden) return;
+    // the works around the chosen area too: the map shows where the others lie
+    const rest = queryOf({ ...state, bbox: "", municipality: [] });
+    try {
+      /** @type {Kura.SearchResponse} */
+      const res = await api.get("/search", { ...rest, type: "work", sort: "date", limit: 100 });
+      map.showWorks(res.hits, parseBox(state.bbox), state.municipality[0] || null);
+    } catch {
+      /* the results still show */
+    }
+  }
+  mapBtn.addEventListener("click", async () => {
+    const show = map.el.hidden;
+    map.el.hidden = !show;
+    mapBtn.setAttribute("aria-expanded", show ? "true" : "false");
+    if (show) {
+      await map.open();
+      await refreshMap();
+    }
+  });
+
   // ---- results --------------------------------------------------------------------------
   const summary = h("p", { class: "search-summary", role: "status", "aria-live": "polite", "data-testid": "search-summary" });
   const notices = h("div", { class: "search-notices" });
@@ -354,6 +410,7 @@ export async function render(root, params, ctx = {}) {
     if (!append) {
       cursor = null;
       writeState(state);
+      showArea();
     }
     if (controller) controller.abort();
     controller = new AbortController();
@@ -420,7 +477,9 @@ export async function render(root, params, ctx = {}) {
         h(
           "section",
           { class: "search-main", "aria-label": t("search.results") },
-          h("div", { class: "results-bar" }, summary, h("div", { class: "results-tools" }, h("label", { for: "search-type", class: "sr-only" }, t("search.type")), typeSel, h("label", { for: "search-sort" }, t("search.sort")), sortSel)),
+          h("div", { class: "results-bar" }, summary, h("div", { class: "results-tools" }, mapBtn, h("label", { for: "search-type", class: "sr-only" }, t("search.type")), typeSel, h("label", { for: "search-sort" }, t("search.sort")), sortSel)),
+          areaChip,
+          map.el,
           h("div", { class: "results-actions" }, selCount, zipBtn, csvBtn, xlsxBtn),
           actionMsg,
           notices,
