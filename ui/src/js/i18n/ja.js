@@ -263,7 +263,7 @@ export default {
 
   "audit.title": "操作履歴",
   "audit.action": "操作",
-  "audit.actor": "操作者（利用者ID）",
+  "audit.actor": "操作者",
   "audit.target": "対象",
   "audit.since": "開始日",
   "audit.until": "終了日",
