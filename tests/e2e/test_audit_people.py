@@ -43,7 +43,8 @@ def test_trail_in_words_with_an_upload_folded(page: Page, stack: Stack) -> None:
     expect(created).to_contain_text("案件の登録")
     expect(created).to_contain_text("操作履歴確認用の工事")
     text = table.inner_text()
-    assert "works.created" not in text and "files.added" not in text
+    assert "works.created" not in text
+    assert "files.added" not in text
     looks_right(page, "audit-trail")
 
     # 和暦 dates are understood; a wrong one is said by its field
