@@ -196,7 +196,7 @@ export default {
   "users.status.disabled": "無効",
   "users.last_login": "最終ログイン",
   "users.locked": "ロック中",
-  "users.must_change": "変更待ち",
+  "users.must_change": "初回パスワード変更待ち",
   "users.reset": "パスワード再発行",
   "users.disable": "無効にする",
   "users.enable": "有効にする",
@@ -231,7 +231,7 @@ export default {
   "orgs.empty": "機関はありません。",
   "orgkind.orderer": "発注者",
   "orgkind.contractor": "受注者",
-  "orgkind.issuer": "保証機関",
+  "orgkind.issuer": "発行機関",
   "orgkind.operator": "運用者",
 
   "master.title": "マスタ",
