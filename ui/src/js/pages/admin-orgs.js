@@ -9,6 +9,10 @@ import { showApiErrors } from "./work-form.js";
 
 const KINDS = ["orderer", "contractor", "issuer", "operator"];
 
+
+// The format of a field, said by it before anything is typed (issue 8 §3 item 8).
+/** @type {Record<string, string>} */
+const HINTS = { code: "orgs.code_hint", corporate_number: "orgs.corporate_number_hint", phone: "orgs.phone_hint" };
 /**
  * @param {HTMLElement} root
  * @param {Kura.RouteParams} params
@@ -31,10 +35,10 @@ export async function render(root, params, ctx) {
       selectField({ name: "kind", label: t("orgs.kind"), required: true, options: KINDS.map((k) => ({ value: k, label: t(`orgkind.${k}`) })), testid: "org-kind" }),
       field({ name: "name", label: t("orgs.name"), required: true, testid: "org-name" }),
       field({ name: "name_kana", label: t("orgs.name_kana"), testid: "org-name-kana" }),
-      field({ name: "code", label: t("orgs.code"), testid: "org-code", attrs: { inputmode: "numeric" } }),
-      field({ name: "corporate_number", label: t("orgs.corporate_number"), testid: "org-corporate-number", attrs: { inputmode: "numeric" } }),
+      field({ name: "code", label: t("orgs.code"), testid: "org-code", hint: t("orgs.code_hint"), attrs: { inputmode: "numeric", maxlength: "8" } }),
+      field({ name: "corporate_number", label: t("orgs.corporate_number"), testid: "org-corporate-number", hint: t("orgs.corporate_number_hint"), attrs: { inputmode: "numeric", maxlength: "13" } }),
       field({ name: "address", label: t("orgs.address"), testid: "org-address" }),
-      field({ name: "phone", label: t("orgs.phone"), type: "tel", testid: "org-phone" }),
+      field({ name: "phone", label: t("orgs.phone"), type: "tel", testid: "org-phone", hint: t("orgs.phone_hint") }),
     ),
     h("div", { class: "form-actions" }, submit, h("button", { type: "button", class: "btn", onclick: () => (form.hidden = true) }, t("common.cancel"))),
   );
@@ -63,7 +67,7 @@ export async function render(root, params, ctx) {
       h(
         "div",
         { class: "form-grid" },
-        keys.map((k) => field({ name: k, label: t(`orgs.${k}`), value: o[k] || "", required: k === "name", testid: `org-edit-${k.replace("_", "-")}` })),
+        keys.map((k) => field({ name: k, label: t(`orgs.${k}`), value: o[k] || "", required: k === "name", testid: `org-edit-${k.replace("_", "-")}`, hint: HINTS[k] ? t(HINTS[k]) : undefined })),
       ),
       h(
         "div",
