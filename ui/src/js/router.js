@@ -65,6 +65,18 @@ export const routes = [
 
 export const HOME = "#/search";
 
+/**
+ * Where a session lands after sign-in (issue 8 §3 item 9): a contractor on their works, an
+ * operator on the administration page (which says what to do first), everyone else on HOME.
+ * @param {MaybeSession} session
+ * @returns {string}
+ */
+export function homeFor(session) {
+  if (session && session.org_kind === "contractor") return "#/works";
+  if (session && session.org_kind === "operator") return "#/admin";
+  return HOME;
+}
+
 export { hasGrant, isOperator };
 
 /**

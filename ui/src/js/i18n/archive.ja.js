@@ -11,7 +11,7 @@ export default {
   "search.results": "検索結果",
   "search.total": "{n}件見つかりました",
   "search.none": "条件に合う書類は見つかりませんでした。語や絞り込みを変えてお試しください。",
-  "search.noneAtAll": "閲覧できる書類はまだありません。",
+  "search.noneAtAll": "閲覧できる書類はまだありません。案件にファイルが登録されるか、案件のメンバーに追加されると検索できるようになります。",
   "search.more": "もっと見る",
   "search.sort": "並び順",
   "search.sort.relevance": "関連度順",

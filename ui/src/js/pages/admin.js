@@ -4,6 +4,7 @@
 import { t } from "../i18n.js";
 import { canSee } from "../router.js";
 import { h, pageHeader } from "../ui.js";
+import { firstSteps } from "../components/first-use.js";
 
 export const SECTIONS = [
   { pattern: "/admin/users", key: "admin.users", testid: "admin-nav-users", lead: "users.new" },
@@ -55,6 +56,8 @@ const DESCRIPTIONS = {
  */
 export async function render(root, params, ctx) {
   root.append(pageHeader(t("admin.title")));
+  const first = await firstSteps(ctx.session);
+  if (first) root.append(first);
   root.append(
     h(
       "div",

@@ -3,7 +3,7 @@
 import { api, ApiError } from "../api.js";
 import { fmtDate, fmtNumber, t } from "../i18n.js";
 import { href, navigate } from "../router.js";
-import { clear, control, empty, errorBox, field, h, loading, pageHeader, selectField, showFormErrors, statusBadge, toast } from "../ui.js";
+import { clear, control, errorBox, field, h, loading, pageHeader, selectField, showFormErrors, statusBadge, toast } from "../ui.js";
 import { canCreateWork, workForm } from "./work-form.js";
 
 const STATUSES = ["registered", "in_progress", "completed", "archived"];
@@ -159,7 +159,13 @@ export async function render(root, params, ctx) {
   try {
     await load(undefined);
     clear(results);
-    if (!shown) results.append(h("div", { class: "card" }, empty(t("works.empty"))));
+    if (!shown) {
+      // why it is empty: nothing matches the filters, or nothing is there for this person yet
+      const filtered = Object.entries(query).some(([k, v]) => !["sort", "order", "limit"].includes(k) && v !== undefined && v !== "" && !(Array.isArray(v) && !v.length));
+      const kind = ctx.session ? ctx.session.org_kind : "";
+      const why = filtered ? t("works.empty") : t(kind === "contractor" ? "works.none_contractor" : kind === "operator" ? "works.none_operator" : "works.none_orderer");
+      results.append(h("div", { class: "card" }, h("p", { class: "empty", "data-testid": "works-empty" }, why)));
+    }
     else results.append(table, h("div", { class: "table-foot" }, count, more));
   } catch (err) {
     clear(results);
