@@ -122,6 +122,7 @@ export default {
   "works.none_operator": "No work is registered yet. Use “New” to register one.",
   "error.to_home": "Go to the first page",
   "error.to_works": "Go to the works",
+  "form.date_hint_short": "e.g. 2026-04-01, R8.4.1",
   "checks.title": "Delivery package check",
   "checks.empty": "No package has been checked yet. Upload a folder or a ZIP holding INDEX_C.XML or INDEX_D.XML: it is checked automatically and shown here.",
   "checks.latest": "Latest check",

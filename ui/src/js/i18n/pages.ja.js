@@ -128,6 +128,7 @@ export default {
   "works.none_operator": "案件はまだ登録されていません。「新規登録」から登録できます。",
   "error.to_home": "最初のページへ",
   "error.to_works": "案件一覧へ",
+  "form.date_hint_short": "例: 2026-04-01、R8.4.1",
   "checks.title": "電子納品チェック",
   "checks.empty": "電子納品の検査結果はまだありません。INDEX_C.XML または INDEX_D.XML を含むフォルダ、またはZIPをアップロードすると、自動で検査されてここに表示されます。",
   "checks.latest": "最新の検査結果",

@@ -148,7 +148,7 @@ export async function render(root, params, ctx) {
                 "tr",
                 { "data-testid": "org-row", "data-id": o.id },
                 h("td", { class: "nowrap" }, t(`orgkind.${o.kind}`)),
-                h("td", {}, o.name, o.name_kana ? h("div", { class: "small muted" }, o.name_kana) : null),
+                h("td", { class: "nowrap" }, o.name, o.name_kana ? h("div", { class: "small muted" }, o.name_kana) : null),
                 h("td", { class: "mono" }, o.code || "—"),
                 h("td", { class: "mono" }, o.corporate_number || "—"),
                 h("td", {}, o.address || "—"),

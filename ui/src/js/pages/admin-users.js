@@ -215,7 +215,7 @@ export async function render(root, params, ctx) {
       { "data-testid": "user-row", "data-login": u.login_id },
       h("td", { class: "mono" }, u.login_id),
       h("td", { class: "nowrap" }, u.name, u.email ? h("div", { class: "small muted" }, u.email) : null),
-      h("td", {}, orgName.get(u.org_id) || h("span", { class: "mono small" }, u.org_id), u.position ? h("div", { class: "small muted" }, u.position) : null),
+      h("td", { class: "nowrap" }, orgName.get(u.org_id) || h("span", { class: "muted" }, t("work.name_unknown")), u.position ? h("div", { class: "small muted" }, u.position) : null),
       h("td", {}, status),
       h("td", { class: "nowrap small" }, u.last_login_at ? fmtDateTime(u.last_login_at) : "—"),
       h("td", {}, h("div", { class: "row-actions" }, edit, h("a", { class: "btn small link", href: `#/admin/grants?user=${encodeURIComponent(u.id)}` }, t("users.grants")), reset, self ? h("span", { class: "small muted", "data-testid": "user-self" }, t("users.self")) : toggleBtn)),

@@ -56,8 +56,13 @@ const DESCRIPTIONS = {
  */
 export async function render(root, params, ctx) {
   root.append(pageHeader(t("admin.title")));
-  const first = await firstSteps(ctx.session);
-  if (first) root.append(first);
+  // the first steps come after a few counts: a slot keeps their place, and a page that was
+  // left meanwhile (its slot gone with it) is not written into
+  const slot = h("div", {});
+  root.append(slot);
+  void firstSteps(ctx.session).then((first) => {
+    if (first && slot.isConnected) slot.replaceWith(first);
+  });
   root.append(
     h(
       "div",
