@@ -11,6 +11,10 @@ from api.config import Settings
 from api.container import Container
 from api.errors import install_error_handlers
 from api.modules import modules
+from api.openapi import install_openapi
+from api.ops.docs import router as docs_router
+from api.ops.headers import install_security_headers
+from api.ops.limits import install_body_limits
 from api.ops.middleware import install_observability
 from api.ops.router import router as ops_router
 from api.ui.router import router as ui_router
@@ -38,17 +42,25 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         version="0.1.0",
         description="公共工事の電子成果品保管・情報共有・電子保証・利用料金・資格審査",
         lifespan=lifespan,
-        docs_url="/docs",
+        # /docs is served from this server (api/ops/docs.py), never from a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.container = the_container
     app.state.settings = settings
     install_error_handlers(app)
+    # Middleware order (the last added is outermost): security headers, then the request
+    # context (request id, access log, last-resort error answer), then the body limits.
+    install_body_limits(app, settings)
     install_observability(app, settings)
+    install_security_headers(app)
     app.include_router(ops_router)
+    app.include_router(docs_router)
     for module in modules():
         for router in module.routers:
             app.include_router(router, prefix=API_PREFIX)
     # Last: the web interface's catch-all GET would hide any route added after it.
     app.include_router(ui_router)
+    install_openapi(app)
     return app

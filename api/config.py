@@ -53,6 +53,11 @@ class SearchSettings(BaseModel):
     timeout_s: float = 10.0
 
 
+# Exit code of a worker that stopped to be replaced by a fresh process (its memory bound was
+# reached, ``JobsSettings.worker_max_*``); ``kura serve`` restarts a worker that exits so.
+WORKER_RECYCLE_EXIT = 75
+
+
 class JobsSettings(BaseModel):
     # None: the embedded broker, SQLite through kombu's SQLAlchemy transport in <data_dir>.
     broker_url: str | None = None
@@ -68,6 +73,12 @@ class JobsSettings(BaseModel):
     sweep_s: float = Field(default=30.0, ge=1)
     # Finished jobs stay listed this long; failed ones until an operator retries or discards.
     keep_done_hours: float = Field(default=24.0, ge=0)
+    # Worker recycling: the process running tasks is replaced after this many tasks, or after
+    # a task that leaves it above this resident memory (MiB); 0 turns either off. Prefork
+    # children are replaced by Celery; a solo worker (``kura serve``) exits with
+    # ``WORKER_RECYCLE_EXIT`` and is restarted by its supervisor (docs/operations.md).
+    worker_max_tasks_per_child: int = Field(default=1000, ge=0)
+    worker_max_memory_per_child_mib: int = Field(default=400, ge=0)
 
 
 class AuthSettings(BaseModel):
@@ -198,6 +209,15 @@ class ScheduleSettings(BaseModel):
     max_view_occurrences: int = Field(default=20_000, ge=100)
 
 
+class HttpSettings(BaseModel):
+    """Request body limits (issue 7 item 4), checked before a body is read: JSON and other
+    small bodies, the multipart upload form as a whole. tus uploads stream up to
+    ``archive.max_upload_bytes``."""
+
+    max_body_bytes: int = Field(default=1024**2, ge=1024)
+    max_form_body_bytes: int = Field(default=1024**3, ge=1024)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -220,6 +240,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     map: MapSettings = MapSettings()
     schedules: ScheduleSettings = ScheduleSettings()
+    http: HttpSettings = HttpSettings()
 
     @property
     def sqlite_path(self) -> Path:

@@ -7,6 +7,8 @@ generic 500 without a stack trace. ``title`` is Japanese: the UI shows it to peo
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 from typing import Any, ClassVar
 
@@ -14,7 +16,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from api.ops.logging import mark_cause_logged
 from storage import errors as storage_errors
 
 log = logging.getLogger("kura.errors")
@@ -131,6 +135,15 @@ class ServiceUnavailable(KuraError):
     title = "一時的に利用できません。しばらく待ってからやり直してください。"
 
 
+class InsufficientStorage(KuraError):
+    """The storage has no room left (RFC 4918 §11.5): nothing was stored; an operator must
+    free or add space."""
+
+    status = 507
+    code = "insufficient_storage"
+    title = "保存領域に空きがないため保存できませんでした。管理者に連絡してください。"
+
+
 def problem(
     status: int, code: str, title: str, detail: str, instance: str, **extra: Any
 ) -> JSONResponse:
@@ -154,6 +167,8 @@ def _from_storage(exc: storage_errors.StorageError) -> KuraError:
         return DuplicateError(fields=list(exc.fields))
     if isinstance(exc, storage_errors.NotFound):
         return NotFoundError()
+    if isinstance(exc, storage_errors.StorageFull):
+        return InsufficientStorage(backend=exc.backend)
     if isinstance(exc, storage_errors.BackendUnavailable):
         return ServiceUnavailable(backend=exc.backend)
     if isinstance(exc, storage_errors.OffsetMismatch):
@@ -167,12 +182,82 @@ def _from_storage(exc: storage_errors.StorageError) -> KuraError:
     return ServiceUnavailable()
 
 
-def as_kura_error(exc: Exception) -> KuraError | None:
+# A disk that is full answers 507; one the server may not write (permissions, read-only
+# mount) is an operations fault: 503 with the cause in the log.
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_DENIED_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def _from_os_error(exc: OSError) -> KuraError | None:
+    if exc.errno in _FULL_ERRNOS:
+        return InsufficientStorage()
+    if exc.errno in _DENIED_ERRNOS:
+        return ServiceUnavailable()
+    return None
+
+
+def as_kura_error(exc: BaseException) -> KuraError | None:
+    """The typed error ``exc`` stands for: itself, a storage error's mapping, or a disk
+    failure (``OSError`` full or denied, also when raised as the cause of another error)."""
     if isinstance(exc, KuraError):
         return exc
     if isinstance(exc, storage_errors.StorageError):
         return _from_storage(exc)
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError):
+            found = _from_os_error(current)
+            if found is not None:
+                return found
+        current = current.__cause__ or current.__context__
     return None
+
+
+def log_failure(exc: BaseException, status: int) -> None:
+    """Log why a request answers ``status`` (a 5xx): once per exception, with its traceback
+    and chained causes (``Errno 28``, ``Operation not permitted``); the formatter adds the
+    request id. Later handlers that see the same exception again stay quiet."""
+    if getattr(exc, "_kura_logged", False):
+        return
+    with contextlib.suppress(AttributeError):
+        setattr(exc, "_kura_logged", True)  # noqa: B010 (not every exception takes attributes)
+    mark_cause_logged()
+    log.error(
+        "request failed with %s: %s: %s",
+        status,
+        type(exc).__name__,
+        exc,
+        exc_info=(type(exc), exc, exc.__traceback__),
+        extra={"status": status},
+    )
+
+
+def unexpected_response(exc: BaseException, path: str) -> JSONResponse:
+    """The answer to an exception no handler knew: its typed meaning if it has one (a full
+    disk: 507), else a generic 500 without a stack trace; the cause is logged either way."""
+    err = as_kura_error(exc)
+    if err is None:
+        log_failure(exc, 500)
+        title = "システムエラーが発生しました。"
+        return problem(500, "internal_error", title, title, path)
+    if err.status >= 500:
+        log_failure(exc, err.status)
+    return problem(err.status, err.code, err.title, err.detail, path, **err.extra)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(app: Any, scope: Any) -> list[str]:
+    """Every method some route of ``app`` answers at the request's path (for ``Allow``)."""
+    routes = getattr(app, "routes", ())
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -180,7 +265,7 @@ def install_error_handlers(app: FastAPI) -> None:
         err = as_kura_error(exc)
         assert err is not None
         if err.status >= 500:
-            log.warning("request failed: %s", exc)
+            log_failure(exc, err.status)
         return problem(err.status, err.code, err.title, err.detail, request.url.path, **err.extra)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -202,15 +287,23 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         titles = {404: "見つかりません。", 405: "この操作には対応していません。"}
         title = titles.get(exc.status_code, "リクエストを処理できません。")
-        return problem(exc.status_code, f"http_{exc.status_code}", title, title, request.url.path)
+        response = problem(
+            exc.status_code, f"http_{exc.status_code}", title, title, request.url.path
+        )
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            # RFC 9110 §15.5.6: every method the path answers, not only the first route's.
+            response.headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
+        if exc.status_code >= 500:
+            log_failure(exc, exc.status_code)
+        return response
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        title = "システムエラーが発生しました。"
-        return problem(500, "internal_error", title, title, request.url.path)
+        return unexpected_response(exc, request.url.path)
 
     app.add_exception_handler(KuraError, on_kura)
     app.add_exception_handler(storage_errors.StorageError, on_kura)
+    app.add_exception_handler(OSError, on_unexpected)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)

@@ -143,8 +143,9 @@ async def kura_run(
     manifest: Manifest, data: Path, workers: int, stages: dict[str, float]
 ) -> dict[str, Any]:
     from api.archive.indexing import flush_pending, reindex_work_files
-    from api.deliverables.intake import ImportService, analyse_package, package_root_id
+    from api.deliverables.intake import ImportService
     from api.deliverables.unpack import Limits, open_zip, scan_folder, scan_zip
+    from api.deliverables.zipimport import analyse_package, package_root_id
 
     jobs = RecordingJobs()
     facts: dict[str, Any] = {}
@@ -179,6 +180,7 @@ async def kura_run(
                 )
         facts["imported"] = result.created
         node_ids = [str(kw["node_id"]) for kw in jobs.take("ingest.file")]
+        node_ids += [str(n) for kw in jobs.take("ingest.files") for n in kw["node_ids"]]
         facts["ingest_jobs"] = len(node_ids)
         with timed(stages, "ingest"):
             if workers <= 1:

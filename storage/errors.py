@@ -6,6 +6,8 @@ into these so services never see pymongo, minio or sqlite3 types.
 
 from __future__ import annotations
 
+import errno
+
 
 class StorageError(Exception):
     """Base of all storage errors."""
@@ -42,6 +44,21 @@ class BackendUnavailable(StorageError):
         super().__init__(f"{backend} unavailable: {reason}")
         self.backend = backend
         self.reason = reason
+
+
+class StorageFull(BackendUnavailable):
+    """The backend has no room left (disk full, quota reached): 507, nothing is changed."""
+
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def from_os_error(backend: str, exc: OSError) -> BackendUnavailable:
+    """A disk failure as the backend being unavailable; a full disk as ``StorageFull``."""
+    reason = f"{type(exc).__name__}: {exc}"
+    if exc.errno in _FULL_ERRNOS:
+        return StorageFull(backend, reason)
+    return BackendUnavailable(backend, reason)
 
 
 class InvalidQuery(StorageError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from storage.query import Condition, Page, Query, Record
 
@@ -95,6 +95,22 @@ class RecordStore(Protocol):
         """Remove a whole collection (tests and benchmarks only)."""
 
 
+# The largest object ``BlobStore.put_many`` takes.
+PUT_MANY_MAX = 1 << 20
+
+# Digests an append request may carry (tus checksum extension: sha1 is mandatory).
+ChecksumAlgorithm = Literal["sha1", "sha256"]
+CHECKSUM_SIZES: dict[str, int] = {"sha1": 20, "sha256": 32}
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """The digest of one append request's bytes, as the client computed it."""
+
+    algorithm: ChecksumAlgorithm
+    digest: bytes
+
+
 @dataclass(frozen=True)
 class BlobInfo:
     key: str
@@ -133,6 +149,13 @@ class BlobStore(Protocol):
     ) -> BlobInfo:
         """Stream ``chunks`` into ``key`` (replacing it atomically); returns size and SHA-256."""
 
+    async def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[BlobInfo]:
+        """Store several small objects (at most 1 MiB each) given whole (``(key, bytes)``,
+        e.g. an import of many tiny files), in order, with the default content type and no
+        metadata. Each is atomic like ``put`` and all are durable when this returns; the
+        adapter may share one sync among them. After an error any of them may exist: the
+        caller deletes the keys it no longer wants."""
+
     def get(
         self, key: str, start: int = 0, end: int | None = None, chunk_size: int = 1 << 20
     ) -> AsyncIterator[bytes]:
@@ -159,14 +182,14 @@ class BlobStore(Protocol):
         chunks: AsyncIterator[bytes],
         *,
         offset: int,
-        checksum_sha256: bytes | None = None,
+        checksum: Checksum | None = None,
         limit: int | None = None,
     ) -> AppendState:
         """Append the bytes of ``chunks`` at ``offset``, which must equal the stored size
         (``OffsetMismatch`` otherwise, nothing written). Bytes are durable (fsynced, or sent as
         an S3 part) when this returns. If ``chunks`` raises (dropped connection), the bytes
-        received so far are kept durably and the error propagates. With ``checksum_sha256``
-        (the digest of this request's bytes) nothing is kept unless the digest matches
+        received so far are kept durably and the error propagates. With ``checksum`` (the
+        SHA-1 or SHA-256 of this request's bytes) nothing is kept unless the digest matches
         (``ChecksumMismatch``). More than ``limit`` total bytes raises ``SizeExceeded`` and
         keeps nothing of this request."""
 

@@ -8,6 +8,11 @@ nothing.
 Tasks are plain sync Celery tasks that call async service code. Each worker process owns one
 event loop and one ``Container`` built from the app's settings on first use (``run_async`` /
 ``worker_container``); both are rebuilt after a fork and closed on worker shutdown.
+
+Memory is bounded by recycling (``JobsSettings.worker_max_tasks_per_child`` /
+``worker_max_memory_per_child_mib``): Celery replaces prefork children itself; a worker whose
+tasks run in its main process (the solo pool of ``kura serve``) stops warm after the task that
+reaches a bound, with exit code ``WORKER_RECYCLE_EXIT``, and its supervisor starts a new one.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import logging
 import os
 import pkgutil
 import threading
@@ -22,9 +28,15 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from celery import Celery
-from celery.signals import setup_logging, worker_process_shutdown, worker_shutdown
+from celery.signals import (
+    setup_logging,
+    task_postrun,
+    worker_init,
+    worker_process_shutdown,
+    worker_shutdown,
+)
 
-from api.config import Settings
+from api.config import WORKER_RECYCLE_EXIT, JobsSettings, Settings
 from api.kit.jobs import celery_config
 
 if TYPE_CHECKING:
@@ -57,12 +69,17 @@ def task_modules() -> list[str]:
 
 def create_celery(settings: Settings) -> Celery:
     """A Celery app configured from ``settings``: broker, result backend, JSON only, late acks,
-    prefetch 1, routes by task name, and the task modules of ``workers.tasks``."""
+    prefetch 1, routes by task name, child recycling, and the task modules of
+    ``workers.tasks``."""
     app = Celery("kura", include=task_modules())
     app.conf.update(celery_config(settings))
     app.conf.beat_schedule_filename = str(settings.data_dir / "celerybeat-schedule")
     app.conf.beat_schedule = beat_schedule(settings)
     app.conf.worker_hijack_root_logger = False
+    # Recycle pool children (prefork): bounds memory whatever a task or a library keeps.
+    jobs = settings.jobs
+    app.conf.worker_max_tasks_per_child = jobs.worker_max_tasks_per_child or None
+    app.conf.worker_max_memory_per_child = jobs.worker_max_memory_per_child_mib * 1024 or None
     app.kura_settings = settings
     return app
 
@@ -165,6 +182,59 @@ def _close_loop_at_exit() -> None:
             runtime.loop.close()
 
 
+def rss_mib() -> float | None:
+    """This process's resident memory in MiB (Linux /proc), or None elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def recycle_reason(tasks: int, rss: float | None, jobs: JobsSettings) -> str | None:
+    """Why a worker process that ran ``tasks`` tasks and holds ``rss`` MiB should be
+    replaced, or None."""
+    if jobs.worker_max_tasks_per_child and tasks >= jobs.worker_max_tasks_per_child:
+        return f"{tasks} tasks run (limit {jobs.worker_max_tasks_per_child})"
+    limit = jobs.worker_max_memory_per_child_mib
+    if limit and rss is not None and rss > limit:
+        return f"resident memory {rss:.0f} MiB (limit {limit} MiB)"
+    return None
+
+
+class _Recycler:
+    """Counts the tasks a worker's main process runs (solo/threads pools) and asks the
+    worker to stop warm once a bound is reached. Off outside a worker (eager runs) and in
+    prefork children (Celery recycles those itself)."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None  # the worker's main process, set at worker start
+        self.tasks = 0
+
+    def on_worker_init(self, **_: Any) -> None:
+        self.pid = os.getpid()
+        self.tasks = 0
+
+    def on_task_postrun(self, sender: Any = None, **_: Any) -> None:
+        if self.pid != os.getpid():
+            return
+        self.tasks += 1
+        app = getattr(sender, "app", None)
+        reason = recycle_reason(self.tasks, rss_mib(), settings_of(app).jobs)
+        if reason is None:
+            return
+        from celery.worker import state
+
+        logging.getLogger("kura.worker").warning("recycling the worker: %s", reason)
+        state.should_stop = WORKER_RECYCLE_EXIT
+
+
+recycler = _Recycler()
+
+
 def _on_process_shutdown(**_: Any) -> None:
     shutdown_runtime()
 
@@ -185,3 +255,5 @@ def _on_setup_logging(**_: Any) -> None:
 worker_process_shutdown.connect(_on_process_shutdown, weak=False)
 worker_shutdown.connect(_on_worker_shutdown, weak=False)
 setup_logging.connect(_on_setup_logging, weak=False)
+worker_init.connect(recycler.on_worker_init, weak=False)
+task_postrun.connect(recycler.on_task_postrun, weak=False)

@@ -90,15 +90,15 @@ class ContentStore:
             return record
         raise RuntimeError("blob reference kept colliding")
 
-    async def incref(self, sha256: str) -> dict[str, Any]:
-        """One more node points at existing content (copy of a file, re-import)."""
+    async def incref(self, sha256: str, count: int = 1) -> dict[str, Any]:
+        """``count`` more nodes point at existing content (copy of a file, re-import)."""
         for _ in range(_RETRIES):
             existing = await self.records.get(BLOBS, sha256)
             if existing is None:
                 raise NotFound(f"blob {sha256}")
             try:
                 return await self.records.update(
-                    BLOBS, sha256, {"refs": int(existing["refs"]) + 1}, existing["version"]
+                    BLOBS, sha256, {"refs": int(existing["refs"]) + count}, existing["version"]
                 )
             except StaleVersion:
                 continue

@@ -20,16 +20,32 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from api.archive.models import IngestState
 from storage.query import Record
 
 # attr-char of RFC 8187 §3.2.1 besides ALPHA / DIGIT: these stay unencoded in filename*.
 _ATTR_SAFE = "!#$&+-.^_`|~"
 _RANGE_RE = re.compile(r"^\s*bytes\s*=\s*(.+)$", re.IGNORECASE)
 _SPEC_RE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
-# Types a browser may show inline without running script from our origin.
-_INLINE_SAFE = re.compile(
-    r"^(application/pdf|image/(jpeg|png|gif|webp|bmp|tiff)|text/plain|video/mp4|audio/mpeg)\b"
+# Types a browser may show inline without running script from our origin: compared exactly
+# with the type ingest detected from the content, never with what the uploader declared.
+INLINE_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/bmp",
+        "image/tiff",
+        "text/plain",
+        "video/mp4",
+        "audio/mpeg",
+    }
 )
+OCTET_STREAM = "application/octet-stream"
+# One ``type/subtype`` (RFC 9110 §8.3.1 tokens), nothing else.
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 
 
 def content_type(node: Record) -> str:
@@ -42,6 +58,25 @@ def content_type(node: Record) -> str:
         return declared
     guessed, _ = mimetypes.guess_type(str(node.get("name") or ""), strict=False)
     return guessed or detected or "application/octet-stream"
+
+
+def served_type(node: Record) -> str:
+    """The ``Content-Type`` a download is sent with: ``content_type`` reduced to one bare
+    media type; anything that is not one (``text/plain, text/html``) is sent as bytes."""
+    media = content_type(node).split(";", 1)[0].strip().lower()
+    return media if _MEDIA_TYPE.match(media) else OCTET_STREAM
+
+
+def inline_type(node: Record) -> str | None:
+    """The type to show ``node`` inline with, or None to send it as an attachment: only once
+    ingest has detected the type of this very content, and only an ``INLINE_TYPES`` one."""
+    ingest = node.get("ingest") or {}
+    if ingest.get("state") != IngestState.DONE:
+        return None
+    if ingest.get("sha256") not in (None, node.get("sha256")):
+        return None  # ingest ran on content this record no longer holds
+    detected = str(node.get("content_type") or "")
+    return detected if detected in INLINE_TYPES else None
 
 
 def ascii_fallback(name: str) -> str:
@@ -68,10 +103,6 @@ def content_disposition(name: str, inline: bool = False) -> str:
     return f"{kind}; filename=\"{ascii_fallback(name)}\"; filename*=UTF-8''{encoded}"
 
 
-def may_inline(media_type: str) -> bool:
-    return bool(_INLINE_SAFE.match(media_type.lower()))
-
-
 def etag_of(sha256: str, suffix: str = "") -> str:
     return f'"{sha256}{suffix}"'
 
@@ -84,6 +115,16 @@ def etag_matches(header: str | None, etag: str) -> bool:
         return True
     ours = etag.removeprefix("W/")
     return any(tag.strip().removeprefix("W/") == ours for tag in header.split(","))
+
+
+# Byte positions beyond any object: a longer number means the same as this one. Python
+# refuses to convert numbers of more than 4300 digits (a 500 before this bound).
+_HUGE = 10**18
+
+
+def _position(digits: str) -> int:
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) < 19 else _HUGE
 
 
 class Unsatisfiable(Exception):
@@ -108,16 +149,16 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if first == "" and last == "":
         return None
     if first == "":  # suffix range: the last N bytes
-        n = int(last)
+        n = _position(last)
         if n == 0 or size == 0:
             raise Unsatisfiable()
         return max(0, size - n), size
-    start = int(first)
-    if last != "" and int(last) < start:
+    start = _position(first)
+    if last != "" and _position(last) < start:
         return None  # invalid range-spec: ignored (RFC 9110 §14.1.1)
     if start >= size:
         raise Unsatisfiable()
-    end = size if last == "" else min(int(last) + 1, size)
+    end = size if last == "" else min(_position(last) + 1, size)
     return start, end
 
 

@@ -108,14 +108,24 @@ async def xlsx_file(records: RecordStore, work_id: str) -> str:
             sheet.set_column(col, col, width)
         for col, title in enumerate(HEADERS):
             sheet.write_string(0, col, title, bold)
-        r = 1
+
+        def write(first: int, rows: list[list[Any]]) -> None:
+            for r, values in enumerate(rows, first):
+                for col, value in enumerate(values):
+                    if isinstance(value, int):
+                        sheet.write_number(r, col, value)
+                    else:
+                        sheet.write_string(r, col, str(value))
+
+        # Cells are formatted and written (constant_memory: to disk) a page at a time in a
+        # worker thread: a large work's listing must not hold the event loop (issue 7 item 3).
+        written, batch = 1, []
         async for node in listing_nodes(records, work_id):
-            for col, value in enumerate(row(node)):
-                if isinstance(value, int):
-                    sheet.write_number(r, col, value)
-                else:
-                    sheet.write_string(r, col, str(value))
-            r += 1
+            batch.append(row(node))
+            if len(batch) >= _PAGE:
+                await anyio.to_thread.run_sync(write, written, batch)
+                written, batch = written + len(batch), []
+        await anyio.to_thread.run_sync(write, written, batch)
         await anyio.to_thread.run_sync(book.close)
     except BaseException:
         os.unlink(path)

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.archive.cas import ContentStore
-from api.archive.download import content_disposition, content_type, etag_of, plan
+from api.archive.download import content_disposition, etag_of, plan
 from api.archive.export import ExportService
 from api.archive.listing import csv_stream, file_chunks, xlsx_file
 from api.archive.models import derived_key
@@ -48,8 +48,7 @@ async def _download(
         request,
         cas,
         blob,
-        name=str(node["name"]),
-        media=content_type(node),
+        record=node,
         disposition=disposition,
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.archive.nodes import NodeService, SortKey
 from api.archive.tree import MAX_PAGE, Order, TreeService
@@ -22,6 +22,8 @@ def get_tree(container: ContainerDep) -> TreeService:
 
 
 TreeDep = Annotated[TreeService, Depends(get_tree)]
+Cursor = Annotated[str, Field(max_length=2000)]
+MetaKey = Annotated[str, Query(max_length=64)]
 
 
 class IngestRead(BaseModel):
@@ -99,8 +101,8 @@ def node_read(record: Record) -> NodeRead:
 class PageParams(BaseModel):
     sort: SortKey = "name"
     order: Order = "asc"
-    limit: int = 100
-    cursor: str | None = None
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+    cursor: Cursor | None = None
 
 
 Paging = Annotated[PageParams, Query()]
@@ -147,7 +149,7 @@ async def work_outline(tree: TreeDep, subject: SubjectDep, work_id: str) -> Outl
 
 @router.get("/works/{work_id}/tree-by", response_model=MetaTreeRead)
 async def work_tree_by(
-    tree: TreeDep, subject: SubjectDep, work_id: str, key: str = "doc_class"
+    tree: TreeDep, subject: SubjectDep, work_id: str, key: MetaKey = "doc_class"
 ) -> MetaTreeRead:
     """Files grouped by ``node.meta.<key>`` (e.g. 書類区分 ``doc_class``) with counts."""
     result = await tree.by_meta(subject, work_id, key)
@@ -159,10 +161,10 @@ async def work_tree_by_files(
     tree: TreeDep,
     subject: SubjectDep,
     work_id: str,
-    key: str = "doc_class",
-    value: str | None = None,
+    key: MetaKey = "doc_class",
+    value: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> CursorPage[NodeRead]:
     """The files of one group (``value``; omitted: files without the key), by name."""
     page = await tree.by_meta_files(subject, work_id, key, value, limit, cursor)

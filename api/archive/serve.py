@@ -1,7 +1,7 @@
 """One HTTP answer for stored content, shared by every download of Kura (archive files,
 attachments of posts, proposals, bonds and applications): ETag and If-None-Match (304), one
-byte range (206/416), RFC 6266 file names, ``nosniff``, and inline display only for the types
-``download.may_inline`` allows, sandboxed."""
+byte range (206/416), RFC 6266 file names, ``nosniff``, and inline display, sandboxed, only
+for a type ingest detected and ``download.INLINE_TYPES`` lists (issue 7 item 7)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 
 from api.archive.cas import ContentStore
-from api.archive.download import content_disposition, etag_of, may_inline, plan
+from api.archive.download import content_disposition, etag_of, inline_type, plan, served_type
 from storage.query import Record
 
 NO_SNIFF = {"X-Content-Type-Options": "nosniff"}
@@ -20,24 +20,26 @@ def serve_content(
     cas: ContentStore,
     blob: Record,
     *,
-    name: str,
-    media: str,
+    record: Record,
     disposition: str = "attachment",
 ) -> Response:
-    """The bytes of ``blob`` (a content-store record) for a GET or HEAD."""
+    """The bytes of ``blob`` (a content-store record) for a GET or HEAD of ``record`` (the
+    file node or attachment: its name, detected and declared types, ingest state)."""
     size = int(blob["size"])
     etag = etag_of(str(blob["id"]))
     h = request.headers
     p = plan(size, etag, h.get("range"), h.get("if-none-match"), h.get("if-range"))
-    inline = disposition == "inline" and may_inline(media)
+    shown = inline_type(record) if disposition == "inline" else None
+    inline = shown is not None
+    media = shown or served_type(record)
     headers = {
         **dict(p.headers),
         **NO_SNIFF,
-        "Content-Disposition": content_disposition(name, inline),
+        "Content-Disposition": content_disposition(str(record["name"]), inline),
         "Cache-Control": "private, max-age=0, must-revalidate",
     }
     if inline:
-        headers["Content-Security-Policy"] = "sandbox"
+        headers["Content-Security-Policy"] = "sandbox; frame-ancestors 'self'"
     if p.status in (304, 416):
         if p.status == 416:
             headers["Content-Length"] = "0"

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel
 
 from api.archive.cas import ContentStore
-from api.archive.download import content_type
 from api.archive.models import derived_key
 from api.archive.serve import NO_SNIFF, serve_content
 from api.attachments.service import ATTACHMENTS, AttachmentService
@@ -97,8 +96,7 @@ async def attachment_content(
         request,
         cas,
         blob,
-        name=str(record["name"]),
-        media=content_type(record),
+        record=record,
         disposition=disposition,
     )
 

@@ -4,6 +4,12 @@ Safe unpacking and all-or-nothing placement are ``api.deliverables``' job; this 
 the command, a progress bar over bytes (click's, which stays quiet when not on a terminal),
 and resumability: an interrupted run keeps what it committed, and running it again skips
 every file already present with the same SHA-256.
+
+Every run leaves an ``imports`` record (also when the input is refused), visible through the
+API. When the import brings a 電子納品 package (INDEX_C.XML / INDEX_D.XML) its check runs and
+its findings are printed like ``kura validate`` prints them. Exit codes: 0 done without an
+E finding; 1 refused, failed, or done with an E finding in the package check; 130
+interrupted (a re-run continues).
 """
 
 from __future__ import annotations
@@ -21,13 +27,7 @@ from api.archive.nodes import OnConflict
 from api.auth.service import AuthService
 from api.config import Settings
 from api.container import Container
-from api.deliverables.intake import (
-    ImportFailed,
-    ImportResult,
-    ImportService,
-    analyse_package,
-    package_root_id,
-)
+from api.deliverables.intake import ImportFailed, ImportResult, ImportService
 from api.deliverables.unpack import (
     Limits,
     Plan,
@@ -37,11 +37,14 @@ from api.deliverables.unpack import (
     scan_folder,
     scan_zip,
 )
+from api.deliverables.zipimport import check_package
 from api.errors import KuraError
 from api.permissions.policy import Subject
 from api.users.repository import UserRepository
+from storage.query import Record
 
 ACTOR = "system:cli"
+SEVERITY = {"E": "エラー", "W": "警告", "N": "通知"}
 
 
 def default_target(path: Path, plan: Plan) -> str:
@@ -71,9 +74,9 @@ async def run_import(
     on_conflict: OnConflict,
     login_id: str | None,
     limits: Limits = Limits(),
-) -> tuple[ImportResult, Any]:
+) -> tuple[ImportResult, Record | None]:
     """Scan ``path``, import it, run the 電子納品 check on a package root; returns the
-    result and the check's outcome (None when skipped)."""
+    result and the check's ``deliverables`` record (None without a package)."""
     container = Container(settings)
     await container.open()
     try:
@@ -86,8 +89,13 @@ async def run_import(
             if found is None:
                 raise click.ClickException(f"案件 {work_id} が見つかりません。")
             work = found
+        source = f"cli:{path.name}"
         with ExitStack() as stack:
-            plan = _scan(stack, path, limits)
+            try:
+                plan = _scan(stack, path, limits)
+            except UnpackError as exc:
+                await service.reject(actor, work, exc, source=source)
+                raise
             target = folder if folder is not None else default_target(path, plan)
             total = plan.total_size
             bar = stack.enter_context(
@@ -99,14 +107,11 @@ async def run_import(
                 target,
                 plan,
                 on_conflict=on_conflict,
-                source=f"cli:{path.name}",
+                source=source,
                 progress=bar.update,
             )
-        outcome = None
-        root_id = await package_root_id(container, work_id, target, plan)
-        if root_id is not None:
-            outcome = await analyse_package(container, work_id, root_id)
-        return result, outcome
+        deliverable = await check_package(container, result.import_id, work_id, target, plan)
+        return result, deliverable
     finally:
         await container.close()
 
@@ -132,6 +137,24 @@ def _echo_findings(findings: list[dict[str, str]] | Any, limit: int = 20) -> Non
         click.echo(f"  …ほか{len(items) - limit}件", err=True)
 
 
+def render_package(deliverable: Record) -> str:
+    """The 電子納品 check's findings and counts, in the lines ``kura validate`` prints."""
+    report = deliverable.get("report") or {}
+    lines = [
+        f"電子納品チェック: 要領: {deliverable.get('standard') or '－'}  "
+        f"適用要領基準: {deliverable.get('applied_standard') or '－'}  "
+        f"DTD: {deliverable.get('dtd_version') or '－'}  プロファイル: {report.get('profile')}"
+    ]
+    for f in report.get("findings") or []:
+        where = str(f.get("path") or "-")
+        if f.get("line"):
+            where += f":{f['line']}" + (f":{f['column']}" if f.get("column") else "")
+        lines.append(f"{f['severity']} [規則{f.get('rule', '')}] {where}: {f.get('message', '')}")
+    counts = report.get("counts") or {}
+    lines.append(" / ".join(f"{SEVERITY[s]} {int(counts.get(s, 0))}件" for s in "EWN"))
+    return "\n".join(lines)
+
+
 def register(cli: click.Group) -> None:
     """Add ``kura import``."""
 
@@ -150,10 +173,13 @@ def register(cli: click.Group) -> None:
     def import_(
         path: Path, work_id: str, folder: str | None, on_conflict: str, login_id: str | None
     ) -> None:
-        """フォルダ・ZIP・ファイルを案件のフォルダに取り込みます（再実行で続きから）。"""
+        """フォルダ・ZIP・ファイルを案件のフォルダに取り込みます（再実行で続きから）。
+
+        電子納品のパッケージなら検査結果を表示し、エラー（E）があれば終了コード1で終わります。
+        """
         mode = cast(OnConflict, on_conflict)
         try:
-            result, outcome = asyncio.run(
+            result, deliverable = asyncio.run(
                 run_import(Settings(), path, work_id, folder, mode, login_id)
             )
         except KeyboardInterrupt:
@@ -177,5 +203,12 @@ def register(cli: click.Group) -> None:
         if result.findings:
             click.echo("指摘:", err=True)
             _echo_findings([f.to_dict() for f in result.findings])
-        if outcome is not None:
-            click.echo("電子納品チェックを実行しました。")
+        if deliverable is not None:
+            click.echo(render_package(deliverable))
+            errors = int(((deliverable.get("report") or {}).get("counts") or {}).get("E", 0))
+            if errors:
+                click.echo(
+                    f"電子納品チェックでエラーが{errors}件あります（取り込んだ内容は保存されています）。",
+                    err=True,
+                )
+                sys.exit(1)

@@ -2,8 +2,10 @@
 
 On a bare machine this is the whole installation: it creates the data folder (mode 0700),
 starts a worker subprocess with the same environment (with beat embedded when the broker is the
-embedded SQLite one), creates the operator account on first run and prints its one-time
-password, then serves the API with uvicorn. On SIGINT/SIGTERM the API stops first, then the
+embedded SQLite one; run in the data folder with ``python -P``, so no file in the folder where
+``kura serve`` was started can shadow a module; restarted when it stops to be recycled,
+``KURA_JOBS__WORKER_MAX_*``), creates the operator account on first run and prints its
+one-time password, then serves the API with uvicorn. On SIGINT/SIGTERM the API stops first, then the
 worker gets SIGTERM (warm shutdown: the running task finishes), then SIGKILL if it lingers.
 The worker runs in its own process group so nothing it forked outlives ``kura serve``.
 """
@@ -16,7 +18,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -24,7 +26,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from api.config import Settings
+from api.config import WORKER_RECYCLE_EXIT, Settings
 
 EXIT_CONFIG = 2
 WORKER_STOP_TIMEOUT_S = 20.0
@@ -55,8 +57,11 @@ def serve(host: str, port: int, worker: bool) -> None:
     settings = load_settings()
     data_dir = prepare_data_dir(settings.data_dir)
     settings = settings.model_copy(update={"data_dir": data_dir})
-    env = {**os.environ, "KURA_DATA_DIR": str(data_dir)}
-    supervisor = WorkerProcess(worker_command(settings), env) if worker else None
+    supervisor = (
+        WorkerProcess(worker_command(settings), worker_env(os.environ, data_dir), data_dir)
+        if worker
+        else None
+    )
     stop = _StopFlag()
     try:
         code = asyncio.run(_run_api(settings, host, port, supervisor, stop))
@@ -100,9 +105,18 @@ def prepare_data_dir(path: Path) -> Path:
 
 def worker_command(settings: Settings) -> list[str]:
     """The worker command line; beat rides along on the embedded broker only (the real stack
-    runs one beat service, never one per worker)."""
+    runs one beat service, never one per worker).
+
+    ``-P`` keeps the working folder off ``sys.path`` (``python -m`` would put it first, so an
+    ``api.py`` there replaced Kura's ``api`` package); the process also runs in the data
+    folder (``WorkerProcess``) because Celery itself imports the app and the task modules
+    with the working folder on the path. The solo pool, not prefork: on the SQLite broker a
+    prefork worker polls once a second (1 task/s against 10+); the solo worker bounds its
+    memory by exiting with ``WORKER_RECYCLE_EXIT`` (``workers.celery_app``), and
+    ``WorkerProcess.check`` starts a fresh one."""
     cmd = [
         sys.executable,
+        "-P",
         "-m",
         "celery",
         "-A",
@@ -118,15 +132,58 @@ def worker_command(settings: Settings) -> list[str]:
     return cmd
 
 
-class WorkerProcess:
-    """A worker subprocess in its own process group, stopped TERM → wait → KILL."""
+# Settings naming a path: made absolute for the worker, which runs in the data folder.
+PATH_VARIABLES = (
+    "KURA_UI_DIR",
+    "KURA_RECORDS__SQLITE_PATH",
+    "KURA_BLOBS__LOCAL_ROOT",
+    "KURA_SEARCH__TANTIVY_PATH",
+)
 
-    def __init__(self, cmd: list[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(cmd, env=env, start_new_session=True)  # noqa: S603
-        click.echo(f"kura: ワーカーを起動しました (pid {self.proc.pid})", err=True)
+
+def worker_env(environ: Mapping[str, str], data_dir: Path) -> dict[str, str]:
+    """The worker's environment: ours, with the data folder and every relative path setting
+    made absolute (they were meant relative to where ``kura serve`` started)."""
+    env = dict(environ)
+    env["KURA_DATA_DIR"] = str(data_dir)
+    for name in list(env):
+        if name.upper() in PATH_VARIABLES and env[name]:
+            env[name] = str(Path(env[name]).expanduser().resolve())
+    return env
+
+
+class WorkerProcess:
+    """A worker subprocess in its own process group, stopped TERM → wait → KILL, restarted
+    when it exits to be recycled."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str], cwd: Path) -> None:
+        self.cmd, self.env, self.cwd = cmd, env, cwd
+        self.restarts = 0
+        self.proc = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(self.cmd, env=self.env, cwd=self.cwd, start_new_session=True)  # noqa: S603
+        click.echo(f"kura: ワーカーを起動しました (pid {proc.pid})", err=True)
+        return proc
 
     def exited(self) -> int | None:
         return self.proc.poll()
+
+    def check(self) -> int | None:
+        """None while the worker runs (a recycled one is replaced here); its exit code when
+        it stopped for any other reason."""
+        code = self.proc.poll()
+        if code != WORKER_RECYCLE_EXIT:
+            return code
+        # Anything the old worker forked (the embedded beat) goes with it.
+        if self._signal_group(signal.SIGTERM):
+            self._signal_group(signal.SIGKILL)
+        self.restarts += 1
+        click.echo(
+            "kura: ワーカーがメモリ上限または処理件数の上限に達したため再起動します", err=True
+        )
+        self.proc = self._start()
+        return None
 
     def stop(self, timeout: float = WORKER_STOP_TIMEOUT_S) -> None:
         if self.proc.poll() is None:
@@ -227,7 +284,7 @@ async def _watch_worker(
         return
     while True:
         await asyncio.sleep(1.0)
-        code = worker.exited()
+        code = worker.check()
         if code is not None:
             click.echo(f"kura: ワーカーが終了しました (終了コード {code})。停止します", err=True)
             report(code)

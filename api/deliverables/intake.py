@@ -5,16 +5,20 @@ Order of work, so that bad input stores nothing:
    folder in the way, or any existing file under ``on_conflict="error"``, refuses the import;
    an existing file with the same size is hashed and, if identical, *skipped* (this is what
    makes ``kura import`` resumable and the ZIP task idempotent);
-2. batches of up to ``batch_files`` files: contents are streamed into the blob store (small
-   ones read in one thread hop and put concurrently, big ones streamed chunk by chunk), then
-   one unit of work places them with ``NodeService.add_file`` (which audits each file and
-   enqueues ``ingest.file`` after commit);
+2. batches of up to ``batch_files`` files: contents go into the blob store (small ones read
+   in one thread hop and stored with one ``put_many``, big ones streamed chunk by chunk),
+   then one unit of work places them: files on free paths through the bulk path
+   (``api.deliverables.bulk``: a few record operations, one audit event and one
+   ``ingest.files`` job per batch), replaced or renamed ones with ``NodeService.add_file``
+   (which audits each file and enqueues ``ingest.file``); ``bulk=False`` places every file
+   that way (the per-file path, kept as the benchmark's baseline);
 3. a failure at any point (a bomb detected while streaming, a broken CRC, a conflict, a
    backend error) runs a compensating cleanup: nodes created by this import are deleted and
    their blobs released, replaced files get their previous content back (its reference was
    held during the import), new empty folders go. Every created node carries
-   ``meta.import_id`` and the ``imports`` record keeps the state, so an import cut by a crash
-   is visible and can be resumed by running it again.
+   ``meta.import_id`` and the ``imports`` record (``api.deliverables.imports``) keeps the
+   state and reason, so an import cut by a crash is visible and can be resumed by running
+   it again.
 An interrupt (Ctrl-C, task cancel) keeps the committed batches: acknowledged bytes are never
 lost, and a re-run skips what is already there.
 """
@@ -22,13 +26,8 @@ lost, and a re-run skips what is already there.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import importlib
-import importlib.util
-import inspect
 import logging
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,35 +37,38 @@ from api.archive.cas import upload_key
 from api.archive.models import NODES, NodeKind, join_path, split_path
 from api.archive.nodes import NameTaken, NodeService, OnConflict
 from api.container import Container
-from api.deliverables.unpack import Entry, Finding, Limits, Plan, UnpackError, open_zip, scan_zip
-from api.errors import KuraError, NotFoundError, ValidationFailed
+from api.deliverables import imports
+from api.deliverables.bulk import NewFile, place_batch
+from api.deliverables.imports import IMPORTS, Actor
+from api.deliverables.unpack import Entry, Finding, Plan, UnpackError
+from api.errors import KuraError, ValidationFailed
 from api.kit.clock import to_iso
-from api.kit.ids import new_id
-from api.permissions.policy import Subject
-from storage.errors import NotFound, StaleVersion
-from storage.ports import BlobInfo, IndexSpec, RecordStore
+from storage.errors import DuplicateKey
+from storage.ports import PUT_MANY_MAX, BlobInfo
 from storage.query import Eq, In, Query, Record
 
 log = logging.getLogger("kura.deliverables")
 
-IMPORTS = "imports"
-IMPORT_INDEXES = [IndexSpec((("work_id", 1), ("started_at", 1)))]
 ProgressFn = Callable[[int], None]
-Actor = Subject | str | None
 _LOOKUP = 500
-
-
-async def ensure_indexes(records: RecordStore) -> None:
-    await records.ensure_indexes(IMPORTS, IMPORT_INDEXES)
+PROGRESS_EVERY_S = 2.0  # how often a running import saves its counts on its record
+__all__ = ["IMPORTS", "ImportFailed", "ImportResult", "ImportService"]
 
 
 class ImportFailed(ValidationFailed):
     code = "import_failed"
     title = "取り込みに失敗しました。この取り込みで追加した内容は取り消しました。"
 
-    def __init__(self, detail: str, findings: Sequence[Finding], import_id: str) -> None:
+    def __init__(
+        self,
+        detail: str,
+        findings: Sequence[Finding],
+        import_id: str,
+        state: str = "failed",
+    ) -> None:
         self.findings = list(findings)
         self.import_id = import_id
+        self.state = state  # "rejected" when the input was refused, "failed" otherwise
         KuraError.__init__(
             self,
             detail,
@@ -80,6 +82,7 @@ class ImportResult:
     import_id: str
     target: str
     state: str = "running"
+    files: int = 0
     created: int = 0
     replaced: int = 0
     skipped: int = 0
@@ -87,12 +90,15 @@ class ImportResult:
     bytes: int = 0
     seconds: float = 0.0
     findings: list[Finding] = field(default_factory=list)
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "import_id": self.import_id,
             "target": self.target,
             "state": self.state,
+            "reason": self.reason,
+            "files": self.files,
             "created": self.created,
             "replaced": self.replaced,
             "skipped": self.skipped,
@@ -113,6 +119,15 @@ class _Ledger:
     folders: list[str] = field(default_factory=list)  # folder ids, in creation order
 
 
+@dataclass
+class _Written:
+    """A batch whose contents are in the blob store, not yet placed."""
+
+    batch: list[Entry]
+    infos: dict[int, BlobInfo] = field(default_factory=dict)  # by id(entry)
+    keys: list[str] = field(default_factory=list)  # every object key written or tried
+
+
 class ImportService:
     def __init__(
         self,
@@ -122,6 +137,7 @@ class ImportService:
         batch_bytes: int = 256 << 20,
         concurrency: int = 8,
         small: int = 1 << 20,
+        bulk: bool = True,
     ) -> None:
         self.container = container
         self.records = container.records
@@ -130,6 +146,7 @@ class ImportService:
         self.batch_bytes = batch_bytes
         self.concurrency = concurrency
         self.small = small
+        self.bulk = bulk
 
     async def run(
         self,
@@ -140,47 +157,132 @@ class ImportService:
         *,
         on_conflict: OnConflict = "rename",
         source: str = "",
+        source_name: str = "",
+        import_id: str | None = None,
         progress: ProgressFn | None = None,
     ) -> ImportResult:
         """Import ``plan`` under the folder ``target`` of ``work`` (permission is the
-        caller's). Raises ``ImportFailed`` after undoing its changes when anything fails."""
+        caller's). ``import_id`` continues a queued ``imports`` record (an uploaded ZIP);
+        otherwise a new one is written. Raises ``ImportFailed`` after undoing its changes
+        when anything fails."""
         target_parts = tuple(split_path(target))
-        result = ImportResult(new_id(), join_path(list(target_parts)), findings=list(plan.findings))
+        result = ImportResult(
+            import_id or "",
+            join_path(list(target_parts)),
+            files=len(plan.files),
+            findings=list(plan.findings),
+        )
         started = time.monotonic()
+        result.import_id = await self._open(result, work, actor, source, source_name)
         run = _Run(self, actor, work, target_parts, on_conflict, result, progress)
-        await self._record(result, work, source, actor, insert=True)
         try:
             todo = await run.preflight(plan)
+            # Every folder the import needs, in one unit of work before the first file.
             await run.folders(
-                [target_parts, *(target_parts + e.parts for e in plan.entries if e.is_dir)]
+                [
+                    target_parts,
+                    *(target_parts + e.parts for e in plan.entries if e.is_dir),
+                    *(target_parts + e.parts[:-1] for e in todo),
+                ]
             )
-            for batch in self._batches(todo):
-                await run.store(batch)
-                await self._record(result, work, source, actor)
+            await self._pipeline(run, todo, actor)
             async with self.container.uow() as uow:
                 for sha in run.ledger.holds:
                     await self.nodes.cas.release(sha, uow)
             run.ledger.holds.clear()
         except Exception as exc:
-            result.state = "failed"
+            # Refused input (a conflict, a bomb found while streaming) is "rejected" like a
+            # refusal at the scan: everything this import added has been undone.
+            result.state = "rejected" if isinstance(exc, UnpackError) else "failed"
             result.seconds = time.monotonic() - started
             await run.compensate()
             findings = getattr(exc, "findings", None) or [
                 Finding("E", getattr(exc, "code", "error"), _message(exc))
             ]
             result.findings.extend(f for f in findings if f.severity == "E")
-            await self._record(result, work, source, actor)
+            result.reason = _message(exc)
+            if run.cleanup_failed:
+                result.reason += "（取り消しの一部に失敗しました。管理者に連絡してください）"
+            await self._record(result, actor, event="deliverables.import_rolled_back")
             if isinstance(exc, ImportFailed):
                 raise
-            raise ImportFailed(_message(exc), findings, result.import_id) from exc
+            raise ImportFailed(_message(exc), findings, result.import_id, result.state) from exc
         except BaseException:
             result.state = "interrupted"
-            await asyncio.shield(self._record(result, work, source, actor))
+            result.reason = imports.INTERRUPTED_REASON
+            await asyncio.shield(self._record(result, actor))
             raise
         result.state = "done"
         result.seconds = time.monotonic() - started
-        await self._record(result, work, source, actor, event="deliverables.imported")
+        await self._record(result, actor, event="deliverables.imported")
         return result
+
+    async def reject(
+        self,
+        actor: Actor,
+        work: Record,
+        exc: UnpackError,
+        *,
+        source: str = "",
+        source_name: str = "",
+        import_id: str | None = None,
+    ) -> str:
+        """Record an input refused before anything was stored (``rejected``, with the
+        reason and findings); returns the import id."""
+        result = ImportResult(import_id or "", "", state="rejected", reason=exc.detail)
+        result.findings = list(exc.findings)
+        result.import_id = await self._open(result, work, actor, source, source_name)
+        await self._record(result, actor, event="deliverables.import_rejected")
+        return result.import_id
+
+    async def _open(
+        self, result: ImportResult, work: Record, actor: Actor, source: str, source_name: str
+    ) -> str:
+        """The import's record: the queued one taken over (``running`` now) or a new one."""
+        fields = {**self._body(result), "started_at": to_iso(self.container.clock.now())}
+        if result.import_id and await imports.save(self.records, result.import_id, fields):
+            return result.import_id
+        record = imports.new_record(
+            self.container,
+            str(work["id"]),
+            actor,
+            state="running",
+            source=source,
+            source_name=source_name or source.partition(":")[2] or source,
+            import_id=result.import_id or None,
+        )
+        record.update(fields)
+        await self.records.insert(IMPORTS, record)
+        return str(record["id"])
+
+    @staticmethod
+    def _body(result: ImportResult) -> dict[str, Any]:
+        body = result.to_dict()
+        body.pop("import_id")
+        body["findings"] = imports.findings_of(result.findings)
+        return body
+
+    async def _pipeline(self, run: _Run, todo: list[Entry], actor: Actor) -> None:
+        """Write and place the batches in order, the next batch's contents being written
+        while the current one is placed (blob writes wait on the disk or the network, record
+        writes on the database: they overlap). A failure drops the batch written ahead."""
+        batches = self._batches(todo)
+        saved = time.monotonic()
+        first = next(batches, None)
+        ahead = asyncio.ensure_future(run.write(first)) if first is not None else None
+        while ahead is not None:
+            written = await ahead
+            following = next(batches, None)
+            ahead = asyncio.ensure_future(run.write(following)) if following is not None else None
+            try:
+                await run.place(written)
+                if time.monotonic() - saved >= PROGRESS_EVERY_S:
+                    await self._record(run.result, actor)
+                    saved = time.monotonic()
+            except BaseException:
+                if ahead is not None:
+                    await asyncio.shield(_drop(run, ahead))
+                raise
 
     def _batches(self, entries: list[Entry]) -> Iterator[list[Entry]]:
         batch: list[Entry] = []
@@ -195,42 +297,21 @@ class ImportService:
             yield batch
 
     async def _record(
-        self,
-        result: ImportResult,
-        work: Record,
-        source: str,
-        actor: Actor,
-        *,
-        insert: bool = False,
-        event: str | None = None,
+        self, result: ImportResult, actor: Actor, *, event: str | None = None
     ) -> None:
+        """Save the progress (and the end) of an import, with its audit event at the end."""
         now = to_iso(self.container.clock.now())
-        body = {**result.to_dict(), "findings": result.to_dict()["findings"][:200]}
-        body.pop("import_id")
+        body = self._body(result)
+        body["updated_at"] = now
+        if result.state in imports.FINAL_STATES:
+            body["finished_at"] = now
         async with self.container.uow():
-            if insert:
-                actor_id = actor.user_id if isinstance(actor, Subject) else actor
-                await self.records.insert(
-                    IMPORTS,
-                    {
-                        "id": result.import_id,
-                        "work_id": work["id"],
-                        "source": source,
-                        "actor": actor_id,
-                        "started_at": now,
-                        **body,
-                    },
-                )
+            if await imports.save(self.records, result.import_id, body) is None:
                 return
-            current = await self.records.get(IMPORTS, result.import_id)
-            if current is None:
-                return
-            body["updated_at"] = now
-            await self.records.update(IMPORTS, result.import_id, body, current["version"])
-            if event is not None or result.state.startswith("failed"):
+            if event is not None:
                 await self.nodes.audit.record(
                     actor,
-                    event or "deliverables.import_rolled_back",
+                    event,
                     f"{IMPORTS}/{result.import_id}",
                     detail={k: v for k, v in body.items() if k != "findings"},
                 )
@@ -262,6 +343,7 @@ class _Run:
         self.ledger = _Ledger()
         self.existing: dict[str, Record] = {}
         self.folder_ids: dict[tuple[str, ...], str] = {}
+        self.cleanup_failed = False
 
     def path(self, parts: tuple[str, ...]) -> str:
         return join_path(list(self.target + parts))
@@ -343,45 +425,103 @@ class _Run:
         self.ledger.folders.append(folder_id)
         self.result.folders += 1
 
-    async def store(self, batch: list[Entry]) -> None:
+    async def write(self, batch: list[Entry]) -> _Written:
+        """Write the batch's contents into the blob store (records untouched); on an error
+        or a cancel the objects written so far are deleted."""
         blobs = self.svc.container.blobs
-        infos: list[BlobInfo] = []
+        written = _Written(batch)
         try:
             small = [e for e in batch if e.size <= self.svc.small]
             datas = await asyncio.to_thread(lambda: [e.read() for e in small])
-            sem = asyncio.Semaphore(self.svc.concurrency)
-
-            async def put(data: bytes) -> BlobInfo:
-                async with sem:
-                    info = await blobs.put(upload_key(), _once(data))
-                self.progress(len(data))
-                return info
-
-            outcomes = await asyncio.gather(*(put(d) for d in datas), return_exceptions=True)
-            for outcome in outcomes:
-                if isinstance(outcome, BaseException):
-                    raise outcome
-                infos.append(outcome)
-            by_entry = dict(zip((id(e) for e in small), infos, strict=True))
+            keys = [upload_key() for _ in small]
+            written.keys.extend(keys)
+            if self.svc.bulk and all(len(d) <= PUT_MANY_MAX for d in datas):
+                infos = await blobs.put_many(list(zip(keys, datas, strict=True)))
+                for data in datas:
+                    self.progress(len(data))
+            else:
+                infos = await self._put_each(keys, datas)
+            written.infos.update(zip((id(e) for e in small), infos, strict=True))
             for entry in batch:
                 if entry.size > self.svc.small:
-                    info = await blobs.put(upload_key(), _stream(entry, self.progress))
-                    infos.append(info)
-                    by_entry[id(entry)] = info
+                    key = upload_key()
+                    written.keys.append(key)
+                    written.infos[id(entry)] = await blobs.put(key, _stream(entry, self.progress))
         except BaseException:
-            for info in infos:
-                await _quietly(blobs.delete(info.key))
+            await asyncio.shield(self.discard(written))
             raise
-        await self.folders([self.target + e.parts[:-1] for e in batch])
+        return written
+
+    async def discard(self, written: _Written) -> None:
+        """Delete the objects of a batch that will not be placed."""
+        for key in written.keys:
+            await _quietly(self.svc.container.blobs.delete(key))
+
+    async def place(self, written: _Written) -> None:
+        """Place a written batch in one unit of work (its folders first); on failure its
+        objects are deleted and nothing of it stays."""
+        batch = written.batch
+        try:
+            await self.folders([self.target + e.parts[:-1] for e in batch])
+            try:
+                placed = await self._place(batch, written.infos, bulk=self.svc.bulk)
+            except DuplicateKey:
+                if not self.svc.bulk:
+                    raise
+                # A path was taken since the preflight: place this batch file by file.
+                log.info("import %s: a path was taken meanwhile", self.result.import_id)
+                placed = await self._place(batch, written.infos, bulk=False)
+        except BaseException:
+            await asyncio.shield(self.discard(written))
+            raise
+        created, replaced, holds = placed
+        self.ledger.created.extend(created)
+        self.ledger.replaced.extend(replaced)
+        self.ledger.holds.extend(holds)
+        self.result.created += len(created)
+        self.result.replaced += len(replaced)
+        self.result.bytes += sum(e.size for e in batch)
+
+    async def _put_each(self, keys: list[str], datas: list[bytes]) -> list[BlobInfo]:
+        """The per-file path's writes: one ``put`` per object, a few at a time."""
+        blobs = self.svc.container.blobs
+        sem = asyncio.Semaphore(self.svc.concurrency)
+
+        async def put(key: str, data: bytes) -> BlobInfo:
+            async with sem:
+                info = await blobs.put(key, _once(data))
+            self.progress(len(data))
+            return info
+
+        outcomes = await asyncio.gather(
+            *(put(k, d) for k, d in zip(keys, datas, strict=True)), return_exceptions=True
+        )
+        infos: list[BlobInfo] = []
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            infos.append(outcome)
+        return infos
+
+    async def _place(
+        self, batch: list[Entry], by_entry: dict[int, BlobInfo], *, bulk: bool
+    ) -> tuple[list[tuple[str, str]], list[Record], list[str]]:
+        """One unit of work: files on free paths through the bulk path (when ``bulk``), the
+        others (replace, rename) with ``add_file``. Returns (created, replaced, holds)."""
         created: list[tuple[str, str]] = []
         replaced: list[Record] = []
         holds: list[str] = []
         async with self.svc.container.uow() as uow:
-            for info in infos:
-                uow.on_rollback(self.nodes.cas.deleter(info.key))
+            fresh: list[NewFile] = []
             for entry in batch:
                 info = by_entry[id(entry)]
-                old = self.existing.get(self.path(entry.parts))
+                folder = self.target + entry.parts[:-1]
+                path = self.path(entry.parts)
+                old = self.existing.get(path)
+                if bulk and old is None:
+                    parent = self.folder_ids[folder] if folder else self.work_id
+                    fresh.append(NewFile(parent, path, entry.parts[-1], len(folder) + 1, info))
+                    continue
                 meta: dict[str, Any] = {"import_id": self.result.import_id}
                 if old is not None and self.on_conflict == "replace":
                     await self.nodes.cas.incref(str(old["sha256"]))
@@ -390,7 +530,7 @@ class _Run:
                 node = await self.nodes.add_file(
                     self.actor,
                     self.work,
-                    join_path(list(self.target + entry.parts[:-1])),
+                    join_path(list(folder)),
                     entry.parts[-1],
                     info,
                     uow=uow,
@@ -401,12 +541,16 @@ class _Run:
                     replaced.append(old)
                 else:
                     created.append((str(node["id"]), str(node["sha256"])))
-        self.ledger.created.extend(created)
-        self.ledger.replaced.extend(replaced)
-        self.ledger.holds.extend(holds)
-        self.result.created += len(created)
-        self.result.replaced += len(replaced)
-        self.result.bytes += sum(e.size for e in batch)
+            placed = await place_batch(
+                self.nodes,
+                self.actor,
+                self.work,
+                fresh,
+                uow=uow,
+                import_id=self.result.import_id,
+            )
+            created.extend((str(n["id"]), str(n["sha256"])) for n in placed)
+        return created, replaced, holds
 
     # -- 3. compensation ----------------------------------------------------------------
     async def compensate(self) -> None:
@@ -417,7 +561,7 @@ class _Run:
             log.exception(
                 "cleanup of import %s failed; nodes carry meta.import_id", self.result.import_id
             )
-            self.result.state = "failed_cleanup"
+            self.cleanup_failed = True
 
     async def _undo(self) -> None:
         cas = self.nodes.cas
@@ -452,6 +596,16 @@ class _Run:
                 if await self.records.get(NODES, folder_id) is not None:
                     await self.records.delete(NODES, folder_id, None)
         self.ledger = _Ledger()
+
+
+async def _drop(run: _Run, task: asyncio.Future[_Written]) -> None:
+    """Stop a batch being written ahead and delete what it wrote."""
+    task.cancel()
+    try:
+        written = await task
+    except BaseException:  # cancelled or failed: write() cleaned up after itself
+        return
+    await run.discard(written)
 
 
 async def _sha_of(entry: Entry) -> str:
@@ -491,126 +645,3 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, KuraError):
         return exc.detail
     return f"取り込み中にエラーが発生しました（{type(exc).__name__}: {exc}）"[:500]
-
-
-# -- the 電子納品 validation hook --------------------------------------------------------------
-
-PACKAGE_MODULE = "api.deliverables.package"
-
-
-async def analyse_package(container: Container, work_id: str, root_node_id: str) -> Any:
-    """Run ``api.deliverables.package.analyse`` when that module exists (written by another
-    part of the project); otherwise log and return None."""
-    if importlib.util.find_spec(PACKAGE_MODULE) is None:
-        log.info("電子納品 check skipped: %s is not installed", PACKAGE_MODULE)
-        return None
-    module = importlib.import_module(PACKAGE_MODULE)
-    outcome = module.analyse(container, work_id, root_node_id)
-    if inspect.isawaitable(outcome):
-        outcome = await outcome
-    return outcome
-
-
-async def package_root_id(
-    container: Container, work_id: str, target: str, plan: Plan
-) -> str | None:
-    """The node id of the folder holding INDEX_C.XML / INDEX_D.XML after an import."""
-    root = plan.package_root()
-    if root is None:
-        return None
-    if not root and not split_path(target):
-        return work_id
-    node = await NodeService(container).by_path(work_id, join_path([*split_path(target), *root]))
-    return str(node["id"]) if node is not None else None
-
-
-# -- an uploaded ZIP node ----------------------------------------------------------------------
-
-
-def zip_target(node: Record, plan: Plan) -> str:
-    """Where a ZIP node unpacks: beside the ZIP when everything sits in one top folder named
-    like the ZIP or holding INDEX_C.XML / INDEX_D.XML (the usual "compress this folder"
-    shape: no doubled level); otherwise into a new folder named after the ZIP without its
-    extension, next to it."""
-    parts = split_path(str(node["path"]))
-    parent, name = parts[:-1], parts[-1]
-    stem = name[:-4] if name.lower().endswith(".zip") else name.rpartition(".")[0]
-    top = plan.top_folder()
-    if top is not None and (top == stem or plan.package_root() == (top,)):
-        return join_path(parent)
-    return join_path([*parent, stem or "unpacked"])
-
-
-async def import_zip_node(
-    container: Container,
-    node_id: str,
-    *,
-    on_conflict: OnConflict = "rename",
-    limits: Limits | None = None,
-) -> dict[str, Any]:
-    """Unpack the uploaded ZIP file node ``node_id`` into its folder, then run the 電子納品
-    check on the package root if one is found. The ZIP node itself is never changed.
-    Returns a JSON-able report; bad input gives ``state`` "rejected" or "failed" with
-    findings (nothing stored), not an exception."""
-    records = container.records
-    node = await records.get(NODES, node_id)
-    if node is None or node["kind"] != NodeKind.FILE or not node.get("sha256"):
-        raise NotFoundError("ZIPファイルが見つかりません。")
-    work = await records.get("works", str(node["work_id"]))
-    if work is None:
-        raise NotFoundError("案件が見つかりません。")
-    actor = str(node.get("created_by") or "system:deliverables")
-    source = f"{NODES}/{node_id}"
-    await _close_dead_runs(container, str(work["id"]), source)
-    svc = ImportService(container)
-    blob = await svc.nodes.cas.get(str(node["sha256"]))
-    container.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=container.settings.data_dir) as spool:
-        async for chunk in svc.nodes.cas.open(blob):
-            await asyncio.to_thread(spool.write, chunk)
-        try:
-            with open_zip(spool, limits or Limits()) as zf:
-                plan = scan_zip(zf, limits or Limits())
-                target = zip_target(node, plan)
-                result = await svc.run(
-                    actor, work, target, plan, on_conflict=on_conflict, source=source
-                )
-        except UnpackError as exc:
-            log.info("ZIP %s refused: %s", node_id, exc.detail)
-            return {"state": "rejected", "detail": exc.detail, "findings": _dicts(exc.findings)}
-        except ImportFailed as exc:
-            return {
-                "state": "failed",
-                "import_id": exc.import_id,
-                "detail": exc.detail,
-                "findings": _dicts(exc.findings),
-            }
-    report = result.to_dict()
-    root_id = await package_root_id(container, str(work["id"]), target, plan)
-    if root_id is None:
-        log.info("ZIP %s holds no INDEX_C.XML / INDEX_D.XML: no 電子納品 check", node_id)
-    else:
-        report["package_root_id"] = root_id
-        analysed = await analyse_package(container, str(work["id"]), root_id)
-        report["analysed"] = analysed is not None
-    return report
-
-
-async def _close_dead_runs(container: Container, work_id: str, source: str) -> None:
-    """A run of this ZIP's job whose worker died left its import ``running``; the job is run
-    again by the job sweeper and this run continues it (skipping what is placed already), so
-    the dead run's record becomes ``interrupted``."""
-    where = (Eq("work_id", work_id), Eq("source", source), Eq("state", "running"))
-    now = to_iso(container.clock.now())
-    for stale in (await container.records.find(IMPORTS, Query(where=where, limit=100))).items:
-        with contextlib.suppress(StaleVersion, NotFound):
-            await container.records.update(
-                IMPORTS,
-                str(stale["id"]),
-                {"state": "interrupted", "updated_at": now},
-                stale["version"],
-            )
-
-
-def _dicts(findings: Sequence[Finding]) -> list[dict[str, str]]:
-    return [f.to_dict() for f in findings[:200]]

@@ -3,6 +3,7 @@ re-analysis with a chosen profile (issue 3 item 4)."""
 
 from __future__ import annotations
 
+import asyncio
 from html import escape
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from api.deliverables.package import (
     package_nodes,
     tree_of,
 )
+from api.deliverables.router_imports import router as imports_router
 from api.deps import ContainerDep, SubjectDep
 from api.errors import NotFoundError
 from api.kit.ids import is_id
@@ -28,6 +30,7 @@ from api.permissions.policy import Subject
 from storage.query import Record
 
 router = APIRouter(tags=["deliverables"])
+router.include_router(imports_router)
 
 ProfileName = Literal["mlit", "maff"]
 SEVERITY_TITLES = {"E": "エラー", "W": "警告", "N": "通知"}
@@ -192,7 +195,9 @@ async def report_page(
         nodes = await package_nodes(container.records, work_id, root_id)
     except NotFoundError:
         nodes = {}
-    return HTMLResponse(render_report(record, nodes, severity))
+    # A package with many findings makes a long page: built off the event loop.
+    page = await asyncio.to_thread(render_report, record, nodes, severity)
+    return HTMLResponse(page)
 
 
 def file_link(node: Record) -> str:

@@ -21,6 +21,9 @@ import holidays
 CLOSURE_NAME = "年末年始休業"
 _WEEKDAY_NAMES = {5: "土曜日", 6: "日曜日"}
 _MAX_STEPS = 366 * 20  # guard against a calendar with no business day at all
+# The dates the API accepts (the range of the ``holidays`` data the calendar is checked on).
+FIRST_DAY = date(1955, 1, 1)
+LAST_DAY = date(2100, 12, 31)
 
 
 class DayKind(StrEnum):
@@ -47,7 +50,8 @@ class NonBusinessDay:
     name: str
 
 
-@lru_cache(maxsize=64)
+# Every year the API accepts (FIRST_DAY..LAST_DAY, plus what ``add`` can reach) stays cached.
+@lru_cache(maxsize=256)
 def _public_holidays(year: int) -> dict[date, str]:
     """Japan's public holidays of one year with Japanese names (cached; the data is static)."""
     return dict(holidays.country_holidays("JP", years=year, language="ja").items())
@@ -56,6 +60,13 @@ def _public_holidays(year: int) -> dict[date, str]:
 def in_closure(d: date) -> bool:
     """December 29 to January 3: the year-end office closure."""
     return (d.month == 12 and d.day >= 29) or (d.month == 1 and d.day <= 3)
+
+
+def _weekdays_after(lo: date, hi: date) -> int:
+    """Monday-to-Friday days in ``(lo, hi]``."""
+    weeks, rest = divmod((hi - lo).days, 7)
+    first = (lo.weekday() + 1) % 7
+    return weeks * 5 + sum(1 for i in range(rest) if (first + i) % 7 < 5)
 
 
 class BusinessCalendar:
@@ -111,18 +122,27 @@ class BusinessCalendar:
     def business_days_between(self, a: date, b: date) -> int:
         """Business days after ``a`` up to and including ``b``; negative when ``b < a``.
 
-        The inverse of ``add_business_days`` whenever ``b`` is a business day.
+        The inverse of ``add_business_days`` whenever ``b`` is a business day. Counted in
+        time proportional to the years spanned, not the days: the weekdays by arithmetic,
+        then a correction for each day that is special (holiday, closure, custom day).
         """
         if a == b:
             return 0
         lo, hi, sign = (a, b, 1) if a < b else (b, a, -1)
-        count = 0
-        d = lo + timedelta(days=1)
-        while d <= hi:
-            if self.is_business_day(d):
-                count += 1
-            d += timedelta(days=1)
+        count = _weekdays_after(lo, hi)
+        for d in self._special_days(lo, hi):
+            count += int(self.is_business_day(d)) - int(d.weekday() < 5)
         return sign * count
+
+    def _special_days(self, lo: date, hi: date) -> set[date]:
+        """Days in ``(lo, hi]`` that may differ from the plain weekday rule."""
+        days: set[date] = set()
+        for year in range(lo.year, hi.year + 1):
+            days.update(_public_holidays(year))
+            days.update(date(year, 1, d) for d in (1, 2, 3))
+            days.update(date(year, 12, d) for d in (29, 30, 31))
+        days.update(self.custom)
+        return {d for d in days if lo < d <= hi}
 
     def holidays_in(self, year: int) -> list[NonBusinessDay]:
         """The named non-business days of ``year`` (holidays, closure, custom closed days),

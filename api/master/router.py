@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from api.container import Container
 from api.deps import ContainerDep, SubjectDep
 from api.errors import ValidationFailed
-from api.master.calendar import BusinessCalendar
+from api.master.calendar import FIRST_DAY, LAST_DAY, BusinessCalendar
 from api.master.days import CalendarDays
 from api.master.schemas import (
     BusinessDayAnswer,
@@ -39,6 +40,7 @@ router = APIRouter(prefix="/master", tags=["master"])
 Version = Annotated[int | None, Query(ge=1)]
 Year = Annotated[int, Query(ge=1955, le=2100)]
 Key = Annotated[str, Path(max_length=64)]
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 OrgId = Annotated[str | None, Query(min_length=1, max_length=64)]
 WorkId = Annotated[str | None, Query(min_length=1, max_length=64)]
 NO_CONTENT = status.HTTP_204_NO_CONTENT
@@ -57,10 +59,17 @@ def templates(container: Container) -> MailTemplates:
 
 
 def day_of(value: str) -> date:
+    """A ``YYYY-MM-DD`` date between ``FIRST_DAY`` and ``LAST_DAY`` (issue 7 item 3: an
+    unbounded range kept the event loop busy for seconds and overflowed at 9999-12-31)."""
     try:
-        return parse_day(value)
+        day = parse_day(value)
     except ValueError as exc:
         raise ValidationFailed("日付は YYYY-MM-DD の形式で指定してください。") from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationFailed(
+            f"日付は {FIRST_DAY.isoformat()} から {LAST_DAY.isoformat()} までで指定してください。"
+        )
+    return day
 
 
 # positions
@@ -190,26 +199,31 @@ async def calendar_year(
 async def business_days(
     container: ContainerDep,
     subject: SubjectDep,
-    from_: Annotated[str, Query(alias="from", max_length=10)],
+    from_: Annotated[str, Query(alias="from", pattern=DAY_PATTERN)],
     add: Annotated[int | None, Query(ge=-3660, le=3660)] = None,
-    to: Annotated[str | None, Query(max_length=10)] = None,
+    to: Annotated[str | None, Query(pattern=DAY_PATTERN)] = None,
     org_id: OrgId = None,
     work_id: WorkId = None,
 ) -> BusinessDayAnswer:
     """``add``: the date that many business days after ``from``; ``to``: the count between."""
     start = day_of(from_)
-    cal = await _calendar(container, subject, org_id, work_id)
-    answer = BusinessDayAnswer(from_date=start, is_business_day=cal.is_business_day(start))
-    if add is not None:
-        answer.add = add
-        answer.date = cal.add_business_days(start, add)
-    if to is not None:
-        end = day_of(to)
-        answer.to = end
-        answer.business_days = cal.business_days_between(start, end)
-    if add is None and to is None:
+    end = day_of(to) if to is not None else None
+    if add is None and end is None:
         raise ValidationFailed("add または to を指定してください。")
-    return answer
+    cal = await _calendar(container, subject, org_id, work_id)
+
+    def compute() -> BusinessDayAnswer:
+        answer = BusinessDayAnswer(from_date=start, is_business_day=cal.is_business_day(start))
+        if add is not None:
+            answer.add = add
+            answer.date = cal.add_business_days(start, add)
+        if end is not None:
+            answer.to = end
+            answer.business_days = cal.business_days_between(start, end)
+        return answer
+
+    # A first look at many years computes their holidays: off the event loop.
+    return await asyncio.to_thread(compute)
 
 
 @router.get("/calendar/days", response_model=list[CalendarDayRead])

@@ -26,6 +26,9 @@ class RequestContext:
 
     request_id: str
     user_id: str | None = None
+    # Set once the cause of a 5xx answer has been logged (``api.errors.log_failure``), so the
+    # middleware can tell a 5xx whose cause nobody logged.
+    cause_logged: bool = False
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("kura_request", default=None)
@@ -46,6 +49,13 @@ def bind_user(user_id: str) -> None:
     ctx = _current.get()
     if ctx is not None:
         ctx.user_id = user_id
+
+
+def mark_cause_logged() -> None:
+    """Note that the cause of this request's failure is in the log."""
+    ctx = _current.get()
+    if ctx is not None:
+        ctx.cause_logged = True
 
 
 def enter_request(ctx: RequestContext) -> Any:

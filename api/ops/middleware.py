@@ -16,7 +16,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.config import Settings
-from api.errors import problem
+from api.errors import log_failure, unexpected_response
 from api.kit.ids import new_id
 from api.ops.logging import RequestContext, configure_logging, enter_request, leave_request
 from api.ops.metrics import Metrics
@@ -91,16 +91,20 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
-            errors_log.exception("unhandled error", exc_info=exc)
             if started:
+                # Too late for an error answer: the client sees a cut body.
+                log_failure(exc, status)
                 raise
-            # Rendered here rather than by Starlette's outermost handler so the 500 carries
-            # the request id too; no stack trace reaches the client.
-            title = "システムエラーが発生しました。"
-            response = problem(500, "internal_error", title, title, scope.get("path", ""))
+            # Rendered here rather than by Starlette's outermost handler so the answer carries
+            # the request id too; no stack trace reaches the client. A full disk is a 507.
+            response = unexpected_response(exc, scope.get("path", ""))
             await response(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - start
+            if status >= 500 and not ctx.cause_logged:
+                errors_log.error(
+                    "answered %s without a logged cause", status, extra={"status": status}
+                )
             self.metrics.in_flight.dec()
             self.metrics.observe(scope.get("method", ""), route_template(scope), status, seconds)
             self._access_log(scope, ctx, status, seconds)

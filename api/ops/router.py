@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal, Protocol
+import logging
+from typing import Annotated, Literal, Protocol
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from api.deps import ContainerDep
+from api.deps import ContainerDep, optional_subject
+from api.errors import KuraError
+from api.ops.logging import mark_cause_logged
 from api.ops.metrics import Metrics
+from api.permissions.policy import Subject
+from storage.errors import StorageError
 from storage.ports import Health
+
+log = logging.getLogger("kura.health")
 
 router = APIRouter(tags=["ops"])
 
@@ -48,13 +55,28 @@ async def check(port: _Checkable, timeout_s: float = HEALTH_TIMEOUT_S) -> Health
         return Health(False, backend, f"{type(exc).__name__}: {exc}"[:200])
 
 
+async def lenient_subject(request: Request) -> Subject | None:
+    """The caller if a valid credential came with the probe, else None (never an error: a
+    probe with a stale token still gets its answer)."""
+    try:
+        return await optional_subject(request)
+    except (KuraError, StorageError):
+        return None
+
+
 @router.get(
     "/healthz",
     response_model=HealthRead,
     responses={503: {"model": HealthRead, "description": "一部のバックエンドが応答しません"}},
     summary="各バックエンドの状態",
 )
-async def healthz(request: Request, container: ContainerDep) -> JSONResponse:
+async def healthz(
+    request: Request,
+    container: ContainerDep,
+    subject: Annotated[Subject | None, Depends(lenient_subject)],
+) -> JSONResponse:
+    """Each backend's state. The details (file paths, addresses, errors) only for operators:
+    anyone may probe, but server paths are nobody else's business (issue 7 item 11)."""
     # The same four ports as Container.health(), checked concurrently, each with a timeout.
     ports: dict[str, _Checkable] = {
         "records": container.records,
@@ -69,10 +91,15 @@ async def healthz(request: Request, container: ContainerDep) -> JSONResponse:
         for name, h in entries.items():
             metrics.backend_up.labels(name, h.backend).set(1 if h.ok else 0)
     ok = all(h.ok for h in entries.values())
+    if not ok:
+        failing = {name: h.detail for name, h in entries.items() if not h.ok}
+        log.error("health check failed: %s", failing, extra={"backends": failing})
+        mark_cause_logged()
+    details = subject is not None and subject.is_operator
     body = HealthRead(
         status="ok" if ok else "degraded",
         backends={
-            name: BackendHealthRead(ok=h.ok, backend=h.backend, detail=h.detail)
+            name: BackendHealthRead(ok=h.ok, backend=h.backend, detail=h.detail if details else "")
             for name, h in entries.items()
         },
     )

@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.kit.clock import UtcDateTime
+from api.kit.patch import Patch
 from api.kit.text import Text
 from api.permissions.policy import OrgKind
 
@@ -41,8 +42,11 @@ class OrganizationCreate(_Strict):
     block_archive_on_errors: bool = False
 
 
-class OrganizationUpdate(_Strict):
-    """Fields to change; ``version`` is the one read (optimistic concurrency)."""
+class OrganizationUpdate(Patch):
+    """Fields to change; ``version`` is the one read (optimistic concurrency). ``null``
+    clears ``code`` or ``corporate_number``; the other fields cannot be emptied by null."""
+
+    nullable = frozenset({"code", "corporate_number"})
 
     version: int = Field(ge=1)
     name: Name | None = None
@@ -76,7 +80,9 @@ class OfficeCreate(_Strict):
     phone: Phone = ""
 
 
-class OfficeUpdate(_Strict):
+class OfficeUpdate(Patch):
+    nullable = frozenset({"code"})
+
     version: int = Field(ge=1)
     name: Name | None = None
     code: OfficeCode | None = None

@@ -16,6 +16,7 @@ from api.errors import Conflict, DuplicateError, NotFoundError, ValidationFailed
 from api.kit.claims import ClaimTaken
 from api.kit.clock import Clock, to_iso
 from api.kit.ids import new_id
+from api.kit.patch import renderable
 from api.kit.uow import UnitOfWork
 from api.organizations.repository import (
     OrganizationRepository,
@@ -25,8 +26,10 @@ from api.organizations.repository import (
 )
 from api.organizations.schemas import (
     OfficeCreate,
+    OfficeRead,
     OfficeUpdate,
     OrganizationCreate,
+    OrganizationRead,
     OrganizationUpdate,
 )
 from api.permissions.policy import OrgContext, OrgKind, Policy, Subject
@@ -121,6 +124,7 @@ class OrganizationService:
                         await self.repo.release(key(before[name]))
                     await self._claim(merged, name, key)
             changes["updated_at"] = to_iso(self.clock.now())
+            renderable(OrganizationRead, {**before, **changes})
             after = await self.repo.update(org_id, changes, data.version)
             await self.audit.record(
                 subject,
@@ -210,6 +214,7 @@ class OrganizationService:
                         office_code_key(org_id, changes["code"]), office_id, "office_code"
                     )
             changes["updated_at"] = to_iso(self.clock.now())
+            renderable(OfficeRead, {**before, **changes})
             after = await self.repo.update_office(office_id, changes, data.version)
             await self.audit.record(
                 subject, "offices.updated", f"offices/{office_id}", before=before, after=after

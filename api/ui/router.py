@@ -12,6 +12,7 @@ The router must be included LAST (its catch-all GET route would shadow later rou
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +20,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
+
+from api.ops.logging import mark_cause_logged
+
+log = logging.getLogger("kura.ui")
 
 DIST = Path(__file__).resolve().parents[2] / "ui" / "dist"
 
@@ -101,6 +106,8 @@ async def _serve(request: Request, path: str) -> Response:
     dist = configured.ui_dir if configured is not None and configured.ui_dir else dist_dir()
     if not (dist / "index.html").is_file():
         if path in ("", "index.html"):
+            log.error("web interface not built: %s has no index.html", dist)
+            mark_cause_logged()
             return HTMLResponse(
                 MISSING_PAGE,
                 status_code=503,

@@ -16,6 +16,7 @@ from dataclasses import field as dc_field
 from typing import Any
 
 from fastapi import APIRouter, Request
+from python_multipart.exceptions import ParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from api.archive.cas import upload_key
@@ -32,6 +33,7 @@ from storage.ports import BlobInfo
 router = APIRouter(tags=["uploads"])
 
 MAX_FIELD_BYTES = 4096
+MAX_PART_HEADERS = 16
 QUEUE_CHUNKS = 4
 
 
@@ -85,7 +87,7 @@ class _Reader:
                 "on_header_end": self._header_end,
                 "on_headers_finished": lambda: ev.append(("headers", None)),
             },
-            max_header_count=16,
+            max_header_count=MAX_PART_HEADERS,
         )
 
     def _header_end(self) -> None:
@@ -94,10 +96,17 @@ class _Reader:
         self._header_value.clear()
 
     async def feed(self, chunks: AsyncIterator[bytes]) -> None:
-        async for chunk in chunks:
-            self.parser.write(chunk)
-            await self._drain()
-        self.parser.finalize()
+        try:
+            async for chunk in chunks:
+                self.parser.write(chunk)
+                await self._drain()
+            self.parser.finalize()
+        except ParseError as exc:
+            # A malformed body (too many part headers, a broken boundary) is the client's.
+            raise ValidationFailed(
+                f"multipart/form-data の形式が正しくありません（各部分のヘッダーは"
+                f"{MAX_PART_HEADERS}個まで）。"
+            ) from exc
         await self._drain()
 
     async def _drain(self) -> None:

@@ -20,6 +20,7 @@ from api.archive.models import NODES, UPLOADS, NodeKind
 from api.archive.nodes import NameTaken, NodeService
 from api.audit.service import AuditLog
 from api.container import Container
+from api.deliverables.imports import queue_zip
 from api.errors import (
     KuraError,
     NotAuthenticated,
@@ -34,7 +35,7 @@ from api.uploads.limits import FileTooLarge, QuotaExceeded, limits_of
 from api.uploads.schemas import UPLOAD_INDEXES, UploadState, target_of
 from api.uploads.tus import UploadGone
 from storage.errors import StaleVersion, StorageError
-from storage.ports import RecordStore
+from storage.ports import Checksum, RecordStore
 from storage.query import Eq, Record
 
 OCTET = "application/octet-stream"
@@ -202,7 +203,7 @@ class UploadService:
         offset: int,
         chunks: AsyncIterator[bytes],
         *,
-        checksum: bytes | None = None,
+        checksum: Checksum | None = None,
         content_length: int | None = None,
     ) -> Progress:
         """Append one PATCH's bytes at ``offset``; on the last byte, place the file."""
@@ -215,7 +216,7 @@ class UploadService:
         upload_id: str,
         offset: int,
         chunks: AsyncIterator[bytes],
-        checksum: bytes | None,
+        checksum: Checksum | None,
         content_length: int | None,
     ) -> Progress:
         record = await self.get(subject, upload_id)
@@ -229,7 +230,7 @@ class UploadService:
             raise LengthExceeded()
         try:
             state = await self.blobs.append(
-                upload_id, chunks, offset=offset, checksum_sha256=checksum, limit=length
+                upload_id, chunks, offset=offset, checksum=checksum, limit=length
             )
         finally:
             # Refresh the expiry on every PATCH, even a cut one: the client is active.
@@ -270,6 +271,14 @@ class UploadService:
                     meta={"upload_id": upload_id},
                     declared_type=filetype,
                 )
+                import_id: str | None = None
+                if record.get("unpack") and str(record["name"]).lower().endswith(".zip"):
+                    # The import is visible (queued) from the moment the upload completes.
+                    queued = await queue_zip(
+                        self.container, str(work["id"]), node, subject, upload_id
+                    )
+                    import_id = str(queued["id"])
+                    uow.enqueue("deliverables.import_zip", node_id=node["id"], import_id=import_id)
                 current = await self.records.get(UPLOADS, upload_id)
                 assert current is not None
                 done = await self.records.update(
@@ -279,6 +288,7 @@ class UploadService:
                         "state": UploadState.DONE.value,
                         "offset": info.size,
                         "node_id": node["id"],
+                        "import_id": import_id,
                         "completed_at": to_iso(self.clock.now()),
                     },
                     int(current["version"]),
@@ -292,10 +302,9 @@ class UploadService:
                         "path": node["path"],
                         "size": info.size,
                         "sha256": info.sha256,
+                        "import_id": import_id,
                     },
                 )
-                if record.get("unpack") and str(record["name"]).lower().endswith(".zip"):
-                    uow.enqueue("deliverables.import_zip", node_id=node["id"])
         except (KuraError, StorageError) as exc:
             await self._fail(upload_id, exc)
             raise

@@ -8,8 +8,11 @@ creation-with-upload, termination, checksum and expiration extensions):
   version (or none) is refused with 412 and ``Tus-Version``, and not processed;
 - ``Upload-Metadata`` is comma-separated ``key base64value`` pairs (value optional), keys
   unique, without spaces or commas;
-- ``Upload-Checksum`` is ``<algorithm> <base64 digest>``; an unsupported algorithm is 400,
-  a mismatch 460 (Checksum Mismatch) with nothing of the request kept;
+- ``Upload-Checksum`` is ``<algorithm> <base64 digest>``; "The Server MUST support at least
+  the SHA1 checksum algorithm identified by sha1" (checksum extension), so ``sha1`` and
+  ``sha256`` are accepted and advertised in ``Tus-Checksum-Algorithm``; an unsupported
+  algorithm is 400, a mismatch of a supported one 460 (Checksum Mismatch) with nothing of the
+  request kept;
 - ``Upload-Expires`` is an RFC 7231 HTTP date.
 
 Error responses keep the tus headers, so ``TusRoute`` renders errors itself instead of
@@ -28,13 +31,14 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from api.errors import BadRequest, KuraError, as_kura_error, problem
+from api.errors import BadRequest, KuraError, as_kura_error, log_failure, problem
+from storage.ports import CHECKSUM_SIZES, Checksum, ChecksumAlgorithm
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
-CHECKSUM_ALGORITHMS = "sha256"
+# Advertised in Tus-Checksum-Algorithm; the names are the tus ones (hashlib's too).
+CHECKSUM_ALGORITHMS = ",".join(CHECKSUM_SIZES)
 OFFSET_OCTET_STREAM = "application/offset+octet-stream"
-SHA256_BYTES = 32
 
 
 class VersionMismatch(KuraError):
@@ -103,20 +107,29 @@ def encode_metadata(metadata: dict[str, str]) -> str:
     )
 
 
-def parse_checksum(raw: str | None) -> bytes | None:
-    """``Upload-Checksum: sha256 <base64>`` into the 32-byte digest; 400 for anything else."""
+def parse_checksum(raw: str | None) -> Checksum | None:
+    """``Upload-Checksum: <sha1|sha256> <base64>`` into the algorithm and digest (tus 1.0.0
+    checksum extension: sha1 must be supported; an unsupported algorithm is 400)."""
     if raw is None:
         return None
     algorithm, _, encoded = raw.strip().partition(" ")
-    if algorithm.lower() != "sha256":
-        raise BadRequest(f"対応していないチェックサム方式です: {algorithm[:20]!r}（sha256 のみ）")
+    name = algorithm.lower()
+    if name == "sha1":
+        algo: ChecksumAlgorithm = "sha1"
+    elif name == "sha256":
+        algo = "sha256"
+    else:
+        raise BadRequest(
+            f"対応していないチェックサム方式です: {algorithm[:20]!r}"
+            f"（{CHECKSUM_ALGORITHMS} に対応）"
+        )
     try:
         digest = base64.b64decode(encoded.strip(), validate=True)
     except (binascii.Error, ValueError):
         raise BadRequest("Upload-Checksum の値が base64 ではありません。") from None
-    if len(digest) != SHA256_BYTES:
-        raise BadRequest("Upload-Checksum の SHA-256 の長さが正しくありません。")
-    return digest
+    if len(digest) != CHECKSUM_SIZES[algo]:
+        raise BadRequest(f"Upload-Checksum の {algo} の長さが正しくありません。")
+    return Checksum(algo, digest)
 
 
 def http_date(value: datetime) -> str:
@@ -149,6 +162,8 @@ class TusRoute(APIRoute):
                 err = as_kura_error(exc)
                 if err is None:
                     raise
+                if err.status >= 500:
+                    log_failure(exc, err.status)
                 return error_response(request, err)
             response.headers.setdefault("Tus-Resumable", TUS_VERSION)
             return response

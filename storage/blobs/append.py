@@ -10,7 +10,8 @@ as multipart parts) but share the rules of one append request:
   iterator (a dropped connection) is raised only after the bytes received before it were
   yielded, so "an upload cut after N bytes keeps exactly N bytes";
 - ``RequestCheck``: the ``limit`` check before any byte is written, the digest of the request
-  (``checksum_sha256``) and of the whole object, kept in memory by ``Hashes`` between requests;
+  (``checksum``: SHA-1 or SHA-256) and of the whole object, kept in memory by ``Hashes``
+  between requests;
 - ``write_json_atomic``: state files written next to their destination, fsynced and renamed.
 """
 
@@ -33,6 +34,7 @@ from typing import Any, TypeVar
 
 from storage.blobs.keys import InvalidKey
 from storage.errors import ChecksumMismatch, SizeExceeded
+from storage.ports import Checksum
 
 _HANDLE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # How long a request waits for another one on the same handle (a client retrying while the
@@ -169,7 +171,7 @@ class RequestCheck:
     """
 
     def __init__(
-        self, size_before: int, whole: Any | None, checksum: bytes | None, limit: int | None
+        self, size_before: int, whole: Any | None, checksum: Checksum | None, limit: int | None
     ) -> None:
         self.size_before = size_before
         self.received = 0  # bytes hashed
@@ -177,7 +179,7 @@ class RequestCheck:
         self.whole = whole
         self.checksum = checksum
         self.limit = limit
-        self._request = hashlib.sha256() if checksum is not None else None
+        self._request = hashlib.new(checksum.algorithm) if checksum is not None else None
 
     def check(self, batch: list[bytes]) -> None:
         n = sum(len(c) for c in batch)
@@ -198,7 +200,11 @@ class RequestCheck:
             self.received += len(chunk)
 
     def verify(self) -> None:
-        if self._request is not None and self._request.digest() != self.checksum:
+        if (
+            self.checksum is not None
+            and self._request is not None
+            and (self._request.digest() != self.checksum.digest)
+        ):
             raise ChecksumMismatch("チェックサムが一致しません（この要求のデータは破棄されました）")
 
 

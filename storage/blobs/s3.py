@@ -40,7 +40,7 @@ import io
 import tempfile
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,8 +73,15 @@ from storage.blobs.keys import (
     validate_metadata,
     validate_prefix,
 )
-from storage.errors import BackendUnavailable, NotFound, OffsetMismatch, SizeExceeded
-from storage.ports import AppendState, BlobInfo, Health
+from storage.errors import (
+    BackendUnavailable,
+    NotFound,
+    OffsetMismatch,
+    SizeExceeded,
+    StorageFull,
+    from_os_error,
+)
+from storage.ports import PUT_MANY_MAX, AppendState, BlobInfo, Checksum, Health
 
 _T = TypeVar("_T")
 _Names = list[str]
@@ -86,6 +93,7 @@ _MIN_PART = 5 << 20  # S3's smallest multipart part
 _STALE_TMP_S = 24 * 3600
 _EOF = b""
 _APPEND_BATCH = 4 << 20  # bytes of an append written to the spool per thread hop
+_PUT_MANY_CONCURRENCY = 8  # PUTs in flight for one put_many
 
 
 class _Abort(Exception):
@@ -215,6 +223,8 @@ class S3BlobStore:
             return BackendUnavailable(self.name, f"bucket {self.bucket} missing")
         if exc.code in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             return BackendUnavailable(self.name, f"credentials refused: {exc.code}")
+        if exc.code in ("XMinioStorageFull", "StorageFull", "QuotaExceeded"):
+            return StorageFull(self.name, f"{exc.code}: {exc.message}")
         return BackendUnavailable(self.name, f"{exc.code}: {exc.message}")
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -344,6 +354,24 @@ class S3BlobStore:
             with contextlib.suppress(BackendUnavailable, NotFound):
                 await self._call(self._client.remove_object, self.bucket, tmp_key)
         return BlobInfo(key, size, sha, content_type, meta)
+
+    async def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[BlobInfo]:
+        """One single-part PUT per object, up to ``_PUT_MANY_CONCURRENCY`` at a time (an S3
+        PUT is durable when it answers)."""
+        for key, data in items:
+            validate_key(key)
+            if len(data) > PUT_MANY_MAX:
+                raise ValueError(f"put_many is for small objects (<= {PUT_MANY_MAX} bytes)")
+        sem = asyncio.Semaphore(_PUT_MANY_CONCURRENCY)
+
+        async def one(key: str, data: bytes) -> BlobInfo:
+            async def chunks() -> AsyncIterator[bytes]:
+                yield data
+
+            async with sem:
+                return await self.put(key, chunks())
+
+        return list(await asyncio.gather(*(one(k, d) for k, d in items)))
 
     async def _upload_stream(
         self,
@@ -597,7 +625,7 @@ class S3BlobStore:
         chunks: AsyncIterator[bytes],
         *,
         offset: int,
-        checksum_sha256: bytes | None = None,
+        checksum: Checksum | None = None,
         limit: int | None = None,
     ) -> AppendState:
         """Spool the bytes and upload full parts as they fill (see the port for the rules).
@@ -618,9 +646,7 @@ class S3BlobStore:
         writer = SegmentWriter(
             self._spool, handle, len(state.parts) + 1, state.size - state.uploaded
         )
-        check = RequestCheck(
-            state.size, self._hashes.get(handle, state.size), checksum_sha256, limit
-        )
+        check = RequestCheck(state.size, self._hashes.get(handle, state.size), checksum, limit)
         pipeline = Pipeline(writer.write, check)
         try:
             result = await self._append_into(state, writer, check, pipeline, chunks)
@@ -690,7 +716,7 @@ class S3BlobStore:
                     await upload(await pipeline.submit(batch))
                 await upload(await pipeline.drain())
             except OSError as exc:
-                raise BackendUnavailable(self.name, f"spool: {exc}") from exc
+                raise from_os_error(f"{self.name} spool", exc) from exc
             await self._call(writer.sync)
             check.verify()
             verified = True

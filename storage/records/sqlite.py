@@ -41,7 +41,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storage.errors import BackendUnavailable, DuplicateKey, NotFound, StaleVersion
+from storage.errors import (
+    BackendUnavailable,
+    DuplicateKey,
+    NotFound,
+    StaleVersion,
+    StorageFull,
+)
 from storage.ports import Health, IndexSpec
 from storage.query import (
     Condition,
@@ -247,6 +253,8 @@ def _translate(exc: sqlite3.Error) -> Exception:
     if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError) and not isinstance(
         exc, sqlite3.IntegrityError
     ):
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return StorageFull("sqlite", str(exc))
         return BackendUnavailable("sqlite", str(exc))
     return exc
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from api.archive.listing import HEADERS as HEADERS_OF_LISTING
 from api.archive.zipstream import ZipWriter
 from api.config import Settings
 from storage.query import Eq, Query
@@ -179,3 +180,32 @@ async def test_formula_like_names_are_defused_in_csv(h: ArchiveHarness) -> None:
     rows: list[Any] = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     names = [row[1] for row in rows]
     assert "'=HYPERLINK(1).txt" in names
+
+
+async def test_the_xlsx_listing_is_written_off_the_event_loop(
+    h: ArchiveHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 7 item 3: formatting and writing every cell ran on the event loop, so a large
+    work's listing held every other request. The cells are written in worker threads."""
+    import threading
+
+    import xlsxwriter.worksheet
+
+    for i in range(3):
+        await h.add("DOC", f"f{i}.txt", b"x" * (i + 1))
+    loop_thread = threading.get_ident()
+    writers: list[int] = []
+    original = xlsxwriter.worksheet.Worksheet.write_string
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        writers.append(threading.get_ident())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(xlsxwriter.worksheet.Worksheet, "write_string", spy)
+    r = await h.as_(MANAGER, "GET", f"/works/{h.work['id']}/listing.xlsx")
+    assert r.status_code == 200
+    book = zipfile.ZipFile(io.BytesIO(r.content))
+    assert "xl/worksheets/sheet1.xml" in book.namelist()
+    rows = writers[len(HEADERS_OF_LISTING) :]  # the header row is written up front
+    assert rows, "no cell written"
+    assert loop_thread not in rows

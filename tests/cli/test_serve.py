@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,8 +30,15 @@ def free_port() -> int:
         return port
 
 
-def kura_command() -> list[str]:
-    return [sys.executable, "-c", "from api.cli import main; main()"]
+def kura_command(safe_path: bool = False) -> list[str]:
+    """``kura`` as a subprocess; ``safe_path``: without the working folder on ``sys.path``,
+    as the installed ``kura`` script runs (``python -c`` would put it first)."""
+    return [
+        sys.executable,
+        *(["-P"] if safe_path else []),
+        "-c",
+        "from api.cli import main; main()",
+    ]
 
 
 def kura_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -48,12 +57,12 @@ def kura_env(data_dir: Path, **extra: str) -> dict[str, str]:
 class Serve:
     """``kura serve`` running in the background, its output collected line by line."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, safe_path: bool = False) -> None:
         self.port = port
         self.out: list[str] = []
         self.err: list[str] = []
         self.proc = subprocess.Popen(
-            [*kura_command(), "serve", "--port", str(port)],
+            [*kura_command(safe_path), "serve", "--port", str(port)],
             cwd=data_dir.parent,
             env=kura_env(data_dir),
             stdout=subprocess.PIPE,
@@ -166,6 +175,47 @@ def test_serve_starts_api_and_worker_and_stops_both(tmp_path: Path) -> None:
     assert all(password not in line for line in second.out + second.err)
 
 
+HOSTILE = """\
+import pathlib
+pathlib.Path(__file__).with_name("IMPORTED").write_text(__name__)
+raise SystemExit("a module of the starting folder was imported: " + __name__)
+"""
+
+
+@pytest.mark.slow
+def test_worker_never_imports_from_the_starting_folder(tmp_path: Path) -> None:
+    """Issue 7 item 17: an ``api.py`` (or ``workers.py``, ``celery.py``) in the folder where
+    ``kura serve`` starts once replaced Kura's own package in the worker (``python -m``
+    puts the working folder first on ``sys.path``), which then died. The worker runs with
+    ``-P`` in the data folder and answers tasks."""
+    start = tmp_path / "start"
+    start.mkdir()
+    for name in ("api.py", "workers.py", "celery.py"):
+        (start / name).write_text(HOSTILE)
+    data_dir = start / "kura-data"
+    serve = Serve(data_dir, free_port(), safe_path=True)
+    try:
+        serve.wait_ready()
+        pong = asyncio.run(_ping(data_dir))
+        assert pong == "pong", serve.output()
+        assert serve.proc.poll() is None, serve.output()
+    finally:
+        code = serve.terminate()
+    assert code == 0, serve.output()
+    assert not (start / "IMPORTED").exists(), (start / "IMPORTED").read_text()
+
+
+async def _ping(data_dir: Path) -> Any:
+    from api.config import Settings
+    from api.kit.jobs import CeleryJobQueue
+
+    queue = CeleryJobQueue(Settings(data_dir=data_dir))
+    try:
+        return await queue.result(await queue.enqueue("system.ping"), START_TIMEOUT_S)
+    finally:
+        queue.close()
+
+
 def test_unknown_backend_fails_at_start_naming_choices(tmp_path: Path) -> None:
     data_dir = tmp_path / "kura-data"
     done = subprocess.run(
@@ -182,3 +232,23 @@ def test_unknown_backend_fails_at_start_naming_choices(tmp_path: Path) -> None:
     assert "'mongodb'" in done.stderr
     assert "Traceback" not in done.stderr
     assert not data_dir.exists(), "nothing is created when the settings are wrong"
+
+
+def test_worker_command_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker runs with ``-P`` in the data folder, so relative path settings (meant
+    relative to where ``kura serve`` started) are made absolute for it."""
+    from api.cli.serve import worker_command, worker_env
+    from api.config import Settings
+
+    monkeypatch.chdir(tmp_path)
+    cmd = worker_command(Settings(data_dir=tmp_path / "d"))
+    assert cmd[1:3] == ["-P", "-m"]
+    assert "--pool=solo" in cmd
+    env = worker_env(
+        {"KURA_RECORDS__SQLITE_PATH": "db/kura.sqlite3", "kura_ui_dir": "ui", "OTHER": "x"},
+        tmp_path / "d",
+    )
+    assert env["KURA_DATA_DIR"] == str(tmp_path / "d")
+    assert env["KURA_RECORDS__SQLITE_PATH"] == str(tmp_path / "db" / "kura.sqlite3")
+    assert env["kura_ui_dir"] == str(tmp_path / "ui")
+    assert env["OTHER"] == "x"

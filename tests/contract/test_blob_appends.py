@@ -21,7 +21,7 @@ import pytest
 from storage.blobs.keys import InvalidKey
 from storage.blobs.local import LocalBlobStore
 from storage.errors import ChecksumMismatch, NotFound, OffsetMismatch, SizeExceeded
-from storage.ports import AppendState, BlobStore
+from storage.ports import AppendState, BlobStore, Checksum, ChecksumAlgorithm
 from tests.conftest import server_env
 
 pytestmark = pytest.mark.anyio
@@ -218,26 +218,31 @@ async def test_offset_mismatch_changes_nothing(blobs: Any) -> None:
     assert info.sha256 == hashlib.sha256(b"abc").hexdigest()
 
 
-async def test_checksum(blobs: Any, make: Factory) -> None:
+@pytest.mark.parametrize("algorithm", ["sha256", "sha1"])
+async def test_checksum(blobs: Any, make: Factory, algorithm: ChecksumAlgorithm) -> None:
+    """tus checksum extension: a request whose digest does not match keeps nothing; sha1 is
+    the algorithm every tus server must support, sha256 the one Kura's own clients send."""
+
+    def sum_of(data: bytes) -> Checksum:
+        return Checksum(algorithm, hashlib.new(algorithm, data).digest())
+
     head = data_of(1000, 1)
     body = data_of(PART + 4321, 2)  # crosses a part: nothing may be uploaded before the check
     await blobs.append_open("c")
-    good = hashlib.sha256(head).digest()
-    assert (await blobs.append("c", chunks_of(head), offset=0, checksum_sha256=good)).size == 1000
-    bad = hashlib.sha256(b"other").digest()
+    assert (await blobs.append("c", chunks_of(head), offset=0, checksum=sum_of(head))).size == 1000
     with pytest.raises(ChecksumMismatch):
-        await blobs.append("c", chunks_of(*split(body, MiB)), offset=1000, checksum_sha256=bad)
+        await blobs.append(
+            "c", chunks_of(*split(body, MiB)), offset=1000, checksum=sum_of(b"other")
+        )
     assert (await blobs.append_open("c")).size == 1000
     # A checksummed request cut short keeps nothing either.
-    right = hashlib.sha256(body).digest()
+    right = sum_of(body)
     with pytest.raises(Boom):
-        await blobs.append("c", cut_after(body, PART + 1), offset=1000, checksum_sha256=right)
+        await blobs.append("c", cut_after(body, PART + 1), offset=1000, checksum=right)
     restarted = make()
     await restarted.open()
     assert (await restarted.append_open("c")).size == 1000
-    state = await blobs.append(
-        "c", chunks_of(*split(body, MiB)), offset=1000, checksum_sha256=right
-    )
+    state = await blobs.append("c", chunks_of(*split(body, MiB)), offset=1000, checksum=right)
     assert state.size == 1000 + len(body)
     info = await blobs.append_finish("c", "checked")
     assert info.sha256 == hashlib.sha256(head + body).hexdigest()
@@ -414,9 +419,9 @@ async def test_cancelled_append_leaves_a_consistent_handle(blobs: Any, checksumm
         await stalled.wait()  # never set
         yield b"never"
 
-    digest = hashlib.sha256(data[100:]).digest() if checksummed else None
+    digest = Checksum("sha256", hashlib.sha256(data[100:]).digest()) if checksummed else None
     with anyio.move_on_after(1.0) as scope:
-        await blobs.append("cx", stalls(), offset=100, checksum_sha256=digest)
+        await blobs.append("cx", stalls(), offset=100, checksum=digest)
     assert scope.cancelled_caught
     size = 0
     with anyio.fail_after(15):

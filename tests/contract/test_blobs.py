@@ -302,6 +302,33 @@ async def test_cancelled_put_keeps_old_object_and_leaves_no_garbage(blobs: Any, 
     assert await blobs.temp_objects() == []
 
 
+async def test_put_many(blobs: Any) -> None:
+    """Many small objects at once (bulk imports): each readable with its own size, SHA-256
+    and the default content type, as a ``put`` would leave it; an existing key is replaced
+    (its old metadata goes); no temp files; keys are checked before anything is written."""
+    await blobs.put("many/003", chunks_of(b"old"), content_type="text/plain", metadata={"v": "1"})
+    items = [(f"many/{i:03d}", f"内容 {i}".encode() * (i + 1)) for i in range(40)]
+    items.append(("many/empty", b""))
+    infos = await blobs.put_many(items)
+    assert [i.key for i in infos] == [k for k, _ in items]
+    for (key, data), info in zip(items, infos, strict=True):
+        assert (info.size, info.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+        assert await read_all(blobs, key) == data
+        st = await blobs.stat(key)
+        assert st is not None
+        assert (st.size, st.sha256) == (len(data), info.sha256)
+        assert st.content_type == "application/octet-stream"
+        assert st.metadata == {}
+    assert await keys(blobs, "many/") == sorted(k for k, _ in items)
+    assert await blobs.put_many([]) == []
+    with pytest.raises(InvalidKey):
+        await blobs.put_many([("ok/key", b"x"), ("../bad", b"x")])
+    assert await blobs.stat("ok/key") is None
+    with pytest.raises(ValueError, match="small"):
+        await blobs.put_many([("big", bytes((1 << 20) + 1))])
+    assert await blobs.temp_objects() == []
+
+
 async def test_missing_object(blobs: BlobStore) -> None:
     assert await blobs.stat("no/such") is None
     with pytest.raises(NotFound):

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from api.archive.models import BLOBS, NODES
+from api.audit.service import COLLECTION, AuditLog, digest
 from api.config import Settings
 from api.container import Container
-from api.deliverables.intake import (
-    IMPORTS,
-    ImportFailed,
-    ImportService,
-    import_zip_node,
-    zip_target,
-)
+from api.deliverables.intake import IMPORTS, ImportFailed, ImportService
 from api.deliverables.unpack import Plan, UnpackError, open_zip, scan_folder, scan_zip
+from api.deliverables.zipimport import import_zip_node, zip_target
 from api.kit.ids import new_id
 from storage.query import Eq, Query, Record
 from tests.deliverables.zips import lying_sizes, make_zip
@@ -98,7 +95,11 @@ async def test_import_keeps_structure_and_is_resumable(container: Container) -> 
     assert len(await objects(container)) == 4
     jobs = container.jobs
     assert isinstance(jobs, RecordingJobs)
-    assert [t for t, _ in jobs.sent] == ["ingest.file"] * 5
+    # One ingest job per batch of the bulk path (batches of 2: 2 + 2 + 1 files).
+    assert [t for t, _ in jobs.sent] == ["ingest.files"] * 3
+    file_ids = {str(n["id"]) for n in nodes.values() if n["kind"] == "file"}
+    sent_ids = [i for _, kw in jobs.sent for i in kw["node_ids"]]
+    assert sorted(sent_ids) == sorted(file_ids)
     record = await container.records.get(IMPORTS, result.import_id)
     assert record is not None
     assert record["state"] == "done"
@@ -159,8 +160,37 @@ async def test_failure_midway_rolls_back_everything(container: Container) -> Non
     assert blob["refs"] == 1
     record = await container.records.get(IMPORTS, info.value.import_id)
     assert record is not None
-    assert record["state"] == "failed"
+    # Refused input found while streaming: "rejected" (everything it added was undone).
+    assert record["state"] == "rejected"
+    assert "壊れています" in record["reason"]
     assert record["findings"][-1]["severity"] == "E"
+    assert record["finished_at"]
+
+
+class Stop(BaseException):
+    """Stands for Ctrl-C / a cancelled task (a BaseException, not an Exception)."""
+
+
+async def test_interrupted_import_keeps_its_batches_and_says_so(container: Container) -> None:
+    work = await make_work(container)
+    plan = zip_plan(make_zip([(f"x/{i}.txt", b"%d" % i) for i in range(5)]))
+    seen = 0
+
+    def progress(n: int) -> None:
+        nonlocal seen
+        seen += 1
+        if seen == 3:  # inside the second batch
+            raise Stop()
+
+    with pytest.raises(Stop):
+        await ImportService(container, batch_files=2).run(ACTOR, work, "/", plan, progress=progress)
+    [record] = (await container.records.find(IMPORTS, Query(limit=5))).items
+    assert record["state"] == "interrupted"
+    assert "続きから" in record["reason"]
+    assert record["created"] == 2  # the first batch stays
+    assert len([p for p in await paths(container, work) if p.endswith(".txt")]) == 2
+    again = await ImportService(container, batch_files=2).run(ACTOR, work, "/", plan)
+    assert (again.created, again.skipped) == (3, 2)
 
 
 async def test_folder_in_the_way_refused_before_storing(container: Container) -> None:
@@ -219,6 +249,43 @@ async def test_zip_node_unpacks_next_to_it(container: Container) -> None:
     assert await container.records.get(NODES, str(bad["id"])) is not None  # upload kept
 
 
+async def test_backend_outage_requeues_then_fails_on_the_last_attempt(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An acknowledged upload is never lost: a blob store outage during the unpacking undoes
+    the attempt, puts the import back to ``queued`` with the reason and raises for the task
+    to retry; the last attempt records ``failed``."""
+    from api.deliverables.imports import queue_zip
+    from api.deliverables.zipimport import RETRY_REASON
+    from storage.errors import BackendUnavailable
+
+    work = await make_work(container)
+    node = await upload_zip(container, work, "/受領/dl.zip", make_zip(PACKAGE))
+    queued = await queue_zip(container, str(work["id"]), node, ACTOR)
+
+    async def down(*args: Any, **kwargs: Any) -> Any:
+        raise BackendUnavailable("local", "disk gone")
+
+    monkeypatch.setattr(container.blobs, "put_many", down)
+    with pytest.raises(BackendUnavailable):
+        await import_zip_node(
+            container, str(node["id"]), import_id=str(queued["id"]), last_attempt=False
+        )
+    record = await container.records.get(IMPORTS, str(queued["id"]))
+    assert record is not None
+    assert (record["state"], record["reason"]) == ("queued", RETRY_REASON)
+    assert set(await paths(container, work)) == {"/受領", "/受領/dl.zip"}
+    report = await import_zip_node(container, str(node["id"]), import_id=str(queued["id"]))
+    assert report["state"] == "failed"
+    record = await container.records.get(IMPORTS, str(queued["id"]))
+    assert record is not None
+    assert record["state"] == "failed"
+    assert "disk gone" in record["reason"]
+    monkeypatch.undo()
+    done = await import_zip_node(container, str(node["id"]), import_id=str(queued["id"]))
+    assert (done["state"], done["created"]) == ("done", 5)  # a later run still works
+
+
 def test_zip_target_rules() -> None:
     flat = zip_plan(make_zip([("INDEX_C.XML", b"x")]))
     named = zip_plan(make_zip([("dl/a.txt", b"x")]))
@@ -259,21 +326,170 @@ async def test_task_through_eager_jobs(settings: Settings) -> None:
         await c.close()
 
 
-@pytest.mark.slow
-async def test_hundred_thousand_tiny_files(container: Container) -> None:
-    n = 100_000
-    data = make_zip(
-        ((f"D{i // 1000:03d}/f{i:06d}.txt", b"%d" % i) for i in range(n)), zipfile_stored()
-    )
+class CountingRecords:
+    """Counts the record store calls of an import (wraps the container's adapter)."""
+
+    NAMES = ("insert", "insert_many", "get", "get_many", "update", "find", "delete", "count")
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, records: Any) -> None:
+        self.calls: dict[str, int] = {}
+        for name in self.NAMES:
+            monkeypatch.setattr(records, name, self._wrap(name, getattr(records, name)))
+
+    def _wrap(self, name: str, fn: Any) -> Any:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return await fn(*args, **kwargs)
+
+        return call
+
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+
+def tiny_files(n: int) -> list[tuple[str, bytes]]:
+    """``n`` tiny files in folders of 100; every 7th carries one of 50 repeated contents
+    (repeats inside a batch and across batches), file 0 the content of ``KNOWN`` (stored
+    before the import)."""
+    out = [("D000/f000000.txt", KNOWN)]
+    for i in range(1, n):
+        data = b"dup %d" % (i // 7 % 50) if i % 7 == 0 else b"%d" % i
+        out.append((f"D{i // 100:03d}/f{i:06d}.txt", data))
+    return out
+
+
+KNOWN = b"already stored content"
+
+
+async def test_bulk_path_places_batches_with_few_record_operations(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 7 item 18: a batch of new files costs a handful of record operations, one audit
+    event whose digest covers every node record of the batch, and one ingest job; the tree,
+    contents and reference counts are those of the per-file path."""
+    n, per_batch = 600, 250
+    files = tiny_files(n)
+    data = make_zip(files, zipfile_stored())
     work = await make_work(container)
-    started = time.monotonic()
-    plan = zip_plan(data)
-    scanned = time.monotonic() - started
-    result = await ImportService(container).run(ACTOR, work, "/many", plan)
-    total = time.monotonic() - started
-    print(f"\n100k tiny files: scan {scanned:.1f} s, import {total:.1f} s")
-    assert result.created == n
-    assert await container.records.count(NODES) == n + 101
+    other = await make_work(container)
+    await upload_zip(container, other, "/known.bin", KNOWN)
+    counter = CountingRecords(monkeypatch, container.records)
+    jobs = container.jobs
+    assert isinstance(jobs, RecordingJobs)
+    jobs.sent.clear()
+    before = await container.records.count(COLLECTION)
+    bulk = await ImportService(container, batch_files=per_batch).run(
+        ACTOR, work, "/p", zip_plan(data)
+    )
+    bulk_ops = counter.total()
+    sent = list(jobs.sent)
+    events_added = await container.records.count(COLLECTION) - before
+    counter.reset()
+    per_file = await ImportService(container, bulk=False).run(ACTOR, other, "/p", zip_plan(data))
+    per_file_ops = counter.total()
+
+    assert (bulk.state, bulk.created, per_file.created) == ("done", n, n)
+    assert per_file_ops > 5 * n  # about eleven per file
+    # A handful per batch of 500, plus one update per content a batch repeats from before.
+    assert bulk_ops * 10 < per_file_ops, counter.calls
+    assert bulk_ops < n / 3, counter.calls
+    mine = {p: nd for p, nd in (await paths_of(container, work)).items()}
+    theirs = await paths_of(container, other)
+    assert {p: (nd["kind"], nd.get("sha256"), nd["size"]) for p, nd in mine.items()} == {
+        p: (nd["kind"], nd.get("sha256"), nd["size"])
+        for p, nd in theirs.items()
+        if p.startswith("/p")
+    }
+    contents = {hashlib.sha256(d).hexdigest(): 0 for _, d in files}
+    for _, d in files:
+        contents[hashlib.sha256(d).hexdigest()] += 2  # both imports reference it
+    contents[hashlib.sha256(KNOWN).hexdigest()] += 1  # and the upload before them
+    for sha, refs in contents.items():
+        blob = await container.records.get(BLOBS, sha)
+        assert blob is not None
+        assert blob["refs"] == refs, sha
+    assert len(await objects(container)) == len(contents)  # duplicate copies deleted
+
+    # One event per batch; its after_digest is the digest of that batch's node records.
+    events = (
+        await container.records.find(
+            COLLECTION, Query(where=(Eq("action", "files.imported"),), limit=100)
+        )
+    ).items
+    assert len(events) == 3
+    assert events_added == 3 + 1 + 7  # batches, the end, the folders /p and /p/D000..D005
+    ordered = sorted(
+        (nd for nd in mine.values() if nd["kind"] == "file"), key=lambda nd: nd["path"]
+    )
+    for i, event in enumerate(sorted(events, key=lambda e: e["seq"])):
+        batch = [
+            {k: v for k, v in nd.items() if k != "version"}
+            for nd in ordered[i * per_batch :][:per_batch]
+        ]
+        assert event["target"] == f"imports/{bulk.import_id}"
+        assert event["after_digest"] == digest(batch)
+        assert event["detail"]["files"] == len(batch)
+        assert (
+            event["detail"]["paths_sha256"]
+            == hashlib.sha256("\n".join(nd["path"] for nd in batch).encode()).hexdigest()
+        )
+    assert not await AuditLog(container.records, container.clock).verify()
+    # One ingest job per batch, every new node exactly once.
+    assert [(t, len(kw["node_ids"])) for t, kw in sent] == [("ingest.files", 250)] * 2 + [
+        ("ingest.files", 100)
+    ]
+    assert sorted(i for _, kw in sent for i in kw["node_ids"]) == sorted(
+        str(nd["id"]) for nd in ordered
+    )
+    again = await ImportService(container, batch_files=per_batch).run(
+        ACTOR, work, "/p", zip_plan(data)
+    )
+    assert (again.created, again.skipped) == (0, n)  # resumable on the bulk path too
+
+
+async def test_bulk_path_falls_back_when_a_path_was_taken(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file placed at one of the import's paths after its preflight: that batch is placed
+    file by file instead (renamed beside it), nothing lost, nothing doubled."""
+    from api.deliverables import intake
+
+    work = await make_work(container)
+    place = intake._Run.place
+    raced = False
+
+    async def racing_place(self: Any, written: Any) -> None:
+        nonlocal raced
+        if not raced:
+            raced = True
+            await upload_zip(container, work, "/a/1.txt", b"someone else")
+        await place(self, written)
+
+    monkeypatch.setattr(intake._Run, "place", racing_place)
+    plan = zip_plan(make_zip([(f"a/{i}.txt", b"%d" % i) for i in range(5)]))
+    result = await ImportService(container, batch_files=3).run(ACTOR, work, "/", plan)
+    assert (result.state, result.created) == ("done", 5)
+    nodes = await paths_of(container, work)
+    assert sorted(p for p, nd in nodes.items() if nd["kind"] == "file") == [
+        "/a/0.txt",
+        "/a/1 (2).txt",
+        "/a/1.txt",
+        "/a/2.txt",
+        "/a/3.txt",
+        "/a/4.txt",
+    ]
+    assert nodes["/a/1 (2).txt"]["sha256"] == hashlib.sha256(b"1").hexdigest()
+    jobs = container.jobs
+    assert isinstance(jobs, RecordingJobs)
+    # The raced batch went file by file (ingest.file each), the next one in bulk.
+    assert sorted(t for t, _ in jobs.sent) == ["ingest.file"] * 4 + ["ingest.files"]
+
+
+async def paths_of(c: Container, work: Record) -> dict[str, Record]:
+    return {n["path"]: n async for n in c.records.scan(NODES, (Eq("work_id", work["id"]),))}
 
 
 def zipfile_stored() -> int:

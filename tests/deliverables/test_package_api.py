@@ -146,6 +146,13 @@ async def test_analyse_maps_fields_and_serves_reports(h: Harness) -> None:
     assert "エラー 0件 / 警告 0件 / 通知 1件" in page.text
     assert "規則29 ウイルスチェック" in page.text
     assert "ウイルスチェックは実施していません" in page.text
+    # Issue 7 item 11: the report page ran with no CSP, nosniff or frame-ancestors. It needs
+    # its inline styles and nothing else: no script, no framing by another site.
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src" not in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_bad_package_report_and_reanalyse_strict(h: Harness) -> None:

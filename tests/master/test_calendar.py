@@ -79,3 +79,48 @@ def test_holidays_in_year_leaves_out_weekends() -> None:
     assert all(d.kind is not DayKind.WEEKEND for d in days)
     assert {d.date for d in days} >= {date(2026, 5, 6), date(2026, 12, 29), date(2026, 1, 2)}
     assert len(cal.non_business_days(2026)) > len(days) + 100
+
+
+def _independent_count(a: date, b: date, custom: dict[date, str]) -> int:
+    """Business days in (a, b] by the rules read day by day straight from the holidays
+    package, without the calendar under test."""
+    import holidays
+
+    from api.master.calendar import in_closure
+
+    jp = holidays.country_holidays("JP", years=range(a.year, b.year + 1))
+    count = 0
+    d = a
+    while d < b:
+        d = date.fromordinal(d.toordinal() + 1)
+        if custom.get(d) == "open":
+            count += 1
+        elif custom.get(d) == "closed" or d in jp or in_closure(d) or d.weekday() >= 5:
+            continue
+        else:
+            count += 1
+    return count
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (date(2025, 12, 26), date(2026, 1, 13)),
+        (date(2026, 1, 3), date(2026, 1, 4)),
+        (date(2019, 4, 26), date(2019, 5, 7)),  # 2019's ten-day Golden Week
+        (date(1955, 1, 1), date(1960, 12, 31)),
+        (date(2020, 2, 29), date(2024, 2, 29)),
+        (date(2090, 6, 1), date(2100, 12, 31)),
+    ],
+)
+def test_counting_by_years_agrees_with_a_day_by_day_count(a: date, b: date) -> None:
+    """Issue 7 item 3: counting is proportional to the years spanned, not the days; it must
+    give what counting every day gives, in both directions, with custom days."""
+    custom = {date(2026, 1, 3): "open", date(2026, 1, 5): "closed", date(2019, 5, 4): "open"}
+    calendar = BusinessCalendar(
+        CustomDay(d, DayKind.CUSTOM_OPEN if k == "open" else DayKind.CUSTOM_CLOSED)
+        for d, k in custom.items()
+    )
+    expected = _independent_count(a, b, custom)
+    assert calendar.business_days_between(a, b) == expected
+    assert calendar.business_days_between(b, a) == -expected

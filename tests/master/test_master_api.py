@@ -5,6 +5,8 @@ The scopes themselves: ``test_master_scopes.py``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.organizations.harness import Harness, member, operator
@@ -177,3 +179,61 @@ async def test_calendar_endpoints_and_custom_days(h: Harness) -> None:
     assert (await h.client.delete(day, params={"version": 1})).status_code == 204
     assert (await h.client.delete(day)).status_code == 404
     assert await h.actions() == ["calendar_days.created", "calendar_days.deleted"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "1955-01-01", "to": "9999-12-30"},
+        {"from": "2026-01-01", "to": "9999-12-31"},
+        {"from": "9999-12-30", "add": 10},
+        {"from": "0001-01-01", "add": -1},
+        {"from": "1954-12-31", "to": "2026-01-01"},
+    ],
+)
+async def test_business_days_outside_the_supported_years_are_400(
+    h: Harness, params: dict[str, Any]
+) -> None:
+    """Issue 7 item 3: ``to=9999-12-30`` kept the event loop busy for 18 s and
+    ``to=9999-12-31`` overflowed into a 500. Dates are bounded to 1955-2100."""
+    h.as_(MANAGER)
+    r = await h.client.get(f"{M}/calendar/business-days", params=params)
+    assert r.status_code == 400, r.text
+    assert "1955-01-01" in r.json()["detail"]
+
+
+async def test_the_widest_supported_range_is_answered(h: Harness) -> None:
+    h.as_(MANAGER)
+    r = await h.client.get(
+        f"{M}/calendar/business-days", params={"from": "1955-01-01", "to": "2100-12-31"}
+    )
+    assert r.status_code == 200, r.text
+    assert 35_000 < r.json()["business_days"] < 36_500
+    day = await h.client.put(f"{M}/calendar/days/9999-12-31", json={"kind": "closed"})
+    assert day.status_code == 400
+
+
+async def test_business_days_are_counted_off_the_event_loop(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 7 item 3: the count ran on the event loop while /healthz waited behind it."""
+    import threading
+
+    from api.master.calendar import BusinessCalendar
+
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+    original = BusinessCalendar.business_days_between
+
+    def spy(self: BusinessCalendar, a: Any, b: Any) -> int:
+        seen.append(threading.get_ident())
+        return original(self, a, b)
+
+    monkeypatch.setattr(BusinessCalendar, "business_days_between", spy)
+    h.as_(MANAGER)
+    r = await h.client.get(
+        f"{M}/calendar/business-days", params={"from": "2026-01-01", "to": "2027-01-01"}
+    )
+    assert r.status_code == 200
+    assert seen
+    assert loop_thread not in seen

@@ -11,13 +11,24 @@ from api import app as app_module
 from api.config import Settings
 from api.container import Container
 from api.ops import router as ops_router
+from api.permissions.policy import OrgKind, Subject
 from tests.ops.fakes import FakePort, fake_container
 
 pytestmark = pytest.mark.anyio
 
 
-async def get_health(container: Container) -> httpx.Response:
+OPERATOR = Subject("U-OP", "op", "ORG-OP", OrgKind.OPERATOR)
+MEMBER = Subject("U-1", "member", "ORG-1", OrgKind.CONTRACTOR)
+
+
+async def get_health(container: Container, caller: Subject | None = OPERATOR) -> httpx.Response:
+    """``/healthz`` as ``caller`` (the details are the operators'; an operator by default)."""
     app = app_module.create_app(container.settings, container=container)
+
+    async def as_caller() -> Subject | None:
+        return caller
+
+    app.dependency_overrides[ops_router.lenient_subject] = as_caller
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
@@ -40,6 +51,38 @@ async def test_all_ok_on_the_embedded_default(settings: Settings) -> None:
         assert entry["ok"] is True
         assert entry["backend"]
     assert response.headers["cache-control"] == "no-store"
+
+
+async def test_only_operators_see_server_paths(settings: Settings) -> None:
+    """Issue 7 item 11: anonymous probes (and ordinary users) get each backend's state but
+    not its detail (the SQLite file, the blob folder)."""
+    container = Container(settings)
+    await container.open()
+    try:
+        operator = (await get_health(container)).json()
+        anonymous = await get_health(container, caller=None)
+        member = (await get_health(container, caller=MEMBER)).json()
+    finally:
+        await container.close()
+    data_dir = str(settings.data_dir)
+    assert data_dir in operator["backends"]["records"]["detail"]
+    assert anonymous.status_code == 200
+    for body in (anonymous.json(), member):
+        assert data_dir not in str(body)
+        assert {e["detail"] for e in body["backends"].values()} == {""}
+        assert all(e["ok"] for e in body["backends"].values())
+
+
+async def test_the_cause_of_a_503_is_logged_for_anonymous_probes(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    down = FakePort("fake-search", ok=False, detail="connection refused")
+    response = await get_health(fake_container(settings, index=down), caller=None)
+    assert response.status_code == 503
+    assert response.json()["backends"]["search"]["detail"] == ""
+    logged = [r for r in caplog.records if r.name == "kura.health"]
+    assert logged
+    assert "connection refused" in logged[0].getMessage()
 
 
 async def test_a_failing_backend_gives_503_and_its_entry(settings: Settings) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
@@ -186,3 +187,50 @@ async def test_docs_and_openapi_are_served(client: httpx.AsyncClient) -> None:
     spec = await client.get("/openapi.json")
     assert spec.status_code == 200
     assert "/healthz" in spec.json()["paths"]
+
+
+async def test_docs_load_nothing_from_elsewhere(client: httpx.AsyncClient) -> None:
+    """Issue 7 item 11: /docs loaded Swagger UI from a CDN into the app's origin. Now every
+    script and style comes from this server, and a CSP forbids anything else."""
+    docs = await client.get("/docs")
+    csp = docs.headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "unsafe-eval" not in csp
+    assert "http://" not in docs.text
+    assert "https://" not in docs.text
+    assert "<script>" not in docs.text  # no inline script: the CSP would block it
+    sources = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert sources
+    for source in sources:
+        assert source.startswith("/docs/static/"), source
+        asset = await client.get(source)
+        assert asset.status_code == 200, source
+        assert asset.content
+        assert asset.headers["content-security-policy"] == csp
+        assert asset.headers["x-content-type-options"] == "nosniff"
+    assert (await client.get("/docs/static/../../etc/passwd")).status_code == 404
+    assert (await client.get("/docs/static/redoc.standalone.js")).status_code == 404
+    assert (await client.get("/redoc")).status_code == 404
+
+
+async def test_every_answer_carries_nosniff_and_a_csp(client: httpx.AsyncClient) -> None:
+    """Issue 7 item 11: JSON answers had no ``X-Content-Type-Options: nosniff``."""
+    for path in ("/healthz", "/test/whoami", "/no/such/route", "/test/boom", "/openapi.json"):
+        response = await client.get(path)
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'none'" in csp, path
+        assert "frame-ancestors 'none'" in csp, path
+
+
+async def test_405_names_the_allowed_methods(client: httpx.AsyncClient) -> None:
+    """Issue 7 item 8: 405 answers lacked ``Allow`` (RFC 9110 §15.5.6)."""
+    r = await client.put("/api/v1/organizations")
+    assert r.status_code == 405
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["allow"] == "GET, POST"
+    r = await client.post("/api/v1/organizations/X/offices/Y")
+    assert r.headers["allow"] == "GET, PATCH, DELETE"
+    r = await client.delete("/healthz")
+    assert r.headers["allow"] == "GET"

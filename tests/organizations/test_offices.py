@@ -87,3 +87,18 @@ async def test_deleting_an_org_removes_its_offices(h: Harness) -> None:
     office = await add_office(h, org_id)
     assert (await h.client.delete(f"{ORGS}/{org_id}")).status_code == 204
     assert await h.container.records.get("offices", office["id"]) is None
+
+
+async def test_null_never_empties_an_office_field(h: Harness) -> None:
+    """Issue 7 item 8 ("offices the same"): a null name was stored and the office list
+    answered 500 from then on."""
+    org_id, _ = await setup(h)
+    office = await add_office(h, org_id)
+    one = f"{ORGS}/{org_id}/offices/{office['id']}"
+    for field in ("name", "address", "phone"):
+        r = await h.client.patch(one, json={"version": 1, field: None})
+        assert r.status_code == 422, r.text
+    assert (await h.client.get(f"{ORGS}/{org_id}/offices")).status_code == 200
+    r = await h.client.patch(one, json={"version": 1, "code": None})
+    assert r.status_code == 200, r.text
+    assert r.json()["code"] is None

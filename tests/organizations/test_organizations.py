@@ -202,3 +202,49 @@ async def test_contractor_referenced_by_a_work_is_not_deleted(h: Harness) -> Non
     r = await h.client.delete(f"{ORGS}/{cid}")
     assert r.status_code == 409
     assert r.json()["references"] == {"works_as_contractor": 1}
+
+
+@pytest.mark.parametrize("field", ["name", "name_kana", "address", "phone"])
+async def test_null_never_empties_a_field_the_record_needs(h: Harness, field: str) -> None:
+    """Issue 7 item 8: ``"name": null`` was stored, and every organization list answered
+    500 from then on. Now it is a 422 naming the field, and nothing changes."""
+    org = await make_org(h)
+    url = f"{ORGS}/{org['id']}"
+    r = await h.client.patch(url, json={"version": 1, field: None})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["body", field]
+    assert (await h.client.get(url)).json() == org
+    listed = await h.client.get(ORGS)
+    assert listed.status_code == 200
+    assert await h.actions() == ["organizations.created"]
+
+
+async def test_null_clears_the_optional_identifiers(h: Harness) -> None:
+    org = await make_org(h, kind="contractor", code=None, corporate_number="7000012050002")
+    r = await h.client.patch(f"{ORGS}/{org['id']}", json={"version": 1, "corporate_number": None})
+    assert r.status_code == 200, r.text
+    assert r.json()["corporate_number"] is None
+
+
+async def test_a_stored_unrenderable_record_is_refused_not_stored(h: Harness) -> None:
+    """Whatever slips past the payload rules: a change whose result the API cannot show is
+    refused (400) before it is stored."""
+    org = await make_org(h)
+    await h.container.records.update("organizations", org["id"], {"created_at": "gestern"}, 1)
+    r = await h.client.patch(f"{ORGS}/{org['id']}", json={"version": 2, "name": "新しい名前"})
+    assert r.status_code == 400
+    stored = await h.container.records.get("organizations", org["id"])
+    assert stored is not None
+    assert stored["name"] == org["name"]
+
+
+def test_the_schema_shows_which_fields_take_null() -> None:
+    from api.organizations.schemas import OfficeUpdate, OrganizationUpdate
+
+    props = OrganizationUpdate.model_json_schema()["properties"]
+    assert props["name"]["type"] == "string"
+    assert "anyOf" not in props["name"]
+    assert {"type": "null"} in props["code"]["anyOf"]
+    office = OfficeUpdate.model_json_schema()["properties"]
+    assert "anyOf" not in office["address"]
+    assert {"type": "null"} in office["code"]["anyOf"]

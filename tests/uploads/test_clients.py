@@ -180,6 +180,26 @@ def test_tuspy_upload_in_chunks(server: tuple[Server, str], tmp_path: Path) -> N
     assert node["sha256"] == sha
 
 
+def test_tuspy_with_checksums(server: tuple[Server, str], tmp_path: Path) -> None:
+    """tuspy's ``upload_checksum=True`` sends ``Upload-Checksum: sha1 ...`` on every PATCH
+    (the algorithm the tus checksum extension makes mandatory)."""
+    srv, work_id = server
+    path = tmp_path / "検査.bin"
+    sha = make_file(path, 2 * MIB + 77)
+    with open(path, "rb") as stream:
+        uploader = tus_client.TusClient(endpoint(srv, work_id)).uploader(
+            file_stream=stream,
+            chunk_size=MIB,
+            metadata={"filename": path.name},
+            upload_checksum=True,
+        )
+        assert uploader.checksum_algorithm_name == "sha1"
+        uploader.upload()
+    srv.stop()
+    [node] = run(_files(srv.data_dir, work_id))
+    assert node["sha256"] == sha
+
+
 def test_tuspy_resumes_after_a_cut_mid_patch(server: tuple[Server, str], tmp_path: Path) -> None:
     srv, work_id = server
     path = tmp_path / "big.bin"

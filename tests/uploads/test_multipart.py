@@ -112,3 +112,27 @@ async def test_permissions(uh: UploadHarness, subject: Any, status: int) -> None
     work = await uh.work()
     resp = await post(uh, work["id"], [("a.pdf", b"x")], subject=subject)
     assert resp.status_code == status, resp.text
+
+
+async def test_a_part_with_too_many_headers_is_400_not_500(uh: UploadHarness) -> None:
+    """Issue 7 item 8: a part with 20 headers made the parser raise, answered 500."""
+    work = await uh.work()
+    headers = "".join(f"X-Extra-{i}: {i}\r\n" for i in range(20))
+    body = (
+        "--b\r\n"
+        'Content-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+        f"{headers}\r\n"
+        "hello\r\n"
+        "--b--\r\n"
+    ).encode()
+    resp = await uh.call(
+        CLERK,
+        "POST",
+        f"{API}/works/{work['id']}/files",
+        content=body,
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["code"] == "validation_failed"
+    assert await stored_objects(uh) == 0
+    assert await uh.container.records.count(NODES) == 0

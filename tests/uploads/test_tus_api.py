@@ -26,8 +26,8 @@ def meta(**values: str) -> str:
     return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
 
 
-def sha_header(data: bytes) -> str:
-    return "sha256 " + base64.b64encode(hashlib.sha256(data).digest()).decode()
+def sha_header(data: bytes, algorithm: str = "sha256") -> str:
+    return f"{algorithm} " + base64.b64encode(hashlib.new(algorithm, data).digest()).decode()
 
 
 async def create(
@@ -67,7 +67,7 @@ async def test_options_advertises_the_server(uh: UploadHarness) -> None:
             "creation,creation-with-upload,termination,checksum,expiration"
         )
         assert resp.headers["Tus-Max-Size"] == str(20 << 30)
-        assert resp.headers["Tus-Checksum-Algorithm"] == "sha256"
+        assert resp.headers["Tus-Checksum-Algorithm"] == "sha1,sha256"
 
 
 async def test_upload_in_chunks_lands_as_a_file(uh: UploadHarness) -> None:
@@ -200,6 +200,36 @@ async def test_bad_offsets_checksums_and_types(uh: UploadHarness) -> None:
     assert unknown.status_code == 404
     assert "Upload-Offset" not in unknown.headers
     assert (await head(uh, f"{API}/uploads/not-an-id")).status_code == 404
+
+
+@pytest.mark.parametrize("algorithm", ["sha1", "sha256", "SHA1"])
+async def test_checksum_algorithms(uh: UploadHarness, algorithm: str) -> None:
+    """tus 1.0.0 checksum extension: "The Server MUST support at least the SHA1 checksum
+    algorithm identified by sha1"; a mismatch of a supported algorithm is 460 and keeps
+    nothing, an unsupported one is 400."""
+    work = await uh.work()
+    data = b"0123456789" * 30
+    url = (await create(uh, work["id"], len(data))).headers["Location"]
+    name = algorithm.lower()
+    good = await patch(uh, url, 0, data[:100], **{"Upload-Checksum": sha_header(data[:100], name)})
+    assert good.status_code == 204, good.text
+    assert good.headers["Upload-Offset"] == "100"
+    header = sha_header(b"something else", name).replace(name, algorithm, 1)
+    bad = await patch(uh, url, 100, data[100:200], **{"Upload-Checksum": header})
+    assert bad.status_code == 460
+    assert bad.json()["code"] == "checksum_mismatch"
+    assert bad.headers["Tus-Resumable"] == "1.0.0"
+    assert (await head(uh, url)).headers["Upload-Offset"] == "100"  # nothing kept
+    short = "sha1 " + base64.b64encode(hashlib.sha256(b"x").digest()).decode()  # 32 bytes
+    assert (await patch(uh, url, 100, data[100:], **{"Upload-Checksum": short})).status_code == 400
+    md5 = "md5 " + base64.b64encode(hashlib.md5(data[100:]).digest()).decode()
+    assert (await patch(uh, url, 100, data[100:], **{"Upload-Checksum": md5})).status_code == 400
+    last = await patch(
+        uh, url, 100, data[100:], **{"Upload-Checksum": sha_header(data[100:], name)}
+    )
+    assert last.status_code == 204
+    [node] = await nodes_of(uh, work["id"])
+    assert node["sha256"] == hashlib.sha256(data).hexdigest()
 
 
 @pytest.mark.parametrize(
@@ -374,7 +404,15 @@ async def test_zip_with_unpack_enqueues_import(
     url = (await create(uh, work["id"], 2, filename="成果品.ZIP", unpack="1")).headers["Location"]
     await patch(uh, url, 0, b"PK")
     [node] = await nodes_of(uh, work["id"])
-    assert ("deliverables.import_zip", {"node_id": node["id"]}) in sent
+    [job] = [kw for t, kw in sent if t == "deliverables.import_zip"]
+    assert job["node_id"] == node["id"]
+    # The import is recorded (queued) with the upload, before any worker runs it.
+    record = await uh.container.records.get("imports", job["import_id"])
+    assert record is not None
+    assert (record["state"], record["source_node_id"]) == ("queued", node["id"])
+    upload = await uh.container.records.get(UPLOADS, url.rsplit("/", 1)[-1])
+    assert upload is not None
+    assert upload["import_id"] == job["import_id"]
     assert ("ingest.file", {"node_id": node["id"]}) in sent
     sent.clear()
     url = (await create(uh, work["id"], 2, filename="plain.zip")).headers["Location"]
@@ -420,3 +458,34 @@ async def test_a_removed_contractor_stops_uploading_at_once(uh: UploadHarness) -
     assert (await create(uh, work["id"], 4, BUILDER)).status_code == 404
     assert (await uh.call(BUILDER, "GET", f"{API}/works/{work['id']}")).status_code == 404
     assert await nodes_of(uh, work["id"]) == []
+
+
+async def test_a_full_disk_during_a_patch_is_507_with_the_cause_logged(
+    uh: UploadHarness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 7 item 16: the tus routes answered storage faults themselves and logged nothing;
+    a full disk is a 507 (with the tus headers) and its cause is in the log once."""
+    import errno
+    import logging
+
+    from storage.blobs.local import LocalBlobStore
+
+    work = await uh.work()
+    url = (await create(uh, work["id"], 10)).headers["Location"]
+
+    async def full(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(LocalBlobStore, "append", full)
+    with caplog.at_level(logging.INFO):
+        resp = await patch(uh, url, 0, b"0123456789")
+    assert resp.status_code == 507
+    assert resp.headers["tus-resumable"] == "1.0.0"
+    assert resp.json()["code"] == "insufficient_storage"
+    logged = [
+        r
+        for r in caplog.records
+        if r.exc_info
+        and "No space left on device" in logging.Formatter().formatException(r.exc_info)
+    ]
+    assert len(logged) == 1

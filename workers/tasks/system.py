@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -43,3 +44,30 @@ def sleep(seconds: float) -> float:
     seconds = min(float(seconds), 60.0)
     time.sleep(seconds)
     return seconds
+
+
+_tasks_seen = 0
+
+
+@task("system.process")
+def process() -> dict[str, Any]:
+    """The executing worker process: pid, resident memory now and at its peak (MiB, Linux),
+    and how many ``system.process`` calls it answered. For recycling checks
+    (``worker_max_tasks_per_child``) and ``bench/bench_worker``."""
+    global _tasks_seen
+    _tasks_seen += 1
+    status: dict[str, float] = {}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    status[key] = int(value.split()[0]) / 1024
+    except OSError:
+        pass
+    return {
+        "pid": os.getpid(),
+        "rss_mib": status.get("VmRSS"),
+        "peak_mib": status.get("VmHWM"),
+        "calls": _tasks_seen,
+    }

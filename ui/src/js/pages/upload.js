@@ -1,9 +1,10 @@
 // Upload for contractors (issue 4 item 5): drop files, folders or ZIPs into a work folder;
 // per-file and overall progress with speed and time left; pause / resume; unfinished uploads
 // continue after a reload when the same files are chosen again (tus fingerprints). A ZIP sent
-// with "unpack" becomes a 電子納品 package; its check report shows here when it is ready. A
-// dropped or chosen folder holding INDEX_C.XML / INDEX_D.XML is a package too: once its files
-// are in, its folder is checked like a ZIP's (issue 8 §2) and the report shows here.
+// with "unpack" becomes a 電子納品 package: its import (state, and the reason when the ZIP is
+// refused) and then its check report show here when they are ready. A dropped or chosen folder
+// holding INDEX_C.XML / INDEX_D.XML is a package too: once its files are in, its folder is
+// checked like a ZIP's (issue 8 §2) and the report shows here.
 
 import { api } from "../api.js";
 import { t, fmtBytes, fmtDateTime } from "../i18n.js";
@@ -12,9 +13,7 @@ import { h, clear, errorText, notice } from "../components/dom.js";
 import { ensureArchiveStyles } from "../components/styles.js";
 import { uploadQueue, unfinishedUploads } from "../components/upload-queue.js";
 import { deliverableReport } from "../components/report.js";
-
-const REPORT_POLL_MS = 2000;
-const REPORT_WAIT_MS = 10 * 60 * 1000;
+import { followImport } from "../components/imports.js";
 
 /** @typedef {import("../components/upload-queue.js").Entry} Entry */
 /** @typedef {{ file: File, relativePath: string }} Picked a chosen file and its path in the drop */
@@ -231,33 +230,20 @@ export async function render(root, params, ctx = {}) {
     const key = entry.relativePath || entry.file.name;
     if (watching.has(key)) return;
     watching.add(key);
-    const since = new Date(entry.startedAt - 5000).toISOString();
-    entry.extra.append(h("p", { class: "muted", role: "status" }, t("upload.checking")));
-    const deadline = Date.now() + REPORT_WAIT_MS;
-    while (Date.now() < deadline && root.isConnected) {
-      /** @type {{ id: string, created_at: string, root_node_id: string }[]} */
-      let list;
-      try {
-        list = await api.get(`/works/${encodeURIComponent(workId)}/deliverables`);
-      } catch {
-        list = [];
-      }
-      const fresh = list.find((d) => String(d.created_at) >= since);
-      if (fresh) {
-        clear(entry.extra);
-        try {
-          reports.prepend(await deliverableReport(fresh.id));
-          entry.extra.append(h("p", {}, h("a", { href: href("/browse", workId, fresh.root_node_id) }, t("upload.openPackage"))));
-        } catch (err) {
-          entry.extra.append(h("p", { class: "field-error" }, errorText(err)));
-        }
-        return;
-      }
-      await new Promise((r) => {
-        setTimeout(r, REPORT_POLL_MS);
-      });
+    // The upload's import is recorded (queued) when the upload completes: follow it by the
+    // upload's id (the last part of its tus URL) until it is done, refused or failed.
+    const uploadId = String((entry.upload && entry.upload.url) || "").split("/").pop();
+    const status = h("div", { "data-testid": "upload-import" }, h("p", { class: "muted", role: "status" }, t("upload.checking")));
+    entry.extra.append(status);
+    const item = uploadId ? await followImport(workId, uploadId, status) : null;
+    const pkg = item && item.package;
+    if (!pkg || !pkg.deliverable_id) return;
+    try {
+      reports.prepend(await deliverableReport(pkg.deliverable_id));
+      entry.extra.append(h("p", {}, h("a", { href: href("/browse", workId, pkg.root_node_id) }, t("upload.openPackage"))));
+    } catch (err) {
+      entry.extra.append(h("p", { class: "field-error" }, errorText(err)));
     }
-    clear(entry.extra).append(h("p", { class: "muted" }, t("upload.checkLate")));
   }
 
   root.append(

@@ -6,7 +6,8 @@
 // sides; moving to the archive shows its latest result first.
 // Managers (operators, the orderer's works.manage holders, supervisors) also get "編集" (the
 // work form), the status steps (登録済 → 施工中 → 完成 → 保管, one step forward, confirmed) and
-// the member editor (work-members.js).
+// the member editor (work-members.js). Its imports (unpacked ZIPs, `kura import`) with state
+// and reason are listed under the folders (components/imports.js).
 import { api, ApiError } from "../api.js";
 import { fmtDate, fmtDateTime, fmtEra, fmtNumber, t, tk } from "../i18n.js";
 import { href, navigate } from "../router.js";
@@ -14,6 +15,7 @@ import { badge, busy, clear, control, dialog, empty, errorMessage, h, pageHeader
 import { canManageWork, workForm } from "./work-form.js";
 import { memberEditor } from "./work-members.js";
 import { archiveNotice, checkRecord, loadChecks } from "../components/checks.js";
+import { importList } from "../components/imports.js";
 
 const STEPS = ["registered", "in_progress", "completed", "archived"];
 
@@ -240,6 +242,7 @@ export async function render(root, params, ctx) {
     stepCard,
     checkRecord(work, { reload }),
     folderCard,
+    importList(id),
     manage && session ? memberEditor({ work, members: memberList, userNames, orgName: org, session, reload }) : memberCard,
   );
 }

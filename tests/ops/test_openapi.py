@@ -1,0 +1,82 @@
+"""Issue 7 item 8: the OpenAPI document lists every status code each operation answers
+(113 were undocumented), with RFC 9457 problem bodies (``api/openapi.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.app import create_app
+from api.config import Settings
+
+METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
+
+
+@pytest.fixture(scope="module")
+def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    data: Path = tmp_path_factory.mktemp("openapi") / "unused"
+    return create_app(Settings(data_dir=data, log_json=False)).openapi()
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method.upper(), path, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method in METHODS and path.startswith("/api/v1/")
+    ]
+
+
+def test_every_api_operation_documents_the_shared_errors(document: dict[str, Any]) -> None:
+    ops = operations(document)
+    assert len(ops) > 80
+    for method, path, op in ops:
+        codes = set(op["responses"])
+        assert {"400", "401", "403", "404", "503", "507"} <= codes, (method, path, codes)
+        if method in ("POST", "PUT", "PATCH", "DELETE"):
+            assert {"409", "413"} <= codes, (method, path)
+        if op.get("parameters") or op.get("requestBody"):
+            assert "422" in codes, (method, path)
+        assert any(code.startswith("2") for code in codes), (method, path)
+
+
+def test_error_answers_are_problem_json(document: dict[str, Any]) -> None:
+    for method, path, op in operations(document):
+        for code, response in op["responses"].items():
+            if code.startswith(("4", "5")) and code not in ("412", "416"):
+                content = response.get("content", {})
+                assert list(content) == ["application/problem+json"], (method, path, code)
+                ref = content["application/problem+json"]["schema"]["$ref"]
+                expected = "ValidationProblem" if code == "422" else "Problem"
+                assert ref == f"#/components/schemas/{expected}"
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert set(schemas["Problem"]["required"]) >= {"type", "title", "status", "detail", "code"}
+    assert "errors" in schemas["ValidationProblem"]["required"]
+
+
+def test_operation_specific_codes(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    content = paths["/api/v1/files/{node_id}/content"]["get"]["responses"]
+    assert {"200", "206", "304", "416"} <= set(content)
+    assert "*/*" in content["200"]["content"]
+    assert {"423", "429"} <= set(paths["/api/v1/auth/login"]["post"]["responses"])
+    patch = paths["/api/v1/uploads/{upload_id}"]["patch"]["responses"]
+    assert {"204", "410", "412", "415", "460"} <= set(patch)
+    csv = paths["/api/v1/works/{work_id}/listing.csv"]["get"]["responses"]["200"]
+    assert list(csv["content"]) == ["text/csv"]
+
+
+def test_the_document_is_built_once_per_route_set(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path / "unused", log_json=False))
+    first = app.openapi()
+    assert app.openapi() is first
+
+    @app.get("/api/v1/test/added")
+    async def added() -> dict[str, str]:
+        return {}
+
+    second = app.openapi()
+    assert "503" in second["paths"]["/api/v1/test/added"]["get"]["responses"]
