@@ -45,6 +45,7 @@ MODULES: tuple[str, ...] = (
     "schedules",
     "proposals",
     "workflow",
+    "bulletins",
 )
 
 

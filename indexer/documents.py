@@ -5,8 +5,10 @@ fields (a string or a list of strings), date fields (fixed-width ISO strings, se
 ``api.kit.clock``; a bare ``YYYY-MM-DD`` is allowed), integer fields, and ``stamp``: the
 record version it was built from, so ``kura check`` can spot stale entries.
 
-``acl`` lists the principals that may read the document (``"org:<id>"``, ``"user:<id>"``,
-``"work:<id>"``, ``"role:<work id>:<role>"``); searches filter on it inside the index.
+``acl`` lists the principals that may read the document (works and files: ``"user:<id>"``,
+``"orgread:<org id>"``, ``"archive:<org id>"``, see ``api.works.indexing``; posts and replies:
+``"member:<work>"``, ``"role:<work>:<role>"``, ``"wuser:<work>:<user>"``, see
+``api.bulletins.scope``); searches filter on it inside the index.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ KEYWORD_FIELDS: tuple[str, ...] = (
     "work_field",  # 工事分野
     "work_industry",  # 工事業種
     "role",  # a file's role in a 電子納品 package (photo, management, ...), from its XML
+    "author",  # posts and replies: the author's user id (seed 001 別表1-1 2(7))
     "acl",
 )
 

@@ -43,6 +43,9 @@ class SearchQuery:
     # takes effect at once, before the documents' own ``acl`` is rebuilt (issue 7 item 9).
     # Only with ``acl`` not None; a document matches ``acl`` OR ``work_id in member_works``.
     member_works: tuple[str, ...] = ()
+    # The document types membership opens: works and their files. Types with a finer access of
+    # their own (posts with a visibility scope, proposals) match only by ``acl``.
+    member_types: tuple[str, ...] = ("work", "file")
     sort: SortKey = "relevance"
     sort_date_field: str = "updated_at"
     descending: bool = True
@@ -64,8 +67,9 @@ class SearchQuery:
 
     def access_either(self) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         """``(acl principals, member works)`` when access is "either" (see ``member_works``):
-        the backend adds one clause matching ``acl`` in the first OR ``work_id`` in the second.
-        None when ``keyword_filters`` already holds the whole access filter."""
+        the backend adds one clause matching ``acl`` in the first OR (``work_id`` in the second
+        AND ``type`` in ``member_types``). None when ``keyword_filters`` already holds the whole
+        access filter."""
         if self.acl is None or not self.member_works:
             return None
         return self.acl, self.member_works

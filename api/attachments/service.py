@@ -35,6 +35,7 @@ from api.kit.clock import to_iso
 from api.kit.ids import is_id, new_id
 from api.kit.uow import UnitOfWork
 from api.permissions.policy import Subject
+from indexer.extract.mime import HEAD_BYTES, detect
 from storage.errors import NotFound
 from storage.ports import BlobInfo, IndexSpec, RecordStore
 from storage.query import Eq, In, Query, Range, Record
@@ -193,6 +194,27 @@ class AttachmentService:
             )
         return out
 
+    async def move(self, uow: UnitOfWork, record: Record, parent: str) -> Record:
+        """Hand a linked attachment to another parent of the same module (an edit removes a
+        file from a post: its earlier revision keeps it, still read through the module)."""
+        return await uow.records.update(
+            ATTACHMENTS, str(record["id"]), {"parent": parent}, record["version"]
+        )
+
+    async def copy(
+        self, uow: UnitOfWork, record: Record, parent: str, *, work_id: str | None, order: int
+    ) -> Record:
+        """A linked copy of ``record`` for another parent (one post made in several works at
+        once): the same content, one more reference to it, its extracted text shared."""
+        await self.cas.incref(str(record["sha256"]))
+        copy: Record = {
+            k: v for k, v in record.items() if k not in ("id", "version", "upload_id", "work_id")
+        }
+        copy.update(id=new_id(), state="linked", parent=parent, order=order)
+        if work_id:
+            copy["work_id"] = work_id
+        return await uow.records.insert(ATTACHMENTS, copy)
+
     async def of_parent(self, parent: str) -> list[Record]:
         page = await self.records.find(
             ATTACHMENTS,
@@ -205,12 +227,23 @@ class AttachmentService:
         out: dict[str, list[Record]] = {p: [] for p in parents}
         for start in range(0, len(parents), 200):
             chunk = tuple(parents[start : start + 200])
-            page = await self.records.find(
-                ATTACHMENTS,
-                Query(where=(In("parent", chunk),), sort=(("order", 1),), limit=10_000),
-            )
-            for record in page.items:
-                out.setdefault(str(record["parent"]), []).append(record)
+            cursor: str | None = None
+            while True:
+                # The store pages at most 1,000 records a query.
+                page = await self.records.find(
+                    ATTACHMENTS,
+                    Query(
+                        where=(In("parent", chunk),),
+                        sort=(("order", 1),),
+                        limit=1000,
+                        cursor=cursor,
+                    ),
+                )
+                for record in page.items:
+                    out.setdefault(str(record["parent"]), []).append(record)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
         return out
 
     async def release(self, uow: UnitOfWork, record: Record) -> None:
@@ -248,6 +281,17 @@ class AttachmentService:
         if reader is None or not await reader(self.container, subject, parent_id):
             raise NotFoundError()
         return record
+
+    async def detected_type(self, record: Record) -> str:
+        """The content's type as detected: ingest's answer when it ran, else sniffed now from
+        the first bytes (a module refusing programs must not depend on ingest having run)."""
+        if record.get("content_type"):
+            return str(record["content_type"])
+        blob = await self.cas.get(str(record["sha256"]))
+        head = b"".join(
+            [chunk async for chunk in self.container.blobs.get(str(blob["key"]), 0, HEAD_BYTES)]
+        )
+        return detect(head, str(record.get("name") or "")).mime
 
     async def pages(self, record: Record) -> list[str] | None:
         """The extracted text per page (None before ingest or for files without text)."""

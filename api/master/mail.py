@@ -109,6 +109,13 @@ TEMPLATE_KINDS: dict[str, TemplateKind] = {
         "{user_name} 様\n\n{receiver_name} さんが「{work_title}」の電子納品（{package}）を"
         "受領確認しました。\n\n{url}\n",
     ),
+    "bulletin.replied": TemplateKind(
+        "掲示板返信の通知",
+        _COMMON | {"work_title", "work_number", "post_title", "author_name", "reply_excerpt"},
+        "[{system_name}] 返信: {post_title}",
+        "{user_name} 様\n\n「{work_title}」の掲示板の記事「{post_title}」に {author_name} さんが"
+        "返信しました。\n\n{reply_excerpt}\n\n{url}\n",
+    ),
     "account.created": TemplateKind(
         "利用者IDの発行",
         _COMMON | {"login_id"},

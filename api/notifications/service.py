@@ -28,7 +28,7 @@ from api.master import mail as templates
 from api.master.templates import effective_template
 from api.permissions.policy import Subject
 from storage.ports import IndexSpec, RecordStore
-from storage.query import Eq, Page, Query
+from storage.query import Eq, In, Page, Query
 
 NOTIFICATIONS = "notifications"
 PREFS = "notification_prefs"
@@ -108,7 +108,8 @@ class Notifier:
         """Notify each active recipient once for ``(kind, source)``; queue their mail where
         their preferences ask for it. Returns how many notifications were new.
 
-        ``url`` is the path in the web interface (``/works/…``); mails carry it absolute.
+        ``url`` is the path in the web interface (``/works/…``, its hash route); mails carry
+        it absolute, as ``<base_url>/#/works/…`` (the interface routes by the hash).
         ``context`` fills the mail template's placeholders."""
         if kind not in templates.TEMPLATE_KINDS:
             raise ValueError(f"unknown notification kind {kind!r}")
@@ -168,7 +169,7 @@ class Notifier:
                 "user_name": user.get("name", ""),
                 "org_name": org.get("name", ""),
                 "system_name": SYSTEM_NAME,
-                "url": self.settings.mail.base_url.rstrip("/") + url,
+                "url": self.settings.mail.base_url.rstrip("/") + "/#" + url,
                 "priority": IMPORTANCE_LABELS[importance],
             }
             layer = orderer or (str(user["org_id"]) if user.get("org_id") else None)
@@ -196,6 +197,33 @@ class Notifier:
                 # notification stands; the mail is not sent.
                 continue
         return made
+
+
+async def mark_seen(records: RecordStore, user_id: str, sources: Sequence[str], at: str) -> int:
+    """Mark ``user_id``'s unread notifications about ``sources`` read: the user has now seen
+    what they announced (a post opened on its board clears its bell entry too). Call inside
+    the caller's unit of work."""
+    if not sources:
+        return 0
+    done = 0
+    for start in range(0, len(sources), 200):
+        page = await records.find(
+            NOTIFICATIONS,
+            Query(
+                where=(
+                    Eq("user_id", user_id),
+                    Eq("unread", True),
+                    In("source", tuple(sources[start : start + 200])),
+                ),
+                limit=1000,
+            ),
+        )
+        for record in page.items:
+            await records.update(
+                NOTIFICATIONS, record["id"], {"unread": False, "read_at": at}, record["version"]
+            )
+            done += 1
+    return done
 
 
 class NotificationService:

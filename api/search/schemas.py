@@ -50,7 +50,7 @@ class SearchParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     q: Annotated[str, Field(max_length=200)] | None = None
-    type: Literal["work", "file"] | None = None
+    type: Literal["work", "file", "post", "reply"] | None = None
     category: list[Keyword] = []
     business_type: list[Keyword] = []
     doc_class: list[Keyword] = []
@@ -82,7 +82,7 @@ class SearchParams(BaseModel):
 
 
 class PageHighlightRead(BaseModel):
-    page: int
+    page: int  # 1-based page of a file; 0 for posts and replies (no pages)
     snippet: str  # HTML-escaped, matches in <mark>
 
 

@@ -28,7 +28,8 @@ from api.errors import ValidationFailed
 from api.master.business_types import BUSINESS_TYPES
 from api.permissions.policy import Policy, Subject
 from api.search.dates import DateInputError, date_bound
-from api.search.highlight import page_highlights, title_highlight
+from api.search.highlight import page_highlights, snippet, title_highlight
+from api.search.principals import scoped
 from api.search.schemas import (
     FACET_FIELDS,
     FILTER_FIELDS,
@@ -40,7 +41,7 @@ from api.search.schemas import (
     hit_fields,
 )
 from api.works.access import member_works, org_wide
-from indexer.backends import decode_cursor, sort_kind
+from indexer.backends import decode_cursor, query_terms, sort_kind
 from indexer.documents import MICRO
 from indexer.query import DateRange, IntRange, SearchQuery
 from storage.ports import RecordStore, SearchHit, SearchIndex
@@ -172,6 +173,9 @@ class SearchService:
 
     async def search(self, subject: Subject | None, p: SearchParams) -> SearchResponse:
         query = self.query(subject, p, member_works=await self.access(subject))
+        assert subject is not None
+        # Modules' principals (the board's scopes) join the acl; see api.search.principals.
+        query = await scoped(self.records, subject, query)
         offset = 0
         if query.sort == "relevance" and query.cursor:
             raw = decode_cursor(query.cursor, sort_kind(query)).get("o", 0)
@@ -222,6 +226,11 @@ class SearchService:
                     PageHighlightRead(page=h.page, snippet=h.snippet)
                     for h in page_highlights(body, text)
                 ]
+            elif doc.get("type") in ("post", "reply") and isinstance(body, str):
+                # Posts and replies: their text and attachments' text, no pages (page 0).
+                found = snippet(body, query_terms(text))
+                if found is not None:
+                    read.highlights = [PageHighlightRead(page=0, snippet=found)]
         return read
 
     async def business_type_labels(
@@ -271,6 +280,8 @@ class SearchService:
         query = replace(
             self.query(subject, p, facets=False, member_works=mine), cursor=None, limit=EXPORT_PAGE
         )
+        assert subject is not None
+        query = await scoped(self.records, subject, query)
         cap = EXPORT_CAP if cap is None else cap
         limit = min(cap, relevance_reach()) if query.sort == "relevance" else cap
         cursor: str | None = None

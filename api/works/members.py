@@ -24,6 +24,7 @@ from __future__ import annotations
 from api.errors import NotFoundError, ValidationFailed
 from api.kit.clock import to_iso
 from api.permissions.policy import Subject, WorkRole
+from api.works.hooks import member_changed
 from api.works.indexing import work_acl, work_to_doc
 from api.works.lifecycle import reindex_files
 from api.works.models import MEMBERS, member_id
@@ -106,6 +107,7 @@ class MemberService:
                 before=before,
                 after=stored,
             )
+            await member_changed(self.repo.records, work_id, user_id)
             uow.index(work_to_doc(updated))
             reindex_files(uow, work_id)
         return stored
@@ -121,5 +123,6 @@ class MemberService:
             await self.works.audit.record(
                 subject, "works.member_removed", f"{MEMBERS}/{before['id']}", before=before
             )
+            await member_changed(self.repo.records, work_id, user_id)
             uow.index(work_to_doc(updated))
             reindex_files(uow, work_id)

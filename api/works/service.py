@@ -27,6 +27,7 @@ from api.permissions.policy import OrgKind, Policy, Subject, WorkContext, WorkRo
 from api.works.access import member_roles, search_access
 from api.works.archive_gate import ensure_archivable
 from api.works.errors import ArchivedReadOnly, InvalidTransition, WorkNotEmpty
+from api.works.hooks import member_changed
 from api.works.indexing import DOC_TYPE, principals_for, work_acl, work_to_doc
 from api.works.lifecycle import Lifecycle, ensure_no_hold, reindex_files
 
@@ -298,6 +299,10 @@ class WorkService:
                 after=stored,
                 detail={"from": current.value, "to": to.value, **extra},
             )
+            if to == WorkStatus.ARCHIVED:
+                # Members who no longer read the archived work lose what hangs on membership.
+                for member in members:
+                    await member_changed(self.repo.records, work_id, str(member["user_id"]))
             uow.index(work_to_doc(stored))
             reindex_files(uow, work_id)
         return stored

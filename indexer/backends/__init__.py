@@ -8,7 +8,8 @@ suite in ``tests/contract/test_search.py`` expects identical results from each:
   too.
 - ``types`` / ``filters``: the keyword field must hold one of the values (any value of a list);
   an empty value tuple matches nothing. ``acl=None`` is no access filter, ``()`` matches nothing
-  (unless ``member_works`` names works: then a document matches ``acl`` or its ``work_id``).
+  (unless ``member_works`` names works: then a document matches ``acl``, or its ``work_id``
+  when its type is one of ``member_types``: works and files, not posts with a scope of their own).
 - ``ranges``: inclusive microsecond bounds (``indexer.dates.range_bounds``).
 - ``numbers``: inclusive bounds on integer fields; a document without the field never matches
   (the map filter: a work without 境界座標 is not inside any rectangle).

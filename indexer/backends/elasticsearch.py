@@ -309,11 +309,15 @@ class ElasticsearchIndex:
         either = query.access_either()
         if either is not None:
             principals, works = either
-            options = [
-                {"terms": {name: list(values)}}
-                for name, values in (("acl", principals), ("work_id", works))
-                if values
-            ]
+            options: list[dict[str, Any]] = []
+            if principals:
+                options.append({"terms": {"acl": list(principals)}})
+            if works:
+                member = [
+                    {"terms": {"work_id": list(works)}},
+                    {"terms": {"type": list(query.member_types)}},
+                ]
+                options.append({"bool": {"filter": member}})
             filters.append({"bool": {"should": options, "minimum_should_match": 1}})
         for field, rng in query.ranges.items():
             low, high = range_bounds(rng.gte, rng.lte)

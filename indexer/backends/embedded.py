@@ -440,11 +440,28 @@ class TantivyIndex:
         either = query.access_either()
         if either is not None:
             principals, works = either
-            options = [
-                (tantivy.Occur.Should, tantivy.Query.term_set_query(schema, name, list(values)))
-                for name, values in (("acl", principals), ("work_id", works))
-                if values
-            ]
+            options = []
+            if principals:
+                options.append(
+                    (
+                        tantivy.Occur.Should,
+                        tantivy.Query.term_set_query(schema, "acl", list(principals)),
+                    )
+                )
+            if works:
+                member = tantivy.Query.boolean_query(
+                    [
+                        (
+                            tantivy.Occur.Must,
+                            tantivy.Query.term_set_query(schema, "work_id", list(works)),
+                        ),
+                        (
+                            tantivy.Occur.Must,
+                            tantivy.Query.term_set_query(schema, "type", list(query.member_types)),
+                        ),
+                    ]
+                )
+                options.append((tantivy.Occur.Should, member))
             sub = tantivy.Query.boolean_query(options)
             must.append((tantivy.Occur.Must, tantivy.Query.const_score_query(sub, 0.0)))
         for field, rng in query.ranges.items():

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.app import create_app
 from api.config import Settings
 from api.container import Container
 from api.deliverables.imports import IMPORTS
@@ -22,7 +23,7 @@ from tests.deliverables.packages import package
 from tests.deliverables.zips import lying_sizes, make_zip
 from tests.support.jobs import RecordingJobs
 from tests.uploads.conftest import TUS, UploadHarness
-from tests.uploads.support import API, app_with_uploads
+from tests.uploads.support import API
 from tests.works.harness import (
     ARCHIVIST,
     BUILDER,
@@ -46,7 +47,7 @@ async def uh(settings: Settings) -> AsyncIterator[UploadHarness]:
     await container.open()
     try:
         await seed(container)
-        app = app_with_uploads(container=container)
+        app = create_app(container=container)
         who = Who()
 
         async def as_who() -> Subject | None:

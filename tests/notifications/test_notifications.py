@@ -80,7 +80,8 @@ async def test_notify_makes_one_notification_and_one_mail_per_event_and_recipien
     assert sent[0]["subject"] == "[Kura] 新しい記事: 記事 posts/1"
     raw = str(sent[0]["raw"])
     assert (
-        "http://127.0.0.1:8000/works/w1/board/posts/1"
+        # The interface routes by the hash: a link without "/#" would reach no page.
+        "http://127.0.0.1:8000/#/works/w1/board/posts/1"
         in __import__("base64").b64decode(raw.split("\r\n\r\n", 1)[1]).decode()
     )
 

@@ -35,11 +35,11 @@ async def h(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator
     await container.open()
     jobs: list[tuple[str, dict[str, Any]]] = []
 
-    async def record(task: str, **kwargs: Any) -> str:
+    async def record(task: str, kwargs: dict[str, Any], *, job_id: str) -> None:
         jobs.append((task, kwargs))
-        return f"job-{len(jobs)}"
 
-    container.jobs.enqueue = record  # type: ignore[method-assign]
+    # Jobs reach the queue through the outbox (api.jobs.ledger), which calls ``send``.
+    container.jobs.send = record  # type: ignore[method-assign]
     try:
         await seed(container)
         async with serve(container, create_app(container=container), Harness) as harness:

@@ -253,6 +253,7 @@ declare namespace Kura {
     type: string;
     title?: string | null;
     work_id?: string | null;
+    parent_id?: string | null;
     path?: string | null;
     number?: string | null;
     doc_class?: string | null;

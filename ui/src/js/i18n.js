@@ -17,6 +17,8 @@ import pagesJa from "./i18n/pages.ja.js";
 import pagesEn from "./i18n/pages.en.js";
 import schedulesJa from "./i18n/schedules.ja.js";
 import schedulesEn from "./i18n/schedules.en.js";
+import boardJa from "./i18n/board.ja.js";
+import boardEn from "./i18n/board.en.js";
 
 /** @typedef {Record<string, string>} Dict a dictionary: key → text with {name} placeholders */
 
@@ -28,6 +30,8 @@ const AREAS = [
   [en, pagesEn],
   [ja, schedulesJa],
   [en, schedulesEn],
+  [ja, boardJa],
+  [en, boardEn],
 ];
 // Merge hook: area dictionaries (archive pages) join the shell's; the shell's keys win.
 for (const [base, extra] of AREAS) for (const k in extra) if (!(k in base)) base[k] = extra[k];

@@ -15,6 +15,8 @@
 //   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 //   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
+//   #/home (the landing page)  #/board  #/works/<id>/board  #/works/<id>/board/<postId>
+//   #/groups  #/groups/<id>
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
@@ -47,6 +49,12 @@ export const routes = [
   { pattern: "/search", page: "search", can: signedIn },
   { pattern: "/works", page: "works", can: signedIn },
   { pattern: "/works/:id", page: "work", can: signedIn },
+  { pattern: "/home", page: "home", can: signedIn },
+  { pattern: "/board", page: "boards", can: signedIn },
+  { pattern: "/works/:id/board", page: "board", can: signedIn },
+  { pattern: "/works/:id/board/:postId", page: "post", can: signedIn },
+  { pattern: "/groups", page: "groups", can: signedIn },
+  { pattern: "/groups/:id", page: "groups", can: signedIn },
   { pattern: "/browse/:workId", page: "browse", can: signedIn },
   { pattern: "/browse/:workId/:nodeId", page: "browse", can: signedIn },
   { pattern: "/view", page: "viewer", can: signedIn },
@@ -63,7 +71,9 @@ export const routes = [
   { pattern: "/calendar", page: "calendar", can: signedIn },
 ];
 
-export const HOME = "#/search";
+// Where sign-in lands: the home page with the unread posts of all one's works (seed 001
+// 別表1-1 2(6): ログイン時に…未読の記事等のタイトル一覧を表示), notifications and schedule.
+export const HOME = "#/home";
 
 /**
  * Where a session lands after sign-in (issue 8 §3 item 9): a contractor on their works, an

@@ -10,6 +10,9 @@
 //   const q = uploadQueue({ workId, onFileDone(entry), onBatchDone(entries) });
 //   el.append(q.el);
 //   q.add([{ file, relativePath, unpack }], { folder, onConflict });
+// Attachments (posts, proposals, ...) go to POST /api/v1/attachments/uploads instead:
+//   uploadQueue({ endpoint: "/api/v1/attachments/uploads", metadata: { work_id }, onFileDone })
+// and each finished entry carries `attachmentId` (the server's Kura-Attachment-Id header).
 
 import { csrfToken } from "../api.js";
 import { t, has, fmtBytes, fmtNumber } from "../i18n.js";
@@ -60,6 +63,7 @@ const SPEED_MIN_BYTES = 1024 * 1024;
  * @property {Group | null} group the compact entry it belongs to
  * @property {string | null} nodeId the file's node once the server placed it (Kura-Node-Id)
  * @property {TusUpload} upload
+ * @property {string} [attachmentId] the staged attachment an attachments upload became
  */
 
 /**
@@ -166,11 +170,14 @@ export function fmtEta(seconds) {
 }
 
 /**
- * The upload queue of a work (see the top of this file).
- * @param {{ workId: string, onFileDone?: (entry: Entry) => void, onBatchDone?: (batch: Entry[]) => void, onChange?: (entries: Entry[]) => void }} options
+ * The upload queue of a work, or of attachments with `endpoint` and `metadata` (see the top of
+ * this file).
+ * @param {{ workId?: string, endpoint?: string, metadata?: Record<string, string>,
+ *   onFileDone?: (entry: Entry) => void, onBatchDone?: (batch: Entry[]) => void,
+ *   onChange?: (entries: Entry[]) => void }} options
  */
-export function uploadQueue({ workId, onFileDone, onBatchDone, onChange }) {
-  const endpoint = `/api/v1/works/${encodeURIComponent(workId)}/uploads`;
+export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onFileDone, onBatchDone, onChange }) {
+  const endpoint = target || `/api/v1/works/${encodeURIComponent(workId)}/uploads`;
   /** @type {Entry[]} */
   const entries = [];
   /** @type {Group[]} */
@@ -427,12 +434,14 @@ export function uploadQueue({ workId, onFileDone, onBatchDone, onChange }) {
     const batch = [];
     for (const { file, relativePath, unpack } of items) {
       /** @type {Record<string, string>} */
-      const metadata = {
-        filename: file.name,
-        filetype: file.type || "application/octet-stream",
-        folder,
-        on_conflict: onConflict,
-      };
+      const metadata = meta
+        ? { filename: file.name, filetype: file.type || "application/octet-stream", ...meta }
+        : {
+            filename: file.name,
+            filetype: file.type || "application/octet-stream",
+            folder,
+            on_conflict: onConflict,
+          };
       if (relativePath && relativePath.includes("/")) metadata.relativePath = relativePath;
       if (unpack) metadata.unpack = "1";
       // The row's elements first; their handlers reach the entry (`e`, below) when clicked.
@@ -527,7 +536,8 @@ export function uploadQueue({ workId, onFileDone, onBatchDone, onChange }) {
             refresh();
             settle(batch);
           },
-          onSuccess: () => {
+          onSuccess: (payload) => {
+            e.attachmentId = (payload && payload.lastResponse && payload.lastResponse.getHeader("Kura-Attachment-Id")) || undefined;
             stopClock(e);
             if (e.ref !== null && file.size > e.ref) e.moved += file.size - e.ref;
             e.state = "done";

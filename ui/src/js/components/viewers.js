@@ -1,6 +1,7 @@
 // viewers.js: one document shown in a pane: PDF pages (pdfjs-dist to canvas), images with zoom
 // and pan, plain text, XML indented and coloured. `openViewer(pane, fileId)` fills `pane` and
-// returns { destroy() }. Text is decoded as UTF-8, falling back to Shift_JIS (CP932) and EUC-JP,
+// returns { destroy() }; `openViewer(pane, id, { source: "attachments" })` shows an attachment
+// (a post's or proposal's file: GET /attachments/{id}, its /content) the same way. Text is decoded as UTF-8, falling back to Shift_JIS (CP932) and EUC-JP,
 // because 電子納品 XML and old text files are usually CP932.
 // A PDF opens at `page` with `highlight` marked on the page (a search hit: issue 8 §3 item 2);
 // a photo of a 電子納品 package shows its 写真情報 from PHOTO.XML beside it (§3 item 3).
@@ -43,14 +44,28 @@ function pdfjs() {
   return pdfjsPromise;
 }
 
+/** @type {WeakMap<object, string>} the API collection each shown record came from */
+const SOURCES = new WeakMap();
+
 /**
- * The URL of a file's bytes (inline: shown, not downloaded).
+ * The URL of a file's bytes (inline: shown, not downloaded); `source` "attachments" for an
+ * attachment, else an archive file.
  * @param {string} id
+ * @param {boolean} [inline]
+ * @param {string} [source]
+ * @returns {string}
+ */
+export function contentUrl(id, inline = true, source = "files") {
+  return apiUrl(`/${source}/${encodeURIComponent(id)}/content`, inline ? { disposition: "inline" } : {});
+}
+
+/**
+ * @param {Kura.FileRecord} file
  * @param {boolean} [inline]
  * @returns {string}
  */
-export function contentUrl(id, inline = true) {
-  return apiUrl(`/files/${encodeURIComponent(id)}/content`, inline ? { disposition: "inline" } : {});
+function bytesOf(file, inline = true) {
+  return contentUrl(file.id, inline, SOURCES.get(file) || "files");
 }
 
 /**
@@ -77,10 +92,10 @@ export function viewerKind(file) {
  * `page` with `highlight` marked.
  * @param {HTMLElement} pane
  * @param {string} fileId
- * @param {{ onClose?: () => void, page?: number, highlight?: string }} [options]
+ * @param {{ onClose?: () => void, source?: "files" | "attachments", page?: number, highlight?: string }} [options]
  * @returns {{ destroy(): void }}
  */
-export function openViewer(pane, fileId, { onClose, page, highlight } = {}) {
+export function openViewer(pane, fileId, { onClose, source = "files", page, highlight } = {}) {
   /** @type {ViewerState} */
   const state = { destroyed: false, cleanup: [] };
   clear(pane);
@@ -107,7 +122,8 @@ export function openViewer(pane, fileId, { onClose, page, highlight } = {}) {
     /** @type {Kura.FileRecord} */
     let file;
     try {
-      file = await api.get(`/files/${encodeURIComponent(fileId)}`);
+      file = await api.get(`/${source}/${encodeURIComponent(fileId)}`);
+      SOURCES.set(file, source);
     } catch (err) {
       title.textContent = t("viewer.error");
       body.append(h("div", { class: "notice notice-error", role: "alert" }, errorText(err)));
@@ -115,19 +131,19 @@ export function openViewer(pane, fileId, { onClose, page, highlight } = {}) {
     }
     if (state.destroyed) return;
     title.textContent = file.name;
-    title.title = file.path;
+    title.title = file.path || file.name;
     pane.dataset.fileId = file.id;
     const kind = viewerKind(file);
     const meta = h(
       "p",
       { class: "viewer-meta" },
-      `${file.path} ・ ${fmtBytes(file.size)} ・ ${fmtDateTime(file.updated_at)}`,
+      `${file.path || file.name} ・ ${fmtBytes(file.size)} ・ ${fmtDateTime(file.updated_at)}`,
     );
     body.before(meta);
     tools.append(
       h(
         "a",
-        { class: "btn small", href: contentUrl(file.id, false), download: file.name },
+        { class: "btn small", href: bytesOf(file, false), download: file.name },
         t("viewer.download"),
       ),
     );
@@ -178,7 +194,7 @@ function viewerError(err) {
 async function pdfView(file, body, tools, state, start = {}) {
   const lib = await pdfjs();
   const task = lib.getDocument({
-    url: contentUrl(file.id),
+    url: bytesOf(file),
     cMapUrl: "/vendor/pdfjs/cmaps/",
     cMapPacked: true,
     standardFontDataUrl: "/vendor/pdfjs/standard_fonts/",
@@ -407,7 +423,7 @@ function paneOf(body) {
  * @param {ViewerState} state
  */
 function imageView(file, body, tools, state) {
-  const img = h("img", { src: contentUrl(file.id), alt: file.name, class: "zoom-img", draggable: "false" });
+  const img = h("img", { src: bytesOf(file), alt: file.name, class: "zoom-img", draggable: "false" });
   const stage = h("div", { class: "zoom-stage" }, img);
   body.append(stage);
   let zoom = 1;
@@ -512,7 +528,7 @@ export function decodeText(buffer) {
  * @param {ViewerState} state
  */
 async function textView(file, body, kind, state) {
-  const res = await fetch(contentUrl(file.id), {
+  const res = await fetch(bytesOf(file), {
     credentials: "same-origin",
     headers: { Range: `bytes=0-${TEXT_LIMIT - 1}` },
   });

@@ -65,6 +65,7 @@ export async function render(root, params, ctx) {
   const actions = [h("a", { class: "btn primary", href: href("/browse", id), "data-testid": "work-open-browser" }, t("work.open_browser"))];
   actions.push(h("a", { class: "btn", href: href("/upload", id), "data-testid": "work-upload" }, t("work.upload")));
   actions.push(h("a", { class: "btn", href: `#/calendar?work=${encodeURIComponent(id)}`, "data-testid": "work-calendar" }, t("nav.calendar")));
+  actions.push(h("a", { class: "btn", href: `${href("/works", id)}/board`, "data-testid": "work-board" }, t("board.title")));
   if (manage && session) {
     const editBtn = h("button", { type: "button", class: "btn", "data-testid": "work-edit", "aria-expanded": "false" }, t("common.edit"));
     editBtn.addEventListener("click", async () => {
