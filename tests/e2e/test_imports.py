@@ -92,8 +92,12 @@ def test_refused_zip_shows_on_the_work_page(browser: Browser, stack: Stack) -> N
         shot(page, "work-imports-refused")
     finally:
         ctx.close()
-    # Only the uploaded ZIP itself was stored; nothing of its content.
+    # Only the uploaded ZIP itself was stored, as the import's source (issue 8 §2), not as a
+    # document of the work; nothing of its content.
     names = {f["name"] for f in stack.files()}
-    assert "納品データ.zip" in names
+    assert "納品データ.zip" not in names
     assert "ok.txt" not in names
+    kept = stack.api.client.get(f"/imports/{item['id']}/source")
+    assert kept.status_code == 200
+    assert kept.content == evil_zip()
     assert stack.api.get(f"/imports/{item['id']}")["findings"][0]["code"] == "unsafe_path"

@@ -135,6 +135,7 @@ export default {
   "search.doc_class.SURVEY": "Surveys",
   "search.doc_class.BORING": "Geology",
   "search.doc_class.ICON": "i-Construction",
+  "imports.source_download": "Original ZIP ({name})",
   "checks.title": "Delivery package check",
   "checks.empty": "No package has been checked yet. Upload a folder or a ZIP holding INDEX_C.XML or INDEX_D.XML: it is checked automatically and shown here.",
   "checks.latest": "Latest check",

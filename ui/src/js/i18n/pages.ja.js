@@ -129,6 +129,7 @@ export default {
   "error.to_home": "最初のページへ",
   "error.to_works": "案件一覧へ",
   "form.date_hint_short": "例: 2026-04-01、R8.4.1",
+  "imports.source_download": "元のZIP（{name}）",
   "checks.title": "電子納品チェック",
   "checks.empty": "電子納品の検査結果はまだありません。INDEX_C.XML または INDEX_D.XML を含むフォルダ、またはZIPをアップロードすると、自動で検査されてここに表示されます。",
   "checks.latest": "最新の検査結果",
