@@ -68,7 +68,8 @@ def wait_for_import(stack: Stack, upload_id: str) -> dict[str, Any]:
 
 
 def test_refused_zip_shows_on_the_work_page(browser: Browser, stack: Stack) -> None:
-    upload_id = upload_with_unpack(stack, "contractor1", "納品データ.zip", evil_zip())
+    sent = evil_zip()
+    upload_id = upload_with_unpack(stack, "contractor1", "納品データ.zip", sent)
     item = wait_for_import(stack, upload_id)
     assert item["state"] == "rejected", item
     assert "上位フォルダを指すパス" in item["reason"]
@@ -99,5 +100,5 @@ def test_refused_zip_shows_on_the_work_page(browser: Browser, stack: Stack) -> N
     assert "ok.txt" not in names
     kept = stack.api.client.get(f"/imports/{item['id']}/source")
     assert kept.status_code == 200
-    assert kept.content == evil_zip()
+    assert kept.content == sent
     assert stack.api.get(f"/imports/{item['id']}")["findings"][0]["code"] == "unsafe_path"
