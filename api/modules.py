@@ -46,6 +46,7 @@ MODULES: tuple[str, ...] = (
     "proposals",
     "workflow",
     "bulletins",
+    "billing",
 )
 
 

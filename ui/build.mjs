@@ -14,6 +14,8 @@
 //   /vendor/leaflet/leaflet.js     Leaflet's browser build (sets window.L), leaflet.css, images/
 //   /vendor/map/japan.geojson      Japan's outline from Natural Earth 1:50m (world-atlas), the
 //                                  map's background when no tile source is configured
+//   /vendor/uplot/uPlot.esm.js             uPlot ES module (the billing dashboard's chart)
+//   /vendor/uplot/uPlot.min.css            its stylesheet
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,6 +35,8 @@ const vendor = [
   ["leaflet/dist/leaflet.js", "leaflet/leaflet.js"],
   ["leaflet/dist/leaflet.css", "leaflet/leaflet.css"],
   ["leaflet/dist/images", "leaflet/images"],
+  ["uplot/dist/uPlot.esm.js", "uplot/uPlot.esm.js"],
+  ["uplot/dist/uPlot.min.css", "uplot/uPlot.min.css"],
 ];
 const WORLD = "world-atlas/countries-50m.json";
 const JAPAN = "392"; // ISO 3166-1 numeric, the id world-atlas gives each country

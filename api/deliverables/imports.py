@@ -128,6 +128,22 @@ async def save(records: RecordStore, import_id: str, changes: dict[str, Any]) ->
     raise RuntimeError("import record kept changing")
 
 
+async def close_abandoned(records: RecordStore, source: str, keep: str | None) -> int:
+    """Mark ``interrupted`` the runs of ``source`` still ``running`` whose process died (a
+    kill -9 or a lost worker: the job that owns the source is being run again, so no other
+    run of it is alive). ``keep`` is the record the new run continues, if any. Their
+    committed batches stay; the new run skips them."""
+    query = Query(where=(Eq("source", source), Eq("state", "running")), limit=100)
+    closed = 0
+    for record in (await records.find(IMPORTS, query)).items:
+        if str(record["id"]) == keep:
+            continue
+        changes = {"state": "interrupted", "reason": INTERRUPTED_REASON}
+        if await save(records, str(record["id"]), changes) is not None:
+            closed += 1
+    return closed
+
+
 def findings_of(findings: Sequence[Any]) -> list[dict[str, str]]:
     """Findings (``unpack.Finding`` or dicts) as JSON, capped at ``MAX_FINDINGS``."""
     out: list[dict[str, str]] = []

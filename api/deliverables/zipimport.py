@@ -131,6 +131,7 @@ async def import_zip_node(
     source = f"{NODES}/{node_id}"
     named: dict[str, Any] = {"source": source, "source_name": str(node["path"])}
     svc = ImportService(container)
+    await imports.close_abandoned(records, source, import_id)
     try:
         blob = await svc.nodes.cas.get(str(node["sha256"]))
         container.settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -131,3 +131,8 @@ class UnitOfWork:
         except Exception:
             log.exception("sending jobs after commit failed; the sweeper sends them")
         await self._run(self._callbacks, "after-commit")
+
+
+def current_uow() -> UnitOfWork | None:
+    """The unit of work open in this task, if any (helpers that add to the caller's unit)."""
+    return _current.get()

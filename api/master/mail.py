@@ -137,6 +137,29 @@ TEMPLATE_KINDS: dict[str, TemplateKind] = {
         "{org_name} 御中\n\n{fiscal_year}年度の利用料金 {amount} 円をご請求いたします。\n"
         "お支払期限: {due_date}\n\n{url}\n",
     ),
+    # Issue 13 (seed 000 手続きフロー): notices of the billing module. No ID or password is
+    # ever a placeholder (seed 001 別表3 2(1)).
+    "billing.notice": TemplateKind(
+        "利用手続きのお知らせ",
+        _COMMON | {"title"},
+        "[{system_name}] {title}",
+        "{org_name} {user_name} 様\n\n{title}\n詳しくは画面でご確認ください。\n\n{url}\n",
+    ),
+    "billing.reminder": TemplateKind(
+        "お支払いのお願い（督促）",
+        _COMMON | {"title", "invoice_number", "amount", "due_date"},
+        "[{system_name}] お支払いのお願い: {invoice_number}",
+        "{org_name} 御中\n\n請求書 {invoice_number}（お支払期限 {due_date}）の残高 {amount} 円の"
+        "お支払いを確認できておりません。\n行き違いの節はご容赦ください。\n\n{url}\n",
+    ),
+    "billing.ids_issued": TemplateKind(
+        "利用者IDの発行（一括）",
+        _COMMON | {"title", "count"},
+        "[{system_name}] {title}",
+        "{org_name} {user_name} 様\n\n利用者IDを {count} 件発行しました。\n"
+        "IDと初期パスワードはこのメールには記載していません。権限のある方が画面で一度だけ"
+        "表示できます（通信は暗号化されています）。\n\n{url}\n",
+    ),
 }
 
 

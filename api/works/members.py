@@ -28,7 +28,7 @@ from api.works.hooks import member_changed
 from api.works.indexing import work_acl, work_to_doc
 from api.works.lifecycle import reindex_files
 from api.works.models import MEMBERS, member_id
-from api.works.service import WorkService
+from api.works.service import WorkService, same_scope
 from storage.query import Record
 
 _ORDERER_ROLES = frozenset({WorkRole.SUPERVISOR, WorkRole.INSPECTOR})
@@ -69,6 +69,7 @@ class MemberService:
         if user is None:
             raise ValidationFailed("利用者が見つかりません。")
         self._check_role(work, user, role)
+        await same_scope(self.repo.records, work.get("orderer_org_id"), [user.get("org_id")])
         member: Record = {
             "id": member_id(work_id, user_id),
             "work_id": work_id,

@@ -69,6 +69,17 @@ def target(work_id: str) -> str:
     return f"{WORKS}/{work_id}"
 
 
+async def same_scope(records: Any, orderer_org_id: str | None, org_ids: Any) -> None:
+    """A trial (sandbox) organization never shares a work with a production one, either way
+    (issue 13 §1: sample data that cannot reach production data; ``api.billing.sandbox``)."""
+    ids = sorted({str(o) for o in org_ids if o} | ({orderer_org_id} if orderer_org_id else set()))
+    if len(ids) < 2:
+        return
+    flags = {bool(o.get("sandbox")) for o in await records.get_many("organizations", ids)}
+    if len(flags) > 1:
+        raise ValidationFailed("試行環境の組織と本番の組織を同じ案件に登録することはできません。")
+
+
 class WorkService:
     def __init__(
         self,
@@ -190,6 +201,7 @@ class WorkService:
         work.update(status=WorkStatus.REGISTERED.value, created_by=subject.user_id, created_at=now)
         work["updated_at"] = now
         await self._check_refs(work)
+        await same_scope(self.repo.records, work.get("orderer_org_id"), work["contractor_org_ids"])
         members: list[Record] = []
         if not subject.is_operator:
             # The registering orderer staff member is in charge of the work (seed 000).
@@ -229,6 +241,10 @@ class WorkService:
             check["orderer_org_id"] = work["orderer_org_id"]
         check["contractor_org_ids"] = changes.get("contractor_org_ids")
         await self._check_refs(check)
+        if changes.get("contractor_org_ids"):
+            await same_scope(
+                self.repo.records, work.get("orderer_org_id"), changes["contractor_org_ids"]
+            )
         changes["updated_at"] = to_iso(self.clock.now())
         async with self.uow() as uow:
             dropped = await self._drop_stale_contractors(work, changes)

@@ -44,7 +44,7 @@ from tests.datagen.package import Options, generate
 from tests.support.jobs import purge_broker
 
 ROOT = Path(__file__).resolve().parents[2]
-FILES = 600  # two batches of the import (500 + 100)
+FILES = 3000  # six batches of the import (500 each): a kill lands between two
 START_TIMEOUT_S = 90.0
 SETTLE_TIMEOUT_S = 300.0
 WORKER_LINE = re.compile(r"ワーカーを起動しました \(pid (\d+)\)")
@@ -234,8 +234,13 @@ async def test_kill_9_during_a_large_import_recovers_by_itself(
     stack = Stack(env, redis)
 
     async def first_batch_placed() -> bool:
+        # The record's counts are saved at most every 2 s: the placed batch is read from the
+        # nodes themselves (each batch commits its files at once).
         runs = await imports_of(container, source)
-        return bool(runs) and runs[-1]["state"] == "running" and runs[-1]["created"] >= 500
+        if not runs or runs[-1]["state"] != "running":
+            return False
+        files = (Eq("work_id", work_id), Eq("kind", NodeKind.FILE.value))
+        return await container.records.count(NODES, files) > 500
 
     try:
         await until("the import's first batch", first_batch_placed, stack, START_TIMEOUT_S)

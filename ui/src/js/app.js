@@ -95,7 +95,10 @@ function bell() {
   const label = n ? t("notifications.bell_unread", { n }) : t("notifications.bell");
   return h(
     "a",
+    // The name is the text of an sr-only span, not an aria-label: the visible icon and count
+    // would not be part of an aria-label (axe label-content-name-mismatch).
     { href: "#/notifications", class: "bell", "data-testid": "nav-bell", title: label },
+    h("span", { class: "sr-only" }, label),
     h("span", { class: "bell-icon", "aria-hidden": "true" }, "🔔"),
     h("span", { class: "sr-only" }, n ? t("notifications.bell_unread_before") : t("notifications.bell")),
     n ? h("span", { class: "bell-count", "data-testid": "bell-count" }, n > 99 ? "99+" : String(n)) : null,
@@ -109,6 +112,7 @@ const NAV = [
   { pattern: "/search", hash: "#/search", key: "nav.search", testid: "nav-search" },
   { pattern: "/works", hash: "#/works", key: "nav.works", testid: "nav-works" },
   { pattern: "/calendar", hash: "#/calendar", key: "nav.calendar", testid: "nav-calendar" },
+  { pattern: "/billing", hash: "#/billing", key: "nav.billing", testid: "nav-billing" },
   { pattern: "/admin", hash: "#/admin", key: "nav.admin", testid: "nav-admin" },
 ];
 

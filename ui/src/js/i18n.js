@@ -19,6 +19,8 @@ import schedulesJa from "./i18n/schedules.ja.js";
 import schedulesEn from "./i18n/schedules.en.js";
 import boardJa from "./i18n/board.ja.js";
 import boardEn from "./i18n/board.en.js";
+import billingJa from "./i18n/billing.ja.js";
+import billingEn from "./i18n/billing.en.js";
 
 /** @typedef {Record<string, string>} Dict a dictionary: key → text with {name} placeholders */
 
@@ -32,6 +34,8 @@ const AREAS = [
   [en, schedulesEn],
   [ja, boardJa],
   [en, boardEn],
+  [ja, billingJa],
+  [en, billingEn],
 ];
 // Merge hook: area dictionaries (archive pages) join the shell's; the shell's keys win.
 for (const [base, extra] of AREAS) for (const k in extra) if (!(k in base)) base[k] = extra[k];

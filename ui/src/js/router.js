@@ -16,7 +16,7 @@
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 //   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
 //   #/home (the landing page)  #/board  #/works/<id>/board  #/works/<id>/board/<postId>
-//   #/groups  #/groups/<id>
+//   #/groups  #/groups/<id>  #/billing?tab=<tab>
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
@@ -69,6 +69,8 @@ export const routes = [
   { pattern: "/notifications", page: "notifications", can: signedIn },
   { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
   { pattern: "/calendar", page: "calendar", can: signedIn },
+  // Billing (issue 13): the operator, municipalities and contractors; the API filters by party.
+  { pattern: "/billing", page: "billing", can: (s) => signedIn(s) && (isOperator(s) || (s?.grants || []).includes("billing.manage")) },
 ];
 
 // Where sign-in lands: the home page with the unread posts of all one's works (seed 001
