@@ -158,3 +158,56 @@ def test_archive_move_shows_the_latest_check_and_warns(
     looks_right(page, "archive-move-dialog", sizes=("desktop", "1024"))
     page.get_by_test_id("confirm-cancel").click()
     assert stack.api.get(f"/works/{work['id']}")["status"] == "completed"
+
+
+def test_orderer_blocks_the_archive_move_on_errors(
+    page: Page, stack: Stack, checked: dict[str, Any]
+) -> None:
+    """The operator sets the orderer's rule on the organizations page; the move then says it
+    cannot be done and offers nothing to confirm; the API refuses it too (409)."""
+    from playwright.sync_api import expect
+
+    work = checked["work"]
+    orderer = stack.orgs["orderer"]
+    login(page, "admin", stack.passwords["admin"])
+    try:
+        page.goto("/#/admin/orgs")
+        row = page.locator(f'[data-testid="org-row"][data-id="{orderer}"]')
+        row.get_by_test_id("org-edit").click()
+        form = page.get_by_test_id("org-edit-form")
+        box = form.get_by_test_id("org-edit-block-archive")
+        expect(box).not_to_be_checked()
+        box.check()
+        looks_right(page, "org-block-archive", sizes=("desktop",))
+        form.get_by_test_id("org-edit-submit").click()
+        expect(row.get_by_test_id("org-block-archive")).to_have_text("エラーのある案件は保管不可")
+        assert stack.api.get(f"/organizations/{orderer}")["block_archive_on_errors"] is True
+
+        current = stack.api.get(f"/works/{work['id']}")
+        for to in ("in_progress", "completed"):  # the test before may have done this
+            if current["status"] in ("registered", "in_progress") and current["status"] != to:
+                current = stack.api.post(
+                    f"/works/{work['id']}/transition", {"to": to, "version": current["version"]}
+                )
+        page.goto(f"/#/works/{work['id']}")
+        page.locator('[data-testid="work-transition"][data-to="archived"]').click()
+        dialog = page.get_by_test_id("confirm-dialog")
+        expect(dialog).to_contain_text("保管に移せません")
+        expect(dialog.get_by_test_id("archive-check-errors")).to_contain_text(
+            "エラーのある案件は保管に移せません"
+        )
+        assert dialog.get_by_test_id("confirm-ok").count() == 0
+        dialog.get_by_test_id("confirm-cancel").click()
+        r = stack.api.client.post(
+            f"/works/{work['id']}/transition",
+            json={"to": "archived", "version": current["version"]},
+        )
+        assert r.status_code == 409, r.text
+        assert stack.api.get(f"/works/{work['id']}")["status"] == "completed"
+    finally:
+        org = stack.api.get(f"/organizations/{orderer}")
+        r = stack.api.client.patch(
+            f"/organizations/{orderer}",
+            json={"version": org["version"], "block_archive_on_errors": False},
+        )
+        assert r.status_code == 200, r.text

@@ -80,3 +80,12 @@ def test_organization_form_says_the_formats(page: Page, stack: Stack) -> None:
     code = page.locator('.field[data-field="code"]')
     expect(code.locator(".hint")).to_contain_text("8桁の数字")
     expect(page.locator('.field[data-field="corporate_number"] .hint')).to_contain_text("13桁")
+    # labels do not jump: a field with a hint below its box keeps its label on the row's line
+    form = page.get_by_test_id("org-create-form")
+    tops = form.locator(".form-grid > .field").evaluate_all(
+        "els => els.slice(0, 4).map(e => [e.getBoundingClientRect().left,"
+        " e.querySelector('label').getBoundingClientRect().top])"
+    )
+    lefts = [left for left, _ in tops]
+    assert lefts == sorted(lefts), f"the first four fields share one row at 1280: {tops}"
+    assert max(top for _, top in tops) - min(top for _, top in tops) < 1, tops

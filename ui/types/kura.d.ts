@@ -110,6 +110,8 @@ declare namespace Kura {
     corporate_number?: string | null;
     address?: string;
     phone?: string;
+    /** An orderer's rule: no move to the archive while the latest 電子納品 check has errors. */
+    block_archive_on_errors?: boolean;
     version: number;
   }
 

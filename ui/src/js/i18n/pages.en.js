@@ -106,6 +106,9 @@ export default {
   "orgs.code_hint": "Required for orderers: 8 digits (e.g. 34000001)",
   "orgs.corporate_number_hint": "13 digits (optional)",
   "orgs.phone_hint": "Digits and hyphens (e.g. 082-228-2111)",
+  "orgs.block_archive": "Do not archive works whose package check has errors",
+  "orgs.block_archive_hint": "When off, such works can be archived after a warning.",
+  "orgs.block_archive_on": "No archiving with errors",
   "workform.period_start.service": "Service period (start)",
   "workform.period_end.service": "Service period (end)",
   "first.title": "Getting started",
@@ -167,6 +170,7 @@ export default {
   "checks.archive_latest": "Latest package check ({at}): {E} errors, {W} warnings, {N} notices",
   "checks.archive_errors": "Errors remain. Moving to the archive keeps the package as it is.",
   "checks.archive_blocked": "This orderer does not archive works with errors. Deliver a corrected package first.",
+  "checks.archive_blocked_title": "Cannot archive",
   "checks.archive_unreceived": "This check has not been confirmed as received.",
   "report.ruleNamed": "Rule {n} {name}",
 };

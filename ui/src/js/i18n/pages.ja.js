@@ -112,6 +112,9 @@ export default {
   "orgs.code_hint": "発注者は必須。8桁の数字（例: 34000001）",
   "orgs.corporate_number_hint": "13桁の数字（任意）",
   "orgs.phone_hint": "数字とハイフン（例: 082-228-2111）",
+  "orgs.block_archive": "電子納品チェックにエラーがある案件は保管に移さない",
+  "orgs.block_archive_hint": "オフにすると、エラーが残っていても警告を出して保管に移せます。",
+  "orgs.block_archive_on": "エラーのある案件は保管不可",
   "workform.period_start.service": "履行期間（開始日）",
   "workform.period_end.service": "履行期間（終了日）",
   "first.title": "はじめに行うこと",
@@ -161,6 +164,7 @@ export default {
   "checks.archive_latest": "最新の電子納品チェック（{at}）: エラー {E}件・警告 {W}件・通知 {N}件",
   "checks.archive_errors": "エラーが残っています。保管に移すと、このパッケージのまま保存されます。",
   "checks.archive_blocked": "この発注機関では、エラーのある案件は保管に移せません。エラーを直したパッケージを納品し直してください。",
+  "checks.archive_blocked_title": "保管に移せません",
   "checks.archive_unreceived": "この検査結果はまだ受領確認されていません。",
   "report.ruleNamed": "規則{n} {name}",
 };

@@ -172,15 +172,20 @@ export async function render(root, params, ctx) {
           const btn = h("button", { type: "button", class: "btn small primary", "data-testid": "work-transition", "data-to": s }, t("workform.move_to", { status: tk(`status.${s}`, kind) }));
           btn.addEventListener("click", async () => {
             const question = h("p", {}, t("workform.move_confirm", { from: tk(`status.${work.status}`, kind), to: tk(`status.${s}`, kind) }));
-            const body = s === "archived" ? h("div", {}, archiveNotice(await loadChecks(id)), question) : question;
+            const checks = s === "archived" ? await loadChecks(id) : null;
+            // the orderer blocks archiving while the latest check has errors: nothing to confirm
+            const blocked = !!(checks && checks.block_archive_on_errors && checks.latest && checks.latest.counts.E);
+            const body = s === "archived" ? h("div", {}, archiveNotice(checks), blocked ? null : question) : question;
             const ok = await dialog({
-              title: t("common.confirm"),
+              title: t(blocked ? "checks.archive_blocked_title" : "common.confirm"),
               body,
               testid: "confirm-dialog",
-              actions: [
-                { label: t("common.cancel"), value: false, testid: "confirm-cancel" },
-                { label: t("common.yes"), value: true, primary: true, testid: "confirm-ok" },
-              ],
+              actions: blocked
+                ? [{ label: t("common.close"), value: false, primary: true, testid: "confirm-cancel" }]
+                : [
+                    { label: t("common.cancel"), value: false, testid: "confirm-cancel" },
+                    { label: t("common.yes"), value: true, primary: true, testid: "confirm-ok" },
+                  ],
             });
             if (ok !== true) return;
             await busy(btn, async () => {
