@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.datagen import pdfs
-from tests.deliverables.packages import package
+from tests.deliverables.packages import PHOTO, package, sjis
 from tests.e2e.browser import login
 from tests.e2e.pagecheck import looks_right
 from tests.e2e.support import Stack, work_body
@@ -62,6 +62,8 @@ def world(stack: Stack) -> dict[str, Any]:
         {"user_id": stack.users["contractor1"], "role": "contractor_member"},
     )
     files = package()
+    # 撮影年月日 as given by the package, even when it is no real day (shown as invalid)
+    files["PHOTO/PHOTO.XML"] = sjis(PHOTO.replace("2026-05-10", "2026-02-30"))
     for rel, data in files.items():
         folder, _, name = f"納品/{rel}".rpartition("/")
         put(stack, work["id"], "/" + folder, name, data)
@@ -195,12 +197,22 @@ def test_album_photo_book_and_photo_info(page: Page, stack: Stack, world: dict[s
     assert download.suggested_filename.startswith("写真帳_R8-E2E-BRW_")
     with open(download.path(), "rb") as fh:
         assert fh.read(5) == b"%PDF-"
+    digging = cards.filter(has_text="掘削状況")
+    expect(digging.locator(".album-date.invalid")).to_have_text(
+        "2026-02-30（日付として正しくありません）"
+    )
     cards.nth(0).get_by_test_id("album-open").click()
     panel = page.get_by_test_id("photo-info")
     expect(panel).to_contain_text("着手前 全景")
     expect(panel).to_contain_text("道路土工")
     expect(panel).to_contain_text("2026-04-06")
+    assert panel.get_by_test_id("photo-date-invalid").count() == 0
     looks_right(page, "viewer-photo-info", sizes=("desktop", "1024"))
+    page.get_by_test_id("photo-view-album").click()
+    digging.get_by_test_id("album-open").click()
+    expect(page.get_by_test_id("photo-info").get_by_test_id("photo-date-invalid")).to_have_text(
+        "2026-02-30（日付として正しくありません）"
+    )
 
 
 def test_exports_name_the_work_and_wait_for_results(
