@@ -197,6 +197,7 @@ def test_orderer_blocks_the_archive_move_on_errors(
             "エラーのある案件は保管に移せません"
         )
         assert dialog.get_by_test_id("confirm-ok").count() == 0
+        looks_right(page, "archive-move-blocked", sizes=("desktop",))
         dialog.get_by_test_id("confirm-cancel").click()
         r = stack.api.client.post(
             f"/works/{work['id']}/transition",
