@@ -62,6 +62,9 @@ Condition = Eq | In | Range | Exists
 Direction = Literal[1, -1]
 
 
+_STAMPS = ("id", "version")
+
+
 @dataclass(frozen=True)
 class Query:
     """Conditions are ANDed. ``sort`` always ends with ``id`` ascending as the tie-breaker.
@@ -74,10 +77,17 @@ class Query:
     sort: tuple[tuple[str, Direction], ...] = ()
     limit: int = 50
     cursor: str | None = None
+    # Only these top-level fields, besides ``id``, ``version`` and the sort fields (a keyset
+    # cursor is made of them); empty: whole records. A field missing or null comes back
+    # missing. Reads that need a few small fields of large records skip decoding the rest.
+    fields: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for cond in self.where:
             check_field(cond.field)
+        for name in self.fields:
+            if "." in check_field(name):
+                raise InvalidQuery(f"fields are top-level names: {name!r}")
         for name, direction in self.sort:
             check_field(name)
             if direction not in (1, -1):
@@ -90,6 +100,15 @@ class Query:
         if any(name == "id" for name, _ in self.sort):
             return self.sort
         return (*self.sort, ("id", 1))
+
+    @property
+    def projection(self) -> tuple[str, ...]:
+        """The top-level fields a projected read returns besides ``id`` and ``version``
+        (``fields`` and the sort fields' roots); empty for whole records."""
+        if not self.fields:
+            return ()
+        roots = (name.split(".", 1)[0] for name, _ in self.sort)
+        return tuple(n for n in dict.fromkeys((*self.fields, *roots)) if n not in _STAMPS)
 
 
 @dataclass

@@ -231,6 +231,7 @@ async def _run_api(
 
     from api.app import create_app
     from api.container import Container
+    from api.ops import collector
 
     container = Container(settings)
     app = create_app(settings, container=container)  # configures logging
@@ -239,6 +240,7 @@ async def _run_api(
         await _bootstrap_operator(container)
         if stop.requested:
             return 0
+        collector.tune()
         server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
         )

@@ -45,14 +45,22 @@ class Relations:
 
     def full(self, entry: Mapping[str, Any]) -> bool:
         """Whether the reader sees ``entry``'s details (see the module docstring)."""
-        if entry.get("owner_id") == self.user_id:
+        return self.sees(
+            str(entry.get("owner_id")), entry.get("visibility"), entry.get("work_ids") or ()
+        )
+
+    def sees(self, owner: str, visibility: object, works: Iterable[str]) -> bool:
+        """``full`` from the entry's owner, visibility and works."""
+        if owner == self.user_id:
             return True
-        if entry.get("visibility") == PRIVATE:
+        if visibility == PRIVATE:
             return False
-        works = entry.get("work_ids") or []
-        if works:
-            return any(w in self.my_roles for w in works)
-        return str(entry.get("owner_id")) in self.supervised
+        linked = False
+        for w in works:
+            if w in self.my_roles:
+                return True
+            linked = True
+        return not linked and owner in self.supervised
 
 
 async def my_memberships(records: RecordStore, user_id: str) -> dict[str, str]:

@@ -276,7 +276,21 @@ class EventError(ValueError):
 
 
 def parse_event(text: str, zones: Zones, x_wr: str | None) -> Event:
-    """One VEVENT text as an ``Event``; ``EventError`` when it cannot be taken."""
+    """One VEVENT text as an ``Event``; ``EventError`` when it cannot be taken.
+
+    The event is read by ``_plain_component`` when it is in the plain form exports use
+    (its lines ``NAME;PARAM=VALUE:value``, the values of the properties an entry keeps in
+    their RFC 5545 forms), else by ``icalendar``; both give the same ``Event``
+    (``tests/schedules/test_ical_parse.py`` compares them)."""
+    component = _plain_component(text, zones, x_wr)
+    if component is None:
+        component = _icalendar_component(text, zones, x_wr)
+    return _event(component, text, zones)
+
+
+def _icalendar_component(text: str, zones: Zones, x_wr: str | None) -> Any:
+    """The VEVENT as icalendar reads it (UTC and floating times moved into X-WR-TIMEZONE by
+    ``x_wr_timezone`` when the file has one)."""
     import icalendar
     import x_wr_timezone
 
@@ -291,6 +305,10 @@ def parse_event(text: str, zones: Zones, x_wr: str | None) -> Event:
                 component = x_wr_timezone.to_standard(wrapper).subcomponents[0]
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise EventError("VEVENT を読み取れません。") from exc
+    return component
+
+
+def _event(component: Any, text: str, zones: Zones) -> Event:
     if "DTSTART" not in component:
         raise EventError("開始日時(DTSTART)がありません。")
     start_prop = component["DTSTART"]
@@ -329,6 +347,172 @@ def parse_event(text: str, zones: Zones, x_wr: str | None) -> Event:
     if "EXRULE" in component:
         event.warnings.append("EXRULE は廃止された指定のため無視しました。")
     return event
+
+
+# -- the plain form ---------------------------------------------------------------------
+# icalendar builds a typed object tree for every line of an event (parameters, value
+# classes, a case-insensitive dict per component): about 0.3 ms an event, most of an
+# import's time. Exports are nearly always in one plain form, which is read here with
+# string operations into the few values an entry keeps, shaped as icalendar gives them
+# (``_Prop``: ``.dt`` and ``.params``), so ``_event`` treats both alike. Anything outside
+# the form (a quoted or escaped parameter, a PERIOD, a repeated property, a zone name that
+# is neither IANA nor Windows, a value that does not parse) sends the event to icalendar.
+
+_KEPT = frozenset(
+    {
+        "UID",
+        "DTSTART",
+        "DTEND",
+        "DURATION",
+        "RRULE",
+        "RECURRENCE-ID",
+        "SUMMARY",
+        "LOCATION",
+        "DESCRIPTION",
+        "CLASS",
+        "SEQUENCE",
+        "STATUS",
+        "EXRULE",
+    }
+)
+_LISTED = frozenset({"EXDATE", "RDATE"})
+_MOMENTS = frozenset({"DTSTART", "DTEND", "RECURRENCE-ID"})
+_TEXTS = frozenset({"UID", "SUMMARY", "LOCATION", "DESCRIPTION", "CLASS", "STATUS"})
+_NAME_RE = re.compile(r"[A-Za-z0-9-]+")
+_MOMENT_RE = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z?))?")
+_ESCAPED_RE = re.compile(r"\\([\\,;:nN])")  # icalendar's unescape_backslash
+
+
+@dataclass(frozen=True)
+class _Prop:
+    """A date or date-time value as icalendar gives it: the value and its parameters."""
+
+    dt: Any
+    params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """An EXDATE or RDATE line as icalendar gives it (``.dts``)."""
+
+    dts: list[_Prop]
+
+
+def _unescaped(value: str) -> str:
+    if "\\" not in value:
+        return value
+    return _ESCAPED_RE.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
+
+
+def _attached(tzid: str) -> str | None:
+    """The zone icalendar attaches for ``tzid`` when it is an IANA or a Windows name."""
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
+    try:
+        zone(tzid)
+        return tzid
+    except RuleError:
+        found = WINDOWS_TO_OLSON.get(tzid)
+        return str(found) if found else None
+
+
+def _moment(params: dict[str, str], raw: str, zones: Zones, x_wr: str | None) -> _Prop | None:
+    """A DATE or DATE-TIME value as icalendar (and ``x_wr_timezone``) would give it; None
+    when it is outside the plain form."""
+    match = _MOMENT_RE.fullmatch(raw.strip())
+    if match is None:
+        return None
+    kind = params.get("VALUE", "").upper()
+    year, month, day, hour, minute, second, utc = match.groups()
+    try:
+        if hour is None:
+            if kind not in ("", "DATE"):
+                return None
+            return _Prop(date(int(year), int(month), int(day)), params)
+        if kind not in ("", "DATE-TIME"):
+            return None
+        wall = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+    except ValueError:
+        return None
+    tzid = params.get("TZID")
+    default = zones.default
+    if utc:
+        if tzid:
+            return None
+        aware = wall.replace(tzinfo=ZoneInfo("UTC"))
+        if x_wr:  # x_wr_timezone moves UTC times into the calendar's zone
+            return _Prop(aware.astimezone(ZoneInfo(default)), {"TZID": default})
+        return _Prop(aware, {})
+    if tzid:
+        name = _attached(tzid)
+        if name is None:
+            return None
+        attached = ZoneInfo(name)
+        if x_wr and attached.tzname(wall) == "UTC":
+            moved = wall.replace(tzinfo=attached).astimezone(ZoneInfo(default))
+            return _Prop(moved, {"TZID": default})
+        return _Prop(wall.replace(tzinfo=attached), params)
+    return _Prop(wall, params)  # floating: the file's zone (``Zones.default``), as icalendar's
+
+
+def _plain_component(text: str, zones: Zones, x_wr: str | None) -> dict[str, Any] | None:
+    """The values ``_event`` reads, when the event is in the plain form; None otherwise."""
+    from icalendar.prop import vDuration, vRecur
+
+    found: dict[str, Any] = {}
+    for line in text.split("\r\n"):
+        if not line:
+            continue
+        colon = line.find(":")
+        if colon <= 0:
+            return None
+        head = line[:colon]
+        if '"' in head or "\\" in head:
+            return None
+        name, _, rest = head.partition(";")
+        if _NAME_RE.fullmatch(name) is None:
+            return None
+        name = name.upper()
+        listed = name in _LISTED
+        if not listed and name not in _KEPT:
+            continue  # BEGIN/END:VEVENT and properties an entry does not keep
+        if not listed and name in found:
+            return None  # a repeated property: icalendar's list, and its errors
+        params: dict[str, str] = {}
+        for part in rest.split(";") if rest else ():
+            key, equals, value = part.partition("=")
+            if not equals or "," in value:
+                return None
+            params[key.strip().upper()] = value.strip()
+        value = line[colon + 1 :]
+        if name in _MOMENTS:
+            moment = _moment(params, value, zones, x_wr)
+            if moment is None:
+                return None
+            found[name] = moment
+        elif listed:
+            dts = [_moment(params, v, zones, x_wr) for v in value.split(",")]
+            if any(d is None for d in dts):
+                return None
+            found.setdefault(name, []).append(_Listed([d for d in dts if d is not None]))
+        elif name in _TEXTS:
+            found[name] = _unescaped(value)
+        elif name == "SEQUENCE":
+            found[name] = value
+        elif name == "DURATION":
+            try:
+                length = vDuration.from_ical(value.strip())  # type: ignore[no-untyped-call]
+                found[name] = _Prop(length, params)
+            except ValueError:
+                return None
+        elif name == "RRULE":
+            try:
+                found[name] = vRecur.from_ical(value)
+            except (ValueError, TypeError, KeyError):
+                return None
+        else:  # EXRULE: only noted
+            found[name] = value
+    return found if "DTSTART" in found else None
 
 
 def _values(prop: Any) -> list[Any]:

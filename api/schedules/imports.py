@@ -247,6 +247,7 @@ class _Run:
         self.zones = ical.Zones(scanned)
         self.counts = {"imported": 0, "updated": 0, "skipped": 0, "deleted": 0}
         self.items: list[dict[str, str]] = []
+        self.inserts: list[Record] = []  # new entries of the batch, stored by ``_flush``
         self.warnings = list(warnings) + list(scanned.warnings)
         for kind, n in sorted(scanned.ignored.items()):
             self.warnings.append(f"{kind} ({n} 件) は予定ではないため取り込みませんでした。")
@@ -311,6 +312,14 @@ class _Run:
         async with self.service.container.uow() as uow:
             for uid, events in groups.items():
                 await self._one(uow, owner, uid, events, existing.get(uid))
+            await self._flush(uow)
+
+    async def _flush(self, uow: Any) -> None:
+        """Store the new entries of the batch in one statement (one by one, each was a
+        round trip to the store's writer: a third of a 10,000-event import)."""
+        if self.inserts:
+            await uow.records.insert_many(ENTRIES, self.inserts)
+            self.inserts = []
 
     async def _one(
         self, uow: Any, owner: str, uid: str, events: list[ical.Event], current: Record | None
@@ -323,6 +332,7 @@ class _Run:
                 e.rrule, e.rdates, e.exdates = None, [], []
                 e.uid = f"{uid}#{format_local(e.recurrence_id)}"  # type: ignore[arg-type]
                 e.recurrence_id = None
+                await self._flush(uow)  # the lookup below must see this batch's entries
                 lone = await uow.records.find(
                     ENTRIES, Query(where=(Eq("owner_id", owner), Eq("uid", e.uid)), limit=1)
                 )
@@ -388,8 +398,7 @@ class _Run:
         }
         if current is None:
             entry_id = new_id()
-            await uow.records.insert(
-                ENTRIES,
+            self.inserts.append(
                 {
                     "id": entry_id,
                     "owner_id": owner,
@@ -401,7 +410,7 @@ class _Run:
                     "created_by": owner,
                     "created_at": now,
                     "updated_at": now,
-                },
+                }
             )
             self.note(uid, master.title, "imported")
             return

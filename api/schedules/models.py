@@ -25,14 +25,16 @@ Collection ``schedule_feeds``: subscription tokens for the iCalendar export (has
 
 from __future__ import annotations
 
+from typing import Final
+
 from storage.ports import IndexSpec
 
 ENTRIES = "schedule_entries"
 IMPORTS = "schedule_imports"
 FEEDS = "schedule_feeds"
 
-PUBLIC = "public"
-PRIVATE = "private"
+PUBLIC: Final = "public"
+PRIVATE: Final = "private"
 VISIBILITIES = (PUBLIC, PRIVATE)
 
 DEFAULT_TZ = "Asia/Tokyo"

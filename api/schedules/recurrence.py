@@ -17,6 +17,11 @@ because
 - COUNT is resolved once, when the series is saved, into the instant of its last instance
   (``until``), because counting needs the walk from DTSTART.
 
+Most rules need no walk at all: a plain DAILY, WEEKLY or MONTHLY rule (``Plain``: INTERVAL,
+BYDAY, BYMONTHDAY, the time of day) has its instances in a range computed directly, a few
+times cheaper than building a dateutil rule for each view; it is checked against dateutil
+on random rules.
+
 The walk runs in the series' own wall-clock time (naive datetimes of its IANA zone), then each
 occurrence is placed in the zone: BYDAY=MO at 08:00 Asia/Tokyo stays a Monday even though it is
 a Sunday in UTC (module-anchors §1: "RRULE wrong day across TZ"), and a DST change keeps the
@@ -29,11 +34,11 @@ recurring-ical-events on the same VEVENT, over random rules, zones, exceptions a
 from __future__ import annotations
 
 import calendar as _calendar
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
-from functools import lru_cache
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import cached_property, lru_cache
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import rrule as du
@@ -92,6 +97,13 @@ def format_local(value: Local) -> str:
     return value.isoformat()
 
 
+_ZERO = timedelta(0)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
 def _as_dt(value: Local) -> datetime:
     if isinstance(value, datetime):
         return value
@@ -107,6 +119,139 @@ class Rule:
     kwargs: Mapping[str, Any]
     count: int | None
     until: datetime | None  # naive local (inclusive), from UNTIL or resolved COUNT
+
+    @cached_property
+    def plain(self) -> Plain | None:
+        """The rule as a ``Plain`` walk when it is a plain daily or weekly one, else None."""
+        return _plain(self)
+
+
+@dataclass(frozen=True)
+class Plain:
+    """A rule that needs no walk from its start: DAILY, WEEKLY or MONTHLY whose only parts
+    are INTERVAL, WKST, BYDAY (ordinals only when MONTHLY), or for MONTHLY BYMONTHDAY
+    instead of BYDAY, and the time of day (BYHOUR/BYMINUTE/BYSECOND). That is most rules
+    people write ("every weekday", "every other Monday", "the 2nd Tuesday", "the 15th").
+    Its instances in a range are computed directly (``walk``); they equal dateutil's
+    (``tests/schedules/test_recurrence.py`` compares them on random rules)."""
+
+    freq: str
+    interval: int
+    wkst: int
+    days: frozenset[int]  # weekdays (0 = Monday) of DAILY/WEEKLY; empty: every day (DAILY)
+    nth: tuple[tuple[int, int], ...]  # MONTHLY BYDAY: (weekday, n); n = 0: every such day
+    monthdays: tuple[int, ...]  # MONTHLY BYMONTHDAY (negative: from the month's end)
+    times: tuple[time, ...]
+
+    def walk(
+        self, start: datetime, until: datetime | None, lo: datetime, hi: datetime
+    ) -> Iterator[datetime]:
+        """Instants of the rule begun at ``start`` with ``lo <= t <= hi`` (naive local),
+        unordered."""
+        lo = max(lo, start)
+        if until is not None:
+            hi = min(hi, until)
+        if lo > hi:
+            return
+        first, last = lo.date(), hi.date()
+        if self.freq == "MONTHLY":
+            # The month of DTSTART is active, then every INTERVAL-th.
+            month = first.year * 12 + first.month - 1
+            lag = (month - (start.year * 12 + start.month - 1)) % self.interval
+            month += (self.interval - lag) % self.interval
+            while month <= last.year * 12 + last.month - 1:
+                year, index = divmod(month, 12)
+                for day in self._month_days(year, index + 1):
+                    yield from self._at(day, lo, hi)
+                month += self.interval
+            return
+        if self.freq == "WEEKLY":
+            # Weeks begin on WKST; the week of DTSTART is active, then every INTERVAL-th.
+            week0 = start.date() - timedelta(days=(start.weekday() - self.wkst) % 7)
+            step = timedelta(days=7 * self.interval)
+            for wd in self.days:
+                day = first + timedelta(days=(wd - first.weekday()) % 7)
+                week = (day - timedelta(days=(wd - self.wkst) % 7) - week0).days // 7
+                if week % self.interval:
+                    day += timedelta(days=7 * (self.interval - week % self.interval))
+                while day <= last:
+                    yield from self._at(day, lo, hi)
+                    day += step
+            return
+        lag = (first - start.date()).days % self.interval
+        day = first + timedelta(days=(self.interval - lag) % self.interval)
+        step = timedelta(days=self.interval)
+        while day <= last:
+            if not self.days or day.weekday() in self.days:
+                yield from self._at(day, lo, hi)
+            day += step
+
+    def _month_days(self, year: int, month: int) -> set[date]:
+        size = _calendar.monthrange(year, month)[1]
+        numbers: set[int] = set()
+        for n in self.monthdays:
+            numbers.add(n if n > 0 else size + n + 1)
+        if self.nth:
+            weekday1 = _calendar.weekday(year, month, 1)
+            for wd, n in self.nth:
+                matching = range(1 + (wd - weekday1) % 7, size + 1, 7)
+                if n == 0:
+                    numbers.update(matching)
+                elif -len(matching) <= n <= len(matching):
+                    numbers.add(matching[n - 1 if n > 0 else n])
+        return {date(year, month, d) for d in numbers if 1 <= d <= size}
+
+    def _at(self, day: date, lo: datetime, hi: datetime) -> Iterator[datetime]:
+        for at in self.times:
+            t = datetime.combine(day, at)
+            if lo <= t <= hi:
+                yield t
+
+
+_PLAIN_PARTS = frozenset({"interval", "wkst", "byweekday", "byhour", "byminute", "bysecond"})
+
+
+def _plain(rule: Rule) -> Plain | None:
+    parts = set(rule.kwargs)
+    monthly = rule.freq == "MONTHLY"
+    if monthly:
+        parts.discard("bymonthday")
+        if "bymonthday" in rule.kwargs and "byweekday" in rule.kwargs:
+            return None  # both: their intersection; left to dateutil
+    if rule.freq not in ("DAILY", "WEEKLY", "MONTHLY") or not parts <= _PLAIN_PARTS:
+        return None
+    days: set[int] = set()
+    nth: set[tuple[int, int]] = set()
+    for day in rule.kwargs.get("byweekday") or ():
+        weekday, n = (day.weekday, day.n or 0) if isinstance(day, du.weekday) else (int(day), 0)
+        if n and not monthly:
+            return None  # an ordinal outside MONTHLY: not plain
+        days.add(weekday)
+        nth.add((weekday, n))
+    monthdays = tuple(int(d) for d in rule.kwargs.get("bymonthday") or ())
+    if rule.freq == "WEEKLY" and not days:
+        return None
+    if monthly and not (nth or monthdays):
+        return None
+    if len({n == 0 for _, n in nth}) > 1:
+        return None  # ordinals mixed with plain weekdays: dateutil yields nothing; keep it
+    hours = rule.kwargs.get("byhour")
+    minutes = rule.kwargs.get("byminute")
+    seconds = rule.kwargs.get("bysecond")
+    if not hours or not minutes or not seconds:
+        return None
+    times = tuple(sorted(time(h, m, s) for h in hours for m in minutes for s in seconds if s < 60))
+    if not times:
+        return None
+    return Plain(
+        freq=rule.freq,
+        interval=rule.interval,
+        wkst=int(rule.kwargs.get("wkst", 0)),
+        days=frozenset(days) if not monthly else frozenset(),
+        nth=tuple(sorted(nth)) if monthly else (),
+        monthdays=monthdays,
+        times=times,
+    )
 
 
 def parse_rule(text: str, start: Local, tz: tzinfo) -> Rule:
@@ -217,8 +362,6 @@ def _local_until(value: Any, start: Local, tz: tzinfo) -> datetime:
         return value.astimezone(tz).replace(tzinfo=None)
     if isinstance(value, date):
         if isinstance(start, datetime):
-            from datetime import UTC
-
             return datetime.combine(value, time(), UTC).astimezone(tz).replace(tzinfo=None)
         return datetime.combine(value, time())
     raise RuleError("UNTIL の値が正しくありません。")
@@ -279,8 +422,7 @@ class Override:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Occurrence:
+class Occurrence(NamedTuple):
     recurrence_id: Local | None  # None: the series has no recurrence
     start: Local
     end: Local
@@ -316,8 +458,13 @@ class Series:
             return
         if self.rule.until is not None and self.rule.until < lo:
             return
-        begin = _rebased_start(self.rule, start, lo)
-        for t in _rrule(self.rule, begin).between(lo, hi, inc=True):
+        plain = self.rule.plain
+        if plain is not None:
+            found: Iterable[datetime] = plain.walk(start, self.rule.until, lo, hi)
+        else:
+            begin = _rebased_start(self.rule, start, lo)
+            found = _rrule(self.rule, begin).between(lo, hi, inc=True)
+        for t in found:
             if t not in seen:
                 seen.add(t)
                 yield t
@@ -339,20 +486,24 @@ class Series:
         dur = self.duration
         lo = lo_utc.astimezone(self.tz).replace(tzinfo=None)
         hi = hi_utc.astimezone(self.tz).replace(tzinfo=None)
+        bounds = (_naive_utc(lo_utc), _naive_utc(hi_utc))
         # Wall-clock slack: a DST change or an all-day date moves instants by hours.
         slack = timedelta(days=2)
         out: list[Occurrence] = []
+        excepted = bool(self.exdates or self.overrides)
+        recurring = bool(self.rule or self.rdates)
+        all_day = self.all_day
         for t in self._instants(lo - dur - slack, hi + slack):
-            key: Local = t.date() if self.all_day else t
-            if self._excluded(t):
+            if excepted and self._excluded(t):
                 continue  # excluded, or replaced by its edited occurrence (below)
             end = t + dur
-            if self._overlaps(t, end, lo_utc, hi_utc):
+            if self._overlaps(t, end, bounds):
+                start: Local = t.date() if all_day else t
                 out.append(
                     Occurrence(
-                        key if self.rule or self.rdates else None,
-                        t.date() if self.all_day else t,
-                        end.date() if self.all_day else end,
+                        start if recurring else None,
+                        start,
+                        end.date() if all_day else end,
                     )
                 )
                 if len(out) >= MAX_PER_SERIES:
@@ -360,15 +511,20 @@ class Series:
         for key, over in self.overrides.items():
             if key in self.exdates:
                 continue
-            if self._overlaps(_as_dt(over.start), _as_dt(over.end), lo_utc, hi_utc):
+            if self._overlaps(_as_dt(over.start), _as_dt(over.end), bounds):
                 out.append(Occurrence(key, over.start, over.end, over))
         return out
 
-    def _overlaps(self, start: datetime, end: datetime, lo: datetime, hi: datetime) -> bool:
-        a = start.replace(tzinfo=self.tz)
-        b = end.replace(tzinfo=self.tz)
-        if a == b:
+    def _overlaps(self, start: datetime, end: datetime, bounds: tuple[datetime, datetime]) -> bool:
+        """Whether wall-clock ``start``..``end`` overlaps ``bounds`` (naive UTC). The UTC
+        instants are the wall values less their zone offset (fold 0, as an aware value of the
+        zone compares); the zone's ``utcoffset`` is cached, ``replace`` is not."""
+        lo, hi = bounds
+        utcoffset = self.tz.utcoffset
+        a = start - (utcoffset(start) or _ZERO)
+        if start == end:  # zero length: as compared in the zone, wall values
             return lo <= a < hi
+        b = end - (utcoffset(end) or _ZERO)
         return a < hi and lo < b
 
     def first_last(self) -> tuple[datetime, datetime] | None:
@@ -376,8 +532,6 @@ class Series:
         after the last (``FOREVER`` for a rule without end), or None when every instance is
         excluded. Cheap: a rule is walked only until one instance survives its exceptions,
         and at most ``MAX_COUNT`` instances."""
-        from datetime import UTC
-
         dur = self.duration
         start = _as_dt(self.start)
         overrides = [o for k, o in self.overrides.items() if k not in self.exdates]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
+from pydantic import TypeAdapter
 
 from api.container import Container
 from api.deps import ContainerDep, SubjectDep
@@ -18,6 +19,7 @@ from api.schedules.schemas import (
     EntryUpdate,
     HolidayRead,
     OccurrenceRead,
+    OccurrenceRow,
     OccurrenceUpdate,
     WorkRef,
 )
@@ -26,6 +28,7 @@ from storage.query import Record
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
 
+OCCURRENCES = TypeAdapter(list[OccurrenceRow])
 EntryId = Annotated[str, Path(max_length=64)]
 Rid = Annotated[str, Path(max_length=20)]
 IdList = Annotated[list[str] | None, Query(max_length=200)]
@@ -60,13 +63,12 @@ async def entry_read(
 async def list_occurrences(
     container: ContainerDep,
     subject: SubjectDep,
-    response: Response,
     from_: Annotated[str, Query(alias="from", min_length=10, max_length=40)],
     to: When,
     work_id: IdList = None,
     user_id: IdList = None,
     all_works: bool = False,
-) -> list[dict[str, Any]]:
+) -> Response:
     """Occurrences between ``from`` and ``to`` (exclusive): dates (in Asia/Tokyo) or
     datetimes with an offset. Without ``work_id``: the reader's own entries (the home page);
     with ``work_id`` (repeatable) or ``all_works=true``: every member of those works on one
@@ -76,9 +78,12 @@ async def list_occurrences(
     rows, truncated = await service(container).view(
         subject, from_, to, work_ids=work_id or [], user_ids=user_id or [], all_works=all_works
     )
-    if truncated:
-        response.headers["Kura-Truncated"] = "true"
-    return rows
+    # A supervisor's month is thousands of rows: written by pydantic's encoder straight from
+    # the typed rows (OccurrenceRow, every field of OccurrenceRead in its order), instead of
+    # FastAPI's validate-convert-json.dumps, which costs several times as much.
+    body = OCCURRENCES.dump_json(rows)
+    headers = {"Kura-Truncated": "true"} if truncated else None
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.post("/entries", status_code=201, response_model=EntryRead)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 from api.schedules.models import (
     MAX_DESCRIPTION,
@@ -126,6 +127,30 @@ class OccurrenceRead(BaseModel):
     work_ids: list[str] = Field(default_factory=list)
     visibility: Visibility | None = None
     editable: bool = False
+
+
+class OccurrenceRow(TypedDict):
+    """``OccurrenceRead`` as the views build it (``api.schedules.views.rows``): a plain dict
+    with every field of the model, in its order, which the list endpoint writes with
+    pydantic's encoder without building thousands of model instances (the same bytes:
+    ``tests/schedules/test_views.py``). mypy checks the rows against it."""
+
+    id: str
+    title: str | None
+    start: str
+    end: str
+    all_day: bool
+    work_id: str | None
+    busy_only: bool
+    location: str | None
+    owner_id: str
+    owner_name: str
+    series_id: str | None
+    recurrence_id: str | None
+    recurring: bool
+    work_ids: list[str]
+    visibility: Visibility | None
+    editable: bool
 
 
 class CancelResult(BaseModel):

@@ -418,10 +418,15 @@ class MongoRecordStore:
         if query.cursor is not None:
             extra.append(_keyset(sort, decode_cursor(query.cursor, sort)))
         flt = _filter(query.where, extra)
+        names = query.projection
+        projection = {n: 1 for n in (*names, "version")} if query.fields else None
         with self._errors(collection):
-            cursor = coll.find(flt, session=self._s).sort(_sort(sort)).limit(query.limit + 1)
-            docs = await cursor.to_list(None)
-        return page_of([_to_record(d) for d in docs], query.limit, sort)
+            cursor = coll.find(flt, projection, session=self._s)
+            docs = await cursor.sort(_sort(sort)).limit(query.limit + 1).to_list(None)
+        records = [_to_record(d) for d in docs]
+        if projection is not None:  # null comes back missing, as from every adapter
+            records = [{k: v for k, v in r.items() if v is not None} for r in records]
+        return page_of(records, query.limit, sort)
 
     async def count(self, collection: str, where: Sequence[Condition] = ()) -> int:
         """How many records match all conditions."""

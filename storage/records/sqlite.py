@@ -100,6 +100,33 @@ def _row_to_record(row: tuple[str, int, str]) -> Record:
     return record
 
 
+def _projected(names: Sequence[str]) -> Callable[[tuple[str, int, Any]], Record]:
+    """The record maker of a projected read (``_Select``)."""
+
+    def make(row: tuple[str, int, Any]) -> Record:
+        record: Record = {"id": row[0], "version": row[1]}
+        if names:
+            for name, value in zip(names, json.loads(row[2]), strict=False):
+                if value is not None:
+                    record[name] = value
+        return record
+
+    return make
+
+
+def _select(query: Query) -> tuple[str, Callable[[Any], Record]]:
+    """The columns of a ``find`` and the maker of its records: the whole ``doc``, or for a
+    projection one ``json_extract`` of several paths, which SQLite answers as one JSON array
+    (a single path is asked twice: with one path it would answer the bare value)."""
+    names = query.projection
+    if not query.fields:
+        return "id, version, doc", _row_to_record
+    if not names:
+        return "id, version, NULL", _projected(())
+    paths = [f"'$.{n}'" for n in names] * (2 if len(names) == 1 else 1)
+    return f"id, version, json_extract(doc, {', '.join(paths)})", _projected(names)
+
+
 def _body(record: Record) -> Record:
     return {k: v for k, v in record.items() if k not in ("id", "version")}
 
@@ -848,8 +875,9 @@ class SqliteRecordStore:
         if query.cursor is not None:
             clauses.append(sql.keyset(sort, decode_cursor(query.cursor, sort)))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        columns, _ = _select(query)
         text = (
-            f"SELECT id, version, doc FROM {source}{where} "
+            f"SELECT {columns} FROM {source}{where} "
             f"ORDER BY {_order_by(sort)} LIMIT {query.limit + 1}"
         )
         return text, sql.params
@@ -865,9 +893,8 @@ class SqliteRecordStore:
             if not self._known(conn, collection):
                 return Page()
             text, params = self.find_sql(conn, collection, query)
-            return page_of(
-                [_row_to_record(r) for r in conn.execute(text, params)], query.limit, sort
-            )
+            _, make = _select(query)
+            return page_of([make(r) for r in conn.execute(text, params)], query.limit, sort)
 
         return await self._in_reader(run)
 

@@ -8,7 +8,9 @@
 - the contractor of the work sees the supervisor's entries about the work, and "予定あり" for the
   private one, whose title never reaches the page (7(4)(5));
 - holidays of the master calendar are marked (7/20 海の日);
-- axe-core finds nothing serious at 1280 and 1024×768; screenshots at both sizes.
+- axe-core finds nothing serious at 1280 and 1024×768; screenshots at both sizes;
+- all of it under the app's real Content-Security-Policy: FullCalendar's styles come from the
+  static stylesheet the build extracts, and any refused inline style or script fails the test.
 """
 
 from __future__ import annotations
@@ -101,8 +103,22 @@ def test_import_shows_on_the_right_days_and_the_contractor_sees_only_busy(
     open_as = as_user  # type: ignore[assignment]
     page: Page = open_as(SUPERVISOR)  # type: ignore[operator]
     page.goto("/#/calendar?date=2026-06-01")
+    answer = page.reload()  # a full load of the calendar page, to read its headers
     expect(page.locator("main h1").first).to_have_text("予定表")
     page.locator(".fc-daygrid-day").first.wait_for()
+    # Under the app's real CSP (the context does not bypass it; a refusal fails the test):
+    # FullCalendar's styles come from the static fullcalendar.css, not from a <style> it
+    # would inject at run time.
+    assert answer is not None
+    assert "default-src 'self'" in (answer.headers.get("content-security-policy") or "")
+    styled = page.evaluate(
+        """() => ({
+        display: getComputedStyle(document.querySelector('.fc')).display,
+        sheet: [...document.styleSheets].some((s) => (s.href || '').endsWith('fullcalendar.css')),
+        inline: document.querySelectorAll('style').length,
+    })"""
+    )
+    assert styled == {"display": "flex", "sheet": True, "inline": 0}, styled
 
     # 7(6): the groupware export through the import dialog, linked to the work.
     page.get_by_test_id("calendar-import").click()

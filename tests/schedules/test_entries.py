@@ -416,3 +416,36 @@ async def test_views_are_bounded(world: World) -> None:
     r = await client.get(f"{API}/entries", params={"from": "2026-01-01", "to": "2027-01-01"})
     assert r.status_code == 200
     assert len(r.json()) == 2000
+
+
+async def test_a_rule_change_keeps_the_edited_occurrences_the_new_rule_has(world: World) -> None:
+    """Changing the rule drops only the edited occurrences the new rule no longer has, each
+    series judged by its own new rule (the check once reused the first series it compiled
+    for every later one, whatever their rules)."""
+    client = world.client("supervisor")
+
+    async def with_edit(start: str, rrule: str, rid: str, moved: str) -> dict[str, Any]:
+        entry = await create(world, start=start, end=start[:11] + "23:00", rrule=rrule)
+        r = await client.put(
+            f"{API}/entries/{entry['id']}/occurrences/{rid}",
+            json={"version": entry["version"], "start": moved, "title": "変更回"},
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    async def new_rule(entry: dict[str, Any], rrule: str) -> dict[str, Any]:
+        r = await client.patch(
+            f"{API}/entries/{entry['id']}", json={"version": entry["version"], "rrule": rrule}
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    # Mondays; the 6/8 edit goes when the rule becomes Tuesdays.
+    mondays = await with_edit(
+        "2026-06-01T22:00", "FREQ=WEEKLY", "20260608T220000", "2026-06-08T21:00"
+    )
+    assert (await new_rule(mondays, "FREQ=WEEKLY;BYDAY=TU"))["overrides"] == {}
+    # Daily; the 6/3 edit stays when the rule becomes every other day (6/1, 6/3, ...).
+    daily = await with_edit("2026-06-01T22:30", "FREQ=DAILY", "20260603T223000", "2026-06-03T21:30")
+    kept = await new_rule(daily, "FREQ=DAILY;INTERVAL=2")
+    assert list(kept["overrides"]) == ["2026-06-03T22:30:00"]

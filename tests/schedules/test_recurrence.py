@@ -202,3 +202,72 @@ def test_refused_rules(rule: str) -> None:
             rrule=rule,
         )
     assert re.search(r"[ぁ-んァ-ン一-龥]", str(exc.value))  # a Japanese message
+
+
+def random_plain_rule(rng: random.Random) -> str:
+    """A DAILY, WEEKLY or MONTHLY rule of the kinds ``Plain`` computes without a walk, and
+    some it must leave to dateutil (ordinals mixed with plain weekdays, BYSETPOS)."""
+    freq = rng.choice(["DAILY", "WEEKLY", "MONTHLY"])
+    parts = [f"FREQ={freq}"]
+    if rng.random() < 0.6:
+        parts.append(f"INTERVAL={rng.randint(1, 5)}")
+    if freq == "MONTHLY":
+        pick = rng.random()
+        ordinals = ["", "1", "2", "-1", "5", "-5", "3", "4", "-2"]
+        if pick < 0.4:
+            days = rng.sample(DAYS, rng.randint(1, 2))
+            parts.append("BYDAY=" + ",".join(rng.choice(ordinals) + d for d in days))
+        elif pick < 0.8:
+            numbers = [rng.choice([1, 15, 28, 29, 30, 31, -1, -2, -31]) for _ in range(2)]
+            parts.append("BYMONTHDAY=" + ",".join(str(n) for n in numbers[: rng.randint(1, 2)]))
+        elif pick < 0.9:
+            parts.append("BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1")
+    elif rng.random() < 0.6:
+        parts.append("BYDAY=" + ",".join(rng.sample(DAYS, rng.randint(1, 4))))
+    if rng.random() < 0.3:
+        parts.append("WKST=" + rng.choice(DAYS))
+    if rng.random() < 0.2:
+        parts.append("BYHOUR=" + ",".join(str(h) for h in rng.sample(range(24), 2)))
+    if rng.random() < 0.1:
+        parts.append("BYMINUTE=0,30")
+    end = rng.random()
+    if end < 0.3:
+        parts.append(f"COUNT={rng.randint(1, 40)}")
+    elif end < 0.5:
+        until = datetime(2026, rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23))
+        parts.append(f"UNTIL={until:%Y%m%dT%H%M%S}")
+    return ";".join(parts)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_plain_rules_give_what_dateutil_gives(seed: int) -> None:
+    """``Plain.walk`` (no walk from DTSTART) against dateutil walking the same rule from
+    DTSTART, over random plain rules, starts years back and ranges from an instant to 100
+    days; rules it does not take stay with dateutil."""
+    from dateutil import rrule as du
+
+    from api.schedules.recurrence import _DU_FREQ, parse_rule
+
+    rng = random.Random(seed)
+    plain = 0
+    for _ in range(1500):
+        text = random_plain_rule(rng)
+        start = datetime(
+            rng.choice([2019, 2025, 2026]),
+            rng.randint(1, 12),
+            rng.randint(1, 28),
+            rng.randint(0, 23),
+            rng.choice([0, 30]),
+        )
+        rule = parse_rule(text, start, ZoneInfo("Asia/Tokyo"))
+        if rule.plain is None:
+            continue
+        plain += 1
+        lo = datetime(2026, rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23))
+        hi = lo + timedelta(days=rng.choice([0, 1, 7, 31, 45, 100]), hours=rng.randint(0, 30))
+        walked = du.rrule(
+            _DU_FREQ[rule.freq], dtstart=start, until=rule.until, cache=False, **rule.kwargs
+        )
+        want = set(walked.between(lo, hi, inc=True))
+        assert set(rule.plain.walk(start, rule.until, lo, hi)) == want, (text, start, lo, hi)
+    assert plain > 1000  # most of them are plain
