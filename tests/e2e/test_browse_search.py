@@ -30,6 +30,7 @@ pytestmark = pytest.mark.e2e
 TITLE = "春日川橋梁下部工工事"
 PHRASE = "橋台の配筋状況を確認"
 PDF_NAME = "配筋検査記録簿.pdf"
+BROKEN_XML = "途中で切れた記録.xml"
 
 
 def wait_ingested(stack: Stack, work_id: str, count: int, timeout_s: float = 90) -> None:
@@ -73,7 +74,8 @@ def world(stack: Stack) -> dict[str, Any]:
         ["検査結果", f"{PHRASE}した。"],
     ]
     put(stack, work["id"], "/報告書", PDF_NAME, pdfs.japanese(pages))
-    wait_ingested(stack, work["id"], len(files) + 1)
+    put(stack, work["id"], "/報告書", BROKEN_XML, "<記録><項目>未完".encode())
+    wait_ingested(stack, work["id"], len(files) + 2)
     items = stack.api.get(f"/works/{work['id']}/tree")["items"]
     root = next(n for n in items if n["name"] == "納品")
     stack.api.post(f"/works/{work['id']}/deliverables", {"root_node_id": root["id"]})
@@ -168,6 +170,26 @@ def test_browser_links_split_beside_and_upload(
     page.reload()
     page.get_by_test_id("listing").wait_for()
     assert page.evaluate("() => localStorage.getItem('kura.browse.split')") == str(before + 10)
+
+
+def test_dtd_and_broken_xml_open_as_text(page: Page, stack: Stack, world: dict[str, Any]) -> None:
+    """A DTD and a malformed XML show as text, without the browser's parser-error document
+    (its inline styles are refused by the interface's Content-Security-Policy, which the
+    browser reports as a console error: the error watch fails the test on it)."""
+    from playwright.sync_api import expect
+
+    work = world["work"]
+    items = stack.api.get(f"/works/{work['id']}/tree")["items"]
+    login(page, "contractor1", stack.passwords["contractor1"])
+    for folder, name, text in (
+        ("納品", "INDE_C08.DTD", "<!-- dtd -->"),
+        ("報告書", BROKEN_XML, "<記録><項目>未完"),
+    ):
+        node = next(n for n in items if n["name"] == folder)
+        page.goto(f"/#/browse/{work['id']}/{node['id']}")
+        page.get_by_test_id("listing").get_by_test_id("listing-row").filter(has_text=name).click()
+        viewer = page.get_by_test_id("viewer-pane")
+        expect(viewer.locator("pre.text-view")).to_have_text(text)
 
 
 def test_album_photo_book_and_photo_info(page: Page, stack: Stack, world: dict[str, Any]) -> None:

@@ -81,7 +81,9 @@ export function viewerKind(file) {
   if (/^(jpeg|jpg|png|gif|webp|bmp|svg)$/.test(type) || /^image\/(jpeg|png|gif|webp|bmp)/.test(ct))
     return "image";
   if (/\.(jpe?g|png|gif|webp|bmp)$/.test(name)) return "image";
-  if (type === "xml" || ct.includes("xml") || /\.(xml|dtd|xsl)$/.test(name)) return "xml";
+  // a DTD is declarations, not an XML document: shown as text
+  if (type === "dtd" || ct.includes("xml-dtd") || name.endsWith(".dtd")) return "text";
+  if (type === "xml" || ct.includes("xml") || /\.(xml|xsl)$/.test(name)) return "xml";
   if (type === "text" || ct.startsWith("text/") || /\.(txt|csv|tsv|log|md|p21|sfc|json)$/.test(name))
     return "text";
   return "other";
@@ -546,13 +548,43 @@ async function textView(file, body, kind, state) {
 }
 
 /**
+ * Whether XML has one root element and its tags nest: checked before DOMParser, whose error
+ * document carries inline styles the interface's Content-Security-Policy refuses (a console
+ * error on every malformed XML opened). DOMParser still decides what it does not catch.
+ * @param {string} text
+ * @returns {boolean}
+ */
+export function balanced(text) {
+  const bare = text.replace(/<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>/g, "");
+  /** @type {string[]} */
+  const open = [];
+  let roots = 0;
+  let last = 0;
+  const tag = /<(\/?)([^\s/>!?]+)(?:"[^"]*"|'[^']*'|[^'">])*?(\/?)>/g;
+  for (let m = tag.exec(bare); m; m = tag.exec(bare)) {
+    if (bare.slice(last, m.index).includes("<")) return false; // a "<" that starts no tag
+    last = tag.lastIndex;
+    const [, close, name, empty] = m;
+    if (close) {
+      if (open.pop() !== name) return false;
+    } else {
+      if (!open.length) roots += 1;
+      if (!empty) open.push(name);
+    }
+  }
+  return roots === 1 && !open.length && !bare.slice(last).includes("<");
+}
+
+/**
  * XML as an indented outline: tags, attributes and text in their own colours; null when the
  * text is not well-formed XML.
  * @param {string} text
  * @returns {HTMLDivElement | null}
  */
 function xmlTree(text) {
-  const doc = new DOMParser().parseFromString(text.replace(/<!DOCTYPE[^>[]*(\[[^\]]*\])?>/i, ""), "application/xml");
+  const body = text.replace(/<!DOCTYPE[^>[]*(\[[^\]]*\])?>/i, "");
+  if (!balanced(body)) return null;
+  const doc = new DOMParser().parseFromString(body, "application/xml");
   if (doc.getElementsByTagName("parsererror").length) return null;
   const root = h("div", { class: "xml-view", "aria-label": t("viewer.xml") });
   /**
