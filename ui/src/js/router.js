@@ -78,13 +78,14 @@ export const routes = [
 export const HOME = "#/home";
 
 /**
- * Where a session lands after sign-in (issue 8 §3 item 9): a contractor on their works, an
- * operator on the administration page (which says what to do first), everyone else on HOME.
+ * Where a session lands after sign-in: an operator on the administration page (which says
+ * what to do first, issue 8 §3 item 9), everyone else on HOME, contractors too: it lists
+ * their works beside the unread posts the seed wants shown at sign-in (issue 8's "a
+ * contractor lands on their works" met there, not by skipping that list).
  * @param {MaybeSession} session
  * @returns {string}
  */
 export function homeFor(session) {
-  if (session && session.org_kind === "contractor") return "#/works";
   if (session && session.org_kind === "operator") return "#/admin";
   return HOME;
 }
