@@ -209,6 +209,28 @@ class ScheduleSettings(BaseModel):
     max_view_occurrences: int = Field(default=20_000, ge=100)
 
 
+class BondSettings(BaseModel):
+    """Bonds (``api.bonds``, issue 11): the PKI issuers' certificates must chain to, the key
+    file of Kura's own status-list key, and the limits on key guesses."""
+
+    # PEM files of the trusted root CAs (seed 002 証明書: 商業登記認証局, 公的個人認証,
+    # bridge-certified CAs). An issuer's certificate must chain to one of them.
+    trust_anchors: list[Path] = Field(default_factory=list)
+    # CRLs of those CAs and their intermediates (PEM or DER), re-read when a file changes.
+    crl_files: list[Path] = Field(default_factory=list)
+    # Refuse a certificate whose issuing CA has no current CRL (revocation unknown).
+    require_crl: bool = True
+    # Kura's bond key file (status-list signing key, the key wrapping Kura-held issuer keys);
+    # default <data_dir>.bonds-key beside the data folder, 0600, like the audit key.
+    key_file: Path | None = None
+    # How long a published status list stays fresh (W3C Bitstring Status List ttl).
+    status_ttl_s: int = Field(default=300, ge=10, le=86400)
+    # Failed key presentations allowed per user and per bond within the window.
+    attempts_per_user: int = Field(default=10, ge=1)
+    attempts_per_bond: int = Field(default=20, ge=1)
+    attempt_window_minutes: int = Field(default=15, ge=1)
+
+
 class HttpSettings(BaseModel):
     """Request body limits (issue 7 item 4), checked before a body is read: JSON and other
     small bodies, the multipart upload form as a whole. tus uploads stream up to
@@ -240,6 +262,10 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     map: MapSettings = MapSettings()
     schedules: ScheduleSettings = ScheduleSettings()
+    bonds: BondSettings = BondSettings()
+    # Tests only (the browser tests' server): a file holding an ISO time; when set, the
+    # clock reads the time from it (``api.kit.clock.FileClock``). Never set in production.
+    test_clock_file: Path | None = None
     http: HttpSettings = HttpSettings()
 
     @property
@@ -249,6 +275,10 @@ class Settings(BaseSettings):
     @property
     def audit_key_path(self) -> Path:
         return self.audit.key_file or self.data_dir.parent / f"{self.data_dir.name}.audit-key"
+
+    @property
+    def bonds_key_path(self) -> Path:
+        return self.bonds.key_file or self.data_dir.parent / f"{self.data_dir.name}.bonds-key"
 
     @property
     def blobs_root(self) -> Path:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from api.audit.keys import AuditKeyError, KeyFile, bind_key_file
 from api.config import Settings
 from api.jobs.ledger import JobLedger
-from api.kit.clock import Clock, SystemClock
+from api.kit.clock import Clock, FileClock, SystemClock
 from api.kit.uow import UnitOfWork
 from api.mail.transport import MailTransport, build_transport
 from api.permissions.policy import Policy
@@ -108,7 +108,9 @@ class Container:
         self.blobs = blobs or build_blobs(settings)
         self.index = index or build_index(settings)
         self.jobs = jobs or build_jobs(settings)
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or (
+            FileClock(settings.test_clock_file) if settings.test_clock_file else SystemClock()
+        )
         from api.modules import module_rules
 
         self.policy = Policy(module_rules())

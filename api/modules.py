@@ -45,6 +45,11 @@ MODULES: tuple[str, ...] = (
     "schedules",
     "proposals",
     "workflow",
+    "folders",
+    "privacy",
+    "inspections",
+    "handovers",
+    "bonds",
     "bulletins",
     "billing",
 )

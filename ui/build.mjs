@@ -14,7 +14,7 @@
 //   /vendor/leaflet/leaflet.js     Leaflet's browser build (sets window.L), leaflet.css, images/
 //   /vendor/map/japan.geojson      Japan's outline from Natural Earth 1:50m (world-atlas), the
 //                                  map's background when no tile source is configured
-//   /vendor/uplot/uPlot.esm.js             uPlot ES module (the billing dashboard's chart)
+//   /vendor/uplot/uPlot.esm.js             uPlot ES module (billing dashboard, bond balances)
 //   /vendor/uplot/uPlot.min.css            its stylesheet
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";

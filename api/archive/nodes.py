@@ -64,6 +64,8 @@ class NodeService:
         self.works = WorkService.of(container)
         self.cas = ContentStore(container.records, container.blobs, container.clock)
         self.audit = AuditLog(container.records, container.clock)
+        # folder id -> its 書類種別, as ``_folder`` last saw it (documents take it: api.folders)
+        self._types: dict[str, str | None] = {}
 
     # reading ----------------------------------------------------------------------------
     async def work(self, subject: Subject | None, work_id: str, action: str) -> Record:
@@ -126,8 +128,9 @@ class NodeService:
         self, subject: Subject | str | None, work: Record, parts: list[str]
     ) -> tuple[str, list[str]]:
         """The id of the folder at ``parts`` (created with its ancestors if missing) and its
-        path parts. Call inside a unit of work."""
+        path parts. Call inside a unit of work. New folders take their parent's 書類種別."""
         parent_id = str(work["id"])
+        doc_type = None  # a folder's 書類種別 goes to folders made inside it (api.folders)
         for depth in range(1, len(parts) + 1):
             path = join_path(parts[:depth])
             page = await self.records.find(
@@ -138,6 +141,7 @@ class NodeService:
                 if found["kind"] != NodeKind.FOLDER:
                     raise NameTaken(f"「{path}」はファイルです。")
                 parent_id = str(found["id"])
+                doc_type = (found.get("meta") or {}).get("doc_type")
                 continue
             now = self._now()
             folder = {
@@ -155,6 +159,8 @@ class NodeService:
                 "updated_at": now,
                 "created_by": _actor_id(subject),
             }
+            if doc_type:
+                folder["meta"] = {"doc_type": doc_type}
             try:
                 await self.records.insert(NODES, folder)
             except DuplicateKey:
@@ -166,6 +172,7 @@ class NodeService:
                 continue
             await self.audit.record(subject, "nodes.created", f"nodes/{folder['id']}", after=folder)
             parent_id = str(folder["id"])
+        self._types[parent_id] = doc_type
         return parent_id, parts
 
     async def make_folder(self, subject: Subject | None, work_id: str, path: str) -> Record:
@@ -199,6 +206,10 @@ class NodeService:
         parts = split_path(folder_path)
         name = clean_name(name)
         parent_id, parts = await self._folder(subject, work, parts)
+        doc_type = self._types.get(parent_id)
+        if doc_type and not (meta or {}).get("doc_type"):
+            # A document takes its folder's 書類種別 (seed 001 §3-4, 別表1-1 5(4): api.folders).
+            meta = {**(meta or {}), "doc_type": doc_type}
         blob = await self.cas.adopt(info, uow)
         path = join_path([*parts, name])
         existing = await self.by_path(str(work["id"]), path)

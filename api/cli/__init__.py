@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import click
 
-from api.cli import audit, export, imports, index, jobs, mail, scrub, serve, users, validate
+from api.cli import (
+    audit,
+    bonds,
+    export,
+    imports,
+    index,
+    jobs,
+    mail,
+    scrub,
+    serve,
+    users,
+    validate,
+)
 
 
 @click.group()
@@ -13,7 +25,7 @@ def cli() -> None:
     """Kura (蔵) command line."""
 
 
-for module in (serve, users, index, audit, imports, export, validate, scrub, mail, jobs):
+for module in (serve, users, index, audit, imports, export, validate, scrub, mail, jobs, bonds):
     module.register(cli)
 
 

@@ -7,6 +7,7 @@ string comparison equals time comparison on every record backend.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Annotated, Protocol
 
 from pydantic import BeforeValidator, PlainSerializer
@@ -40,6 +41,22 @@ class FixedClock:
         from datetime import timedelta
 
         self.at = self.at + timedelta(**kwargs)
+
+
+class FileClock:
+    """A clock read from a file holding an ISO time (tests only: the browser tests move the
+    time of a running ``kura serve`` across a bond's opening time). Without the file, or
+    with an unreadable one, it is the system clock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def now(self) -> datetime:
+        try:
+            text = self.path.read_text().strip()
+            return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+        except (OSError, ValueError):
+            return datetime.now(UTC)
 
 
 def to_iso(value: datetime) -> str:

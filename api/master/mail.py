@@ -109,6 +109,23 @@ TEMPLATE_KINDS: dict[str, TemplateKind] = {
         "{user_name} 様\n\n{receiver_name} さんが「{work_title}」の電子納品（{package}）を"
         "受領確認しました。\n\n{url}\n",
     ),
+    # Issue 10 §4 (seed 001 §3-6: the date the collaboration data is erased is reported to
+    # the supervisor in advance; 別表3 12).
+    "handover.erasure_scheduled": TemplateKind(
+        "情報共有データの消去日のお知らせ",
+        _COMMON | {"work_title", "work_number", "erasure_on"},
+        "[{system_name}] 情報共有データの消去日: {work_title}",
+        "{user_name} 様\n\n「{work_title}」の情報共有システム上のデータ（書類、発議書類、掲示板"
+        "など）は {erasure_on} に消去されます。消去したデータは元に戻せません。\n"
+        "必要な書類は消去日までに出力してください。\n\n{url}\n",
+    ),
+    "handover.erasure_reminder": TemplateKind(
+        "情報共有データの消去の事前通知",
+        _COMMON | {"work_title", "work_number", "erasure_on"},
+        "[{system_name}] まもなく情報共有データを消去します: {work_title}",
+        "{user_name} 様\n\n「{work_title}」の情報共有システム上のデータは {erasure_on} に消去"
+        "されます。消去したデータは元に戻せません。\n\n{url}\n",
+    ),
     "bulletin.replied": TemplateKind(
         "掲示板返信の通知",
         _COMMON | {"work_title", "work_number", "post_title", "author_name", "reply_excerpt"},

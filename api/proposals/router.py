@@ -118,6 +118,15 @@ async def new_proposal_values(
     return await ProposalService(container).new_values(subject, work_id, form_id)
 
 
+@router.get("/works/{work_id}/proposals/people")
+async def route_people(
+    container: ContainerDep, subject: SubjectDep, work_id: str
+) -> dict[str, Any]:
+    """The work's members who may be on a route, with names and roles (4(8): the route
+    editor chooses approvers and viewers among them)."""
+    return {"items": await ProposalService(container).people(subject, work_id)}
+
+
 @router.post("/works/{work_id}/proposals", status_code=201)
 async def create_proposal(
     container: ContainerDep, subject: SubjectDep, work_id: str, body: ProposalCreate

@@ -50,6 +50,7 @@ class ProposalCreate(_Model):
     attachments: Bundle = []
     route: Route = []
     copy_from: RefId | None = None
+    copy_attachments: bool = True  # with copy_from: the earlier bundle's files too (3(4))
 
     def body(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")

@@ -3,7 +3,9 @@
 - 3(1) create, edit, delete; 3(2) an error for every missing required field, by the field
   (checked at submission, ``api.workflow.service``; a draft may be incomplete, 3(5));
 - 3(3) the work's basic information fills the form (``sources`` → ``forms.defaults``);
-- 3(4) a new proposal from an earlier one (``copy_from``: title, values, route);
+- 3(4) a new proposal from an earlier one (``copy_from``: title, values, route, and the
+  bundle's files in their order with their pages, as new attachments sharing the content;
+  ``copy_attachments: false`` leaves the files out);
 - 3(5)(6) drafts saved, edited, deleted; 3(7) attachments through the shared attachments;
 - 3(8)-(10) the bundle: files (PDF, Excel, Word, images) in a kept order with chosen pages.
 
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from api.attachments.service import AttachmentService
 from api.errors import Conflict, NotFoundError, ValidationFailed
 from api.kit.ids import new_id
-from api.permissions.policy import OrgKind, Subject
+from api.permissions.policy import OrgKind, Subject, WorkRole
 from api.proposals.access import Access, Loaded
 from api.proposals.form_service import FormService, form_error
 from api.proposals.forms import FormError, check_values, defaults
@@ -33,6 +35,12 @@ if TYPE_CHECKING:
     from api.container import Container
 
 MAX_PAGES_PER_FILE = 2000
+ROLE_LABELS = {
+    "supervisor": "監督員",
+    "inspector": "検査員",
+    "contractor_member": "受注者",
+    "viewer": "閲覧者",
+}
 
 
 def side_of(subject_org_kind: str | None) -> str:
@@ -125,6 +133,41 @@ class ProposalService:
         page = await self.records.find(MEMBERS, Query(where=(Eq("work_id", work_id),), limit=1000))
         return page.items
 
+    async def people(self, subject: Subject | None, work_id: str) -> list[dict[str, Any]]:
+        """Members of the work who may be on a route, approvers first (4(8)): active users,
+        archive readers left out, with their names, organizations and role labels."""
+        from api.proposals.views import user_names
+        from api.workflow.permissions import APPROVER_ROLES
+
+        _, ctx = await self.access.work(subject, work_id)
+        assert subject is not None
+        self.container.policy.require(subject, "proposals.read", ProposalResource(ctx))
+        members = [
+            m for m in await self._members(work_id) if m.get("role") != WorkRole.ARCHIVE_READER
+        ]
+        users = {
+            u["id"]: u
+            for u in await self.records.get_many("users", [str(m["user_id"]) for m in members])
+        }
+        names = await user_names(self.container, list(users))
+        out = []
+        for m in members:
+            user = users.get(str(m["user_id"]))
+            if user is None or user.get("status") != "active":
+                continue
+            role = WorkRole(str(m["role"]))
+            out.append(
+                {
+                    "user_id": user["id"],
+                    "name": names[user["id"]]["name"],
+                    "org_name": names[user["id"]]["org_name"],
+                    "role": role.value,
+                    "role_label": ROLE_LABELS.get(role.value, role.value),
+                    "can_approve": role in APPROVER_ROLES,
+                }
+            )
+        return sorted(out, key=lambda p: (not p["can_approve"], p["org_name"], p["name"]))
+
     async def new_values(
         self, subject: Subject | None, work_id: str, form_id: str
     ) -> dict[str, Any]:
@@ -153,11 +196,17 @@ class ProposalService:
         self, subject: Subject | None, work_id: str, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """A new draft. ``body``: form_id, title, values (None: the form's defaults), importance,
-        requested_answer_date, attachments [{id, pages}], route, copy_from."""
+        requested_answer_date, attachments [{id, pages}], route, copy_from, copy_attachments.
+
+        A copy (3(4)) takes the earlier proposal's bundle too: a proposal is the form *and*
+        the documents bound with it, and the usual reuse (this month's report after last
+        month's, a revised plan) keeps most of them; dropping one is a click, finding and
+        uploading them again is not. The copied files come first, then ``attachments``."""
         work, ctx = await self.access.work(subject, work_id)
         assert subject is not None
         self.container.policy.require(subject, "proposals.create", ProposalResource(ctx))
         content = dict(body)
+        source: Loaded | None = None
         if body.get("copy_from"):
             source = await self.access.proposal(subject, str(body["copy_from"]))
             if source.proposal["work_id"] != work_id:
@@ -181,7 +230,10 @@ class ProposalService:
         if values is None:
             values = defaults(definition, await self.sources(subject, work))
         proposal_id = new_id()
-        bundle = check_bundle(content.get("attachments") or [])
+        bundle = check_bundle(body.get("attachments") or [])
+        copied: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        if source is not None and body.get("copy_attachments", True):
+            copied = await self._bundle_files(source.proposal)
         data = {
             "id": proposal_id,
             "work_id": work_id,
@@ -200,6 +252,18 @@ class ProposalService:
             **({"premeeting_id": str(body["premeeting_id"])} if body.get("premeeting_id") else {}),
         }
         async with self.container.uow() as uow:
+            # Copies of the earlier bundle's files: the same content, counted once more.
+            copies = [
+                await self.attachments.copy(
+                    uow, record, parent_of(proposal_id), work_id=work_id, order=order
+                )
+                for order, (record, _) in enumerate(copied)
+            ]
+            bundle = [
+                {"id": copy["id"], "pages": item.get("pages")}
+                for copy, (_, item) in zip(copies, copied, strict=True)
+            ] + bundle
+            data["attachments"] = bundle
             await self.attachments.link(
                 uow, subject, [a["id"] for a in bundle], parent_of(proposal_id), work_id=work_id
             )
@@ -215,6 +279,19 @@ class ProposalService:
                 },
             )
         return stored
+
+    async def _bundle_files(
+        self, proposal: Mapping[str, Any]
+    ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """The files of a proposal's bundle in its order, with the bundle item (pages)."""
+        linked = {
+            a["id"]: a for a in await self.attachments.of_parent(parent_of(str(proposal["id"])))
+        }
+        return [
+            (linked[item["id"]], dict(item))
+            for item in proposal.get("attachments") or []
+            if item["id"] in linked
+        ]
 
     async def edit(
         self, subject: Subject | None, proposal_id: str, body: Mapping[str, Any]

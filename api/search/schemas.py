@@ -50,7 +50,7 @@ class SearchParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     q: Annotated[str, Field(max_length=200)] | None = None
-    type: Literal["work", "file", "post", "reply"] | None = None
+    type: Literal["work", "file", "post", "reply", "proposal"] | None = None
     category: list[Keyword] = []
     business_type: list[Keyword] = []
     doc_class: list[Keyword] = []

@@ -93,6 +93,33 @@ class DelegationService:
             out.update({d["id"]: d for d in page.items})
         return sorted(out.values(), key=lambda d: str(d["starts_at"]))
 
+    async def names(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        """``users`` (id → name, organization) and ``works`` (id → title) the delegations name;
+        the subject gave or received each of them, so they know these already."""
+        from api.proposals.views import user_names
+
+        ids = [str(d[k]) for d in items for k in ("principal_id", "deputy_id", "created_by")]
+        works = await self.records.get_many(
+            "works", sorted({str(d["work_id"]) for d in items if d.get("work_id")})
+        )
+        return {
+            "users": await user_names(self.container, ids),
+            "works": {w["id"]: str(w.get("title") or "") for w in works},
+        }
+
+    async def candidates(self, subject: Subject | None) -> list[dict[str, str]]:
+        """Active users of the subject's organization other than themself, by name: who may be
+        named deputy (the deputy is of the same organization, 4(21))."""
+        if subject is None:
+            raise NotAuthenticated()
+        if subject.is_operator or not subject.org_id:
+            raise Forbidden("代理者を設定できるのは発注者・受注者の利用者です。")
+        out: list[dict[str, str]] = []
+        async for user in self.records.scan("users", (Eq("org_id", subject.org_id),)):
+            if user["id"] != subject.user_id and user.get("status") == "active":
+                out.append({"id": str(user["id"]), "name": str(user.get("name") or "")})
+        return sorted(out, key=lambda u: u["name"])
+
     async def create(self, subject: Subject | None, body: Mapping[str, Any]) -> dict[str, Any]:
         if subject is None:
             raise NotAuthenticated()

@@ -42,8 +42,10 @@ async def notify(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any],
     event: Mapping[str, Any],
+    work: Mapping[str, Any] | None = None,
 ) -> int:
-    """Notify for one stored event; returns how many notifications were made."""
+    """Notify for one stored event; returns how many notifications were made. ``work``: the
+    proposal's work when the caller has loaded it already (saves a read per transition)."""
     kind = machine.E(event["kind"])
     recipients: dict[str, set[str]] = {}
 
@@ -78,7 +80,8 @@ async def notify(
         )
     if not recipients:
         return 0
-    work = await uow.records.get("works", str(after["work_id"])) or {}
+    if work is None or work.get("id") != after["work_id"]:
+        work = await uow.records.get("works", str(after["work_id"])) or {}
     names = {
         u["id"]: u for u in await uow.records.get_many("users", sorted({actor.user_id, proposer}))
     }

@@ -138,8 +138,13 @@ async def list_templates(
     subject: SubjectDep,
     work_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
-    """Saved routes of the subject's organization and of ``work_id`` (4(8))."""
-    return {"items": await RouteTemplateService(container).templates(subject, work_id)}
+    """Saved routes of the subject's organization and of ``work_id`` (4(8)), with the names
+    of the people they name."""
+    from api.proposals.views import user_names
+
+    items = await RouteTemplateService(container).templates(subject, work_id)
+    ids = [a for t in items for step in t["steps"] for a in step["assignees"]]
+    return {"items": items, "users": await user_names(container, ids)}
 
 
 @router.post("/route-templates", status_code=201)
@@ -160,8 +165,17 @@ async def delete_template(
 
 @router.get("/delegations")
 async def list_delegations(container: ContainerDep, subject: SubjectDep) -> dict[str, Any]:
-    """Delegations the subject gave or received, current and future (4(21))."""
-    return {"items": await DelegationService(container).mine(subject)}
+    """Delegations the subject gave or received, current and future (4(21)), with the names
+    of the people and works they name."""
+    service = DelegationService(container)
+    items = await service.mine(subject)
+    return {"items": items, **await service.names(items)}
+
+
+@router.get("/delegations/candidates")
+async def delegation_candidates(container: ContainerDep, subject: SubjectDep) -> dict[str, Any]:
+    """Who may be named deputy: the active users of the subject's organization (4(21))."""
+    return {"items": await DelegationService(container).candidates(subject)}
 
 
 @router.post("/delegations", status_code=201)

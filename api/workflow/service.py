@@ -80,7 +80,7 @@ class WorkflowService:
                 expected_version=int(before["version"]),
                 extra=extra,
             )
-            await notify(self.container, uow, subject, before, stored, event)
+            await notify(self.container, uow, subject, before, stored, event, loaded.work)
         return stored
 
     async def _acting(
@@ -200,7 +200,7 @@ class WorkflowService:
                 extra=extra,
             )
             await uow.records.insert(REVISIONS, self._revision(stored, linked, event))
-            await notify(self.container, uow, subject, proposal, stored, event)
+            await notify(self.container, uow, subject, proposal, stored, event, loaded.work)
         return stored
 
     @staticmethod

@@ -215,7 +215,8 @@ class Lifecycle:
                 detail={
                     "nodes": len(nodes),
                     "retention_until": work.get("retention_until"),
-                    "records": {name: len(items) for name, items in owned.items()},
+                    # modules register their collections; only those holding records are named
+                    "records": {name: len(items) for name, items in owned.items() if items},
                 },
             )
             uow.unindex(work_id)

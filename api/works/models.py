@@ -8,6 +8,7 @@ Stored shape (collection ``works``)::
     {id, version, kind, title, number, orderer_org_id, office_id, contractor_org_ids: [...],
      location: {address, municipality_code, lat, lon}, period_start, period_end (YYYY-MM-DD),
      business_type, category, planned_price, contract_price, bid_opening_at (fixed-width UTC),
+     bid_amount, award_price (computed), low_bid, contract_date, resolution_date,
      status, created_by, created_at, updated_at, acl: [principal, ...]}
 
 ``acl`` is denormalised from the memberships (see ``api.works.indexing``) so the record store
@@ -114,6 +115,13 @@ def normalize_municipality_code(value: str) -> str:
     if len(value) == 6 and int(value[5]) != municipality_check_digit(code5):
         raise ValueError("市区町村コードの検査数字が正しくありません。")
     return code5
+
+
+def award_price(bid_amount: int) -> int:
+    """落札価格: the amount on the bid plus 100分の10 of it, fractions of a yen cut off
+    (seed 003 公告 共通事項 1(2)). Integer arithmetic, so no float rounding: 1,190,001 yen
+    bid -> 1,309,001 yen (1,309,001.1 truncated)."""
+    return bid_amount * 110 // 100
 
 
 _BUSINESS_TYPE_CODES: frozenset[str] = frozenset(code for code, _name in BUSINESS_TYPES)

@@ -57,6 +57,11 @@ class WorkCreate(_Model):
     planned_price: Price | None = None
     contract_price: Price | None = None
     bid_opening_at: UtcDateTime | None = None
+    # The contract security check (api.bonds.security, seed 003 共通事項 21, 1(2)):
+    bid_amount: Price | None = None  # 入札書に記載された金額 (tax excluded)
+    low_bid: bool | None = None  # 低価格入札者 (security 3/10)
+    contract_date: date | None = None  # 契約締結の日
+    resolution_date: date | None = None  # 議会の議決の日 (when the contract needs one)
 
 
 class WorkUpdate(_Model):
@@ -76,6 +81,10 @@ class WorkUpdate(_Model):
     planned_price: Price | None = None
     contract_price: Price | None = None
     bid_opening_at: UtcDateTime | None = None
+    bid_amount: Price | None = None
+    low_bid: bool | None = None
+    contract_date: date | None = None
+    resolution_date: date | None = None
 
 
 class LegalHoldRead(BaseModel):
@@ -101,6 +110,12 @@ class WorkRead(BaseModel):
     planned_price: int | None = None
     contract_price: int | None = None
     bid_opening_at: UtcDateTime | None = None
+    bid_amount: int | None = None
+    # 落札価格 = the bid plus 10/100, yen truncated (seed 003 共通事項 1(2)); computed
+    award_price: int | None = None
+    low_bid: bool | None = None
+    contract_date: IsoDate | None = None
+    resolution_date: IsoDate | None = None
     status: WorkStatus
     created_by: str
     created_at: UtcDateTime

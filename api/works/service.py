@@ -39,6 +39,7 @@ from api.works.models import (
     NEXT_STATUS,
     WORKS,
     WorkStatus,
+    award_price,
     business_type_codes,
     member_id,
 )
@@ -198,6 +199,8 @@ class WorkService:
             if value is not None:
                 work[name] = value
         work.setdefault("contractor_org_ids", [])
+        if work.get("bid_amount") is not None:
+            work["award_price"] = award_price(int(work["bid_amount"]))
         work.update(status=WorkStatus.REGISTERED.value, created_by=subject.user_id, created_at=now)
         work["updated_at"] = now
         await self._check_refs(work)
@@ -233,6 +236,9 @@ class WorkService:
             if value is None and name in _REQUIRED:
                 raise ValidationFailed(f"{name} は削除できません。")
             changes[name] = self._stored(name, value)
+        if "bid_amount" in changes:
+            bid = changes["bid_amount"]
+            changes["award_price"] = award_price(int(bid)) if bid is not None else None
         merged = {**work, **{k: v for k, v in changes.items() if v is not None}}
         check = {k: merged.get(k) for k in ("period_start", "period_end")}
         check["business_type"] = changes.get("business_type")

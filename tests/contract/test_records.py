@@ -637,6 +637,50 @@ async def test_sqlite_filtered_sorted_page_uses_index(tmp_path: Path) -> None:
         await store.close()
 
 
+async def test_sqlite_statistics_follow_growth(tmp_path: Path) -> None:
+    """A filter matching most rows through a long ``In`` list walks the sort index once the
+    store has statistics (taken when the collection reached 1,000 rows), in connections
+    opened before as well; without them SQLite reads every match and sorts it."""
+    from storage.records.sqlite import SqliteRecordStore
+
+    store = SqliteRecordStore(tmp_path / "stats.sqlite3")
+    rng = random.Random(3)
+    orgs = [f"org{i:03d}" for i in range(100)]
+
+    def batch(start: int, n: int) -> list[Record]:
+        return [
+            {
+                "id": f"r{i:06d}",
+                "orderer_org_id": rng.choice(orgs),
+                "period_start": ts(rng.randrange(300), rng.randrange(3)),
+            }
+            for i in range(start, start + n)
+        ]
+
+    try:
+        await store.ensure_indexes(
+            C,
+            [
+                IndexSpec((("orderer_org_id", 1), ("price", 1))),
+                IndexSpec((("period_start", 1),)),
+            ],
+        )
+        await store.insert_many(C, batch(0, 900))
+        query = Query(where=(In("orderer_org_id", tuple(orgs)),), sort=(("period_start", 1),))
+        before = " ".join(await store.explain(C, query))  # a reader connection opens here
+        assert "TEMP B-TREE" in before  # no statistics yet: a small collection stays as is
+        await store.insert_many(C, batch(900, 300))
+        after = " ".join(await store.explain(C, query))
+        assert "USING INDEX ix_works__period_start" in after
+        assert "TEMP B-TREE" not in after
+        page = await store.find(C, query)
+        assert [r["period_start"] for r in page.items] == sorted(
+            r["period_start"] for r in page.items
+        )
+    finally:
+        await store.close()
+
+
 async def test_sqlite_locked_database_is_backend_unavailable(tmp_path: Path) -> None:
     import sqlite3
 

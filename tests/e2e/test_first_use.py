@@ -1,7 +1,7 @@
 """First use (issue 8 §3 item 9): on a new installation the operator's first page says what to
 do first (an organization, a user, a work), each step marked done as it is; a contractor
-lands on the home page listing their works; an empty list says why it is empty; a page that does not exist offers
-a way back. Runs on a stack of its own (a fresh installation)."""
+lands on the home page listing their works; an empty list says why it is empty; a page that
+does not exist offers a way back. Runs on a stack of its own (a fresh installation)."""
 
 from __future__ import annotations
 

@@ -166,6 +166,27 @@ def test_bundle_keeps_the_chosen_order_and_numbers_every_page(renderer: PdfRende
     assert sizes[1] == (842.0, 595.0)
 
 
+def test_a_long_bundle_is_numbered_across_the_overlays_parts(renderer: PdfRenderer) -> None:
+    """3(10): a bundle longer than one overlay part (``OVERLAY_CHUNK`` pages) is numbered
+    1..N without a gap or a restart where one part of the numbers ends and the next begins."""
+    from api.pdf.bundle import OVERLAY_CHUNK
+
+    total = 2 * OVERLAY_CHUNK + 7
+    sizes = [(842.0, 595.0) if i % 2 else (595.0, 842.0) for i in range(total)]
+    parts = [BundlePart(_blank(1, size), f"p{i}") for i, size in enumerate(sizes)]
+    out = bundle_sync(renderer, parts, label="No.")
+    pages = text_of(out)
+    assert len(pages) == total
+    for i, text in enumerate(pages, 1):
+        assert f"No. {i} / {total}" in text, (i, text)
+        assert text.count(f"/ {total}") == 1
+    got = [
+        (float(p.mediabox.width), float(p.mediabox.height))
+        for p in PdfReader(io.BytesIO(out)).pages
+    ]
+    assert got == sizes
+
+
 def test_bundle_refuses_bad_parts_naming_them(renderer: PdfRenderer) -> None:
     good = _blank(2)
     with pytest.raises(BundleError) as exc:
@@ -185,3 +206,39 @@ def test_bundle_refuses_bad_parts_naming_them(renderer: PdfRenderer) -> None:
     with pytest.raises(BundleError) as exc:
         bundle_sync(renderer, [BundlePart(buf.getvalue(), "locked.pdf")])
     assert "パスワード" in str(exc.value)
+
+
+def test_one_compiler_serves_every_template_with_the_same_output(renderer: PdfRenderer) -> None:
+    """The fonts are loaded once per process, not once per template (their bulk is the
+    memory of a compiler): a template compiled after another prints what a renderer of its
+    own prints, byte for byte."""
+    numbers = {"sizes": [[595.0, 842.0]] * 3, "label": "No.1"}
+    first = renderer.render_sync(DOCUMENT, DATA)
+    overlay = renderer.render_sync("pdf/templates/page_numbers.typ", numbers)
+    again = renderer.render_sync(DOCUMENT, DATA)
+    assert first == again
+    assert overlay == PdfRenderer().render_sync("pdf/templates/page_numbers.typ", numbers)
+    assert text_of(overlay)[2].strip().endswith("3 / 3")
+
+
+def test_malloc_arenas_are_capped_unless_the_operator_set_them() -> None:
+    """api.kit.memory: two glibc arenas for a printing process (Typst's threads would keep
+    one each); an operator's MALLOC_ARENA_MAX is left alone."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from api.kit.memory import cap_malloc_arenas as c; print(c(), c())"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["True", "True"]
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "MALLOC_ARENA_MAX": "4"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.split() == ["False", "False"]

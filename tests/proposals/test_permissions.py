@@ -62,6 +62,7 @@ ROWS = [
         allowed="builder",
         denied="viewer",
     ),
+    Row("GET", "/works/{work}/proposals/people", allowed="builder", refused=404),
     Row(
         "POST",
         "/works/{work}/proposals",
@@ -262,6 +263,14 @@ ROWS = [
         denied=None,
         other_status=200,
         hidden="delegation",
+    ),
+    Row(
+        "GET",
+        "/delegations/candidates",
+        allowed="supervisor",
+        denied=None,
+        other_status=200,
+        hidden="manager",
     ),
     Row(
         "POST",

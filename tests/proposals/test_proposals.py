@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
 from api.config import Settings
 from api.proposals.printing import Printing
+from storage.query import Query
 from tests.proposals.harness import (
     BUILDER,
     BUILDER2,
     CHIEF,
+    CORRECTOR,
     NOBODY,
     OPERATOR,
     STRANGER,
@@ -184,6 +187,79 @@ async def test_new_from_an_earlier_proposal(h: Harness) -> None:
         BUILDER, "POST", f"/api/v1/works/{other['id']}/proposals", json={"copy_from": first["id"]}
     )
     assert r.status_code == 400
+
+
+async def test_a_copy_takes_the_bundle_as_new_attachments(h: Harness) -> None:
+    """3(4): a new proposal from an earlier one takes its bundle too (same files, order and
+    pages) as attachments of its own, sharing the content; the earlier proposal keeps its
+    files when the copy lets one go; ``copy_attachments: false`` leaves them out."""
+    work = await h.work()
+    pdf = await h.upload(
+        BUILDER, work["id"], "交通量調査.pdf", pdf_pages("P1", "P2", "P3"), "application/pdf"
+    )
+    sheet = await h.upload(
+        BUILDER,
+        work["id"],
+        "数量表.xlsx",
+        xlsx_book(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    first = await h.draft(work["id"], attachments=[{"id": sheet}, {"id": pdf, "pages": [3, 1]}])
+    extra = await h.upload(BUILDER, work["id"], "追加.pdf", pdf_pages("EXTRA"), "application/pdf")
+    copy = await h.ok(
+        BUILDER,
+        "POST",
+        f"/works/{work['id']}/proposals",
+        201,
+        json={"copy_from": first["id"], "attachments": [{"id": extra}]},
+    )
+    ids = [a["id"] for a in copy["attachments"]]
+    assert len(ids) == 3
+    assert not {sheet, pdf} & set(ids)
+    assert [a["pages"] for a in copy["attachments"]] == [None, [3, 1], None]
+    seen = await h.get(BUILDER, copy["id"])
+    assert [f["name"] for f in seen["bundle"]] == ["数量表.xlsx", "交通量調査.pdf", "追加.pdf"]
+    originals = {a["id"]: a for a in await h.container.records.get_many("attachments", [pdf])}
+    copied = await h.container.records.get("attachments", ids[1])
+    assert copied is not None
+    assert copied["sha256"] == originals[pdf]["sha256"]
+    assert copied["parent"] == f"proposals/{copy['id']}"
+    blob = await h.container.records.get("blobs", copied["sha256"])
+    assert blob is not None
+    assert blob["refs"] == 2
+    # The copy's printed bundle has the same pages in the same order.
+    r = await h.call(BUILDER, "GET", f"/api/v1/proposals/{copy['id']}/pdf")
+    text = [p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages]
+    first_p3 = next(i for i, t in enumerate(text) if "P3" in t)
+    assert first_p3 < next(i for i, t in enumerate(text) if "P1" in t)
+    # Dropping the copied file from the copy leaves the earlier proposal's file alone.
+    await h.ok(
+        BUILDER,
+        "PATCH",
+        f"/proposals/{copy['id']}",
+        json={"version": copy["version"], "attachments": [{"id": ids[0]}]},
+    )
+    assert await h.container.records.get("attachments", pdf) is not None
+    blob = await h.container.records.get("blobs", copied["sha256"])
+    assert blob is not None
+    assert blob["refs"] == 1
+    r = await h.call(BUILDER, "GET", f"/api/v1/attachments/{pdf}/content")
+    assert r.status_code == 200
+    # Without the files.
+    bare = await h.ok(
+        BUILDER,
+        "POST",
+        f"/works/{work['id']}/proposals",
+        201,
+        json={"copy_from": first["id"], "copy_attachments": False},
+    )
+    assert bare["attachments"] == []
+    # A reader of the copy who cannot read the earlier draft never reaches its files: the
+    # earlier draft is the proposer's alone, so another contractor cannot copy it.
+    r = await h.call(
+        BUILDER2, "POST", f"/api/v1/works/{work['id']}/proposals", json={"copy_from": first["id"]}
+    )
+    assert r.status_code == 404
 
 
 async def test_a_proposal_keeps_its_form_version(h: Harness) -> None:
@@ -403,3 +479,101 @@ async def test_lists_across_works_and_the_inbox_agree(h: Harness) -> None:
     rest = await h.ok(SUP, "GET", f"/proposals?limit=3&sort=title&cursor={paged['next_cursor']}")
     assert len(paged["items"]) == 3
     assert len(rest["items"]) == 1
+
+
+async def test_lists_merge_what_the_reader_may_see_in_order(h: Harness) -> None:
+    """4(5)-(7): a list is the union of the submitted proposals of the reader's works, those
+    of the works their organization orders (organization-wide readers) and their own drafts
+    never submitted, merged in the chosen order; the cursor resumes all of them, no row twice
+    and none missing; another proposer's draft never appears (3(5))."""
+    works = [await h.work(title=f"道路改良工事 第{i}工区") for i in (1, 2)]
+    titles = {"a": 0, "b": 1, "d": 1, "e": 0}
+    for title, w in titles.items():
+        draft = await h.draft(works[w]["id"], title=title)
+        await h.act(BUILDER, draft["id"], "submit", route=route(("approve", [SUP])))
+    await h.draft(works[0]["id"], title="c")  # BUILDER's own draft
+    await h.draft(works[1]["id"], subject=BUILDER2, title="f")  # someone else's
+
+    async def walk(who: object, order: str) -> list[str]:
+        seen: list[str] = []
+        cursor = ""
+        while True:
+            page = await h.ok(
+                who,  # type: ignore[arg-type]
+                "GET",
+                f"/proposals?sort=title&order={order}&limit=2"
+                + (f"&cursor={cursor}" if cursor else ""),
+            )
+            seen += [row["title"] for row in page["items"]]
+            if not page["next_cursor"]:
+                return seen
+            cursor = page["next_cursor"]
+
+    assert await walk(BUILDER, "asc") == ["a", "b", "c", "d", "e"]
+    assert await walk(BUILDER, "desc") == ["e", "d", "c", "b", "a"]
+    assert await walk(CORRECTOR, "asc") == ["a", "b", "d", "e"]  # org-wide, no membership
+    assert await walk(SUP, "asc") == ["a", "b", "d", "e"]
+    assert await walk(BUILDER2, "asc") == ["a", "b", "d", "e", "f"]
+    states = await h.ok(BUILDER, "GET", "/proposals?state=draft&sort=title")
+    assert [row["title"] for row in states["items"]] == ["c"]
+    one = await h.ok(BUILDER, "GET", f"/proposals?work={works[0]['id']}&sort=title&order=asc")
+    assert [row["title"] for row in one["items"]] == ["a", "c", "e"]
+
+
+async def test_a_page_over_a_few_chosen_works_keeps_the_order_however_rows_spread(
+    h: Harness,
+) -> None:
+    """4(5)(7): the list over chosen works asks each work's sub-query for a share of the page
+    first and the rest only when needed; whether one work holds (nearly) the whole page or the
+    rows interleave, every page is in order, no row twice and none missing."""
+    works = [await h.work(title=f"道路改良工事 第{i}工区") for i in range(4)]
+    plan = (
+        [(0, f"a{n:02d}") for n in range(22)]  # work 0 holds the first page (ascending)
+        + [(1, "a01w1"), (1, "a11w1")]  # interleaved with work 0
+        + [(w, f"b{n}w{w}") for w in (2, 3) for n in range(3)]  # first when descending
+    )
+    titles: list[str] = []
+    for w, title in plan:
+        draft = await h.draft(works[w]["id"], title=title)
+        await h.act(BUILDER, draft["id"], "submit", route=route(("approve", [SUP])))
+        titles.append(title)
+    chosen = "".join(f"&work={w['id']}" for w in works)
+
+    async def walk(order: str, limit: int) -> list[list[str]]:
+        pages: list[list[str]] = []
+        cursor = ""
+        while True:
+            page = await h.ok(
+                SUP,
+                "GET",
+                f"/proposals?sort=title&order={order}&limit={limit}{chosen}"
+                + (f"&cursor={cursor}" if cursor else ""),
+            )
+            pages.append([row["title"] for row in page["items"]])
+            if not page["next_cursor"]:
+                return pages
+            cursor = page["next_cursor"]
+
+    expected = sorted(titles)  # code point order, as the store compares strings
+    asked: list[int] = []
+    find = h.container.records.find
+
+    async def spy(collection: str, query: Query) -> Any:
+        if collection == "proposals":
+            asked.append(query.limit)
+        return await find(collection, query)
+
+    h.container.records.find = spy  # type: ignore[method-assign]
+    try:
+        for limit in (20, 7):
+            for order, want in (("asc", expected), ("desc", expected[::-1])):
+                pages = await walk(order, limit)
+                assert [t for p in pages for t in p] == want, (order, limit)
+                assert all(len(p) == limit for p in pages[:-1])
+        asked.clear()
+        first = await h.ok(SUP, "GET", f"/proposals?sort=title&order=asc&limit=20{chosen}")
+    finally:
+        h.container.records.find = find  # type: ignore[method-assign]
+    assert [row["title"] for row in first["items"]] == expected[:20]
+    # Four works and the reader's own drafts: a share of 10 each, then work 0 again in full.
+    assert asked == [10] * 5 + [20]

@@ -82,6 +82,9 @@ declare namespace Kura {
     type?: string;
     msg?: string;
     ctx?: Record<string, unknown>;
+    /** A service's rule (400): the field it names and its Japanese message. */
+    field?: string;
+    message?: string;
   }
 
   /** api/users/schemas.py UserRead. */
@@ -415,6 +418,132 @@ declare namespace Kura {
     created_at: string;
     revoked_at?: string | null;
     url?: string | null;
+  }
+}
+
+declare namespace Kura {
+  // ---- bonds (api/bonds/schemas.py) --------------------------------------------------------
+
+  /** BondRead: ``view`` "existence" leaves every content field null (sealed, or no key). */
+  interface Bond {
+    id: string;
+    view: "existence" | "full";
+    sealed: boolean;
+    kind: string;
+    kind_label: string;
+    origin: string;
+    state: string;
+    opening_at: string | null;
+    obligor_org_id: string | null;
+    obligor_name: string;
+    obligee_org_id: string | null;
+    obligee_name: string;
+    work_id: string | null;
+    work_number: string;
+    work_title: string;
+    version: number | null;
+    revision: number | null;
+    issuer_name: string | null;
+    certificate_no: string | null;
+    amount: number | null;
+    contract_amount: number | null;
+    period_start: string | null;
+    period_end: string | null;
+    claim_deadline: string | null;
+    premium: number | null;
+    premium_difference: number | null;
+    conditions: string | null;
+    issued_on: string | null;
+    paid_on: string | null;
+    receipt_ids?: string[] | null;
+    key_state: string | null;
+    deleted_reason: string | null;
+    created_at: string | null;
+    debt: { outstanding: number; bonds: number } | null;
+    can: { update: boolean; delete: boolean; sign: boolean; download_key: boolean; open: boolean };
+  }
+
+  /** OpenResult: POST /bonds/open. */
+  interface BondOpened {
+    bond: Bond;
+    key: {
+      valid: boolean;
+      revision: number;
+      issued_at: string;
+      issuer_name: string;
+      certificate_subject: string;
+      certificate_id: string;
+      custody: "issuer" | "kura";
+      sealed_until: string | null;
+    };
+  }
+
+  interface BondRevision {
+    revision: number;
+    event: string;
+    event_label: string;
+    at: string;
+    by_name: string;
+    amount: number | null;
+    premium: number | null;
+    premium_difference: number | null;
+    opening_at: string | null;
+  }
+
+  interface BondCertificate {
+    id: string;
+    subject: string;
+    issuer: string;
+    serial: string;
+    not_before: string;
+    not_after: string;
+    algorithm: string;
+    custody: "issuer" | "kura";
+    state: "active" | "retired";
+    registered_at: string;
+  }
+
+  interface BalanceRow {
+    id: string;
+    kind_label: string;
+    origin: string;
+    state: string;
+    issuer_name: string;
+    certificate_no: string;
+    obligor_name: string;
+    work_title: string;
+    amount: number | null;
+    period_start: string | null;
+    period_end: string | null;
+    outstanding: number;
+  }
+
+  interface BalanceSummary {
+    on: string;
+    scope: "issuer" | "orderer";
+    total: number;
+    issuers: { issuer_org_id?: string; issuer_name: string; outstanding: number }[];
+    bonds: BalanceRow[];
+  }
+
+  interface BalanceHistory {
+    dates: string[];
+    series: { key: string; name: string; values: number[] }[];
+  }
+
+  interface SecurityCheck {
+    passed: boolean;
+    reasons: string[];
+    price: number | null;
+    low_bid: boolean;
+    ratio: string;
+    required_amount: number | null;
+    due_date: string | null;
+    work_title: string;
+    bid_amount: number | null;
+    award_price: number | null;
+    contract_price: number | null;
+    securities: (Bond & { counted: boolean })[];
   }
 }
 

@@ -178,6 +178,9 @@ export const api = {
  */
 function validationMessage(e) {
   const type = String(e.type || "");
+  // The project's own validators (api/kit/text.py) raise Japanese messages: shown as written.
+  const own = type === "value_error" ? String(e.msg || "").replace(/^Value error, /, "") : "";
+  if (own && /[^ -~]/.test(own)) return own;
   const ctx = e.ctx || {};
   const key = `validation.${type}`;
   const msg = t(key, ctx);
@@ -194,6 +197,11 @@ function fieldErrors(p) {
   /** @type {Map<string, string>} */
   const out = new Map();
   for (const e of p.errors || []) {
+    // A rule of the service naming its field (400 validation_failed: `{field, message}`).
+    if (e.field && e.message) {
+      if (!out.has(e.field)) out.set(e.field, e.message);
+      continue;
+    }
     const loc = (e.loc || []).filter((x) => x !== "body" && x !== "query" && x !== "path");
     const name = loc.length ? String(loc[0]) : "";
     if (!out.has(name)) out.set(name, validationMessage(e));

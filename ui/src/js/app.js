@@ -84,6 +84,29 @@ export async function refreshBell() {
   }
   const el = document.querySelector("[data-testid=nav-bell]");
   if (el) el.replaceWith(bell());
+  void refreshInbox();
+}
+
+/** @type {number | null} */
+let waiting = null;
+
+/** Reload the count of the header's 承認待ち (what waits for me, GET /proposals/inbox/count). */
+export async function refreshInbox() {
+  if (!current || current.password_change_required || !canSee("/inbox", current)) return;
+  try {
+    const res = await api.get("/proposals/inbox/count", undefined, { quiet401: true });
+    waiting = Number(res.count) || 0;
+  } catch {
+    return;
+  }
+  const el = document.querySelector("[data-testid=nav-inbox-count]");
+  if (el) el.replaceWith(inboxCount());
+}
+
+/** The count beside 承認待ち (hidden at zero). */
+function inboxCount() {
+  const n = waiting || 0;
+  return h("span", { class: "nav-count", "data-testid": "nav-inbox-count", hidden: !n }, n > 99 ? "99+" : String(n), h("span", { class: "sr-only" }, t("nav.inbox_unit")));
 }
 
 /**
@@ -112,6 +135,8 @@ const NAV = [
   { pattern: "/search", hash: "#/search", key: "nav.search", testid: "nav-search" },
   { pattern: "/works", hash: "#/works", key: "nav.works", testid: "nav-works" },
   { pattern: "/calendar", hash: "#/calendar", key: "nav.calendar", testid: "nav-calendar" },
+  { pattern: "/inbox", hash: "#/inbox", key: "nav.inbox", testid: "nav-inbox" },
+  { pattern: "/bonds", hash: "#/bonds", key: "nav.bonds", testid: "nav-bonds" },
   { pattern: "/billing", hash: "#/billing", key: "nav.billing", testid: "nav-billing" },
   { pattern: "/admin", hash: "#/admin", key: "nav.admin", testid: "nav-admin" },
 ];
@@ -146,6 +171,7 @@ function drawHeader() {
                     "aria-current": here === n.pattern || here.startsWith(`${n.pattern}/`) ? "page" : null,
                   },
                   t(n.key),
+                  n.testid === "nav-inbox" ? inboxCount() : null,
                 ),
               ),
             ),

@@ -17,8 +17,14 @@ import pagesJa from "./i18n/pages.ja.js";
 import pagesEn from "./i18n/pages.en.js";
 import schedulesJa from "./i18n/schedules.ja.js";
 import schedulesEn from "./i18n/schedules.en.js";
+import collabJa from "./i18n/collab.ja.js";
+import collabEn from "./i18n/collab.en.js";
+import bondsJa from "./i18n/bonds.ja.js";
+import bondsEn from "./i18n/bonds.en.js";
 import boardJa from "./i18n/board.ja.js";
 import boardEn from "./i18n/board.en.js";
+import proposalsJa from "./i18n/proposals.ja.js";
+import proposalsEn from "./i18n/proposals.en.js";
 import billingJa from "./i18n/billing.ja.js";
 import billingEn from "./i18n/billing.en.js";
 
@@ -32,8 +38,14 @@ const AREAS = [
   [en, pagesEn],
   [ja, schedulesJa],
   [en, schedulesEn],
+  [ja, collabJa],
+  [en, collabEn],
+  [ja, bondsJa],
+  [en, bondsEn],
   [ja, boardJa],
   [en, boardEn],
+  [ja, proposalsJa],
+  [en, proposalsEn],
   [ja, billingJa],
   [en, billingEn],
 ];

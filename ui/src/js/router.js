@@ -15,15 +15,22 @@
 //   #/view?ids=a,b  #/upload/<workId>  #/admin  #/admin/users  #/admin/orgs  #/admin/grants
 //   #/admin/master  #/admin/audit  #/admin/mail  #/notifications  #/settings/notifications
 //   #/calendar?work=<id>&view=<view>&date=<YYYY-MM-DD>
+//   #/folders/<workId>[/<folderId>]  #/inspection/<workId>  #/handover/<workId>  #/admin/collab
+//   #/bonds  #/bonds/<id>  #/bonds/new[?carry=<id>]  #/bonds/open  #/bonds/certificates
+//   #/bonds/balances  #/bonds/security?work=<id>
 //   #/home (the landing page)  #/board  #/works/<id>/board  #/works/<id>/board/<postId>
-//   #/groups  #/groups/<id>  #/billing?tab=<tab>
+//   #/groups  #/groups/<id>
+//   #/proposals  #/proposals/<id>[?tab=history]  #/proposals/<id>/edit  #/inbox  #/delegations
+//   #/works/<id>/proposals  #/works/<id>/proposals/new[?form=<id>|?copy=<id>]
+//   #/works/<id>/premeetings  #/premeetings/<id>  #/admin/proposal-forms[/<id>|/new]
+//   #/billing?tab=<tab>
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
 //   navigate("#/works/123")            // or navigate("/works/123")
 //   href("/browse", workId, nodeId)    // "#/browse/<workId>/<nodeId>" (parts URI-encoded)
 
-export const ADMIN_GRANTS = ["users.manage", "grants.manage", "master.manage", "audit.read"];
+export const ADMIN_GRANTS = ["users.manage", "grants.manage", "master.manage", "audit.read", "proposals.forms"];
 // The admin landing page is also shown to operators for the sections only they have (送信メール).
 
 /** @typedef {Kura.Session | null | undefined} MaybeSession */
@@ -41,6 +48,8 @@ const isOperator = (s) => Boolean(s) && s?.org_kind === "operator";
 const hasGrant = (s, g) => Boolean(s) && (isOperator(s) || (s?.grants || []).includes(g));
 /** @type {(s: MaybeSession) => boolean} */
 const signedIn = (s) => Boolean(s) && !s?.password_change_required;
+/** @type {(s: MaybeSession) => boolean} the sides of the bond flows (operators read none) */
+const bondSide = (s) => ["issuer", "contractor", "orderer"].includes(String(s?.org_kind)) && (s?.grants || []).some((g) => g.startsWith("bonds."));
 
 /** @type {Route[]} */
 export const routes = [
@@ -69,6 +78,31 @@ export const routes = [
   { pattern: "/notifications", page: "notifications", can: signedIn },
   { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
   { pattern: "/calendar", page: "calendar", can: signedIn },
+  { pattern: "/proposals", page: "proposals", can: signedIn },
+  { pattern: "/proposals/:id", page: "proposal", can: signedIn },
+  { pattern: "/proposals/:id/edit", page: "proposal-edit", can: signedIn },
+  { pattern: "/works/:id/proposals", page: "proposals", can: signedIn },
+  { pattern: "/works/:id/proposals/new", page: "proposal-new", can: signedIn },
+  { pattern: "/works/:id/premeetings", page: "premeetings", can: signedIn },
+  { pattern: "/premeetings/:id", page: "premeeting", can: signedIn },
+  { pattern: "/inbox", page: "inbox", can: (s) => signedIn(s) && !isOperator(s) },
+  { pattern: "/delegations", page: "delegations", can: (s) => signedIn(s) && !isOperator(s) },
+  { pattern: "/admin/proposal-forms", page: "admin-forms", can: (s) => signedIn(s) && hasGrant(s, "proposals.forms") },
+  { pattern: "/admin/proposal-forms/:id", page: "admin-forms", can: (s) => signedIn(s) && hasGrant(s, "proposals.forms") },
+  // 書類管理, 電子検査, 電子納品・移管 (issue 10 §3-4), and the orderer's settings of them
+  { pattern: "/folders/:workId", page: "folders", can: signedIn },
+  { pattern: "/folders/:workId/:folderId", page: "folders", can: signedIn },
+  { pattern: "/inspection/:workId", page: "inspection", can: signedIn },
+  { pattern: "/handover/:workId", page: "handover", can: signedIn },
+  { pattern: "/admin/collab", page: "admin-collab", can: (s) => signedIn(s) && (isOperator(s) || (hasGrant(s, "master.manage") && s?.org_kind === "orderer")) },
+  // bonds (issue 11): the API decides each figure; these only pick which pages a side sees
+  { pattern: "/bonds", page: "bonds", can: (s) => signedIn(s) && bondSide(s) },
+  { pattern: "/bonds/new", page: "bond-new", can: (s) => signedIn(s) && s?.org_kind === "issuer" && hasGrant(s, "bonds.issue") },
+  { pattern: "/bonds/open", page: "bond-open", can: (s) => signedIn(s) && s?.org_kind === "orderer" },
+  { pattern: "/bonds/certificates", page: "bond-certificates", can: (s) => signedIn(s) && s?.org_kind === "issuer" && hasGrant(s, "bonds.certificates") },
+  { pattern: "/bonds/balances", page: "bond-balances", can: (s) => signedIn(s) && (s?.org_kind === "issuer" || s?.org_kind === "orderer") },
+  { pattern: "/bonds/security", page: "bond-security", can: (s) => signedIn(s) && s?.org_kind === "orderer" },
+  { pattern: "/bonds/:id", page: "bond", can: (s) => signedIn(s) && bondSide(s) },
   // Billing (issue 13): the operator, municipalities and contractors; the API filters by party.
   { pattern: "/billing", page: "billing", can: (s) => signedIn(s) && (isOperator(s) || (s?.grants || []).includes("billing.manage")) },
 ];

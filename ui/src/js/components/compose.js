@@ -1,7 +1,8 @@
 // compose.js: the form that writes a post (new or edited) or a reply: title, body (plain text;
 // links become links when shown), importance, who reads it (scope: every member, roles, chosen
 // members, one of my groups; seed 001 別表1-1 2(5)), whom to mail (2(8)) and files dropped on
-// it or chosen (2(4)), uploaded resumably (tus, upload-queue.js) as staged attachments.
+// it or chosen (2(4)), uploaded resumably (tus, upload-queue.js) as staged attachments, each
+// checked for personal identifiers before the post is sent (§3-2, collab.js warnIfPersonal).
 //
 //   const form = composeForm({ mode: "post", workId, audience, onSaved(post), onCancel });
 //   composeForm({ mode: "edit", workId, audience, post, files, onSaved, onCancel })
@@ -13,6 +14,7 @@
 import { api } from "../api.js";
 import { fmtBytes, t } from "../i18n.js";
 import { uploadQueue } from "./upload-queue.js";
+import { warnIfPersonal } from "./collab.js";
 import { busy, clear, clearFormErrors, control, field, formError, h, selectField, showFormErrors, uid } from "../ui.js";
 
 const ROLES = ["supervisor", "inspector", "contractor_member", "viewer"];
@@ -163,11 +165,30 @@ export function composeForm(options) {
     }
   };
   drawAttached();
+  /** @type {Set<Promise<string>>} the personal-data checks still open (the post waits for them) */
+  const checks = new Set();
   const queue = uploadQueue({
     endpoint: "/api/v1/attachments/uploads",
     metadata: workId && mode !== "bulk" ? { work_id: workId } : {},
     onFileDone: (entry) => {
-      if (entry.attachmentId) attached.push({ id: entry.attachmentId, name: entry.file.name, size: entry.file.size });
+      if (entry.attachmentId) {
+        const file = { id: entry.attachmentId, name: entry.file.name, size: entry.file.size };
+        attached.push(file);
+        // §3-2 (seed 001): a file holding personal identifiers is warned about before it is
+        // sent; removed, it leaves the post (the API deleted the staged file).
+        const check = warnIfPersonal({
+          kind: "attachment",
+          id: file.id,
+          name: file.name,
+          onRemove: () => {
+            const at = attached.indexOf(file);
+            if (at >= 0) attached.splice(at, 1);
+            drawAttached();
+          },
+        }).catch(() => "pending");
+        checks.add(check);
+        void check.finally(() => checks.delete(check));
+      }
       drawAttached();
     },
   });
@@ -255,6 +276,7 @@ export function composeForm(options) {
     }
     void busy(submit, async () => {
       clearFormErrors(form);
+      await Promise.all([...checks]);
       const body = control(form, "body").value;
       const ids = attached.map((f) => f.id);
       try {

@@ -13,6 +13,8 @@ export const SECTIONS = [
   { pattern: "/admin/master", key: "admin.master", testid: "admin-nav-master", lead: "master.positions" },
   { pattern: "/admin/audit", key: "admin.audit", testid: "admin-nav-audit", lead: "audit.export_csv" },
   { pattern: "/admin/mail", key: "admin.mail", testid: "admin-nav-mail", lead: "mail.title" },
+  { pattern: "/admin/proposal-forms", key: "admin.forms", testid: "admin-nav-forms", lead: "prop.forms.title" },
+  { pattern: "/admin/collab", key: "admin.collab", testid: "admin-nav-collab", lead: "admincollab.title" },
 ];
 
 /**
@@ -47,6 +49,8 @@ const DESCRIPTIONS = {
   "/admin/master": "admin.master.desc",
   "/admin/audit": "admin.audit.desc",
   "/admin/mail": "admin.mail.desc",
+  "/admin/proposal-forms": "admin.forms.desc",
+  "/admin/collab": "admin.collab.desc",
 };
 
 /**

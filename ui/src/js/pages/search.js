@@ -140,6 +140,7 @@ export async function render(root, params, ctx = {}) {
     h("option", { value: "work" }, t("search.typeWork")),
     h("option", { value: "post" }, t("search.typePost")),
     h("option", { value: "reply" }, t("search.typeReply")),
+    h("option", { value: "proposal" }, t("search.typeProposal")),
   );
   typeSel.value = state.type;
   const form = h(
@@ -347,10 +348,13 @@ export async function render(root, params, ctx = {}) {
     // Posts and replies (the board) open on their thread.
     const board = hit.type === "post" || hit.type === "reply";
     const postId = hit.type === "reply" ? hit.parent_id : hit.id;
-    const link = isFile ? href("/browse", hit.work_id, hit.id) : board ? `${href("/works", hit.work_id)}/board/${encodeURIComponent(postId || "")}` : href("/works", hit.id);
+    // Proposals (発議書類) open on their page; their number is the 発議番号.
+    const proposal = hit.type === "proposal";
+    const link = isFile ? href("/browse", hit.work_id, hit.id) : board ? `${href("/works", hit.work_id)}/board/${encodeURIComponent(postId || "")}` : proposal ? href("/proposals", hit.id) : href("/works", hit.id);
+    const kind = isFile ? t("search.typeFile") : board ? t(hit.type === "post" ? "search.typePost" : "search.typeReply") : proposal ? t("search.typeProposal") : t("search.typeWork");
     const thumb = hit.thumbnail_url
       ? h("img", { class: "thumb", src: hit.thumbnail_url, alt: "", loading: "lazy", decoding: "async", width: "96", height: "72" })
-      : h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, isFile ? typeIcon(hit) : h("span", { class: "ico ico-work" }, board ? t(hit.type === "post" ? "search.typePost" : "search.typeReply") : t("search.typeWork")));
+      : h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, isFile ? typeIcon(hit) : h("span", { class: "ico ico-work" }, kind));
     if (thumb.tagName === "IMG") thumb.addEventListener("error", () => thumb.replaceWith(h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, typeIcon(hit))));
     const title = h("a", { href: link, class: "hit-title" }, hit.title_highlight ? marked(hit.title_highlight) : hit.title || hit.path || t("work.name_unknown"));
     const workLine =
@@ -358,7 +362,7 @@ export async function render(root, params, ctx = {}) {
         ? h("p", { class: "hit-work", "data-testid": "hit-work" }, h("span", { class: "muted" }, `${t("search.inWork")} `), h("a", { href: href("/works", hit.work_id) }, hit.work_title), hit.work_number ? h("span", { class: "muted mono" }, `（${hit.work_number}）`) : null)
         : null;
     const facts = [
-      isFile ? t("search.typeFile") : board ? t(hit.type === "post" ? "search.typePost" : "search.typeReply") : t("search.typeWork"),
+      kind,
       hit.number,
       hit.doc_class ? facetLabel("doc_class", { value: hit.doc_class }) : null,
       hit.file_type ? hit.file_type.toUpperCase() : null,

@@ -65,7 +65,12 @@ export async function render(root, params, ctx) {
   const actions = [h("a", { class: "btn primary", href: href("/browse", id), "data-testid": "work-open-browser" }, t("work.open_browser"))];
   actions.push(h("a", { class: "btn", href: href("/upload", id), "data-testid": "work-upload" }, t("work.upload")));
   actions.push(h("a", { class: "btn", href: `#/calendar?work=${encodeURIComponent(id)}`, "data-testid": "work-calendar" }, t("nav.calendar")));
+  // 書類管理, 電子検査, 電子納品・移管 (issue 10 §3-4: pages/folders.js, inspection.js, handover.js)
+  actions.push(h("a", { class: "btn", href: href("/folders", id), "data-testid": "work-folders-page" }, t("collab.folders")));
+  actions.push(h("a", { class: "btn", href: href("/inspection", id), "data-testid": "work-inspection" }, t("collab.inspection")));
+  actions.push(h("a", { class: "btn", href: href("/handover", id), "data-testid": "work-handover" }, t("collab.handover")));
   actions.push(h("a", { class: "btn", href: `${href("/works", id)}/board`, "data-testid": "work-board" }, t("board.title")));
+  actions.push(h("a", { class: "btn", href: `${href("/works", id)}/proposals`, "data-testid": "work-proposals" }, t("prop.list.work_title")));
   if (manage && session) {
     const editBtn = h("button", { type: "button", class: "btn", "data-testid": "work-edit", "aria-expanded": "false" }, t("common.edit"));
     editBtn.addEventListener("click", async () => {

@@ -1,0 +1,1 @@
+"""The personal-data warning (seed 001 §3-2)."""
