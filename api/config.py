@@ -175,6 +175,20 @@ class MailSettings(BaseModel):
     batch: int = Field(default=200, ge=1, le=10000)
 
 
+class MapSettings(BaseModel):
+    """The background map of the search page's map filter (issue 8 §1 item 9). Without a tile
+    source the map draws Japan's outline shipped with the interface, and nothing is fetched
+    from elsewhere; with one (e.g. a prefecture's or the GSI's tile server) its origin is added
+    to the interface's Content-Security-Policy ``img-src``."""
+
+    # ``https://tiles.example.jp/{z}/{x}/{y}.png``: https (or http), with {z}, {x} and {y}
+    tile_url: str | None = Field(
+        default=None, max_length=500, pattern=r"^https?://[^\s/]+/\S*\{z\}\S*\{x\}\S*\{y\}\S*$"
+    )
+    attribution: str = Field(default="", max_length=300)
+    max_zoom: int = Field(default=18, ge=1, le=22)
+
+
 class AuditSettings(BaseModel):
     """The audit chain's key (issue 7 item 6)."""
 
@@ -290,6 +304,7 @@ class Settings(BaseSettings):
     pdf: PdfSettings = PdfSettings()
     mail: MailSettings = MailSettings()
     audit: AuditSettings = AuditSettings()
+    map: MapSettings = MapSettings()
     schedules: ScheduleSettings = ScheduleSettings()
     bonds: BondSettings = BondSettings()
     # Tests only (the browser tests' server): a file holding an ISO time; when set, the

@@ -39,6 +39,7 @@ KEYWORD_FIELDS: tuple[str, ...] = (
     "fiscal_year",  # 発注年度 of the work's 電子納品 package (issue 8 item 9)
     "work_field",  # 工事分野
     "work_industry",  # 工事業種
+    "role",  # a file's role in a 電子納品 package (photo, management, ...), from its XML
     "author",  # posts and replies: the author's user id (seed 001 別表1-1 2(7))
     "acl",
 )

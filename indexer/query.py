@@ -32,6 +32,9 @@ class SearchQuery:
     fields: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Keyword values a document must not carry (e.g. ``{"role": ("management",)}``: the
+    # package's XML, DTDs and stylesheets stay out of a search unless asked for).
+    exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)
     ranges: dict[str, DateRange] = field(default_factory=dict)
     numbers: dict[str, IntRange] = field(default_factory=dict)
     acl: tuple[str, ...] | None = ()

@@ -11,6 +11,9 @@
 //   /vendor/fullcalendar/fullcalendar.js   FullCalendar's standard bundle (sets window.FullCalendar)
 //   /vendor/fullcalendar/fullcalendar.css  its styles, taken out of the bundle (see below)
 //   /vendor/fullcalendar/ja.js             its Japanese locale (FullCalendar.globalLocales)
+//   /vendor/leaflet/leaflet.js     Leaflet's browser build (sets window.L), leaflet.css, images/
+//   /vendor/map/japan.geojson      Japan's outline from Natural Earth 1:50m (world-atlas), the
+//                                  map's background when no tile source is configured
 //   /vendor/uplot/uPlot.esm.js             uPlot ES module (billing dashboard, bond balances)
 //   /vendor/uplot/uPlot.min.css            its stylesheet
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
@@ -29,12 +32,17 @@ const vendor = [
   ["pdfjs-dist/cmaps", "pdfjs/cmaps"],
   ["pdfjs-dist/standard_fonts", "pdfjs/standard_fonts"],
   ["@fullcalendar/core/locales/ja.global.min.js", "fullcalendar/ja.js"],
+  ["leaflet/dist/leaflet.js", "leaflet/leaflet.js"],
+  ["leaflet/dist/leaflet.css", "leaflet/leaflet.css"],
+  ["leaflet/dist/images", "leaflet/images"],
   ["uplot/dist/uPlot.esm.js", "uplot/uPlot.esm.js"],
   ["uplot/dist/uPlot.min.css", "uplot/uPlot.min.css"],
 ];
+const WORLD = "world-atlas/countries-50m.json";
+const JAPAN = "392"; // ISO 3166-1 numeric, the id world-atlas gives each country
 const FULLCALENDAR = "fullcalendar/index.global.js";
 
-for (const [from] of [...vendor, [FULLCALENDAR]]) {
+for (const [from] of [...vendor, [FULLCALENDAR], [WORLD], ["topojson-client"]]) {
   if (!existsSync(join(modules, from))) {
     console.error(`build: missing ${from}; run: npm ci --prefix ui`);
     process.exit(1);
@@ -83,4 +91,23 @@ writeFileSync(
   join(dist, "build.json"),
   JSON.stringify({ name: pkg.name, version: pkg.version, built_at: new Date().toISOString() }) + "\n",
 );
+await japanOutline(join(modules, WORLD), join(dist, "vendor", "map", "japan.geojson"));
+
+/**
+ * Japan's outline as GeoJSON (coordinates rounded to ~100 m) from the world atlas's TopoJSON:
+ * the map draws it when no tile source is configured, so nothing is fetched from elsewhere.
+ * @param {string} from
+ * @param {string} to
+ */
+async function japanOutline(from, to) {
+  const { feature } = await import("topojson-client");
+  const topology = JSON.parse(readFileSync(from, "utf8"));
+  const countries = feature(topology, topology.objects.countries);
+  const japan = countries.features.filter((f) => String(f.id) === JAPAN);
+  const round = (c) => (typeof c[0] === "number" ? [Math.round(c[0] * 1000) / 1000, Math.round(c[1] * 1000) / 1000] : c.map(round));
+  for (const f of japan) f.geometry.coordinates = round(f.geometry.coordinates);
+  mkdirSync(dirname(to), { recursive: true });
+  writeFileSync(to, JSON.stringify({ type: "FeatureCollection", source: "Natural Earth 1:50m via world-atlas 2.0.2 (public domain)", features: japan }));
+}
+
 console.log(`build: ui/dist ready (${vendor.length} vendor entries)`);

@@ -135,6 +135,7 @@ def file_to_doc(
         "period_start": _date(work.get("period_start")),
         "period_end": _date(work.get("period_end")),
         "doc_class": doc_class_of(node),
+        "role": meta.get("role") or None,
         "file_type": node.get("file_type") or None,
         "doc_date": _date(meta.get("doc_date")),
         "photo_date": _date(meta.get("photo_date")) or _date(extract.get("photo_date")),

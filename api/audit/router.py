@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from api.audit.schemas import AuditEventRead, AuditExportParams, AuditFilters
+from api.audit.schemas import AuditEventWords, AuditExportParams, AuditFilters
 from api.audit.service import AuditLog, EventFilter, export_lines, iter_events, list_events
+from api.audit.words import ACTION_NAMES, event_words, names_for
 from api.container import Container
 from api.deps import ContainerDep, SubjectDep
 from api.kit.clock import to_iso
@@ -40,17 +41,28 @@ def _reader(container: Container, subject: Subject | None) -> Subject:
     return subject
 
 
-@router.get("/events", response_model=CursorPage[AuditEventRead])
+@router.get("/actions")
+async def audit_actions(container: ContainerDep, subject: SubjectDep) -> list[dict[str, str]]:
+    """The actions with their Japanese names, for choosing one from a list."""
+    _reader(container, subject)
+    return [{"action": a, "name": n} for a, n in ACTION_NAMES.items()]
+
+
+@router.get("/events", response_model=CursorPage[AuditEventWords])
 async def list_audit_events(
     container: ContainerDep, subject: SubjectDep, params: Annotated[AuditFilters, Query()]
-) -> CursorPage[AuditEventRead]:
+) -> CursorPage[AuditEventWords]:
     """Events newest first: operators see all; a holder of ``audit.read`` sees the events
     that concern their organization (its users acting, or its records acted on)."""
     reader = _reader(container, subject)
     flt = _filter(params, reader)
     page = await list_events(container.records, flt, params.limit, params.cursor)
-    return CursorPage[AuditEventRead](
-        items=[AuditEventRead.model_validate(e) for e in page.items],
+    names, work_of = await names_for(container.records, page.items)
+    return CursorPage[AuditEventWords](
+        items=[
+            AuditEventWords.model_validate({**e, **event_words(e, names, work_of)})
+            for e in page.items
+        ],
         next_cursor=page.next_cursor,
     )
 

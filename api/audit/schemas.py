@@ -31,6 +31,23 @@ class AuditEventRead(BaseModel):
     org_ids: list[str] | None = None
 
 
+class AuditField(BaseModel):
+    key: str
+    label: str
+    value: str
+
+
+class AuditEventWords(AuditEventRead):
+    """An event as people read it (issue 8 §3 item 6): the action's Japanese name, the names
+    of the actor and the target, the work it is about, the detail as labelled fields."""
+
+    action_name: str
+    actor_name: str | None = None
+    target_name: str | None = None
+    work_id: str | None = None
+    fields: list[AuditField] = []
+
+
 class AuditFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -219,6 +219,11 @@ def to_read(record: Record, names: dict[str, str], *, findings: bool) -> dict[st
         },
         "findings_count": by_severity,
         "package": record.get("package"),
+        "source_file": (
+            {k: record["source_file"].get(k) for k in ("name", "size", "path")}
+            if isinstance(record.get("source_file"), dict)
+            else None
+        ),
         "actor": {"id": actor, "name": names.get(str(actor)) if actor else None},
         "queued_at": record.get("queued_at") or record.get("started_at"),
         "started_at": record.get("started_at"),

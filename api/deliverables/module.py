@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from api.container import Container
 from api.deliverables import imports, package
+from api.deliverables.permissions import DeliverableRules
 from api.deliverables.router import router
+from api.deliverables.router_checks import router as checks_router
 from api.modules import Module
 from api.works.lifecycle import register_work_records
 
@@ -17,4 +19,9 @@ async def _schema(container: Container) -> None:
     await package.ensure_indexes(container.records)
 
 
-MODULE = Module("deliverables", routers=(router,), ensure_schema=_schema)
+MODULE = Module(
+    "deliverables",
+    routers=(router, checks_router),
+    ensure_schema=_schema,
+    rules={"deliverables": DeliverableRules()},
+)

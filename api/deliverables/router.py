@@ -12,7 +12,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
+from api.archive.models import NODES
 from api.archive.nodes import NodeService
+from api.deliverables.checks import rule_title, with_links
 from api.deliverables.package import (
     DELIVERABLES,
     analyse,
@@ -98,7 +100,9 @@ async def analyse_folder(
 async def get_deliverable(
     container: ContainerDep, subject: SubjectDep, deliverable_id: str
 ) -> dict[str, Any]:
-    return await _load(container, subject, deliverable_id, "files.read")
+    """The check with each finding's rule name and the file's node id (issue 8 §2)."""
+    record = await _load(container, subject, deliverable_id, "files.read")
+    return await with_links(container.records, record)
 
 
 @router.post("/deliverables/{deliverable_id}/analyse", status_code=201)
@@ -125,6 +129,7 @@ async def photo_tree(
     提出頻度写真 flag has that value (issue 8 item 11)."""
     record = await _load(container, subject, deliverable_id, "files.read")
     tree = await tree_of(container.records, record, "photo", representative, frequency)
+    await _photo_facts(container, tree)
     return {"deliverable_id": deliverable_id, "total": sum(t["count"] for t in tree), "tree": tree}
 
 
@@ -148,6 +153,34 @@ async def othrs_tree(
     return {"deliverable_id": deliverable_id, "total": sum(t["count"] for t in tree), "tree": tree}
 
 
+_PHOTO_META = ("title", "photo_path", "photo_date", "shooting_spot", "representative", "frequency")
+
+
+async def _photo_facts(container: ContainerDep, tree: list[dict[str, Any]]) -> None:
+    """Each photo with its size, type, time and 写真情報, so the photo listing and album show
+    them like the folder listing does (issue 8 §3 item 3)."""
+    photos: list[dict[str, Any]] = []
+    todo = list(tree)
+    while todo:
+        level = todo.pop()
+        photos.extend(level.get("photos") or [])
+        todo.extend(level.get("children") or [])
+    ids = sorted({str(p["node_id"]) for p in photos if p.get("node_id")})
+    nodes = {str(n["id"]): n for n in await container.records.get_many(NODES, ids)} if ids else {}
+    for photo in photos:
+        node = nodes.get(str(photo.get("node_id")))
+        if node is None:
+            continue
+        meta = node.get("meta") or {}
+        photo.update(
+            size=int(node.get("size") or 0),
+            content_type=node.get("content_type") or "",
+            file_type=node.get("file_type"),
+            updated_at=node.get("updated_at"),
+            meta={k: meta[k] for k in _PHOTO_META if k in meta},
+        )
+
+
 @router.get("/deliverables/{deliverable_id}/report.html", response_class=HTMLResponse)
 async def report_page(
     container: ContainerDep,
@@ -168,8 +201,8 @@ async def report_page(
 
 
 def file_link(node: Record) -> str:
-    """Where a finding's path links to: the file node's API entry."""
-    return f"/api/v1/files/{quote(str(node['id']))}"
+    """Where a finding's path links to: the file in the web interface's browser."""
+    return f"/#/browse/{quote(str(node['work_id']))}/{quote(str(node['id']))}"
 
 
 def render_report(record: Record, nodes: dict[str, Record], only: str | None = None) -> str:
@@ -220,9 +253,8 @@ def render_report(record: Record, nodes: dict[str, Record], only: str | None = N
             if node is not None:
                 where = f'<a href="{escape(file_link(node))}">{escape(path)}</a>'
             pos = f"{f['line']}行{f.get('column') or ''}{'列' if f.get('column') else ''}"
-            title = escape(str(f.get("title") or ""))
             parts.append(
-                f"<tr><td>規則{int(f.get('rule', 0))} {title}</td><td>{where}</td>"
+                f"<tr><td>規則{int(f.get('rule', 0))} {escape(rule_title(f))}</td><td>{where}</td>"
                 f"<td>{pos if f.get('line') else ''}</td>"
                 f'<td class="{sev}">{escape(str(f.get("message", "")))}</td></tr>'
             )

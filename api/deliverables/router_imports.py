@@ -10,10 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from api.archive.download import content_disposition
+from api.archive.models import BLOBS
 from api.archive.nodes import NodeService
 from api.deliverables import imports
+from api.deliverables.sources import source_file
 from api.deps import ContainerDep, SubjectDep
 from api.errors import NotFoundError
 from api.kit.ids import is_id
@@ -57,6 +61,8 @@ class ImportRead(BaseModel):
     counts: ImportCounts
     findings_count: dict[str, int]
     package: dict[str, Any] | None = None
+    # the uploaded ZIP kept as the import's source (GET /imports/{id}/source), issue 8 §2
+    source_file: dict[str, Any] | None = None
     actor: ImportActor
     queued_at: str | None = None
     started_at: str | None = None
@@ -91,6 +97,32 @@ async def list_imports(
         "items": [imports.to_read(r, names, findings=False) for r in page.items],
         "next_cursor": page.next_cursor,
     }
+
+
+@router.get("/imports/{import_id}/source")
+async def import_source(
+    container: ContainerDep, subject: SubjectDep, import_id: str
+) -> StreamingResponse:
+    """The uploaded ZIP of an import, kept as its source (not as a document of the work)."""
+    container.policy.require(subject, "works.list")
+    record = await container.records.get(imports.IMPORTS, import_id) if is_id(import_id) else None
+    if record is None:
+        raise NotFoundError("取り込みの記録が見つかりません。")
+    await NodeService(container).work(subject, str(record["work_id"]), "files.read")
+    kept = source_file(record)
+    if kept is None:
+        raise NotFoundError("この取り込みの元のZIPは保存されていません。")
+    blob = await container.records.get(BLOBS, str(kept["sha256"]))
+    if blob is None:
+        raise NotFoundError("この取り込みの元のZIPは保存されていません。")
+    return StreamingResponse(
+        container.blobs.get(str(blob["key"])),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": content_disposition(str(kept["name"])),
+            "Content-Length": str(blob["size"]),
+        },
+    )
 
 
 @router.get("/imports/{import_id}", response_model=ImportRead)

@@ -18,6 +18,7 @@ from api.archive.nodes import NodeService, OnConflict
 from api.container import Container
 from api.deliverables import imports
 from api.deliverables.intake import ImportFailed, ImportService
+from api.deliverables.sources import keep_source, source_file
 from api.deliverables.unpack import Finding, Limits, Plan, UnpackError, open_zip, scan_zip
 from api.errors import NotFoundError
 from api.kit.clock import to_iso
@@ -111,6 +112,11 @@ async def import_zip_node(
     unless ``last_attempt``: then the import is ``failed``."""
     records = container.records
     node = await records.get(NODES, node_id)
+    if node is None and import_id is not None:
+        # run again after it finished (a task delivered twice): its ZIP moved to the record
+        done = await records.get(imports.IMPORTS, import_id)
+        if done is not None and source_file(done) is not None:
+            return {"state": done.get("state"), "import_id": import_id, "repeated": True}
     work = await records.get("works", str(node["work_id"])) if node is not None else None
     if node is None or node["kind"] != NodeKind.FILE or not node.get("sha256") or work is None:
         reason = (
@@ -148,6 +154,7 @@ async def import_zip_node(
             except UnpackError as exc:
                 log.info("ZIP %s refused: %s", node_id, exc.detail)
                 rid = await svc.reject(actor, work, exc, import_id=import_id, **named)
+                await keep_source(container, rid, node_id)
                 return _refusal("rejected", rid, exc.detail, exc.findings)
             except ImportFailed as exc:
                 if isinstance(exc.__cause__, BackendUnavailable) and not last_attempt:
@@ -159,6 +166,8 @@ async def import_zip_node(
         deliverable = await check_package(
             container, result.import_id, str(work["id"]), target, plan
         )
+        # the ZIP is the import's source, not a document beside its folder (issue 8 §2)
+        report["source_kept"] = await keep_source(container, result.import_id, node_id)
     except BackendUnavailable as exc:
         if import_id is not None:
             if last_attempt:

@@ -6,13 +6,16 @@ string comparison equals time comparison on every record backend.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Protocol
 
 from pydantic import BeforeValidator, PlainSerializer
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# What people read: Japan Standard Time (no summer time), in exports, printed forms and file
+# names (issue 8 §3 item 5); stored timestamps stay UTC.
+JST = timezone(timedelta(hours=9), "JST")
 
 
 class Clock(Protocol):
@@ -64,6 +67,29 @@ def to_iso(value: datetime) -> str:
 
 def from_iso(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def jst_text(value: str | datetime | None, *, seconds: bool = False) -> str:
+    """A stored timestamp as people read it in Japan: ``2026/06/01 09:05`` (JST); a bare date
+    stays a date (``2026/06/01``); "" for nothing or what is not a time."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        if len(value) == 10:
+            return value.replace("-", "/")
+        try:
+            when = from_iso(value)
+        except ValueError:
+            return value
+    else:
+        when = value
+    local = when.astimezone(JST)
+    return local.strftime("%Y/%m/%d %H:%M:%S" if seconds else "%Y/%m/%d %H:%M")
+
+
+def jst_stamp(value: datetime) -> str:
+    """``20260601-0905``: a JST time for file names."""
+    return value.astimezone(JST).strftime("%Y%m%d-%H%M")
 
 
 def _parse(value: object) -> object:

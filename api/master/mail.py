@@ -102,6 +102,13 @@ TEMPLATE_KINDS: dict[str, TemplateKind] = {
         "{user_name} 様\n\n「{work_title}」の掲示板に {author_name} さんが記事を登録しました。\n"
         "{post_title}\n\n{url}\n",
     ),
+    "deliverables.received": TemplateKind(
+        "電子納品の受領確認",
+        _COMMON | {"work_title", "work_number", "receiver_name", "package"},
+        "[{system_name}] 電子納品が受領確認されました: {work_title}",
+        "{user_name} 様\n\n{receiver_name} さんが「{work_title}」の電子納品（{package}）を"
+        "受領確認しました。\n\n{url}\n",
+    ),
     # Issue 10 §4 (seed 001 §3-6: the date the collaboration data is erased is reported to
     # the supervisor in advance; 別表3 12).
     "handover.erasure_scheduled": TemplateKind(

@@ -37,6 +37,9 @@ class OrganizationCreate(_Strict):
     corporate_number: CorporateNumber | None = None
     address: Address = ""
     phone: Phone = ""
+    # An orderer's rule: a work whose latest 電子納品 check has errors (E) cannot be moved to
+    # the archive (issue 8 §2); off: the move only warns.
+    block_archive_on_errors: bool = False
 
 
 class OrganizationUpdate(Patch):
@@ -52,6 +55,7 @@ class OrganizationUpdate(Patch):
     corporate_number: CorporateNumber | None = None
     address: Address | None = None
     phone: Phone | None = None
+    block_archive_on_errors: bool | None = None
 
 
 class OrganizationRead(BaseModel):
@@ -63,6 +67,7 @@ class OrganizationRead(BaseModel):
     corporate_number: str | None = None
     address: str = ""
     phone: str = ""
+    block_archive_on_errors: bool = False
     created_at: UtcDateTime
     updated_at: UtcDateTime
     version: int

@@ -19,13 +19,17 @@ from urllib.parse import quote
 
 import xlsxwriter  # type: ignore[import-untyped]  # no stubs; see report
 
+from api.kit.clock import jst_text
 from api.search.schemas import SearchHitRead
 from api.search.service import ExportRun
 
+# People read labels, never codes or ids (issue 8 §3 items 1, 5): 工事名 and 工事番号 of every
+# row (a file's work), 業種 / 書類区分 / 状態 by name, times in JST.
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("type", "種別"),
     ("title", "名称"),
-    ("number", "工事番号"),
+    ("work_title", "工事名・業務名"),
+    ("work_number", "工事番号・業務番号"),
     ("path", "パス"),
     ("category", "分類"),
     ("business_type", "業種"),
@@ -35,30 +39,65 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("work_kind", "工事・業務"),
     ("status", "状態"),
     ("file_type", "ファイル種別"),
-    ("period_start", "工期開始"),
-    ("period_end", "工期終了"),
+    ("period_start", "工期・履行期間（開始）"),
+    ("period_end", "工期・履行期間（終了）"),
     ("doc_date", "書類日付"),
     ("photo_date", "撮影日"),
-    ("size", "サイズ"),
-    ("updated_at", "更新日時"),
-    ("work_id", "案件ID"),
-    ("id", "ID"),
+    ("size", "サイズ（バイト）"),
+    ("updated_at", "更新日時（日本時間）"),
 )
 TYPE_LABELS = {"work": "案件", "file": "ファイル"}
+KIND_LABELS = {"construction": "工事", "service": "業務"}
+STATUS_LABELS = {
+    "registered": "登録済",
+    "in_progress": "施工中",
+    "completed": "完成",
+    "archived": "保管",
+}
+STATUS_SERVICE = {**STATUS_LABELS, "in_progress": "履行中"}
+DOC_CLASS_LABELS = {
+    "PHOTO": "写真",
+    "PLAN": "施工計画書",
+    "MEET": "打合せ簿",
+    "DRAWING": "図面",
+    "DRAWINGF": "完成図",
+    "REGISTER": "台帳",
+    "OTHRS": "その他",
+    "REPORT": "報告書",
+    "SURVEY": "測量",
+    "BORING": "地質",
+    "ICON": "i-Construction",
+}
 CHUNK = 1 << 16
 XLSX_BATCH = 1000  # rows written per hop to a worker thread
 
 
-def row_values(hit: SearchHitRead, labels: dict[str, str]) -> list[Any]:
+def row_values(hit: SearchHitRead, run: ExportRun) -> list[Any]:
+    labels = run.labels
     out: list[Any] = []
     for name, _ in COLUMNS:
         value = getattr(hit, name)
         if name == "type":
             value = TYPE_LABELS.get(str(value), value)
+        elif name == "work_title" and hit.type == "work":
+            value = hit.title
+        elif name == "work_number" and hit.type == "work":
+            value = hit.number
         elif name == "orderer" and value:
             value = labels.get(str(value), value)
         elif name == "contractor":
             value = "、".join(labels.get(v, v) for v in value)
+        elif name == "business_type" and value:
+            value = run.business_types.get(str(value), value)
+        elif name == "doc_class" and value:
+            value = DOC_CLASS_LABELS.get(str(value), value)
+        elif name == "work_kind" and value:
+            value = KIND_LABELS.get(str(value), value)
+        elif name == "status" and value:
+            table = STATUS_SERVICE if hit.work_kind == "service" else STATUS_LABELS
+            value = table.get(str(value), value)
+        elif name == "updated_at" and value:
+            value = jst_text(str(value), seconds=True)
         out.append("" if value is None else value)
     return out
 
@@ -74,7 +113,7 @@ async def csv_stream(rows: AsyncIterator[SearchHitRead], run: ExportRun) -> Asyn
     buf.write("\ufeff")
     writer.writerow([label for _, label in COLUMNS])
     async for hit in rows:
-        writer.writerow([_csv_safe(v) for v in row_values(hit, run.labels)])
+        writer.writerow([_csv_safe(v) for v in row_values(hit, run)])
         if buf.tell() >= CHUNK:
             yield buf.getvalue().encode()
             buf.seek(0)
@@ -105,7 +144,7 @@ async def xlsx_stream(rows: AsyncIterator[SearchHitRead], run: ExportRun) -> Asy
         # Written a batch at a time in a worker thread, off the event loop (issue 7 item 3).
         line, batch = 1, []
         async for hit in rows:
-            batch.append(row_values(hit, run.labels))
+            batch.append(row_values(hit, run))
             if len(batch) >= XLSX_BATCH:
                 await asyncio.to_thread(write, line, batch)
                 line, batch = line + len(batch), []

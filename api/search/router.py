@@ -3,13 +3,13 @@ CSV / Excel (seed 001 別表1-1 5(7)). The service and the policy decide; nothin
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
 from api.deps import ContainerDep, SubjectDep
+from api.kit.clock import JST
 from api.search.export import content_disposition, csv_stream, xlsx_stream
 from api.search.schemas import SearchParams, SearchResponse
 from api.search.service import ExportRun, SearchService
@@ -27,25 +27,39 @@ ServiceDep = Annotated[SearchService, Depends(get_service)]
 ParamsDep = Annotated[SearchParams, Query()]
 
 
+@router.get("/map")
+async def map_settings(container: ContainerDep, subject: SubjectDep) -> dict[str, object]:
+    """The background of the map filter: the configured tile source, or none (the interface
+    then draws the outline it ships; nothing is fetched from elsewhere)."""
+    container.policy.require(subject, "works.list")
+    settings = container.settings.map
+    return {
+        "tile_url": settings.tile_url,
+        "attribution": settings.attribution,
+        "max_zoom": settings.max_zoom,
+    }
+
+
 @router.get("", response_model=SearchResponse)
 async def search(service: ServiceDep, subject: SubjectDep, params: ParamsDep) -> SearchResponse:
     """Works and files the subject may read, with facets, page highlights and a cursor."""
     return await service.search(subject, params)
 
 
-def _name(ext: str) -> tuple[str, str]:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+def _name(container: ContainerDep, ext: str) -> tuple[str, str]:
+    """``検索結果_<JST time>.<ext>``: the time people read on their clocks (issue 8 §3 item 5)."""
+    stamp = container.clock.now().astimezone(JST).strftime("%Y%m%d-%H%M%S")
     return f"検索結果_{stamp}.{ext}", f"search-{stamp}.{ext}"
 
 
 @router.get("/export.csv")
 async def export_csv(
-    service: ServiceDep, subject: SubjectDep, params: ParamsDep
+    container: ContainerDep, service: ServiceDep, subject: SubjectDep, params: ParamsDep
 ) -> StreamingResponse:
     """The same search as a CSV listing (UTF-8 with BOM), up to 100,000 rows."""
     service.query(subject, params)  # 401 / 400 before the stream starts
     run = ExportRun()
-    name, fallback = _name("csv")
+    name, fallback = _name(container, "csv")
     return StreamingResponse(
         csv_stream(service.rows(subject, params, run), run),
         media_type="text/csv; charset=utf-8",
@@ -55,12 +69,12 @@ async def export_csv(
 
 @router.get("/export.xlsx")
 async def export_xlsx(
-    service: ServiceDep, subject: SubjectDep, params: ParamsDep
+    container: ContainerDep, service: ServiceDep, subject: SubjectDep, params: ParamsDep
 ) -> StreamingResponse:
     """The same search as an Excel listing, up to 100,000 rows."""
     service.query(subject, params)
     run = ExportRun()
-    name, fallback = _name("xlsx")
+    name, fallback = _name(container, "xlsx")
     return StreamingResponse(
         xlsx_stream(service.rows(subject, params, run), run),
         media_type=XLSX,

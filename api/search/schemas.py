@@ -65,6 +65,9 @@ class SearchParams(BaseModel):
     municipality_code: list[Keyword] = []
     # works (and their files) whose package's 境界座標 overlaps this rectangle
     bbox: BBox | None = None
+    # A 電子納品 package's management files (its XML, DTDs, stylesheets) are left out unless
+    # asked for (issue 8 §3 item 2).
+    management: bool = False
     period_from: DateText | None = None
     period_to: DateText | None = None
     doc_from: DateText | None = None
@@ -104,6 +107,7 @@ class SearchHitRead(BaseModel):
     work_field: str | None = None
     work_industry: str | None = None
     municipality_code: list[str] = []
+    address: str | None = None  # a work's location (the map names its municipality by it)
     bbox: list[float] | None = None  # 西, 南, 東, 北 of the work's package (decimal degrees)
     period_start: str | None = None
     period_end: str | None = None
@@ -111,6 +115,9 @@ class SearchHitRead(BaseModel):
     photo_date: str | None = None
     size: int | None = None
     updated_at: str | None = None
+    role: str | None = None  # the file's role in its 電子納品 package (photo, management, …)
+    work_title: str | None = None  # a file's work, by name (issue 8 §3 item 2)
+    work_number: str | None = None
     thumbnail_url: str | None = None
     title_highlight: str | None = None  # HTML-escaped, matches in <mark>
     highlights: list[PageHighlightRead] = []

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from api.errors import ValidationFailed
+from api.master.business_types import BUSINESS_TYPES
 from api.permissions.policy import Policy, Subject
 from api.search.dates import DateInputError, date_bound
 from api.search.highlight import page_highlights, snippet, title_highlight
@@ -44,6 +45,7 @@ from indexer.backends import decode_cursor, query_terms, sort_kind
 from indexer.documents import MICRO
 from indexer.query import DateRange, IntRange, SearchQuery
 from storage.ports import RecordStore, SearchHit, SearchIndex
+from storage.query import Record
 
 MAX_RELEVANCE_WINDOW = 10_000
 
@@ -58,6 +60,8 @@ EXPORT_CAP = 100_000
 EXPORT_PAGE = 1_000
 ORGS = "organizations"
 IMAGE_TYPES = frozenset({"jpeg", "jpg", "png", "gif", "tif", "tiff", "bmp", "webp", "image"})
+# A 電子納品 package's XML, DTDs and stylesheets (``meta.role``, api/deliverables/package.py).
+MANAGEMENT_ROLE = "management"
 
 
 def relevance_notice(total: int) -> str:
@@ -86,7 +90,8 @@ class ExportRun:
     total: int = 0
     rows: int = 0
     notice: str | None = None
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # organization names by id
+    business_types: dict[str, str] = field(default_factory=dict)  # 業種 names by code
 
 
 class SearchService:
@@ -140,6 +145,7 @@ class SearchService:
             text=text,
             types=(p.type,) if p.type else (),
             filters=filters,
+            exclude={} if p.management else {"role": (MANAGEMENT_ROLE,)},
             ranges=ranges,
             numbers=bbox_filter(p.bbox),
             acl=org_wide(subject),
@@ -186,6 +192,8 @@ class SearchService:
             if result.total > relevance_reach():
                 notice = relevance_notice(result.total)
         labels = await self.org_labels(result.facets, result.hits)
+        labels.update(await self.business_type_labels(result.facets, result.hits))
+        works = await self.work_names(result.hits)
         facets = {
             name: [
                 FacetBucket(value=value, count=count, label=labels.get(value))
@@ -194,7 +202,7 @@ class SearchService:
             for name in query.facets
         }
         return SearchResponse(
-            hits=[self.hit(h, query.text) for h in result.hits],
+            hits=[with_work(self.hit(h, query.text), works) for h in result.hits],
             total=result.total,
             facets=facets,
             next_cursor=next_cursor,
@@ -224,6 +232,29 @@ class SearchService:
                 if found is not None:
                     read.highlights = [PageHighlightRead(page=0, snippet=found)]
         return read
+
+    async def business_type_labels(
+        self, facets: dict[str, dict[str, int]], hits: list[SearchHit]
+    ) -> dict[str, str]:
+        """業種 names for the codes shown (issue 8 §3 item 1: labels, not codes)."""
+        codes = set(facets.get("business_type", {}))
+        for h in hits:
+            codes.update(_values(h.doc.get("business_type")))
+        if not codes:
+            return {}
+        seed = dict(BUSINESS_TYPES)
+        found = {
+            str(r["id"]): str(r.get("name") or "")
+            for r in await self.records.get_many("business_types", sorted(codes))
+        }
+        return {c: found.get(c) or seed.get(c, c) for c in codes}
+
+    async def work_names(self, hits: list[SearchHit]) -> dict[str, Record]:
+        """The works of the file hits shown, by id (one batch read): a hit names its work."""
+        ids = sorted({str(h.doc["work_id"]) for h in hits if h.doc.get("work_id")})
+        if not ids:
+            return {}
+        return {str(w["id"]): w for w in await self.records.get_many("works", ids)}
 
     async def org_labels(
         self, facets: dict[str, dict[str, int]], hits: list[SearchHit]
@@ -262,8 +293,10 @@ class SearchService:
                 run.total = result.total
                 first = False
             run.labels.update(await self.org_labels({}, result.hits))
+            run.business_types.update(await self.business_type_labels({}, result.hits))
+            works = await self.work_names(result.hits)
             for h in result.hits:
-                yield self.hit(h, "")
+                yield with_work(self.hit(h, ""), works)
                 run.rows += 1
             cursor = result.next_cursor
             if cursor is None or not result.hits:
@@ -276,6 +309,15 @@ class SearchService:
                 if query.sort == "relevance" and run.rows >= relevance_reach()
                 else export_notice(limit)
             )
+
+
+def with_work(read: SearchHitRead, works: dict[str, Record]) -> SearchHitRead:
+    """A file hit with its work's title and number (a work hit is its own)."""
+    work = works.get(str(read.work_id)) if read.type == "file" else None
+    if work is not None:
+        read.work_title = str(work.get("title") or "") or None
+        read.work_number = str(work.get("number") or "") or None
+    return read
 
 
 def bbox_filter(text: str | None) -> dict[str, IntRange]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
@@ -79,9 +80,19 @@ def _files(dist: Path) -> StaticFiles:
     return found
 
 
-def _secure(response: Response, path: str) -> Response:
+def csp_for(tile_url: str | None) -> str:
+    """The policy, with the configured map tile server's origin allowed for images."""
+    if not tile_url:
+        return CSP
+    parts = urlsplit(tile_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return CSP.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {origin}")
+
+
+def _secure(response: Response, path: str, tile_url: str | None = None) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
+    response.headers["Content-Security-Policy"] = csp_for(tile_url)
     if response.status_code < 400:
         vendor = path.startswith("vendor/")
         response.headers["Cache-Control"] = VENDOR_CACHE if vendor else NO_CACHE
@@ -104,7 +115,7 @@ async def _serve(request: Request, path: str) -> Response:
             )
         raise StarletteHTTPException(404)
     response = await _files(dist).get_response(path or "index.html", request.scope)
-    return _secure(response, path)
+    return _secure(response, path, configured.map.tile_url if configured is not None else None)
 
 
 @router.api_route("/", methods=["GET", "HEAD"])

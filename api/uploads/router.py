@@ -73,6 +73,10 @@ def _progress_headers(progress: Progress) -> dict[str, str]:
     if record.get("attachment_id"):
         # An attachment upload names what it became, so the client can link it.
         headers["Kura-Attachment-Id"] = str(record["attachment_id"])
+    if record.get("node_id"):
+        # A finished file upload names its node (a folder upload's INDEX_C.XML → its package
+        # folder, checked like a ZIP's; issue 8 §2).
+        headers["Kura-Node-Id"] = str(record["node_id"])
     return headers
 
 

@@ -43,6 +43,9 @@ class UserUpdate(BaseModel):
     name: Name | None = None
     name_kana: Kana | None = None
     email: Email | None = None
+    # Moving a user to another organization: operators only, and only a user without grants
+    # or work memberships (those belong to the old organization; issue 8 §3 item 11).
+    org_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     position: Position | None = None
     status: UserStatus | None = None
 

@@ -15,7 +15,7 @@ from api.audit.service import AuditLog
 from api.auth import passwords
 from api.auth.sessions import CredentialStore
 from api.config import AuthSettings
-from api.errors import DuplicateError, NotFoundError, ValidationFailed
+from api.errors import Conflict, DuplicateError, Forbidden, NotFoundError, ValidationFailed
 from api.grants.service import authority_of
 from api.kit.clock import Clock, to_iso
 from api.kit.ids import new_id
@@ -25,6 +25,7 @@ from api.users.models import User, UserStatus
 from api.users.repository import UserRepository
 from api.users.schemas import UserCreate, UserUpdate
 from storage.ports import RecordStore
+from storage.query import Eq, Query
 
 if TYPE_CHECKING:
     from api.container import Container
@@ -75,6 +76,8 @@ class UserService:
             raise ValidationFailed("指定された組織が見つかりません。", field="org_id")
         if await self.repo.get_by_login_id(data.login_id) is not None:
             raise DuplicateError("このログインIDはすでに使われています。", fields=["login_id"])
+        if data.position:
+            await self._check_position(data.position)
         password = passwords.generate(self.settings, data.login_id)
         password_hash = await self.hasher.hash(password)
         now = self.clock.now()
@@ -156,6 +159,15 @@ class UserService:
             if name in ("name", "status") and value is None:
                 raise ValidationFailed("この項目は空にできません。", field=name)
             changes[name] = value.value if isinstance(value, UserStatus) else (value or None)
+        if "org_id" in changes:
+            if changes["org_id"] is None:
+                raise ValidationFailed("所属機関は空にできません。", field="org_id")
+            if changes["org_id"] == user.org_id:
+                del changes["org_id"]
+            else:
+                await self._check_move(actor, user, str(changes["org_id"]))
+        if changes.get("position"):
+            await self._check_position(str(changes["position"]))
         disabling = (
             changes.get("status") == UserStatus.DISABLED and user.status is UserStatus.ACTIVE
         )
@@ -182,6 +194,30 @@ class UserService:
                     actor, "users.disabled", f"users/{user.id}", detail={"revoked": revoked}
                 )
         return user
+
+    async def _check_move(self, actor: Subject, user: User, org_id: str) -> None:
+        """Another organization: operators only (an organization's administrators manage their
+        own users); the new organization exists; the user holds no grants or memberships,
+        which were given within the old one."""
+        if not actor.is_operator:
+            raise Forbidden("所属機関の変更は運用管理者が行います。")
+        if await self.records.get("organizations", org_id) is None:
+            raise ValidationFailed("指定された組織が見つかりません。", field="org_id")
+        grants = await self.records.count("grants", (Eq("user_id", user.id),))
+        members = await self.records.count("work_members", (Eq("user_id", user.id),))
+        if grants or members:
+            raise Conflict(
+                "機能権限または案件のメンバーがある利用者は、所属機関を変更できません。"
+                f"先に機能権限（{grants}件）と案件のメンバー（{members}件）を外してください。",
+                field="org_id",
+            )
+
+    async def _check_position(self, name: str) -> None:
+        """役職 comes from the positions master (seed 001 別表1-1 8(4)), once it has any."""
+        master = await self.records.find("positions", Query(limit=1000))
+        names = {str(p.get("name")) for p in master.items}
+        if names and name not in names:
+            raise ValidationFailed("役職は役職マスタから選んでください。", field="position")
 
     async def disable(self, subject: Subject | None, user_id: str, version: int | None) -> User:
         _, user = await self._managed(subject, user_id)

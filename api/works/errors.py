@@ -18,3 +18,8 @@ class WorkNotEmpty(Conflict):
 class ArchivedReadOnly(Conflict):
     code = "archived_read_only"
     title = "保管済みの案件は変更できません。"
+
+
+class ArchiveBlocked(Conflict):
+    code = "archive_blocked"
+    title = "電子納品の検査結果にエラーがあるため、保管に移せません。"

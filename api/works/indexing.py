@@ -119,6 +119,7 @@ def work_to_doc(
         "names": package_texts(record) or None,
         "work_id": record["id"],
         "number": record.get("number"),
+        "address": location.get("address") or None,  # stored, shown; searched through body
         "category": record.get("category"),
         "business_type": record.get("business_type"),
         "orderer": record.get("orderer_org_id"),

@@ -191,10 +191,14 @@ class Lifecycle:
             for name in WORK_RECORDS
         }
         async with self.works.uow() as uow:
+            cas = ContentStore(records, self.works.blobs, self.works.clock)
             for name, items in owned.items():
                 for item in items:
                     await records.delete(name, str(item["id"]), None)
-            cas = ContentStore(records, self.works.blobs, self.works.clock)
+                    # an import's uploaded ZIP, kept as its source (api.deliverables.sources)
+                    kept = item.get("source_file")
+                    if isinstance(kept, dict) and kept.get("sha256"):
+                        await cas.release(str(kept["sha256"]), uow)
             for node in nodes:
                 await records.delete(NODES, str(node["id"]), None)
                 if node.get("kind") == NodeKind.FILE and node.get("sha256"):

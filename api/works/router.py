@@ -10,6 +10,7 @@ from api.container import Container
 from api.deps import ContainerDep, SubjectDep
 from api.kit.pagination import CursorPage
 from api.works.members import MemberService
+from api.works.parties import parties
 from api.works.schemas import (
     LegalHoldRelease,
     LegalHoldRequest,
@@ -82,6 +83,13 @@ async def delete_work(
 ) -> Response:
     await service.delete(subject, work_id, version)
     return Response(status_code=204)
+
+
+@router.get("/{work_id}/parties")
+async def work_parties(service: ServiceDep, subject: SubjectDep, work_id: str) -> dict[str, object]:
+    """The names of the work's orderer, office, contractors and members, and its 業種 label,
+    for every reader of the work (issue 8 §3 item 1)."""
+    return await parties(service, subject, work_id)
 
 
 # archive lifecycle ----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from api.kit.ids import is_id, new_id
 from api.kit.uow import UnitOfWork
 from api.permissions.policy import OrgKind, Policy, Subject, WorkContext, WorkRole
 from api.works.access import member_roles, search_access
+from api.works.archive_gate import ensure_archivable
 from api.works.errors import ArchivedReadOnly, InvalidTransition, WorkNotEmpty
 from api.works.hooks import member_changed
 from api.works.indexing import DOC_TYPE, principals_for, work_acl, work_to_doc
@@ -309,6 +310,8 @@ class WorkService:
         current = WorkStatus(work["status"])
         if NEXT_STATUS.get(current) != to:
             raise InvalidTransition(f"{current.value} から {to.value} へは変更できません。")
+        if to == WorkStatus.ARCHIVED:
+            await ensure_archivable(self.repo.records, work)
         extra = await self.lifecycle.archive_changes(work) if to == WorkStatus.ARCHIVED else {}
         async with self.uow() as uow:
             members = await self.repo.members(work_id)

@@ -65,7 +65,8 @@ from storage.ports import Health, SearchHit, SearchResult
 SCAN_BATCH = 1000
 BULK_CHUNK = 500
 # The layout of the mappings below; an index of another layout is refused until reindexed.
-SCHEMA_VERSION = 3  # 3: facets 発注年度・工事分野・工事業種 and map fields (issue 8 §1 item 9)
+SCHEMA_VERSION = 4  # 3: facets 発注年度・工事分野・工事業種 and map fields (issue 8 §1 item 9);
+# 4: the "role" keyword field (management files hidden, issue 8 §3 item 2)
 CHARS = "ch"
 BIGRAMS = "bg"
 
@@ -326,9 +327,15 @@ class ElasticsearchIndex:
         for field, num in query.numbers.items():
             limits = {k: v for k, v in (("gte", num.gte), ("lte", num.lte)) if v is not None}
             filters.append({"range": {field: limits}} if limits else {"exists": {"field": field}})
-        if not must and not filters:
+        must_not = [
+            {"terms": {field: list(values)}} for field, values in query.exclude.items() if values
+        ]
+        if not must and not filters and not must_not:
             return {"match_all": {}}
-        return {"bool": {"must": must, "should": should, "filter": filters}}
+        body: dict[str, Any] = {"must": must, "should": should, "filter": filters}
+        if must_not:
+            body["must_not"] = must_not
+        return {"bool": body}
 
     def _sort(self, query: SearchQuery) -> list[dict[str, Any]]:
         order = "desc" if query.descending else "asc"

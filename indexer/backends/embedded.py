@@ -481,8 +481,14 @@ class TantivyIndex:
                 upper_bound=num.lte if num.lte is not None else 1 << 62,
             )
             must.append((tantivy.Occur.Must, tantivy.Query.const_score_query(sub, 0.0)))
+        for field, values in query.exclude.items():
+            if values:
+                sub = tantivy.Query.term_set_query(schema, field, list(values))
+                must.append((tantivy.Occur.MustNot, sub))
         if not must:
             return tantivy.Query.all_query()
+        if all(occur == tantivy.Occur.MustNot for occur, _ in must):
+            must.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         return tantivy.Query.boolean_query(must)
 
     def _after(self, field: str, key: str, descending: bool) -> tantivy.Query:

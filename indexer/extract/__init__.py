@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, Protocol
 from indexer.extract.images import extract_image
 from indexer.extract.mime import HEAD_BYTES, Detected, detect
 from indexer.extract.pdf import PdfLimits, extract_pdf
-from indexer.extract.text import decode
+from indexer.extract.text import decode, markup_text
 
 log = logging.getLogger("kura.extract")
 
@@ -24,6 +24,8 @@ log = logging.getLogger("kura.extract")
 MAX_TEXT_BYTES = 4 << 20
 MAX_TOTAL_CHARS = 1_000_000
 _TEXT_EXTS = frozenset({"txt", "csv", "xml", "p21", "sfc"})
+# Markup whose tags are not the text: indexed without them (issue 8 §3 item 2).
+_MARKUP_EXTS = frozenset({"xml", "dtd", "xsl", "xslt", "xsd"})
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,10 @@ class TextExtractor:
         if not got.is_text:
             return Extraction(not_text=True, notes=["テキストファイルとして読み取れない内容です。"])
         notes = ["先頭部分のみ索引しました。"] if truncated else []
-        text = got.text[: limits.total_chars]
+        text = got.text
+        if detected.family == "xml" or detected.extension in _MARKUP_EXTS:
+            text = markup_text(text)
+        text = text[: limits.total_chars]
         return Extraction(pages=[text] if text else [], encoding=got.encoding, notes=notes)
 
 

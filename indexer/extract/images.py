@@ -118,3 +118,26 @@ def extract_image(fp: BinaryIO, thumb_size: int = THUMB_SIZE) -> ImageResult:
                     f"画像が途中で切れているか壊れています（{type(exc).__name__}）。"
                 )
     return result
+
+
+def fit_jpeg(data: bytes, max_px: int = 1000, quality: int = 80) -> bytes | None:
+    """The image as a JPEG at most ``max_px`` on its long side, turned upright by its EXIF
+    orientation, for printing (the 写真帳 PDF); None when it cannot be decoded."""
+    from PIL import ImageOps
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                if im.width * im.height > MAX_PIXELS:
+                    return None
+                if im.format == "JPEG":
+                    im.draft("RGB", (max_px, max_px))
+                upright = ImageOps.exif_transpose(im) or im
+                rgb = upright.convert("RGB")
+                rgb.thumbnail((max_px, max_px))
+                out = io.BytesIO()
+                rgb.save(out, "JPEG", quality=quality, optimize=True)
+                return out.getvalue()
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None

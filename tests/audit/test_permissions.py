@@ -28,6 +28,7 @@ ROWS = [
     audit("/audit/events?limit=500&action=works.created"),
     audit("/audit/events/export"),
     audit("/audit/events/export?format=csv"),
+    Row("GET", "/audit/actions", allowed="auditor", other=None),
 ]
 
 

@@ -181,6 +181,21 @@ async def test_keyword_filters_and_types(index: SearchIndex) -> None:
         await index.search(SearchQuery(filters={"nope": ("x",)}))
 
 
+async def test_excluded_keyword_values(index: SearchIndex) -> None:
+    """``exclude`` leaves out documents carrying a value (a package's management files, issue
+    8 §3 item 2); documents without the field stay; alone it filters the whole index."""
+    await loaded(index)
+    assert await id_set(index, exclude={"category": ("road",)}) == {"w2", "f2"}
+    assert await id_set(index, types=("file",), exclude={"category": ("road",)}) == {"f2"}
+    assert await id_set(index, text="こうじ", exclude={"work_kind": ("service",)}) == {"f1"}
+    assert await id_set(index, exclude={"category": ("nothing-has-this",)}) == {
+        "w1",
+        "w2",
+        "f1",
+        "f2",
+    }
+
+
 async def test_acl_filter(index: SearchIndex) -> None:
     await loaded(index)
     assert await id_set(index, acl=None) == {"w1", "w2", "f1", "f2"}

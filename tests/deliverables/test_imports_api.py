@@ -125,8 +125,10 @@ async def test_refused_zip_is_visible_with_its_reason(uh: UploadHarness) -> None
     assert body["counts"]["created"] == 0
     files = await uh.call(CLERK, "GET", f"{API}/works/{work['id']}/imports")
     assert [i["id"] for i in files.json()["items"]] == [item["id"]]
-    # Nothing of the ZIP's content was stored; the uploaded ZIP itself stays.
-    assert (await uh.container.records.count("nodes", ())) == 2  # /受領, /受領/evil.zip
+    # Nothing of the ZIP's content was stored; the uploaded ZIP itself is kept as the
+    # import's source, not as a document of the work (issue 8 §2).
+    assert (await uh.container.records.count("nodes", ())) == 1  # /受領
+    assert item["source_file"]["name"] == "evil.zip"
     events = await uh.events("deliverables.import_rejected")
     assert [e["target"] for e in events] == [f"{IMPORTS}/{item['id']}"]
 

@@ -238,15 +238,22 @@ async def test_zip_node_unpacks_next_to_it(container: Container) -> None:
     assert report2["target"] == "/受領"
     nodes = await paths(container, work)
     assert "/受領/PKG/INDEX_C.XML" in nodes
-    assert "/受領/other.zip" in nodes
-    again = await import_zip_node(container, str(node["id"]))  # idempotent
-    assert (again["created"], again["skipped"]) == (0, 5)
+    # the ZIPs are their imports' sources, not documents beside the folders (issue 8 §2)
+    assert "/受領/other.zip" not in nodes
+    assert "/受領/dl.zip" not in nodes
+    # the task delivered twice: the finished import stands, nothing is added
+    again = await import_zip_node(container, str(node["id"]), import_id=report["import_id"])
+    assert (again["state"], again["repeated"]) == ("done", True)
+    assert await paths(container, work) == nodes
 
     bad = await upload_zip(container, work, "/受領/bad.zip", make_zip([("../x", b"x")]))
     refused = await import_zip_node(container, str(bad["id"]))
     assert refused["state"] == "rejected"
     assert refused["findings"][0]["code"] == "unsafe_path"
-    assert await container.records.get(NODES, str(bad["id"])) is not None  # upload kept
+    assert await container.records.get(NODES, str(bad["id"])) is None  # kept by its import
+    kept = await container.records.get("imports", refused["import_id"])
+    assert kept is not None
+    assert kept["source_file"]["name"] == "bad.zip"
 
 
 async def test_backend_outage_requeues_then_fails_on_the_last_attempt(

@@ -171,7 +171,7 @@ async def test_bad_package_report_and_reanalyse_strict(h: Harness) -> None:
     page = await h.call(MANAGER, "GET", f"/api/v1/deliverables/{rec['id']}/report.html")
     assert "エラー（3件）" in page.text
     thumbs = await node_at(h, work["id"], "PHOTO/PIC/Thumbs.db")
-    assert f"/api/v1/files/{thumbs['id']}" in page.text
+    assert f"/#/browse/{rec['work_id']}/{thumbs['id']}" in page.text
     assert "規則18" in page.text
 
     denied = await h.call(ORG_READER, "POST", f"/api/v1/deliverables/{rec['id']}/analyse", json={})
@@ -259,7 +259,12 @@ async def test_package_fields_searchable_faceted_and_on_the_map(h: Harness) -> N
     overlapping = await search(type="work", bbox="132.3,34.0,132.451,34.3917")
     assert overlapping["total"] == 1
     assert (await search(type="work", bbox="133.0,34.0,133.5,34.5"))["total"] == 0
-    assert (await search(type="file", bbox="132.46,34.39,132.47,34.40"))["total"] >= 10
+    # the package's files; its XML and DTDs only when asked for (issue 8 §3 item 2)
+    box = "132.46,34.39,132.47,34.40"
+    assert (await search(type="file", bbox=box, management="true"))["total"] >= 10
+    documents = (await search(type="file", bbox=box))["hits"]
+    assert documents
+    assert all(hit["role"] != "management" for hit in documents)
     assert (await search(type="work", municipality_code="34101"))["total"] == 1
     for bad in ("132.5,34.4,132.4,34.5", "200,34,201,35"):
         resp = await h.call(MANAGER, "GET", "/api/v1/search", params={"bbox": bad})

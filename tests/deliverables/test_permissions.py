@@ -3,7 +3,8 @@
 
 Reading a check needs ``files.read`` on its work, running one ``files.write``; a user who may
 not read the work gets 404 (architecture.md, Permissions), a viewer member who may not write
-gets 403.
+gets 403. The 受領確認 (issue 8 §2) is the orderer's: the work's supervisor or a
+``works.manage`` holder; the contractor member, who reads the check, gets 403.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pytest
 
 from api.config import Settings
 from api.deliverables.router import router as deliverables_router
-from tests.support.perms import Ids, Row, World, check_matrix, perm_world, uncovered
+from api.deliverables.router_checks import router as checks_router
+from tests.support.perms import Ids, Row, World, check_matrix, jpeg, perm_world, uncovered
 
 pytestmark = pytest.mark.anyio
 
@@ -37,6 +39,16 @@ ROWS = [
     Row("GET", "/deliverables/{deliverable}/report.html", allowed="viewer", refused=404),
     Row("GET", "/deliverables/{deliverable}/report.html?severity=E", allowed="reader",
         refused=404),
+    Row("GET", "/works/{work}/checks", allowed="builder", refused=404, hidden="deliverable"),
+    Row("GET", "/deliverables/{deliverable}/report.pdf", allowed="builder", refused=404),
+    Row("POST", "/deliverables/{deliverable}/receipt", allowed="supervisor", denied="builder",
+        json={"version": 1, "note": "受領しました"}, fresh=True),
+    Row("POST", "/deliverables/{deliverable}/receipt", allowed="manager", denied="viewer",
+        json={"version": 1}, fresh=True),
+    Row("POST", "/works/{work}/photo-book", allowed="builder", refused=404,
+        json=lambda ids: {"node_ids": [ids["photo"]]}),
+    Row("DELETE", "/deliverables/{deliverable}/receipt?version=2", allowed="manager",
+        denied="builder", fresh=True),
 ]  # fmt: skip
 
 
@@ -48,9 +60,31 @@ async def world(settings: Settings) -> AsyncIterator[World]:
 
 async def test_deliverables_matrix(world: World) -> None:
     work = await world.work()
-    ids: Ids = {"work": work["id"], "deliverable": await world.deliverable(work["id"])}
-    await check_matrix(world, ROWS, ids)
+    [photo] = await world.upload(work["id"], {"P0000001.JPG": (jpeg(), "image/jpeg")})
+    ids: Ids = {
+        "work": work["id"],
+        "deliverable": await world.deliverable(work["id"]),
+        "photo": photo["id"],
+    }
+
+    async def fresh() -> Ids:
+        # a check of its own, already received (version 2) for the DELETE row; the POST
+        # rows receive their own check's version 1
+        deliverable = await world.deliverable(work["id"])
+        return {"deliverable": deliverable}
+
+    await check_matrix(world, ROWS[:-1], ids, fresh)
+
+    async def received() -> Ids:
+        deliverable = await world.deliverable(work["id"])
+        r = await world.client("supervisor").post(
+            f"/api/v1/deliverables/{deliverable}/receipt", json={"version": 1}
+        )
+        assert r.status_code == 200, r.text
+        return {"deliverable": deliverable}
+
+    await check_matrix(world, ROWS[-1:], ids, received)
 
 
 def test_every_deliverables_endpoint_has_a_row() -> None:
-    assert uncovered([deliverables_router], ROWS) == []
+    assert uncovered([deliverables_router, checks_router], ROWS) == []

@@ -115,15 +115,23 @@ def test_master_positions_calendar_and_mail(page: Page, stack: Stack) -> None:
     position.wait_for(state="detached")
 
     page.goto("/#/admin/master?tab=calendar&year=2030")
-    page.get_by_test_id("calendar-day").fill("2030-05-07")
+    page.get_by_test_id("calendar-day").fill("令和12年5月7日")  # 和暦 typed (issue 8 §3 item 8)
     page.get_by_test_id("calendar-kind").select_option("closed")
     page.get_by_test_id("calendar-name").fill("振替休庁日")
     page.get_by_test_id("calendar-add").click()
     day = page.get_by_test_id("calendar-table").locator("tr", has_text="振替休庁日")
     day.wait_for()
     assert [d["date"] for d in stack.api.get("/master/calendar/days", year=2030)] == ["2030-05-07"]
-    page.get_by_test_id("calendar-year").select_option("2031")
+    page.get_by_test_id("calendar-next").click()
     page.wait_for_url(re.compile(r"year=2031$"))
+    # the national holidays of any year asked for (issue 8 §3 item 11)
+    holidays = page.get_by_test_id("holidays-table")
+    holidays.locator("tr", has_text="元日").wait_for()
+    page.get_by_test_id("calendar-year").fill("1990")
+    page.get_by_test_id("calendar-year").press("Enter")
+    page.wait_for_url(re.compile(r"year=1990$"))
+    page.get_by_test_id("holidays-table").locator("tr", has_text="天皇誕生日").wait_for()
+    assert "1990/12/23" in page.get_by_test_id("holidays-table").inner_text()
 
     page.goto("/#/admin/master?tab=mail")
     form = page.get_by_test_id("mail-form")
@@ -147,12 +155,15 @@ def test_audit_filter_and_export_links(page: Page, stack: Stack) -> None:
     rows = page.get_by_test_id("audit-row")
     rows.first.wait_for()
 
-    page.get_by_test_id("audit-action").fill("users.created")
+    # the action is chosen from a list of Japanese names (issue 8 §3 item 6)
+    page.get_by_test_id("audit-action").select_option(label="利用者の登録")
     page.get_by_test_id("audit-apply").click()
     page.wait_for_url(re.compile(r"#/admin/audit\?action=users\.created$"))
     page.get_by_test_id("audit-table").wait_for()
-    actions = {rows.nth(i).locator("td").nth(2).inner_text() for i in range(rows.count())}
+    actions = {rows.nth(i).get_attribute("data-action") for i in range(rows.count())}
     assert actions == {"users.created"}
+    words = {rows.nth(i).locator("td").nth(2).inner_text() for i in range(rows.count())}
+    assert words <= {"利用者の登録"} | {f"利用者の登録（{n}件）" for n in range(2, 50)}
 
     href = page.get_by_test_id("audit-export-csv").get_attribute("href")
     assert href is not None

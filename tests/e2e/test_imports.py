@@ -68,7 +68,8 @@ def wait_for_import(stack: Stack, upload_id: str) -> dict[str, Any]:
 
 
 def test_refused_zip_shows_on_the_work_page(browser: Browser, stack: Stack) -> None:
-    upload_id = upload_with_unpack(stack, "contractor1", "納品データ.zip", evil_zip())
+    sent = evil_zip()
+    upload_id = upload_with_unpack(stack, "contractor1", "納品データ.zip", sent)
     item = wait_for_import(stack, upload_id)
     assert item["state"] == "rejected", item
     assert "上位フォルダを指すパス" in item["reason"]
@@ -92,8 +93,12 @@ def test_refused_zip_shows_on_the_work_page(browser: Browser, stack: Stack) -> N
         shot(page, "work-imports-refused")
     finally:
         ctx.close()
-    # Only the uploaded ZIP itself was stored; nothing of its content.
+    # Only the uploaded ZIP itself was stored, as the import's source (issue 8 §2), not as a
+    # document of the work; nothing of its content.
     names = {f["name"] for f in stack.files()}
-    assert "納品データ.zip" in names
+    assert "納品データ.zip" not in names
     assert "ok.txt" not in names
+    kept = stack.api.client.get(f"/imports/{item['id']}/source")
+    assert kept.status_code == 200
+    assert kept.content == sent
     assert stack.api.get(f"/imports/{item['id']}")["findings"][0]["code"] == "unsafe_path"

@@ -74,3 +74,29 @@ def test_zero_bytes() -> None:
     assert detected.family == "empty"
     assert got.pages == []
     assert not got.broken
+
+
+def test_xml_is_indexed_without_its_markup() -> None:
+    """Search snippets never show raw tags (issue 8 §3 item 2): an INDEX_C.XML in CP932 is
+    indexed as its elements' text, comments and declarations dropped, entities resolved."""
+    from indexer.extract.text import markup_text
+
+    xml = (
+        '<?xml version="1.0" encoding="Shift_JIS"?>\n'
+        '<!DOCTYPE constdata SYSTEM "INDE_C08.DTD">\n'
+        '<?xml-stylesheet type="text/xsl" href="INDE_C08.XSL"?>\n'
+        '<constdata DTD_version="08"><!-- 作成: 春日建設 -->\n'
+        "<工事件名等><工事名称>市道中央線&amp;県道 改良工事</工事名称>\n"
+        "<工事内容><![CDATA[L=120m <舗装>]]></工事内容><予備/></工事件名等>\n"
+        "<備考>&#x3042;&lt;注&gt;</備考></constdata>\n"
+    )
+    assert markup_text(xml) == "市道中央線&県道 改良工事\nL=120m <舗装>\nあ<注>"
+    _, got = extract(io.BytesIO(xml.encode("cp932")), "INDEX_C.XML")
+    assert got.pages == ["市道中央線&県道 改良工事\nL=120m <舗装>\nあ<注>"]
+    dtd = '<!ELEMENT constdata (基礎情報)>\n<!ATTLIST constdata DTD_version CDATA #FIXED "08">\n'
+    assert extract(io.BytesIO(dtd.encode()), "INDE_C08.DTD")[1].pages == []
+
+
+def test_plain_text_keeps_angle_brackets() -> None:
+    _, got = extract(io.BytesIO("寸法 <100mm> を確認\n".encode()), "memo.txt")
+    assert got.pages == ["寸法 <100mm> を確認\n"]

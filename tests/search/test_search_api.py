@@ -6,8 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 import zipfile
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -16,6 +19,7 @@ from api.archive.cas import upload_key
 from api.archive.indexing import flush_pending
 from api.archive.ingest import IngestService
 from api.archive.nodes import NodeService
+from api.kit.clock import JST
 from tests.datagen import photos
 from tests.datagen.pdfs import japanese
 from tests.support.streams import chunks
@@ -324,10 +328,25 @@ async def test_export_csv_and_cap(h: Harness, monkeypatch: pytest.MonkeyPatch) -
     assert "filename*=UTF-8''" in resp.headers["content-disposition"]
     assert resp.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["種別", "名称", "工事番号"]
+    # labels, not codes or ids (issue 8 §3 item 5): every file row names its work
+    assert rows[0][:5] == ["種別", "名称", "工事名・業務名", "工事番号・業務番号", "パス"]
+    assert "ID" not in rows[0]
+    assert "案件ID" not in rows[0]
     assert len(rows) == 31
+    head = rows[0]
     assert {r[0] for r in rows[1:]} == {"ファイル"}
-    assert all(r[7] == ORDERER for r in rows[1:])  # orderer name resolved
+    assert {r[2] for r in rows[1:]} == {"大量ファイル工事"}
+    assert all(r[head.index("発注者")] == ORDERER for r in rows[1:])  # orderer name resolved
+    assert {r[head.index("業種")] for r in rows[1:]} == {"塗装工事"}  # 業種 17, seed 004
+    assert {r[head.index("書類区分")] for r in rows[1:]} == {"報告書"}
+    assert {r[head.index("状態")] for r in rows[1:]} == {"登録済"}
+    assert {r[head.index("工事・業務")] for r in rows[1:]} == {"工事"}
+    # JST: the stored UTC time plus nine hours, as 2026/06/01 09:05:00
+    stamp = rows[1][head.index("更新日時（日本時間）")]
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}", stamp)
+    name = unquote(resp.headers["content-disposition"].split("UTF-8''")[1])
+    when = datetime.strptime(name, "検索結果_%Y%m%d-%H%M%S.csv").replace(tzinfo=JST)
+    assert abs((datetime.now(UTC) - when).total_seconds()) < 120
     # nothing for those without access
     resp = await h.call(NOBODY, "GET", URL + "/export.csv")
     assert len(list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))) == 1

@@ -132,3 +132,38 @@ async def test_ui_dir_setting_chooses_the_folder(tmp_path: Path) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         assert "別の場所" in (await c.get("/")).text
         assert (await c.get("/css/app.css")).text == "body{}"
+
+
+async def test_a_configured_map_tile_server_is_allowed_for_images(dist: Path) -> None:
+    """Nothing is fetched from elsewhere by default; a tile source the operator configures
+    (KURA_MAP__TILE_URL) is allowed for images, and only its origin (issue 8 §1 item 9)."""
+    from api.config import Settings
+
+    app = _app()
+    app.state.settings = Settings(
+        data_dir=dist.parent / "data",
+        map={"tile_url": "https://tiles.example.jp/xyz/std/{z}/{x}/{y}.png"},
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        csp = (await c.get("/")).headers["content-security-policy"]
+    assert "img-src 'self' data: blob: https://tiles.example.jp;" in csp + ";"
+    assert "xyz" not in csp
+
+
+async def test_no_tile_server_by_default(dist: Path, client: httpx.AsyncClient) -> None:
+    csp = (await client.get("/")).headers["content-security-policy"]
+    img = next(part.strip() for part in csp.split(";") if part.strip().startswith("img-src"))
+    assert img == "img-src 'self' data: blob:"
+
+
+def test_tile_url_must_name_z_x_y() -> None:
+    from pydantic import ValidationError
+
+    from api.config import MapSettings
+
+    with pytest.raises(ValidationError):
+        MapSettings(tile_url="https://tiles.example.jp/map.png")
+    with pytest.raises(ValidationError):
+        MapSettings(tile_url="javascript:alert(1)//{z}/{x}/{y}")
+    assert MapSettings(tile_url="https://t.example/{z}/{x}/{y}.png").max_zoom == 18

@@ -93,12 +93,15 @@ async def test_upload_in_chunks_lands_as_a_file(uh: UploadHarness) -> None:
     assert resp.status_code == 204, resp.text
     assert resp.headers["Upload-Offset"] == "4000"
     assert "Upload-Expires" in resp.headers
+    assert "Kura-Node-Id" not in resp.headers  # not a file yet
     assert (await head(uh, url)).headers["Upload-Offset"] == "4000"
 
     resp = await patch(uh, url, 4000, rest)
     assert resp.status_code == 204, resp.text
     assert resp.headers["Upload-Offset"] == str(len(data))
     [node] = await nodes_of(uh, work["id"])
+    # the last PATCH names the file it became (a folder upload finds its INDEX_C.XML's folder)
+    assert resp.headers["Kura-Node-Id"] == node["id"]
     assert node["path"] == "/図面/平面図/設計図.pdf"
     assert node["sha256"] == hashlib.sha256(data).hexdigest()
     assert node["size"] == len(data)

@@ -50,6 +50,7 @@ ROWS = [
         fresh=True, json={"reason": "訴訟のため保全"}),
     Row("DELETE", "/works/{work}/legal-hold", allowed="manager", denied="supervisor",
         fresh=True, json={"reason": "訴訟終了"}),
+    Row("GET", "/works/{work}/parties", allowed="builder", refused=404),
     Row("GET", "/works/{work}/members", allowed="viewer", refused=404),
     Row("POST", "/works/{work}/members", allowed="manager", denied="viewer", ok=201,
         fresh=True, json=lambda ids: {"user_id": ids["reader"], "role": "viewer"}),

@@ -113,6 +113,8 @@ declare namespace Kura {
     corporate_number?: string | null;
     address?: string;
     phone?: string;
+    /** An orderer's rule: no move to the archive while the latest 電子納品 check has errors. */
+    block_archive_on_errors?: boolean;
     version: number;
   }
 
@@ -200,6 +202,10 @@ declare namespace Kura {
   /** GET /files/{id}: a file node as the viewers read it. */
   interface FileRecord extends ArchiveNode {
     file_type?: string;
+    /** What a 電子納品 XML says about the file (title, photo_path, shooting_spot, photo_date …). */
+    meta?: Record<string, unknown>;
+    /** Extraction results (api/archive/ingest.py): EXIF date, page count … */
+    extract?: { photo_date?: string | null; taken_at?: string | null; page_count?: number | null } | null;
   }
 
   /**
@@ -217,6 +223,8 @@ declare namespace Kura {
     content_type?: string;
     file_type?: string;
     title?: string | null;
+    /** What the 電子納品 XML says about the file (title, photo_path, shooting_spot …). */
+    meta?: Record<string, unknown>;
     ingest?: { state: string; reason?: string | null } | null;
     /** Tree icon class (photo tree levels). */
     icon?: string;
@@ -226,10 +234,22 @@ declare namespace Kura {
 
   /** GET /deliverables/{id}/photo-tree: one level of the 写真管理 classification. */
   interface PhotoLevel {
+    /** The PHOTO.XML element the level classifies by (写真-大分類, 写真区分, 工種, 種別, 細別). */
+    level?: string | null;
     label?: string | null;
     count: number;
     children?: PhotoLevel[];
-    photos?: { node_id?: string | null; file?: string | null; title?: string | null; date?: string | null }[];
+    photos?: {
+      node_id?: string | null;
+      file?: string | null;
+      title?: string | null;
+      date?: string | null;
+      size?: number | null;
+      content_type?: string | null;
+      file_type?: string | null;
+      updated_at?: string | null;
+      meta?: Record<string, unknown>;
+    }[];
   }
 
   /** api/search/schemas.py SearchHitRead. */
@@ -249,6 +269,13 @@ declare namespace Kura {
     doc_date?: string | null;
     photo_date?: string | null;
     size?: number | null;
+    role?: string | null;
+    address?: string | null;
+    municipality_code?: string[];
+    /** 西, 南, 東, 北 of the work's package (decimal degrees), when it has 境界座標 */
+    bbox?: number[] | null;
+    work_title?: string | null;
+    work_number?: string | null;
     thumbnail_url?: string | null;
     title_highlight?: string | null;
     highlights?: { page: number; snippet: string }[];

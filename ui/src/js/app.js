@@ -11,7 +11,7 @@
 
 import { api, ApiError } from "./api.js";
 import { LANGS, lang, setLang, t } from "./i18n.js";
-import { HOME, canSee, currentRoute, loadPage, navigate } from "./router.js";
+import { HOME, canSee, currentRoute, homeFor, loadPage, navigate } from "./router.js";
 import { clear, errorBox, h, loading } from "./ui.js";
 
 /** @type {Kura.Session | null} */
@@ -246,7 +246,7 @@ async function render() {
   const main = frame("main");
   const { route, params, path } = currentRoute();
   if (!path || path === "/") {
-    navigate(current ? HOME : "#/login", { replace: true });
+    navigate(current ? homeFor(current) : "#/login", { replace: true });
     return;
   }
   if (route && !route.public && !current) {
@@ -271,7 +271,8 @@ async function render() {
   clear(main);
   document.body.dataset.page = route ? route.page : "none";
   if (!route) {
-    main.append(errorBox({ title: t("error.not_found_page") }));
+    // a way back from a page that does not exist (issue 8 §3 item 9)
+    main.append(errorBox({ title: t("error.not_found_page") }), h("p", { class: "way-back", "data-testid": "not-found-links" }, h("a", { href: current ? homeFor(current) : "#/login" }, t("error.to_home")), " ", h("a", { href: "#/works" }, t("error.to_works"))));
     return;
   }
   if (!route.public && !route.can(current)) {

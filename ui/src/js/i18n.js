@@ -13,6 +13,8 @@ import ja from "./i18n/ja.js";
 import en from "./i18n/en.js";
 import archiveJa from "./i18n/archive.ja.js";
 import archiveEn from "./i18n/archive.en.js";
+import pagesJa from "./i18n/pages.ja.js";
+import pagesEn from "./i18n/pages.en.js";
 import schedulesJa from "./i18n/schedules.ja.js";
 import schedulesEn from "./i18n/schedules.en.js";
 import collabJa from "./i18n/collab.ja.js";
@@ -34,6 +36,8 @@ import qualEn from "./i18n/qual.en.js";
 const AREAS = [
   [ja, archiveJa],
   [en, archiveEn],
+  [ja, pagesJa],
+  [en, pagesEn],
   [ja, schedulesJa],
   [en, schedulesEn],
   [ja, collabJa],
@@ -103,6 +107,18 @@ export function t(key, params) {
   if (s === undefined) return key;
   if (params) s = s.replace(/\{(\w+)\}/g, (m, k) => (params[k] === undefined ? m : String(params[k])));
   return s;
+}
+
+/**
+ * The word for a kind of work: `key` + ".service" for a 業務 (履行場所, 履行期間, 履行中, 調査職員)
+ * where the dictionary has one, else `key` (the 工事 word).
+ * @param {string} key
+ * @param {string | null | undefined} kind "construction" or "service"
+ * @param {Record<string, unknown>} [params]
+ * @returns {string}
+ */
+export function tk(key, kind, params) {
+  return t(kind === "service" && JA[`${key}.service`] !== undefined ? `${key}.service` : key, params);
 }
 
 /**

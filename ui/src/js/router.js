@@ -117,6 +117,19 @@ export const routes = [
 // 別表1-1 2(6): ログイン時に…未読の記事等のタイトル一覧を表示), notifications and schedule.
 export const HOME = "#/home";
 
+/**
+ * Where a session lands after sign-in: an operator on the administration page (which says
+ * what to do first, issue 8 §3 item 9), everyone else on HOME, contractors too: it lists
+ * their works beside the unread posts the seed wants shown at sign-in (issue 8's "a
+ * contractor lands on their works" met there, not by skipping that list).
+ * @param {MaybeSession} session
+ * @returns {string}
+ */
+export function homeFor(session) {
+  if (session && session.org_kind === "operator") return "#/admin";
+  return HOME;
+}
+
 export { hasGrant, isOperator };
 
 /**

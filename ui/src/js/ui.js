@@ -17,7 +17,7 @@
 //   busy(button, promiseFn) disables the button while the action runs.
 
 import { ApiError } from "./api.js";
-import { t } from "./i18n.js";
+import { t, tk } from "./i18n.js";
 
 /** @typedef {HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement} Control a form control */
 
@@ -388,12 +388,13 @@ export function badge(text, tone = "neutral", attrs = {}) {
 /** @type {Record<string, string>} */
 const STATUS_TONE = { registered: "neutral", in_progress: "info", completed: "ok", archived: "archive" };
 /**
- * A work status as a coloured badge.
+ * A work status as a coloured badge, in the words of the kind of work (施工中 / 履行中).
  * @param {string} status
+ * @param {string | null} [kind] "construction" or "service"
  * @returns {HTMLSpanElement}
  */
-export function statusBadge(status) {
-  return badge(t(`status.${status}`), STATUS_TONE[status] || "neutral", { "data-status": status });
+export function statusBadge(status, kind) {
+  return badge(tk(`status.${status}`, kind), STATUS_TONE[status] || "neutral", { "data-status": status });
 }
 
 /**

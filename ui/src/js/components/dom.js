@@ -214,7 +214,8 @@ export async function download(path, { method = "GET", body, fallback = "downloa
  */
 export function typeIcon(node) {
   if (node.kind === "folder") return h("span", { class: "ico ico-folder", "aria-hidden": "true" });
-  const name = String(node.name || node.title || node.path || "").toLowerCase();
+  // the file's own name: a photo row's name is "写真タイトル（P0000001.JPG）"
+  const name = String((node.path ? node.path.split("/").pop() : "") || node.name || node.title || "").toLowerCase();
   const type = String(node.file_type || node.content_type || "").toLowerCase();
   const ext = name.includes(".") ? (name.split(".").pop() ?? "") : "";
   let kind = "file";

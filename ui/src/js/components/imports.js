@@ -6,7 +6,7 @@
 //   followImport(workId, uploadId, el) → fills `el` while the upload's import runs; resolves
 //                                        with the finished import (or null when it never came)
 
-import { api } from "../api.js";
+import { api, apiUrl } from "../api.js";
 import { t, fmtBytes, fmtDateTime } from "../i18n.js";
 import { h, clear, errorText } from "./dom.js";
 
@@ -102,7 +102,14 @@ export function importList(workId) {
             "tr",
             { "data-testid": "import-row", "data-id": item.id },
             h("td", { class: "nowrap" }, fmtDateTime(item.queued_at)),
-            h("td", {}, (item.source && item.source.name) || "—", h("div", { class: "small muted" }, item.actor && item.actor.name ? item.actor.name : "")),
+            h(
+              "td",
+              {},
+              (item.source && item.source.name) || "—",
+              h("div", { class: "small muted" }, item.actor && item.actor.name ? item.actor.name : ""),
+              // the uploaded ZIP, kept as the import's source (not a document of the work)
+              item.source_file ? h("a", { class: "small", href: apiUrl(`/imports/${encodeURIComponent(item.id)}/source`), download: "", "data-testid": "import-source" }, t("imports.source_download", { name: item.source_file.name })) : null,
+            ),
             h("td", {}, importBadge(item.state)),
             h("td", {}, item.reason ? h("div", { class: "small" }, item.reason) : countsText(item)),
             h("td", {}, btn),

@@ -22,13 +22,14 @@ const OVERSCAN = 8;
  *   (click, Enter; `beside`: Ctrl/⌘/Shift, Shift+Enter)
  * @property {() => void} [onUp] Backspace: the parent folder
  * @property {(info: { total: number, complete: boolean }) => void} [onState] rows loaded so far
+ * @property {(node: Kura.ListNode | null) => void} [onActive] the chosen row changed
  */
 
 /**
  * A folder listing (see the top of this file).
  * @param {ListingOptions} options
  */
-export function folderListing({ onOpen, onUp, onState }) {
+export function folderListing({ onOpen, onUp, onState, onActive }) {
   /** @type {Kura.ListNode[]} */
   let rows = [];
   let active = -1;
@@ -113,9 +114,20 @@ export function folderListing({ onOpen, onUp, onState }) {
    */
   function typeLabel(node) {
     if (node.kind === "folder") return t("browse.folder");
-    const n = String(node.name);
+    // the file's own name (a photo row's name is "写真タイトル（P0000001.JPG）")
+    const n = String(node.path ? node.path.split("/").pop() : node.name);
     const dot = n.lastIndexOf(".");
     return dot > 0 ? n.slice(dot + 1).toUpperCase() : node.content_type || "";
+  }
+
+  /**
+   * What the 電子納品 XML calls the file (写真タイトル, 打合せ簿名称 …), when it is not its name.
+   * @param {Kura.ListNode} node
+   * @returns {string}
+   */
+  function titleOf(node) {
+    const title = node.meta && typeof node.meta.title === "string" ? node.meta.title : "";
+    return title && title !== node.name ? title : "";
   }
 
   /**
@@ -144,6 +156,7 @@ export function folderListing({ onOpen, onUp, onState }) {
         { class: "col-name" },
         typeIcon(node),
         h("span", { class: "name", title: node.name }, node.name),
+        titleOf(node) ? h("span", { class: "meta-title", title: titleOf(node) }, titleOf(node)) : null,
         node.ingest && node.ingest.state === "failed"
           ? h("span", { class: "badge warn", title: node.ingest.reason || "" }, t("browse.ingestFailed"))
           : null,
@@ -168,6 +181,7 @@ export function folderListing({ onOpen, onUp, onState }) {
               },
             },
             h("span", { class: "ico-beside", "aria-hidden": "true" }),
+            h("span", { class: "beside-label" }, t("browse.besideButton")),
           )
         : h("span", { class: "beside" }),
     );
@@ -228,6 +242,7 @@ export function folderListing({ onOpen, onUp, onState }) {
     }
     draw();
     viewport.setAttribute("aria-activedescendant", `row-${rows[active].id}`);
+    if (onActive) onActive(rows[active]);
   }
 
   viewport.addEventListener("keydown", (e) => {
@@ -284,6 +299,7 @@ export function folderListing({ onOpen, onUp, onState }) {
     const gen = generation;
     rows = [];
     active = -1;
+    if (onActive) onActive(null);
     complete = false;
     viewport.scrollTop = 0;
     viewport.removeAttribute("aria-activedescendant");
@@ -325,6 +341,7 @@ export function folderListing({ onOpen, onUp, onState }) {
     generation += 1;
     rows = items;
     active = -1;
+    if (onActive) onActive(null);
     complete = true;
     viewport.scrollTop = 0;
     redrawAll();

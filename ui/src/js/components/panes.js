@@ -44,11 +44,12 @@ export function viewerPanes({ onChange, emptyText } = {}) {
   }
 
   /**
-   * Show file `id` in the focused pane, or in a new one `beside` the others.
+   * Show file `id` in the focused pane, or in a new one `beside` the others; a PDF at `page`
+   * with `highlight` marked (a search hit's page and phrase).
    * @param {string} id
-   * @param {{ beside?: boolean }} [options]
+   * @param {{ beside?: boolean, page?: number, highlight?: string }} [options]
    */
-  function open(id, { beside = false } = {}) {
+  function open(id, { beside = false, page, highlight } = {}) {
     const existing = panes.find((p) => p.id === id);
     if (existing) {
       existing.box.scrollIntoView({ block: "nearest" });
@@ -68,7 +69,7 @@ export function viewerPanes({ onChange, emptyText } = {}) {
       el.append(box);
     } else p.handle.destroy();
     p.id = id;
-    p.handle = openViewer(p.box, id, { onClose: () => close(p) });
+    p.handle = openViewer(p.box, id, { onClose: () => close(p), page, highlight });
     current = p;
     for (const x of panes) x.box.classList.toggle("current", x === p);
     changed();

@@ -1,6 +1,6 @@
 // report.js: a 電子納品 package check (GET /deliverables/{id}) shown in the page, each finding
-// linked to its file in the browser. The JSON findings carry package-relative paths; the node
-// ids come from the API's own report page (report.html links each path to /api/v1/files/<id>).
+// with its rule's number and name and linked to its file in the browser (the API gives each
+// finding the file's node id where the path is a file of the package), and a PDF to print.
 
 import { api, apiUrl } from "../api.js";
 import { t, fmtDateTime } from "../i18n.js";
@@ -10,33 +10,12 @@ import { h } from "./dom.js";
 const SEVERITIES = ["E", "W", "N"];
 
 /**
- * Package path → file node id, from the API's HTML report of deliverable `id`.
- * @param {string} id
- * @returns {Promise<Map<string, string>>}
- */
-async function pathIds(id) {
-  /** @type {Map<string, string>} */
-  const map = new Map();
-  try {
-    const res = await fetch(apiUrl(`/deliverables/${encodeURIComponent(id)}/report.html`), { credentials: "same-origin" });
-    if (!res.ok) return map;
-    const doc = new DOMParser().parseFromString(await res.text(), "text/html");
-    for (const a of doc.querySelectorAll('a[href^="/api/v1/files/"]')) {
-      map.set(a.textContent ?? "", decodeURIComponent((a.getAttribute("href") ?? "").split("/").pop() ?? ""));
-    }
-  } catch {
-    /* links are a convenience: the report still shows */
-  }
-  return map;
-}
-
-/**
  * The check report of deliverable `id` as a <section>.
  * @param {string} id
  * @returns {Promise<HTMLElement>}
  */
 export async function deliverableReport(id) {
-  const [record, ids] = await Promise.all([api.get(`/deliverables/${encodeURIComponent(id)}`), pathIds(id)]);
+  const record = await api.get(`/deliverables/${encodeURIComponent(id)}`);
   const report = record.report || {};
   const counts = report.counts || {};
   const findings = report.findings || [];
@@ -45,7 +24,12 @@ export async function deliverableReport(id) {
   const box = h(
     "section",
     { class: "report", "data-testid": "deliverable-report", "aria-label": t("report.title") },
-    h("h2", {}, t("report.title"), title ? `：${title}` : ""),
+    h(
+      "div",
+      { class: "report-title" },
+      h("h2", {}, t("report.title"), title ? `：${title}` : ""),
+      h("a", { class: "btn small", href: apiUrl(`/deliverables/${encodeURIComponent(id)}/report.pdf`), download: "", "data-testid": "report-pdf" }, t("checks.pdf")),
+    ),
     h(
       "dl",
       { class: "report-head" },
@@ -67,9 +51,9 @@ export async function deliverableReport(id) {
     return box;
   }
   const tbody = h("tbody", {});
-  for (const f of findings) {
+  for (const f of /** @type {Kura.Finding[]} */ (findings)) {
     const path = String(f.path || "");
-    const nodeId = ids.get(path);
+    const nodeId = f.node_id;
     const where = nodeId
       ? h("a", { href: href("/browse", record.work_id, nodeId), "data-testid": "finding-link" }, path)
       : path || t("report.wholePackage");
@@ -78,7 +62,7 @@ export async function deliverableReport(id) {
         "tr",
         { class: `finding sev-${f.severity}`, "data-testid": "finding" },
         h("td", {}, h("span", { class: `sev sev-${f.severity}` }, t(`report.sev.${f.severity}`))),
-        h("td", {}, t("report.rule", { n: f.rule ?? "" })),
+        h("td", {}, f.title ? t("report.ruleNamed", { n: f.rule ?? "", name: f.title }) : t("report.rule", { n: f.rule ?? "" })),
         h("td", { class: "finding-path" }, where),
         h("td", {}, f.line ? t("report.line", { n: f.line }) : ""),
         h("td", {}, f.message || ""),

@@ -3,8 +3,12 @@
 // by tus-js-client (HEAD for the settled offset, then PATCH from there); after a reload the
 // fingerprint stored in localStorage (name, type, size, mtime, endpoint) finds the unfinished
 // upload when the same file is chosen again, so it continues where it stopped.
+// At most PARALLEL files travel at once; the others wait their turn. A folder of many files
+// (GROUP_MIN or more) is one compact entry with a summary (files done, size, speed, time
+// left, failures listed) and its files in a folded table, not a card per file (issue 8 §2).
 //
-//   const q = uploadQueue({ workId, onFileDone(entry) });  el.append(q.el);
+//   const q = uploadQueue({ workId, onFileDone(entry), onBatchDone(entries) });
+//   el.append(q.el);
 //   q.add([{ file, relativePath, unpack }], { folder, onConflict });
 // Attachments (posts, proposals, ...) go to POST /api/v1/attachments/uploads instead:
 //   uploadQueue({ endpoint: "/api/v1/attachments/uploads", metadata: { work_id }, onFileDone })
@@ -22,6 +26,13 @@ import { h } from "./dom.js";
 // the request a proxy in front of the API has to pass.
 const CHUNK = 128 * 1024 * 1024;
 const RETRY = [0, 1000, 2000, 4000, 8000, 15000, 30000, 30000, 60000, 60000];
+// Files sent at once: enough to keep the line busy with small files, few enough that a
+// 10,000-file folder does not open 10,000 requests.
+const PARALLEL = 4;
+// A batch of this many files from one folder is shown as one compact entry.
+export const GROUP_MIN = 10;
+// Below this size a file's speed is not shown (it is over before a speed means anything).
+const SPEED_MIN_BYTES = 1024 * 1024;
 
 /** @typedef {typeof import("tus-js-client")} Tus tus-js-client (its types: from its package) */
 /** @typedef {import("tus-js-client").Upload} TusUpload */
@@ -48,9 +59,24 @@ const RETRY = [0, 1000, 2000, 4000, 8000, 15000, 30000, 30000, 60000, 60000];
  * @property {HTMLButtonElement} pause
  * @property {HTMLButtonElement} resume
  * @property {HTMLDivElement} extra room for what follows the upload (the package report)
- * @property {HTMLLIElement} li
+ * @property {HTMLElement} li its row: a card, or a line of its group's table
+ * @property {Group | null} group the compact entry it belongs to
+ * @property {string | null} nodeId the file's node once the server placed it (Kura-Node-Id)
  * @property {TusUpload} upload
  * @property {string} [attachmentId] the staged attachment an attachments upload became
+ */
+
+/**
+ * A folder of many files shown as one entry.
+ * @typedef {object} Group
+ * @property {string} name the folder's name
+ * @property {Entry[]} entries
+ * @property {HTMLLIElement} li
+ * @property {HTMLProgressElement} bar
+ * @property {HTMLElement} info
+ * @property {HTMLElement} failures
+ * @property {HTMLTableSectionElement} rows
+ * @property {HTMLDivElement} extra room for the package report
  */
 
 /** @type {Promise<Tus> | null} */
@@ -147,12 +173,15 @@ export function fmtEta(seconds) {
  * The upload queue of a work, or of attachments with `endpoint` and `metadata` (see the top of
  * this file).
  * @param {{ workId?: string, endpoint?: string, metadata?: Record<string, string>,
- *   onFileDone?: (entry: Entry) => void, onChange?: (entries: Entry[]) => void }} options
+ *   onFileDone?: (entry: Entry) => void, onBatchDone?: (batch: Entry[]) => void,
+ *   onChange?: (entries: Entry[]) => void }} options
  */
-export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onFileDone, onChange }) {
+export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onFileDone, onBatchDone, onChange }) {
   const endpoint = target || `/api/v1/works/${encodeURIComponent(workId)}/uploads`;
   /** @type {Entry[]} */
   const entries = [];
+  /** @type {Group[]} */
+  const groups = [];
   const overallRate = new Rate();
 
   const bar = h("progress", { max: "100", value: "0", class: "overall-bar", "data-testid": "upload-progress", "aria-label": t("upload.overall") });
@@ -209,11 +238,18 @@ export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onF
     pauseBtn.disabled = !running;
     resumeBtn.disabled = !entries.some((e) => e.state === "paused" || e.state === "failed");
     for (const e of entries) drawEntry(e);
+    for (const g of groups) drawGroup(g);
     if (onChange) onChange(entries);
   }
 
   /** @param {Entry} e */
   function drawEntry(e) {
+    if (e.group) {
+      e.stateEl.textContent = t(`upload.state.${e.state}`);
+      e.li.dataset.state = e.state;
+      e.resume.hidden = e.state !== "failed";
+      return;
+    }
     const pct = e.file.size ? (e.sent / e.file.size) * 100 : e.state === "done" ? 100 : 0;
     e.bar.value = e.state === "done" ? 100 : Math.min(99.9, pct);
     const speed = e.rate.perSecond();
@@ -221,7 +257,7 @@ export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onF
     if (e.state === "uploading") {
       parts.push(fmtSpeed(speed));
       if (speed > 0) parts.push(t("upload.eta", { eta: fmtEta((e.file.size - e.sent) / speed) }));
-    } else if (e.state === "done" && averageOf(e) > 0) {
+    } else if (e.state === "done" && averageOf(e) > 0 && e.file.size >= SPEED_MIN_BYTES) {
       // The finished row keeps the speed it really had: bytes over the time until the server
       // confirmed the last PATCH (the live figure counts bytes handed to the socket).
       const avg = fmtSpeed(averageOf(e));
@@ -232,6 +268,43 @@ export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onF
     e.li.dataset.state = e.state;
     e.pause.hidden = e.state !== "uploading";
     e.resume.hidden = !(e.state === "paused" || e.state === "failed");
+  }
+
+  /** @param {Group} g */
+  function drawGroup(g) {
+    let size = 0;
+    let sent = 0;
+    /** @type {Record<string, number>} */
+    const n = { queued: 0, uploading: 0, paused: 0, failed: 0, done: 0 };
+    for (const e of g.entries) {
+      size += e.file.size;
+      sent += e.state === "done" ? e.file.size : e.sent;
+      n[e.state] += 1;
+    }
+    g.bar.value = n.done === g.entries.length ? 100 : Math.min(99.9, size ? (sent / size) * 100 : 0);
+    g.info.textContent = [
+      t("upload.groupCount", { done: fmtNumber(n.done), n: fmtNumber(g.entries.length) }),
+      `${fmtBytes(sent)} / ${fmtBytes(size)}`,
+      n.uploading + n.queued ? t("upload.groupWaiting", { n: fmtNumber(n.uploading + n.queued) }) : null,
+      n.paused ? t("upload.groupPaused", { n: fmtNumber(n.paused) }) : null,
+    ]
+      .filter(Boolean)
+      .join(" ・ ");
+    const state = n.failed ? "failed" : n.done === g.entries.length ? "done" : n.uploading ? "uploading" : n.paused ? "paused" : "queued";
+    g.li.dataset.state = state;
+    g.failures.textContent = n.failed ? t("upload.groupFailed", { n: fmtNumber(n.failed) }) : "";
+  }
+
+  /** Start waiting files while fewer than PARALLEL travel. */
+  function pump() {
+    let running = entries.filter((x) => x.state === "uploading").length;
+    for (const e of entries) {
+      if (running >= PARALLEL) break;
+      if (e.state === "queued") {
+        start(e);
+        running += 1;
+      }
+    }
   }
 
   /** @param {Entry} e */
@@ -253,16 +326,29 @@ export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onF
   }
 
   function pauseAll() {
-    for (const e of entries) if (e.state === "uploading") pause(e);
+    for (const e of entries) {
+      if (e.state === "uploading") pause(e);
+      else if (e.state === "queued") e.state = "paused";
+    }
+    refresh();
   }
   function resumeAll() {
-    for (const e of entries) if (e.state === "paused" || e.state === "failed") start(e);
+    for (const e of entries) if (e.state === "paused" || e.state === "failed") e.state = "queued";
+    pump();
+    refresh();
+  }
+  /** @param {Entry} e */
+  function retry(e) {
+    e.state = "queued";
+    pump();
+    refresh();
   }
   /** @param {Entry} e */
   function pause(e) {
     e.upload.abort(false);
     stopClock(e);
     e.state = "paused";
+    pump();
     refresh();
   }
 
@@ -289,13 +375,63 @@ export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onF
   }
 
   /**
-   * Queue files and start them: each goes to `folder` (""; the work's root), a name taken
-   * there handled as `onConflict` says (rename, replace, error).
+   * A compact entry for a folder of many files.
+   * @param {string} name
+   * @returns {Group}
+   */
+  function newGroup(name) {
+    const groupBar = h("progress", { max: "100", value: "0", "data-testid": "upload-group-progress", "aria-label": `${name} ${t("upload.progress")}` });
+    const info = h("span", { class: "upload-info", "data-testid": "upload-group-info" });
+    const failures = h("p", { class: "field-error", role: "alert", "data-testid": "upload-group-failed" });
+    const rows = h("tbody", {});
+    const extra = h("div", { class: "upload-extra" });
+    const li = h(
+      "li",
+      { class: "upload-item upload-group", "data-testid": "upload-group", "data-name": name },
+      h("div", { class: "upload-row" }, h("span", { class: "upload-name", title: name }, t("upload.groupName", { name })), h("span", { class: "upload-state" })),
+      groupBar,
+      info,
+      failures,
+      h(
+        "details",
+        { class: "upload-group-files" },
+        h("summary", {}, t("upload.groupFiles")),
+        h(
+          "div",
+          // scrolls: reachable by keyboard (axe scrollable-region-focusable)
+          { class: "table-wrap", tabindex: "0", role: "region", "aria-label": `${t("upload.groupName", { name })} ${t("upload.groupFiles")}` },
+          h(
+            "table",
+            { class: "data compact", "data-testid": "upload-group-table" },
+            h("thead", {}, h("tr", {}, [t("upload.colFile"), t("upload.colSize"), t("upload.colState")].map((c) => h("th", { scope: "col" }, c)))),
+            rows,
+          ),
+        ),
+      ),
+      extra,
+    );
+    /** @type {Group} */
+    const g = { name, entries: [], li, bar: groupBar, info, failures, rows, extra };
+    groups.push(g);
+    list.append(li);
+    return g;
+  }
+
+  /**
+   * Queue files and start them (PARALLEL at a time): each goes to `folder` (""; the work's
+   * root), a name taken there handled as `onConflict` says (rename, replace, error). A batch
+   * of GROUP_MIN or more files from one dropped folder shows as one compact entry.
    * @param {{ file: File, relativePath?: string, unpack?: boolean }[]} items
    * @param {{ folder?: string, onConflict?: string }} [options]
+   * @returns {Promise<Entry[]>} the batch's entries
    */
   async function add(items, { folder = "", onConflict = "rename" } = {}) {
     const tus = await loadTus();
+    const tops = new Set(items.map((it) => (it.relativePath && it.relativePath.includes("/") ? it.relativePath.split("/")[0] : "")));
+    const grouped = items.length >= GROUP_MIN && tops.size === 1 && !tops.has("");
+    const group = grouped ? newGroup([...tops][0]) : null;
+    /** @type {Entry[]} */
+    const batch = [];
     for (const { file, relativePath, unpack } of items) {
       /** @type {Record<string, string>} */
       const metadata = meta
@@ -314,24 +450,34 @@ export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onF
       const stateEl = h("span", { class: "upload-state" });
       const error = h("p", { class: "field-error", role: "alert" });
       const pauseOne = h("button", { type: "button", class: "btn small", "data-testid": "upload-file-pause", onclick: () => pause(e) }, t("upload.pause"));
-      const resumeOne = h("button", { type: "button", class: "btn small", "data-testid": "upload-file-resume", hidden: true, onclick: () => start(e) }, t("upload.resume"));
+      const resumeOne = h("button", { type: "button", class: "btn small", "data-testid": "upload-file-resume", hidden: true, onclick: () => retry(e) }, t("upload.resume"));
       const extra = h("div", { class: "upload-extra" });
-      const li = h(
-        "li",
-        { class: "upload-item", "data-testid": "upload-item", "data-name": file.name },
-        h(
-          "div",
-          { class: "upload-row" },
-          h("span", { class: "upload-name", title: relativePath || file.name }, relativePath || file.name),
-          unpack ? h("span", { class: "badge info" }, t("upload.unpackBadge")) : null,
-          stateEl,
-          h("span", { class: "upload-buttons" }, pauseOne, resumeOne),
-        ),
-        fileBar,
-        info,
-        error,
-        extra,
-      );
+      const shown = relativePath || file.name;
+      /** @type {HTMLElement} */
+      const li = group
+        ? h(
+            "tr",
+            { "data-testid": "upload-group-row", "data-name": file.name },
+            h("td", { class: "upload-name" }, shown, error),
+            h("td", { class: "num nowrap" }, fmtBytes(file.size)),
+            h("td", { class: "nowrap" }, stateEl, " ", resumeOne),
+          )
+        : h(
+            "li",
+            { class: "upload-item", "data-testid": "upload-item", "data-name": file.name },
+            h(
+              "div",
+              { class: "upload-row" },
+              h("span", { class: "upload-name", title: shown }, shown),
+              unpack ? h("span", { class: "badge info" }, t("upload.unpackBadge")) : null,
+              stateEl,
+              h("span", { class: "upload-buttons" }, pauseOne, resumeOne),
+            ),
+            fileBar,
+            info,
+            error,
+            extra,
+          );
       /** @type {Entry} */
       const e = {
         file,
@@ -352,8 +498,10 @@ export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onF
         error,
         pause: pauseOne,
         resume: resumeOne,
-        extra,
+        extra: group ? group.extra : extra,
         li,
+        group,
+        nodeId: null,
         upload: new tus.Upload(file, {
           endpoint,
           chunkSize: CHUNK,
@@ -367,6 +515,11 @@ export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onF
             const xhr = req.getUnderlyingObject();
             if (xhr) xhr.withCredentials = true;
           },
+          onAfterResponse: (_req, res) => {
+            // The last PATCH names the node the file became (api/uploads/router.py).
+            const id = res.getHeader("Kura-Node-Id");
+            if (id) e.nodeId = id;
+          },
           onProgress: (sent) => {
             if (e.ref === null || sent < e.ref) e.ref = sent;
             e.moved += sent - e.ref;
@@ -379,7 +532,9 @@ export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onF
             stopClock(e);
             e.state = "failed";
             e.error.textContent = errorMessage(err);
+            pump();
             refresh();
+            settle(batch);
           },
           onSuccess: (payload) => {
             e.attachmentId = (payload && payload.lastResponse && payload.lastResponse.getHeader("Kura-Attachment-Id")) || undefined;
@@ -387,19 +542,38 @@ export function uploadQueue({ workId = "", endpoint: target, metadata: meta, onF
             if (e.ref !== null && file.size > e.ref) e.moved += file.size - e.ref;
             e.state = "done";
             e.sent = file.size;
+            pump();
             refresh();
             if (onFileDone) onFileDone(e);
+            settle(batch);
           },
         }),
       };
       entries.push(e);
-      list.append(e.li);
-      start(e);
+      batch.push(e);
+      if (group) {
+        group.entries.push(e);
+        group.rows.append(li);
+      } else list.append(li);
     }
+    pump();
     refresh();
+    return batch;
   }
 
-  return { el, add, entries, pauseAll, resumeAll };
+  /** @type {WeakSet<Entry[]>} */
+  const settled = new WeakSet();
+  /**
+   * Tell `onBatchDone` once every file of the batch is done or failed.
+   * @param {Entry[]} batch
+   */
+  function settle(batch) {
+    if (settled.has(batch) || !batch.every((x) => x.state === "done" || x.state === "failed")) return;
+    settled.add(batch);
+    if (onBatchDone) onBatchDone(batch);
+  }
+
+  return { el, add, entries, groups, pauseAll, resumeAll };
 }
 
 /**

@@ -3,10 +3,17 @@
 // returns { destroy() }; `openViewer(pane, id, { source: "attachments" })` shows an attachment
 // (a post's or proposal's file: GET /attachments/{id}, its /content) the same way. Text is decoded as UTF-8, falling back to Shift_JIS (CP932) and EUC-JP,
 // because 電子納品 XML and old text files are usually CP932.
+// A PDF opens at `page` with `highlight` marked on the page (a search hit: issue 8 §3 item 2);
+// a photo of a 電子納品 package shows its 写真情報 from PHOTO.XML beside it (§3 item 3).
 
 import { api, apiUrl } from "../api.js";
 import { t, fmtBytes, fmtDateTime } from "../i18n.js";
 import { h, clear, errorText } from "./dom.js";
+import { givenDate } from "./album.js";
+
+// PHOTO.XML 撮影工種区分, in the order photo_path stores them (deliverables-and-bonds.md §1.6):
+// 写真-大分類, 写真区分, 工種, 種別, 細別 (their labels: photo.level.0 … 4).
+const PHOTO_LEVELS = 5;
 
 const PDFJS = "/vendor/pdfjs/pdf.min.mjs";
 const TEXT_LIMIT = 2 * 1024 * 1024; // bytes shown in the text / XML viewers
@@ -74,20 +81,23 @@ export function viewerKind(file) {
   if (/^(jpeg|jpg|png|gif|webp|bmp|svg)$/.test(type) || /^image\/(jpeg|png|gif|webp|bmp)/.test(ct))
     return "image";
   if (/\.(jpe?g|png|gif|webp|bmp)$/.test(name)) return "image";
-  if (type === "xml" || ct.includes("xml") || /\.(xml|dtd|xsl)$/.test(name)) return "xml";
+  // a DTD is declarations, not an XML document: shown as text
+  if (type === "dtd" || ct.includes("xml-dtd") || name.endsWith(".dtd")) return "text";
+  if (type === "xml" || ct.includes("xml") || /\.(xml|xsl)$/.test(name)) return "xml";
   if (type === "text" || ct.startsWith("text/") || /\.(txt|csv|tsv|log|md|p21|sfc|json)$/.test(name))
     return "text";
   return "other";
 }
 
 /**
- * Show file `fileId` in `pane` (emptied first); `onClose` adds a close button.
+ * Show file `fileId` in `pane` (emptied first); `onClose` adds a close button; a PDF opens at
+ * `page` with `highlight` marked.
  * @param {HTMLElement} pane
  * @param {string} fileId
- * @param {{ onClose?: () => void, source?: "files" | "attachments" }} [options]
+ * @param {{ onClose?: () => void, source?: "files" | "attachments", page?: number, highlight?: string }} [options]
  * @returns {{ destroy(): void }}
  */
-export function openViewer(pane, fileId, { onClose, source = "files" } = {}) {
+export function openViewer(pane, fileId, { onClose, source = "files", page, highlight } = {}) {
   /** @type {ViewerState} */
   const state = { destroyed: false, cleanup: [] };
   clear(pane);
@@ -140,8 +150,12 @@ export function openViewer(pane, fileId, { onClose, source = "files" } = {}) {
       ),
     );
     try {
-      if (kind === "pdf") await pdfView(file, body, tools, state);
-      else if (kind === "image") imageView(file, body, tools, state);
+      if (kind === "pdf") await pdfView(file, body, tools, state, { page, highlight });
+      else if (kind === "image") {
+        imageView(file, body, tools, state);
+        const info = photoInfo(file);
+        if (info) pane.append(info);
+      }
       else if (kind === "xml" || kind === "text") await textView(file, body, kind, state);
       else body.append(h("p", { class: "viewer-empty" }, t("viewer.unsupported")));
     } catch (err) {
@@ -177,8 +191,9 @@ function viewerError(err) {
  * @param {HTMLElement} body
  * @param {HTMLElement} tools
  * @param {ViewerState} state
+ * @param {{ page?: number, highlight?: string }} [start] the page to open at, the phrase to mark
  */
-async function pdfView(file, body, tools, state) {
+async function pdfView(file, body, tools, state, start = {}) {
   const lib = await pdfjs();
   const task = lib.getDocument({
     url: bytesOf(file),
@@ -191,16 +206,18 @@ async function pdfView(file, body, tools, state) {
   state.cleanup.push(() => task.destroy());
   const doc = await task.promise;
   if (state.destroyed) return;
-  let pageNo = 1;
+  let pageNo = Math.min(doc.numPages, Math.max(1, Math.floor(start.page || 1)));
   let scale = 0; // 0: fit width
   const canvas = h("canvas", { class: "pdf-canvas", role: "img", "aria-label": file.name });
-  const pageBox = h("div", { class: "pdf-page" }, canvas);
+  const marks = h("div", { class: "pdf-marks", "aria-hidden": "true" });
+  const sheet = h("div", { class: "pdf-sheet" }, canvas, marks);
+  const pageBox = h("div", { class: "pdf-page" }, sheet);
   body.append(pageBox);
   const input = h("input", {
     type: "number",
     min: "1",
     max: String(doc.numPages),
-    value: "1",
+    value: String(pageNo),
     class: "page-input",
     "aria-label": t("viewer.pageNumber"),
     "data-testid": "viewer-page",
@@ -253,6 +270,10 @@ async function pdfView(file, body, tools, state) {
     if (!canvasContext) throw new Error("no 2d canvas context");
     await page.render({ canvasContext, viewport: vp }).promise;
     paneOf(body).dataset.page = String(pageNo);
+    if (start.highlight) {
+      const found = await markPhrase(lib, page, vp, ratio, start.highlight, marks);
+      paneOf(body).dataset.highlights = String(found);
+    }
   }
   /** @param {number} n */
   const go = (n) => {
@@ -293,6 +314,97 @@ async function pdfView(file, body, tools, state) {
   ro.observe(body);
   state.cleanup.push(() => ro.disconnect());
   await draw();
+}
+
+/**
+ * Mark every place `phrase` occurs on a rendered PDF page (white space and width ignored, as
+ * the search matches); returns how many were found.
+ * @param {PdfJs} lib
+ * @param {import("pdfjs-dist").PDFPageProxy} page
+ * @param {import("pdfjs-dist").PageViewport} vp the viewport the canvas was drawn with
+ * @param {number} ratio device pixels per CSS pixel
+ * @param {string} phrase
+ * @param {HTMLElement} marks the overlay over the canvas (emptied first)
+ * @returns {Promise<number>}
+ */
+async function markPhrase(lib, page, vp, ratio, phrase, marks) {
+  clear(marks);
+  const norm = (/** @type {string} */ x) => x.normalize("NFKC").replace(/\s+/g, "").toLowerCase();
+  const words = phrase.split(/\s+/).map(norm).filter(Boolean);
+  if (!words.length) return 0;
+  const content = await page.getTextContent();
+  /** @type {{ start: number, len: number, item: { str: string, transform: number[], width: number } }[]} */
+  const spans = [];
+  let all = "";
+  for (const raw of content.items) {
+    if (!("str" in raw)) continue;
+    const text = norm(raw.str);
+    if (!text) continue;
+    spans.push({ start: all.length, len: text.length, item: raw });
+    all += text;
+  }
+  let found = 0;
+  for (const word of words) {
+    for (let at = all.indexOf(word); at >= 0; at = all.indexOf(word, at + word.length)) {
+      found += 1;
+      const end = at + word.length;
+      for (const span of spans) {
+        if (span.start + span.len <= at || span.start >= end) continue;
+        const from = Math.max(0, at - span.start) / span.len;
+        const to = Math.min(span.len, end - span.start) / span.len;
+        const tx = lib.Util.transform(vp.transform, span.item.transform);
+        const height = Math.hypot(tx[2], tx[3]);
+        const width = span.item.width * vp.scale;
+        const mark = h("span", { class: "pdf-mark" });
+        Object.assign(mark.style, {
+          left: `${(tx[4] + width * from) / ratio}px`,
+          top: `${(tx[5] - height) / ratio}px`,
+          width: `${Math.max(2, (width * (to - from)) / ratio)}px`,
+          height: `${(height * 1.15) / ratio}px`,
+        });
+        marks.append(mark);
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * The 写真情報 of a photo of a 電子納品 package (what PHOTO.XML says, stored on the file's
+ * meta by the package check), or null for other images.
+ * @param {Kura.FileRecord} file
+ * @returns {HTMLElement | null}
+ */
+export function photoInfo(file) {
+  const meta = file.meta || {};
+  const path = Array.isArray(meta.photo_path) ? meta.photo_path.map(String) : [];
+  if (!meta.title && !path.length && meta.role !== "photo") return null;
+  const str = (/** @type {unknown} */ v) => (typeof v === "string" && v ? v : "—");
+  const date = givenDate(typeof meta.photo_date === "string" ? meta.photo_date : "");
+  /** @type {[string, Kura.Child][]} */
+  const rows = [
+    [t("photo.title"), str(meta.title)],
+    ...Array.from({ length: PHOTO_LEVELS }, (_, i) => /** @type {[string, Kura.Child]} */ ([t(`photo.level.${i}`), path[i] || "—"])),
+    [t("photo.spot"), str(meta.shooting_spot)],
+    [
+      t("photo.date"),
+      date.text
+        ? date.valid
+          ? date.text
+          : h("span", { class: "invalid-date", "data-testid": "photo-date-invalid" }, t("album.invalidDate", { date: date.text }))
+        : "—",
+    ],
+  ];
+  if (typeof meta.representative === "boolean") rows.push([t("photo.representative"), meta.representative ? t("common.yes") : t("common.no")]);
+  if (typeof meta.frequency === "boolean") rows.push([t("photo.frequency"), meta.frequency ? t("common.yes") : t("common.no")]);
+  const exif = file.extract && (file.extract.taken_at || file.extract.photo_date);
+  if (typeof exif === "string" && exif) rows.push([t("photo.exif"), exif.replace("T", " ")]);
+  return h(
+    "details",
+    { class: "photo-info", open: true, "data-testid": "photo-info" },
+    h("summary", {}, t("photo.info")),
+    h("dl", { class: "props" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+  );
 }
 
 /**
@@ -436,13 +548,43 @@ async function textView(file, body, kind, state) {
 }
 
 /**
+ * Whether XML has one root element and its tags nest: checked before DOMParser, whose error
+ * document carries inline styles the interface's Content-Security-Policy refuses (a console
+ * error on every malformed XML opened). DOMParser still decides what it does not catch.
+ * @param {string} text
+ * @returns {boolean}
+ */
+export function balanced(text) {
+  const bare = text.replace(/<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>/g, "");
+  /** @type {string[]} */
+  const open = [];
+  let roots = 0;
+  let last = 0;
+  const tag = /<(\/?)([^\s/>!?]+)(?:"[^"]*"|'[^']*'|[^'">])*?(\/?)>/g;
+  for (let m = tag.exec(bare); m; m = tag.exec(bare)) {
+    if (bare.slice(last, m.index).includes("<")) return false; // a "<" that starts no tag
+    last = tag.lastIndex;
+    const [, close, name, empty] = m;
+    if (close) {
+      if (open.pop() !== name) return false;
+    } else {
+      if (!open.length) roots += 1;
+      if (!empty) open.push(name);
+    }
+  }
+  return roots === 1 && !open.length && !bare.slice(last).includes("<");
+}
+
+/**
  * XML as an indented outline: tags, attributes and text in their own colours; null when the
  * text is not well-formed XML.
  * @param {string} text
  * @returns {HTMLDivElement | null}
  */
 function xmlTree(text) {
-  const doc = new DOMParser().parseFromString(text.replace(/<!DOCTYPE[^>[]*(\[[^\]]*\])?>/i, ""), "application/xml");
+  const body = text.replace(/<!DOCTYPE[^>[]*(\[[^\]]*\])?>/i, "");
+  if (!balanced(body)) return null;
+  const doc = new DOMParser().parseFromString(body, "application/xml");
   if (doc.getElementsByTagName("parsererror").length) return null;
   const root = h("div", { class: "xml-view", "aria-label": t("viewer.xml") });
   /**

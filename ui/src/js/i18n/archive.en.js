@@ -9,7 +9,7 @@ export default {
   "search.results": "Results",
   "search.total": "{n} found",
   "search.none": "Nothing matches. Try other words or filters.",
-  "search.noneAtAll": "There is nothing you can read yet.",
+  "search.noneAtAll": "No documents to search yet. They appear once files are added to your works or you are added to a work.",
   "search.more": "Show more",
   "search.sort": "Sort",
   "search.sort.relevance": "Relevance",

@@ -134,7 +134,7 @@ export default {
   "work.status": "Status",
   "work.orderer": "Orderer",
   "work.contractors": "Contractors",
-  "work.office": "Office",
+  "work.office": "Office in charge",
   "work.location": "Location",
   "work.period": "Period",
   "work.business_type": "Business type",

@@ -6,7 +6,8 @@ import { api } from "../api.js";
 import { fmtDate, t } from "../i18n.js";
 import { navigate } from "../router.js";
 import { adminLayout } from "./admin.js";
-import { badge, busy, clear, confirmDialog, control, empty, errorMessage, field, formError, h, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
+import { parseDate } from "../components/dates.js";
+import { badge, busy, clear, confirmDialog, control, empty, errorBox, errorMessage, field, formError, h, pageHeader, selectField, showFormErrors, toast } from "../ui.js";
 
 /** @typedef {{ id: string, name: string, rank: number, version: number }} Position */
 /** @typedef {{ date: string, kind: string, name?: string | null, version: number, org_id?: string | null }} CalendarDay */
@@ -118,15 +119,44 @@ async function positions(panel, operator) {
 }
 
 /**
+ * The day of the week of "YYYY-MM-DD" in the page's language ("（月）").
+ * @param {string} day
+ * @returns {string}
+ */
+function weekday(day) {
+  const d = new Date(`${day}T00:00:00+09:00`);
+  return `（${new Intl.DateTimeFormat(document.documentElement.lang === "en" ? "en-GB" : "ja-JP", { weekday: "short", timeZone: "Asia/Tokyo" }).format(d)}）`;
+}
+
+/**
  * @param {HTMLElement} panel
  * @param {Record<string, string>} q
  * @param {boolean} operator
  */
 async function calendar(panel, q, operator) {
-  const year = Number(q.year) || new Date().getFullYear();
-  const yearSel = selectField({ name: "year", label: t("master.year"), value: String(year), testid: "calendar-year", options: [year - 1, year, year + 1].map((y) => ({ value: String(y), label: String(y) })) });
-  const yearPick = yearSel.querySelector("select");
-  if (yearPick) yearPick.addEventListener("change", () => navigate(`#/admin/master?tab=calendar&year=${yearPick.value}`));
+  const asked = Number(q.year);
+  // any year the calendar knows (api/master/router.py: 1955-2100), not only this one's neighbours
+  const year = Number.isInteger(asked) && asked >= 1955 && asked <= 2100 ? asked : new Date().getFullYear();
+  /** @param {number} y */
+  const goYear = (y) => navigate(`#/admin/master?tab=calendar&year=${Math.min(2100, Math.max(1955, y))}`);
+  const yearInput = h("input", { type: "number", id: "calendar-year", min: "1955", max: "2100", value: String(year), class: "year-input", "data-testid": "calendar-year", inputmode: "numeric" });
+  yearInput.addEventListener("change", () => goYear(Number(yearInput.value) || year));
+  yearInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") goYear(Number(yearInput.value) || year);
+  });
+  const yearSel = h(
+    "div",
+    { class: "field year-field" },
+    h("label", { for: "calendar-year" }, t("master.year")),
+    h(
+      "div",
+      { class: "year-pick" },
+      h("button", { type: "button", class: "btn small", "aria-label": t("master.prev_year"), "data-testid": "calendar-prev", onclick: () => goYear(year - 1) }, "‹"),
+      yearInput,
+      h("button", { type: "button", class: "btn small", "aria-label": t("master.next_year"), "data-testid": "calendar-next", onclick: () => goYear(year + 1) }, "›"),
+    ),
+  );
+  const holidays = h("section", { class: "card", "aria-labelledby": "holidays-title" }, h("h2", { id: "holidays-title" }, t("master.holidays", { year })), h("p", { class: "loading", role: "status" }, t("app.loading")));
   const list = h("div", {});
   const submit = h("button", { type: "submit", class: "btn primary", "data-testid": "calendar-add" }, t("master.add_day"));
   const form = h(
@@ -136,13 +166,38 @@ async function calendar(panel, q, operator) {
     h(
       "div",
       { class: "form-grid" },
-      field({ name: "day", label: t("master.day"), type: "date", required: true, testid: "calendar-day" }),
+      field({ name: "day", label: t("master.day"), required: true, testid: "calendar-day", hint: t("form.date_hint"), attrs: { class: "date-text" } }),
       selectField({ name: "kind", label: t("master.day_kind"), options: ["closed", "open"].map((k) => ({ value: k, label: t(`master.day_kind.${k}`) })), testid: "calendar-kind" }),
       field({ name: "name", label: t("master.day_name"), testid: "calendar-name" }),
       h("div", { class: "form-actions" }, submit),
     ),
   );
-  panel.append(h("div", { class: "toolbar" }, yearSel), list, form);
+  panel.append(h("div", { class: "toolbar" }, yearSel), holidays, h("h2", {}, t("master.custom_days")), list, form);
+  /** The national holidays and the year-end closure of the year (the holidays package). */
+  async function showHolidays() {
+    try {
+      /** @type {{ days: { date: string, kind: string, name: string }[] }} */
+      const answer = await api.get("/master/calendar", { year });
+      const found = answer.days.filter((d) => d.kind === "holiday" || d.kind === "closure");
+      const title = holidays.querySelector("h2");
+      clear(holidays).append(
+        title || "",
+        h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "data compact", "data-testid": "holidays-table" },
+            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("master.day")), h("th", { scope: "col" }, t("master.day_name")))),
+            h("tbody", {}, found.map((d) => h("tr", {}, h("td", { class: "nowrap" }, fmtDate(d.date), " ", h("span", { class: "muted small" }, weekday(d.date))), h("td", {}, d.kind === "closure" ? t("master.closure") : d.name)))),
+          ),
+        ),
+      );
+    } catch (err) {
+      clear(holidays).append(errorBox(err));
+    }
+  }
+  void showHolidays();
   async function refresh() {
     /** @type {CalendarDay[]} */
     const days = await api.get("/master/calendar/days", { year });
@@ -183,13 +238,18 @@ async function calendar(panel, q, operator) {
     e.preventDefault();
     /** @param {string} name */
     const f = (name) => control(form, name);
-    if (!f("day").value) {
+    if (!f("day").value.trim()) {
       showFormErrors(form, { fields: new Map([["day", t("validation.missing")]]) });
+      return;
+    }
+    const day = parseDate(f("day").value);
+    if (!day) {
+      showFormErrors(form, { fields: new Map([["day", t("form.date_invalid")]]) });
       return;
     }
     await busy(submit, async () => {
       try {
-        await api.put(`/master/calendar/days/${f("day").value}`, { kind: f("kind").value, name: f("name").value.trim() });
+        await api.put(`/master/calendar/days/${day}`, { kind: f("kind").value, name: f("name").value.trim() });
         form.reset();
         toast(t("common.saved"), "ok");
         await refresh();

@@ -9,6 +9,10 @@ import { showApiErrors } from "./work-form.js";
 
 const KINDS = ["orderer", "contractor", "issuer", "operator"];
 
+
+// The format of a field, said by it before anything is typed (issue 8 §3 item 8).
+/** @type {Record<string, string>} */
+const HINTS = { code: "orgs.code_hint", corporate_number: "orgs.corporate_number_hint", phone: "orgs.phone_hint" };
 /**
  * @param {HTMLElement} root
  * @param {Kura.RouteParams} params
@@ -31,10 +35,10 @@ export async function render(root, params, ctx) {
       selectField({ name: "kind", label: t("orgs.kind"), required: true, options: KINDS.map((k) => ({ value: k, label: t(`orgkind.${k}`) })), testid: "org-kind" }),
       field({ name: "name", label: t("orgs.name"), required: true, testid: "org-name" }),
       field({ name: "name_kana", label: t("orgs.name_kana"), testid: "org-name-kana" }),
-      field({ name: "code", label: t("orgs.code"), testid: "org-code", attrs: { inputmode: "numeric" } }),
-      field({ name: "corporate_number", label: t("orgs.corporate_number"), testid: "org-corporate-number", attrs: { inputmode: "numeric" } }),
+      field({ name: "code", label: t("orgs.code"), testid: "org-code", hint: t("orgs.code_hint"), attrs: { inputmode: "numeric", maxlength: "8" } }),
+      field({ name: "corporate_number", label: t("orgs.corporate_number"), testid: "org-corporate-number", hint: t("orgs.corporate_number_hint"), attrs: { inputmode: "numeric", maxlength: "13" } }),
       field({ name: "address", label: t("orgs.address"), testid: "org-address" }),
-      field({ name: "phone", label: t("orgs.phone"), type: "tel", testid: "org-phone" }),
+      field({ name: "phone", label: t("orgs.phone"), type: "tel", testid: "org-phone", hint: t("orgs.phone_hint") }),
     ),
     h("div", { class: "form-actions" }, submit, h("button", { type: "button", class: "btn", onclick: () => (form.hidden = true) }, t("common.cancel"))),
   );
@@ -55,6 +59,12 @@ export async function render(root, params, ctx) {
     clear(editSlot);
     const save = h("button", { type: "submit", class: "btn primary", "data-testid": "org-edit-submit" }, t("common.save"));
     const keys = /** @type {const} */ (["name", "name_kana", "code", "corporate_number", "address", "phone"]);
+    // An orderer decides whether a work whose latest 電子納品 check has errors may still be
+    // moved to the archive (issue 8 §2; api/works/archive_gate.py).
+    const blockBox =
+      o.kind === "orderer"
+        ? h("input", { type: "checkbox", name: "block_archive_on_errors", checked: !!o.block_archive_on_errors, "aria-describedby": "org-edit-block-hint", "data-testid": "org-edit-block-archive" })
+        : null;
     const eform = h(
       "form",
       { class: "card", novalidate: true, "data-testid": "org-edit-form", "aria-label": t("orgs.edit") },
@@ -63,8 +73,16 @@ export async function render(root, params, ctx) {
       h(
         "div",
         { class: "form-grid" },
-        keys.map((k) => field({ name: k, label: t(`orgs.${k}`), value: o[k] || "", required: k === "name", testid: `org-edit-${k.replace("_", "-")}` })),
+        keys.map((k) => field({ name: k, label: t(`orgs.${k}`), value: o[k] || "", required: k === "name", testid: `org-edit-${k.replace("_", "-")}`, hint: HINTS[k] ? t(HINTS[k]) : undefined })),
       ),
+      blockBox
+        ? h(
+            "div",
+            { class: "field" },
+            h("label", { class: "check" }, blockBox, " ", t("orgs.block_archive")),
+            h("p", { class: "hint", id: "org-edit-block-hint" }, t("orgs.block_archive_hint")),
+          )
+        : null,
       h(
         "div",
         { class: "form-actions" },
@@ -80,6 +98,7 @@ export async function render(root, params, ctx) {
         const v = control(eform, k).value.trim();
         if (v !== (o[k] || "")) body[k] = v === "" && (k === "code" || k === "corporate_number") ? null : v;
       }
+      if (blockBox && blockBox.checked !== !!o.block_archive_on_errors) body.block_archive_on_errors = blockBox.checked;
       await busy(save, async () => {
         try {
           await api.patch(`/organizations/${encodeURIComponent(o.id)}`, body);
@@ -144,7 +163,13 @@ export async function render(root, params, ctx) {
                 "tr",
                 { "data-testid": "org-row", "data-id": o.id },
                 h("td", { class: "nowrap" }, t(`orgkind.${o.kind}`)),
-                h("td", {}, o.name, o.name_kana ? h("div", { class: "small muted" }, o.name_kana) : null),
+                h(
+                  "td",
+                  { class: "nowrap" },
+                  o.name,
+                  o.name_kana ? h("div", { class: "small muted" }, o.name_kana) : null,
+                  o.block_archive_on_errors ? h("div", { class: "small", "data-testid": "org-block-archive" }, t("orgs.block_archive_on")) : null,
+                ),
                 h("td", { class: "mono" }, o.code || "—"),
                 h("td", { class: "mono" }, o.corporate_number || "—"),
                 h("td", {}, o.address || "—"),

@@ -1,5 +1,6 @@
-// Users (#/admin/users[?org=<id>]): list, create (one-time password shown once), reset
-// password (new one-time password shown once), disable / enable.
+// Users (#/admin/users[?org=<id>]): list, create (one-time password shown once, with a copy
+// button), edit (name, mail, 役職 from the 役職 master; the organization for operators), reset
+// password (new one-time password shown once), disable / enable (never one's own account).
 import { api } from "../api.js";
 import { fmtDateTime, t } from "../i18n.js";
 import { navigate } from "../router.js";
@@ -29,10 +30,28 @@ export async function loadOrgs() {
  * @param {string} password
  */
 function showPassword(user, password) {
+  const copy = h("button", { type: "button", class: "btn small", "data-testid": "otp-copy" }, t("common.copy"));
+  const said = h("span", { class: "small muted", role: "status", "data-testid": "otp-copied" });
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(password);
+      said.textContent = t("common.copied");
+    } catch {
+      // no clipboard (plain http, old browser): select the text for Ctrl+C
+      const range = document.createRange();
+      const value = copy.closest(".dialog")?.querySelector("[data-testid=otp-value]");
+      if (value) {
+        range.selectNodeContents(value);
+        window.getSelection()?.removeAllRanges();
+        window.getSelection()?.addRange(range);
+      }
+      said.textContent = t("users.otp_select");
+    }
+  });
   return dialog({
     title: t("users.otp_title"),
     testid: "otp-dialog",
-    body: h("div", {}, h("p", {}, `${user.name}（${user.login_id}）`), h("p", { class: "secret", "data-testid": "otp-value" }, password), h("p", { class: "small" }, t("users.otp_lead"))),
+    body: h("div", {}, h("p", {}, `${user.name}（${user.login_id}）`), h("div", { class: "otp-row" }, h("p", { class: "secret", "data-testid": "otp-value" }, password), copy, said), h("p", { class: "small" }, t("users.otp_lead"))),
     actions: [{ label: t("users.otp_done"), value: true, primary: true, testid: "otp-done" }],
   });
 }
@@ -54,6 +73,19 @@ export async function render(root, params, ctx) {
     orgs = own ? [{ id: own, name: own }] : [];
   }
   const orgName = new Map(orgs.map((o) => [o.id, o.name]));
+  /** @type {{ name: string }[]} */
+  const positions = await api.get("/master/positions").catch(() => []);
+  const operator = ctx.session?.org_kind === "operator";
+  const me = ctx.session?.user.id;
+  /**
+   * 役職: a choice from the 役職 master once it has entries, else free text.
+   * @param {string} testid
+   * @param {string} [value]
+   */
+  const positionField = (testid, value = "") =>
+    positions.length
+      ? selectField({ name: "position", label: t("users.position"), value, blank: t("workform.none"), options: [...positions.map((p) => ({ value: p.name, label: p.name })), ...(value && !positions.some((p) => p.name === value) ? [{ value, label: value }] : [])], testid, hint: t("users.position_hint") })
+      : field({ name: "position", label: t("users.position"), value, testid });
   const orgOptions = orgs.map((o) => ({ value: o.id, label: `${o.name}（${t(`orgkind.${o.kind}`)}）` }));
 
   const newBtn = h("button", { type: "button", class: "btn primary", "data-testid": "user-new", "aria-expanded": "false" }, t("users.new"));
@@ -71,7 +103,7 @@ export async function render(root, params, ctx) {
       field({ name: "name_kana", label: t("users.name_kana"), testid: "user-name-kana" }),
       field({ name: "email", label: t("users.email"), type: "email", testid: "user-email" }),
       selectField({ name: "org_id", label: t("users.org"), required: true, options: orgOptions, value: q.org || own, testid: "user-org" }),
-      field({ name: "position", label: t("users.position"), testid: "user-position" }),
+      positionField("user-position"),
     ),
     h("div", { class: "form-actions" }, submit, h("button", { type: "button", class: "btn", onclick: () => toggle(false) }, t("common.cancel"))),
   );
@@ -148,6 +180,8 @@ export async function render(root, params, ctx) {
     const status = [badge(t(`users.status.${u.status}`), u.status === "active" ? "ok" : "neutral")];
     if (u.locked_until && new Date(u.locked_until) > new Date()) status.push(" ", badge(t("users.locked"), "err"));
     if (u.must_change_password) status.push(" ", badge(t("users.must_change"), "warn"));
+    const edit = h("button", { type: "button", class: "btn small", "data-testid": "user-edit" }, t("common.edit"));
+    edit.addEventListener("click", () => editUser(u));
     const reset = h("button", { type: "button", class: "btn small", "data-testid": "user-reset" }, t("users.reset"));
     reset.addEventListener("click", async () => {
       if (!(await confirmDialog(t("users.confirm_reset", { name: u.name }), { okLabel: t("users.reset") }))) return;
@@ -160,7 +194,8 @@ export async function render(root, params, ctx) {
         toast(errorMessage(err), "error");
       }
     });
-    const toggleBtn = h("button", { type: "button", class: `btn small ${u.status === "active" ? "danger" : ""}`, "data-testid": "user-toggle" }, u.status === "active" ? t("users.disable") : t("users.enable"));
+    const self = u.id === me;
+    const toggleBtn = h("button", { type: "button", class: `btn small ${u.status === "active" ? "danger" : ""}`, "data-testid": "user-toggle", hidden: self }, u.status === "active" ? t("users.disable") : t("users.enable"));
     toggleBtn.addEventListener("click", async () => {
       try {
         if (u.status === "active") {
@@ -180,11 +215,63 @@ export async function render(root, params, ctx) {
       { "data-testid": "user-row", "data-login": u.login_id },
       h("td", { class: "mono" }, u.login_id),
       h("td", { class: "nowrap" }, u.name, u.email ? h("div", { class: "small muted" }, u.email) : null),
-      h("td", {}, orgName.get(u.org_id) || h("span", { class: "mono small" }, u.org_id), u.position ? h("div", { class: "small muted" }, u.position) : null),
+      h("td", { class: "nowrap" }, orgName.get(u.org_id) || h("span", { class: "muted" }, t("work.name_unknown")), u.position ? h("div", { class: "small muted" }, u.position) : null),
       h("td", {}, status),
       h("td", { class: "nowrap small" }, u.last_login_at ? fmtDateTime(u.last_login_at) : "—"),
-      h("td", {}, h("div", { class: "row-actions" }, h("a", { class: "btn small link", href: `#/admin/grants?user=${encodeURIComponent(u.id)}` }, t("users.grants")), reset, toggleBtn)),
+      h("td", {}, h("div", { class: "row-actions" }, edit, h("a", { class: "btn small link", href: `#/admin/grants?user=${encodeURIComponent(u.id)}` }, t("users.grants")), reset, self ? h("span", { class: "small muted", "data-testid": "user-self" }, t("users.self")) : toggleBtn)),
     );
   }
+  /**
+   * Edit name, mail, 役職 (and for operators the organization) of `u`.
+   * @param {Kura.User} u
+   */
+  async function editUser(u) {
+    const editForm = h(
+      "form",
+      { novalidate: true, "data-testid": "user-edit-form" },
+      formError(),
+      h(
+        "div",
+        { class: "form-grid" },
+        field({ name: "name", label: t("users.name"), value: u.name, required: true, testid: "user-edit-name" }),
+        field({ name: "email", label: t("users.email"), type: "email", value: u.email || "", testid: "user-edit-email" }),
+        operator ? selectField({ name: "org_id", label: t("users.org"), options: orgOptions, value: u.org_id, testid: "user-edit-org", hint: t("users.org_hint") }) : null,
+        positionField("user-edit-position", u.position || ""),
+      ),
+    );
+    const save = h("button", { type: "submit", class: "btn primary", "data-testid": "user-edit-save" }, t("common.save"));
+    const cancel = h("button", { type: "button", class: "btn" }, t("common.cancel"));
+    editForm.append(h("div", { class: "form-actions" }, save, cancel));
+    const titleId = `edit-${u.id}`;
+    const dlg = h("dialog", { class: "dialog", "aria-labelledby": titleId, "data-testid": "user-edit-dialog" }, h("h2", { id: titleId }, t("users.edit", { name: u.name })), editForm);
+    const close = () => {
+      dlg.close();
+      dlg.remove();
+    };
+    cancel.addEventListener("click", close);
+    dlg.addEventListener("cancel", close);
+    editForm.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      /** @param {string} name */
+      const f = (name) => control(editForm, name);
+      /** @type {Record<string, unknown>} */
+      const body = { version: u.version, name: f("name").value.trim(), email: f("email").value.trim() || null, position: f("position").value.trim() || null };
+      if (operator && f("org_id").value !== u.org_id) body.org_id = f("org_id").value;
+      await busy(save, async () => {
+        try {
+          await api.patch(`/users/${encodeURIComponent(u.id)}`, body);
+          close();
+          toast(t("common.saved"), "ok");
+          await refresh();
+        } catch (err) {
+          showFormErrors(editForm, err);
+        }
+      });
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+    control(editForm, "name").focus();
+  }
+
   await refresh();
 }

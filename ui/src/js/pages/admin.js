@@ -4,6 +4,7 @@
 import { t } from "../i18n.js";
 import { canSee } from "../router.js";
 import { h, pageHeader } from "../ui.js";
+import { firstSteps } from "../components/first-use.js";
 
 export const SECTIONS = [
   { pattern: "/admin/users", key: "admin.users", testid: "admin-nav-users", lead: "users.new" },
@@ -59,6 +60,13 @@ const DESCRIPTIONS = {
  */
 export async function render(root, params, ctx) {
   root.append(pageHeader(t("admin.title")));
+  // the first steps come after a few counts: a slot keeps their place, and a page that was
+  // left meanwhile (its slot gone with it) is not written into
+  const slot = h("div", {});
+  root.append(slot);
+  void firstSteps(ctx.session).then((first) => {
+    if (first && slot.isConnected) slot.replaceWith(first);
+  });
   root.append(
     h(
       "div",

@@ -193,7 +193,9 @@ export async function render(root, _params, ctx) {
     const page = await api.get("/bulletins/tree", { limit: 50 });
     clear(worksBody);
     if (!page.items.length) {
-      worksBody.append(empty(t("home.works_none")), h("p", {}, h("a", { href: "#/works" }, t("home.works_all"))));
+      // why it is empty, in the words of the works page (issue 8 §3 item 9)
+      const why = ctx.session && ctx.session.org_kind === "contractor" ? t("works.none_contractor") : t("home.works_none");
+      worksBody.append(h("p", { class: "empty", "data-testid": "home-works-empty" }, why), h("p", {}, h("a", { href: "#/works" }, t("home.works_all"))));
       return;
     }
     worksBody.append(

@@ -3,7 +3,7 @@
 import { api, ApiError } from "../api.js";
 import { refreshSession } from "../app.js";
 import { t } from "../i18n.js";
-import { HOME, navigate } from "../router.js";
+import { homeFor, navigate } from "../router.js";
 import { busy, control, field, formError, h, showFormErrors } from "../ui.js";
 
 /**
@@ -52,7 +52,7 @@ export async function render(root, params) {
         const me = await refreshSession();
         const next = q.next ? decodeURIComponent(q.next) : "";
         if (me && me.password_change_required) navigate("#/password", { replace: true });
-        else navigate(next && next.startsWith("#/") && !next.startsWith("#/login") ? next : HOME, { replace: true });
+        else navigate(next && next.startsWith("#/") && !next.startsWith("#/login") ? next : homeFor(me), { replace: true });
       } catch (caught) {
         const err = ApiError.from(caught);
         if (err.status === 423) {

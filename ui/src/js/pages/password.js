@@ -5,7 +5,7 @@
 import { api, ApiError } from "../api.js";
 import { refreshSession } from "../app.js";
 import { t } from "../i18n.js";
-import { HOME, navigate } from "../router.js";
+import { homeFor, navigate } from "../router.js";
 import { busy, control, field, formError, h, setFieldError, showFormErrors, toast } from "../ui.js";
 
 // Reuse of a recent password needs the stored hashes: the server checks it on submit only.
@@ -103,8 +103,7 @@ export async function render(root, params, ctx) {
       try {
         await api.post("/auth/password", { current_password: v.current_password, new_password: v.new_password });
         toast(t("password.done"), "ok");
-        await refreshSession();
-        navigate(HOME, { replace: true });
+        navigate(homeFor(await refreshSession()), { replace: true });
       } catch (caught) {
         const err = ApiError.from(caught);
         showFormErrors(form, err);

@@ -2,15 +2,21 @@
 // ranges (和暦 accepted; the API parses them and its Japanese message shows by the field),
 // highlighted snippets with their PDF page numbers, thumbnails, sort, cursor paging, CSV /
 // Excel listing of the same search, ZIP export of the selected files.
-// The search state lives in the hash (#/search?q=…&doc_class=PHOTO…), kept with replaceState.
+// The search state lives in the hash (#/search?q=…&doc_class=PHOTO…), kept with replaceState,
+// and in sessionStorage so the browser's "検索結果に戻る" finds it. A file hit names its work;
+// a package's XML, DTDs and stylesheets show only when asked; a PDF hit's page opens the viewer
+// at that page with the phrase marked (issue 8 §3 item 2).
 
 import { api, apiUrl, ApiError, isAbort } from "../api.js";
 import { t, has, fmtDate, fmtNumber, fmtBytes } from "../i18n.js";
 import { href } from "../router.js";
 import { h, clear, marked, fieldError, notice, errorText, download, typeIcon } from "../components/dom.js";
 import { ensureArchiveStyles } from "../components/styles.js";
+import { workMap, parseBox, boxText } from "../components/map.js";
 
-const FACETS = ["category", "business_type", "doc_class", "orderer", "contractor", "work_kind", "status", "file_type"];
+const SEARCH_KEY = "kura.search.hash"; // read by browse.js ("検索結果に戻る")
+
+const FACETS = ["category", "business_type", "doc_class", "orderer", "contractor", "work_kind", "status", "file_type", "fiscal_year", "work_field", "work_industry"];
 const DATES = [
   ["period", "search.datePeriod"],
   ["doc", "search.dateDoc"],
@@ -27,6 +33,9 @@ const FACET_SHOWN = 8;
  * @property {string} sort
  * @property {Record<string, string[]>} filters facet name → chosen values
  * @property {Record<string, string>} dates "<period|doc|photo>_<from|to>" → typed date
+ * @property {boolean} management show a package's XML, DTDs and stylesheets too
+ * @property {string} bbox the map filter: "西,南,東,北" ("" none)
+ * @property {string[]} municipality municipality codes picked on the map
  */
 
 /** @returns {SearchState} */
@@ -34,7 +43,7 @@ function readState() {
   const qs = (window.location.hash.split("?")[1] || "");
   const p = new URLSearchParams(qs);
   /** @type {SearchState} */
-  const s = { q: p.get("q") || "", type: p.get("type") || "", sort: p.get("sort") || "", filters: {}, dates: {} };
+  const s = { q: p.get("q") || "", type: p.get("type") || "", sort: p.get("sort") || "", filters: {}, dates: {}, management: p.get("management") === "true", bbox: p.get("bbox") || "", municipality: p.getAll("municipality_code") };
   for (const f of FACETS) s.filters[f] = p.getAll(f);
   for (const [d] of DATES) {
     s.dates[`${d}_from`] = p.get(`${d}_from`) || "";
@@ -53,13 +62,22 @@ function queryOf(s) {
   const q = { q: s.q.trim() || undefined, type: s.type || undefined, sort: s.sort || undefined };
   for (const f of FACETS) if (s.filters[f].length) q[f] = s.filters[f];
   for (const [k, v] of Object.entries(s.dates)) if (v.trim()) q[k] = v.trim();
+  if (s.management) q.management = "true";
+  if (s.bbox) q.bbox = s.bbox;
+  if (s.municipality.length) q.municipality_code = s.municipality;
   return q;
 }
 
 /** @param {SearchState} s */
 function writeState(s) {
   const url = apiUrl("", queryOf(s)).replace(/^\/api\/v1/, "");
-  history.replaceState(null, "", `#/search${url.startsWith("?") ? url : ""}`);
+  const hash = `#/search${url.startsWith("?") ? url : ""}`;
+  history.replaceState(null, "", hash);
+  try {
+    sessionStorage.setItem(SEARCH_KEY, hash);
+  } catch {
+    /* private mode */
+  }
 }
 
 /**
@@ -93,6 +111,7 @@ export async function render(root, params, ctx = {}) {
   let lastFacets = {};
   /** @type {AbortController | null} */
   let controller = null;
+  let total = 0; // hits of the current search (the listing buttons wait for some)
 
   // ---- the box --------------------------------------------------------------------------
   const box = h("input", {
@@ -162,6 +181,19 @@ export async function render(root, params, ctx = {}) {
     }),
     h("button", { type: "button", class: "btn small", "data-testid": "date-apply", onclick: () => run() }, t("search.dateApply")),
   );
+  const managementBox = h("input", { type: "checkbox", id: "search-management", "data-testid": "search-management" });
+  managementBox.checked = state.management;
+  managementBox.addEventListener("change", () => {
+    state.management = managementBox.checked;
+    run();
+  });
+  const managementField = h(
+    "div",
+    { class: "check-field search-management" },
+    managementBox,
+    h("label", { for: "search-management" }, t("search.management")),
+    h("p", { class: "hint" }, t("search.managementHint")),
+  );
   for (const input of Object.values(dateInputs)) {
     input.addEventListener("keydown", (e) => {
       if (e.key === "Enter") {
@@ -208,6 +240,57 @@ export async function render(root, params, ctx = {}) {
     }
   }
 
+  // ---- the map (issue 8 §1 item 9) ------------------------------------------------------
+  const map = workMap({
+    onBox: (area) => {
+      state.bbox = area ? boxText(area) : "";
+      run();
+      refreshMap();
+    },
+    onMunicipality: (code) => {
+      state.municipality = code ? [code] : [];
+      run();
+    },
+  });
+  map.el.hidden = true;
+  const mapBtn = h("button", { type: "button", class: "btn", "aria-expanded": "false", "aria-controls": "search-map", "data-testid": "search-map-toggle" }, t("map.toggle"));
+  map.el.id = "search-map";
+  const areaChip = h("p", { class: "area-chip", hidden: true, "data-testid": "search-area" });
+  function showArea() {
+    clear(areaChip);
+    const parts = [];
+    if (state.bbox) parts.push(t("map.filteredBox"));
+    if (state.municipality.length) parts.push(t("map.filteredMunicipality", { code: state.municipality.join("、") }));
+    areaChip.hidden = !parts.length;
+    if (!parts.length) return;
+    areaChip.append(
+      parts.join(" ・ "),
+      " ",
+      h("button", { type: "button", class: "btn small link", "data-testid": "search-area-clear", onclick: () => { state.bbox = ""; state.municipality = []; run(); refreshMap(); } }, t("map.clearAll")),
+    );
+  }
+  async function refreshMap() {
+    if (map.el.hidden) return;
+    // the works around the chosen area too: the map shows where the others lie
+    const rest = queryOf({ ...state, bbox: "", municipality: [] });
+    try {
+      /** @type {Kura.SearchResponse} */
+      const res = await api.get("/search", { ...rest, type: "work", sort: "date", limit: 100 });
+      map.showWorks(res.hits, parseBox(state.bbox), state.municipality[0] || null);
+    } catch {
+      /* the results still show */
+    }
+  }
+  mapBtn.addEventListener("click", async () => {
+    const show = map.el.hidden;
+    map.el.hidden = !show;
+    mapBtn.setAttribute("aria-expanded", show ? "true" : "false");
+    if (show) {
+      await map.open();
+      await refreshMap();
+    }
+  });
+
   // ---- results --------------------------------------------------------------------------
   const summary = h("p", { class: "search-summary", role: "status", "aria-live": "polite", "data-testid": "search-summary" });
   const notices = h("div", { class: "search-notices" });
@@ -240,7 +323,7 @@ export async function render(root, params, ctx = {}) {
       notice(actionMsg, errorText(err));
     } finally {
       btn.removeAttribute("aria-busy");
-      btn.disabled = btn === zipBtn ? !selected.size : false;
+      btn.disabled = btn === zipBtn ? !selected.size : !total;
     }
   }
   csvBtn.addEventListener("click", () => withBusy(csvBtn, () => download(apiUrl("/search/export.csv", queryOf(state)), { fallback: "search.csv" })));
@@ -273,7 +356,11 @@ export async function render(root, params, ctx = {}) {
       ? h("img", { class: "thumb", src: hit.thumbnail_url, alt: "", loading: "lazy", decoding: "async", width: "96", height: "72" })
       : h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, isFile ? typeIcon(hit) : h("span", { class: "ico ico-work" }, kind));
     if (thumb.tagName === "IMG") thumb.addEventListener("error", () => thumb.replaceWith(h("span", { class: "thumb thumb-glyph", "aria-hidden": "true" }, typeIcon(hit))));
-    const title = h("a", { href: link, class: "hit-title" }, hit.title_highlight ? marked(hit.title_highlight) : hit.title || hit.path || hit.id);
+    const title = h("a", { href: link, class: "hit-title" }, hit.title_highlight ? marked(hit.title_highlight) : hit.title || hit.path || t("work.name_unknown"));
+    const workLine =
+      isFile && hit.work_id && hit.work_title
+        ? h("p", { class: "hit-work", "data-testid": "hit-work" }, h("span", { class: "muted" }, `${t("search.inWork")} `), h("a", { href: href("/works", hit.work_id) }, hit.work_title), hit.work_number ? h("span", { class: "muted mono" }, `（${hit.work_number}）`) : null)
+        : null;
     const facts = [
       kind,
       hit.number,
@@ -300,7 +387,7 @@ export async function render(root, params, ctx = {}) {
       h(
         "li",
         {},
-        hl.page ? h("a", { class: "page-no", href: `${link}?page=${hl.page}`, title: t("search.pageTitle", { n: hl.page }) }, t("search.page", { n: hl.page })) : null,
+        hl.page ? h("a", { class: "page-no", href: `${link}?${new URLSearchParams({ page: String(hl.page), q: state.q.trim() })}`, title: t("search.pageTitle", { n: hl.page }), "data-testid": "hit-page" }, t("search.page", { n: hl.page })) : null,
         h("span", { class: "snippet" }, marked(hl.snippet)),
       ),
     );
@@ -313,6 +400,7 @@ export async function render(root, params, ctx = {}) {
         "div",
         { class: "hit-body" },
         h("h2", { class: "hit-heading" }, title),
+        workLine,
         isFile && hit.path ? h("p", { class: "hit-path" }, hit.path) : null,
         h("p", { class: "hit-facts" }, facts.join(" ・ ")),
         snippets.length ? h("ul", { class: "snippets" }, snippets) : null,
@@ -331,6 +419,7 @@ export async function render(root, params, ctx = {}) {
     if (!append) {
       cursor = null;
       writeState(state);
+      showArea();
     }
     if (controller) controller.abort();
     controller = new AbortController();
@@ -369,6 +458,10 @@ export async function render(root, params, ctx = {}) {
         : state.q || Object.values(queryOf(state)).some(Boolean)
           ? t("search.none")
           : t("search.noneAtAll");
+      // nothing to write out: the listing buttons wait for results (issue 8 §3 item 9)
+      total = res.total;
+      csvBtn.disabled = !total;
+      xlsxBtn.disabled = !total;
       sortSel.value = res.sort;
     }
     notice(notices, res.notice || "", "info");
@@ -389,11 +482,13 @@ export async function render(root, params, ctx = {}) {
       h(
         "div",
         { class: "search-layout" },
-        h("aside", { class: "search-filters", "aria-label": t("search.filters") }, facetBox, dateBox),
+        h("aside", { class: "search-filters", "aria-label": t("search.filters") }, facetBox, dateBox, managementField),
         h(
           "section",
           { class: "search-main", "aria-label": t("search.results") },
-          h("div", { class: "results-bar" }, summary, h("div", { class: "results-tools" }, h("label", { for: "search-type", class: "sr-only" }, t("search.type")), typeSel, h("label", { for: "search-sort" }, t("search.sort")), sortSel)),
+          h("div", { class: "results-bar" }, summary, h("div", { class: "results-tools" }, mapBtn, h("label", { for: "search-type", class: "sr-only" }, t("search.type")), typeSel, h("label", { for: "search-sort" }, t("search.sort")), sortSel)),
+          areaChip,
+          map.el,
           h("div", { class: "results-actions" }, selCount, zipBtn, csvBtn, xlsxBtn),
           actionMsg,
           notices,

@@ -2,7 +2,9 @@
 // per-file and overall progress with speed and time left; pause / resume; unfinished uploads
 // continue after a reload when the same files are chosen again (tus fingerprints). A ZIP sent
 // with "unpack" becomes a 電子納品 package: its import (state, and the reason when the ZIP is
-// refused) and then its check report show here when they are ready.
+// refused) and then its check report show here when they are ready. A dropped or chosen folder
+// holding INDEX_C.XML / INDEX_D.XML is a package too: once its files are in, its folder is
+// checked like a ZIP's (issue 8 §2) and the report shows here.
 
 import { api } from "../api.js";
 import { t, fmtBytes, fmtDateTime } from "../i18n.js";
@@ -82,7 +84,39 @@ export async function render(root, params, ctx = {}) {
     onFileDone: (e) => {
       if (e.unpack) watchReport(e);
     },
+    onBatchDone: (batch) => checkFolderPackage(batch),
   });
+
+  /**
+   * A folder upload holding INDEX_C.XML / INDEX_D.XML: check the folder holding it as a
+   * 電子納品 package (the same check a ZIP gets), once all its files are in.
+   * @param {Entry[]} batch
+   */
+  async function checkFolderPackage(batch) {
+    const index = batch
+      .filter((e) => e.state === "done" && e.nodeId && /^INDEX_[CD]\.XML$/i.test(e.file.name))
+      .sort((a, b) => String(a.relativePath || "").length - String(b.relativePath || "").length)[0];
+    if (!index || !index.nodeId) return;
+    const parts = String(index.relativePath || index.file.name).split("/");
+    const name = parts.length > 1 ? parts[parts.length - 2] : work.title;
+    const where = index.group ? index.group.extra : index.extra;
+    const status = h("p", { class: "muted", role: "status", "data-testid": "upload-folder-check" }, t("upload.folderPackage", { name, index: index.file.name.toUpperCase() }));
+    where.append(status);
+    try {
+      /** @type {Kura.NodeDetail} */
+      const node = await api.get(`/nodes/${encodeURIComponent(index.nodeId)}`);
+      const rootId = node.parent_id === workId ? undefined : node.parent_id;
+      /** @type {{ id: string, root_node_id: string }} */
+      const record = await api.post(`/works/${encodeURIComponent(workId)}/deliverables`, rootId ? { root_node_id: rootId } : {});
+      status.textContent = t("upload.folderChecked", { name });
+      reports.prepend(await deliverableReport(record.id));
+      where.append(h("p", {}, h("a", { href: href("/browse", workId, rootId), "data-testid": "upload-open-package" }, t("upload.openPackage"))));
+    } catch (err) {
+      status.className = "field-error";
+      status.setAttribute("role", "alert");
+      status.textContent = t("upload.folderCheckFailed", { name, error: errorText(err) });
+    }
+  }
 
   const fileInput = h("input", { type: "file", multiple: true, id: "upload-files", class: "sr-only", "data-testid": "upload-input" });
   const dirInput = h("input", { type: "file", multiple: true, webkitdirectory: true, id: "upload-dir", class: "sr-only", "data-testid": "upload-input-dir" });

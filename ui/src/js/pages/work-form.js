@@ -8,7 +8,8 @@
 // Japanese detail and no field name, 409 stale_version / duplicate: each lands next to its field
 // when one can be named; the form is never cleared on error.
 import { api, ApiError } from "../api.js";
-import { t } from "../i18n.js";
+import { fmtNumber, t, tk } from "../i18n.js";
+import { parseAmount, parseDate } from "../components/dates.js";
 import { isOperator } from "../router.js";
 import { busy, control, field, formError, h, selectField, showFormErrors } from "../ui.js";
 import { loadOrgs } from "./admin-users.js";
@@ -221,14 +222,14 @@ export async function workForm({ work = null, session, onSaved, onCancel }) {
         ? null
         : selectField({ name: "orderer_org_id", label: t("work.orderer"), required: true, value: isOperator(session) ? orderers[0]?.id : session.user.org_id, options: orderers.map((o) => ({ value: o.id, label: o.name })), testid: "work-form-orderer" }),
       officeSel,
-      field({ name: "period_start", label: t("workform.period_start"), type: "date", required: true, value: w.period_start || "", testid: "work-form-period-start" }),
-      field({ name: "period_end", label: t("workform.period_end"), type: "date", required: true, value: w.period_end || "", testid: "work-form-period-end" }),
-      field({ name: "location.address", label: t("work.location"), required: true, value: (w.location || {}).address || "", testid: "work-form-address" }),
+      field({ name: "period_start", label: tk("workform.period_start", w.kind), required: true, value: w.period_start || "", testid: "work-form-period-start", hint: t("form.date_hint"), attrs: { class: "date-text", autocomplete: "off" } }),
+      field({ name: "period_end", label: tk("workform.period_end", w.kind), required: true, value: w.period_end || "", testid: "work-form-period-end", hint: t("form.date_hint"), attrs: { class: "date-text", autocomplete: "off" } }),
+      field({ name: "location.address", label: tk("work.location", w.kind), required: true, value: (w.location || {}).address || "", testid: "work-form-address" }),
       field({ name: "location.municipality_code", label: t("workform.municipality"), required: true, value: (w.location || {}).municipality_code || "", testid: "work-form-municipality", hint: t("workform.municipality_hint"), attrs: { inputmode: "numeric" } }),
       selectField({ name: "business_type", label: t("work.business_type"), value: w.business_type || "", blank: t("workform.none"), options: btypes.map((b) => ({ value: b.code, label: b.name })), testid: "work-form-business-type" }),
       field({ name: "category", label: t("work.category"), value: w.category || "", testid: "work-form-category" }),
-      field({ name: "planned_price", label: t("workform.planned_price"), type: "number", value: w.planned_price ?? "", testid: "work-form-planned-price", attrs: { min: 0, step: 1 } }),
-      field({ name: "contract_price", label: t("workform.contract_price"), type: "number", value: w.contract_price ?? "", testid: "work-form-contract-price", attrs: { min: 0, step: 1 } }),
+      field({ name: "planned_price", label: t("workform.planned_price"), value: w.planned_price !== null && w.planned_price !== undefined ? fmtNumber(w.planned_price) : "", testid: "work-form-planned-price", hint: t("form.amount_hint"), attrs: { inputmode: "numeric", class: "amount" } }),
+      field({ name: "contract_price", label: t("workform.contract_price"), value: w.contract_price !== null && w.contract_price !== undefined ? fmtNumber(w.contract_price) : "", testid: "work-form-contract-price", hint: t("form.amount_hint"), attrs: { inputmode: "numeric", class: "amount" } }),
       field({ name: "bid_opening_at", label: t("workform.bid_opening"), type: "datetime-local", value: toLocalInput(w.bid_opening_at), testid: "work-form-bid-opening" }),
     ),
     contractorBox,
@@ -257,6 +258,13 @@ export async function workForm({ work = null, session, onSaved, onCancel }) {
       /* offices of an org the user may not read: the select stays empty */
     }
   }
+  // 工事 / 業務 words follow the kind chosen (工期 ↔ 履行期間, 施工場所 ↔ 履行場所)
+  f("kind").addEventListener("change", () => {
+    for (const [name, key] of [["period_start", "workform.period_start"], ["period_end", "workform.period_end"], ["location.address", "work.location"]]) {
+      const label = form.querySelector(`.field[data-field="${name}"] label`);
+      if (label && label.firstChild) label.firstChild.textContent = tk(key, f("kind").value);
+    }
+  });
   const ordererId = () => (editing ? w.orderer_org_id : f("orderer_org_id").value);
   if (!editing) f("orderer_org_id").addEventListener("change", () => loadOffices(ordererId()));
   await loadOffices(ordererId());
@@ -265,16 +273,18 @@ export async function workForm({ work = null, session, onSaved, onCancel }) {
   function values() {
     /** @param {string} name */
     const text = (name) => f(name).value.trim();
-    /** @param {string} name */
-    const num = (name) => (text(name) === "" ? null : Number(text(name)));
+    /** @param {string} name amounts with commas or full-width digits (12,500,000円) */
+    const num = (name) => (text(name) === "" ? null : (parseAmount(text(name)) ?? Number.NaN));
+    /** @param {string} name dates as Western or 和暦 (令和8年4月1日, R8.4.1); "" when not one */
+    const day = (name) => (text(name) === "" ? "" : (parseDate(text(name)) ?? `!${text(name)}`));
     /** @type {WorkValues} */
     const out = {
       kind: f("kind").value,
       title: text("title"),
       number: text("number"),
       office_id: f("office_id").value || null,
-      period_start: f("period_start").value,
-      period_end: f("period_end").value,
+      period_start: day("period_start"),
+      period_end: day("period_end"),
       location: { address: text("location.address"), municipality_code: text("location.municipality_code") },
       business_type: f("business_type").value || null,
       category: text("category") || null,
@@ -298,7 +308,9 @@ export async function workForm({ work = null, session, onSaved, onCancel }) {
     for (const name of /** @type {const} */ (["title", "number", "period_start", "period_end"])) if (!v[name]) fields.set(name, t("validation.missing"));
     if (!v.location.address) fields.set("location.address", t("validation.missing"));
     if (!v.location.municipality_code) fields.set("location.municipality_code", t("validation.missing"));
-    if (v.period_start && v.period_end && v.period_start > v.period_end) fields.set("period_end", t("workform.period_order"));
+    for (const name of /** @type {const} */ (["period_start", "period_end"])) if (v[name].startsWith("!")) fields.set(name, t("form.date_invalid"));
+    for (const name of /** @type {const} */ (["planned_price", "contract_price"])) if (Number.isNaN(v[name])) fields.set(name, t("form.amount_invalid"));
+    if (v.period_start && v.period_end && !fields.has("period_start") && !fields.has("period_end") && v.period_start > v.period_end) fields.set("period_end", t("workform.period_order"));
     return fields;
   }
 

@@ -4,7 +4,7 @@
 //
 //   memberEditor({ work, members, userNames, orgName, session, reload }) → <section>
 import { api, ApiError } from "../api.js";
-import { fmtDate, t } from "../i18n.js";
+import { fmtDate, t, tk } from "../i18n.js";
 import { isOperator } from "../router.js";
 import { busy, clear, confirmDialog, control, empty, errorMessage, field, formError, h, selectField, toast } from "../ui.js";
 import { showApiErrors } from "./work-form.js";
@@ -74,7 +74,7 @@ async function resolveUser(text, pool) {
  * @typedef {object} MemberEditorOptions
  * @property {Kura.Work} work
  * @property {Kura.Member[]} members
- * @property {Map<string, string | null>} userNames user id → "name（login ID）" when readable
+ * @property {Map<string, string | null>} userNames user id → "name（役職）" (GET /works/{id}/parties)
  * @property {(orgId: string | null | undefined) => Kura.Child} orgName
  * @property {Kura.Session} session
  * @property {() => void} reload show the work page again
@@ -114,7 +114,7 @@ export function memberEditor({ work, members, userNames, orgName, session, reloa
         hint: listable ? t("members.user_search_hint") : t("members.user_login_hint"),
         attrs: { list: listable ? listId : null, autocomplete: "off" },
       }),
-      selectField({ name: "role", label: t("work.member.role"), required: true, value: "viewer", options: ROLES.map((r) => ({ value: r, label: t(`role.${r}`) })), testid: "member-role-new" }),
+      selectField({ name: "role", label: t("work.member.role"), required: true, value: "viewer", options: ROLES.map((r) => ({ value: r, label: tk(`role.${r}`, work.kind) })), testid: "member-role-new" }),
     ),
     datalist,
     h("div", { class: "form-actions" }, addBtn),
@@ -141,11 +141,11 @@ export function memberEditor({ work, members, userNames, orgName, session, reloa
   });
 
   const rows = members.map((m) => {
-    const name = userNames.get(m.user_id) || h("span", { class: "mono" }, m.user_id);
+    const name = userNames.get(m.user_id) || h("span", { class: "muted" }, t("work.name_unknown"));
     const sel = h(
       "select",
       { "aria-label": t("members.role_of", { name: typeof name === "string" ? name : m.user_id }), "data-testid": "member-role", "data-user": m.user_id },
-      ROLES.map((r) => h("option", { value: r, selected: r === m.role }, t(`role.${r}`))),
+      ROLES.map((r) => h("option", { value: r, selected: r === m.role }, tk(`role.${r}`, work.kind))),
     );
     const err = h("p", { class: "field-error", role: "alert", hidden: true, "data-testid": "member-error" });
     /** @param {unknown} e */

@@ -1,37 +1,26 @@
 // A work's page (#/works/<id>): details, dates, status, retention / legal hold, members, and its
 // top-level folders linking to the tree browser (#/browse/<workId>/<nodeId>).
-// Names of organizations and users are looked up when the viewer may read them; otherwise ids.
+// Names of the orderer, office, contractors and members come from GET /works/{id}/parties,
+// which every reader of the work may call (never ids); words follow the kind of work (工事 /
+// 業務: 施工場所 / 履行場所 …). The 電子納品 check record (components/checks.js) shows for both
+// sides; moving to the archive shows its latest result first.
 // Managers (operators, the orderer's works.manage holders, supervisors) also get "編集" (the
 // work form), the status steps (登録済 → 施工中 → 完成 → 保管, one step forward, confirmed) and
 // the member editor (work-members.js). Its imports (unpacked ZIPs, `kura import`) with state
 // and reason are listed under the folders (components/imports.js).
 import { api, ApiError } from "../api.js";
-import { fmtDate, fmtDateTime, fmtEra, fmtNumber, t } from "../i18n.js";
+import { fmtDate, fmtDateTime, fmtEra, fmtNumber, t, tk } from "../i18n.js";
 import { href, navigate } from "../router.js";
-import { badge, busy, clear, confirmDialog, control, empty, errorMessage, h, pageHeader, statusBadge, toast } from "../ui.js";
+import { badge, busy, clear, control, dialog, empty, errorMessage, h, pageHeader, statusBadge, toast } from "../ui.js";
 import { canManageWork, workForm } from "./work-form.js";
 import { memberEditor } from "./work-members.js";
+import { archiveNotice, checkRecord, loadChecks } from "../components/checks.js";
 import { importList } from "../components/imports.js";
 
 const STEPS = ["registered", "in_progress", "completed", "archived"];
 
 function reload() {
   window.dispatchEvent(new HashChangeEvent("hashchange"));
-}
-
-/**
- * A record's display name, or null when it cannot be read.
- * @template R
- * @param {string} path
- * @param {(record: R) => string} pick
- * @returns {Promise<string | null>}
- */
-async function nameOf(path, pick) {
-  try {
-    return pick(await api.get(path));
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -45,21 +34,28 @@ export async function render(root, params, ctx) {
   const work = await api.get(`/works/${encodeURIComponent(id)}`);
   ctx.setTitle(work.title);
   /** @type {[Kura.Member[] | Kura.Page<Kura.Member> | null, Kura.Page<Kura.ArchiveNode> | null]} */
-  const [members, tree] = await Promise.all([
+  /** @type {[Kura.Member[] | Kura.Page<Kura.Member> | null, Kura.Page<Kura.ArchiveNode> | null, Kura.Parties | null]} */
+  const [members, tree, parties] = await Promise.all([
     api.get(`/works/${encodeURIComponent(id)}/members`).catch(() => null),
     api.get(`/works/${encodeURIComponent(id)}/tree`, { limit: 100 }).catch(() => null),
+    api.get(`/works/${encodeURIComponent(id)}/parties`).catch(() => null),
   ]);
   const memberList = members ? (Array.isArray(members) ? members : members.items || []) : [];
 
-  const orgIds = [work.orderer_org_id, ...(work.contractor_org_ids || []), ...memberList.map((m) => m.org_id)].filter(/** @returns {o is string} */ (o) => Boolean(o));
-  /** @type {Map<string, string | null>} */
+  /** @type {Map<string, string>} */
   const orgNames = new Map();
-  await Promise.all([...new Set(orgIds)].map(async (o) => orgNames.set(o, await nameOf(`/organizations/${encodeURIComponent(o)}`, (/** @type {Kura.Org} */ x) => x.name))));
-  /** @type {Map<string, string | null>} */
+  /** @type {Map<string, string>} */
   const userNames = new Map();
-  await Promise.all(memberList.map(async (m) => userNames.set(m.user_id, await nameOf(`/users/${encodeURIComponent(m.user_id)}`, (/** @type {Kura.User} */ x) => `${x.name}（${x.login_id}）`))));
+  if (parties) {
+    for (const o of [parties.orderer, ...parties.contractors]) if (o && o.name) orgNames.set(o.id, o.name);
+    for (const m of parties.members) {
+      if (m.org_id && m.org_name) orgNames.set(m.org_id, m.org_name);
+      if (m.name) userNames.set(m.user_id, m.position ? `${m.name}（${m.position}）` : m.name);
+    }
+  }
+  const unknown = () => h("span", { class: "muted" }, t("work.name_unknown"));
   /** @param {string | null | undefined} o */
-  const org = (o) => (o ? orgNames.get(o) || h("span", { class: "mono" }, o) : "—");
+  const org = (o) => (o ? orgNames.get(o) || unknown() : "—");
 
   const session = ctx.session;
   const me = session && session.user ? memberList.find((m) => m.user_id === session.user.id) : null;
@@ -104,19 +100,21 @@ export async function render(root, params, ctx) {
   }
 
   const hold = work.legal_hold;
+  const kind = work.kind;
   /** @type {[string, Kura.Child][]} */
   const props = [
-    ["work.number", h("span", { class: "mono" }, work.number)],
-    ["work.kind", t(`kind.${work.kind}`)],
-    ["work.status", statusBadge(work.status)],
-    ["work.orderer", org(work.orderer_org_id)],
-    ["work.contractors", (work.contractor_org_ids || []).length ? (work.contractor_org_ids || []).map((o, i) => [i ? "、" : "", org(o)]) : "—"],
-    ["work.period", h("span", { "data-testid": "work-period" }, `${fmtDate(work.period_start)} 〜 ${fmtDate(work.period_end)}`, h("span", { class: "muted small" }, `（${fmtEra(work.period_start)} 〜 ${fmtEra(work.period_end)}）`))],
-    ["work.location", work.location && work.location.address ? work.location.address : "—"],
-    ["work.business_type", work.business_type || "—"],
-    ["work.category", work.category || "—"],
-    ["work.planned_price", work.planned_price !== null && work.planned_price !== undefined ? t("work.yen", { n: fmtNumber(work.planned_price) }) : "—"],
-    ["work.contract_price", work.contract_price !== null && work.contract_price !== undefined ? t("work.yen", { n: fmtNumber(work.contract_price) }) : "—"],
+    [tk("work.number", kind), h("span", { class: "mono" }, work.number)],
+    [t("work.kind"), t(`kind.${work.kind}`)],
+    [t("work.status"), statusBadge(work.status, kind)],
+    [t("work.orderer"), org(work.orderer_org_id)],
+    [t("work.office"), h("span", { "data-testid": "work-office" }, parties && parties.office ? parties.office.name : "—")],
+    [t("work.contractors"), (work.contractor_org_ids || []).length ? (work.contractor_org_ids || []).map((o, i) => [i ? "、" : "", org(o)]) : "—"],
+    [tk("work.period", kind), h("span", { "data-testid": "work-period" }, `${fmtDate(work.period_start)} 〜 ${fmtDate(work.period_end)}`, h("span", { class: "muted small" }, `（${fmtEra(work.period_start)} 〜 ${fmtEra(work.period_end)}）`))],
+    [tk("work.location", kind), work.location && work.location.address ? work.location.address : "—"],
+    [t("work.business_type"), parties && parties.business_type ? parties.business_type.name : work.business_type || "—"],
+    [t("work.category"), work.category || "—"],
+    [t("work.planned_price"), work.planned_price !== null && work.planned_price !== undefined ? t("work.yen", { n: fmtNumber(work.planned_price) }) : "—"],
+    [t("work.contract_price"), work.contract_price !== null && work.contract_price !== undefined ? t("work.yen", { n: fmtNumber(work.contract_price) }) : "—"],
   ];
   /** @type {[string, Kura.Child][]} */
   const archive = [
@@ -134,6 +132,8 @@ export async function render(root, params, ctx) {
   ];
   /** @param {[string, Kura.Child][]} rows */
   const dl = (rows) => h("dl", { class: "props" }, rows.map(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)]));
+  /** @param {[string, Kura.Child][]} rows labels already in words */
+  const dlWords = (rows) => h("dl", { class: "props" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 
   const folders = tree ? (tree.items || []).filter((n) => n.kind === "folder") : [];
   const files = tree ? (tree.items || []).filter((n) => n.kind !== "folder") : [];
@@ -174,13 +174,29 @@ export async function render(root, params, ctx) {
         const here = s === work.status;
         const done = i < STEPS.indexOf(work.status);
         if (manage && s === next) {
-          const btn = h("button", { type: "button", class: "btn small primary", "data-testid": "work-transition", "data-to": s }, t("workform.move_to", { status: t(`status.${s}`) }));
+          const btn = h("button", { type: "button", class: "btn small primary", "data-testid": "work-transition", "data-to": s }, t("workform.move_to", { status: tk(`status.${s}`, kind) }));
           btn.addEventListener("click", async () => {
-            if (!(await confirmDialog(t("workform.move_confirm", { from: t(`status.${work.status}`), to: t(`status.${s}`) })))) return;
+            const question = h("p", {}, t("workform.move_confirm", { from: tk(`status.${work.status}`, kind), to: tk(`status.${s}`, kind) }));
+            const checks = s === "archived" ? await loadChecks(id) : null;
+            // the orderer blocks archiving while the latest check has errors: nothing to confirm
+            const blocked = !!(checks && checks.block_archive_on_errors && checks.latest && checks.latest.counts.E);
+            const body = s === "archived" ? h("div", {}, archiveNotice(checks), blocked ? null : question) : question;
+            const ok = await dialog({
+              title: t(blocked ? "checks.archive_blocked_title" : "common.confirm"),
+              body,
+              testid: "confirm-dialog",
+              actions: blocked
+                ? [{ label: t("common.close"), value: false, primary: true, testid: "confirm-cancel" }]
+                : [
+                    { label: t("common.cancel"), value: false, testid: "confirm-cancel" },
+                    { label: t("common.yes"), value: true, primary: true, testid: "confirm-ok" },
+                  ],
+            });
+            if (ok !== true) return;
             await busy(btn, async () => {
               try {
                 await api.post(`/works/${encodeURIComponent(id)}/transition`, { to: s, version: work.version });
-                toast(t("workform.moved", { status: t(`status.${s}`) }), "ok");
+                toast(t("workform.moved", { status: tk(`status.${s}`, kind) }), "ok");
                 reload();
               } catch (err) {
                 clear(stepError).append(errorMessage(err));
@@ -191,7 +207,7 @@ export async function render(root, params, ctx) {
           });
           return h("li", {}, btn);
         }
-        return h("li", { "aria-current": here ? "step" : null }, here ? statusBadge(s) : h("span", { class: done ? "" : "muted" }, `${done ? "✓ " : ""}${t(`status.${s}`)}`));
+        return h("li", { "aria-current": here ? "step" : null }, here ? statusBadge(s, kind) : h("span", { class: done ? "" : "muted" }, `${done ? "✓ " : ""}${tk(`status.${s}`, kind)}`));
       }).flatMap((li, i) => (i ? [h("li", { "aria-hidden": "true", class: "muted" }, "→"), li] : [li])),
     ),
     stepError,
@@ -216,7 +232,7 @@ export async function render(root, params, ctx) {
               "tbody",
               {},
               memberList.map((m) =>
-                h("tr", {}, h("td", {}, userNames.get(m.user_id) || h("span", { class: "mono" }, m.user_id)), h("td", {}, t(`role.${m.role}`)), h("td", {}, org(m.org_id)), h("td", { class: "nowrap" }, fmtDate(m.added_at))),
+                h("tr", { "data-testid": "member-row", "data-user": m.user_id }, h("td", {}, userNames.get(m.user_id) || unknown()), h("td", {}, tk(`role.${m.role}`, kind)), h("td", {}, org(m.org_id)), h("td", { class: "nowrap" }, fmtDate(m.added_at))),
               ),
             ),
           ),
@@ -226,15 +242,16 @@ export async function render(root, params, ctx) {
 
   root.append(
     h("nav", { class: "breadcrumb", "aria-label": "breadcrumb" }, h("a", { href: "#/works" }, t("work.back"))),
-    h("div", { class: "work-head" }, pageHeader(work.title, ...actions), h("div", { class: "meta" }, statusBadge(work.status), h("span", { class: "mono" }, work.number), h("span", {}, t(`kind.${work.kind}`)))),
+    h("div", { class: "work-head" }, pageHeader(work.title, ...actions), h("div", { class: "meta" }, statusBadge(work.status, kind), h("span", { class: "mono" }, work.number), h("span", {}, t(`kind.${work.kind}`)))),
     formSlot,
     h(
       "div",
       { class: "grid-2" },
-      h("section", { class: "card", "aria-labelledby": "work-details", "data-testid": "work-details" }, h("h2", { id: "work-details" }, t("work.details")), dl(props)),
+      h("section", { class: "card", "aria-labelledby": "work-details", "data-testid": "work-details" }, h("h2", { id: "work-details" }, t("work.details")), dlWords(props)),
       h("section", { class: "card", "aria-labelledby": "work-archive" }, h("h2", { id: "work-archive" }, t("work.archive")), dl(archive)),
     ),
     stepCard,
+    checkRecord(work, { reload }),
     folderCard,
     importList(id),
     manage && session ? memberEditor({ work, members: memberList, userNames, orgName: org, session, reload }) : memberCard,

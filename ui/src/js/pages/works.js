@@ -3,7 +3,8 @@
 import { api, ApiError } from "../api.js";
 import { fmtDate, fmtNumber, t } from "../i18n.js";
 import { href, navigate } from "../router.js";
-import { clear, control, empty, errorBox, field, h, loading, pageHeader, selectField, showFormErrors, statusBadge, toast } from "../ui.js";
+import { parseDate } from "../components/dates.js";
+import { clear, control, errorBox, field, h, loading, pageHeader, selectField, setFieldError, showFormErrors, statusBadge, toast } from "../ui.js";
 import { canCreateWork, workForm } from "./work-form.js";
 
 const STATUSES = ["registered", "in_progress", "completed", "archived"];
@@ -38,8 +39,8 @@ export async function render(root, params, ctx) {
     qField,
     selectField({ name: "kind", label: t("works.kind"), value: q.kind || "", blank: t("common.all"), testid: "works-kind", options: ["construction", "service"].map((k) => ({ value: k, label: t(`kind.${k}`) })) }),
     field({ name: "category", label: t("works.category"), value: q.category || "", testid: "works-category" }),
-    field({ name: "period_start_from", label: t("works.period_from"), type: "date", value: q.from || "", testid: "works-from" }),
-    field({ name: "period_start_to", label: t("works.period_to"), type: "date", value: q.to || "", testid: "works-to" }),
+    field({ name: "period_start_from", label: t("works.period_from"), value: q.from || "", testid: "works-from", hint: t("form.date_hint_short"), attrs: { class: "date-text", autocomplete: "off" } }),
+    field({ name: "period_start_to", label: t("works.period_to"), value: q.to || "", testid: "works-to", hint: t("form.date_hint_short"), attrs: { class: "date-text", autocomplete: "off" } }),
     selectField({ name: "sort", label: t("works.sort"), value: q.sort || "updated_at", testid: "works-sort", options: SORTS.map((s) => ({ value: s, label: t(`works.sort.${s}`) })) }),
     selectField({ name: "order", label: "\u00a0", value: q.order || "desc", testid: "works-order", options: ["desc", "asc"].map((o) => ({ value: o, label: t(`works.order.${o}`) })) }),
     statusBox,
@@ -116,8 +117,16 @@ export async function render(root, params, ctx) {
     put("status", statuses.join(","));
     put("kind", f("kind").value);
     put("category", f("category").value.trim());
-    put("from", f("period_start_from").value);
-    put("to", f("period_start_to").value);
+    // 和暦 or Western, as typed (issue 8 §3 item 8); a wrong one is said by its field
+    let bad = false;
+    for (const [key, name] of [["from", "period_start_from"], ["to", "period_start_to"]]) {
+      const typed = f(name).value.trim();
+      const day = typed ? parseDate(typed) : "";
+      setFieldError(form, name, day === null ? t("form.date_invalid") : "");
+      if (day === null) bad = true;
+      else put(key, day);
+    }
+    if (bad) return;
     if (f("sort").value !== "updated_at") put("sort", f("sort").value);
     if (f("order").value !== "desc") put("order", f("order").value);
     const qs = next.toString();
@@ -159,7 +168,13 @@ export async function render(root, params, ctx) {
   try {
     await load(undefined);
     clear(results);
-    if (!shown) results.append(h("div", { class: "card" }, empty(t("works.empty"))));
+    if (!shown) {
+      // why it is empty: nothing matches the filters, or nothing is there for this person yet
+      const filtered = Object.entries(query).some(([k, v]) => !["sort", "order", "limit"].includes(k) && v !== undefined && v !== "" && !(Array.isArray(v) && !v.length));
+      const kind = ctx.session ? ctx.session.org_kind : "";
+      const why = filtered ? t("works.empty") : t(kind === "contractor" ? "works.none_contractor" : kind === "operator" ? "works.none_operator" : "works.none_orderer");
+      results.append(h("div", { class: "card" }, h("p", { class: "empty", "data-testid": "works-empty" }, why)));
+    }
     else results.append(table, h("div", { class: "table-foot" }, count, more));
   } catch (err) {
     clear(results);
@@ -181,7 +196,7 @@ function row(w) {
     h("td", { class: "works-title" }, h("a", { href: href("/works", w.id) }, w.title), w.category ? h("div", { class: "small muted" }, w.category) : null),
     h("td", { class: "nowrap" }, t(`kind.${w.kind}`)),
     h("td", { class: "nowrap" }, `${fmtDate(w.period_start)} 〜 ${fmtDate(w.period_end)}`),
-    h("td", {}, statusBadge(w.status)),
+    h("td", {}, statusBadge(w.status, w.kind)),
     h("td", { class: "nowrap" }, fmtDate(w.updated_at)),
   );
 }
