@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.browser import axe, login, new_context, shot
+from tests.e2e.pagecheck import MODULE_SIZES, looks_right, signed_in_pages
 from tests.e2e.support import PASSWORD, Api, Stack
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.e2e
-SIZES = {"1280": (1280, 800), "1024": (1024, 768)}
 MUNI = "fukuyama-keiyaku"
 CONTRACTOR = "kasuga-keiri"
 TODAY = date.today()
@@ -62,32 +61,12 @@ def parties(stack: Stack) -> dict[str, str]:
 
 @pytest.fixture
 def as_user(browser: Browser, stack: Stack) -> Iterator[Any]:
-    contexts = []
-
-    def open_as(login_id: str) -> Page:
-        ctx = new_context(browser, stack.url)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        login(page, login_id, stack.passwords[login_id])
-        return page
-
-    yield open_as
-    for ctx in contexts:
-        ctx.close()
+    yield from signed_in_pages(browser, stack.url, lambda login_id: stack.passwords[login_id])
 
 
 def check_layout(page: Page, name: str) -> None:
-    violations = {}
-    for label, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(200)
-        shot(page, f"{name}-{label}")
-        found = axe(page, f"{name}-{label}")
-        if found:
-            violations[label] = found
-        scroll = page.evaluate("() => document.documentElement.scrollWidth")
-        assert scroll <= width + 1, f"{name} at {label}: wider than the window ({scroll})"
-    assert not violations, f"{name}: axe-core serious/critical violations: {violations}"
+    """Screenshots at 1280 and 1024x768, no sideways scrolling, axe-core clean."""
+    looks_right(page, name, sizes=MODULE_SIZES)
 
 
 def tab(page: Page, name: str) -> None:

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.browser import axe, login, new_context, shot
+from tests.e2e.browser import login, new_context
+from tests.e2e.pagecheck import MODULE_SIZES, looks_right
 from tests.e2e.support import PASSWORD, Api, Server, operator_password, start_server
 from tests.support.smtp import SmtpSink
 
@@ -38,7 +39,6 @@ BODY = (
 )
 FILE_NAME = "配筋図_修正版.pdf"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-SIZES = {"1280": (1280, 800), "1024x768": (1024, 768)}
 RECORD_ID = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\b")
 
 
@@ -134,19 +134,7 @@ def check_layout(page: Page, name: str) -> None:
     """Screenshots at 1280 and 1024×768, no sideways scrolling, axe-core clean, names not ids."""
     text = page.locator("main").first.inner_text()
     assert not RECORD_ID.findall(text), f"{name}: ids shown where names belong: {text[:1000]}"
-    problems: dict[str, object] = {}
-    for label, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(150)
-        shot(page, f"board-{name}-{label}")
-        scroll = page.evaluate("() => document.documentElement.scrollWidth")
-        if scroll > width + 1:
-            problems[f"{label} overflow"] = scroll
-        found = axe(page, f"board-{name}-{label}")
-        if found:
-            problems[f"{label} axe"] = found
-    page.set_viewport_size({"width": 1280, "height": 800})
-    assert not problems, f"{name}: {problems}"
+    looks_right(page, f"board-{name}", sizes=MODULE_SIZES)
 
 
 def drop_file(page: Page, selector: str, name: str, data: bytes, mime: str) -> None:

@@ -27,14 +27,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.bonds.pki import Pki, build
-from tests.e2e.browser import axe, login, new_context, shot
+from tests.e2e.pagecheck import MODULE_SIZES, looks_right, signed_in_pages
 from tests.e2e.support import PASSWORD, ROOT, Api, Server, operator_password, start_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.e2e
-SIZES = {"1280": (1280, 800), "1024": (1024, 768)}
 T0 = "2026-06-01T01:00:00Z"  # 10:00 JST
 AFTER = "2026-06-01T03:00:00Z"  # past the 11:00 JST opening
 WORK_NUMBER = "R8-E2E-BOND"
@@ -142,32 +141,12 @@ def seed(server: Server, pki: Pki) -> None:
 
 @pytest.fixture
 def as_user(browser: Browser, bonds: BondStack) -> Iterator[object]:
-    contexts = []
-
-    def open_as(login_id: str) -> Page:
-        ctx = new_context(browser, bonds.url)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        login(page, login_id, PASSWORD)
-        return page
-
-    yield open_as
-    for ctx in contexts:
-        ctx.close()
+    yield from signed_in_pages(browser, bonds.url, lambda _: PASSWORD)
 
 
 def check_layout(page: Page, name: str) -> None:
-    violations = {}
-    for label, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(200)
-        shot(page, f"{name}-{label}")
-        found = axe(page, f"{name}-{label}")
-        if found:
-            violations[label] = found
-        scroll = page.evaluate("() => document.documentElement.scrollWidth")
-        assert scroll <= width + 1, f"{name} at {label}: wider than the window ({scroll})"
-    assert not violations, f"{name}: axe-core serious/critical violations: {violations}"
+    """Screenshots at 1280 and 1024x768, no sideways scrolling, axe-core clean."""
+    looks_right(page, name, sizes=MODULE_SIZES)
 
 
 def sign(bonds: BondStack, tbs: Path) -> Path:

@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.browser import axe, login, new_context, shot
+from tests.e2e.browser import new_context
+from tests.e2e.pagecheck import MODULE_SIZES, looks_right, signed_in_pages
 from tests.e2e.support import PASSWORD, Api, Stack, work_body
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.e2e
-SIZES = {"1280": (1280, 800), "1024": (1024, 768)}
 SUPERVISOR = "kantoku7"
 TITLE = "春日町区画線設置工事"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -113,32 +113,12 @@ def work(stack: Stack) -> dict[str, Any]:
 
 @pytest.fixture
 def as_user(browser: Browser, stack: Stack) -> Iterator[Any]:
-    contexts = []
-
-    def open_as(login_id: str) -> Page:
-        ctx = new_context(browser, stack.url)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        login(page, login_id, stack.passwords[login_id])
-        return page
-
-    yield open_as
-    for ctx in contexts:
-        ctx.close()
+    yield from signed_in_pages(browser, stack.url, lambda login_id: stack.passwords[login_id])
 
 
 def check_layout(page: Page, name: str) -> None:
-    violations = {}
-    for label, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.evaluate("() => window.scrollTo(0, 0)")
-        page.wait_for_timeout(200)
-        shot(page, f"{name}-{label}")
-        found = axe(page, f"{name}-{label}")
-        if found:
-            violations[label] = found
-    page.set_viewport_size({"width": 1280, "height": 800})
-    assert not violations, f"{name}: axe-core serious/critical violations: {violations}"
+    """Screenshots (from the top) at 1280 and 1024x768, no sideways scrolling, axe clean."""
+    looks_right(page, name, sizes=MODULE_SIZES, top=True)
 
 
 def test_folders_upload_warning_and_search(

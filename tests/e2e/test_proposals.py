@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.browser import axe, login, new_context, shot
+from tests.e2e.pagecheck import MODULE_SIZES, looks_right, signed_in_pages
 from tests.e2e.support import PASSWORD, Api, Server, operator_password, start_server
 from tests.support.smtp import SmtpSink
 
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.e2e
-SIZES = {"1280": (1280, 800), "1024": (1024, 768)}
 WORK_TITLE = "国道2号福山市春日町区画線設置工事"
 TITLE = "区画線の施工時期について（協議）"
 OTHER_TITLE = "休日作業の届出について"
@@ -146,34 +145,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.fixture
 def open_as(browser: Browser, world: World) -> Iterator[Any]:
-    contexts = []
-
-    def sign_in(login_id: str) -> Page:
-        ctx = new_context(browser, world.url)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        login(page, login_id, world.passwords[login_id])
-        return page
-
-    yield sign_in
-    for ctx in contexts:
-        ctx.close()
+    yield from signed_in_pages(browser, world.url, lambda login_id: world.passwords[login_id])
 
 
 def check_layout(page: Page, name: str) -> None:
-    """axe-core and no sideways scrolling at each size; a screenshot at each size."""
-    violations = {}
-    for label, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(200)
-        shot(page, f"{name}-{label}")
-        found = axe(page, f"{name}-{label}")
-        if found:
-            violations[label] = found
-        scroll = page.evaluate("() => document.documentElement.scrollWidth")
-        assert scroll <= width + 1, f"{name} at {label}: wider than the window ({scroll})"
-    page.set_viewport_size({"width": 1280, "height": 800})
-    assert not violations, f"{name}: axe-core serious/critical violations: {violations}"
+    """Screenshots at 1280 and 1024x768, no sideways scrolling, axe-core clean."""
+    looks_right(page, name, sizes=MODULE_SIZES)
 
 
 def pdf_file(*texts: str) -> bytes:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.browser import axe, login, new_context, shot
+from tests.e2e.pagecheck import MODULE_SIZES, looks_right, signed_in_pages
 from tests.e2e.support import PASSWORD, Api, Server, operator_password, start_server
 from tests.qualifications.harness import CORPORATE_NUMBER, review_csv, round_body
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.e2e
-SIZES = {"1280": (1280, 800), "1024": (1024, 768)}
 OPEN = datetime(2018, 11, 8, 1, 0, tzinfo=UTC)  # Thursday 10:00 JST (sessions last 8 h)
 
 
@@ -109,33 +108,12 @@ def qstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QualStack]:
 
 @pytest.fixture
 def open_as(browser: Browser, qstack: QualStack) -> Iterator[Any]:
-    contexts = []
-
-    def open_(login_id: str) -> Page:
-        ctx = new_context(browser, qstack.url)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        login(page, login_id, PASSWORD)
-        return page
-
-    yield open_
-    for ctx in contexts:
-        ctx.close()
+    yield from signed_in_pages(browser, qstack.url, lambda _: PASSWORD)
 
 
 def check_layout(page: Page, name: str) -> None:
-    violations = {}
-    for label, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(150)
-        shot(page, f"{name}-{label}")
-        found = axe(page, f"{name}-{label}")
-        if found:
-            violations[label] = found
-        scroll = page.evaluate("() => document.documentElement.scrollWidth")
-        assert scroll <= width + 1, f"{name} at {label}: wider than the window ({scroll})"
-    page.set_viewport_size({"width": 1280, "height": 800})
-    assert not violations, f"{name}: axe-core serious/critical violations: {violations}"
+    """Screenshots at 1280 and 1024x768, no sideways scrolling, axe-core clean."""
+    looks_right(page, name, sizes=MODULE_SIZES)
 
 
 def fill(page: Page, path: str, value: str) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.browser import axe, login, new_context, shot
+from tests.e2e.pagecheck import MODULE_SIZES, looks_right, signed_in_pages
 from tests.e2e.support import PASSWORD, Api, Stack, work_body
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 ICS = Path(__file__).resolve().parents[1] / "schedules" / "data" / "groupware.ics"
-SIZES = {"1280": (1280, 800), "1024": (1024, 768)}
 SUPERVISOR = "kantoku1"
 WORK_TITLE = "春日町舗装補修工事"
 
@@ -60,18 +59,7 @@ def calendar_work(stack: Stack) -> str:
 
 @pytest.fixture
 def as_user(browser: Browser, stack: Stack) -> Iterator[object]:
-    contexts = []
-
-    def open_as(login_id: str) -> Page:
-        ctx = new_context(browser, stack.url)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        login(page, login_id, stack.passwords[login_id])
-        return page
-
-    yield open_as
-    for ctx in contexts:
-        ctx.close()
+    yield from signed_in_pages(browser, stack.url, lambda login_id: stack.passwords[login_id])
 
 
 def day(page: Page, date: str) -> str:
@@ -82,17 +70,8 @@ def day(page: Page, date: str) -> str:
 
 
 def check_layout(page: Page, name: str) -> None:
-    violations = {}
-    for label, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(200)
-        shot(page, f"{name}-{label}")
-        found = axe(page, f"{name}-{label}")
-        if found:
-            violations[label] = found
-        scroll = page.evaluate("() => document.documentElement.scrollWidth")
-        assert scroll <= width + 1, f"{name} at {label}: wider than the window ({scroll})"
-    assert not violations, f"{name}: axe-core serious/critical violations: {violations}"
+    """Screenshots at 1280 and 1024x768, no sideways scrolling, axe-core clean."""
+    looks_right(page, name, sizes=MODULE_SIZES)
 
 
 def test_import_shows_on_the_right_days_and_the_contractor_sees_only_busy(
