@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import io
 import json
+import logging
 import os
 import shutil
 import sys
@@ -40,6 +41,7 @@ from api.pdf.renderer import API_ROOT, PdfRenderer, RenderError
 PAGE_NUMBERS_TEMPLATE = "pdf/templates/page_numbers.typ"
 MAX_PAGES = 5000
 OVERLAY_CHUNK = 50  # pages numbered per compile of the overlay
+log = logging.getLogger("kura.pdf")
 CHILD_TIMEOUT = 300.0  # seconds a child may take for one bundle (5000 pages at most)
 STDERR_KEPT = 4000  # characters of a failed child's stderr kept in the error
 
@@ -161,6 +163,8 @@ class IsolatedBundle:
         self.time_limit = time_limit
         self._folder: Path | None = None
         self._parts: list[dict[str, Any]] = []
+        self.child_seconds: float | None = None  # after ``run``: the child's own time
+        self.child_peak_rss_mib: float | None = None  # and its peak RSS (Linux)
 
     async def __aenter__(self) -> IsolatedBundle:
         self._folder = Path(tempfile.mkdtemp(prefix="kura-bundle-"))
@@ -253,6 +257,19 @@ class IsolatedBundle:
                 f"PDFの綴じ込みに失敗しました（子プロセスの終了コード {process.returncode}）。"
                 f"\n{stderr}".rstrip()
             )
+        stats_file = folder / child.STATS
+        if stats_file.is_file():
+            stats = json.loads(stats_file.read_text(encoding="utf-8"))
+            self.child_seconds = float(stats["seconds"])
+            kib = stats.get("peak_rss_kib")
+            self.child_peak_rss_mib = None if kib is None else int(kib) / 1024
+        log.info(
+            "bundle of %d parts printed by a child process in %.2f s, its peak RSS %s MiB",
+            len(self._parts),
+            self.child_seconds or 0.0,
+            "?" if self.child_peak_rss_mib is None else f"{self.child_peak_rss_mib:.1f}",
+            extra={"child_peak_rss_mib": self.child_peak_rss_mib},
+        )
         return await asyncio.to_thread(out.read_bytes)
 
 

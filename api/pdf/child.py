@@ -8,7 +8,10 @@ folder and runs this module, which imports only what rendering needs (``api.pdf`
 pypdf; never ``api.app``, FastAPI or the container), prints ``out.pdf`` there with the same
 ``bundle_sync`` as the in-process path (so the bytes are the same) and exits, giving its
 memory back. A refused part is written to ``error.json`` (exit 3) so the parent raises the
-same ``BundleError``; any other failure leaves a traceback on stderr (exit 1).
+same ``BundleError``; any other failure leaves a traceback on stderr (exit 1). On success it
+also writes ``stats.json``: its time and its own peak RSS (what the parent logs; the parent
+cannot take it from ``getrusage``, which counts the parent's memory copied into the child
+before ``exec``).
 
 A subprocess rather than ``multiprocessing``: Celery's prefork workers are daemonic and may
 not have children through ``multiprocessing``, and a fresh interpreter does not inherit the
@@ -22,17 +25,19 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from api.pdf.bundle import BundleError, BundlePart, bundle_sync
 from api.pdf.renderer import PdfRenderer, RenderError
 
-JOB, OUT, ERROR = "job.json", "out.pdf", "error.json"
+JOB, OUT, ERROR, STATS = "job.json", "out.pdf", "error.json", "stats.json"
 EXIT_REFUSED = 3
 
 
 def run(folder: Path) -> int:
     """Print the bundle described by ``folder/job.json`` into ``folder/out.pdf``."""
+    started = time.perf_counter()
     job = json.loads((folder / JOB).read_text(encoding="utf-8"))
     renderer = PdfRenderer([Path(p) for p in job["font_dirs"]], default_fonts=False)
     parts = [
@@ -59,7 +64,21 @@ def run(folder: Path) -> int:
     partial = folder / (OUT + ".part")
     partial.write_bytes(pdf)
     partial.replace(folder / OUT)
+    stats = {"seconds": time.perf_counter() - started, "peak_rss_kib": peak_rss_kib()}
+    (folder / STATS).write_text(json.dumps(stats), encoding="utf-8")
     return 0
+
+
+def peak_rss_kib() -> int | None:
+    """This process's peak resident memory (``VmHWM``) in KiB; None off Linux."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
 
 
 def main(argv: list[str]) -> int:

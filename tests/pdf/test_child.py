@@ -100,6 +100,10 @@ async def test_parts_stream_to_the_child_as_chunks(renderer: PdfRenderer, temp_r
     async with IsolatedBundle(renderer) as job:
         await job.add(chunks(), name="資料.pdf", pages=[4, 2])
         got = await job.run(label="No.1")
+    # The child reports its own time and peak RSS (what the logs and the bench show).
+    assert job.child_seconds is not None and job.child_seconds > 0
+    if sys.platform.startswith("linux"):
+        assert job.child_peak_rss_mib is not None and 10 < job.child_peak_rss_mib < 1024
     assert got == bundle_sync(renderer, [BundlePart(data, "資料.pdf", [4, 2])], label="No.1")
     assert list(temp_root.iterdir()) == []
 
