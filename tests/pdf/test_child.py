@@ -8,7 +8,7 @@ import io
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -42,12 +42,16 @@ def renderer() -> PdfRenderer:
 
 
 @pytest.fixture
-def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The system temp folder of the test: every job folder lands here."""
     root = tmp_path / "tmp"
     root.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(root))
-    yield root
+    return root
+
+
+def left_in(root: Path) -> list[Path]:
+    return list(root.iterdir())
 
 
 def _pdf(n: int, size: tuple[float, float] = (595.0, 842.0), rotate: int = 0) -> bytes:
@@ -86,7 +90,7 @@ async def test_the_child_prints_the_same_bytes_as_the_process(
     assert "67 / 67" in PdfReader(io.BytesIO(there)).pages[-1].extract_text()
     plain = await bundle_isolated(renderer, parts, number_pages=False)
     assert plain == bundle_sync(renderer, parts, number_pages=False)
-    assert list(temp_root.iterdir()) == []
+    assert left_in(temp_root) == []
 
 
 async def test_parts_stream_to_the_child_as_chunks(renderer: PdfRenderer, temp_root: Path) -> None:
@@ -101,11 +105,13 @@ async def test_parts_stream_to_the_child_as_chunks(renderer: PdfRenderer, temp_r
         await job.add(chunks(), name="資料.pdf", pages=[4, 2])
         got = await job.run(label="No.1")
     # The child reports its own time and peak RSS (what the logs and the bench show).
-    assert job.child_seconds is not None and job.child_seconds > 0
+    assert job.child_seconds is not None
+    assert job.child_seconds > 0
     if sys.platform.startswith("linux"):
-        assert job.child_peak_rss_mib is not None and 10 < job.child_peak_rss_mib < 1024
+        assert job.child_peak_rss_mib is not None
+        assert 10 < job.child_peak_rss_mib < 1024
     assert got == bundle_sync(renderer, [BundlePart(data, "資料.pdf", [4, 2])], label="No.1")
-    assert list(temp_root.iterdir()) == []
+    assert left_in(temp_root) == []
 
 
 async def test_a_refused_part_is_the_same_bundle_error(
@@ -125,7 +131,7 @@ async def test_a_refused_part_is_the_same_bundle_error(
             here.value.part,
             here.value.name,
         )
-    assert list(temp_root.iterdir()) == []
+    assert left_in(temp_root) == []
 
 
 async def test_a_child_over_its_time_is_killed_with_a_clear_error(
@@ -135,7 +141,7 @@ async def test_a_child_over_its_time_is_killed_with_a_clear_error(
         await bundle_isolated(renderer, [BundlePart(_pdf(50), "a")], time_limit=0.01)
     assert not isinstance(exc.value, BundleError)
     assert "0.01 秒以内に終わりませんでした" in str(exc.value)
-    assert list(temp_root.iterdir()) == []
+    assert left_in(temp_root) == []
 
 
 async def test_a_failed_child_keeps_its_stderr_in_the_error(
@@ -148,7 +154,7 @@ async def test_a_failed_child_keeps_its_stderr_in_the_error(
             await job.run()
     assert "子プロセスの終了コード 1" in str(exc.value)
     assert "ValueError" in str(exc.value)  # the child's traceback
-    assert list(temp_root.iterdir()) == []
+    assert left_in(temp_root) == []
 
 
 async def test_missing_fonts_in_the_child_are_a_render_error(tmp_path: Path) -> None:
