@@ -1,6 +1,13 @@
 """The shared PDF renderer (Typst) and bundling of PDFs; see ``renderer`` for why Typst."""
 
-from api.pdf.bundle import BundleError, BundlePart, bundle, bundle_sync
+from api.pdf.bundle import (
+    BundleError,
+    BundlePart,
+    IsolatedBundle,
+    bundle,
+    bundle_isolated,
+    bundle_sync,
+)
 from api.pdf.renderer import (
     FontsMissing,
     PdfRenderer,
@@ -16,9 +23,11 @@ __all__ = [
     "BundleError",
     "BundlePart",
     "FontsMissing",
+    "IsolatedBundle",
     "PdfRenderer",
     "RenderError",
     "bundle",
+    "bundle_isolated",
     "bundle_sync",
     "encode_data",
     "shared_renderer",

@@ -10,7 +10,7 @@ work with its approval stamps and its printed PDF.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from api.archive.cas import ContentStore
 from api.archive.models import derived_key
 from api.attachments.service import AttachmentService
 from api.errors import ValidationFailed
-from api.pdf import BundleError, BundlePart, bundle
+from api.pdf import BundleError, BundlePart, IsolatedBundle, bundle
 from api.proposals.access import Access
 from api.proposals.convert import NotConvertible, kind_of, to_pdf
 from api.proposals.form_service import FormService
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from api.container import Container
 
 FORM_TEMPLATE = "proposals/templates/form.typ"
+FORM = "発議書類"  # the form's name as a part of the bundle
 CHECKED, UNCHECKED = "■", "□"
 
 
@@ -215,13 +216,18 @@ class Printing:
 
     async def _converted(self, attachment: Mapping[str, Any]) -> bytes:
         """The attachment as PDF bytes (conversions cached per content)."""
+        return b"".join([c async for c in await self._converted_chunks(attachment)])
+
+    async def _converted_chunks(self, attachment: Mapping[str, Any]) -> AsyncIterable[bytes]:
+        """The attachment as PDF, as chunks read from the store (conversions cached per
+        content): a bundle writes them to its child's folder without holding the file."""
         sha = str(attachment["sha256"])
         kind = kind_of(str(attachment.get("name", "")), str(attachment.get("content_type") or ""))
         if kind == "pdf":
-            return await self._bytes(sha)
+            return self.cas.open(await self.cas.get(sha))
         key = derived_key(sha, "as.pdf")
         if await self.container.blobs.stat(key) is not None:
-            return b"".join([c async for c in self.container.blobs.get(key)])
+            return self.container.blobs.get(key)
         data = await self._bytes(sha)
         pdf = await asyncio.to_thread(
             to_pdf, self.container.pdf, kind, data, str(attachment.get("name", ""))
@@ -231,7 +237,7 @@ class Printing:
             yield pdf
 
         await self.container.blobs.put(key, chunks(), content_type="application/pdf")
-        return pdf
+        return chunks()
 
     async def form_pdf(self, p: Mapping[str, Any], work: Mapping[str, Any]) -> bytes:
         from api.proposals.views import people_of
@@ -257,16 +263,31 @@ class Printing:
         return out
 
     async def bundle_pdf(self, p: Mapping[str, Any], work: Mapping[str, Any]) -> bytes:
-        """The form, then each attached document's chosen pages, numbered ``n / N``."""
-        parts = [BundlePart(await self.form_pdf(p, work), name="発議書類")]
-        for record, item in await self._files(p):
-            try:
-                data = await self._converted(record)
-            except NotConvertible as exc:
-                raise ValidationFailed(f"「{record['name']}」: {exc}", field="attachments") from exc
-            parts.append(BundlePart(data, name=str(record["name"]), pages=item.get("pages")))
+        """The form, then each attached document's chosen pages, numbered ``n / N``.
+
+        With files, the bundle is printed by a child process (``api.pdf.IsolatedBundle``): the
+        files are streamed to its folder and this process (the server or a worker, with the
+        whole app loaded) does not grow by the bundle's working memory (issue 10 "Measured":
+        < 200 MB). The form alone stays in-process (its latency matters, its memory does not).
+        """
+        form = await self.form_pdf(p, work)
+        files = await self._files(p)
+        label = f"No.{p.get('number') or '-'}"
         try:
-            return await bundle(self.container.pdf, parts, label=f"No.{p.get('number') or '-'}")
+            if not files:
+                return await bundle(self.container.pdf, [BundlePart(form, name=FORM)], label=label)
+            async with IsolatedBundle(self.container.pdf) as job:
+                await job.add(form, name=FORM)
+                del form
+                for record, item in files:
+                    try:
+                        chunks = await self._converted_chunks(record)
+                    except NotConvertible as exc:
+                        raise ValidationFailed(
+                            f"「{record['name']}」: {exc}", field="attachments"
+                        ) from exc
+                    await job.add(chunks, name=str(record["name"]), pages=item.get("pages"))
+                return await job.run(label=label)
         except BundleError as exc:
             raise ValidationFailed(f"「{exc.name}」: {exc}", field="attachments") from exc
 

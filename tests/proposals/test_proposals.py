@@ -577,3 +577,38 @@ async def test_a_page_over_a_few_chosen_works_keeps_the_order_however_rows_sprea
     assert [row["title"] for row in first["items"]] == expected[:20]
     # Four works and the reader's own drafts: a share of 10 each, then work 0 again in full.
     assert asked == [10] * 5 + [20]
+
+
+async def test_the_bundle_printed_by_a_child_is_the_in_process_bundle(h: Harness) -> None:
+    """Issue 10 "Measured": a bundle with files is printed by a child process (the app's
+    process does not grow by it); its bytes are those ``api.pdf.bundle`` prints in-process,
+    and a file that is not a PDF is refused as before, naming the file (400, not 5xx)."""
+    from api.pdf import BundlePart, bundle
+    from api.proposals.models import PROPOSALS
+
+    work = await h.work()
+    pdf = await h.upload(
+        BUILDER, work["id"], "交通量調査.pdf", pdf_pages("P1", "P2", "P3"), "application/pdf"
+    )
+    draft = await h.draft(work["id"], attachments=[{"id": pdf, "pages": [3, 1]}])
+    r = await h.call(BUILDER, "GET", f"/api/v1/proposals/{draft['id']}/pdf")
+    assert r.status_code == 200
+    printing = Printing(h.container)
+    p = await h.container.records.get(PROPOSALS, draft["id"])
+    w = await h.container.records.get("works", work["id"])
+    record = await h.container.records.get("attachments", pdf)
+    assert p is not None
+    assert w is not None
+    assert record is not None
+    parts = [
+        BundlePart(await printing.form_pdf(p, w), name="発議書類"),
+        BundlePart(await printing._converted(record), name="交通量調査.pdf", pages=[3, 1]),
+    ]
+    assert r.content == await bundle(h.container.pdf, parts, label="No.-")
+    broken = await h.upload(
+        BUILDER, work["id"], "壊れた資料.pdf", b"%PDF-1.4 not really", "application/pdf"
+    )
+    bad = await h.draft(work["id"], attachments=[{"id": broken}])
+    r = await h.call(BUILDER, "GET", f"/api/v1/proposals/{bad['id']}/pdf")
+    assert r.status_code == 400
+    assert "「壊れた資料.pdf」: PDFとして読み取れません。" in r.json()["detail"]
