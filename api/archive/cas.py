@@ -15,7 +15,7 @@ from typing import Any
 
 from api.archive.models import BLOBS, derived_key
 from api.kit.clock import Clock, to_iso
-from api.kit.ids import new_id
+from api.kit.ids import new_id, new_ids
 from api.kit.uow import UnitOfWork
 from storage.errors import DuplicateKey, NotFound, StaleVersion
 from storage.ports import BlobInfo, BlobStore, RecordStore
@@ -28,6 +28,11 @@ def upload_key() -> str:
     """A fresh object key for content whose hash is not known yet."""
     oid = new_id()
     return f"objects/{oid[-2:]}/{oid}"
+
+
+def upload_keys(n: int) -> list[str]:
+    """``n`` fresh object keys (``upload_key``) at once."""
+    return [f"objects/{oid[-2:]}/{oid}" for oid in new_ids(n)]
 
 
 @dataclass(frozen=True)

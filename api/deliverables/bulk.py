@@ -28,7 +28,7 @@ from typing import Any
 from api.archive.models import BLOBS, NODES, IngestState, NodeKind, sort_name
 from api.archive.nodes import NodeService
 from api.kit.clock import to_iso
-from api.kit.ids import new_id
+from api.kit.ids import new_ids
 from api.kit.uow import UnitOfWork
 from api.permissions.policy import Subject
 from storage.ports import BlobInfo
@@ -91,7 +91,7 @@ async def place_batch(
     actor_id = actor.user_id if isinstance(actor, Subject) else actor
     placed: list[Record] = [
         {
-            "id": new_id(),
+            "id": node_id,
             "work_id": work["id"],
             "parent_id": f.parent_id,
             "kind": NodeKind.FILE.value,
@@ -109,7 +109,7 @@ async def place_batch(
             "updated_at": now,
             "created_by": actor_id,
         }
-        for f in files
+        for f, node_id in zip(files, new_ids(len(files)), strict=True)
     ]
     await records.insert_many(NODES, placed)
     detail: dict[str, Any] = {

@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.archive.cas import upload_key
+from api.archive.cas import upload_key, upload_keys
 from api.archive.models import NODES, NodeKind, join_path, split_path
 from api.archive.nodes import NameTaken, NodeService, OnConflict
 from api.container import Container
@@ -433,7 +433,7 @@ class _Run:
         try:
             small = [e for e in batch if e.size <= self.svc.small]
             datas = await asyncio.to_thread(lambda: [e.read() for e in small])
-            keys = [upload_key() for _ in small]
+            keys = upload_keys(len(small))
             written.keys.extend(keys)
             if self.svc.bulk and all(len(d) <= PUT_MANY_MAX for d in datas):
                 infos = await blobs.put_many(list(zip(keys, datas, strict=True)))

@@ -21,6 +21,21 @@ def new_id() -> str:
     return "".join(reversed(out))
 
 
+def new_ids(n: int) -> list[str]:
+    """``n`` ids as ``new_id`` makes them, with one read of the random source (bulk paths)."""
+    millis = int(time.time() * 1000) << 80
+    noise = os.urandom(10 * n)
+    ids = []
+    for i in range(n):
+        value = millis | int.from_bytes(noise[10 * i : 10 * i + 10], "big")
+        out = []
+        for _ in range(26):
+            out.append(_ALPHABET[value & 31])
+            value >>= 5
+        ids.append("".join(reversed(out)))
+    return ids
+
+
 def is_id(value: str) -> bool:
     return bool(ID_RE.match(value))
 
