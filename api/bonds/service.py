@@ -243,7 +243,11 @@ class BondService:
                 "bonds.registered",
                 target(stored["id"]),
                 after=stored,
-                detail={"org_id": stored["issuer_org_id"], "kind": kind.value},
+                # No issuer ``org_id`` in the detail: the audit view shows detail ids by name,
+                # and the orderer's auditors read this event (its work is theirs) before the
+                # opening, when the issuer is sealed (seed 002 F01). The actor's organization
+                # (the issuer's) is in the event's scope anyway (api/audit/scope.py).
+                detail={"kind": kind.value},
             )
             for old in carried:
                 await self._delete(subject, old, DeleteReason.CONTRACTED)
