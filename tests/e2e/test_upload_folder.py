@@ -28,7 +28,7 @@ FOLDER = "電子納品R8"
 def target(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A work of its own with the contractor as a member, and the package as a folder on disk."""
     body = work_body(stack.orgs["orderer"], [stack.orgs["contractor"]])
-    body.update(title="春日川排水路工事", number="R8-E2E-FLD")
+    body.update(title="春日川排水路工事", number="R8-E2E-UPF")
     work = stack.api.post("/works", body)
     stack.api.post(
         f"/works/{work['id']}/members",

@@ -245,7 +245,15 @@ async def test_archive_flow(api: Api, stack: Stack, tmp_path: Path) -> None:
     progress = ok(await builder.get(f"{API}/works/{wid}/ingest"))
     files_by_path = await all_files(builder, wid)
     n_package = len(manifest.files)
-    assert len(files_by_path) == 3 + 1 + n_package, sorted(files_by_path)
+    # The uploaded ZIP left the tree for its import's record (issue 8 §2): the three files
+    # and the package's; the ZIP's bytes come back from the import.
+    assert len(files_by_path) == 3 + n_package, sorted(files_by_path)
+    assert "/package.zip" not in files_by_path
+    [done] = ok(await builder.get(f"{API}/works/{wid}/imports"))["items"]
+    assert done["state"] == "done", done
+    source = await builder.get(f"{API}/imports/{done['id']}/source")
+    assert source.status_code == 200, source.text
+    assert source.content == package
     assert progress["counts"].get("done") == len(files_by_path), progress
     assert not progress["failed"]
     for node in files_by_path.values():
@@ -319,7 +327,7 @@ async def test_archive_flow(api: Api, stack: Stack, tmp_path: Path) -> None:
     assert {"/" + name for name in got} == set(files_by_path), sorted(got)
     assert got["受領/打合せ記録.txt"] == notes
     assert got["受領/連絡票.txt"] == small["連絡票.txt"]
-    assert got["package.zip"] == package
+    assert "package.zip" not in got
     prefix = min((p for p in got if p.upper().endswith("INDEX_C.XML")), key=len).removesuffix(
         "INDEX_C.XML"
     )
