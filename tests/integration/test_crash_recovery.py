@@ -44,7 +44,7 @@ from tests.datagen.package import Options, generate
 from tests.support.jobs import purge_broker
 
 ROOT = Path(__file__).resolve().parents[2]
-FILES = 3000  # six batches of the import (500 each): a kill lands between two
+FILES = 1500  # three batches of the import (500 each): a kill lands between two
 START_TIMEOUT_S = 90.0
 SETTLE_TIMEOUT_S = 300.0
 WORKER_LINE = re.compile(r"ワーカーを起動しました \(pid (\d+)\)")
