@@ -33,13 +33,14 @@ import hmac
 import json
 import os
 import secrets
-import stat
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from api.kit.secretfile import read_secret_file
 
 FORMAT = "kura-audit-keys/1"
 SECRET_BYTES = 32
@@ -120,20 +121,13 @@ def _parse(path: Path, raw: bytes) -> AuditKeys:
 def read_keys(path: Path) -> AuditKeys:
     """Load the key file; ``FileNotFoundError`` when absent, ``AuditKeyError`` when exposed,
     unreadable or malformed."""
-    info = path.stat()  # FileNotFoundError propagates: the caller may create the file
-    if not stat.S_ISREG(info.st_mode):
-        raise _fail(path, "not a regular file", "point KURA_AUDIT__KEY_FILE at the key file")
-    if info.st_mode & 0o077:
-        mode = stat.S_IMODE(info.st_mode)
-        raise _fail(
-            path,
-            f"group or others may access it (mode {mode:04o})",
-            f"run `chmod 600 {path}` (it holds the secret that seals the audit trail)",
-        )
-    try:
-        raw = path.read_bytes()
-    except PermissionError as exc:
-        raise _fail(path, "cannot be read by this user", "make the service user its owner") from exc
+    raw = read_secret_file(  # FileNotFoundError propagates: the caller may create the file
+        path,
+        setting="KURA_AUDIT__KEY_FILE",
+        name="the key file",
+        holds="the secret that seals the audit trail",
+        fail=_fail,
+    )
     return _parse(path, raw)
 
 

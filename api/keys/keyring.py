@@ -22,10 +22,11 @@ import hashlib
 import json
 import os
 import secrets
-import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from api.kit.secretfile import read_secret_file
 
 FORMAT = "kura-keyring/1"
 SECRET_BYTES = 32
@@ -68,20 +69,13 @@ def _fail(path: Path, problem: str, fix: str) -> KeyringError:
 def read_keyring(path: Path) -> Keyring:
     """Load the keyring; ``FileNotFoundError`` when absent, ``KeyringError`` when exposed,
     unreadable or malformed."""
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):
-        raise _fail(path, "not a regular file", "point KURA_KEYS__KEYRING_FILE at the keyring")
-    if info.st_mode & 0o077:
-        mode = stat.S_IMODE(info.st_mode)
-        raise _fail(
-            path,
-            f"group or others may access it (mode {mode:04o})",
-            f"run `chmod 600 {path}` (it holds the key that wraps every data key)",
-        )
-    try:
-        raw = path.read_bytes()
-    except PermissionError as exc:
-        raise _fail(path, "cannot be read by this user", "make the service user its owner") from exc
+    raw = read_secret_file(
+        path,
+        setting="KURA_KEYS__KEYRING_FILE",
+        name="the keyring",
+        holds="the key that wraps every data key",
+        fail=_fail,
+    )
     try:
         data = json.loads(raw)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
