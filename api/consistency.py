@@ -53,6 +53,9 @@ class BlobRefs:
     collection: str
     keys: KeysOf
     prefix: str
+    # Of the objects under ``prefix``, those the collection owns (None: all of them); scoped
+    # objects of every kind share the prefix ``s/``.
+    owns: Callable[[str], bool] | None = None
 
 
 INDEXABLE: dict[str, Indexable] = {}
@@ -76,9 +79,12 @@ def unregister_indexable(collection: str) -> None:
     INDEXABLE.pop(collection, None)
 
 
-def register_blob_refs(collection: str, keys: KeysOf, prefix: str) -> None:
-    """Declare that records of ``collection`` own the blobs ``keys(record)`` under ``prefix``."""
-    BLOB_REFS[collection] = BlobRefs(collection, keys, prefix)
+def register_blob_refs(
+    collection: str, keys: KeysOf, prefix: str, owns: Callable[[str], bool] | None = None
+) -> None:
+    """Declare that records of ``collection`` own the blobs ``keys(record)`` under ``prefix``
+    (those of them ``owns`` accepts)."""
+    BLOB_REFS[collection] = BlobRefs(collection, keys, prefix, owns)
 
 
 def unregister_blob_refs(collection: str) -> None:
@@ -223,6 +229,8 @@ async def check(container: Container, max_items: int = 1000, batch: int = 1000) 
                 if await container.blobs.stat(key) is None:
                     report.add("missing_blob", key, f"{refs.collection}/{record['id']}")
         async for info in container.blobs.list(refs.prefix):
+            if refs.owns is not None and not refs.owns(info.key):
+                continue
             report.blobs_checked += 1
             if info.key not in referenced:
                 report.add("orphaned_blob", info.key)

@@ -1,9 +1,18 @@
-"""Content-addressed storage over the blob port: one object per distinct SHA-256, counted.
+"""Content-addressed storage over the blob port, within a scope: one object per distinct
+SHA-256 *per scope*, counted.
 
-New content arrives at a fresh key (a plain ``put`` or a finished tus append); ``adopt`` then
-either records it as a new blob or, when the same content is already stored, drops the new
-copy and counts one more reference. Objects whose last reference goes are deleted after the
-record commit, so a rolled-back change never loses content.
+Every object lives under its scope (``s/<scope>/objects/<xx>/<id>``, ``api.keys.scopes``), so
+the blob adapters seal it with the scope's data key and erasing the scope makes it unreadable.
+The ``blobs`` record is per (scope, SHA-256) (``id`` = ``<scope>:<sha256>``): identical content
+is stored once per scope and never shared across scopes, so erasing one scope never breaks
+another's files (issue 12 §1 "Content addressing stays, within a scope"). Content that moves to
+another scope (a file filed from the collaboration into the archive) is stored again there
+(``copy_into``).
+
+New content arrives at a fresh key of its scope (a plain ``put`` or a finished tus append);
+``adopt`` then either records it as a new blob or, when the same content is already stored in
+that scope, drops the new copy and counts one more reference. Objects whose last reference goes
+are deleted after the record commit, so a rolled-back change never loses content.
 """
 
 from __future__ import annotations
@@ -13,26 +22,39 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from api.archive.models import BLOBS, derived_key
+from api.archive.models import BLOBS, blob_id, derived_key
+from api.keys import scopes
 from api.kit.clock import Clock, to_iso
 from api.kit.ids import new_id, new_ids
 from api.kit.uow import UnitOfWork
-from storage.errors import DuplicateKey, NotFound, StaleVersion
+from storage.errors import DuplicateKey, KeyDestroyed, NotFound, StaleVersion, Tampered
 from storage.ports import BlobInfo, BlobStore, RecordStore
 
 _RETRIES = 50
 DERIVED_NAMES = ("text.json", "thumb.jpg", "as.pdf")  # as.pdf: a proposal bundle's conversion
 
 
-def upload_key() -> str:
-    """A fresh object key for content whose hash is not known yet."""
+def upload_key(scope: str) -> str:
+    """A fresh object key in ``scope`` for content whose hash is not known yet."""
     oid = new_id()
-    return f"objects/{oid[-2:]}/{oid}"
+    return f"{scopes.prefix(scope)}objects/{oid[-2:]}/{oid}"
 
 
-def upload_keys(n: int) -> list[str]:
-    """``n`` fresh object keys (``upload_key``) at once."""
-    return [f"objects/{oid[-2:]}/{oid}" for oid in new_ids(n)]
+def upload_keys(scope: str, n: int) -> list[str]:
+    """``n`` fresh object keys of ``scope`` (``upload_key``) at once."""
+    head = f"{scopes.prefix(scope)}objects/"
+    return [f"{head}{oid[-2:]}/{oid}" for oid in new_ids(n)]
+
+
+def spool_key(scope: str, kind: str) -> str:
+    """A fresh key for a temporary object of ``scope`` (a generated file kept in the blob
+    store for a while): sealed and erased with the scope like its content."""
+    return f"{scopes.prefix(scope)}{kind}/{new_id()}"
+
+
+class OutsideScope(ValueError):
+    """An object written outside the scope it is adopted into (a caller bug: its content
+    would not be sealed or erased with the scope)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +62,7 @@ class ScrubProblem:
     sha256: str
     key: str
     reason: str
+    scope: str = ""
 
 
 class ContentStore:
@@ -49,31 +72,38 @@ class ContentStore:
         self.clock = clock
 
     async def put(
-        self, chunks: AsyncIterator[bytes], uow: UnitOfWork, content_type: str = ""
+        self, scope: str, chunks: AsyncIterator[bytes], uow: UnitOfWork, content_type: str = ""
     ) -> dict[str, Any]:
-        """Stream new content in and adopt it (one reference, held by the caller's node)."""
+        """Stream new content into ``scope`` and adopt it (one reference, held by the caller)."""
         info = await self.blobs.put(
-            upload_key(), chunks, content_type=content_type or "application/octet-stream"
+            upload_key(scope), chunks, content_type=content_type or "application/octet-stream"
         )
-        return await self.adopt(info, uow)
+        return await self.adopt(scope, info, uow)
 
-    async def adopt(self, info: BlobInfo, uow: UnitOfWork) -> dict[str, Any]:
-        """Record ``info`` (an object just written) as content with one more reference.
+    async def adopt(self, scope: str, info: BlobInfo, uow: UnitOfWork) -> dict[str, Any]:
+        """Record ``info`` (an object just written under ``scope``) as content of the scope
+        with one more reference.
 
-        Call inside ``uow``. If the content exists already, the new object is deleted after
-        commit and the existing one is referenced; on rollback the new object is deleted too.
+        Call inside ``uow``. If the scope holds the content already, the new object is deleted
+        after commit and the existing one is referenced; on rollback the new object is deleted
+        too.
         """
         if not info.sha256:
             raise ValueError("adopt needs the object's SHA-256")
+        if scopes.scope_of_key(info.key) != scope:
+            raise OutsideScope(f"object {info.key!r} is not in scope {scope!r}")
+        bid = blob_id(scope, info.sha256)
         now = to_iso(self.clock.now())
         for _ in range(_RETRIES):
-            existing = await self.records.get(BLOBS, info.sha256)
+            existing = await self.records.get(BLOBS, bid)
             try:
                 if existing is None:
                     record = await self.records.insert(
                         BLOBS,
                         {
-                            "id": info.sha256,
+                            "id": bid,
+                            "scope": scope,
+                            "sha256": info.sha256,
                             "key": info.key,
                             "size": info.size,
                             "refs": 1,
@@ -84,7 +114,7 @@ class ContentStore:
                     uow.on_rollback(self.deleter(info.key))
                     return record
                 record = await self.records.update(
-                    BLOBS, info.sha256, {"refs": int(existing["refs"]) + 1}, existing["version"]
+                    BLOBS, bid, {"refs": int(existing["refs"]) + 1}, existing["version"]
                 )
             except (DuplicateKey, StaleVersion):
                 continue
@@ -95,37 +125,59 @@ class ContentStore:
             return record
         raise RuntimeError("blob reference kept colliding")
 
-    async def incref(self, sha256: str, count: int = 1) -> dict[str, Any]:
-        """``count`` more nodes point at existing content (copy of a file, re-import)."""
+    async def copy_into(
+        self, scope: str, source: dict[str, Any], uow: UnitOfWork
+    ) -> dict[str, Any]:
+        """One reference in ``scope`` to the content of ``source`` (a blob record of any
+        scope): counted when ``scope`` holds it already (or is ``source``'s own), else its
+        bytes are stored again under ``scope`` (never shared across scopes)."""
+        sha = str(source["sha256"])
+        if source.get("scope") == scope:
+            return await self.incref(scope, sha)
+        existing = await self.records.get(BLOBS, blob_id(scope, sha))
+        if existing is not None:
+            return await self.incref(scope, sha)
+        info = await self.blobs.put(upload_key(scope), self.open(source))
+        if info.sha256 != sha:
+            await self.blobs.delete(info.key)
+            raise Tampered(f"content {sha} read back as {info.sha256}")
+        return await self.adopt(scope, info, uow)
+
+    async def incref(self, scope: str, sha256: str, count: int = 1) -> dict[str, Any]:
+        """``count`` more records point at content the scope holds (a file's copy in the same
+        scope, a re-import)."""
+        bid = blob_id(scope, sha256)
         for _ in range(_RETRIES):
-            existing = await self.records.get(BLOBS, sha256)
+            existing = await self.records.get(BLOBS, bid)
             if existing is None:
-                raise NotFound(f"blob {sha256}")
+                raise NotFound(f"blob {bid}")
             try:
                 return await self.records.update(
-                    BLOBS, sha256, {"refs": int(existing["refs"]) + count}, existing["version"]
+                    BLOBS, bid, {"refs": int(existing["refs"]) + count}, existing["version"]
                 )
             except StaleVersion:
                 continue
         raise RuntimeError("blob reference kept colliding")
 
-    async def release(self, sha256: str, uow: UnitOfWork) -> None:
-        """One node less points at the content; at zero, record and object go after commit."""
+    async def release(self, scope: str, sha256: str, uow: UnitOfWork) -> None:
+        """One record less points at the content; at zero, record, object and derived files
+        go after commit."""
+        bid = blob_id(scope, sha256)
         for _ in range(_RETRIES):
-            existing = await self.records.get(BLOBS, sha256)
+            existing = await self.records.get(BLOBS, bid)
             if existing is None:
                 return
             try:
                 refs = int(existing["refs"]) - 1
                 if refs > 0:
-                    await self.records.update(BLOBS, sha256, {"refs": refs}, existing["version"])
+                    await self.records.update(BLOBS, bid, {"refs": refs}, existing["version"])
                     return
-                await self.records.delete(BLOBS, sha256, existing["version"])
+                await self.records.delete(BLOBS, bid, existing["version"])
             except StaleVersion:
                 continue
             uow.after_commit(self.deleter(str(existing["key"])))
             for name in DERIVED_NAMES:
-                uow.after_commit(self.deleter(derived_key(sha256, name)))
+                uow.after_commit(self.deleter(derived_key(scope, sha256, name)))
             return
         raise RuntimeError("blob reference kept colliding")
 
@@ -135,10 +187,10 @@ class ContentStore:
 
         return delete
 
-    async def get(self, sha256: str) -> dict[str, Any]:
-        record = await self.records.get(BLOBS, sha256)
+    async def get(self, scope: str, sha256: str) -> dict[str, Any]:
+        record = await self.records.get(BLOBS, blob_id(scope, sha256))
         if record is None:
-            raise NotFound(f"blob {sha256}")
+            raise NotFound(f"blob {scope}:{sha256}")
         return record
 
     def open(
@@ -147,9 +199,11 @@ class ContentStore:
         return self.blobs.get(str(record["key"]), start, end)
 
     async def scrub(self) -> AsyncIterator[ScrubProblem]:
-        """Re-read every object and yield those whose bytes no longer hash to their id."""
+        """Re-read every object and yield those that no longer decrypt (sealed: every
+        segment authenticates) or whose bytes no longer hash to their recorded SHA-256."""
         async for record in self.records.scan(BLOBS):
-            sha, key = str(record["id"]), str(record["key"])
+            sha, key = str(record.get("sha256") or record["id"]), str(record["key"])
+            scope = str(record.get("scope") or "")
             digest = hashlib.sha256()
             size = 0
             try:
@@ -157,9 +211,17 @@ class ContentStore:
                     digest.update(chunk)
                     size += len(chunk)
             except NotFound:
-                yield ScrubProblem(sha, key, "missing")
+                yield ScrubProblem(sha, key, "missing", scope)
                 continue
-            if digest.hexdigest() != sha:
-                yield ScrubProblem(sha, key, "hash mismatch")
+            except KeyDestroyed:
+                yield ScrubProblem(sha, key, "erased", scope)
+                continue
+            except Tampered as exc:
+                yield ScrubProblem(sha, key, f"tampered ({exc})", scope)
+                continue
+            if not scope:
+                yield ScrubProblem(sha, key, "unscoped (run kura migrate encrypt)", scope)
+            elif digest.hexdigest() != sha:
+                yield ScrubProblem(sha, key, "hash mismatch", scope)
             elif size != int(record["size"]):
-                yield ScrubProblem(sha, key, "size mismatch")
+                yield ScrubProblem(sha, key, "size mismatch", scope)

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from api.archive.cas import ContentStore
 from api.archive.download import content_type
-from api.archive.models import BLOBS, NODES, NodeKind
+from api.archive.models import BLOBS, NODES, NodeKind, content_scope
 from api.archive.nodes import NodeService
 from api.archive.tree import walk
 from api.archive.zipstream import ZipWriter, already_compressed
@@ -136,7 +136,7 @@ class ExportService:
                 plan.stats["folders"] += 1
                 yield writer.directory(name + "/", modified)
                 continue
-            blob = await self.cas.get(str(node["sha256"]))
+            blob = await self.cas.get(content_scope(node), str(node["sha256"]))
             compress = plan.compress and not already_compressed(content_type(node))
             known = blob.get("crc32")
             async for chunk in writer.file(

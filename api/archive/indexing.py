@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from api.archive.models import BLOBS, NODES, IngestState, NodeKind, derived_key
+from api.archive.models import BLOBS, NODES, IngestState, NodeKind, content_scope, derived_key
 from api.consistency import register_blob_refs, register_indexable
+from api.keys import scopes
 from api.works.indexing import deliverable_fields
 from indexer.documents import SORT_TITLE, normalize
 from storage.errors import NotFound, StaleVersion
@@ -155,11 +156,12 @@ def _bare_doc(node: Record) -> dict[str, Any]:
     return file_to_doc(node, None, None)
 
 
-async def load_pages(blobs: BlobStore, sha256: str) -> list[str] | None:
-    """The extracted pages of a content, or None when it was not extracted (yet)."""
+async def load_pages(blobs: BlobStore, scope: str, sha256: str) -> list[str] | None:
+    """The extracted pages of a content of ``scope``, or None when it was not extracted
+    (yet)."""
     chunks: list[bytes] = []
     try:
-        async for chunk in blobs.get(derived_key(sha256, "text.json")):
+        async for chunk in blobs.get(derived_key(scope, sha256, "text.json")):
             chunks.append(chunk)
     except NotFound:
         return None
@@ -176,14 +178,15 @@ async def file_docs(container: Container, nodes: Sequence[Record]) -> list[dict[
     the derived artefacts (each content once)."""
     work_ids = sorted({str(n["work_id"]) for n in nodes})
     works = {str(w["id"]): w for w in await container.records.get_many("works", work_ids)}
-    pages: dict[str, list[str] | None] = {}
+    pages: dict[tuple[str, str], list[str] | None] = {}
     docs = []
     for node in nodes:
         sha = node.get("sha256")
+        held = (content_scope(node), str(sha))
         # Only nodes whose content had text have a ``text.json``.
-        if sha and (node.get("extract") or {}).get("text") and sha not in pages:
-            pages[sha] = await load_pages(container.blobs, str(sha))
-        docs.append(file_to_doc(node, works.get(str(node["work_id"])), pages.get(str(sha))))
+        if sha and (node.get("extract") or {}).get("text") and held not in pages:
+            pages[held] = await load_pages(container.blobs, *held)
+        docs.append(file_to_doc(node, works.get(str(node["work_id"])), pages.get(held)))
     return docs
 
 
@@ -280,7 +283,7 @@ def register() -> None:
         where=(Eq("kind", NodeKind.FILE.value),),
         build_batch=file_docs,
     )
-    register_blob_refs(BLOBS, _blob_keys, "objects/")
+    register_blob_refs(BLOBS, _blob_keys, scopes.PREFIX, scopes.in_area("objects"))
 
 
 register()

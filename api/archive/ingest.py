@@ -7,10 +7,11 @@ empty file end ``done`` with flags in ``extract`` and a ``note``. ``failed`` mea
 itself could not finish (content missing, an unexpected error); ``POST .../reingest`` retries.
 A backend that is down raises ``BackendUnavailable`` so the Celery task retries.
 
-Derived artefacts are keyed by content: ``derived/<sha>/text.json`` (the sniffed type, the
-extraction result and the pages; written only when there is text) and
-``derived/<sha>/thumb.jpg``. A file whose content was extracted before (a duplicate, a
-re-import) reuses the result of a file node holding the same content, or ``text.json``.
+Derived artefacts are keyed by content within its scope: ``s/<scope>/derived/<sha>/text.json``
+(the sniffed type, the extraction result and the pages; written only when there is text) and
+``.../thumb.jpg``, sealed and erased with the scope. A file whose content was extracted before
+in its scope (a duplicate, a re-import) reuses the result of a file node of the scope holding
+the same content, or ``text.json``.
 
 Indexing: the result and an ``index_pending`` mark are written in one transaction; then
 ``indexing.maybe_flush`` indexes pending files, so a burst of ingests shares index commits
@@ -33,7 +34,15 @@ from api.archive.indexing import (
     mark_pending,
     maybe_flush,
 )
-from api.archive.models import BLOBS, NODES, IngestState, NodeKind, derived_key
+from api.archive.models import (
+    BLOBS,
+    NODES,
+    IngestState,
+    NodeKind,
+    blob_id,
+    content_scope,
+    derived_key,
+)
 from api.container import Container
 from api.kit.clock import to_iso
 from indexer.extract import Extraction, Limits, choose, run
@@ -136,13 +145,14 @@ class IngestService:
     async def extract(self, node: Record, *, force: bool = False) -> Outcome:
         """Detect, extract and thumbnail the node's content, reusing derived artefacts."""
         sha = str(node["sha256"])
+        scope = content_scope(node)
         if not force:
-            reused = await self._reuse(sha, str(node["name"]))
+            reused = await self._reuse(scope, sha, str(node["name"]))
             if reused is not None:
                 return reused
-        blob = await self.records.get(BLOBS, sha)
+        blob = await self.records.get(BLOBS, blob_id(scope, sha))
         if blob is None:
-            raise NotFound(f"blob {sha}")
+            raise NotFound(f"blob {scope}:{sha}")
         key = str(blob["key"])
         head = await self._read(key, 0, HEAD_BYTES)
         detected = detect(head, str(node["name"]))
@@ -163,7 +173,7 @@ class IngestService:
         outcome = Outcome(
             IngestState.DONE, detected.mime, detected, extraction, list(extraction.pages)
         )
-        await self._store(sha, outcome)
+        await self._store(scope, sha, outcome)
         return outcome
 
     async def finish(self, node: Record, outcome: Outcome) -> Record | None:
@@ -228,14 +238,16 @@ class IngestService:
         parts = [chunk async for chunk in self.blobs.get(key, start, end)]
         return b"".join(parts)
 
-    async def _reuse(self, sha: str, name: str) -> Outcome | None:
-        """The outcome of an earlier extraction of the same content: from another file node
-        holding it (no blob read unless it has text), else from ``text.json``."""
+    async def _reuse(self, scope: str, sha: str, name: str) -> Outcome | None:
+        """The outcome of an earlier extraction of the same content in ``scope``: from another
+        file node of the scope holding it (no blob read unless it has text), else from
+        ``text.json``."""
         page = await self.records.find(NODES, Query(where=(Eq("sha256", sha),), limit=20))
         for other in page.items:
             ingest = other.get("ingest") or {}
             if (
-                ingest.get("state") == IngestState.DONE
+                content_scope(other) == scope
+                and ingest.get("state") == IngestState.DONE
                 and ingest.get("sha256") == sha
                 and isinstance(other.get("extract"), dict)
                 and other.get("content_type")
@@ -243,13 +255,13 @@ class IngestService:
                 fields = dict(other["extract"])
                 pages: list[str] = []
                 if fields.get("text"):
-                    loaded = await load_pages(self.blobs, sha)
+                    loaded = await load_pages(self.blobs, scope, sha)
                     if loaded is None:
                         continue
                     pages = loaded
                 return self._outcome(str(other["content_type"]), name, fields, pages)
         try:
-            raw = await self._read(derived_key(sha, TEXT_JSON), 0, None)
+            raw = await self._read(derived_key(scope, sha, TEXT_JSON), 0, None)
         except NotFound:
             return None
         try:
@@ -272,13 +284,15 @@ class IngestService:
             extraction.thumbnail = b""  # marks "exists"; the bytes stay in the blob store
         return Outcome(IngestState.DONE, mime, classify(mime, name), extraction, pages)
 
-    async def _store(self, sha: str, outcome: Outcome) -> None:
+    async def _store(self, scope: str, sha: str, outcome: Outcome) -> None:
         """Write the derived artefacts. ``text.json`` only when there is text: other results
         are reused from the file nodes themselves (a durable put costs ~10 ms locally)."""
         extraction = outcome.extraction
         if extraction.thumbnail:
             await self.blobs.put(
-                derived_key(sha, THUMB), _one(extraction.thumbnail), content_type="image/jpeg"
+                derived_key(scope, sha, THUMB),
+                _one(extraction.thumbnail),
+                content_type="image/jpeg",
             )
         if not outcome.pages:
             return
@@ -290,11 +304,11 @@ class IngestService:
         }
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
         await self.blobs.put(
-            derived_key(sha, TEXT_JSON), _one(body), content_type="application/json"
+            derived_key(scope, sha, TEXT_JSON), _one(body), content_type="application/json"
         )
 
     # reading -----------------------------------------------------------------------------
     async def pages(self, node: Record) -> list[str] | None:
         """The extracted pages of a file node (None if not extracted)."""
         sha = node.get("sha256")
-        return await load_pages(self.blobs, str(sha)) if sha else None
+        return await load_pages(self.blobs, content_scope(node), str(sha)) if sha else None

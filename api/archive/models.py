@@ -4,17 +4,23 @@ Collections
 - ``nodes``: one record per folder or file of a work. Top-level nodes have ``parent_id`` equal
   to the work id (the work is the root folder). ``path`` is ``/A/B/name`` and unique per work.
   Files point at content by ``sha256`` (a ``blobs`` record), so identical content is stored once.
-- ``blobs``: ``id`` = SHA-256 hex of the content; ``key`` = where the object lives in the blob
-  store; ``refs`` = how many file nodes point at it. At zero the object is deleted after commit.
-- Derived artefacts of a content (extracted text, thumbnail) live in the blob store under
-  ``derived/<sha256>/...``, so identical files are extracted once.
+- ``blobs``: one record per (scope, SHA-256): ``id`` = ``<scope>:<sha256>`` (``blob_id``),
+  ``scope``, ``sha256``; ``key`` = where the object lives in the blob store (under
+  ``s/<scope>/objects/``); ``refs`` = how many records point at it. At zero the object is
+  deleted after commit. Content is deduplicated within a scope, never across scopes.
+- A file node names its scope (``scope``; ``wa-<work>`` unless it is a collaboration document,
+  ``node_scope``). Derived artefacts of a content (extracted text, thumbnail) live under the
+  scope too (``s/<scope>/derived/<xx>/<sha256>/...``), so identical files of a scope are
+  extracted once.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from api.errors import ValidationFailed
 from api.kit.text import has_bidi_controls, strip_bidi
@@ -61,7 +67,12 @@ NODE_INDEXES = [
     IndexSpec((("ingest.state", 1), ("ingest.started_at", 1))),
     IndexSpec((("ingest.state", 1), ("updated_at", 1))),
 ]
-BLOB_INDEXES = [IndexSpec((("refs", 1),)), IndexSpec((("key", 1),))]
+BLOB_INDEXES = [
+    IndexSpec((("refs", 1),)),
+    IndexSpec((("key", 1),)),
+    IndexSpec((("scope", 1), ("sha256", 1))),
+    IndexSpec((("sha256", 1),)),
+]
 
 MAX_NAME = 255
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f/\\]")
@@ -105,5 +116,28 @@ def sort_name(name: str) -> str:
     return normalize(name)
 
 
-def derived_key(sha256: str, name: str) -> str:
-    return f"derived/{sha256[:2]}/{sha256}/{name}"
+def blob_id(scope: str, sha256: str) -> str:
+    """The ``blobs`` record of content ``sha256`` in ``scope``."""
+    return f"{scope}:{sha256}"
+
+
+def derived_key(scope: str, sha256: str, name: str) -> str:
+    """Where a derived file (``text.json``, ``thumb.jpg``, ``as.pdf``) of content ``sha256`` of
+    ``scope`` lives: under the scope, sealed and erased with it."""
+    return f"s/{scope}/derived/{sha256[:2]}/{sha256}/{name}"
+
+
+def content_scope(record: Mapping[str, Any]) -> str:
+    """The scope of the content a file node or an attachment points at: recorded on it
+    (``scope``). Records written before scopes existed (until ``kura migrate encrypt``): a
+    node is its work's archive deliverable (``wa-``), an attachment its work's collaboration
+    data (``wc-``) or its organization's own file (``o-``)."""
+    if record.get("scope"):
+        return str(record["scope"])
+    if record.get("work_id"):
+        kind = "wa" if "path" in record else "wc"
+        return f"{kind}-{record['work_id']}"
+    return f"o-{record.get('org_id') or ''}"
+
+
+node_scope = content_scope

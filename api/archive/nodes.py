@@ -19,12 +19,14 @@ from api.archive.models import (
     NodeKind,
     clean_name,
     join_path,
+    node_scope,
     sort_name,
     split_path,
 )
 from api.audit.service import AuditLog
 from api.container import Container
 from api.errors import Conflict, NotFoundError, ValidationFailed
+from api.keys import scopes
 from api.kit.clock import to_iso
 from api.kit.ids import is_id, new_id
 from api.kit.uow import UnitOfWork
@@ -34,6 +36,12 @@ from api.works.service import WorkService
 from storage.errors import DuplicateKey
 from storage.ports import BlobInfo, RecordStore
 from storage.query import Eq, Page, Query, Record
+
+# The collection whose record per work says it has collaboration folders (api.folders), and
+# the folder the hand-over files the delivered package into (api.handovers): named here, not
+# imported, because the archive sits below both modules.
+COLLAB_FOLDERS = "folder_states"
+HANDOVER_FOLDER = "電子成果品"
 
 OnConflict = Literal["error", "rename", "replace"]
 SortKey = Literal["name", "date", "size", "type"]
@@ -175,6 +183,20 @@ class NodeService:
         self._types[parent_id] = doc_type
         return parent_id, parts
 
+    async def scope_for(self, work: Record, folder_path: str = "") -> str:
+        """The scope of a file placed in ``work``'s tree at ``folder_path`` by an upload: the
+        work's collaboration data (``wc-<work>``) once the work has collaboration folders (a
+        ``folder_states`` record, ``api.folders``) and outside the hand-over's package folder
+        (``電子成果品``); otherwise its archive deliverables (``wa-<work>``). Imports of
+        delivered packages (``api.deliverables``) are archive deliverables always."""
+        work_id = str(work["id"])
+        parts = split_path(folder_path) if folder_path else []
+        if parts and parts[0].startswith(HANDOVER_FOLDER):
+            return scopes.archive(work_id)
+        if await self.records.get(COLLAB_FOLDERS, work_id) is not None:
+            return scopes.collab(work_id)
+        return scopes.archive(work_id)
+
     async def make_folder(self, subject: Subject | None, work_id: str, path: str) -> Record:
         work = await self.work(subject, work_id, "files.write")
         parts = split_path(path)
@@ -195,13 +217,15 @@ class NodeService:
         info: BlobInfo,
         *,
         uow: UnitOfWork,
+        scope: str,
         on_conflict: OnConflict = "rename",
         meta: dict[str, Any] | None = None,
         declared_type: str = "",
     ) -> Record:
-        """Place new content (``info``: an object just written) as a file node. Call inside
-        ``uow`` after checking ``files.write``. The ingest job is enqueued after commit;
-        if anything fails, the unit rolls back and the new object is deleted."""
+        """Place new content (``info``: an object just written under ``scope``, see
+        ``scope_for``) as a file node. Call inside ``uow`` after checking ``files.write``.
+        The ingest job is enqueued after commit; if anything fails, the unit rolls back and
+        the new object is deleted."""
         uow.on_rollback(self.cas.deleter(info.key))
         parts = split_path(folder_path)
         name = clean_name(name)
@@ -210,7 +234,7 @@ class NodeService:
         if doc_type and not (meta or {}).get("doc_type"):
             # A document takes its folder's 書類種別 (seed 001 §3-4, 別表1-1 5(4): api.folders).
             meta = {**(meta or {}), "doc_type": doc_type}
-        blob = await self.cas.adopt(info, uow)
+        blob = await self.cas.adopt(scope, info, uow)
         path = join_path([*parts, name])
         existing = await self.by_path(str(work["id"]), path)
         if existing is not None:
@@ -231,7 +255,8 @@ class NodeService:
             "path": path,
             "depth": len(parts) + 1,
             "size": int(blob["size"]),
-            "sha256": blob["id"],
+            "sha256": blob["sha256"],
+            "scope": scope,
             "content_type": declared_type,
             "declared_type": declared_type,
             "ingest": {"state": IngestState.QUEUED.value, "reason": None},
@@ -254,13 +279,16 @@ class NodeService:
         meta: dict[str, Any] | None,
         declared_type: str,
     ) -> Record:
-        if existing.get("sha256") == blob["id"]:
-            await self.cas.release(str(blob["id"]), uow)  # same content: keep one reference
+        scope = str(blob["scope"])
+        if existing.get("sha256") == blob["sha256"] and node_scope(existing) == scope:
+            # same content: keep one reference
+            await self.cas.release(scope, str(blob["sha256"]), uow)
             return existing
-        await self.cas.release(str(existing["sha256"]), uow)
+        await self.cas.release(node_scope(existing), str(existing["sha256"]), uow)
         changes: Record = {
             "size": int(blob["size"]),
-            "sha256": blob["id"],
+            "sha256": blob["sha256"],
+            "scope": scope,
             "content_type": declared_type,
             "declared_type": declared_type,
             "ingest": {"state": IngestState.QUEUED.value, "reason": None},
@@ -297,7 +325,7 @@ class NodeService:
         async with self.container.uow() as uow:
             await self.records.delete(NODES, str(node["id"]), version)
             if node.get("sha256"):
-                await self.cas.release(str(node["sha256"]), uow)
+                await self.cas.release(node_scope(node), str(node["sha256"]), uow)
             await self.audit.record(subject, "nodes.deleted", f"nodes/{node['id']}", before=node)
             uow.unindex(str(node["id"]))
 

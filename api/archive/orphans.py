@@ -1,6 +1,7 @@
 """Objects a crash left behind: written to the blob store, never committed to a record.
 
-New content is put under a fresh key (``cas.upload_key``: ``objects/xx/<id>``) *before* the
+New content is put under a fresh key (``cas.upload_key``: ``s/<scope>/objects/xx/<id>``;
+before scopes: ``objects/xx/<id>``) *before* the
 unit of work that adopts it commits; a process killed in between (an import's batch, an
 upload's last request) leaves an object no ``blobs`` record names, which ``kura check``
 reports as ``orphaned_blob``. Beat's ``archive.sweep_orphans`` deletes such objects once
@@ -17,12 +18,13 @@ from datetime import datetime, timedelta
 
 from api.archive.models import BLOBS, UPLOADS
 from api.container import Container
+from api.keys import scopes
 from api.kit.ids import id_time, is_id
 from storage.query import Eq, In, Query
 
 log = logging.getLogger("kura.archive")
 
-PREFIX = "objects/"
+PREFIX = "objects/"  # objects written before scopes (until ``kura migrate encrypt``)
 BATCH = 500
 
 
@@ -47,13 +49,17 @@ async def sweep_orphans(container: Container, grace: timedelta | None = None) ->
     }
     report = OrphanReport()
     batch: list[str] = []
-    async for info in container.blobs.list(PREFIX):
-        report.checked += 1
-        if _old(info.key, cutoff) and info.key not in open_keys:
-            batch.append(info.key)
-        if len(batch) >= BATCH:
-            report.deleted += await _drop_unreferenced(container, batch)
-            batch = []
+    owns = scopes.in_area("objects")
+    for prefix in (scopes.PREFIX, PREFIX):
+        async for info in container.blobs.list(prefix):
+            if prefix == scopes.PREFIX and not owns(info.key):
+                continue
+            report.checked += 1
+            if _old(info.key, cutoff) and info.key not in open_keys:
+                batch.append(info.key)
+            if len(batch) >= BATCH:
+                report.deleted += await _drop_unreferenced(container, batch)
+                batch = []
     if batch:
         report.deleted += await _drop_unreferenced(container, batch)
     if report.deleted:

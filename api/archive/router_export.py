@@ -13,7 +13,7 @@ from api.archive.cas import ContentStore
 from api.archive.download import content_disposition, etag_of, plan
 from api.archive.export import ExportService
 from api.archive.listing import csv_stream, file_chunks, xlsx_file
-from api.archive.models import derived_key
+from api.archive.models import content_scope, derived_key
 from api.archive.router_tree import get_tree
 from api.archive.serve import NO_SNIFF as _NO_SNIFF
 from api.archive.serve import serve_content
@@ -43,7 +43,7 @@ async def _download(
 ) -> Response:
     node, _ = await tree.file(subject, node_id)
     cas = _cas(tree)
-    blob = await cas.get(str(node["sha256"]))
+    blob = await cas.get(content_scope(node), str(node["sha256"]))
     return serve_content(
         request,
         cas,
@@ -73,10 +73,11 @@ async def file_content(
 async def file_thumbnail(
     request: Request, tree: TreeDep, subject: SubjectDep, node_id: str
 ) -> Response:
-    """The JPEG thumbnail made by ingest (``derived/<sha>/thumb.jpg``); 404 if none."""
+    """The JPEG thumbnail made by ingest (``s/<scope>/derived/<sha>/thumb.jpg``); 404 if
+    none."""
     node, _ = await tree.file(subject, node_id)
     blobs = tree.nodes.container.blobs
-    key = derived_key(str(node["sha256"]), "thumb.jpg")
+    key = derived_key(content_scope(node), str(node["sha256"]), "thumb.jpg")
     info = await blobs.stat(key)
     if info is None:
         raise NotFoundError("サムネイルはまだありません。")

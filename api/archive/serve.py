@@ -26,7 +26,7 @@ def serve_content(
     """The bytes of ``blob`` (a content-store record) for a GET or HEAD of ``record`` (the
     file node or attachment: its name, detected and declared types, ingest state)."""
     size = int(blob["size"])
-    etag = etag_of(str(blob["id"]))
+    etag = etag_of(str(blob.get("sha256") or blob["id"]))
     h = request.headers
     p = plan(size, etag, h.get("range"), h.get("if-none-match"), h.get("if-range"))
     shown = inline_type(record) if disposition == "inline" else None

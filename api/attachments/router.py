@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel
 
 from api.archive.cas import ContentStore
-from api.archive.models import derived_key
+from api.archive.models import content_scope, derived_key
 from api.archive.serve import NO_SNIFF, serve_content
 from api.attachments.service import ATTACHMENTS, AttachmentService
 from api.deps import ContainerDep, SubjectDep
@@ -91,7 +91,7 @@ async def attachment_content(
     """The bytes, with ranges and validators like any file download."""
     record = await attachments.readable(subject, attachment_id)
     cas: ContentStore = attachments.cas
-    blob = await cas.get(str(record["sha256"]))
+    blob = await cas.get(content_scope(record), str(record["sha256"]))
     return serve_content(
         request,
         cas,
@@ -108,7 +108,7 @@ async def attachment_thumbnail(
     """The JPEG thumbnail made by ingest; 404 when there is none (yet)."""
     record = await attachments.readable(subject, attachment_id)
     blobs = attachments.container.blobs
-    key = derived_key(str(record["sha256"]), "thumb.jpg")
+    key = derived_key(content_scope(record), str(record["sha256"]), "thumb.jpg")
     if await blobs.stat(key) is None:
         raise NotFoundError("サムネイルはまだありません。")
     data = b"".join([chunk async for chunk in blobs.get(key)])

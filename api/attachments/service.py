@@ -28,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 
 from api.archive.cas import ContentStore
 from api.archive.ingest import IngestService
-from api.archive.models import IngestState, clean_name
+from api.archive.models import IngestState, clean_name, content_scope
 from api.config import Settings
 from api.errors import Forbidden, NotAuthenticated, NotFoundError, ValidationFailed
+from api.keys import scopes
 from api.kit.clock import to_iso
 from api.kit.ids import is_id, new_id
 from api.kit.uow import UnitOfWork
@@ -65,6 +66,14 @@ def register_reader(kind: str, reader: Reader) -> None:
     """A module declares who may read the attachments of its records (``kind`` is the
     collection name used in ``parent``, e.g. ``"posts"``)."""
     _READERS[kind] = reader
+
+
+def scope_name(scope: dict[str, Any]) -> str:
+    """The content scope (``api.keys.scopes``) of an attachment scope ``{"work_id": ...}`` or
+    ``{"org_id": ...}``: a work's collaboration data, or the organization's own files."""
+    if scope.get("work_id"):
+        return scopes.collab(str(scope["work_id"]))
+    return scopes.org(str(scope.get("org_id") or ""))
 
 
 def max_bytes(settings: Settings) -> int:
@@ -125,8 +134,10 @@ class AttachmentService:
         upload_id: str | None = None,
     ) -> Record:
         """Record an object just written (a finished upload or a form part) as a staged
-        attachment of ``subject``; its content goes into the content store."""
-        blob = await self.cas.adopt(info, uow)
+        attachment of ``subject``; its content goes into the content store, in the scope's
+        content scope (``scope_name``), where ``info`` must have been written."""
+        content_scope = scope_name(scope)
+        blob = await self.cas.adopt(content_scope, info, uow)
         now = to_iso(self.clock.now())
         record: Record = {
             "id": new_id(),
@@ -138,7 +149,8 @@ class AttachmentService:
             "declared_type": declared_type[:255],
             "content_type": "",
             "size": int(blob.get("size") or info.size),
-            "sha256": str(blob["id"]),
+            "sha256": str(blob["sha256"]),
+            "scope": content_scope,
             "created_at": now,
             "ingest": {"state": IngestState.QUEUED.value},
             **({"upload_id": upload_id} if upload_id else {}),
@@ -205,12 +217,18 @@ class AttachmentService:
         self, uow: UnitOfWork, record: Record, parent: str, *, work_id: str | None, order: int
     ) -> Record:
         """A linked copy of ``record`` for another parent (one post made in several works at
-        once): the same content, one more reference to it, its extracted text shared."""
-        await self.cas.incref(str(record["sha256"]))
+        once): the same content, one more reference to it in the scope of ``work_id`` (stored
+        again there when that is another scope: content is never shared across scopes)."""
+        source_scope = content_scope(record)
+        target = scope_name({"work_id": work_id, "org_id": record.get("org_id")})
+        source = await self.cas.get(source_scope, str(record["sha256"]))
+        await self.cas.copy_into(target, source, uow)
         copy: Record = {
-            k: v for k, v in record.items() if k not in ("id", "version", "upload_id", "work_id")
+            k: v
+            for k, v in record.items()
+            if k not in ("id", "version", "upload_id", "work_id", "scope")
         }
-        copy.update(id=new_id(), state="linked", parent=parent, order=order)
+        copy.update(id=new_id(), state="linked", parent=parent, order=order, scope=target)
         if work_id:
             copy["work_id"] = work_id
         return await uow.records.insert(ATTACHMENTS, copy)
@@ -249,7 +267,7 @@ class AttachmentService:
     async def release(self, uow: UnitOfWork, record: Record) -> None:
         """Delete the attachment record; its content reference goes after commit."""
         await uow.records.delete(ATTACHMENTS, str(record["id"]), record["version"])
-        await self.cas.release(str(record["sha256"]), uow)
+        await self.cas.release(content_scope(record), str(record["sha256"]), uow)
 
     async def release_parent(self, uow: UnitOfWork, parent: str, keep: Sequence[str] = ()) -> int:
         """Release every attachment of ``parent`` except ``keep``; returns how many."""
@@ -287,7 +305,7 @@ class AttachmentService:
         the first bytes (a module refusing programs must not depend on ingest having run)."""
         if record.get("content_type"):
             return str(record["content_type"])
-        blob = await self.cas.get(str(record["sha256"]))
+        blob = await self.cas.get(content_scope(record), str(record["sha256"]))
         head = b"".join(
             [chunk async for chunk in self.container.blobs.get(str(blob["key"]), 0, HEAD_BYTES)]
         )

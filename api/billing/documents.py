@@ -20,6 +20,7 @@ from api.billing import models
 from api.billing.base import Base
 from api.billing.permissions import BillingResource
 from api.errors import Forbidden, NotFoundError
+from api.keys import scopes
 from api.kit.ids import new_id
 from api.pdf import DOCUMENT
 from api.permissions.policy import Subject
@@ -116,9 +117,13 @@ class Documents(Base):
         return doc
 
     async def pdf(self, subject: Subject | None, doc_id: str) -> tuple[Record, bytes]:
-        """The document's PDF: rendered once from its stored data, then kept."""
+        """The document's PDF: rendered once from its stored data, then kept in the reading
+        organization's scope (an organization's own files, ``api.keys.scopes``; erased with
+        it, when the other party's copy stays)."""
         doc = await self.readable_doc(subject, doc_id)
-        key = f"billing/documents/{doc['id']}.pdf"
+        orgs = [str(o) for o in doc["org_ids"]]
+        owner = subject.org_id if subject is not None and subject.org_id in orgs else orgs[0]
+        key = f"{scopes.prefix(scopes.org(str(owner)))}billing/documents/{doc['id']}.pdf"
         if await self.container.blobs.stat(key) is not None:
             chunks = [c async for c in self.container.blobs.get(key)]
             return doc, b"".join(chunks)

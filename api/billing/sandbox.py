@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from api.archive.cas import ContentStore
-from api.archive.models import NODES, NodeKind
+from api.archive.models import NODES, NodeKind, content_scope
 from api.billing import models
 from api.billing.accounts import CREDENTIALS
 from api.billing.applications import SYSTEM
@@ -162,7 +162,7 @@ class Sandboxes(Base):
                 async for node in self.records.scan(NODES, (Eq("work_id", work["id"]),)):
                     await self.records.delete(NODES, node["id"], None)
                     if node.get("kind") == NodeKind.FILE and node.get("sha256"):
-                        await cas.release(str(node["sha256"]), uow)
+                        await cas.release(content_scope(node), str(node["sha256"]), uow)
                     uow.unindex(str(node["id"]))
                 async for member in self.records.scan("work_members", (Eq("work_id", work["id"]),)):
                     await self.records.delete("work_members", member["id"], None)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from api.archive.indexing import load_pages
+from api.archive.models import content_scope
 from api.attachments.service import AttachmentService, after_ingest
 from api.bulletins.models import POST_DOC, POSTS, REPLIES, REPLY_DOC, State
 from api.bulletins.scope import principals_on, reads_board
@@ -75,7 +76,9 @@ async def attachment_text(container: Container, attachments: Sequence[Record]) -
     for attachment in attachments:
         if not (attachment.get("extract") or {}).get("text"):
             continue
-        pages = await load_pages(container.blobs, str(attachment["sha256"]))
+        pages = await load_pages(
+            container.blobs, content_scope(attachment), str(attachment["sha256"])
+        )
         if pages:
             texts.append("\n".join(pages))
     return "\n".join(texts)

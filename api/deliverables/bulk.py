@@ -25,8 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from api.archive.models import BLOBS, NODES, IngestState, NodeKind, sort_name
+from api.archive.cas import OutsideScope
+from api.archive.models import BLOBS, NODES, IngestState, NodeKind, blob_id, sort_name
 from api.archive.nodes import NodeService
+from api.keys import scopes
 from api.kit.clock import to_iso
 from api.kit.ids import new_ids
 from api.kit.uow import UnitOfWork
@@ -62,14 +64,17 @@ async def place_batch(
     uow: UnitOfWork,
     import_id: str,
 ) -> list[Record]:
-    """Place ``files`` (objects already written, on free paths) as file nodes; returns the
-    node records. Call inside ``uow`` after checking ``files.write``."""
+    """Place ``files`` (objects already written under the work's archive scope, on free
+    paths) as file nodes; returns the node records. Call inside ``uow`` after checking
+    ``files.write``."""
     if not files:
         return []
     records = nodes.records
     now = to_iso(nodes.clock.now())
+    scope = scopes.archive(str(work["id"]))
     counts: Counter[str] = Counter(str(f.info.sha256) for f in files)
-    stored = {str(b["id"]) for b in await records.get_many(BLOBS, list(counts))}
+    ids = [blob_id(scope, sha) for sha in counts]
+    stored = {str(b["sha256"]) for b in await records.get_many(BLOBS, ids)}
     fresh: dict[str, Record] = {}
     for f in files:
         sha = str(f.info.sha256)
@@ -77,8 +82,12 @@ async def place_batch(
             # The same content is kept already: this copy is never referenced.
             uow.after_commit(nodes.cas.deleter(f.info.key))
             continue
+        if scopes.scope_of_key(f.info.key) != scope:
+            raise OutsideScope(f"object {f.info.key!r} is not in scope {scope!r}")
         fresh[sha] = {
-            "id": sha,
+            "id": blob_id(scope, sha),
+            "scope": scope,
+            "sha256": sha,
             "key": f.info.key,
             "size": f.info.size,
             "refs": counts[sha],
@@ -87,7 +96,7 @@ async def place_batch(
         }
     await records.insert_many(BLOBS, list(fresh.values()))
     for sha in sorted(stored):
-        await nodes.cas.incref(sha, counts[sha])
+        await nodes.cas.incref(scope, sha, counts[sha])
     actor_id = actor.user_id if isinstance(actor, Subject) else actor
     placed: list[Record] = [
         {
@@ -101,6 +110,7 @@ async def place_batch(
             "depth": f.depth,
             "size": f.info.size,
             "sha256": f.info.sha256,
+            "scope": scope,
             "content_type": "",
             "declared_type": "",
             "ingest": {"state": IngestState.QUEUED.value, "reason": None},

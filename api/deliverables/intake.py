@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.archive.cas import upload_key, upload_keys
-from api.archive.models import NODES, NodeKind, join_path, split_path
+from api.archive.models import NODES, NodeKind, content_scope, join_path, split_path
 from api.archive.nodes import NameTaken, NodeService, OnConflict
 from api.container import Container
 from api.deliverables import imports
@@ -42,6 +42,7 @@ from api.deliverables.bulk import NewFile, place_batch
 from api.deliverables.imports import IMPORTS, Actor
 from api.deliverables.unpack import Entry, Finding, Plan, UnpackError
 from api.errors import KuraError, ValidationFailed
+from api.keys import scopes
 from api.kit.clock import to_iso
 from storage.errors import DuplicateKey
 from storage.ports import PUT_MANY_MAX, BlobInfo
@@ -115,7 +116,8 @@ class _Ledger:
 
     created: list[tuple[str, str]] = field(default_factory=list)  # (node id, sha256)
     replaced: list[Record] = field(default_factory=list)  # the node before the import
-    holds: list[str] = field(default_factory=list)  # sha256 kept alive during the import
+    # (scope, sha256) kept alive during the import
+    holds: list[tuple[str, str]] = field(default_factory=list)
     folders: list[str] = field(default_factory=list)  # folder ids, in creation order
 
 
@@ -187,8 +189,8 @@ class ImportService:
             )
             await self._pipeline(run, todo, actor)
             async with self.container.uow() as uow:
-                for sha in run.ledger.holds:
-                    await self.nodes.cas.release(sha, uow)
+                for held_scope, sha in run.ledger.holds:
+                    await self.nodes.cas.release(held_scope, sha, uow)
             run.ledger.holds.clear()
         except Exception as exc:
             # Refused input (a conflict, a bomb found while streaming) is "rejected" like a
@@ -336,6 +338,8 @@ class _Run:
         self.actor = actor
         self.work = work
         self.work_id = str(work["id"])
+        # A delivered package is the work's archive deliverables (api.keys.scopes).
+        self.scope = scopes.archive(self.work_id)
         self.target = target
         self.on_conflict = on_conflict
         self.result = result
@@ -433,7 +437,7 @@ class _Run:
         try:
             small = [e for e in batch if e.size <= self.svc.small]
             datas = await asyncio.to_thread(lambda: [e.read() for e in small])
-            keys = upload_keys(len(small))
+            keys = upload_keys(self.scope, len(small))
             written.keys.extend(keys)
             if self.svc.bulk and all(len(d) <= PUT_MANY_MAX for d in datas):
                 infos = await blobs.put_many(list(zip(keys, datas, strict=True)))
@@ -444,7 +448,7 @@ class _Run:
             written.infos.update(zip((id(e) for e in small), infos, strict=True))
             for entry in batch:
                 if entry.size > self.svc.small:
-                    key = upload_key()
+                    key = upload_key(self.scope)
                     written.keys.append(key)
                     written.infos[id(entry)] = await blobs.put(key, _stream(entry, self.progress))
         except BaseException:
@@ -505,12 +509,12 @@ class _Run:
 
     async def _place(
         self, batch: list[Entry], by_entry: dict[int, BlobInfo], *, bulk: bool
-    ) -> tuple[list[tuple[str, str]], list[Record], list[str]]:
+    ) -> tuple[list[tuple[str, str]], list[Record], list[tuple[str, str]]]:
         """One unit of work: files on free paths through the bulk path (when ``bulk``), the
         others (replace, rename) with ``add_file``. Returns (created, replaced, holds)."""
         created: list[tuple[str, str]] = []
         replaced: list[Record] = []
-        holds: list[str] = []
+        holds: list[tuple[str, str]] = []
         async with self.svc.container.uow() as uow:
             fresh: list[NewFile] = []
             for entry in batch:
@@ -524,8 +528,9 @@ class _Run:
                     continue
                 meta: dict[str, Any] = {"import_id": self.result.import_id}
                 if old is not None and self.on_conflict == "replace":
-                    await self.nodes.cas.incref(str(old["sha256"]))
-                    holds.append(str(old["sha256"]))
+                    held = (content_scope(old), str(old["sha256"]))
+                    await self.nodes.cas.incref(*held)
+                    holds.append(held)
                     meta = {**(old.get("meta") or {}), **meta}
                 node = await self.nodes.add_file(
                     self.actor,
@@ -534,6 +539,7 @@ class _Run:
                     entry.parts[-1],
                     info,
                     uow=uow,
+                    scope=self.scope,
                     on_conflict=self.on_conflict,
                     meta=meta,
                 )
@@ -573,7 +579,7 @@ class _Run:
                     if await self.records.get(NODES, node_id) is None:
                         continue
                     await self.records.delete(NODES, node_id, None)
-                    await cas.release(sha, uow)
+                    await cas.release(self.scope, sha, uow)
                     uow.unindex(node_id)
         held = list(self.ledger.holds)
         async with container.uow() as uow:
@@ -581,15 +587,24 @@ class _Run:
                 current = await self.records.get(NODES, str(old["id"]))
                 if current is None or current.get("sha256") == old.get("sha256"):
                     continue
-                keep = ("size", "sha256", "content_type", "declared_type", "ingest", "meta")
+                keep = (
+                    "size",
+                    "sha256",
+                    "scope",
+                    "content_type",
+                    "declared_type",
+                    "ingest",
+                    "meta",
+                )
                 await self.records.update(
                     NODES, str(old["id"]), {k: old.get(k) for k in keep}, current["version"]
                 )
-                await cas.release(str(current["sha256"]), uow)
-                held.remove(str(old["sha256"]))  # the hold is the node's reference again
+                await cas.release(content_scope(current), str(current["sha256"]), uow)
+                # the hold is the node's reference again
+                held.remove((content_scope(old), str(old["sha256"])))
                 uow.enqueue("ingest.file", node_id=old["id"])
-            for sha in held:
-                await cas.release(sha, uow)
+            for held_scope, sha in held:
+                await cas.release(held_scope, sha, uow)
             for folder_id in reversed(self.ledger.folders):
                 if (await self.nodes.children(folder_id, limit=1)).items:
                     continue

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import Any
 
-from api.archive.models import BLOBS, NODES
+from api.archive.models import BLOBS, NODES, blob_id, content_scope
 from api.audit.service import AuditLog
 from api.container import Container
 from api.errors import NotFoundError
@@ -120,9 +120,15 @@ class BlobTree:
         self.keys: dict[str, str] = {}
 
     async def prepare(self) -> None:
-        shas = sorted({str(n["sha256"]) for n in self.nodes.values() if n.get("sha256")})
-        for start in range(0, len(shas), 500):
-            for blob in await self.container.records.get_many(BLOBS, shas[start : start + 500]):
+        ids = sorted(
+            {
+                blob_id(content_scope(n), str(n["sha256"]))
+                for n in self.nodes.values()
+                if n.get("sha256")
+            }
+        )
+        for start in range(0, len(ids), 500):
+            for blob in await self.container.records.get_many(BLOBS, ids[start : start + 500]):
                 self.keys[str(blob["id"])] = str(blob["key"])
 
     def entries(self) -> Iterable[Entry]:
@@ -136,7 +142,7 @@ class BlobTree:
 
     def read(self, path: str, start: int = 0, end: int | None = None) -> bytes:
         node = self.nodes.get(path)
-        key = self.keys.get(str(node.get("sha256"))) if node else None
+        key = self.keys.get(blob_id(content_scope(node), str(node.get("sha256")))) if node else None
         if node is None or key is None:
             raise FileNotFoundError(path)
         if int(node.get("size") or 0) == 0:
@@ -254,7 +260,9 @@ async def _update_meta(records: RecordStore, node_id: str, meta: dict[str, Any])
 
 
 async def _read_node(container: Container, node: Record) -> bytes | None:
-    blob = await container.records.get(BLOBS, str(node.get("sha256") or ""))
+    blob = await container.records.get(
+        BLOBS, blob_id(content_scope(node), str(node.get("sha256") or ""))
+    )
     if blob is None:
         return None
     return b"".join([c async for c in container.blobs.get(str(blob["key"]))])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from api.archive.models import BLOBS, NODES
+from api.archive.models import BLOBS, NODES, blob_id, content_scope
 from api.container import Container
 from api.errors import NotFoundError, ValidationFailed
 from api.kit.clock import jst_stamp, jst_text
@@ -74,7 +74,7 @@ async def _image(container: Container, node: Record) -> list[int] | None:
     sha = node.get("sha256")
     if not sha or int(node.get("size") or 0) > MAX_PHOTO_BYTES:
         return None
-    blob = await container.records.get(BLOBS, str(sha))
+    blob = await container.records.get(BLOBS, blob_id(content_scope(node), str(sha)))
     if blob is None:
         return None
     data = b"".join([c async for c in container.blobs.get(str(blob["key"]))])

@@ -14,12 +14,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from api.archive.download import content_disposition
-from api.archive.models import BLOBS
+from api.archive.models import BLOBS, blob_id
 from api.archive.nodes import NodeService
 from api.deliverables import imports
 from api.deliverables.sources import source_file
 from api.deps import ContainerDep, SubjectDep
 from api.errors import NotFoundError
+from api.keys import scopes
 from api.kit.ids import is_id
 
 router = APIRouter(tags=["deliverables"])
@@ -112,7 +113,8 @@ async def import_source(
     kept = source_file(record)
     if kept is None:
         raise NotFoundError("この取り込みの元のZIPは保存されていません。")
-    blob = await container.records.get(BLOBS, str(kept["sha256"]))
+    scope = str(kept.get("scope") or scopes.archive(str(record["work_id"])))
+    blob = await container.records.get(BLOBS, blob_id(scope, str(kept["sha256"])))
     if blob is None:
         raise NotFoundError("この取り込みの元のZIPは保存されていません。")
     return StreamingResponse(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.archive.models import NODES, NodeKind
+from api.archive.models import NODES, NodeKind, content_scope
 from api.audit.service import AuditLog
 from api.container import Container
 from api.deliverables.imports import IMPORTS
@@ -44,6 +44,7 @@ async def keep_source(container: Container, import_id: str, node_id: str) -> boo
             return False
         kept = {
             "sha256": str(node["sha256"]),
+            "scope": content_scope(node),
             "size": int(node.get("size") or 0),
             "name": str(node["name"]),
             "path": str(node["path"]),

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-from api.archive.models import NODES, NodeKind, join_path, split_path
+from api.archive.models import NODES, NodeKind, content_scope, join_path, split_path
 from api.archive.nodes import NodeService, OnConflict
 from api.container import Container
 from api.deliverables import imports
@@ -133,7 +133,7 @@ async def import_zip_node(
     svc = ImportService(container)
     await imports.close_abandoned(records, source, import_id)
     try:
-        blob = await svc.nodes.cas.get(str(node["sha256"]))
+        blob = await svc.nodes.cas.get(content_scope(node), str(node["sha256"]))
         container.settings.data_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=container.settings.data_dir) as spool:
             async for chunk in svc.nodes.cas.open(blob):

@@ -16,12 +16,14 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+from api.archive.cas import upload_key
 from api.archive.models import NODES, NodeKind
 from api.archive.nodes import NodeService
 from api.archive.tree import walk
 from api.container import Container
 from api.errors import NotFoundError
 from api.folders.templates import PROPOSALS_TYPE
+from api.keys import scopes
 from api.permissions.policy import Subject
 from storage.query import Eq, Exists, In, Query, Record
 
@@ -101,7 +103,11 @@ async def file_proposals(
         async def chunks(data: bytes = pdf) -> AsyncIterator[bytes]:
             yield data
 
-        info = await container.blobs.put(_key(), chunks(), content_type="application/pdf")
+        # A filed proposal is a collaboration document of the work (api.keys.scopes).
+        scope = scopes.collab(work_id)
+        info = await container.blobs.put(
+            upload_key(scope), chunks(), content_type="application/pdf"
+        )
         new_meta = {
             "proposal_id": str(p["id"]),
             "proposal_version": p["version"],
@@ -117,6 +123,7 @@ async def file_proposals(
                     str(existing["name"]),
                     info,
                     uow=uow,
+                    scope=scope,
                     on_conflict="replace",
                     meta={**(existing.get("meta") or {}), **new_meta},
                     declared_type="application/pdf",
@@ -130,6 +137,7 @@ async def file_proposals(
                     file_name(p),
                     info,
                     uow=uow,
+                    scope=scope,
                     on_conflict="rename",
                     meta=new_meta,
                     declared_type="application/pdf",
@@ -141,12 +149,6 @@ async def file_proposals(
                 actor, "folders.proposals_filed", f"works/{work_id}", detail=counts
             )
     return counts
-
-
-def _key() -> str:
-    from api.archive.cas import upload_key
-
-    return upload_key()
 
 
 async def run_job(container: Container, work_id: str, actor: str) -> dict[str, int]:

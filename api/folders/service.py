@@ -26,7 +26,15 @@ from typing import Any
 
 from api.archive.cas import ContentStore
 from api.archive.indexing import PENDING, mark_pending
-from api.archive.models import NODES, NodeKind, clean_name, join_path, sort_name, split_path
+from api.archive.models import (
+    NODES,
+    NodeKind,
+    clean_name,
+    content_scope,
+    join_path,
+    sort_name,
+    split_path,
+)
 from api.archive.nodes import NameTaken, NodeService
 from api.archive.tree import NotAFolder, walk
 from api.audit.service import AuditLog
@@ -554,7 +562,7 @@ class FolderService:
             for child in reversed(below):
                 await self.records.delete(NODES, str(child["id"]), int(child["version"]))
                 if child.get("sha256"):
-                    await self.cas.release(str(child["sha256"]), uow)
+                    await self.cas.release(content_scope(child), str(child["sha256"]), uow)
                     uow.unindex(str(child["id"]))
                     counts["files"] += 1
                 else:

@@ -55,6 +55,7 @@ class SourceFile:
     date: str  # registration day, YYYY-MM-DD (JST)
     photo_date: str | None = None  # EXIF date of a photo
     content_type: str = ""
+    scope: str = ""  # the scope its content is stored in (api.keys.scopes)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Original:
     name: str
     sha256: str
     size: int
+    scope: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class Entry:
     sha256: str | None = None
     size: int = 0
     is_dir: bool = False
+    scope: str = ""
     source: str = ""  # node id or proposal id it came from
 
     @property
@@ -152,7 +155,7 @@ class Built:
         self.entries.append(Entry(path, data=data, source=source))
 
     def add_file(self, path: str, f: SourceFile | Original, source: str = "") -> None:
-        self.entries.append(Entry(path, sha256=f.sha256, size=f.size, source=source))
+        self.entries.append(Entry(path, sha256=f.sha256, size=f.size, source=source, scope=f.scope))
 
     def add_dir(self, path: str) -> None:
         self.entries.append(Entry(path, is_dir=True))

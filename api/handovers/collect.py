@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.archive.models import NodeKind
+from api.archive.models import NodeKind, content_scope
 from api.archive.tree import walk
 from api.attachments.service import AttachmentService
 from api.container import Container
@@ -99,6 +99,7 @@ async def mapped_folders(container: Container, work_id: str) -> list[MappedFolde
                 date=jst_day(str(node.get("created_at") or "")),
                 photo_date=extract.get("photo_date"),
                 content_type=str(node.get("content_type") or node.get("declared_type") or ""),
+                scope=content_scope(node),
             )
         )
     return [
@@ -125,6 +126,7 @@ async def decided_proposals(container: Container, work_id: str) -> list[Proposal
                 str(linked[i["id"]]["name"]),
                 str(linked[i["id"]]["sha256"]),
                 int(linked[i["id"]].get("size") or 0),
+                content_scope(linked[i["id"]]),
             )
             for i in p.get("attachments") or []
             if i.get("id") in linked

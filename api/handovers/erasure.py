@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from api.archive.cas import ContentStore
-from api.archive.models import NODES, NodeKind
+from api.archive.models import NODES, NodeKind, content_scope
 from api.attachments.service import ATTACHMENTS, AttachmentService
 from api.kit.uow import UnitOfWork
 from storage.query import Eq, In, Record
@@ -65,7 +65,7 @@ async def erase_nodes(
     for node in doomed:
         await records.delete(NODES, str(node["id"]), None)
         if node.get("sha256"):
-            await cas.release(str(node["sha256"]), uow)
+            await cas.release(content_scope(node), str(node["sha256"]), uow)
             uow.unindex(str(node["id"]))
     return len(doomed)
 

@@ -15,6 +15,7 @@ from api.handovers.router import router
 from api.handovers.router_settings import router as settings_router
 from api.handovers.schedules import erase_schedules
 from api.handovers.service import HANDOVER_INDEXES, HANDOVERS
+from api.keys import scopes
 from api.modules import Module
 from api.works.lifecycle import register_work_records
 from storage.query import Record
@@ -30,7 +31,7 @@ def _package_keys(record: Record) -> list[str]:
 
 
 # kura check: every generated ZIP belongs to a package record, and the other way round.
-register_blob_refs(PACKAGES, _package_keys, "handover/")
+register_blob_refs(PACKAGES, _package_keys, scopes.PREFIX, scopes.in_area("handover"))
 # A disposed work takes its hand-over records with it.
 register_work_records(PACKAGES, HANDOVERS, CONFIGS)
 # The erasure takes the work's bulletin board, schedule entries and notifications with the rest

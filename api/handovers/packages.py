@@ -30,6 +30,7 @@ from api.errors import KuraError
 from api.handovers import collect
 from api.handovers.builder import Built, build
 from api.handovers.config import work_config
+from api.keys import scopes
 from api.kit.clock import to_iso
 from api.kit.ids import new_id
 from api.permissions.policy import Subject
@@ -46,7 +47,8 @@ MAX_FINDINGS = 500
 
 
 def blob_key(record: Record) -> str:
-    return f"handover/{record['work_id']}/{record['id']}.zip"
+    """Where a generated package is kept: the work's collaboration data (erased with it)."""
+    return f"{scopes.prefix(scopes.collab(str(record['work_id'])))}handover/{record['id']}.zip"
 
 
 def blocking(record: Record) -> int:
@@ -106,7 +108,7 @@ async def write_zip(container: Container, built: Built, path: Path) -> None:
             if entry.data is not None:
                 chunks, size = _once(entry.data), len(entry.data)
             else:
-                blob = await cas.get(str(entry.sha256))
+                blob = await cas.get(entry.scope, str(entry.sha256))
                 chunks, size = cas.open(blob), int(blob["size"])
             async for chunk in writer.file(entry.path, chunks, size):
                 await out.write(chunk)

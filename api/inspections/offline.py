@@ -21,7 +21,7 @@ from importlib import resources
 from typing import Any
 
 from api.archive.cas import ContentStore
-from api.archive.models import NodeKind
+from api.archive.models import NodeKind, content_scope
 from api.archive.tree import walk
 from api.archive.zipstream import ZipWriter
 from api.container import Container
@@ -126,7 +126,7 @@ class OfflinePackage:
             if node["kind"] == NodeKind.FOLDER:
                 yield writer.directory(name + "/", modified)
                 continue
-            blob = await self.cas.get(str(node["sha256"]))
+            blob = await self.cas.get(content_scope(node), str(node["sha256"]))
             async for chunk in writer.file(name, self.cas.open(blob), int(blob["size"]), modified):
                 yield chunk
         if unfiled:

@@ -17,6 +17,7 @@ never shared across scopes, so erasing one scope cannot break another's files.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from api.errors import ValidationFailed
 
@@ -76,6 +77,24 @@ def scope_of_key(key: str) -> str | None:
         return None
     head = key[len(PREFIX) :].split("/", 1)[0]
     return head if _SCOPE.fullmatch(head) else None
+
+
+def area_of_key(key: str) -> str | None:
+    """What a scoped object is, by the first path segment after its scope (``objects``,
+    ``derived``, ``handover``, ...); None outside every scope."""
+    scope = scope_of_key(key)
+    if scope is None:
+        return None
+    return key[len(PREFIX) + len(scope) + 1 :].split("/", 1)[0] or None
+
+
+def in_area(area: str) -> Callable[[str], bool]:
+    """A predicate: is a key a scoped object of ``area`` (``kura check``'s ownership)."""
+
+    def owns(key: str) -> bool:
+        return area_of_key(key) == area
+
+    return owns
 
 
 def handle(scope: str, upload_id: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from api.archive.cas import ContentStore
 from api.archive.ingest import IngestService
-from api.archive.models import NODES, IngestState, NodeKind
+from api.archive.models import NODES, IngestState, NodeKind, content_scope
 from api.archive.nodes import NodeService
 from api.attachments.service import ATTACHMENTS, AttachmentService
 from api.audit.service import AuditLog
@@ -110,7 +110,7 @@ class CheckService:
         if kind not in ("xlsx", "docx") or int(record.get("size") or 0) > MAX_OFFICE_BYTES:
             return []
         cas = ContentStore(self.records, self.container.blobs, self.container.clock)
-        blob = await cas.get(str(record["sha256"]))
+        blob = await cas.get(content_scope(record), str(record["sha256"]))
         data = b"".join([c async for c in cas.open(blob)])
         try:
             if kind == "xlsx":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from api.archive.cas import ContentStore
-from api.archive.models import derived_key
+from api.archive.models import content_scope, derived_key
 from api.attachments.service import AttachmentService
 from api.errors import ValidationFailed
 from api.pdf import BundleError, BundlePart, IsolatedBundle, bundle
@@ -210,8 +210,8 @@ class Printing:
         self.records = container.records
         self.cas = ContentStore(container.records, container.blobs, container.clock)
 
-    async def _bytes(self, sha256: str) -> bytes:
-        record = await self.cas.get(sha256)
+    async def _bytes(self, scope: str, sha256: str) -> bytes:
+        record = await self.cas.get(scope, sha256)
         return b"".join([chunk async for chunk in self.cas.open(record)])
 
     async def _converted(self, attachment: Mapping[str, Any]) -> bytes:
@@ -222,13 +222,14 @@ class Printing:
         """The attachment as PDF, as chunks read from the store (conversions cached per
         content): a bundle writes them to its child's folder without holding the file."""
         sha = str(attachment["sha256"])
+        scope = content_scope(attachment)
         kind = kind_of(str(attachment.get("name", "")), str(attachment.get("content_type") or ""))
         if kind == "pdf":
-            return self.cas.open(await self.cas.get(sha))
-        key = derived_key(sha, "as.pdf")
+            return self.cas.open(await self.cas.get(scope, sha))
+        key = derived_key(scope, sha, "as.pdf")
         if await self.container.blobs.stat(key) is not None:
             return self.container.blobs.get(key)
-        data = await self._bytes(sha)
+        data = await self._bytes(scope, sha)
         pdf = await asyncio.to_thread(
             to_pdf, self.container.pdf, kind, data, str(attachment.get("name", ""))
         )

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from api.archive.cas import ContentStore
 from api.audit.service import AuditLog
 from api.errors import ValidationFailed
+from api.keys import scopes
 from api.kit.clock import to_iso
 from api.permissions.policy import Subject
 from api.qualifications import catalog, papers, receipt, values, windows
@@ -29,6 +30,7 @@ from api.qualifications.form import check_entry
 from api.qualifications.models import APPLICATIONS, listing, org_principal
 from api.qualifications.offices import check_offices
 from api.qualifications.schemas import AdditionBody, CorrectionBody
+from api.qualifications.sending import receipt_scope
 
 if TYPE_CHECKING:
     from api.container import Container
@@ -240,8 +242,9 @@ class AmendService:
     ) -> dict[str, Any]:
         cas = ContentStore(self.records, self.container.blobs, self.clock)
         pdf = await self.container.pdf.render(receipt.TEMPLATE, receipt.receipt_data(app, round_))
-        blob = await cas.put(_bytes(pdf), uow, "application/pdf")
+        scope = scopes.org(str(app["org_id"]))
+        blob = await cas.put(scope, _bytes(pdf), uow, "application/pdf")
         old = (app.get("receipt") or {}).get("sha256")
         if old:
-            await cas.release(str(old), uow)
-        return {"sha256": blob["id"], "size": len(pdf)}
+            await cas.release(receipt_scope(app), str(old), uow)
+        return {"sha256": blob["sha256"], "scope": scope, "size": len(pdf)}

@@ -269,9 +269,10 @@ class DeskService:
         only = viewer_code(subject, app, round_)
         if only is None:
             from api.archive.cas import ContentStore
+            from api.qualifications.sending import receipt_scope
 
             cas = ContentStore(self.records, self.container.blobs, self.clock)
-            blob = await cas.get(str(app["receipt"]["sha256"]))
+            blob = await cas.get(receipt_scope(app), str(app["receipt"]["sha256"]))
             chunks = [c async for c in cas.open(blob)]
             return b"".join(chunks), name
         data = receipt.receipt_data(app, round_, only=only)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from api.archive.models import content_scope
 from api.attachments.service import AttachmentService
 from api.audit.service import AuditLog
 from api.errors import ValidationFailed
@@ -68,7 +69,7 @@ class ReviewSetService:
             )
         if int(found.get("size") or 0) > MAX_BYTES:
             raise ValidationFailed("ファイルが大きすぎます（64MBまで）。", field="attachment_id")
-        blob = await attachments.cas.get(str(found["sha256"]))
+        blob = await attachments.cas.get(content_scope(found), str(found["sha256"]))
         data = b"".join([chunk async for chunk in attachments.cas.open(blob)])
         filename = str(found.get("name") or "")
         if len(data) > MAX_BYTES:

@@ -28,6 +28,7 @@ from api.archive.cas import ContentStore
 from api.attachments.service import ATTACHMENTS, AttachmentService
 from api.audit.service import AuditLog
 from api.errors import Conflict, StaleVersionError, ValidationFailed
+from api.keys import scopes
 from api.kit.clock import to_iso
 from api.kit.ids import new_id
 from api.permissions.policy import Subject
@@ -180,10 +181,12 @@ class SendService:
             pdf = await self.container.pdf.render(
                 receipt.TEMPLATE, receipt.receipt_data(record, round_)
             )
+            # The applicant's own file: its organization's scope (api.keys.scopes).
+            scope = scopes.org(str(record["org_id"]))
             blob = await ContentStore(self.records, self.container.blobs, self.clock).put(
-                _bytes(pdf), uow, "application/pdf"
+                scope, _bytes(pdf), uow, "application/pdf"
             )
-            record["receipt"] = {"sha256": blob["id"], "size": len(pdf)}
+            record["receipt"] = {"sha256": blob["sha256"], "scope": scope, "size": len(pdf)}
             try:
                 await uow.records.update(
                     DRAFTS, draft["id"], {"sent_version": body.version}, body.version
@@ -244,7 +247,7 @@ class SendService:
         cas = ContentStore(self.records, self.container.blobs, self.clock)
         old_receipt = (before.get("receipt") or {}).get("sha256")
         if old_receipt:
-            await cas.release(str(old_receipt), uow)
+            await cas.release(receipt_scope(before), str(old_receipt), uow)
         old_attachment = before.get("attachment_id")
         if old_attachment and old_attachment != after.get("attachment_id"):
             record = await uow.records.get(ATTACHMENTS, str(old_attachment))
@@ -294,3 +297,8 @@ def certificate_subject(request: Any, header: str) -> str | None:
 
 async def desks_of(records: Any, application_id: str) -> list[dict[str, Any]]:
     return [r async for r in records.scan(DESKS, (Eq("application_id", application_id),))]
+
+
+def receipt_scope(app: Mapping[str, Any]) -> str:
+    """The scope of an application's stored receipt: its applicant organization's."""
+    return str((app.get("receipt") or {}).get("scope") or scopes.org(str(app["org_id"])))

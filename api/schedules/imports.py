@@ -23,6 +23,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from api.archive.models import content_scope
 from api.attachments.service import ATTACHMENTS, AttachmentService, register_reader
 from api.audit.service import AuditLog
 from api.errors import NotFoundError, PayloadTooLarge, ValidationFailed
@@ -115,12 +116,17 @@ class ImportService:
             yield data
 
         from api.archive.cas import upload_key
+        from api.attachments.service import scope_name
 
-        info = await self.container.blobs.put(upload_key(), body(), content_type="text/calendar")
+        # An organization's own file (several works may take its entries): its o- scope.
+        owner = {"org_id": me.org_id}
+        info = await self.container.blobs.put(
+            upload_key(scope_name(owner)), body(), content_type="text/calendar"
+        )
         attachments = AttachmentService(self.container)
         async with self.container.uow() as uow:
             staged = await attachments.adopt(
-                me, {"org_id": me.org_id}, filename or "import.ics", "text/calendar", info, uow
+                me, owner, filename or "import.ics", "text/calendar", info, uow
             )
             return await self._create(uow, me, staged, visibility, works)
 
@@ -180,7 +186,7 @@ class ImportService:
 
     async def _content(self, attachment: Record) -> bytes:
         cas = AttachmentService(self.container).cas
-        blob = await cas.get(str(attachment["sha256"]))
+        blob = await cas.get(content_scope(attachment), str(attachment["sha256"]))
         return b"".join([chunk async for chunk in cas.open(blob)])
 
     async def get(self, subject: Subject | None, import_id: str) -> Record:

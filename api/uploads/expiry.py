@@ -16,6 +16,7 @@ from api.archive.models import UPLOADS
 from api.container import Container
 from api.kit.clock import to_iso
 from api.uploads.schemas import UploadState
+from api.uploads.service import target_of_record, upload_id_of
 from storage.errors import NotFound, StaleVersion
 from storage.query import Eq, In, Range
 
@@ -43,7 +44,7 @@ async def sweep(container: Container, keep_days: float = KEEP_DAYS) -> SweepRepo
     ]
     for record in overdue:
         upload_id = str(record["id"])
-        await blobs.append_abort(upload_id)
+        await blobs.append_abort(target_of_record(record)[1])
         try:
             await records.update(
                 UPLOADS, upload_id, {"state": UploadState.EXPIRED.value}, int(record["version"])
@@ -67,7 +68,7 @@ async def sweep(container: Container, keep_days: float = KEEP_DAYS) -> SweepRepo
         report.purged += 1
     handles = [h async for h in blobs.append_handles()]
     for handle in handles:
-        owner = await records.get(UPLOADS, handle)
+        owner = await records.get(UPLOADS, upload_id_of(handle))
         if owner is None or owner["state"] != UploadState.OPEN:
             await blobs.append_abort(handle)
             report.orphans += 1

@@ -65,8 +65,11 @@ class _Received:
 class _Reader:
     """Feeds the push parser and turns its callbacks into streamed blob writes."""
 
-    def __init__(self, container: Container, boundary: bytes, max_file: int, max_files: int):
+    def __init__(
+        self, container: Container, boundary: bytes, max_file: int, max_files: int, scope: str
+    ):
         self.blobs = container.blobs
+        self.scope = scope  # every file is written under it (sealed with its key)
         self.max_file = max_file
         self.max_files = max_files
         self.events: list[tuple[str, Any]] = []
@@ -147,7 +150,9 @@ class _Reader:
 
         part.task = asyncio.ensure_future(
             self.blobs.put(
-                upload_key(), chunks(), content_type=part.content_type or "application/octet-stream"
+                upload_key(self.scope),
+                chunks(),
+                content_type=part.content_type or "application/octet-stream",
             )
         )
 
@@ -210,7 +215,8 @@ async def upload_files(
     if content_type != b"multipart/form-data" or not boundary:
         raise NotMultipart()
     limits = limits_of(container.settings)
-    reader = _Reader(container, boundary, limits.max_form_file_bytes, limits.max_form_files)
+    scope = await nodes.scope_for(work)
+    reader = _Reader(container, boundary, limits.max_form_file_bytes, limits.max_form_files, scope)
     try:
         await reader.feed(request.stream())
         if not reader.files:
@@ -232,6 +238,7 @@ async def upload_files(
                     received.name,
                     received.info,
                     uow=uow,
+                    scope=scope,
                     on_conflict=on_conflict,
                     declared_type=received.content_type,
                 )

@@ -1,9 +1,12 @@
 """Resumable uploads (tus) into the blob port's appends, landing as file nodes.
 
 The durable truth about received bytes is the blob port (``append_open``); the ``uploads``
-record mirrors it and is reconciled on every HEAD. On the final byte the appended bytes
-become an object (``append_finish``) and, in one unit of work, a file node (content is
-deduplicated there), the upload marked done, and the ``uploads.completed`` audit event.
+record mirrors it and is reconciled on every HEAD. An upload writes into the scope its file
+belongs to (``content_scope``): its append handle is ``<scope>_<upload id>`` and its object key
+lies under the scope, so the blob adapters seal the parts as they arrive (issue 12 §1). On the
+final byte the appended bytes become an object (``append_finish``) and, in one unit of work,
+a file node (content is deduplicated there), the upload marked done, and the
+``uploads.completed`` audit event.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from api.errors import (
     OffsetConflict,
     PayloadTooLarge,
 )
+from api.keys import scopes
 from api.kit.clock import from_iso, to_iso
 from api.kit.ids import is_id, new_id
 from api.permissions.policy import Subject
@@ -71,6 +75,30 @@ async def _exclusive(upload_id: str) -> AsyncIterator[None]:
 class LengthExceeded(PayloadTooLarge):
     code = "upload_length_exceeded"
     title = "送信されたデータが宣言されたサイズ（Upload-Length）を超えています。"
+
+
+def target_of_record(record: Record) -> tuple[str, str, str]:
+    """(scope, append handle, object key) of an upload. Uploads begun before scopes existed
+    append under their bare id and finish into a fresh key of their scope."""
+    scope = record.get("content_scope")
+    if not scope:
+        if record.get("target") == "attachment":
+            from api.attachments.service import scope_name
+
+            scope = scope_name(dict(record.get("scope") or {}))
+        else:
+            scope = scopes.archive(str(record["work_id"]))
+    scope = str(scope)
+    handle = str(record.get("handle") or record["id"])
+    key = str(record["key"])
+    if scopes.scope_of_key(key) != scope:
+        key = upload_key(scope)
+    return scope, handle, key
+
+
+def upload_id_of(handle: str) -> str:
+    """The upload id of an append handle (``<scope>_<id>`` or a bare id)."""
+    return handle.rpartition("_")[2] if scopes.scope_of_handle(handle) else handle
 
 
 @dataclass
@@ -135,8 +163,10 @@ class UploadService:
                 raise NameTaken(f"「{target.path}」はすでにあります。")
         await self.check_quota(str(work["id"]), length)
         now = to_iso(self.clock.now())
+        scope = await self.nodes.scope_for(work, target.folder)
+        upload_id = new_id()
         record: Record = {
-            "id": new_id(),
+            "id": upload_id,
             "work_id": work["id"],
             "user_id": subject.user_id,
             "length": length,
@@ -147,7 +177,9 @@ class UploadService:
             "filetype": target.filetype,
             "on_conflict": target.on_conflict,
             "unpack": target.unpack,
-            "key": upload_key(),
+            "content_scope": scope,
+            "handle": scopes.handle(scope, upload_id),
+            "key": upload_key(scope),
             "state": UploadState.OPEN.value,
             "expires_at": self._expires(),
             "created_at": now,
@@ -155,7 +187,7 @@ class UploadService:
         # The record exists before the append target, so the sweep never mistakes a new
         # target for an orphan.
         stored = await self.records.insert(UPLOADS, record)
-        await self.blobs.append_open(str(record["id"]))
+        await self.blobs.append_open(str(record["handle"]))
         return stored
 
     # reading ----------------------------------------------------------------------------
@@ -188,7 +220,7 @@ class UploadService:
             record = await self.get(subject, upload_id)
             if record["state"] == UploadState.DONE:
                 return Progress(record, int(record["length"]))
-            state = await self.blobs.append_open(upload_id)
+            state = await self.blobs.append_open(target_of_record(record)[1])
             if state.size != record["offset"]:
                 record = await self._save(record, {"offset": state.size})
             if state.size == record["length"]:
@@ -230,7 +262,11 @@ class UploadService:
             raise LengthExceeded()
         try:
             state = await self.blobs.append(
-                upload_id, chunks, offset=offset, checksum=checksum, limit=length
+                target_of_record(record)[1],
+                chunks,
+                offset=offset,
+                checksum=checksum,
+                limit=length,
             )
         finally:
             # Refresh the expiry on every PATCH, even a cut one: the client is active.
@@ -255,9 +291,8 @@ class UploadService:
         upload_id = str(record["id"])
         work = await self.nodes.work(subject, str(record["work_id"]), "files.write")
         filetype = str(record.get("filetype") or "")
-        info = await self.blobs.append_finish(
-            upload_id, str(record["key"]), content_type=filetype or OCTET
-        )
+        scope, handle, key = target_of_record(record)
+        info = await self.blobs.append_finish(handle, key, content_type=filetype or OCTET)
         try:
             async with self.container.uow() as uow:
                 node = await self.nodes.add_file(
@@ -267,6 +302,7 @@ class UploadService:
                     str(record["name"]),
                     info,
                     uow=uow,
+                    scope=scope,
                     on_conflict=record["on_conflict"],
                     meta={"upload_id": upload_id},
                     declared_type=filetype,
@@ -315,7 +351,7 @@ class UploadService:
     ) -> Record:
         """A new upload that becomes a staged attachment (``api.attachments``) instead of a
         file node. Scope from the metadata: ``work_id`` or the uploader's organization."""
-        from api.attachments.service import AttachmentService, max_bytes
+        from api.attachments.service import AttachmentService, max_bytes, scope_name
 
         if subject is None:
             raise NotAuthenticated()
@@ -327,8 +363,10 @@ class UploadService:
         if length > limit:
             raise FileTooLarge(length, limit)
         now = to_iso(self.clock.now())
+        content_scope = scope_name(scope)
+        upload_id = new_id()
         record: Record = {
-            "id": new_id(),
+            "id": upload_id,
             "target": "attachment",
             "scope": scope,
             **({"work_id": scope["work_id"]} if scope.get("work_id") else {}),
@@ -338,13 +376,15 @@ class UploadService:
             "metadata": metadata,
             "name": target.name,
             "filetype": target.filetype,
-            "key": upload_key(),
+            "content_scope": content_scope,
+            "handle": scopes.handle(content_scope, upload_id),
+            "key": upload_key(content_scope),
             "state": UploadState.OPEN.value,
             "expires_at": self._expires(),
             "created_at": now,
         }
         stored = await self.records.insert(UPLOADS, record)
-        await self.blobs.append_open(str(record["id"]))
+        await self.blobs.append_open(str(record["handle"]))
         return stored
 
     async def _complete_attachment(self, subject: Subject | None, record: Record) -> Progress:
@@ -355,9 +395,8 @@ class UploadService:
         await attachments.authorize_scope(subject, record["scope"])
         assert subject is not None
         filetype = str(record.get("filetype") or "")
-        info = await self.blobs.append_finish(
-            upload_id, str(record["key"]), content_type=filetype or OCTET
-        )
+        _, handle, key = target_of_record(record)
+        info = await self.blobs.append_finish(handle, key, content_type=filetype or OCTET)
         try:
             async with self.container.uow() as uow:
                 attachment = await attachments.adopt(
@@ -410,7 +449,7 @@ class UploadService:
     async def terminate(self, subject: Subject | None, upload_id: str) -> None:
         """Discard an upload and its received bytes (a finished upload's file stays)."""
         record = await self.get(subject, upload_id)
-        await self.blobs.append_abort(upload_id)
+        await self.blobs.append_abort(target_of_record(record)[1])
         async with self.container.uow():
             await self.records.delete(UPLOADS, upload_id, None)
             await self.audit.record(

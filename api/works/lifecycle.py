@@ -27,9 +27,10 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from api.archive.cas import ContentStore
-from api.archive.models import NODES, NodeKind
+from api.archive.models import NODES, NodeKind, content_scope
 from api.config import ArchiveSettings
 from api.errors import Conflict
+from api.keys import scopes
 from api.kit.clock import to_iso
 from api.kit.uow import UnitOfWork
 from api.permissions.policy import Subject
@@ -198,11 +199,12 @@ class Lifecycle:
                     # an import's uploaded ZIP, kept as its source (api.deliverables.sources)
                     kept = item.get("source_file")
                     if isinstance(kept, dict) and kept.get("sha256"):
-                        await cas.release(str(kept["sha256"]), uow)
+                        scope = str(kept.get("scope") or scopes.archive(work_id))
+                        await cas.release(scope, str(kept["sha256"]), uow)
             for node in nodes:
                 await records.delete(NODES, str(node["id"]), None)
                 if node.get("kind") == NodeKind.FILE and node.get("sha256"):
-                    await cas.release(str(node["sha256"]), uow)
+                    await cas.release(content_scope(node), str(node["sha256"]), uow)
                 uow.unindex(str(node["id"]))
             for member in await self.works.repo.members(work_id):
                 await self.works.repo.remove_member(work_id, member["user_id"])
