@@ -43,10 +43,11 @@ def settings_for(data: Path) -> Any:
 
 
 async def build(data: Path, size: int, files: int) -> tuple[str, list[Path]]:
-    from api.archive.cas import ContentStore
+    from api.archive.cas import ContentStore, upload_key
     from api.archive.models import NODES, sort_name
     from api.archive.nodes import ensure_indexes
     from api.container import Container
+    from api.keys import scopes
     from api.kit.clock import to_iso
     from api.kit.ids import new_id
 
@@ -99,8 +100,9 @@ async def build(data: Path, size: int, files: int) -> tuple[str, list[Path]]:
             folder = "PART" if i < part_files else "REST"
             name = f"写真 {i:05d}.bin"
             async with c.uow() as uow:
-                info = await c.blobs.put(f"objects/b/{new_id()}", chunks())
-                blob = await cas.adopt(info, uow)
+                scope = scopes.archive(work_id)
+                info = await c.blobs.put(upload_key(scope), chunks())
+                blob = await cas.adopt(scope, info, uow)
                 await c.records.insert(
                     NODES,
                     {
@@ -113,7 +115,8 @@ async def build(data: Path, size: int, files: int) -> tuple[str, list[Path]]:
                         "path": f"/{folder}/{name}",
                         "depth": 2,
                         "size": info.size,
-                        "sha256": blob["id"],
+                        "sha256": blob["sha256"],
+                        "scope": scope,
                         "content_type": "application/octet-stream",
                         "created_at": now,
                         "updated_at": now,

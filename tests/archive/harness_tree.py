@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 
 from api.app import API_PREFIX, create_app
+from api.archive.cas import upload_key
 from api.archive.nodes import NodeService, ensure_indexes
 from api.config import Settings
 from api.container import Container
-from api.kit.ids import new_id
+from api.keys import scopes
 from api.permissions.policy import Subject
 from tests.support.streams import chunks
 from tests.works.harness import CLERK, OPERATOR, Harness, seed, serve
@@ -30,12 +31,14 @@ async def place_file(
     data: bytes,
     **kw: Any,
 ) -> dict[str, Any]:
-    """Store ``data`` as a new object and add it as ``folder/name`` in one unit of work (with
-    eager jobs, its ingest has run when this returns)."""
+    """Store ``data`` as a new object of the work's archive scope (or ``scope=``) and add it
+    as ``folder/name`` in one unit of work (with eager jobs, its ingest has run when this
+    returns)."""
     container = nodes.container
+    scope = kw.pop("scope", None) or scopes.archive(str(work["id"]))
     async with container.uow() as uow:
-        info = await container.blobs.put(f"objects/t/{new_id()}", chunks(data))
-        return await nodes.add_file(subject, work, folder, name, info, uow=uow, **kw)
+        info = await container.blobs.put(upload_key(scope), chunks(data))
+        return await nodes.add_file(subject, work, folder, name, info, uow=uow, scope=scope, **kw)
 
 
 class ArchiveHarness(Harness):

@@ -157,7 +157,9 @@ async def test_thumbnail(h: ArchiveHarness) -> None:
     async def thumb() -> AsyncIterator[bytes]:
         yield b"\xff\xd8thumb"
 
-    await h.container.blobs.put(derived_key(str(node["sha256"]), "thumb.jpg"), thumb())
+    await h.container.blobs.put(
+        derived_key(node["scope"], str(node["sha256"]), "thumb.jpg"), thumb()
+    )
     r = await h.as_(MANAGER, "GET", url)
     assert r.status_code == 200
     assert r.content == b"\xff\xd8thumb"

@@ -12,10 +12,12 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from api.archive.cas import upload_key
 from api.archive.nodes import NodeService, ensure_indexes
 from api.cli import export as export_cli
 from api.config import Settings
 from api.container import Container
+from api.keys import scopes
 from api.kit.ids import new_id
 from storage.query import Eq, Query
 from tests.works.harness import OPERATOR
@@ -43,8 +45,9 @@ def _fill() -> dict[str, Any]:
                     yield d
 
                 async with c.uow() as uow:
-                    info = await c.blobs.put(f"objects/t/{new_id()}", one())
-                    await svc.add_file(OPERATOR, work, folder, name, info, uow=uow)
+                    scope = scopes.archive(str(work["id"]))
+                    info = await c.blobs.put(upload_key(scope), one())
+                    await svc.add_file(OPERATOR, work, folder, name, info, uow=uow, scope=scope)
             return work
         finally:
             await c.close()

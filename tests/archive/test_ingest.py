@@ -14,7 +14,7 @@ from api.app import create_app
 from api.archive import ingest as ingest_module
 from api.archive.indexing import file_to_doc
 from api.archive.ingest import IngestService
-from api.archive.models import BLOBS, NODES, derived_key
+from api.archive.models import BLOBS, NODES, blob_id, derived_key
 from api.archive.nodes import NodeService
 from api.deps import optional_subject
 from api.kit.ids import new_id
@@ -72,7 +72,10 @@ async def test_pdf_with_japanese_text_is_extracted_indexed_and_derived(svc: Node
     assert "type_mismatch" not in node
     assert node["extract"]["page_count"] == 2
     assert node["extract"]["encrypted"] is False
-    assert await svc.container.blobs.stat(derived_key(node["sha256"], "text.json")) is not None
+    assert (
+        await svc.container.blobs.stat(derived_key(node["scope"], node["sha256"], "text.json"))
+        is not None
+    )
 
     docs = await search(svc, "舗装工", types=("file",))
     assert [d["id"] for d in docs] == [node["id"]]
@@ -135,7 +138,10 @@ async def test_photo_exif_thumbnail_and_reuse_of_derived_artefacts(
     assert photo["extract"]["photo_date"] == "2024-04-01"
     assert (photo["extract"]["width"], photo["extract"]["height"]) == (1600, 1200)
     assert photo["extract"]["thumbnail"] is True
-    assert await svc.container.blobs.stat(derived_key(photo["sha256"], "thumb.jpg")) is not None
+    assert (
+        await svc.container.blobs.stat(derived_key(photo["scope"], photo["sha256"], "thumb.jpg"))
+        is not None
+    )
     docs = await search(svc, "P0000001")
     assert docs[0]["photo_date"] == "2024-04-01"
     assert docs[0]["doc_class"] == "PHOTO"
@@ -155,8 +161,8 @@ async def test_photo_exif_thumbnail_and_reuse_of_derived_artefacts(
 async def test_missing_content_fails_with_a_reason(svc: NodeService) -> None:
     work = await make_work(svc)
     node = await add(svc, work, "OTHRS/a.txt", "本文".encode())
-    await svc.container.blobs.delete(derived_key(node["sha256"], "text.json"))
-    blob = await svc.records.get(BLOBS, str(node["sha256"]))
+    await svc.container.blobs.delete(derived_key(node["scope"], node["sha256"], "text.json"))
+    blob = await svc.records.get(BLOBS, blob_id(node["scope"], str(node["sha256"])))
     assert blob is not None
     await svc.container.blobs.delete(str(blob["key"]))
     state = await IngestService(svc.container).ingest(str(node["id"]), force=True)

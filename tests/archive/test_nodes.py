@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from api.archive.models import BLOBS, NODES
+from api.archive.cas import OutsideScope, upload_key
+from api.archive.models import BLOBS, NODES, blob_id
 from api.archive.nodes import NameTaken, NodeService
 from api.errors import ValidationFailed
+from api.keys import scopes
 from api.kit.ids import new_id
 from api.permissions.policy import OrgKind, Subject
+from storage.query import Query
 from tests.archive.harness_tree import place_file
 from tests.support.streams import chunks
 
@@ -33,10 +36,13 @@ async def test_folders_files_dedupe_and_release(svc: NodeService) -> None:
     a = await add(svc, work, "PHOTO/PIC", "P0000001.JPG", b"same")
     b = await add(svc, work, "OTHRS", "copy.jpg", b"same")
     assert a["sha256"] == b["sha256"]
-    blob = await svc.records.get(BLOBS, str(a["sha256"]))
+    scope = scopes.archive(str(work["id"]))
+    assert a["scope"] == b["scope"] == scope
+    blob = await svc.records.get(BLOBS, blob_id(scope, str(a["sha256"])))
     assert blob is not None
     assert blob["refs"] == 2
-    stored = [i async for i in svc.container.blobs.list("objects/")]
+    assert blob["key"].startswith(f"s/{scope}/objects/")
+    stored = [i async for i in svc.container.blobs.list(f"s/{scope}/objects/")]
     assert len(stored) == 1  # the second copy was dropped after commit
 
     page = await svc.children(str(work["id"]))
@@ -54,8 +60,26 @@ async def test_folders_files_dedupe_and_release(svc: NodeService) -> None:
         current = await svc.records.get(NODES, str(node["id"]))
         assert current is not None
         await svc.delete(OPERATOR, str(node["id"]), int(current["version"]))
-    assert await svc.records.get(BLOBS, str(a["sha256"])) is None
+    assert await svc.records.get(BLOBS, blob_id(scope, str(a["sha256"]))) is None
     assert await svc.records.count(NODES) == 4  # PHOTO, PIC, OTHRS, the renamed file
+
+
+async def test_identical_content_is_stored_once_per_scope_never_across(svc: NodeService) -> None:
+    """Issue 12 §1: content addressing stays, within a scope."""
+    one, two = await make_work(svc), await make_work(svc)
+    a = await add(svc, one, "A", "same.pdf", b"%PDF-1.4 same")
+    b = await add(svc, two, "B", "same.pdf", b"%PDF-1.4 same")
+    assert a["sha256"] == b["sha256"]
+    blobs = (await svc.records.find(BLOBS, Query(limit=10))).items
+    assert sorted(x["scope"] for x in blobs) == sorted(
+        [scopes.archive(str(one["id"])), scopes.archive(str(two["id"]))]
+    )
+    assert all(x["refs"] == 1 and x["key"].startswith(f"s/{x['scope']}/") for x in blobs)
+    assert len([i async for i in svc.container.blobs.list("s/")]) >= 2
+    info = await svc.container.blobs.put(upload_key(str(a["scope"])), chunks(b"x"))
+    async with svc.container.uow() as uow:
+        with pytest.raises(OutsideScope):  # an object written outside the scope is refused
+            await svc.add_file(OPERATOR, two, "B", "x.txt", info, uow=uow, scope=b["scope"])
 
 
 async def test_rollback_deletes_the_new_object(svc: NodeService) -> None:
@@ -63,13 +87,14 @@ async def test_rollback_deletes_the_new_object(svc: NodeService) -> None:
 
     async def failing() -> None:
         async with svc.container.uow() as uow:
-            info = await svc.container.blobs.put("objects/t/x", chunks(b"lost"))
-            await svc.add_file(OPERATOR, work, "A", "a.txt", info, uow=uow)
+            scope = scopes.archive(str(work["id"]))
+            info = await svc.container.blobs.put(upload_key(scope), chunks(b"lost"))
+            await svc.add_file(OPERATOR, work, "A", "a.txt", info, uow=uow, scope=scope)
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
         await failing()
-    assert [i async for i in svc.container.blobs.list("objects/")] == []
+    assert [i async for i in svc.container.blobs.list("s/")] == []
     assert await svc.records.count(NODES) == 0
     assert await svc.records.count(BLOBS) == 0
 

@@ -11,11 +11,12 @@ import pytest
 
 from api import consistency
 from api.archive.cas import upload_key
-from api.archive.models import UPLOADS
+from api.archive.models import UPLOADS, blob_id
 from api.archive.nodes import NodeService
 from api.archive.orphans import sweep_orphans
 from api.config import Settings
 from api.container import Container
+from api.keys import scopes
 from api.kit.clock import FixedClock, SystemClock
 from api.kit.ids import new_id
 from api.permissions.policy import OrgKind, Subject
@@ -45,7 +46,9 @@ async def put(c: Container, key: str, data: bytes = b"x") -> str:
 
 
 async def keys(c: Container) -> set[str]:
-    return {info.key async for info in c.blobs.list("objects/")}
+    return {info.key async for info in c.blobs.list("s/")} | {
+        info.key async for info in c.blobs.list("objects/")
+    }
 
 
 async def test_orphans_go_after_the_grace_and_nothing_else(c: Container) -> None:
@@ -53,12 +56,13 @@ async def test_orphans_go_after_the_grace_and_nothing_else(c: Container) -> None
     await c.index.upsert([work_to_doc(work)])
     await c.index.refresh()
     node = await place_file(NodeService(c), OPERATOR, work, "/", "a.txt", b"kept")
-    blob = await c.records.get("blobs", str(node["sha256"]))
+    blob = await c.records.get("blobs", blob_id(scopes.archive(work["id"]), str(node["sha256"])))
     assert blob is not None
-    orphan = await put(c, upload_key())  # the crash: put, never committed
-    arriving = await put(c, upload_key())  # an open upload's bytes (not committed yet either)
+    scope = scopes.archive(work["id"])
+    orphan = await put(c, upload_key(scope))  # the crash: put, never committed
+    arriving = await put(c, upload_key(scope))  # an open upload's bytes (not committed either)
     await c.records.insert(UPLOADS, {"id": new_id(), "state": "open", "key": arriving})
-    foreign = await put(c, "objects/zz/not-an-id")
+    foreign = await put(c, f"s/{scope}/objects/zz/not-an-id")
     before = await consistency.check(c)
     assert before.counts["orphaned_blob"] == 3
 

@@ -36,6 +36,7 @@ from api.config import Settings
 from api.container import Container
 from api.deliverables.intake import IMPORTS
 from api.jobs.models import JOBS, LIVE_STATES
+from api.keys import scopes
 from api.kit.ids import new_id
 from storage.query import Eq, In, Query, Record
 from tests.cli.test_serve import free_port, kura_command
@@ -181,8 +182,11 @@ async def place_zip(c: Container, data: bytes) -> tuple[Record, Record]:
         yield data
 
     async with c.uow() as uow:
-        info = await c.blobs.put(upload_key(), chunks())
-        node = await nodes.add_file("system:test", work, "/", "package.zip", info, uow=uow)
+        scope = scopes.archive(str(work["id"]))
+        info = await c.blobs.put(upload_key(scope), chunks())
+        node = await nodes.add_file(
+            "system:test", work, "/", "package.zip", info, uow=uow, scope=scope
+        )
         uow.enqueue("deliverables.import_zip", node_id=node["id"])
     return work, node
 

@@ -29,10 +29,10 @@ def test_new_ids_are_valid_unique_and_carry_the_time() -> None:
 
 
 def test_upload_keys_are_fresh_object_keys() -> None:
-    keys = upload_keys(500)
+    keys = upload_keys("wa-W1", 500)
     assert len(set(keys)) == 500
     for key in keys:
-        prefix, folder, oid = key.split("/")
-        assert prefix == "objects"
+        s, scope, prefix, folder, oid = key.split("/")
+        assert (s, scope, prefix) == ("s", "wa-W1", "objects")
         assert folder == oid[-2:]
         assert ID_RE.fullmatch(oid)

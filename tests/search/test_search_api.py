@@ -19,6 +19,7 @@ from api.archive.cas import upload_key
 from api.archive.indexing import flush_pending
 from api.archive.ingest import IngestService
 from api.archive.nodes import NodeService
+from api.keys import scopes
 from api.kit.clock import JST
 from tests.datagen import photos
 from tests.datagen.pdfs import japanese
@@ -57,9 +58,10 @@ async def place(
 ) -> dict[str, Any]:
     container = h.container
     async with container.uow() as uow:
-        info = await container.blobs.put(upload_key(), chunks(data))
+        scope = scopes.archive(str(work["id"]))
+        info = await container.blobs.put(upload_key(scope), chunks(data))
         node = await NodeService(container).add_file(
-            OPERATOR, work, folder, name, info, uow=uow, meta=meta or None
+            OPERATOR, work, folder, name, info, uow=uow, scope=scope, meta=meta or None
         )
     return node
 
