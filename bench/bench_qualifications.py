@@ -88,9 +88,10 @@ def review_rows(i: int) -> list[list[str]]:
 async def stage(container: Any, subject: Any, name: str, data: bytes, ctype: str) -> str:
     """A staged attachment as a finished tus upload leaves it."""
     from api.archive.cas import upload_key
-    from api.attachments.service import AttachmentService
+    from api.attachments.service import AttachmentService, scope_name
 
-    info = await container.blobs.put(upload_key(), _chunks(data), content_type=ctype)
+    scope = scope_name({"org_id": subject.org_id})
+    info = await container.blobs.put(upload_key(scope), _chunks(data), content_type=ctype)
     async with container.uow() as uow:
         record = await AttachmentService(container).adopt(
             subject, {"org_id": subject.org_id}, name, ctype, info, uow
@@ -197,6 +198,7 @@ async def verify(container: Any, round_id: str, companies: int, outcome: Outcome
     """None lost: one filing per company, numbers 1..N, every receipt PDF readable."""
     from api.archive.cas import ContentStore
     from api.qualifications.models import APPLICATIONS
+    from api.qualifications.sending import receipt_scope
     from storage.query import Eq
 
     numbers, orgs = [], set()
@@ -205,7 +207,7 @@ async def verify(container: Any, round_id: str, companies: int, outcome: Outcome
     async for app in container.records.scan(APPLICATIONS, (Eq("round_id", round_id),)):
         numbers.append(app["receipt_no"])
         orgs.add(app["org_id"])
-        blob = await cas.get(str(app["receipt"]["sha256"]))
+        blob = await cas.get(receipt_scope(app), str(app["receipt"]["sha256"]))
         head = b"".join([c async for c in cas.open(blob)])[:5]
         unreadable += head != b"%PDF-"
     expected = [f"H31-{n:06d}" for n in range(1, companies + 1)]

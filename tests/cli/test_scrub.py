@@ -28,7 +28,7 @@ def _store(settings: Settings, contents: list[bytes]) -> list[dict[str, object]]
             out = []
             for data in contents:
                 async with container.uow() as uow:
-                    out.append(await cas.put(_chunks(data), uow))
+                    out.append(await cas.put("o-SCRUB", _chunks(data), uow))
             return out
         finally:
             await container.close()
@@ -56,10 +56,10 @@ def test_scrub_intact_then_names_damaged_objects(env: Settings) -> None:
     Path(root, str(c["key"])).unlink()  # lost
     bad = runner.invoke(cli, ["scrub", "--quiet"])
     assert bad.exit_code == 1, bad.output
-    assert f"sha256={a['id']}" in bad.output
-    assert "reason=hash mismatch" in bad.output
-    assert f"sha256={b['id']}" in bad.output
-    assert f"sha256={c['id']} key={c['key']} reason=missing" in bad.output
+    # Objects are sealed (issue 12 §1): altered or cut ciphertext fails authentication.
+    assert f"sha256={a['sha256']} key={a['key']} reason=tampered" in bad.output
+    assert f"sha256={b['sha256']} key={b['key']} reason=tampered" in bad.output
+    assert f"sha256={c['sha256']} key={c['key']} reason=missing" in bad.output
 
 
 def test_scrub_error_exits_2(env: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,13 +11,15 @@ from typing import Any
 
 import pytest
 
-from api.archive.models import BLOBS, NODES
+from api.archive.cas import upload_key
+from api.archive.models import BLOBS, NODES, blob_id
 from api.audit.service import COLLECTION, AuditLog, digest
 from api.config import Settings
 from api.container import Container
 from api.deliverables.intake import IMPORTS, ImportFailed, ImportService
 from api.deliverables.unpack import Plan, UnpackError, open_zip, scan_folder, scan_zip
 from api.deliverables.zipimport import import_zip_node, zip_target
+from api.keys import scopes
 from api.kit.ids import new_id
 from storage.query import Eq, Query, Record
 from tests.deliverables.zips import lying_sizes, make_zip
@@ -53,7 +55,12 @@ async def paths(c: Container, work: Record) -> dict[str, Record]:
 
 
 async def objects(c: Container) -> list[str]:
-    return [i.key async for i in c.blobs.list("objects/")]
+    return [i.key async for i in c.blobs.list("s/") if "/objects/" in i.key]
+
+
+async def blob_of(c: Container, work: Record, sha: object) -> Record | None:
+    """The content record of ``sha`` in the work's archive scope."""
+    return await c.records.get(BLOBS, blob_id(scopes.archive(str(work["id"])), str(sha)))
 
 
 PACKAGE = [
@@ -89,7 +96,7 @@ async def test_import_keeps_structure_and_is_resumable(container: Container) -> 
     }
     assert nodes["/納品/OTHRS/copy.jpg"]["meta"] == {"import_id": result.import_id}
     copy_sha = nodes["/納品/OTHRS/copy.jpg"]["sha256"]
-    blob = await container.records.get(BLOBS, str(copy_sha))
+    blob = await blob_of(container, work, copy_sha)
     assert blob is not None
     assert blob["refs"] == 2
     assert len(await objects(container)) == 4
@@ -131,7 +138,7 @@ async def test_conflicts_rename_replace_error(container: Container) -> None:
     assert (replaced.replaced, replaced.skipped) == (1, 1)
     nodes = await paths(container, work)
     assert nodes["/a.txt"]["size"] == 4
-    assert await container.records.get(BLOBS, str(old_sha)) is None  # hold released at the end
+    assert await blob_of(container, work, old_sha) is None  # hold released at the end
 
 
 async def test_failure_midway_rolls_back_everything(container: Container) -> None:
@@ -155,7 +162,7 @@ async def test_failure_midway_rolls_back_everything(container: Container) -> Non
     assert set(after) == set(before)
     assert after["/r.txt"]["sha256"] == before["/r.txt"]["sha256"]  # replacement undone
     assert sorted(await objects(container)) == sorted(before_objects)
-    blob = await container.records.get(BLOBS, str(before["/r.txt"]["sha256"]))
+    blob = await blob_of(container, work, before["/r.txt"]["sha256"])
     assert blob is not None
     assert blob["refs"] == 1
     record = await container.records.get(IMPORTS, info.value.import_id)
@@ -221,8 +228,9 @@ async def upload_zip(c: Container, work: Record, path: str, data: bytes) -> Reco
     svc = ImportService(c)
     folder, _, name = path.rpartition("/")
     async with c.uow() as uow:
-        info = await c.blobs.put(f"objects/t/{new_id()}", chunks())
-        return await svc.nodes.add_file(ACTOR, work, folder, name, info, uow=uow)
+        scope = scopes.archive(str(work["id"]))
+        info = await c.blobs.put(upload_key(scope), chunks())
+        return await svc.nodes.add_file(ACTOR, work, folder, name, info, uow=uow, scope=scope)
 
 
 async def test_zip_node_unpacks_next_to_it(container: Container) -> None:
@@ -410,15 +418,18 @@ async def test_bulk_path_places_batches_with_few_record_operations(
         for p, nd in theirs.items()
         if p.startswith("/p")
     }
+    # Content is counted per scope (issue 12 §1): each work holds its own copy.
     contents = {hashlib.sha256(d).hexdigest(): 0 for _, d in files}
     for _, d in files:
-        contents[hashlib.sha256(d).hexdigest()] += 2  # both imports reference it
-    contents[hashlib.sha256(KNOWN).hexdigest()] += 1  # and the upload before them
-    for sha, refs in contents.items():
-        blob = await container.records.get(BLOBS, sha)
-        assert blob is not None
-        assert blob["refs"] == refs, sha
-    assert len(await objects(container)) == len(contents)  # duplicate copies deleted
+        contents[hashlib.sha256(d).hexdigest()] += 1  # each import references it once
+    known = hashlib.sha256(KNOWN).hexdigest()
+    for holder in (work, other):
+        for sha, refs in contents.items():
+            blob = await blob_of(container, holder, sha)
+            assert blob is not None
+            # in ``other`` the upload before the import holds one more
+            assert blob["refs"] == refs + (holder is other and sha == known), sha
+    assert len(await objects(container)) == 2 * len(contents)  # duplicate copies deleted
 
     # One event per batch; its after_digest is the digest of that batch's node records.
     events = (
