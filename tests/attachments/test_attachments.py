@@ -174,6 +174,11 @@ async def test_staged_attachments_expire_and_release_their_content(h: Harness) -
     aid = (await upload(h, BUILDER, PDF, "a.pdf", work_id=work["id"])).headers["Kura-Attachment-Id"]
     service = AttachmentService(h.container)
     assert await service.sweep() == 0
+    # A work's attachment is its collaboration data: stored (sealed) in its wc- scope.
+    bid = f"wc-{work['id']}:{hashlib.sha256(PDF).hexdigest()}"
+    blob = await h.container.records.get("blobs", bid)
+    assert blob is not None
+    assert blob["key"].startswith(f"s/wc-{work['id']}/objects/")
     from datetime import timedelta
 
     from api.kit.clock import FixedClock
@@ -182,7 +187,7 @@ async def test_staged_attachments_expire_and_release_their_content(h: Harness) -
     h.container.clock = later
     assert await AttachmentService(h.container).sweep() == 1
     assert await h.container.records.get(ATTACHMENTS, aid) is None
-    assert await h.container.records.get("blobs", hashlib.sha256(PDF).hexdigest()) is None
+    assert await h.container.records.get("blobs", bid) is None
 
 
 async def test_a_deleted_staged_attachment_is_gone(h: Harness) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.archive.models import BLOBS, NODES, UPLOADS
+from api.archive.models import BLOBS, NODES, UPLOADS, blob_id
 from api.kit.clock import FixedClock
 from api.uploads.expiry import sweep
 from storage.query import Eq, Query
@@ -146,9 +146,13 @@ async def test_creation_with_upload_and_zero_length(uh: UploadHarness) -> None:
     # identical content is stored once
     a, b = (n for n in await nodes_of(uh, work["id"]) if n["name"] != "empty.txt")
     assert a["sha256"] == b["sha256"]
-    blob = await uh.container.records.get(BLOBS, a["sha256"])
+    blob = await uh.container.records.get(BLOBS, blob_id(a["scope"], a["sha256"]))
     assert blob is not None
     assert blob["refs"] == 2
+    # Uploads append under a handle of the file's scope (their parts are sealed with it).
+    upload = (await uh.container.records.find(UPLOADS, Query(limit=1))).items[0]
+    assert upload["handle"] == f"{a['scope']}_{upload['id']}"
+    assert upload["key"].startswith(f"s/{a['scope']}/objects/")
 
 
 async def test_protocol_version_is_checked(uh: UploadHarness) -> None:
