@@ -16,7 +16,7 @@ from api.archive.listing import csv_stream, file_chunks, xlsx_file
 from api.archive.models import content_scope, derived_key
 from api.archive.router_tree import get_tree
 from api.archive.serve import NO_SNIFF as _NO_SNIFF
-from api.archive.serve import serve_content
+from api.archive.serve import ensure_not_erased, serve_content
 from api.archive.tree import TreeService
 from api.deps import ContainerDep, SubjectDep
 from api.errors import NotFoundError
@@ -43,7 +43,9 @@ async def _download(
 ) -> Response:
     node, _ = await tree.file(subject, node_id)
     cas = _cas(tree)
-    blob = await cas.get(content_scope(node), str(node["sha256"]))
+    scope = content_scope(node)
+    await ensure_not_erased(tree.nodes.container.keys, scope)
+    blob = await cas.get(scope, str(node["sha256"]))
     return serve_content(
         request,
         cas,

@@ -10,9 +10,19 @@ from fastapi.responses import StreamingResponse
 
 from api.archive.cas import ContentStore
 from api.archive.download import content_disposition, etag_of, inline_type, plan, served_type
+from api.keys.ring import ScopeKeyRing
+from storage.errors import KeyDestroyed
 from storage.query import Record
 
 NO_SNIFF = {"X-Content-Type-Options": "nosniff"}
+
+
+async def ensure_not_erased(keys: ScopeKeyRing, scope: str) -> None:
+    """410 ``erased`` for content of an erased scope (its objects are gone, and any copy
+    left cannot be decrypted): checked before a download starts, since a stream that fails
+    after its headers were sent can only be cut."""
+    if await keys.destroyed(scope) is not None:
+        raise KeyDestroyed(scope)
 
 
 def serve_content(

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from api.archive.cas import ContentStore
 from api.archive.models import content_scope, derived_key
-from api.archive.serve import NO_SNIFF, serve_content
+from api.archive.serve import NO_SNIFF, ensure_not_erased, serve_content
 from api.attachments.service import ATTACHMENTS, AttachmentService
 from api.deps import ContainerDep, SubjectDep
 from api.errors import Conflict, NotFoundError
@@ -91,7 +91,9 @@ async def attachment_content(
     """The bytes, with ranges and validators like any file download."""
     record = await attachments.readable(subject, attachment_id)
     cas: ContentStore = attachments.cas
-    blob = await cas.get(content_scope(record), str(record["sha256"]))
+    scope = content_scope(record)
+    await ensure_not_erased(attachments.container.keys, scope)
+    blob = await cas.get(scope, str(record["sha256"]))
     return serve_content(
         request,
         cas,

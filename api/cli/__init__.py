@@ -14,6 +14,7 @@ from api.cli import (
     jobs,
     keys,
     mail,
+    migrate,
     scrub,
     serve,
     users,
@@ -41,6 +42,7 @@ for module in (
     bonds,
     keys,
     backup,
+    migrate,
 ):
     module.register(cli)
 
