@@ -42,7 +42,8 @@ async def test_done_import_keeps_its_zip_as_source_not_as_a_document(uh: UploadH
     # the content is still stored once, its one reference now held by the import
     record = await uh.container.records.get("imports", item["id"])
     assert record is not None
-    blob = await uh.container.records.get(BLOBS, record["source_file"]["sha256"])
+    kept = record["source_file"]
+    blob = await uh.container.records.get(BLOBS, f"{kept['scope']}:{kept['sha256']}")
     assert blob is not None
     assert blob["refs"] == 1
     [event] = await uh.events("deliverables.source_kept")

@@ -76,7 +76,8 @@ async def test_transfer_round_trip_same_tree_and_zero_errors(h: Harness) -> None
     assert below == entries | implied
     for name in ("INDEX_C.XML", "MEET/ORG/MEET0011.PDF", "PHOTO/PIC/P0000001.JPG"):
         node = next(n for n in nodes if n["work_id"] == wid and n["path"] == f"/電子成果品/{name}")
-        blob = await h.container.records.get("blobs", node["sha256"])
+        assert node["scope"] == f"wa-{wid}"  # the archive's own copy (issue 12 §1)
+        blob = await h.container.records.get("blobs", f"{node['scope']}:{node['sha256']}")
         assert blob is not None
         data = b"".join([c async for c in h.container.blobs.get(blob["key"])])
         assert data == zf.read(name)

@@ -224,7 +224,7 @@ async def test_a_copy_takes_the_bundle_as_new_attachments(h: Harness) -> None:
     assert copied is not None
     assert copied["sha256"] == originals[pdf]["sha256"]
     assert copied["parent"] == f"proposals/{copy['id']}"
-    blob = await h.container.records.get("blobs", copied["sha256"])
+    blob = await h.container.records.get("blobs", f"{copied['scope']}:{copied['sha256']}")
     assert blob is not None
     assert blob["refs"] == 2
     # The copy's printed bundle has the same pages in the same order.
@@ -240,7 +240,7 @@ async def test_a_copy_takes_the_bundle_as_new_attachments(h: Harness) -> None:
         json={"version": copy["version"], "attachments": [{"id": ids[0]}]},
     )
     assert await h.container.records.get("attachments", pdf) is not None
-    blob = await h.container.records.get("blobs", copied["sha256"])
+    blob = await h.container.records.get("blobs", f"{copied['scope']}:{copied['sha256']}")
     assert blob is not None
     assert blob["refs"] == 1
     r = await h.call(BUILDER, "GET", f"/api/v1/attachments/{pdf}/content")

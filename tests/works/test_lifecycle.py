@@ -288,7 +288,7 @@ async def test_archived_work_kept_until_retention_then_disposed(
     assert resp.status_code == 204, resp.text
     assert await h.container.records.get("works", work["id"]) is None
     assert await h.container.records.get(NODES, node["id"]) is None
-    assert await h.container.records.get(BLOBS, node["sha256"]) is None
+    assert await h.container.records.get(BLOBS, f"{node['scope']}:{node['sha256']}") is None
     [event] = await h.events("works.disposed")
     assert event["actor_id"] == OPERATOR.user_id
     assert event["detail"]["nodes"] == 2  # the PLAN folder and the file
