@@ -13,6 +13,11 @@ New content arrives at a fresh key of its scope (a plain ``put`` or a finished t
 ``adopt`` then either records it as a new blob or, when the same content is already stored in
 that scope, drops the new copy and counts one more reference. Objects whose last reference goes
 are deleted after the record commit, so a rolled-back change never loses content.
+
+Content stored before scopes (a ``blobs`` record with ``id`` = the SHA-256 and no ``scope``) is
+still found, counted and released through the same calls until ``kura migrate encrypt`` has
+moved it (``api.archive.migrate``), so the service keeps working between an upgrade and the
+migration.
 """
 
 from __future__ import annotations
@@ -146,7 +151,7 @@ class ContentStore:
     async def incref(self, scope: str, sha256: str, count: int = 1) -> dict[str, Any]:
         """``count`` more records point at content the scope holds (a file's copy in the same
         scope, a re-import)."""
-        bid = blob_id(scope, sha256)
+        bid = await self._id_of(scope, sha256)
         for _ in range(_RETRIES):
             existing = await self.records.get(BLOBS, bid)
             if existing is None:
@@ -162,7 +167,8 @@ class ContentStore:
     async def release(self, scope: str, sha256: str, uow: UnitOfWork) -> None:
         """One record less points at the content; at zero, record, object and derived files
         go after commit."""
-        bid = blob_id(scope, sha256)
+        bid = await self._id_of(scope, sha256)
+        legacy = bid == sha256
         for _ in range(_RETRIES):
             existing = await self.records.get(BLOBS, bid)
             if existing is None:
@@ -177,7 +183,8 @@ class ContentStore:
                 continue
             uow.after_commit(self.deleter(str(existing["key"])))
             for name in DERIVED_NAMES:
-                uow.after_commit(self.deleter(derived_key(scope, sha256, name)))
+                old = f"derived/{sha256[:2]}/{sha256}/{name}"
+                uow.after_commit(self.deleter(old if legacy else derived_key(scope, sha256, name)))
             return
         raise RuntimeError("blob reference kept colliding")
 
@@ -188,10 +195,23 @@ class ContentStore:
         return delete
 
     async def get(self, scope: str, sha256: str) -> dict[str, Any]:
-        record = await self.records.get(BLOBS, blob_id(scope, sha256))
+        record = await self.lookup(scope, sha256)
         if record is None:
             raise NotFound(f"blob {scope}:{sha256}")
         return record
+
+    async def lookup(self, scope: str, sha256: str) -> dict[str, Any] | None:
+        """The content record of ``sha256`` in ``scope``, or the record of the same content
+        stored before scopes (not migrated yet), or None."""
+        record = await self.records.get(BLOBS, blob_id(scope, sha256))
+        if record is not None:
+            return record
+        legacy = await self.records.get(BLOBS, sha256)
+        return legacy if legacy is not None and not legacy.get("scope") else None
+
+    async def _id_of(self, scope: str, sha256: str) -> str:
+        record = await self.lookup(scope, sha256)
+        return str(record["id"]) if record is not None else blob_id(scope, sha256)
 
     def open(
         self, record: dict[str, Any], start: int = 0, end: int | None = None

@@ -29,17 +29,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
+from api.archive.cas import ContentStore
 from api.archive.indexing import (
     load_pages,
     mark_pending,
     maybe_flush,
 )
 from api.archive.models import (
-    BLOBS,
     NODES,
     IngestState,
     NodeKind,
-    blob_id,
     content_scope,
     derived_key,
 )
@@ -150,7 +149,8 @@ class IngestService:
             reused = await self._reuse(scope, sha, str(node["name"]))
             if reused is not None:
                 return reused
-        blob = await self.records.get(BLOBS, blob_id(scope, sha))
+        cas = ContentStore(self.records, self.blobs, self.container.clock)
+        blob = await cas.lookup(scope, sha)
         if blob is None:
             raise NotFound(f"blob {scope}:{sha}")
         key = str(blob["key"])

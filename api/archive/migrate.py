@@ -262,8 +262,8 @@ class Migration:
                 await rewrite(uow)
                 if legacy is not None:
                     await self._release_legacy(sha, uow)
-        except StaleVersion:
-            return  # changed meanwhile: the next run takes it again (counted as remaining)
+        except (StaleVersion, NotFound):
+            return  # changed or deleted meanwhile: the next run sees it (counted as remaining)
         self.report.references += 1
         if info is not None:
             self.report.copied += 1

@@ -215,6 +215,9 @@ async def test_migrate_encrypt_is_resumable_and_verified_by_scrub(
         old = await build_old_folder(h)
         cas = ContentStore(c.records, c.blobs, c.clock)
         assert [p.reason async for p in cas.scrub()].count("unscoped (run kura migrate encrypt)")
+        # Until the migration, old content is still served where it is.
+        before = await download(h, old["a_same"])
+        assert (before.status_code, before.content) == (200, SAME)
 
         # A run in slices stops after its limit with everything consistent.
         first = await Migration(c, limit=2).run()
