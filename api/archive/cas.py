@@ -218,9 +218,13 @@ class ContentStore:
     ) -> AsyncIterator[bytes]:
         return self.blobs.get(str(record["key"]), start, end)
 
-    async def scrub(self) -> AsyncIterator[ScrubProblem]:
+    async def scrub(
+        self, erased: Callable[[str], Awaitable[bool]] | None = None
+    ) -> AsyncIterator[ScrubProblem]:
         """Re-read every object and yield those that no longer decrypt (sealed: every
-        segment authenticates) or whose bytes no longer hash to their recorded SHA-256."""
+        segment authenticates) or whose bytes no longer hash to their recorded SHA-256.
+        ``erased(scope)`` names scopes whose keys were destroyed: their content is reported
+        ``erased`` (gone on purpose), not missing."""
         async for record in self.records.scan(BLOBS):
             sha, key = str(record.get("sha256") or record["id"]), str(record["key"])
             scope = str(record.get("scope") or "")
@@ -231,7 +235,8 @@ class ContentStore:
                     digest.update(chunk)
                     size += len(chunk)
             except NotFound:
-                yield ScrubProblem(sha, key, "missing", scope)
+                gone = bool(scope) and erased is not None and await erased(scope)
+                yield ScrubProblem(sha, key, "erased" if gone else "missing", scope)
                 continue
             except KeyDestroyed:
                 yield ScrubProblem(sha, key, "erased", scope)

@@ -1,7 +1,10 @@
-"""``kura scrub`` (issue 3 item 2): re-read every stored object and report any whose bytes no
-longer hash to the SHA-256 they were stored under (bit rot, a truncated or replaced object,
-a missing one). Read-only; exit 0 when every object is intact, 1 when any is not, 2 on error.
-Each run is audited (``blobs.scrubbed``) with its counts."""
+"""``kura scrub`` (issue 3 item 2, issue 12 §1): re-read every stored object and report any
+that no longer decrypts (a sealed object whose segments fail authentication: altered, cut,
+spliced) or whose bytes no longer hash to the SHA-256 they were stored under (bit rot, a
+replaced object, a missing one), and content stored outside every scope (run ``kura migrate
+encrypt``). Content of an erased scope is listed as erased, not counted as bad. Read-only;
+exit 0 when every object is intact, 1 when any is not, 2 on error. Each run is audited
+(``blobs.scrubbed``) with its counts."""
 
 from __future__ import annotations
 
@@ -31,17 +34,33 @@ def register(cli: click.Group) -> None:
             started = time.perf_counter()
             cas = ContentStore(c.records, c.blobs, c.clock)
             total = await c.records.count(BLOBS)
-            problems = 0
-            async for problem in cas.scrub():
+            problems = erased = 0
+
+            async def destroyed(scope: str) -> bool:
+                return await c.keys.destroyed(scope) is not None
+
+            async for problem in cas.scrub(destroyed):
+                line = f"sha256={problem.sha256} key={problem.key} reason={problem.reason}"
+                if problem.reason == "erased":
+                    # an erased scope's content is gone on purpose (its records go with it)
+                    erased += 1
+                    if not quiet:
+                        click.echo(f"ERASED {line}")
+                    continue
                 problems += 1
-                click.echo(f"BAD sha256={problem.sha256} key={problem.key} reason={problem.reason}")
+                click.echo(f"BAD {line}")
             async with c.uow():
                 await AuditLog(c.records, c.clock).record(
-                    ACTOR, "blobs.scrubbed", BLOBS, detail={"objects": total, "bad": problems}
+                    ACTOR,
+                    "blobs.scrubbed",
+                    BLOBS,
+                    detail={"objects": total, "bad": problems, "erased": erased},
                 )
             if not quiet:
                 seconds = time.perf_counter() - started
-                click.echo(f"objects checked: {total}, bad: {problems} ({seconds:.2f} s)")
+                click.echo(
+                    f"objects checked: {total}, bad: {problems}, erased: {erased} ({seconds:.2f} s)"
+                )
             return total, problems
 
         try:

@@ -301,6 +301,13 @@ async def test_migrate_encrypt_is_resumable_and_verified_by_scrub(
         assert (await download(h, old["a_same"])).status_code == 410
         assert (await download(h, old["b_same"])).content == SAME
 
+        async def destroyed(scope: str) -> bool:
+            return await c.keys.destroyed(scope) is not None
+
+        # scrub names the erased scope's content as erased (gone on purpose), nothing else
+        left = [(p.scope, p.reason) async for p in cas.scrub(destroyed)]
+        assert left and set(left) == {(scopes.archive(a["id"]), "erased")}  # noqa: PT018
+
 
 def test_kura_migrate_encrypt_then_scrub(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
