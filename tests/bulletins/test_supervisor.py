@@ -78,6 +78,14 @@ async def test_a_bulk_post_is_one_audited_copy_per_work(b: Board) -> None:
         assert file["name"] == "年末年始の体制.pdf"
         got = await b.call("b1", "GET", f"attachments/{file['id']}/content")
         assert got.content == b"%PDF-1.4\n%%EOF\n"
+        # ... stored in that work's collaboration scope (issue 12 §1: never shared across
+        # scopes, so erasing one work's data leaves the others' copies readable)
+        record = await b.container.records.get("attachments", file["id"])
+        assert record is not None
+        assert record["scope"] == f"wc-{copy['work_id']}"
+        blob = await b.container.records.get("blobs", f"{record['scope']}:{record['sha256']}")
+        assert blob is not None
+        assert blob["key"].startswith(f"s/{record['scope']}/objects/")
         assert (await b.call("insp", "GET", f"posts/{copy['id']}")).status_code == 404
     assert (await b.unread("b1"))["total"] == 3
     # Edit in two of the works; each edited copy keeps a revision and an audit event.
