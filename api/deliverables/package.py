@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import Any
 
+from api.archive.cas import ContentStore
 from api.archive.models import BLOBS, NODES, blob_id, content_scope
 from api.audit.service import AuditLog
 from api.container import Container
@@ -120,12 +121,11 @@ class BlobTree:
         self.keys: dict[str, str] = {}
 
     async def prepare(self) -> None:
+        held = [n for n in self.nodes.values() if n.get("sha256")]
+        # Content stored before scopes (until ``kura migrate encrypt``) is under its SHA-256.
         ids = sorted(
-            {
-                blob_id(content_scope(n), str(n["sha256"]))
-                for n in self.nodes.values()
-                if n.get("sha256")
-            }
+            {blob_id(content_scope(n), str(n["sha256"])) for n in held}
+            | {str(n["sha256"]) for n in held if not n.get("scope")}
         )
         for start in range(0, len(ids), 500):
             for blob in await self.container.records.get_many(BLOBS, ids[start : start + 500]):
@@ -142,7 +142,10 @@ class BlobTree:
 
     def read(self, path: str, start: int = 0, end: int | None = None) -> bytes:
         node = self.nodes.get(path)
-        key = self.keys.get(blob_id(content_scope(node), str(node.get("sha256")))) if node else None
+        sha = str(node.get("sha256")) if node else ""
+        key = (
+            self.keys.get(blob_id(content_scope(node), sha)) or self.keys.get(sha) if node else None
+        )
         if node is None or key is None:
             raise FileNotFoundError(path)
         if int(node.get("size") or 0) == 0:
@@ -260,9 +263,8 @@ async def _update_meta(records: RecordStore, node_id: str, meta: dict[str, Any])
 
 
 async def _read_node(container: Container, node: Record) -> bytes | None:
-    blob = await container.records.get(
-        BLOBS, blob_id(content_scope(node), str(node.get("sha256") or ""))
-    )
+    cas = ContentStore(container.records, container.blobs, container.clock)
+    blob = await cas.lookup(content_scope(node), str(node.get("sha256") or ""))
     if blob is None:
         return None
     return b"".join([c async for c in container.blobs.get(str(blob["key"]))])

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from api.archive.models import BLOBS, NODES, blob_id, content_scope
+from api.archive.cas import ContentStore
+from api.archive.models import NODES, content_scope
 from api.container import Container
 from api.errors import NotFoundError, ValidationFailed
 from api.kit.clock import jst_stamp, jst_text
@@ -74,7 +75,8 @@ async def _image(container: Container, node: Record) -> list[int] | None:
     sha = node.get("sha256")
     if not sha or int(node.get("size") or 0) > MAX_PHOTO_BYTES:
         return None
-    blob = await container.records.get(BLOBS, blob_id(content_scope(node), str(sha)))
+    cas = ContentStore(container.records, container.blobs, container.clock)
+    blob = await cas.lookup(content_scope(node), str(sha))
     if blob is None:
         return None
     data = b"".join([c async for c in container.blobs.get(str(blob["key"]))])

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from api.archive.cas import ContentStore
 from api.archive.download import content_disposition
-from api.archive.models import BLOBS, blob_id
 from api.archive.nodes import NodeService
 from api.deliverables import imports
 from api.deliverables.sources import source_file
@@ -114,7 +114,8 @@ async def import_source(
     if kept is None:
         raise NotFoundError("この取り込みの元のZIPは保存されていません。")
     scope = str(kept.get("scope") or scopes.archive(str(record["work_id"])))
-    blob = await container.records.get(BLOBS, blob_id(scope, str(kept["sha256"])))
+    cas = ContentStore(container.records, container.blobs, container.clock)
+    blob = await cas.lookup(scope, str(kept["sha256"]))
     if blob is None:
         raise NotFoundError("この取り込みの元のZIPは保存されていません。")
     return StreamingResponse(
