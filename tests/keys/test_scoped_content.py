@@ -336,3 +336,28 @@ def test_kura_migrate_encrypt_then_scrub(
     clean = runner.invoke(cli, ["scrub"])
     assert clean.exit_code == 0, clean.output
     assert "bad: 0" in clean.output
+
+
+async def test_a_files_scope_follows_what_it_is(settings: Settings) -> None:
+    """Deliverables of an archive-only work: ``wa-``; documents of a work with collaboration
+    folders: ``wc-`` (erased after the hand-over), except its hand-over package folder."""
+    async with archive_harness(settings) as h:
+        work, wid = h.work, h.work["id"]
+        assert await h.nodes.scope_for(work, "/PLAN") == scopes.archive(wid)
+        await h.container.records.insert("folder_states", {"id": wid, "work_id": wid})
+        assert await h.nodes.scope_for(work, "/打合せ簿") == scopes.collab(wid)
+        assert await h.nodes.scope_for(work, "/電子成果品/PLAN") == scopes.archive(wid)
+        # A multipart upload into the collaboration folders lands in the wc- scope, sealed.
+        r = await h.as_(
+            MANAGER,
+            "POST",
+            f"/works/{wid}/files",
+            files={"file": ("memo.txt", b"collab memo " + MARK, "text/plain")},
+            data={"folder": "/打合せ簿"},
+        )
+        assert r.status_code == 201, r.text
+        [node] = r.json()
+        stored = await h.container.records.get(NODES, node["id"])
+        assert stored is not None and stored["scope"] == scopes.collab(wid)  # noqa: PT018
+        blob = await h.container.records.get(BLOBS, blob_id(stored["scope"], stored["sha256"]))
+        assert blob is not None and blob["key"].startswith(f"s/wc-{wid}/objects/")  # noqa: PT018
