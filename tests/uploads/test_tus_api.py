@@ -379,7 +379,8 @@ async def test_expiry_answers_410_and_the_sweep_cleans(uh: UploadHarness) -> Non
     report = await sweep(uh.container)
     assert report.expired == 1
     handles = [h async for h in uh.container.blobs.append_handles()]
-    assert handles == [other.rsplit("/", 1)[1]]
+    # the upload's append handle names its scope: <scope>_<upload id> (issue 12 §1)
+    assert handles == [f"wa-{work['id']}_{other.rsplit('/', 1)[1]}"]
     assert (await head(uh, url)).status_code == 410
     clock.advance(days=40)
     report = await sweep(uh.container)
