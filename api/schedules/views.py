@@ -178,6 +178,23 @@ def prepare(entry: Mapping[str, Any]) -> Prepared | None:
     return _PREPARED.put(key, _prepare(entry))
 
 
+class Unknown:
+    """``cached``'s answer for a version this process has not prepared yet."""
+
+
+UNKNOWN = Unknown()
+
+
+def cached(entry_id: str, version: int) -> Prepared | Unknown | None:
+    """The cached prepared form of one version of a series, from its id and version alone
+    (a view reads only those first and the other fields of the versions not cached)."""
+    key = (entry_id, version)
+    found = _PREPARED.get(key)
+    if found is not None or key in _PREPARED.data:
+        return found
+    return UNKNOWN
+
+
 def _prepare(entry: Mapping[str, Any]) -> Prepared | None:
     rrule = entry.get("rrule") or None
     rdates = entry.get("rdates") or ()
@@ -274,12 +291,24 @@ def rows(
 ) -> tuple[list[OccurrenceRow], bool]:
     """Every occurrence of ``entries`` in ``[lo, hi)`` as the reader may see it, sorted by
     start (all-day first on a day, then by id), and whether ``cap`` cut the answer."""
+    return rows_of([prepare(e) for e in entries], rel, names, lo, hi, me, cap)
+
+
+def rows_of(
+    series: Sequence[Prepared | None],
+    rel: Relations,
+    names: Mapping[str, str],
+    lo: datetime,
+    hi: datetime,
+    me: str,
+    cap: int,
+) -> tuple[list[OccurrenceRow], bool]:
+    """``rows`` of prepared series (None: a record that does not compile, left out)."""
     lo_iso, hi_iso = to_iso(lo), to_iso(hi)
     out: list[tuple[str, bool, str, OccurrenceRow]] = []
     truncated = False
     my_roles = rel.my_roles
-    for entry in entries:
-        prepared = prepare(entry)
+    for prepared in series:
         if prepared is None:
             continue
         shown = occurrences(prepared, lo, hi, lo_iso, hi_iso)
