@@ -448,7 +448,7 @@ class ScheduleService:
             self.policy.require(me, "schedules.view_work", ctx)
         if all_works:
             chosen = sorted(set(chosen) | set(mine))
-        rel = await relations(self.records, me.user_id, chosen)
+        rel = await relations(self.records, me.user_id, chosen, mine)
         owners = {me.user_id, *rel.members}
         if user_ids:
             wanted = set(user_ids)
@@ -586,8 +586,19 @@ class ScheduleService:
         return out
 
     async def names(self, user_ids: set[str]) -> dict[str, str]:
-        users = await self.records.get_many("users", sorted(user_ids))
-        return {u["id"]: str(u.get("name") or u.get("login_id") or "") for u in users}
+        """Display names of ``user_ids`` (only the two fields, not whole user records)."""
+        ids = sorted(user_ids)
+
+        async def read(chunk: tuple[str, ...]) -> list[Record]:
+            query = Query(where=(In("id", chunk),), limit=1000, fields=("name", "login_id"))
+            return (await self.records.find("users", query)).items
+
+        chunks = [tuple(ids[i : i + 500]) for i in range(0, len(ids), 500)]
+        out: dict[str, str] = {}
+        for part in await asyncio.gather(*(read(c) for c in chunks)):
+            for u in part:
+                out[str(u["id"])] = str(u.get("name") or u.get("login_id") or "")
+        return out
 
     async def holidays(self, subject: Subject | None, frm: str, to: str) -> list[dict[str, str]]:
         """Named non-business days in the range from the master calendar (holidays, 12/29-1/3
