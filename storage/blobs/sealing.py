@@ -40,10 +40,12 @@ objects, any key by id for reading; a destroyed key (an erased scope) raises
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -305,46 +307,157 @@ def span(start: int, end: int | None, size: int) -> Span | None:
     )
 
 
+class SpanReader:
+    """Opens the stored bytes of a ``Span`` as they come (``feed``) and gives the plaintext
+    of every segment completed so far, cut to the range. Synchronous, so a worker thread can
+    read a block and open it in one call. A segment split between two pieces is joined from
+    its two parts alone (at most one segment is copied per piece, never the whole piece)."""
+
+    def __init__(self, seal: ObjectSeal, plan: Span) -> None:
+        self.seal = seal
+        self.plan = plan
+        self.index = plan.first
+        self.skip = plan.skip
+        self.left = plan.take
+        self._part = bytearray()  # the start of a segment the next piece completes
+
+    @property
+    def done(self) -> bool:
+        return self.left <= 0
+
+    def _open(self, data: bytes | bytearray | memoryview, out: list[bytes]) -> None:
+        index = self.index
+        plain = self.seal.open(index, data, index == self.plan.segments - 1)
+        self.index = index + 1
+        if self.skip or len(plain) > self.left:
+            plain = plain[self.skip : self.skip + self.left]
+            self.skip = 0
+        self.left -= len(plain)
+        if plain:
+            out.append(plain)
+
+    def feed(self, data: bytes) -> bytes:
+        """The plaintext of the segments ``data`` completes (b"" when none)."""
+        out: list[bytes] = []
+        view = memoryview(data)
+        pos = 0
+        if self._part and self.left > 0:
+            take = _want(self.index, self.plan) - len(self._part)
+            self._part += view[:take]
+            pos = min(take, len(view))
+            if len(self._part) < _want(self.index, self.plan):
+                return b""
+            self._open(self._part, out)
+            self._part = bytearray()
+        while self.left > 0:
+            want = _want(self.index, self.plan)
+            if len(view) - pos < want:
+                self._part = bytearray(view[pos:])
+                break
+            self._open(view[pos : pos + want], out)
+            pos += want
+        return out[0] if len(out) == 1 else b"".join(out)
+
+    def finish(self) -> None:
+        """``Tampered`` unless the whole range was opened (the stored bytes ended early)."""
+        if self.left > 0:
+            raise Tampered("sealed object is shorter than its size says")
+
+
+async def rechunk(blocks: AsyncIterator[bytes], chunk_size: int) -> AsyncIterator[bytes]:
+    """``blocks`` as pieces of exactly ``chunk_size`` bytes (the last one shorter). A block of
+    exactly that size passes as it is (a read aligned to segments copies nothing here)."""
+    out: list[bytes] = []
+    pending = 0
+    async for block in blocks:
+        if not block:
+            continue
+        if not out and len(block) == chunk_size:
+            yield block
+            continue
+        out.append(block)
+        pending += len(block)
+        while pending >= chunk_size:
+            joined = b"".join(out) if len(out) > 1 else out[0]
+            yield joined[:chunk_size] if len(joined) > chunk_size else joined
+            rest = joined[chunk_size:]
+            out, pending = ([rest] if rest else []), len(rest)
+    if out:
+        yield b"".join(out)
+
+
+Step = Callable[[], tuple[bytes, bool]]
+
+
+async def read_ahead(step: Step, close: Callable[[], None]) -> AsyncIterator[bytes]:
+    """The blocks ``step`` returns (blocking: read stored bytes and open them; with whether
+    more follow), each call in a worker thread, the next call already running while the
+    consumer handles the current block: reading and decrypting overlap with sending (or
+    writing) the plaintext, so they add little to a download's time.
+
+    ``close`` (release the file or connection) runs once, in a worker thread, after the last
+    call has finished: a call still running when the consumer stops is waited for (a lock),
+    never raced, and a call not started yet does nothing."""
+    lock = threading.Lock()
+    closed = False
+
+    def guarded() -> tuple[bytes, bool]:
+        with lock:
+            if closed:
+                return b"", False
+            return step()
+
+    def shut() -> None:
+        nonlocal closed
+        with lock:
+            if not closed:
+                closed = True
+                close()
+
+    ahead: asyncio.Task[tuple[bytes, bool]] | None = None
+    try:
+        call = ahead = asyncio.ensure_future(asyncio.to_thread(guarded))
+        while True:
+            block, more = await call
+            ahead = None
+            if more:
+                call = ahead = asyncio.ensure_future(asyncio.to_thread(guarded))
+            if block:
+                yield block
+            if not more:
+                return
+    finally:
+        if ahead is not None and not ahead.done():
+            ahead.cancel()
+        if ahead is not None:
+            # Its outcome is of no use once the consumer stopped; never left unretrieved.
+            ahead.add_done_callback(_ignore)
+        await asyncio.to_thread(shut)
+
+
+def _ignore(task: asyncio.Task[tuple[bytes, bool]]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 async def open_stream(
     seal: ObjectSeal, plan: Span, stored: AsyncIterator[bytes], chunk_size: int
 ) -> AsyncIterator[bytes]:
     """Decrypt ``stored`` (the bytes of ``plan``) segment by segment and yield the plaintext
-    range in pieces of about ``chunk_size``. A short read is ``Tampered``."""
-    buf = bytearray()
-    pos = 0  # consumed bytes of buf (compacted once per stored chunk, not per segment)
-    index = plan.first
-    skip, left = plan.skip, plan.take
-    out: list[bytes] = []
-    pending = 0
-    async for data in stored:
-        if pos:
-            del buf[:pos]
-            pos = 0
-        buf += data
-        while left > 0 and len(buf) - pos >= _want(index, plan):
-            want = _want(index, plan)
-            final = index == plan.segments - 1
-            plain = seal.open(index, memoryview(buf)[pos : pos + want], final)
-            pos += want
-            index += 1
-            piece = plain[skip : skip + left] if skip or len(plain) > left else plain
-            skip = 0
-            left -= len(piece)
-            if piece:
-                out.append(piece)
-                pending += len(piece)
-            while pending >= chunk_size:
-                joined = b"".join(out) if len(out) > 1 else out[0]
-                yield joined[:chunk_size] if len(joined) > chunk_size else joined
-                rest = joined[chunk_size:]
-                out, pending = ([rest] if rest else []), len(rest)
-            if left == 0 and out:
-                yield b"".join(out)
-                out, pending = [], 0
-        if left == 0:
-            break
-    if left > 0:
-        raise Tampered("sealed object is shorter than its size says")
+    range in pieces of ``chunk_size``. A short read is ``Tampered``."""
+    reader = SpanReader(seal, plan)
+
+    async def blocks() -> AsyncIterator[bytes]:
+        async for data in stored:
+            plain = reader.feed(data)
+            if plain:
+                yield plain
+            if reader.done:
+                break
+        reader.finish()
+
+    async for piece in rechunk(blocks(), chunk_size):
+        yield piece
 
 
 def open_block(seal: ObjectSeal, data: bytes, index: int, segments: int) -> bytes:
