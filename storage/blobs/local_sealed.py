@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -91,7 +91,7 @@ class LocalSealed:
 
     async def get(
         self, key: str, start: int, end: int | None, chunk_size: int
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         path = self.store._path(key)
         try:
             f, stored, raw = await asyncio.to_thread(_open_with_header, path)
@@ -129,8 +129,9 @@ class LocalSealed:
             pos = stop
             return reader.feed(data), stop < plan.stored_to and not reader.done
 
-        async for piece in rechunk(read_ahead(step, f.close), chunk_size):
-            yield piece
+        async with contextlib.aclosing(rechunk(read_ahead(step, f.close), chunk_size)) as pieces:
+            async for piece in pieces:
+                yield piece
 
     async def digest(self, key: str) -> tuple[str, int]:
         """SHA-256 and size of a sealed object's plaintext (a small object without sidecar)."""

@@ -41,7 +41,7 @@ import io
 import tempfile
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -561,15 +561,17 @@ class S3BlobStore:
         validate_key(key)
         check_range(start, end)
         if self._scope(key) is not None:
-            async for piece in self._sealed_get(key, start, end, chunk_size):
-                yield piece
+            # Closed with this generator: a consumer that stops early frees the connection.
+            async with contextlib.aclosing(self._sealed_get(key, start, end, chunk_size)) as got:
+                async for piece in got:
+                    yield piece
             return
         async for piece in self._raw_get(key, start, end, chunk_size):
             yield piece
 
     async def _sealed_get(
         self, key: str, start: int, end: int | None, chunk_size: int
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Decrypt only the segments ``[start, end)`` touches. The first read of an object
         costs a HEAD (size, ETag) and one ranged GET from its start (header and segments
         together), or two (the header, then the segments) for a range further in; the size,
@@ -577,23 +579,24 @@ class S3BlobStore:
         carries ``If-Match`` with the ETag: an object replaced meanwhile (412) is read afresh,
         so a remembered header never pairs with another object's segments."""
         for attempt in range(3):
-            pieces = self._sealed_pieces(key, start, end, chunk_size, attempt == 0).__aiter__()
-            try:
-                first = await pieces.__anext__()
-            except StopAsyncIteration:
+            pieces = self._sealed_pieces(key, start, end, chunk_size, attempt == 0)
+            async with contextlib.aclosing(pieces):
+                try:
+                    first = await pieces.__anext__()
+                except StopAsyncIteration:
+                    return
+                except _Changed:
+                    self._headers.pop(key, None)
+                    continue
+                yield first
+                async for piece in pieces:
+                    yield piece
                 return
-            except _Changed:
-                self._headers.pop(key, None)
-                continue
-            yield first
-            async for piece in pieces:
-                yield piece
-            return
         raise BackendUnavailable(self.name, f"{key} kept changing while it was read")
 
     async def _sealed_pieces(
         self, key: str, start: int, end: int | None, chunk_size: int, use_cache: bool
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         assert self.sealing is not None
         block = max(chunk_size, 1 << 16)
         cached = self._headers.get(key) if use_cache else None
@@ -644,8 +647,10 @@ class S3BlobStore:
                 return b"", False
             return reader.feed(data), not reader.done
 
-        async for piece in rechunk(read_ahead(step, lambda: _release(body)), chunk_size):
-            yield piece
+        blocks = read_ahead(step, lambda: _release(body))
+        async with contextlib.aclosing(rechunk(blocks, chunk_size)) as pieces:
+            async for piece in pieces:
+                yield piece
 
     def _remember(self, key: str, stored: int, header: bytes, etag: str) -> None:
         if len(header) < HEADER or not etag:

@@ -46,7 +46,7 @@ import hashlib
 import hmac
 import os
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -364,32 +364,43 @@ class SpanReader:
             raise Tampered("sealed object is shorter than its size says")
 
 
-async def rechunk(blocks: AsyncIterator[bytes], chunk_size: int) -> AsyncIterator[bytes]:
+async def rechunk(blocks: AsyncIterator[bytes], chunk_size: int) -> AsyncGenerator[bytes, None]:
     """``blocks`` as pieces of exactly ``chunk_size`` bytes (the last one shorter). A block of
     exactly that size passes as it is (a read aligned to segments copies nothing here)."""
     out: list[bytes] = []
     pending = 0
-    async for block in blocks:
-        if not block:
-            continue
-        if not out and len(block) == chunk_size:
-            yield block
-            continue
-        out.append(block)
-        pending += len(block)
-        while pending >= chunk_size:
-            joined = b"".join(out) if len(out) > 1 else out[0]
-            yield joined[:chunk_size] if len(joined) > chunk_size else joined
-            rest = joined[chunk_size:]
-            out, pending = ([rest] if rest else []), len(rest)
-    if out:
-        yield b"".join(out)
+    try:
+        async for block in blocks:
+            if not block:
+                continue
+            if not out and len(block) == chunk_size:
+                yield block
+                continue
+            out.append(block)
+            pending += len(block)
+            while pending >= chunk_size:
+                joined = b"".join(out) if len(out) > 1 else out[0]
+                yield joined[:chunk_size] if len(joined) > chunk_size else joined
+                rest = joined[chunk_size:]
+                out, pending = ([rest] if rest else []), len(rest)
+        if out:
+            yield b"".join(out)
+    finally:
+        # A consumer that stops early closes ``blocks`` now (its file or connection), not
+        # whenever the garbage collector finalizes it.
+        await _aclose(blocks)
+
+
+async def _aclose(source: AsyncIterator[bytes]) -> None:
+    close = getattr(source, "aclose", None)
+    if close is not None:
+        await close()
 
 
 Step = Callable[[], tuple[bytes, bool]]
 
 
-async def read_ahead(step: Step, close: Callable[[], None]) -> AsyncIterator[bytes]:
+async def read_ahead(step: Step, close: Callable[[], None]) -> AsyncGenerator[bytes, None]:
     """The blocks ``step`` returns (blocking: read stored bytes and open them; with whether
     more follow), each call in a worker thread, the next call already running while the
     consumer handles the current block: reading and decrypting overlap with sending (or
@@ -448,12 +459,15 @@ async def open_stream(
     reader = SpanReader(seal, plan)
 
     async def blocks() -> AsyncIterator[bytes]:
-        async for data in stored:
-            plain = reader.feed(data)
-            if plain:
-                yield plain
-            if reader.done:
-                break
+        try:
+            async for data in stored:
+                plain = reader.feed(data)
+                if plain:
+                    yield plain
+                if reader.done:
+                    break
+        finally:
+            await _aclose(stored)
         reader.finish()
 
     async for piece in rechunk(blocks(), chunk_size):
