@@ -4,8 +4,10 @@
 
 What a view costs is the number of series it touches, so each step does the least per series:
 
-- the store returns only the fields a view needs (``VIEW_FIELDS``: no description, uid, source
-  or stamps, which can be most of a record's bytes);
+- the store is asked first only which series overlap (ids and versions), then for the fields
+  a view needs (``VIEW_FIELDS``: no description, uid, source or stamps, which can be most of
+  a record's bytes) of the versions not prepared yet (``cached``): a month seen before
+  decodes no record;
 - each stored version of a series is *prepared* once per process (``prepare``, cached by id
   and version, which every change bumps): a single entry (no rule, RDATE, EXDATE or edited
   occurrence: most entries) becomes its one occurrence, formatted and with its UTC bounds as
