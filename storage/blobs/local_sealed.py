@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncGenerator, AsyncIterator
+from io import BufferedReader
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -68,7 +69,7 @@ if TYPE_CHECKING:
 _State = dict[str, Any]
 
 
-def _open_with_header(path: Path) -> tuple[IO[bytes], int, bytes]:
+def _open_with_header(path: Path) -> tuple[BufferedReader, int, bytes]:
     f = open(path, "rb")  # noqa: SIM115 - closed by get()
     try:
         raw = f.read(HEADER)
@@ -115,19 +116,25 @@ class LocalSealed:
         per_call = max(1, chunk_size // SEGMENT) * STORED_SEGMENT
         pos = plan.stored_from
         name = self.store.name
+        # The stored bytes go into one buffer, read after read (only the plaintext leaves).
+        buffer = memoryview(bytearray(min(per_call, plan.stored_to - plan.stored_from)))
 
         def step() -> tuple[bytes, bool]:
             nonlocal pos
             stop = min(plan.stored_to, pos + per_call)
+            want = buffer[: stop - pos]
             try:
                 f.seek(pos)
-                data = f.read(stop - pos)
+                got = 0
+                while got < len(want):
+                    n = f.readinto(want[got:])
+                    if not n:
+                        raise Tampered("sealed object is shorter than its size says")
+                    got += n
             except OSError as exc:
                 raise from_os_error(name, exc) from exc
-            if len(data) != stop - pos:
-                raise Tampered("sealed object is shorter than its size says")
             pos = stop
-            return reader.feed(data), stop < plan.stored_to and not reader.done
+            return reader.feed(want), stop < plan.stored_to and not reader.done
 
         async with contextlib.aclosing(rechunk(read_ahead(step, f.close), chunk_size)) as pieces:
             async for piece in pieces:

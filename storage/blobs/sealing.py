@@ -158,6 +158,16 @@ class ObjectSeal:
             kind = "final " if final else ""
             raise Tampered(f"{kind}segment {index} failed authentication") from None
 
+    def open_into(
+        self, index: int, data: bytes | bytearray | memoryview, final: bool, out: memoryview
+    ) -> None:
+        """``open`` into ``out`` (exactly the plaintext's length), without a new object."""
+        try:
+            self._aead.decrypt_into(_nonce(index, final), data, self.header.raw, out)
+        except InvalidTag:
+            kind = "final " if final else ""
+            raise Tampered(f"{kind}segment {index} failed authentication") from None
+
     def seal_tail(self, index: int, data: bytes) -> str:
         """The partial last segment of an append target, for the adapter's state (base64)."""
         nonce = os.urandom(12)
@@ -311,7 +321,12 @@ class SpanReader:
     """Opens the stored bytes of a ``Span`` as they come (``feed``) and gives the plaintext
     of every segment completed so far, cut to the range. Synchronous, so a worker thread can
     read a block and open it in one call. A segment split between two pieces is joined from
-    its two parts alone (at most one segment is copied per piece, never the whole piece)."""
+    its two parts alone (at most one segment is copied per piece, never the whole piece).
+
+    Segments are decrypted into one buffer the reader keeps (``decrypt_into``), and the
+    answer is one copy of the wanted part of it: a fresh megabyte-sized object per segment
+    group and a join of sixteen segment objects cost several times the decryption itself
+    (measured: 0.8 ms per MiB, the AES 0.3 ms)."""
 
     def __init__(self, seal: ObjectSeal, plan: Span) -> None:
         self.seal = seal
@@ -320,43 +335,54 @@ class SpanReader:
         self.skip = plan.skip
         self.left = plan.take
         self._part = bytearray()  # the start of a segment the next piece completes
+        self._out = bytearray()
 
     @property
     def done(self) -> bool:
         return self.left <= 0
 
-    def _open(self, data: bytes | bytearray | memoryview, out: list[bytes]) -> None:
-        index = self.index
-        plain = self.seal.open(index, data, index == self.plan.segments - 1)
-        self.index = index + 1
-        if self.skip or len(plain) > self.left:
-            plain = plain[self.skip : self.skip + self.left]
-            self.skip = 0
-        self.left -= len(plain)
-        if plain:
-            out.append(plain)
+    def _room(self, size: int) -> memoryview:
+        if len(self._out) < size:
+            self._out = bytearray(size)
+        return memoryview(self._out)
 
-    def feed(self, data: bytes) -> bytes:
+    def _open(self, data: bytes | bytearray | memoryview, out: memoryview, at: int) -> int:
+        """Decrypt one stored segment into ``out[at:]``; the plaintext's length."""
+        index = self.index
+        size = len(data) - TAG
+        self.seal.open_into(index, data, index == self.plan.segments - 1, out[at : at + size])
+        self.index = index + 1
+        return size
+
+    def feed(self, data: bytes | bytearray | memoryview) -> bytes:
         """The plaintext of the segments ``data`` completes (b"" when none)."""
-        out: list[bytes] = []
         view = memoryview(data)
-        pos = 0
+        out = self._room((len(view) // STORED_SEGMENT + 2) * SEGMENT)
+        pos = made = 0
         if self._part and self.left > 0:
-            take = _want(self.index, self.plan) - len(self._part)
+            want = _want(self.index, self.plan)
+            take = want - len(self._part)
             self._part += view[:take]
             pos = min(take, len(view))
-            if len(self._part) < _want(self.index, self.plan):
+            if len(self._part) < want:
                 return b""
-            self._open(self._part, out)
+            made = self._open(self._part, out, 0)
             self._part = bytearray()
-        while self.left > 0:
+        while made - self.skip < self.left:
             want = _want(self.index, self.plan)
             if len(view) - pos < want:
                 self._part = bytearray(view[pos:])
                 break
-            self._open(view[pos : pos + want], out)
+            made += self._open(view[pos : pos + want], out, made)
             pos += want
-        return out[0] if len(out) == 1 else b"".join(out)
+        if made <= self.skip:  # nothing of the range yet (or nothing completed)
+            self.skip -= made
+            return b""
+        end = min(made, self.skip + self.left)
+        plain = bytes(out[self.skip : end])
+        self.left -= end - self.skip
+        self.skip = 0
+        return plain
 
     def finish(self) -> None:
         """``Tampered`` unless the whole range was opened (the stored bytes ended early)."""
