@@ -50,6 +50,7 @@ from storage.blobs.sealing import (
     plain_size,
     read_ahead,
     rechunk,
+    scratch,
     span,
 )
 from storage.errors import (
@@ -116,13 +117,12 @@ class LocalSealed:
         per_call = max(1, chunk_size // SEGMENT) * STORED_SEGMENT
         pos = plan.stored_from
         name = self.store.name
-        # The stored bytes go into one buffer, read after read (only the plaintext leaves).
-        buffer = memoryview(bytearray(min(per_call, plan.stored_to - plan.stored_from)))
 
         def step() -> tuple[bytes, bool]:
             nonlocal pos
             stop = min(plan.stored_to, pos + per_call)
-            want = buffer[: stop - pos]
+            # The stored bytes go into the thread's buffer (only the plaintext leaves it).
+            want = scratch("read", stop - pos)[: stop - pos]
             try:
                 f.seek(pos)
                 got = 0

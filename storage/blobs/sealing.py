@@ -317,14 +317,32 @@ def span(start: int, end: int | None, size: int) -> Span | None:
     )
 
 
+_SCRATCH = threading.local()
+SCRATCH_MAX = 2 * SEGMENT + (2 << 20)  # larger buffers are made for one use only
+
+
+def scratch(name: str, size: int) -> memoryview:
+    """A buffer of at least ``size`` bytes kept per thread and ``name`` (its contents are
+    left over from the last use). Reads of sealed objects decrypt into it and copy out only
+    the plaintext; a fresh buffer per read would be zero-filled or page-faulted every time,
+    which costs as much as the AES (ranged reads: most of their overhead)."""
+    if size > SCRATCH_MAX:
+        return memoryview(bytearray(size))
+    found: bytearray | None = getattr(_SCRATCH, name, None)
+    if found is None or len(found) < size:
+        found = bytearray(max(size, 1 << 17))
+        setattr(_SCRATCH, name, found)
+    return memoryview(found)
+
+
 class SpanReader:
     """Opens the stored bytes of a ``Span`` as they come (``feed``) and gives the plaintext
     of every segment completed so far, cut to the range. Synchronous, so a worker thread can
     read a block and open it in one call. A segment split between two pieces is joined from
     its two parts alone (at most one segment is copied per piece, never the whole piece).
 
-    Segments are decrypted into one buffer the reader keeps (``decrypt_into``), and the
-    answer is one copy of the wanted part of it: a fresh megabyte-sized object per segment
+    Segments are decrypted into a buffer kept per thread (``decrypt_into``, ``scratch``),
+    and the answer is one copy of the wanted part of it: a fresh megabyte-sized object per segment
     group and a join of sixteen segment objects cost several times the decryption itself
     (measured: 0.8 ms per MiB, the AES 0.3 ms)."""
 
@@ -335,16 +353,13 @@ class SpanReader:
         self.skip = plan.skip
         self.left = plan.take
         self._part = bytearray()  # the start of a segment the next piece completes
-        self._out = bytearray()
 
     @property
     def done(self) -> bool:
         return self.left <= 0
 
     def _room(self, size: int) -> memoryview:
-        if len(self._out) < size:
-            self._out = bytearray(size)
-        return memoryview(self._out)
+        return scratch("open", size)
 
     def _open(self, data: bytes | bytearray | memoryview, out: memoryview, at: int) -> int:
         """Decrypt one stored segment into ``out[at:]``; the plaintext's length."""
@@ -357,7 +372,7 @@ class SpanReader:
     def feed(self, data: bytes | bytearray | memoryview) -> bytes:
         """The plaintext of the segments ``data`` completes (b"" when none)."""
         view = memoryview(data)
-        out = self._room((len(view) // STORED_SEGMENT + 2) * SEGMENT)
+        out = self._room(len(view) + SEGMENT)  # the plaintext of the part and of ``data``
         pos = made = 0
         if self._part and self.left > 0:
             want = _want(self.index, self.plan)
@@ -432,8 +447,8 @@ async def read_ahead(step: Step, close: Callable[[], None]) -> AsyncGenerator[by
     consumer handles the current block: reading and decrypting overlap with sending (or
     writing) the plaintext, so they add little to a download's time.
 
-    ``close`` (release the file or connection) runs once, in a worker thread, after the last
-    call has finished: a call still running when the consumer stops is waited for (a lock),
+    ``close`` (release the file or connection) runs once, after the last call has finished:
+    a call still running when the consumer stops is waited for in a worker thread (a lock),
     never raced, and a call not started yet does nothing."""
     lock = threading.Lock()
     closed = False
@@ -464,12 +479,14 @@ async def read_ahead(step: Step, close: Callable[[], None]) -> AsyncGenerator[by
             if not more:
                 return
     finally:
-        if ahead is not None and not ahead.done():
+        if ahead is None or ahead.done():
+            if ahead is not None:
+                ahead.add_done_callback(_ignore)  # its outcome is of no use now
+            shut()  # no call in flight: nothing to wait for
+        else:
             ahead.cancel()
-        if ahead is not None:
-            # Its outcome is of no use once the consumer stopped; never left unretrieved.
             ahead.add_done_callback(_ignore)
-        await asyncio.to_thread(shut)
+            await asyncio.to_thread(shut)  # waits for the call still running
 
 
 def _ignore(task: asyncio.Task[tuple[bytes, bool]]) -> None:
