@@ -119,9 +119,7 @@ async def erase_collab(container: Container, uow: UnitOfWork, work_id: str) -> d
     if exists and (handover is None or not handover.get("erased_at")):
         marks = {"erased_at": to_iso(container.clock.now()), "erased": counts}
         if handover is None:
-            await container.records.insert(
-                HANDOVERS, {"id": work_id, "work_id": work_id, **marks}
-            )
+            await container.records.insert(HANDOVERS, {"id": work_id, "work_id": work_id, **marks})
         else:
             await container.records.update(HANDOVERS, work_id, marks, int(handover["version"]))
     return {k: v for k, v in counts.items() if v}
@@ -277,7 +275,7 @@ async def sweep_index(container: Container, scope: str) -> int:
     kind, owner = scopes.parse(scope)
     if kind == scopes.ORG:
         return 0  # no search document belongs to an organization (bonds, billing: records)
-    filters = {"work_id": (owner,)}
+    filters: dict[str, tuple[str, ...]] = {"work_id": (owner,)}
     collection_of = {spec.doc_type: spec.collection for spec in INDEXABLE.values()}
     collection_of.setdefault("file", NODES)
     doomed: list[str] = []

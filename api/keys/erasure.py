@@ -76,9 +76,9 @@ async def ensure_erasable(container: Container, scope: str) -> None:
             if work.get("legal_hold"):
                 raise LegalHoldActive(_hold_detail(scope, work), scope=scope, work_id=work["id"])
         return
-    work = await container.records.get(WORKS, owner)
-    if work is not None and work.get("legal_hold"):
-        raise LegalHoldActive(_hold_detail(scope, work), scope=scope, work_id=owner)
+    found = await container.records.get(WORKS, owner)
+    if found is not None and found.get("legal_hold"):
+        raise LegalHoldActive(_hold_detail(scope, found), scope=scope, work_id=owner)
 
 
 async def erasure_record(container: Container, scope: str) -> Record | None:
