@@ -174,6 +174,11 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
                 "event_hash": str(event.get("hash") or ""),
             },
         )
+    checkpoint = getattr(container.records, "checkpoint", None)
+    if checkpoint is not None:
+        # SQLite: deleted rows are overwritten (secure_delete); drop their older page
+        # versions from the write-ahead log too
+        await checkpoint()
     target = container.settings.backup.target
     if target is not None and not destroyed.already:
         # The backups' erasure ledger: a restore of an older generation re-applies it.
