@@ -32,6 +32,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from api.errors import Conflict, ValidationFailed
+from api.grants.service import grant_id
 from api.keys import scopes
 from api.keys.erasure import (
     DONE,
@@ -102,7 +103,7 @@ async def supervisors(container: Container, org_id: str | None) -> list[str]:
     if not users:
         return []
     grants = await records.get_many(
-        "grants", [f"{u['id']}:{g}" for u in users for g in ADMIN_GRANTS]
+        "grants", [grant_id(str(u["id"]), g) for u in users for g in ADMIN_GRANTS]
     )
     admins = {str(g["user_id"]) for g in grants}
     return sorted(
