@@ -175,6 +175,9 @@ async def finish(c: Container, target: Target, plan: Plan) -> RestoreResult:
             # the records of an erased scope come back with an older generation: erase them
             # again (the index is rebuilt from the records below)
             await erase_scope_records(c, gone)
+    checkpoint = getattr(c.records, "checkpoint", None)
+    if erased and checkpoint is not None:
+        await checkpoint()  # SQLite: the restored file's old pages of those records go too
     sealing = blob_sealing(c.settings, c.keys)
     restored = skipped = 0
     for entry in plan.manifest["objects"]:
