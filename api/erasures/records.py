@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from api.attachments.service import ATTACHMENTS, AttachmentService
 from api.keys import scopes
+from api.kit.clock import to_iso
 from api.kit.uow import UnitOfWork
 from indexer.query import SearchQuery
 from storage.query import Eq, In, Record
@@ -99,7 +100,6 @@ async def erase_collab(container: Container, uow: UnitOfWork, work_id: str) -> d
     from api.handovers.erasure import erase_collaboration
     from api.handovers.notices import KEPT_KINDS
     from api.handovers.service import HANDOVERS
-    from api.kit.clock import to_iso
     from api.mail.outbox import MAILS
 
     keep = await _handover_keep(container, work_id)
@@ -232,7 +232,7 @@ async def erase_org(container: Container, uow: UnitOfWork, org_id: str) -> dict[
                 "email": None,
                 "phone": None,
                 "status": "disabled",
-                "erased_at": user.get("updated_at") or "",
+                "erased_at": to_iso(container.clock.now()),
             },
             int(user["version"]),
         )

@@ -251,12 +251,16 @@ class ErasureService:
             if current is not None and (
                 current.get("state") != SCHEDULED
                 or current.get("source") == MANUAL
-                or current.get("due_on") == due.isoformat()
+                or current.get("basis_on") == due.isoformat()
             ):
                 continue
             if due > horizon or await self.container.keys.destroyed(scope) is not None:
                 continue
-            await self.schedule(scope, max(due, day), source, REASONS[source], SYSTEM, extra)
+            # A date already past when first planned (the beat was off, the setting changed)
+            # still gets its advance notice (§3-6): at least ``reminder_days`` from today.
+            on = max(due, day + timedelta(days=self.settings.reminder_days))
+            extra = {**extra, "basis_on": due.isoformat()}
+            await self.schedule(scope, on, source, REASONS[source], SYSTEM, extra)
             counts["scheduled"] += 1
         async for record in self.records.scan(ERASURES, (Eq("state", SCHEDULED),)):
             if record.get("source") in (AGREEMENT, RETENTION) and record["id"] not in wanted:

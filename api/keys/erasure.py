@@ -114,7 +114,8 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
             raise
     reason = reason or str(previous.get("reason") or "")
     now = to_iso(container.clock.now())
-    if previous.get("state") in (None, SCHEDULED, DONE):
+    again = previous.get("state") == DONE  # a finished erasure run again: keep its account
+    if previous.get("state") in (None, SCHEDULED):
         await _mark(
             container,
             scope,
@@ -131,7 +132,7 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
         },
     )
     counts = await erase_scope_records(container, scope)
-    records = _added(previous.get("records") if previous.get("state") != DONE else None, counts)
+    records = _added(previous.get("records"), counts)
     await _mark(container, scope, {"state": RECORDS_ERASED, "records": records})
     index = await sweep_index(container, scope)
     objects = 0
@@ -161,19 +162,19 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
                 "already": destroyed.already,
             },
         )
-        await _mark(
-            container,
-            scope,
-            {
-                "state": DONE,
+        finished: dict[str, Any] = {
+            "state": DONE,
+            "objects": int(previous.get("objects") or 0) + objects,
+            "uploads": int(previous.get("uploads") or 0) + uploads,
+            "index": int(previous.get("index") or 0) + index,
+        }
+        if not again:  # the first completion is the one the certificate signs
+            finished |= {
                 "finished_at": to_iso(container.clock.now()),
-                "objects": int(previous.get("objects") or 0) + objects,
-                "uploads": int(previous.get("uploads") or 0) + uploads,
-                "index": int(previous.get("index") or 0) + index,
                 "event_seq": int(event["seq"]),
                 "event_hash": str(event.get("hash") or ""),
-            },
-        )
+            }
+        await _mark(container, scope, finished)
     checkpoint = getattr(container.records, "checkpoint", None)
     if checkpoint is not None:
         # SQLite: deleted rows are overwritten (secure_delete); drop their older page

@@ -233,6 +233,33 @@ async def test_an_organizations_own_records_go_with_its_scope(h: Harness) -> Non
     # again: idempotent
     again = await erase(c, scopes.org(CONTRACTOR), "user:op")
     assert again.destroyed.already
-    assert again.records.get("bonds", 0) == 0
+    assert again.records == erased.records  # the totals of the erasure, nothing more found
     r = await h.call(OPERATOR, "GET", f"{API}/erasures/{scopes.org(CONTRACTOR)}/certificate")
     assert r.status_code == 200
+
+
+async def test_a_date_already_past_still_gets_its_advance_notice(h: Harness) -> None:
+    """§3-6 (消去される時期 … 報告): an agreement that ended before the plan was made is not
+    erased at once; the plan gives the supervisors ``reminder_days`` and keeps its date."""
+    c = h.container
+    service = ErasureService(c)
+    await c.records.insert(
+        "billing_agreements",
+        {"id": new_id(), "org_id": ORDERER, "state": "terminated", "term_ends_on": "2026-01-31"},
+    )
+    counts = await service.run_due()
+    assert counts["scheduled"] == 1
+    assert counts["erased"] == 0
+    scope = scopes.org(ORDERER)
+    planned = (await h.ok(OPERATOR, "GET", f"/erasures/{scope}"))["erasure"]
+    on = START + timedelta(days=c.settings.erasure.reminder_days)
+    assert planned["due_on"] == on.isoformat()
+    assert await told(h, "erasure.scheduled") == {MANAGER.user_id, OPERATOR.user_id}
+    h.clock.advance(days=1)
+    assert (await service.run_due())["scheduled"] == 0  # the plan stays as it is
+    assert (await h.ok(OPERATOR, "GET", f"/erasures/{scope}"))["erasure"][
+        "due_on"
+    ] == on.isoformat()
+    to(h, on)
+    assert (await service.run_due())["erased"] == 1
+    assert await c.keys.destroyed(scope) is not None
