@@ -147,9 +147,12 @@ class DeliverableSettings(BaseModel):
 
 
 class PdfSettings(BaseModel):
-    """The shared PDF renderer (``api.pdf``): extra font folders searched before Debian's."""
+    """The shared PDF renderer (``api.pdf``): extra font folders searched before Debian's, and
+    how many bundle child processes (about 100 MiB each) one process runs at once; further
+    bundles wait for a free one."""
 
     font_dirs: list[Path] = Field(default_factory=list)
+    max_children: int = Field(default=2, ge=1, le=64)
 
 
 class MailSettings(BaseModel):
