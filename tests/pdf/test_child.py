@@ -116,7 +116,8 @@ async def test_children_at_once_are_bounded_and_the_rest_wait(temp_root: Path) -
         mp.setattr(IsolatedBundle, "_run_child", counted)
         out = await asyncio.gather(*(bundle_isolated(renderer, parts) for _ in range(5)))
     assert peak == 2
-    assert len(set(out)) == 1 and len(PdfReader(io.BytesIO(out[0])).pages) == 2
+    assert len(set(out)) == 1
+    assert len(PdfReader(io.BytesIO(out[0])).pages) == 2
     assert left_in(temp_root) == []
 
 
