@@ -5,7 +5,8 @@
    its SHA-256, refuses a target that holds data, then writes the keys (0600) and the records.
    Nothing is written before everything is verified.
 2. ``finish`` (with the container open): re-applies every erasure of the ledger (and of the
-   restored key store) by destroying those scopes' keys, restores the objects (sealed ones are
+   restored key store) by destroying those scopes' keys and deleting their records again
+   (``api.erasures.records``), restores the objects (sealed ones are
    opened with the restored keys and sealed again by the blob store, so their digests are
    right; objects of erased scopes are never written back), rebuilds the search index and
    records the restore in the audit chain.
@@ -166,9 +167,17 @@ async def _file(path: Path, start: int = 0, end: int | None = None) -> AsyncIter
 async def finish(c: Container, target: Target, plan: Plan) -> RestoreResult:
     erased = {str(e["scope"]) for e in read_ledger(target.ledger)}
     erased |= {str(r["id"]) async for r in c.keys.store.scan(KEY_SCOPES) if r.get("destroyed_at")}
+    from api.erasures.records import erase_scope_records
+
     for gone in sorted(erased):
         if scopes.is_scope(gone):
             await c.keys.destroy(gone, "system:restore")
+            # the records of an erased scope come back with an older generation: erase them
+            # again (the index is rebuilt from the records below)
+            await erase_scope_records(c, gone)
+    checkpoint = getattr(c.records, "checkpoint", None)
+    if erased and checkpoint is not None:
+        await checkpoint()  # SQLite: the restored file's old pages of those records go too
     sealing = blob_sealing(c.settings, c.keys)
     restored = skipped = 0
     for entry in plan.manifest["objects"]:
