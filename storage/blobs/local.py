@@ -56,7 +56,15 @@ from storage.blobs.keys import (
     validate_metadata,
     validate_prefix,
 )
-from storage.blobs.sealing import Encoder, ObjectSeal, Sealing, listed_size, seal_whole
+from storage.blobs.sealing import (
+    DataKey,
+    Encoder,
+    Header,
+    ObjectSeal,
+    Sealing,
+    listed_size,
+    seal_whole,
+)
 from storage.errors import (
     BackendUnavailable,
     ChecksumMismatch,
@@ -380,18 +388,22 @@ class LocalBlobStore:
                 raise ValueError(f"put_many is for small objects (<= {_HASH_ON_STAT} bytes)")
         if not items:
             return []
-        seals: list[ObjectSeal | None] = []
+        # The data key once per scope here; each object's seal (its own key derivation) is
+        # made in the writing thread, beside the encryption, not on the event loop.
+        keys: dict[str, DataKey] = {}
+        seals: list[DataKey | None] = []
         for key, _data in items:
             scope = self._scope(key)
-            seals.append(
-                None
-                if scope is None or self.sealing is None
-                else await self.sealing.new_seal(scope)
-            )
+            if scope is None or self.sealing is None:
+                seals.append(None)
+                continue
+            if scope not in keys:
+                keys[scope] = await self.sealing.keys.current(scope)
+            seals.append(keys[scope])
         return await _io(self._put_many, items, seals)
 
     def _put_many(
-        self, items: Sequence[tuple[str, bytes]], seals: Sequence[ObjectSeal | None]
+        self, items: Sequence[tuple[str, bytes]], seals: Sequence[DataKey | None]
     ) -> list[BlobInfo]:
         # One thread, plain ``os`` calls: for objects of a few bytes a pool of threads and
         # buffered file objects cost more than the writes themselves (bench.bench_import).
@@ -404,7 +416,10 @@ class LocalBlobStore:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         try:
             stem = f"{tmp_dir}/{uuid.uuid4().hex}"
-            for i, ((key, data), seal) in enumerate(zip(items, seals, strict=True)):
+            for i, ((key, data), data_key) in enumerate(zip(items, seals, strict=True)):
+                seal = (
+                    None if data_key is None else ObjectSeal(data_key, Header.new(data_key.key_id))
+                )
                 tmp = f"{stem}-{i}.part"
                 fd = os.open(tmp, flags, 0o644)
                 staged.append(tmp)
