@@ -151,11 +151,12 @@ class ContentStore:
     async def incref(self, scope: str, sha256: str, count: int = 1) -> dict[str, Any]:
         """``count`` more records point at content the scope holds (a file's copy in the same
         scope, a re-import)."""
-        bid = await self._id_of(scope, sha256)
+        bid = blob_id(scope, sha256)
         for _ in range(_RETRIES):
-            existing = await self.records.get(BLOBS, bid)
+            existing = await self._current(bid, sha256)
             if existing is None:
                 raise NotFound(f"blob {bid}")
+            bid = str(existing["id"])
             try:
                 return await self.records.update(
                     BLOBS, bid, {"refs": int(existing["refs"]) + count}, existing["version"]
@@ -167,12 +168,13 @@ class ContentStore:
     async def release(self, scope: str, sha256: str, uow: UnitOfWork) -> None:
         """One record less points at the content; at zero, record, object and derived files
         go after commit."""
-        bid = await self._id_of(scope, sha256)
-        legacy = bid == sha256
+        bid = blob_id(scope, sha256)
         for _ in range(_RETRIES):
-            existing = await self.records.get(BLOBS, bid)
+            existing = await self._current(bid, sha256)
             if existing is None:
                 return
+            bid = str(existing["id"])
+            legacy = bid == sha256
             try:
                 refs = int(existing["refs"]) - 1
                 if refs > 0:
@@ -209,9 +211,14 @@ class ContentStore:
         legacy = await self.records.get(BLOBS, sha256)
         return legacy if legacy is not None and not legacy.get("scope") else None
 
-    async def _id_of(self, scope: str, sha256: str) -> str:
-        record = await self.lookup(scope, sha256)
-        return str(record["id"]) if record is not None else blob_id(scope, sha256)
+    async def _current(self, bid: str, sha256: str) -> dict[str, Any] | None:
+        """The record ``bid`` (a scope's, one read in the common case), else the record of the
+        same content stored before scopes."""
+        record = await self.records.get(BLOBS, bid)
+        if record is not None or bid == sha256:
+            return record
+        legacy = await self.records.get(BLOBS, sha256)
+        return legacy if legacy is not None and not legacy.get("scope") else None
 
     def open(
         self, record: dict[str, Any], start: int = 0, end: int | None = None
