@@ -255,6 +255,15 @@ class KeysSettings(BaseModel):
     # <data_dir>.keyring beside it. 0600, created on the first start when missing.
     keyring_file: Path | None = None
     create_keyring: bool = True
+    # Where the KEK lives (api.keys.kek): ``keyring`` (the file above) or ``pkcs11`` (a
+    # non-extractable AES-256 key inside an HSM that wraps and unwraps, api.keys.hsm).
+    kek: Literal["keyring", "pkcs11"] = "keyring"
+    # The HSM vendor's PKCS#11 library, the token's label, the label of the KEK(s) on it, and a
+    # 0600 file holding the token's user PIN.
+    pkcs11_module: Path | None = None
+    pkcs11_token: str = "kura"  # noqa: S105 (a token label, not a password)
+    pkcs11_key_label: str = "kura-kek"
+    pkcs11_pin_file: Path | None = None
     # Where the wrapped data keys live, apart from the records (backed up apart, with a shorter
     # retention, so erasure wins over backups). None: the records' backend. sqlite:
     # <keyring_file>.keys.sqlite3; mongodb: database ``keys_db`` on records.mongo_uri.

@@ -352,8 +352,8 @@ async def _copy_in(raw: BlobStore, key: str, target: Target) -> tuple[str | None
 
 
 async def _backup_keys(c: Container, target: Target, gen: str) -> None:
-    """The keyring, the wrapped data keys, the audit key and the bonds' signing key, into
-    the key target (0700)."""
+    """The keyring (when the KEK is not in an HSM), the wrapped data keys, the audit key and
+    the bonds' signing key, into the key target (0700); the manifest names the KEK's ids."""
     settings = c.settings
     target.key_generations.mkdir(parents=True, exist_ok=True)
     os.chmod(target.keys_root, 0o700)
@@ -361,8 +361,10 @@ async def _backup_keys(c: Container, target: Target, gen: str) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(mode=0o700)
     files: dict[str, str] = {}
-    shutil.copyfile(settings.keyring_path, tmp / "keyring")
-    files["keyring"] = sha_file(tmp / "keyring")
+    if settings.keys.kek == "keyring":
+        shutil.copyfile(settings.keyring_path, tmp / "keyring")
+        files["keyring"] = sha_file(tmp / "keyring")
+    # else the KEK never leaves its HSM: back it up with the HSM's own means (docs/operations.md)
     store_path = settings.keyring_path.with_name(f"{settings.keyring_path.name}.keys.sqlite3")
     if store_path.exists():  # on SQLite (``backup`` refused a key store on MongoDB)
         await asyncio.to_thread(sqlite_copy, store_path, tmp / "keys.sqlite3")
@@ -376,7 +378,8 @@ async def _backup_keys(c: Container, target: Target, gen: str) -> None:
             files[name] = sha_file(tmp / name)
     for name in files:
         os.chmod(tmp / name, 0o600)
-    _write_manifest(tmp, {"format": KEYS_FORMAT, "generation": gen, "files": files})
+    kek = {"adapter": c.keys.port.name, "where": c.keys.port.where(), "ids": c.keys.port.ids()}
+    _write_manifest(tmp, {"format": KEYS_FORMAT, "generation": gen, "files": files, "kek": kek})
     await asyncio.to_thread(_fsync_tree, tmp)
     tmp.rename(target.key_generations / gen)
 

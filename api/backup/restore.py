@@ -85,6 +85,13 @@ async def prepare(settings: Settings, target: Target, generation: str | None = N
     key_gen = key_gens[-1]
     key_folder = target.key_generations / key_gen
     key_manifest = read_manifest(key_folder)
+    kek = key_manifest.get("kek") or {"adapter": "keyring"}
+    if kek["adapter"] != settings.keys.kek:
+        raise BackupError(
+            f"key generation {key_gen}: its data keys are wrapped by the {kek['adapter']} KEK "
+            f"({kek.get('where', '')}), but KURA_KEYS__KEK is {settings.keys.kek}; set it (and "
+            "the KURA_KEYS__PKCS11_* settings of the HSM that holds the KEK) as they were"
+        )
 
     def verify() -> None:
         if sha_file(folder / "records.sqlite3") != manifest["records"]["sha256"]:

@@ -21,7 +21,7 @@ from api.backup.restore import RestoreResult, finish, prepare
 from api.cli._run import with_container
 from api.config import Settings
 from api.container import Container
-from api.keys.keyring import KeyringError
+from api.keys.kek import KekError
 
 _PATH = click.Path(file_okay=False, path_type=Path)
 
@@ -53,7 +53,7 @@ def register(cli: click.Group) -> None:
 
         try:
             done = with_container(work, settings)
-        except (BackupError, KeyringError, OSError) as exc:
+        except (BackupError, KekError, OSError) as exc:
             click.echo(f"backup failed: {exc}", err=True)
             sys.exit(2)
         click.echo(
@@ -83,7 +83,7 @@ def register(cli: click.Group) -> None:
 
         try:
             done = with_container(work, settings)
-        except (BackupError, KeyringError, OSError) as exc:
+        except (BackupError, KekError, OSError) as exc:
             click.echo(f"restore failed (run the same command again to resume): {exc}", err=True)
             sys.exit(2)
         click.echo(
