@@ -282,6 +282,15 @@ class BackupSettings(BaseModel):
     target: Path | None = None
     # The folder of the key generations, apart from the data; default <target>-keys.
     keys_target: Path | None = None
+    # Or an S3 bucket for the data generations (instead of ``target``) and one for the keys
+    # (default <bucket>-keys), on this endpoint; each unset endpoint setting: the blobs' own.
+    s3_bucket: str | None = None
+    s3_keys_bucket: str | None = None
+    s3_endpoint: str | None = None
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_secure: bool | None = None
+    s3_region: str | None = None
     # Data generations kept: the newest ``keep_last`` ones, and the newest of each of the last
     # N days, weeks, months.
     keep_last: int = Field(default=3, ge=1)

@@ -10,6 +10,7 @@ part) and records the erasure in the audit chain. A work under legal hold is ref
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -67,20 +68,25 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
                 "already": destroyed.already,
             },
         )
-    target = container.settings.backup.target
-    if target is not None and not destroyed.already:
+    if not destroyed.already:
         # The backups' erasure ledger: a restore of an older generation re-applies it.
-        from api.backup.generations import append_ledger
+        from api.backup.generations import note_erasure
 
-        append_ledger(
-            target / "erasures.jsonl",
-            {
-                "scope": scope,
-                "destroyed_at": destroyed.destroyed_at,
-                "by": by,
-                "keys": list(destroyed.key_ids),
-            },
-        )
+        entry = {
+            "scope": scope,
+            "destroyed_at": destroyed.destroyed_at,
+            "by": by,
+            "keys": list(destroyed.key_ids),
+        }
+        try:
+            await note_erasure(container.settings, entry)
+        except Exception as exc:  # the keys are gone already; the next backup adds it too
+            logging.getLogger("kura.keys").error(
+                "erasure of %s not written to the backups' ledger (the next `kura backup` "
+                "adds it from the key store): %s",
+                scope,
+                exc,
+            )
     return Erased(
         destroyed, objects, uploads, reason, int(event["seq"]), str(event.get("hash") or "")
     )
