@@ -302,6 +302,14 @@ class BackupSettings(BaseModel):
     keep_keys: int = Field(default=7, ge=1)
 
 
+class MonitorSettings(BaseModel):
+    """What ``/metrics`` watches besides the backends (issue 12 §4, ``api.ops.watch``)."""
+
+    # PEM files of the TLS certificate(s) the reverse proxy serves, for their expiry gauge
+    # (an ACME-managed proxy: probe it with the blackbox exporter instead, docs/alerts.yml).
+    tls_cert_files: list[Path] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -331,6 +339,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     keys: KeysSettings = KeysSettings()
     backup: BackupSettings = BackupSettings()
+    monitor: MonitorSettings = MonitorSettings()
 
     @property
     def sqlite_path(self) -> Path:

@@ -302,3 +302,31 @@ def test_keys_and_data_must_be_in_different_buckets(env: dict[str, Any]) -> None
     same = kura("backup", "--to", "s3://kura-x", "--keys-to", "s3://kura-x")
     assert same.exit_code == 2
     assert "apart" in same.output
+
+
+def test_metrics_report_the_newest_generation_in_the_bucket(env: dict[str, Any]) -> None:
+    """Issue 12 §4: backup age is watched on a bucket target too."""
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from api.app import create_app
+
+    data: Bucket = env["data"]
+    build_data()
+    assert kura("backup").exit_code == 0
+    [gen] = data.generations()
+
+    async def scrape(c: Container) -> str:
+        app = create_app(c.settings, container=c)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return (await client.get("/metrics")).text
+
+    text = with_container(scrape)
+    when = datetime.strptime(gen[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+    lines = dict(
+        line.split(" ", 1) for line in text.splitlines() if line.startswith("kura_backup_")
+    )
+    assert float(lines["kura_backup_last_success_timestamp_seconds"]) == when
+    assert float(lines["kura_backup_generations"]) == 1
