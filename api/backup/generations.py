@@ -27,8 +27,9 @@ object a snapshot record refers to (written before its record commits) is in the
 unless deleted in the moment between the snapshot and the second listing (``kura scrub``
 after a restore names such an object).
 
-Records on MongoDB are not copied here: use ``mongodump --oplog`` beside this command (see
-docs/operations.md); objects and keys are backed up the same way on every backend.
+Records and a key store on MongoDB are not copied here (the manifests say so): dump them with
+``mongodump --oplog`` beside this command (docs/operations.md); objects and the key files
+are backed up the same way on every backend.
 """
 
 from __future__ import annotations
@@ -246,16 +247,6 @@ def keep_set(
 
 
 async def backup(c: Container, target: Target) -> BackupResult:
-    settings = c.settings
-    if settings.records.backend != "sqlite":
-        raise BackupError(
-            "records are on MongoDB: back them up with `mongodump --oplog` (docs/operations.md)"
-        )
-    if (settings.keys.store or settings.records.backend) != "sqlite":
-        raise BackupError(
-            "the wrapped data keys are on MongoDB: back up their database with "
-            "`mongodump --oplog` apart from the data (docs/operations.md)"
-        )
     await target.open()
     try:
         with tempfile.TemporaryDirectory(prefix="kura-backup-") as work:
@@ -302,16 +293,23 @@ async def _backup(c: Container, target: Target, work: Path) -> BackupResult:
     stats = {"copied": 0, "bytes": 0, "reused": 0}
     entries: dict[str, dict[str, Any]] = {}
     copy = _Copier(raw, target.data, pool, work)
+    records = work / "records.sqlite3"
     try:
         await _objects(raw, copy, prev_entries, entries, stats)
-        records = work / "records.sqlite3"
-        await asyncio.to_thread(sqlite_copy, settings.sqlite_path, records)
+        if settings.records.backend == "sqlite":
+            await asyncio.to_thread(sqlite_copy, settings.sqlite_path, records)
         await _objects(raw, copy, prev_entries, entries, stats, only_new=True)
     finally:
         await raw.close()
-    records_sha = await asyncio.to_thread(sha_file, records)
-    await target.data.put_file(f"generations/{gen}/records.sqlite3", records)
-    records.unlink()
+    if records.exists():
+        records_sha = await asyncio.to_thread(sha_file, records)
+        await target.data.put_file(f"generations/{gen}/records.sqlite3", records)
+        records.unlink()
+        record_entry: dict[str, Any] = {"file": "records.sqlite3", "sha256": records_sha}
+    else:
+        # Records on MongoDB are dumped with `mongodump --oplog` beside this run
+        # (docs/operations.md); a restore expects them restored first.
+        record_entry = {"file": None, "backend": "mongodb", "with": "mongodump --oplog"}
     await _backup_keys(c, target.keys, gen, work)
     await merge_ledger(c, target.data)
     await _write_manifest(
@@ -322,7 +320,7 @@ async def _backup(c: Container, target: Target, work: Path) -> BackupResult:
             "generation": gen,
             "created_at": now.isoformat(),
             "previous": previous[-1] if previous else None,
-            "records": {"file": "records.sqlite3", "sha256": records_sha},
+            "records": record_entry,
             "blobs_backend": settings.blobs.backend,
             "objects": [entries[k] for k in sorted(entries)],
         },
@@ -436,7 +434,8 @@ async def _backup_keys(c: Container, store: BackupStore, gen: str, work: Path) -
         sources["keyring"] = settings.keyring_path
     # else the KEK never leaves its HSM: back it up with the HSM's own means (docs/operations.md)
     store_path = settings.keyring_path.with_name(f"{settings.keyring_path.name}.keys.sqlite3")
-    if store_path.exists():  # on SQLite (``backup`` refused a key store on MongoDB)
+    on_sqlite = (settings.keys.store or settings.records.backend) == "sqlite"
+    if on_sqlite and store_path.exists():  # on MongoDB: its own database, mongodump'd apart
         copy = work / "keys.sqlite3"
         await asyncio.to_thread(sqlite_copy, store_path, copy)
         sources["keys.sqlite3"] = copy
@@ -452,9 +451,10 @@ async def _backup_keys(c: Container, store: BackupStore, gen: str, work: Path) -
     (work / "keys.sqlite3").unlink(missing_ok=True)
     port = c.keys.port
     kek = {"adapter": port.name, "where": port.where(), "ids": port.ids()}
-    await _write_manifest(
-        store, gen, {"format": KEYS_FORMAT, "generation": gen, "files": files, "kek": kek}
-    )
+    data = {"format": KEYS_FORMAT, "generation": gen, "files": files, "kek": kek}
+    if not on_sqlite:
+        data["key_store"] = {"backend": "mongodb", "with": "mongodump --oplog"}
+    await _write_manifest(store, gen, data)
 
 
 async def merge_ledger(c: Container, store: BackupStore) -> None:

@@ -3,7 +3,8 @@
 1. ``prepare`` (before any backend is opened): picks the generation (default the newest) and
    the newest key generation, verifies both manifests and every file and pool object against
    its SHA-256, refuses a target that holds data, then writes the keys (0600) and the records.
-   Nothing is written before everything is verified.
+   Nothing is written before everything is verified. Records and a key store on MongoDB are
+   restored with ``mongorestore --oplogReplay`` before this (they are not in the generation).
 2. ``finish`` (with the container open): re-applies every erasure of the ledger (and of the
    restored key store) by destroying those scopes' keys, restores the objects (sealed ones are
    opened with the restored keys and sealed again by the blob store, so their digests are
@@ -85,8 +86,17 @@ async def _prepare(settings: Settings, target: Target, generation: str | None) -
     if gen not in gens:
         raise BackupError(f"generation {gen} not found (have: {', '.join(gens)})")
     manifest = await read_manifest(target.data, gen)
-    if settings.records.backend != "sqlite":
-        raise BackupError("records are on MongoDB: restore them with `mongorestore --oplogReplay`")
+    records_file = manifest["records"].get("file")
+    if settings.records.backend == "sqlite" and not records_file:
+        raise BackupError(
+            f"generation {gen} holds no records (they were on MongoDB and dumped with "
+            "mongodump): restore onto MongoDB, `mongorestore --oplogReplay` first"
+        )
+    if settings.records.backend != "sqlite" and records_file:
+        raise BackupError(
+            f"generation {gen} holds the records of the embedded stack (SQLite): restore it "
+            "with KURA_RECORDS__BACKEND=sqlite, then move the records with the usual tools"
+        )
     key_gens = [k for k in await generations(target.keys) if k >= gen]
     if not key_gens:
         raise BackupError(
@@ -104,8 +114,9 @@ async def _prepare(settings: Settings, target: Target, generation: str | None) -
         )
 
     # Verify everything before writing anything.
-    records = f"generations/{gen}/records.sqlite3"
-    if await sha_stored(target.data, records) != manifest["records"]["sha256"]:
+    # On MongoDB the records (and a key store there) come from mongorestore, done first.
+    records = f"generations/{gen}/records.sqlite3" if settings.records.backend == "sqlite" else ""
+    if records and await sha_stored(target.data, records) != manifest["records"]["sha256"]:
         raise BackupError(f"generation {gen}: records copy does not match its SHA-256")
     for name, sha in key_manifest["files"].items():
         if await sha_stored(target.keys, f"generations/{key_gen}/{name}") != sha:
@@ -156,7 +167,8 @@ async def _prepare(settings: Settings, target: Target, generation: str | None) -
     }
     for name, sha in key_manifest["files"].items():
         await _install(target.keys, f"generations/{key_gen}/{name}", sha, places[name])
-    await _install(target.data, records, manifest["records"]["sha256"], settings.sqlite_path)
+    if records:
+        await _install(target.data, records, manifest["records"]["sha256"], settings.sqlite_path)
     return Plan(gen, key_gen, manifest, resumed)
 
 

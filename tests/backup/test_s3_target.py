@@ -330,3 +330,65 @@ def test_metrics_report_the_newest_generation_in_the_bucket(env: dict[str, Any])
     )
     assert float(lines["kura_backup_last_success_timestamp_seconds"]) == when
     assert float(lines["kura_backup_generations"]) == 1
+
+
+def test_the_real_stack_records_on_mongodb_objects_through_kura_backup(
+    env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records and wrapped keys on MongoDB, objects on S3 (docs/operations.md "The real
+    stack"): ``kura backup`` copies the objects and the key files and says in its manifests
+    that the databases go through mongodump; ``kura restore`` after the databases were
+    restored (here: the same databases, as ``mongorestore`` would give them back) writes the
+    objects into an empty bucket, and the erasure made after the backup stays applied."""
+    data: Bucket = env["data"]
+    keys: Bucket = env["keys"]
+    tag = uuid.uuid4().hex[:8]
+    blobs = [Bucket(f"kura-test-blobs-{tag}"), Bucket(f"kura-test-blobs-{tag}-r")]
+    monkeypatch.setenv("KURA_RECORDS__BACKEND", "mongodb")
+    monkeypatch.setenv("KURA_RECORDS__MONGO_URI", server_env("KURA_TEST_MONGO_URI"))
+    monkeypatch.setenv("KURA_RECORDS__MONGO_DB", f"kura_test_{tag}")
+    monkeypatch.setenv("KURA_BLOBS__BACKEND", "s3")
+    monkeypatch.setenv("KURA_BLOBS__S3_ENDPOINT", server_env("KURA_TEST_S3_ENDPOINT"))
+    monkeypatch.setenv("KURA_BLOBS__S3_ACCESS_KEY", os.environ.get("KURA_TEST_S3_ACCESS_KEY", ""))
+    monkeypatch.setenv("KURA_BLOBS__S3_SECRET_KEY", os.environ.get("KURA_TEST_S3_SECRET_KEY", ""))
+    monkeypatch.setenv("KURA_BLOBS__PART_SIZE", str(5 << 20))
+    monkeypatch.setenv("KURA_BLOBS__S3_BUCKET", blobs[0].name)
+    try:
+        build_data()
+        done = kura("backup")
+        assert done.exit_code == 0, done.output
+        [gen] = data.generations()
+        manifest = json.loads(data.read(f"generations/{gen}/manifest.json"))
+        assert manifest["records"] == {
+            "file": None,
+            "backend": "mongodb",
+            "with": "mongodump --oplog",
+        }
+        assert not [n for n in data.names() if n.endswith("records.sqlite3")]
+        key_manifest = json.loads(keys.read(f"generations/{gen}/manifest.json"))
+        assert key_manifest["key_store"]["with"] == "mongodump --oplog"
+        assert "keyring" in key_manifest["files"]
+        assert kura("keys", "erase", "wc-W2", "--by", "運用者", "--yes").exit_code == 0
+
+        # The disaster: the data folder (keyring) and the blob bucket are gone.
+        monkeypatch.setenv("KURA_DATA_DIR", str(env["root"] / "restored"))
+        monkeypatch.setenv("KURA_BLOBS__S3_BUCKET", blobs[1].name)
+        monkeypatch.setenv("KURA_RECORDS__BACKEND", "sqlite")
+        wrong = kura("restore")
+        assert wrong.exit_code == 2
+        assert "mongorestore" in wrong.output
+        monkeypatch.setenv("KURA_RECORDS__BACKEND", "mongodb")
+        restored = kura("restore")
+        assert restored.exit_code == 0, restored.output
+        assert read("s/wc-W1/a") == DATA1
+        assert read("s/wa-W1/big") == BIG
+        assert read("s/wc-W2/b") is None
+    finally:
+        for bucket in blobs:
+            bucket.drop()
+
+        async def drop(c: Container) -> None:
+            for store in (c.records, c.keys.store):
+                await store.drop_database()  # type: ignore[attr-defined]
+
+        with_container(drop)
