@@ -202,8 +202,9 @@ class Pkcs11Kek:
         if self._library is None:
             await asyncio.to_thread(self._connect)
         new_id = struct.pack(">I", int(time.time())) + os.urandom(4)
-        while new_id.hex() <= max(self._keys, default=""):
-            new_id = (int.from_bytes(new_id, "big") + 1).to_bytes(8, "big")
+        newest = max(self._keys, default="")
+        if new_id.hex() <= newest:  # made within the same second, or a clock set back
+            new_id = (int(newest, 16) + 1).to_bytes(max(8, len(newest) // 2), "big")
 
         def run() -> None:
             assert self._library is not None

@@ -69,7 +69,7 @@ async def _backup(container: Container, metrics: Metrics) -> None:
     if b.s3_bucket and now - metrics.backup_listed_at < BACKUP_LISTING_S:
         return
     target = Target.of(container.settings)
-    await target.data.open()
+    # Not opened: a scrape must not create the folder or the bucket it watches.
     try:
         gens = await generations(target.data)
     finally:

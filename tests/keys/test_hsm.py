@@ -349,3 +349,18 @@ def test_backup_and_restore_with_the_kek_in_the_hsm(
         return await read(c, "s/wc-W1/a")
 
     assert with_container(get) == DATA
+
+
+async def test_keks_made_within_one_second_still_sort_newest_last(hsm: dict[str, Any]) -> None:
+    """Regression: two rotations in the same second (ids begin with the time) made the second
+    id by counting up from a random suffix, which could loop for billions of steps."""
+    from api.container import build_kek
+
+    kek = build_kek(Settings())
+    try:
+        made = [await kek.rotate() for _ in range(4)]
+    finally:
+        await kek.close()
+    assert made == sorted(made)
+    assert len(set(made)) == 4
+    assert sorted(k["id"] for k in token_keys()) == made
