@@ -147,9 +147,12 @@ class DeliverableSettings(BaseModel):
 
 
 class PdfSettings(BaseModel):
-    """The shared PDF renderer (``api.pdf``): extra font folders searched before Debian's."""
+    """The shared PDF renderer (``api.pdf``): extra font folders searched before Debian's, and
+    how many bundle child processes (about 100 MiB each) one process runs at once; further
+    bundles wait for a free one."""
 
     font_dirs: list[Path] = Field(default_factory=list)
+    max_children: int = Field(default=2, ge=1, le=64)
 
 
 class MailSettings(BaseModel):
@@ -310,6 +313,21 @@ class MonitorSettings(BaseModel):
     tls_cert_files: list[Path] = Field(default_factory=list)
 
 
+class ErasureSettings(BaseModel):
+    """Scheduled erasure (issue 12 §2, ``api.erasures``; seed 001 §3-6, 別表3 12(1): 契約書に
+    記載された期日に達した際、自動あるいは手動によりデータを削除)."""
+
+    # Days after a municipality's agreement ends (覚書の利用終了日) until everything of it is
+    # erased: the contract's period to take its data out.
+    agreement_days: int = Field(default=90, ge=0, le=3650)
+    # Days after an archived work's retention ended until it is disposed of and erased.
+    retention_days: int = Field(default=30, ge=0, le=3650)
+    # A planned erasure is told to the supervisors when it is this near, and reminded
+    # ``reminder_days`` before the day.
+    notice_days: int = Field(default=60, ge=1, le=3650)
+    reminder_days: int = Field(default=14, ge=1, le=3650)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KURA_", env_nested_delimiter="__", extra="ignore", frozen=True
@@ -340,6 +358,7 @@ class Settings(BaseSettings):
     keys: KeysSettings = KeysSettings()
     backup: BackupSettings = BackupSettings()
     monitor: MonitorSettings = MonitorSettings()
+    erasure: ErasureSettings = ErasureSettings()
 
     @property
     def sqlite_path(self) -> Path:

@@ -240,7 +240,9 @@ class Container:
         """The shared PDF renderer (one per process: its compilers cache fonts)."""
         from api.pdf import shared_renderer
 
-        return shared_renderer(self.settings.pdf.font_dirs)
+        return shared_renderer(
+            self.settings.pdf.font_dirs, max_children=self.settings.pdf.max_children
+        )
 
     def outbox(self) -> MailOutbox:
         """The mail outbox (every outgoing message is queued here first)."""

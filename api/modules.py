@@ -53,6 +53,7 @@ MODULES: tuple[str, ...] = (
     "bulletins",
     "billing",
     "qualifications",
+    "erasures",
 )
 
 

@@ -19,6 +19,20 @@ from api.config import Settings
 pytest_plugins = ("tests.support.strict_skips",)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (scripts/test runs one worker per core) each worker gets a Redis
+    database of its own: tests purge the broker and read its queues, so two workers on one
+    database would steal each other's jobs. Worker ``gwN`` uses the given database + N."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("KURA_TEST_REDIS_URL", "")
+    if worker.startswith("gw") and url:
+        base, _, db = url.rpartition("/")
+        number = int(db or 0) + int(worker[2:])
+        if number > 15:
+            raise pytest.UsageError(f"Redis has no database {number} for worker {worker}")
+        os.environ["KURA_TEST_REDIS_URL"] = f"{base}/{number}"
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -53,7 +53,9 @@ def test_never_runs():
 """
 
 
-def run_pytest(tmp_path: Path, source: str, *, strict: bool) -> subprocess.CompletedProcess[str]:
+def run_pytest(
+    tmp_path: Path, source: str, *, strict: bool, extra: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     test = tmp_path / "test_sample.py"
     test.write_text(source)
     env = {k: v for k, v in os.environ.items() if k != "KURA_TEST_STRICT"}
@@ -61,6 +63,7 @@ def run_pytest(tmp_path: Path, source: str, *, strict: bool) -> subprocess.Compl
     if strict:
         env["KURA_TEST_STRICT"] = "1"
     args = ["-p", PLUGIN, "-p", "no:cacheprovider", "-q", "-rA", "--rootdir", str(tmp_path)]
+    args += extra
     return subprocess.run(
         [sys.executable, "-m", "pytest", *args, "-c", os.devnull, str(test)],
         cwd=tmp_path,
@@ -119,3 +122,17 @@ def test_strict_run_without_skips_says_so(tmp_path: Path) -> None:
     done = run_pytest(tmp_path, "def test_ok():\n    pass\n", strict=True)
     assert done.returncode == 0, done.stdout
     assert "skips: 0 (strict: a skip fails)" in done.stdout, done.stdout
+
+
+def test_workers_skips_reach_the_summary(tmp_path: Path) -> None:
+    """scripts/test runs pytest-xdist workers: the controller prints the summary, so the skips
+    of its workers must reach it (on the reports), strict or not."""
+    loose = run_pytest(tmp_path, SKIPPING, strict=False, extra=("-n", "2"))
+    assert loose.returncode == 0, loose.stdout
+    assert "skips: 4 (not strict (KURA_TEST_STRICT unset))" in loose.stdout, loose.stdout
+    assert "1 skipped: axe-core missing" in loose.stdout, loose.stdout
+    done = run_pytest(tmp_path, SKIPPING, strict=True, extra=("-n", "2"))
+    assert done.returncode == 1, done.stdout
+    assert "skips: 4 (strict: a skip fails)" in done.stdout, done.stdout
+    assert "1 failed: node missing" in done.stdout, done.stdout
+    assert "allowed because: the plan check is for the embedded store only" in done.stdout

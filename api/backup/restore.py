@@ -6,7 +6,8 @@
    Nothing is written before everything is verified. Records and a key store on MongoDB are
    restored with ``mongorestore --oplogReplay`` before this (they are not in the generation).
 2. ``finish`` (with the container open): re-applies every erasure of the ledger (and of the
-   restored key store) by destroying those scopes' keys, restores the objects (sealed ones are
+   restored key store) by destroying those scopes' keys and deleting their records again
+   (``api.erasures.records``), restores the objects (sealed ones are
    opened with the restored keys and sealed again by the blob store, so their digests are
    right; objects of erased scopes are never written back), rebuilds the search index and
    records the restore in the audit chain.
@@ -205,9 +206,17 @@ async def finish(c: Container, target: Target, plan: Plan) -> RestoreResult:
 async def _finish(c: Container, target: Target, plan: Plan) -> RestoreResult:
     erased = {str(e["scope"]) for e in await read_ledger(target.data)}
     erased |= {str(r["id"]) async for r in c.keys.store.scan(KEY_SCOPES) if r.get("destroyed_at")}
+    from api.erasures.records import erase_scope_records
+
     for gone in sorted(erased):
         if scopes.is_scope(gone):
             await c.keys.destroy(gone, "system:restore")
+            # the records of an erased scope come back with an older generation: erase them
+            # again (the index is rebuilt from the records below)
+            await erase_scope_records(c, gone)
+    checkpoint = getattr(c.records, "checkpoint", None)
+    if erased and checkpoint is not None:
+        await checkpoint()  # SQLite: the restored file's old pages of those records go too
     sealing = blob_sealing(c.settings, c.keys)
     counts = {"restored": 0, "skipped": 0}
 

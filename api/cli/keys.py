@@ -1,7 +1,8 @@
 """``kura keys``: the data keys per scope (issue 12 §1-2).
 
     kura keys list                   every scope with its state (active / destroyed when, by whom)
-    kura keys erase SCOPE --by NAME  destroy the scope's keys (irreversible), delete its objects
+    kura keys erase SCOPE --by NAME  destroy the scope's keys (irreversible), delete its records,
+                                     search documents and objects (resumes an interrupted one)
     kura keys rotate-kek [--rewrap]  a new key-encryption key (keyring file or HSM) wraps from now
                                      on; --rewrap wraps every existing data key with it too
 
@@ -60,8 +61,9 @@ def register(cli: click.Group) -> None:
         help="データ消去証明書（PDF）の出力先",
     )
     def erase_cmd(scope: str, by: str, reason: str, yes: bool, certificate: Path | None) -> None:
-        """Destroy SCOPE's data keys (nothing of it can be decrypted afterwards, in any copy)
-        and delete its objects. SCOPE: wc-<work id>, wa-<work id> or o-<org id>."""
+        """Destroy SCOPE's data keys (nothing of it can be decrypted afterwards, in any copy),
+        then delete its records, search documents and objects (``api.keys.erasure``; run again
+        to finish an interrupted erasure). SCOPE: wc-<work id>, wa-<work id> or o-<org id>."""
         if not yes and not click.confirm(
             f"{scope} の暗号鍵を破棄します。元に戻せません。続けますか？", default=False
         ):
@@ -91,6 +93,7 @@ def register(cli: click.Group) -> None:
         state = "was already destroyed" if d.already else "destroyed"
         click.echo(
             f"{scope}: keys {', '.join(d.key_ids) or '-'} {state} at {d.destroyed_at}; "
+            f"records deleted: {sum(done.records.values())}, index entries removed: {done.index}, "
             f"objects deleted: {done.objects}, uploads discarded: {done.uploads}"
         )
 

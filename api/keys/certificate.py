@@ -88,11 +88,15 @@ def certificate_data(settings: Settings, erased: Erased, today: date) -> dict[st
                     ["破棄した暗号鍵 ID", ", ".join(d.key_ids) or "—"],
                     ["削除したファイル数", str(erased.objects)],
                     ["破棄した途中のアップロード数", str(erased.uploads)],
+                    ["削除した記録数", str(sum(erased.records.values()))],
+                    ["削除した検索索引の項目数", str(erased.index)],
                 ],
                 "text": (
                     "方式：暗号学的消去。対象のファイルはすべて AES-256-GCM（CRYPTREC 暗号リスト"
                     "掲載）で暗号化されており、その暗号鍵の唯一の複製（鍵暗号化鍵で保護したもの）を"
                     "鍵保管庫から削除しました。暗号化されたファイル本体も削除しています。"
+                    "掲示板の記事、発議書類の内容、ボンドの内容などの記録と、その検索索引の項目も"
+                    "削除しました（監査記録には内容を含まないため、消去の証跡として残します）。"
                 ),
             },
             {"heading": "3. バックアップについて", "text": backups},

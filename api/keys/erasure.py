@@ -1,27 +1,52 @@
-"""Erasure of a scope (issue 12 §2; seed 001 §3-6, 別表3 12; seed 003 遵守事項 (3)).
+"""Erasure of a scope (issue 12 §1 last bullet, §2; seed 001 §3-6, 別表3 12(1)(2); seed 003
+受託者向け情報セキュリティ遵守事項 3(3): 引渡し後はデータの消去又は暗号鍵を削除する等の対応により、
+保存した機密データが復元困難となる措置を講じること).
 
-``erase`` first destroys the scope's data keys (``ScopeKeyRing.destroy``): from that moment
-nothing the scope ever stored can be decrypted, wherever a copy lies (the blob store, a backup
-generation of the data, a disk taken away), because the only wrapped copies of the keys are
-gone from the key store. It then deletes the scope's objects and open uploads (the background
-part) and records the erasure in the audit chain. A work under legal hold is refused
-(``LegalHoldActive``) before anything is touched.
+``erase`` runs these steps, each recorded on the scope's ``erasures`` record (id: the scope)
+before the next starts, so an erasure interrupted anywhere finishes on the next run (the CLI,
+the API or the hourly ``erasures.run_due`` beat resume every unfinished one) and is never
+half-applied from a user's point of view:
+
+1. ``running``: a work under legal hold (for ``o-`` scopes: any work the organization orders)
+   is refused (409 ``legal_hold``) before anything is touched. Not checked again once the key
+   is gone: an erasure that destroyed the key always finishes.
+2. ``key_destroyed``: the scope's data keys are destroyed (``ScopeKeyRing.destroy``, in
+   milliseconds): from that moment nothing the scope ever stored can be decrypted, wherever a
+   copy lies (the blob store, a backup generation of the data, a disk taken away), because the
+   only wrapped copies of the keys are gone from the key store. Reading a file answers 410.
+3. ``records_erased``: every record of the scope goes in one unit of work (all or none;
+   ``api.erasures.records``: posts, proposals, nodes, bonds, invoices, …).
+4. the search documents whose record is gone are removed (``sweep_index``, both backends).
+5. ``done``: the scope's objects and open uploads are deleted, the erasure is audited
+   (``keys.destroyed``: counts, never content) in the same unit as the ``done`` mark, and the
+   backups' erasure ledger names the scope (a restore re-applies steps 2-4).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from api.audit.service import AuditLog
 from api.keys import scopes
 from api.keys.ring import Destroyed
-from api.works.lifecycle import ensure_no_hold
+from api.kit.clock import to_iso
+from api.works.lifecycle import LegalHoldActive
 from api.works.models import WORKS
+from storage.query import Eq, Record
 
 if TYPE_CHECKING:
     from api.container import Container
+
+ERASURES = "erasures"
+# States of an ``erasures`` record, in order; ``scheduled`` is set by the planner (a date).
+SCHEDULED = "scheduled"
+RUNNING = "running"
+KEY_DESTROYED = "key_destroyed"
+RECORDS_ERASED = "records_erased"
+DONE = "done"
+UNFINISHED = (RUNNING, KEY_DESTROYED, RECORDS_ERASED)
 
 
 @dataclass(frozen=True)
@@ -32,17 +57,85 @@ class Erased:
     reason: str = ""
     event_seq: int = 0  # the audit event ``keys.destroyed`` (its keyed hash signs the erasure)
     event_hash: str = ""
+    records: dict[str, int] = field(default_factory=dict)
+    index: int = 0
+
+
+def _hold_detail(scope: str, work: Record) -> str:
+    return (
+        f"工事・業務「{work.get('title') or work['id']}」は法的保全（リーガルホールド）中のため、"
+        f"{scope} を消去できません。保全を解除してから消去してください。"
+    )
+
+
+async def ensure_erasable(container: Container, scope: str) -> None:
+    """Refuse (409 ``legal_hold``) a scope whose work, or for ``o-`` any work the organization
+    orders, is under a legal hold (issue 12 "Bad input": erasing a scope under legal hold)."""
+    kind, owner = scopes.parse(scope)
+    if kind == scopes.ORG:
+        async for work in container.records.scan(WORKS, (Eq("orderer_org_id", owner),)):
+            if work.get("legal_hold"):
+                raise LegalHoldActive(_hold_detail(scope, work), scope=scope, work_id=work["id"])
+        return
+    found = await container.records.get(WORKS, owner)
+    if found is not None and found.get("legal_hold"):
+        raise LegalHoldActive(_hold_detail(scope, found), scope=scope, work_id=owner)
+
+
+async def erasure_record(container: Container, scope: str) -> Record | None:
+    return await container.records.get(ERASURES, scope)
+
+
+async def _mark(container: Container, scope: str, changes: dict[str, Any]) -> Record:
+    current = await container.records.get(ERASURES, scope)
+    if current is None:
+        return await container.records.insert(ERASURES, {"id": scope, "scope": scope, **changes})
+    return await container.records.update(ERASURES, scope, changes, int(current["version"]))
+
+
+def _added(first: dict[str, Any] | None, then: dict[str, int]) -> dict[str, int]:
+    total = {str(k): int(v) for k, v in (first or {}).items()}
+    for name, n in then.items():
+        total[name] = total.get(name, 0) + n
+    return total
 
 
 async def erase(container: Container, scope: str, by: str, reason: str = "") -> Erased:
-    """Destroy ``scope``'s keys, then delete its objects and uploads; audited."""
+    """Erase ``scope`` (see the module docstring); resumes an interrupted erasure."""
+    from api.erasures.records import erase_scope_records, sweep_index
+
     scopes.parse(scope)  # ValueError for anything that is not a scope
-    work_id = scopes.work_of(scope)
-    if work_id is not None:
-        work = await container.records.get(WORKS, work_id)
-        if work is not None:
-            ensure_no_hold(work)
+    previous = await erasure_record(container, scope) or {}
+    if await container.keys.destroyed(scope) is None:
+        try:
+            await ensure_erasable(container, scope)
+        except LegalHoldActive:
+            if previous.get("state") == SCHEDULED:
+                await _mark(container, scope, {"held_on": to_iso(container.clock.now())})
+            raise
+    reason = reason or str(previous.get("reason") or "")
+    now = to_iso(container.clock.now())
+    again = previous.get("state") == DONE  # a finished erasure run again: keep its account
+    if previous.get("state") in (None, SCHEDULED):
+        await _mark(
+            container,
+            scope,
+            {"state": RUNNING, "by": by, "reason": reason, "started_at": now, "finished_at": None},
+        )
     destroyed = await container.keys.destroy(scope, by)
+    await _mark(
+        container,
+        scope,
+        {
+            "state": KEY_DESTROYED,
+            "key_ids": list(destroyed.key_ids),
+            "destroyed_at": destroyed.destroyed_at,
+        },
+    )
+    counts = await erase_scope_records(container, scope)
+    records = _added(previous.get("records"), counts)
+    await _mark(container, scope, {"state": RECORDS_ERASED, "records": records})
+    index = await sweep_index(container, scope)
     objects = 0
     keys = [info.key async for info in container.blobs.list(scopes.prefix(scope))]
     for key in keys:
@@ -64,10 +157,30 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
                 "keys": list(destroyed.key_ids),
                 "objects": objects,
                 "uploads": uploads,
+                "records": counts,
+                "index": index,
                 "reason": reason,
                 "already": destroyed.already,
             },
         )
+        finished: dict[str, Any] = {
+            "state": DONE,
+            "objects": int(previous.get("objects") or 0) + objects,
+            "uploads": int(previous.get("uploads") or 0) + uploads,
+            "index": int(previous.get("index") or 0) + index,
+        }
+        if not again:  # the first completion is the one the certificate signs
+            finished |= {
+                "finished_at": to_iso(container.clock.now()),
+                "event_seq": int(event["seq"]),
+                "event_hash": str(event.get("hash") or ""),
+            }
+        await _mark(container, scope, finished)
+    checkpoint = getattr(container.records, "checkpoint", None)
+    if checkpoint is not None:
+        # SQLite: deleted rows are overwritten (secure_delete); drop their older page
+        # versions from the write-ahead log too
+        await checkpoint()
     if not destroyed.already:
         # The backups' erasure ledger: a restore of an older generation re-applies it.
         from api.backup.generations import note_erasure
@@ -88,5 +201,12 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
                 exc,
             )
     return Erased(
-        destroyed, objects, uploads, reason, int(event["seq"]), str(event.get("hash") or "")
+        destroyed,
+        objects,
+        uploads,
+        reason,
+        int(event["seq"]),
+        str(event.get("hash") or ""),
+        records,
+        index,
     )

@@ -177,6 +177,22 @@ TEMPLATE_KINDS: dict[str, TemplateKind] = {
         "IDと初期パスワードはこのメールには記載していません。権限のある方が画面で一度だけ"
         "表示できます（通信は暗号化されています）。\n\n{url}\n",
     ),
+    # Issue 12 §2; seed 001 §3-6 (消去される時期 … 工事監督員に報告), 別表3 12(1)(2).
+    "erasure.scheduled": TemplateKind(
+        "データ消去日のお知らせ",
+        _COMMON | {"target", "scope", "erasure_on", "reason"},
+        "[{system_name}] データ消去日のお知らせ: {target}",
+        "{user_name} 様\n\n{target} のデータは {erasure_on} に消去されます（理由: {reason}）。\n"
+        "消去したデータは、バックアップを含め元に戻すことはできません。必要なデータは消去日までに"
+        "出力してください。\n\n{url}\n",
+    ),
+    "erasure.reminder": TemplateKind(
+        "データ消去の事前通知",
+        _COMMON | {"target", "scope", "erasure_on", "reason"},
+        "[{system_name}] まもなくデータを消去します: {target}",
+        "{user_name} 様\n\n{target} のデータは {erasure_on} に消去されます（理由: {reason}）。\n"
+        "消去したデータは元に戻せません。\n\n{url}\n",
+    ),
 }
 
 

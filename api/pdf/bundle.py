@@ -218,6 +218,14 @@ class IsolatedBundle:
             "font_dirs": [str(p) for p in self.renderer.font_dirs],
         }
         (folder / child.JOB).write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
+        # At most ``max_children`` children of this process at once (each holds the fonts,
+        # about 100 MiB); the others wait here for a free slot.
+        async with self.renderer.child_slots():
+            return await self._run_child(folder)
+
+    async def _run_child(self, folder: Path) -> bytes:
+        from api.pdf import child
+
         env = dict(os.environ)
         # The child imports this very ``api`` package, installed or not.
         root = str(API_ROOT.parent)

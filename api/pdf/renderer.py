@@ -93,10 +93,19 @@ def find_font_dirs(extra: Sequence[Path] = (), *, defaults: bool = True) -> list
 class PdfRenderer:
     """Render ``template`` with ``data`` to PDF bytes. Thread-safe; one per process."""
 
-    def __init__(self, font_dirs: Sequence[Path] = (), *, default_fonts: bool = True) -> None:
+    def __init__(
+        self,
+        font_dirs: Sequence[Path] = (),
+        *,
+        default_fonts: bool = True,
+        max_children: int = 2,
+    ) -> None:
         # Typst's worker threads would each keep a malloc arena (api.kit.memory).
         cap_malloc_arenas()
         self.font_dirs = find_font_dirs(font_dirs, defaults=default_fonts)
+        # Bundle child processes (api.pdf.bundle.IsolatedBundle) this process runs at once.
+        self.max_children = max_children
+        self._children: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self._compiler_entry: tuple[Any, threading.Lock] | None = None
         self._guard = threading.Lock()
         self._fonts_checked = False
@@ -163,6 +172,17 @@ class PdfRenderer:
             raise RenderError(f"template {template} produced no PDF")
         return pdf
 
+    def child_slots(self) -> asyncio.Semaphore:
+        """The running loop's limit on bundle child processes (``max_children`` at once)."""
+        loop = asyncio.get_running_loop()
+        with self._guard:
+            for old in [k for k in self._children if k.is_closed()]:
+                del self._children[old]
+            slots = self._children.get(loop)
+            if slots is None:
+                slots = self._children[loop] = asyncio.Semaphore(self.max_children)
+            return slots
+
     async def render(self, template: str, data: Mapping[str, Any]) -> bytes:
         """Compile in a worker thread: the event loop never waits on a compile."""
         return await asyncio.to_thread(self.render_sync, template, data)
@@ -177,10 +197,11 @@ _shared: PdfRenderer | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_renderer(font_dirs: Sequence[Path] = ()) -> PdfRenderer:
+def shared_renderer(font_dirs: Sequence[Path] = (), *, max_children: int = 2) -> PdfRenderer:
     """The process's renderer (compilers are expensive to build, cheap to reuse)."""
     global _shared
     with _shared_lock:
         if _shared is None or (font_dirs and _shared.font_dirs != find_font_dirs(font_dirs)):
-            _shared = PdfRenderer(font_dirs)
+            _shared = PdfRenderer(font_dirs, max_children=max_children)
+        _shared.max_children = max_children  # a new limit counts for loops started after
         return _shared

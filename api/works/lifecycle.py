@@ -179,8 +179,9 @@ class Lifecycle:
         if subject is None or not subject.is_operator:
             raise ArchivedReadOnly()
 
-    async def dispose(self, subject: Subject | None, work: Record, version: int) -> None:
-        """Delete an archived work whose retention has ended, with its nodes and contents."""
+    async def dispose(self, subject: Subject | str | None, work: Record, version: int) -> None:
+        """Delete an archived work whose retention has ended, with its nodes and contents
+        (``subject``: the operator, or a system name for the scheduled erasure)."""
         if self.works.blobs is None:
             raise RuntimeError("WorkService built without a blob store cannot dispose of works")
         work_id = str(work["id"])
@@ -223,7 +224,9 @@ class Lifecycle:
         if self.works.erase_scopes is not None:
             # After the records are gone: destroy the work's data keys so nothing of it can
             # be decrypted from any copy (seed 001 別表3 12), then delete its scoped objects.
-            by = f"user:{subject.user_id}" if subject is not None else "system"
+            by = (
+                f"user:{subject.user_id}" if isinstance(subject, Subject) else (subject or "system")
+            )
             await self.works.erase_scopes(work_id, by)
 
     def _now(self) -> str:

@@ -354,6 +354,9 @@ class SqliteRecordStore:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = OFF")
+            # Deleted content is overwritten, not left in free pages (issue 12 §2: an erased
+            # scope's records cannot be read from the database file).
+            conn.execute("PRAGMA secure_delete = ON")
             for sql in _META_SQL:
                 conn.execute(sql)
             rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -371,6 +374,18 @@ class SqliteRecordStore:
             raise
         self._wconn = conn
         self._ready.set()
+
+    async def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the database and truncate it, so page versions
+        from before a deletion are gone from the WAL file too (issue 12 §2). False when a
+        reader kept it from completing (it is retried by the next erasure or checkpoint)."""
+
+        def run() -> bool:
+            assert self._wconn is not None
+            busy = self._wconn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            return not busy
+
+        return await self._in_writer(run)
 
     async def close(self) -> None:
         """Close every connection and stop the threads. Idempotent."""

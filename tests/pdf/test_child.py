@@ -93,6 +93,34 @@ async def test_the_child_prints_the_same_bytes_as_the_process(
     assert left_in(temp_root) == []
 
 
+async def test_children_at_once_are_bounded_and_the_rest_wait(temp_root: Path) -> None:
+    """Each child holds the fonts (about 100 MiB): a process runs at most ``max_children``
+    (settings ``pdf.max_children``) at once, the others wait for a slot and then print."""
+    import asyncio
+
+    renderer = PdfRenderer(max_children=2)
+    running = peak = 0
+    real = IsolatedBundle._run_child
+
+    async def counted(self: IsolatedBundle, folder: Path) -> bytes:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            return await real(self, folder)
+        finally:
+            running -= 1
+
+    parts = [BundlePart(_pdf(2), "資料.pdf")]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(IsolatedBundle, "_run_child", counted)
+        out = await asyncio.gather(*(bundle_isolated(renderer, parts) for _ in range(5)))
+    assert peak == 2
+    assert len(set(out)) == 1
+    assert len(PdfReader(io.BytesIO(out[0])).pages) == 2
+    assert left_in(temp_root) == []
+
+
 async def test_parts_stream_to_the_child_as_chunks(renderer: PdfRenderer, temp_root: Path) -> None:
     """A part given as chunks (a blob being read) is written as it comes: the same bundle."""
     data = _pdf(4)

@@ -33,6 +33,8 @@ class Skip:
 
 
 SKIPS = pytest.StashKey[list[Skip]]()
+_PROPERTY = "kura_skip"
+_CONFIG: list[pytest.Config] = []  # the session's config (pytest_runtest_logreport has none)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,6 +44,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "reason says why that skip is expected in CI",
     )
     config.stash[SKIPS] = []
+    _CONFIG[:] = [config]
 
 
 def _reason(report: pytest.TestReport | pytest.CollectReport) -> str:
@@ -70,11 +73,21 @@ def pytest_runtest_makereport(
         allowed = str(marker.args[0]) if marker and marker.args else None
         if marker is not None and allowed is None:
             allowed = "(no reason given)"
-        item.config.stash[SKIPS].append(Skip(report.nodeid, reason, allowed))
+        # Carried on the report, so that with pytest-xdist the controller (which prints the
+        # summary) learns of skips in its workers: user_properties travel with the report.
+        report.user_properties.append((_PROPERTY, (reason, allowed)))
         if strict() and marker is None:
             report.outcome = "failed"
             report.longrepr = _failure(reason)
     return report
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count the skip where the summary is printed (the only process, or xdist's controller)."""
+    for name, value in report.user_properties:
+        if name == _PROPERTY:
+            reason, allowed = value  # type: ignore[misc]
+            _CONFIG[0].stash[SKIPS].append(Skip(report.nodeid, reason, allowed))
 
 
 @pytest.hookimpl(wrapper=True)

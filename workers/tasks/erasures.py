@@ -1,0 +1,22 @@
+"""Erasure tasks: plan, remind and erase at the contract's dates; resume interrupted erasures
+(issue 12 §2; seed 001 §3-6, 別表3 12(1))."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workers.celery_app import run_async, worker_container
+from workers.tasks import RETRYING, task
+
+
+@task("erasures.run_due", bind=True, **RETRYING)
+def run_due(self: Any) -> dict[str, int]:
+    """Hourly: schedule what a contract's date makes due, tell the supervisors before, erase
+    on the day, finish every erasure left unfinished. Each step once (idempotent)."""
+    from api.erasures.service import ErasureService
+
+    async def go() -> dict[str, int]:
+        container = await worker_container(self.app)
+        return await ErasureService(container).run_due()
+
+    return run_async(go())
