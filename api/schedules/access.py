@@ -73,10 +73,16 @@ async def my_memberships(records: RecordStore, user_id: str) -> dict[str, str]:
     return out
 
 
-async def relations(records: RecordStore, user_id: str, works: Iterable[str]) -> Relations:
+async def relations(
+    records: RecordStore,
+    user_id: str,
+    works: Iterable[str],
+    mine: Mapping[str, str] | None = None,
+) -> Relations:
     """The reader's relations to the members of ``works`` (which they must be a member of:
-    the caller checks)."""
-    rel = Relations(user_id=user_id, my_roles=await my_memberships(records, user_id))
+    the caller checks); ``mine``: the reader's memberships when the caller has read them."""
+    roles = dict(mine) if mine is not None else await my_memberships(records, user_id)
+    rel = Relations(user_id=user_id, my_roles=roles)
     chosen = sorted(set(works))
     for i in range(0, len(chosen), 200):
         chunk = tuple(chosen[i : i + 200])

@@ -44,7 +44,15 @@ from api.schedules.entries import (
 from api.schedules.models import ENTRIES
 from api.schedules.recurrence import Local, RuleError, format_local, zone
 from api.schedules.schemas import EntryCreate, EntryUpdate, OccurrenceRow, OccurrenceUpdate
-from api.schedules.views import VIEW_FIELDS, rows
+from api.schedules.views import (
+    UNKNOWN,
+    VIEW_FIELDS,
+    Prepared,
+    Unknown,
+    cached,
+    prepare,
+    rows_of,
+)
 from storage.query import Eq, In, Query, Range, Record
 
 if TYPE_CHECKING:
@@ -440,7 +448,7 @@ class ScheduleService:
             self.policy.require(me, "schedules.view_work", ctx)
         if all_works:
             chosen = sorted(set(chosen) | set(mine))
-        rel = await relations(self.records, me.user_id, chosen)
+        rel = await relations(self.records, me.user_id, chosen, mine)
         owners = {me.user_id, *rel.members}
         if user_ids:
             wanted = set(user_ids)
@@ -514,6 +522,14 @@ class ScheduleService:
                 cursor = page.next_cursor
                 if not cursor:
                     return out
+                first = where[0]
+                if isinstance(first, In) and first.field == "owner_id" and page.items:
+                    # The next page asks only for the owners not passed yet: with every
+                    # owner of the chunk still listed, the store would walk the index ranges
+                    # of the owners already read once more to find where the cursor resumes.
+                    last = str(page.items[-1]["owner_id"])
+                    rest = tuple(o for o in first.values if isinstance(o, str) and o >= last)
+                    where = (In("owner_id", rest), *where[1:])
 
         # Side by side: one query's SQL runs on a reader thread while another's rows decode.
         for part in await asyncio.gather(*(read(where, sort) for where, sort in queries)):
@@ -535,14 +551,54 @@ class ScheduleService:
         """Occurrences in the range, sorted by start, and whether the answer was cut."""
         lo, hi = self.parse_range(frm, to)
         me, rel, owners = await self.view_scope(subject, work_ids, user_ids, all_works)
-        entries, names = await asyncio.gather(
-            self.entries_between(owners, lo, hi, fields=VIEW_FIELDS), self.names(owners)
+        # First only which series overlap (their ids and versions: a few small fields); the
+        # fields a view needs are read only for the versions this process has not prepared
+        # (``views.cached``), so a month seen before costs no decoding of its records.
+        stubs, names = await asyncio.gather(
+            self.entries_between(owners, lo, hi, fields=("range_end",)), self.names(owners)
         )
-        return rows(entries, rel, names, lo, hi, me.user_id, self.settings.max_view_occurrences)
+        series = await self.prepared(stubs, owners)
+        cap = self.settings.max_view_occurrences
+        return rows_of(series, rel, names, lo, hi, me.user_id, cap)
+
+    async def prepared(self, stubs: Sequence[Record], owners: set[str]) -> list[Prepared | None]:
+        """The prepared series of ``stubs`` (records with id and version), in their order:
+        cached, or read with ``VIEW_FIELDS`` and prepared. A series changed since its stub
+        was read comes in its newer version (the expansion tests the range again); one
+        deleted since is left out."""
+        found = [cached(str(s["id"]), int(s["version"])) for s in stubs]
+        missing = sorted({str(s["id"]) for s, p in zip(stubs, found, strict=True) if p is UNKNOWN})
+        fresh: dict[str, Prepared | None] = {}
+
+        async def read(ids: tuple[str, ...]) -> list[Record]:
+            query = Query(where=(In("id", ids),), limit=1000, fields=VIEW_FIELDS)
+            return (await self.records.find(ENTRIES, query)).items
+
+        chunks = [tuple(missing[i : i + 500]) for i in range(0, len(missing), 500)]
+        for part in await asyncio.gather(*(read(c) for c in chunks)):
+            for entry in part:
+                fresh[str(entry["id"])] = prepare(entry)
+        out: list[Prepared | None] = []
+        for stub, known in zip(stubs, found, strict=True):
+            one = fresh.get(str(stub["id"])) if known is UNKNOWN else known
+            if one is not None and not isinstance(one, Unknown) and one.owner in owners:
+                out.append(one)
+        return out
 
     async def names(self, user_ids: set[str]) -> dict[str, str]:
-        users = await self.records.get_many("users", sorted(user_ids))
-        return {u["id"]: str(u.get("name") or u.get("login_id") or "") for u in users}
+        """Display names of ``user_ids`` (only the two fields, not whole user records)."""
+        ids = sorted(user_ids)
+
+        async def read(chunk: tuple[str, ...]) -> list[Record]:
+            query = Query(where=(In("id", chunk),), limit=1000, fields=("name", "login_id"))
+            return (await self.records.find("users", query)).items
+
+        chunks = [tuple(ids[i : i + 500]) for i in range(0, len(ids), 500)]
+        out: dict[str, str] = {}
+        for part in await asyncio.gather(*(read(c) for c in chunks)):
+            for u in part:
+                out[str(u["id"])] = str(u.get("name") or u.get("login_id") or "")
+        return out
 
     async def holidays(self, subject: Subject | None, frm: str, to: str) -> list[dict[str, str]]:
         """Named non-business days in the range from the master calendar (holidays, 12/29-1/3

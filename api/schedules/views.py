@@ -4,8 +4,10 @@
 
 What a view costs is the number of series it touches, so each step does the least per series:
 
-- the store returns only the fields a view needs (``VIEW_FIELDS``: no description, uid, source
-  or stamps, which can be most of a record's bytes);
+- the store is asked first only which series overlap (ids and versions), then for the fields
+  a view needs (``VIEW_FIELDS``: no description, uid, source or stamps, which can be most of
+  a record's bytes) of the versions not prepared yet (``cached``): a month seen before
+  decodes no record;
 - each stored version of a series is *prepared* once per process (``prepare``, cached by id
   and version, which every change bumps): a single entry (no rule, RDATE, EXDATE or edited
   occurrence: most entries) becomes its one occurrence, formatted and with its UTC bounds as
@@ -178,6 +180,23 @@ def prepare(entry: Mapping[str, Any]) -> Prepared | None:
     return _PREPARED.put(key, _prepare(entry))
 
 
+class Unknown:
+    """``cached``'s answer for a version this process has not prepared yet."""
+
+
+UNKNOWN = Unknown()
+
+
+def cached(entry_id: str, version: int) -> Prepared | Unknown | None:
+    """The cached prepared form of one version of a series, from its id and version alone
+    (a view reads only those first and the other fields of the versions not cached)."""
+    key = (entry_id, version)
+    found = _PREPARED.get(key)
+    if found is not None or key in _PREPARED.data:
+        return found
+    return UNKNOWN
+
+
 def _prepare(entry: Mapping[str, Any]) -> Prepared | None:
     rrule = entry.get("rrule") or None
     rdates = entry.get("rdates") or ()
@@ -274,12 +293,24 @@ def rows(
 ) -> tuple[list[OccurrenceRow], bool]:
     """Every occurrence of ``entries`` in ``[lo, hi)`` as the reader may see it, sorted by
     start (all-day first on a day, then by id), and whether ``cap`` cut the answer."""
+    return rows_of([prepare(e) for e in entries], rel, names, lo, hi, me, cap)
+
+
+def rows_of(
+    series: Sequence[Prepared | None],
+    rel: Relations,
+    names: Mapping[str, str],
+    lo: datetime,
+    hi: datetime,
+    me: str,
+    cap: int,
+) -> tuple[list[OccurrenceRow], bool]:
+    """``rows`` of prepared series (None: a record that does not compile, left out)."""
     lo_iso, hi_iso = to_iso(lo), to_iso(hi)
     out: list[tuple[str, bool, str, OccurrenceRow]] = []
     truncated = False
     my_roles = rel.my_roles
-    for entry in entries:
-        prepared = prepare(entry)
+    for prepared in series:
         if prepared is None:
             continue
         shown = occurrences(prepared, lo, hi, lo_iso, hi_iso)

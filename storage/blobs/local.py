@@ -450,8 +450,10 @@ class LocalBlobStore:
         validate_key(key)
         check_range(start, end)
         if self._sealed is not None and self._scope(key) is not None:
-            async for piece in self._sealed.get(key, start, end, chunk_size):
-                yield piece
+            # Closed with this generator: a consumer that stops early lets go of the file.
+            async with contextlib.aclosing(self._sealed.get(key, start, end, chunk_size)) as got:
+                async for piece in got:
+                    yield piece
             return
         f = await _io(self._open_read, key, start)
         try:

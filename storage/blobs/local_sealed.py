@@ -22,7 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from io import BufferedReader
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -44,9 +45,12 @@ from storage.blobs.sealing import (
     Encoder,
     ObjectSeal,
     Sealing,
-    open_block,
+    SpanReader,
     plain_digest,
     plain_size,
+    read_ahead,
+    rechunk,
+    scratch,
     span,
 )
 from storage.errors import (
@@ -66,7 +70,7 @@ if TYPE_CHECKING:
 _State = dict[str, Any]
 
 
-def _open_with_header(path: Path) -> tuple[IO[bytes], int, bytes]:
+def _open_with_header(path: Path) -> tuple[BufferedReader, int, bytes]:
     f = open(path, "rb")  # noqa: SIM115 - closed by get()
     try:
         raw = f.read(HEADER)
@@ -76,16 +80,6 @@ def _open_with_header(path: Path) -> tuple[IO[bytes], int, bytes]:
     except BaseException:
         f.close()
         raise
-
-
-def _read_open(
-    f: IO[bytes], seal: ObjectSeal, start: int, stop: int, index: int, segments: int
-) -> bytes:
-    f.seek(start)
-    data = f.read(stop - start)
-    if len(data) != stop - start:
-        raise Tampered("sealed object is shorter than its size says")
-    return open_block(seal, data, index, segments)
 
 
 class LocalSealed:
@@ -99,7 +93,7 @@ class LocalSealed:
 
     async def get(
         self, key: str, start: int, end: int | None, chunk_size: int
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         path = self.store._path(key)
         try:
             f, stored, raw = await asyncio.to_thread(_open_with_header, path)
@@ -110,33 +104,41 @@ class LocalSealed:
         try:
             seal = await self.sealing.open_seal(raw)
             plan = span(start, end, plain_size(stored))
-            if plan is None:
-                return
-            # Read and decrypt whole segments in one worker-thread call, about ``chunk_size``
-            # of plaintext at a time; the first and last pieces are cut to the range.
-            per_call = max(1, chunk_size // SEGMENT)
-            last = (plan.stored_to - HEADER - 1) // STORED_SEGMENT
-            index, pos = plan.first, plan.stored_from
-            skip, left = plan.skip, plan.take
-            pending = b""
-            while left > 0:
-                count = min(per_call, last - index + 1)
-                stop = min(plan.stored_to, HEADER + (index + count) * STORED_SEGMENT)
-                plain = await _io(_read_open, f, seal, pos, stop, index, plan.segments)
-                index, pos = index + count, stop
-                if skip or len(plain) > left:
-                    plain = plain[skip : skip + left]
-                    skip = 0
-                left -= len(plain)
-                if pending:
-                    plain = pending + plain
-                off = 0
-                while len(plain) - off >= chunk_size or (left == 0 and off < len(plain)):
-                    yield plain[off : off + chunk_size]
-                    off += chunk_size
-                pending = plain[off:]
-        finally:
+        except BaseException:
             f.close()
+            raise
+        if plan is None:
+            f.close()
+            return
+        # Whole segments, about ``chunk_size`` of plaintext per call, read and decrypted in
+        # one worker-thread call, the next call already running while this block is sent
+        # (``read_ahead``); the first and last blocks are cut to the range.
+        reader = SpanReader(seal, plan)
+        per_call = max(1, chunk_size // SEGMENT) * STORED_SEGMENT
+        pos = plan.stored_from
+        name = self.store.name
+
+        def step() -> tuple[bytes, bool]:
+            nonlocal pos
+            stop = min(plan.stored_to, pos + per_call)
+            # The stored bytes go into the thread's buffer (only the plaintext leaves it).
+            want = scratch("read", stop - pos)[: stop - pos]
+            try:
+                f.seek(pos)
+                got = 0
+                while got < len(want):
+                    n = f.readinto(want[got:])
+                    if not n:
+                        raise Tampered("sealed object is shorter than its size says")
+                    got += n
+            except OSError as exc:
+                raise from_os_error(name, exc) from exc
+            pos = stop
+            return reader.feed(want), stop < plan.stored_to and not reader.done
+
+        async with contextlib.aclosing(rechunk(read_ahead(step, f.close), chunk_size)) as pieces:
+            async for piece in pieces:
+                yield piece
 
     async def digest(self, key: str) -> tuple[str, int]:
         """SHA-256 and size of a sealed object's plaintext (a small object without sidecar)."""

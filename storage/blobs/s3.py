@@ -41,7 +41,7 @@ import io
 import tempfile
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,10 +82,12 @@ from storage.blobs.sealing import (
     Encoder,
     ObjectSeal,
     Sealing,
+    SpanReader,
     listed_size,
-    open_stream,
     plain_digest,
     plain_size,
+    read_ahead,
+    rechunk,
     span,
 )
 from storage.errors import (
@@ -100,6 +102,22 @@ from storage.errors import (
 from storage.ports import PUT_MANY_MAX, AppendState, BlobInfo, Checksum, Health
 
 _T = TypeVar("_T")
+
+
+def _read_exactly(resp: Any, size: int) -> bytes:
+    """The next ``size`` bytes of an SDK answer (fewer only at its end)."""
+    data = b""
+    while len(data) < size:
+        more = resp.read(size - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _release(resp: Any) -> None:
+    resp.close()
+    resp.release_conn()
 
 
 class _Changed(StorageError):
@@ -543,15 +561,17 @@ class S3BlobStore:
         validate_key(key)
         check_range(start, end)
         if self._scope(key) is not None:
-            async for piece in self._sealed_get(key, start, end, chunk_size):
-                yield piece
+            # Closed with this generator: a consumer that stops early frees the connection.
+            async with contextlib.aclosing(self._sealed_get(key, start, end, chunk_size)) as got:
+                async for piece in got:
+                    yield piece
             return
         async for piece in self._raw_get(key, start, end, chunk_size):
             yield piece
 
     async def _sealed_get(
         self, key: str, start: int, end: int | None, chunk_size: int
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Decrypt only the segments ``[start, end)`` touches. The first read of an object
         costs a HEAD (size, ETag) and one ranged GET from its start (header and segments
         together), or two (the header, then the segments) for a range further in; the size,
@@ -559,23 +579,24 @@ class S3BlobStore:
         carries ``If-Match`` with the ETag: an object replaced meanwhile (412) is read afresh,
         so a remembered header never pairs with another object's segments."""
         for attempt in range(3):
-            pieces = self._sealed_pieces(key, start, end, chunk_size, attempt == 0).__aiter__()
-            try:
-                first = await pieces.__anext__()
-            except StopAsyncIteration:
+            pieces = self._sealed_pieces(key, start, end, chunk_size, attempt == 0)
+            async with contextlib.aclosing(pieces):
+                try:
+                    first = await pieces.__anext__()
+                except StopAsyncIteration:
+                    return
+                except _Changed:
+                    self._headers.pop(key, None)
+                    continue
+                yield first
+                async for piece in pieces:
+                    yield piece
                 return
-            except _Changed:
-                self._headers.pop(key, None)
-                continue
-            yield first
-            async for piece in pieces:
-                yield piece
-            return
         raise BackendUnavailable(self.name, f"{key} kept changing while it was read")
 
     async def _sealed_pieces(
         self, key: str, start: int, end: int | None, chunk_size: int, use_cache: bool
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         assert self.sealing is not None
         block = max(chunk_size, 1 << 16)
         cached = self._headers.get(key) if use_cache else None
@@ -586,36 +607,50 @@ class S3BlobStore:
             if plan is None:
                 return
             seal = await self.sealing.open_seal(raw)
-            source = self._raw_get(key, plan.stored_from, plan.stored_to, block, etag)
+            resp = await self._open_get(key, plan.stored_from, plan.stored_to, etag)
         else:
             stored, etag = await self._stored_info(key)
             plan = span(start, end, plain_size(stored))
             if plan is None:
                 return
             if plan.stored_from == HEADER:
-                stream = self._raw_get(key, 0, plan.stored_to, block, etag)
-                raw = b""
-                async for data in stream:
-                    raw += data
-                    if len(raw) >= HEADER:
-                        break
-                seal = await self.sealing.open_seal(raw[:HEADER])
-                rest = raw[HEADER:]
-
-                async def body() -> AsyncIterator[bytes]:
-                    if rest:
-                        yield rest
-                    async for data in stream:
-                        yield data
-
-                source = body()
+                # One GET from the start: the header, then the segments of the range.
+                resp = await self._open_get(key, 0, plan.stored_to, etag)
+                if resp is None:
+                    return
+                try:
+                    raw = await self._call(_read_exactly, resp, HEADER)
+                    seal = await self.sealing.open_seal(raw)
+                except BaseException:
+                    _release(resp)
+                    raise
             else:
                 raw = b"".join([c async for c in self._raw_get(key, 0, HEADER, HEADER, etag)])
                 seal = await self.sealing.open_seal(raw)
-                source = self._raw_get(key, plan.stored_from, plan.stored_to, block, etag)
+                resp = await self._open_get(key, plan.stored_from, plan.stored_to, etag)
             self._remember(key, stored, raw[:HEADER], etag)
-        async for piece in open_stream(seal, plan, source, chunk_size):
-            yield piece
+        if resp is None:
+            return
+        # Each worker-thread call reads a block of the answer and decrypts the segments it
+        # completes; the next call runs while the consumer handles this block (read_ahead).
+        reader = SpanReader(seal, plan)
+        body = resp
+        name, where = self.name, self._endpoint
+
+        def step() -> tuple[bytes, bool]:
+            try:
+                data = body.read(block)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise BackendUnavailable(name, f"{where}: {exc}") from exc
+            if not data:
+                reader.finish()  # Tampered when the answer ended early
+                return b"", False
+            return reader.feed(data), not reader.done
+
+        blocks = read_ahead(step, lambda: _release(body))
+        async with contextlib.aclosing(rechunk(blocks, chunk_size)) as pieces:
+            async for piece in pieces:
+                yield piece
 
     def _remember(self, key: str, stored: int, header: bytes, etag: str) -> None:
         if len(header) < HEADER or not etag:
@@ -644,10 +679,26 @@ class S3BlobStore:
             if await self.stat(key) is None:
                 raise NotFound(key)
             return
+        resp = await self._open_get(key, start, end, etag)
+        if resp is None:
+            return
+        try:
+            while True:
+                data = await self._call(resp.read, chunk_size)
+                if not data:
+                    break
+                yield data
+        finally:
+            _release(resp)
+
+    async def _open_get(self, key: str, start: int, end: int | None, etag: str) -> Any:
+        """The SDK's answer to a GET of the stored bytes ``[start, end)`` (``end`` None: to
+        the end; with ``etag``, only of that version: ``_Changed`` otherwise); None when
+        ``start`` is past the end of an object that exists."""
         length = 0 if end is None else end - start
         headers = {"If-Match": f'"{etag}"'} if etag else None
         try:
-            resp = await self._call(
+            return await self._call(
                 self._client.get_object,
                 self.bucket,
                 key,
@@ -662,17 +713,8 @@ class S3BlobStore:
             if isinstance(cause, S3Error) and cause.code == "InvalidRange":
                 if await self.stat(key) is None:
                     raise NotFound(key) from exc
-                return
+                return None
             raise
-        try:
-            while True:
-                data = await self._call(resp.read, chunk_size)
-                if not data:
-                    break
-                yield data
-        finally:
-            resp.close()
-            resp.release_conn()
 
     async def stat(self, key: str) -> BlobInfo | None:
         """Size, type, metadata and SHA-256 from a HEAD request, or None if absent."""

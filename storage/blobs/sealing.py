@@ -40,11 +40,13 @@ objects, any key by id for reading; a destroyed key (an erased scope) raises
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -152,6 +154,16 @@ class ObjectSeal:
     def open(self, index: int, data: bytes | bytearray | memoryview, final: bool) -> bytes:
         try:
             return self._aead.decrypt(_nonce(index, final), data, self.header.raw)
+        except InvalidTag:
+            kind = "final " if final else ""
+            raise Tampered(f"{kind}segment {index} failed authentication") from None
+
+    def open_into(
+        self, index: int, data: bytes | bytearray | memoryview, final: bool, out: memoryview
+    ) -> None:
+        """``open`` into ``out`` (exactly the plaintext's length), without a new object."""
+        try:
+            self._aead.decrypt_into(_nonce(index, final), data, self.header.raw, out)
         except InvalidTag:
             kind = "final " if final else ""
             raise Tampered(f"{kind}segment {index} failed authentication") from None
@@ -305,46 +317,204 @@ def span(start: int, end: int | None, size: int) -> Span | None:
     )
 
 
-async def open_stream(
-    seal: ObjectSeal, plan: Span, stored: AsyncIterator[bytes], chunk_size: int
-) -> AsyncIterator[bytes]:
-    """Decrypt ``stored`` (the bytes of ``plan``) segment by segment and yield the plaintext
-    range in pieces of about ``chunk_size``. A short read is ``Tampered``."""
-    buf = bytearray()
-    pos = 0  # consumed bytes of buf (compacted once per stored chunk, not per segment)
-    index = plan.first
-    skip, left = plan.skip, plan.take
+_SCRATCH = threading.local()
+SCRATCH_MAX = 2 * SEGMENT + (2 << 20)  # larger buffers are made for one use only
+
+
+def scratch(name: str, size: int) -> memoryview:
+    """A buffer of at least ``size`` bytes kept per thread and ``name`` (its contents are
+    left over from the last use). Reads of sealed objects decrypt into it and copy out only
+    the plaintext; a fresh buffer per read would be zero-filled or page-faulted every time,
+    which costs as much as the AES (ranged reads: most of their overhead)."""
+    if size > SCRATCH_MAX:
+        return memoryview(bytearray(size))
+    found: bytearray | None = getattr(_SCRATCH, name, None)
+    if found is None or len(found) < size:
+        found = bytearray(max(size, 1 << 17))
+        setattr(_SCRATCH, name, found)
+    return memoryview(found)
+
+
+class SpanReader:
+    """Opens the stored bytes of a ``Span`` as they come (``feed``) and gives the plaintext
+    of every segment completed so far, cut to the range. Synchronous, so a worker thread can
+    read a block and open it in one call. A segment split between two pieces is joined from
+    its two parts alone (at most one segment is copied per piece, never the whole piece).
+
+    Segments are decrypted into a buffer kept per thread (``decrypt_into``, ``scratch``),
+    and the answer is one copy of the wanted part of it: a fresh megabyte-sized object per segment
+    group and a join of sixteen segment objects cost several times the decryption itself
+    (measured: 0.8 ms per MiB, the AES 0.3 ms)."""
+
+    def __init__(self, seal: ObjectSeal, plan: Span) -> None:
+        self.seal = seal
+        self.plan = plan
+        self.index = plan.first
+        self.skip = plan.skip
+        self.left = plan.take
+        self._part = bytearray()  # the start of a segment the next piece completes
+
+    @property
+    def done(self) -> bool:
+        return self.left <= 0
+
+    def _room(self, size: int) -> memoryview:
+        return scratch("open", size)
+
+    def _open(self, data: bytes | bytearray | memoryview, out: memoryview, at: int) -> int:
+        """Decrypt one stored segment into ``out[at:]``; the plaintext's length."""
+        index = self.index
+        size = len(data) - TAG
+        self.seal.open_into(index, data, index == self.plan.segments - 1, out[at : at + size])
+        self.index = index + 1
+        return size
+
+    def feed(self, data: bytes | bytearray | memoryview) -> bytes:
+        """The plaintext of the segments ``data`` completes (b"" when none)."""
+        view = memoryview(data)
+        out = self._room(len(view) + SEGMENT)  # the plaintext of the part and of ``data``
+        pos = made = 0
+        if self._part and self.left > 0:
+            want = _want(self.index, self.plan)
+            take = want - len(self._part)
+            self._part += view[:take]
+            pos = min(take, len(view))
+            if len(self._part) < want:
+                return b""
+            made = self._open(self._part, out, 0)
+            self._part = bytearray()
+        while made - self.skip < self.left:
+            want = _want(self.index, self.plan)
+            if len(view) - pos < want:
+                self._part = bytearray(view[pos:])
+                break
+            made += self._open(view[pos : pos + want], out, made)
+            pos += want
+        if made <= self.skip:  # nothing of the range yet (or nothing completed)
+            self.skip -= made
+            return b""
+        end = min(made, self.skip + self.left)
+        plain = bytes(out[self.skip : end])
+        self.left -= end - self.skip
+        self.skip = 0
+        return plain
+
+    def finish(self) -> None:
+        """``Tampered`` unless the whole range was opened (the stored bytes ended early)."""
+        if self.left > 0:
+            raise Tampered("sealed object is shorter than its size says")
+
+
+async def rechunk(blocks: AsyncIterator[bytes], chunk_size: int) -> AsyncGenerator[bytes, None]:
+    """``blocks`` as pieces of exactly ``chunk_size`` bytes (the last one shorter). A block of
+    exactly that size passes as it is (a read aligned to segments copies nothing here)."""
     out: list[bytes] = []
     pending = 0
-    async for data in stored:
-        if pos:
-            del buf[:pos]
-            pos = 0
-        buf += data
-        while left > 0 and len(buf) - pos >= _want(index, plan):
-            want = _want(index, plan)
-            final = index == plan.segments - 1
-            plain = seal.open(index, memoryview(buf)[pos : pos + want], final)
-            pos += want
-            index += 1
-            piece = plain[skip : skip + left] if skip or len(plain) > left else plain
-            skip = 0
-            left -= len(piece)
-            if piece:
-                out.append(piece)
-                pending += len(piece)
+    try:
+        async for block in blocks:
+            if not block:
+                continue
+            if not out and len(block) == chunk_size:
+                yield block
+                continue
+            out.append(block)
+            pending += len(block)
             while pending >= chunk_size:
                 joined = b"".join(out) if len(out) > 1 else out[0]
                 yield joined[:chunk_size] if len(joined) > chunk_size else joined
                 rest = joined[chunk_size:]
                 out, pending = ([rest] if rest else []), len(rest)
-            if left == 0 and out:
-                yield b"".join(out)
-                out, pending = [], 0
-        if left == 0:
-            break
-    if left > 0:
-        raise Tampered("sealed object is shorter than its size says")
+        if out:
+            yield b"".join(out)
+    finally:
+        # A consumer that stops early closes ``blocks`` now (its file or connection), not
+        # whenever the garbage collector finalizes it.
+        await _aclose(blocks)
+
+
+async def _aclose(source: AsyncIterator[bytes]) -> None:
+    close = getattr(source, "aclose", None)
+    if close is not None:
+        await close()
+
+
+Step = Callable[[], tuple[bytes, bool]]
+
+
+async def read_ahead(step: Step, close: Callable[[], None]) -> AsyncGenerator[bytes, None]:
+    """The blocks ``step`` returns (blocking: read stored bytes and open them; with whether
+    more follow), each call in a worker thread, the next call already running while the
+    consumer handles the current block: reading and decrypting overlap with sending (or
+    writing) the plaintext, so they add little to a download's time.
+
+    ``close`` (release the file or connection) runs once, after the last call has finished:
+    a call still running when the consumer stops is waited for in a worker thread (a lock),
+    never raced, and a call not started yet does nothing."""
+    lock = threading.Lock()
+    closed = False
+
+    def guarded() -> tuple[bytes, bool]:
+        with lock:
+            if closed:
+                return b"", False
+            return step()
+
+    def shut() -> None:
+        nonlocal closed
+        with lock:
+            if not closed:
+                closed = True
+                close()
+
+    ahead: asyncio.Task[tuple[bytes, bool]] | None = None
+    try:
+        call = ahead = asyncio.ensure_future(asyncio.to_thread(guarded))
+        while True:
+            block, more = await call
+            ahead = None
+            if more:
+                call = ahead = asyncio.ensure_future(asyncio.to_thread(guarded))
+            if block:
+                yield block
+            if not more:
+                return
+    finally:
+        if ahead is None or ahead.done():
+            if ahead is not None:
+                ahead.add_done_callback(_ignore)  # its outcome is of no use now
+            shut()  # no call in flight: nothing to wait for
+        else:
+            ahead.cancel()
+            ahead.add_done_callback(_ignore)
+            await asyncio.to_thread(shut)  # waits for the call still running
+
+
+def _ignore(task: asyncio.Task[tuple[bytes, bool]]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+async def open_stream(
+    seal: ObjectSeal, plan: Span, stored: AsyncIterator[bytes], chunk_size: int
+) -> AsyncIterator[bytes]:
+    """Decrypt ``stored`` (the bytes of ``plan``) segment by segment and yield the plaintext
+    range in pieces of ``chunk_size``. A short read is ``Tampered``."""
+    reader = SpanReader(seal, plan)
+
+    async def blocks() -> AsyncIterator[bytes]:
+        try:
+            async for data in stored:
+                plain = reader.feed(data)
+                if plain:
+                    yield plain
+                if reader.done:
+                    break
+        finally:
+            await _aclose(stored)
+        reader.finish()
+
+    async for piece in rechunk(blocks(), chunk_size):
+        yield piece
 
 
 def open_block(seal: ObjectSeal, data: bytes, index: int, segments: int) -> bytes:

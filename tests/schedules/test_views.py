@@ -278,3 +278,35 @@ async def test_a_change_shows_at_once(world: World) -> None:
         ("定例", "2026-06-01T09:00:00+09:00"),
         ("単発（変更）", "2026-06-04T15:00:00+09:00"),
     ]
+
+
+async def test_a_series_changed_after_the_first_read_comes_in_its_new_version(
+    world: World,
+) -> None:
+    """A view reads ids and versions first and the fields of versions not prepared yet after
+    (``ScheduleService.prepared``): a series changed in between comes in its new version,
+    one deleted in between is left out, one of a person not on screen too."""
+    changed = await create(world, title="前", start="2026-06-02T10:00", end="2026-06-02T11:00")
+    gone = await create(world, title="消える", start="2026-06-03T10:00", end="2026-06-03T11:00")
+    other = await create(
+        world, "builder", title="他人", start="2026-06-04T10:00", end="2026-06-04T11:00"
+    )
+    stubs = [{"id": e["id"], "version": e["version"]} for e in (changed, gone, other)]
+    client = world.client("supervisor")
+    r = await client.patch(
+        f"{API}/entries/{changed['id']}", json={"version": changed["version"], "title": "後"}
+    )
+    assert r.status_code == 200, r.text
+    r = await client.delete(f"{API}/entries/{gone['id']}", params={"version": gone["version"]})
+    assert r.status_code == 204, r.text
+    clear_caches()
+    service = ScheduleService(world.container)
+    got = await service.prepared(stubs, {world.user_id("supervisor")})
+    assert [(p.id, p.version, p.title) for p in got if p is not None] == [
+        (changed["id"], changed["version"] + 1, "後")
+    ]
+    # Now prepared: the same stubs again read nothing but give the same answer.
+    again = await service.prepared(
+        [{"id": changed["id"], "version": changed["version"] + 1}], {world.user_id("supervisor")}
+    )
+    assert again == got
