@@ -258,6 +258,15 @@ class KeysSettings(BaseModel):
     # <data_dir>.keyring beside it. 0600, created on the first start when missing.
     keyring_file: Path | None = None
     create_keyring: bool = True
+    # Where the KEK lives (api.keys.kek): ``keyring`` (the file above) or ``pkcs11`` (a
+    # non-extractable AES-256 key inside an HSM that wraps and unwraps, api.keys.hsm).
+    kek: Literal["keyring", "pkcs11"] = "keyring"
+    # The HSM vendor's PKCS#11 library, the token's label, the label of the KEK(s) on it, and a
+    # 0600 file holding the token's user PIN.
+    pkcs11_module: Path | None = None
+    pkcs11_token: str = "kura"  # noqa: S105 (a token label, not a password)
+    pkcs11_key_label: str = "kura-kek"
+    pkcs11_pin_file: Path | None = None
     # Where the wrapped data keys live, apart from the records (backed up apart, with a shorter
     # retention, so erasure wins over backups). None: the records' backend. sqlite:
     # <keyring_file>.keys.sqlite3; mongodb: database ``keys_db`` on records.mongo_uri.
@@ -276,6 +285,15 @@ class BackupSettings(BaseModel):
     target: Path | None = None
     # The folder of the key generations, apart from the data; default <target>-keys.
     keys_target: Path | None = None
+    # Or an S3 bucket for the data generations (instead of ``target``) and one for the keys
+    # (default <bucket>-keys), on this endpoint; each unset endpoint setting: the blobs' own.
+    s3_bucket: str | None = None
+    s3_keys_bucket: str | None = None
+    s3_endpoint: str | None = None
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_secure: bool | None = None
+    s3_region: str | None = None
     # Data generations kept: the newest ``keep_last`` ones, and the newest of each of the last
     # N days, weeks, months.
     keep_last: int = Field(default=3, ge=1)
@@ -285,6 +303,14 @@ class BackupSettings(BaseModel):
     # Key generations kept (newest first): shorter than the data, so erasure wins over
     # backups: once these rotated past an erasure, no backup can decrypt the erased scope.
     keep_keys: int = Field(default=7, ge=1)
+
+
+class MonitorSettings(BaseModel):
+    """What ``/metrics`` watches besides the backends (issue 12 §4, ``api.ops.watch``)."""
+
+    # PEM files of the TLS certificate(s) the reverse proxy serves, for their expiry gauge
+    # (an ACME-managed proxy: probe it with the blackbox exporter instead, docs/alerts.yml).
+    tls_cert_files: list[Path] = Field(default_factory=list)
 
 
 class ErasureSettings(BaseModel):
@@ -331,6 +357,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     keys: KeysSettings = KeysSettings()
     backup: BackupSettings = BackupSettings()
+    monitor: MonitorSettings = MonitorSettings()
     erasure: ErasureSettings = ErasureSettings()
 
     @property

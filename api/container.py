@@ -16,6 +16,8 @@ from api.audit.keys import AuditKeyError, KeyFile, bind_key_file
 from api.config import Settings
 from api.jobs.ledger import JobLedger
 from api.keys import scopes
+from api.keys.kek import Kek
+from api.keys.keyring import KeyringKek
 from api.keys.ring import ScopeKeyRing
 from api.kit.clock import Clock, FileClock, SystemClock
 from api.kit.uow import UnitOfWork
@@ -48,6 +50,16 @@ def build_records(settings: Settings) -> RecordStore:
     return sqlite_store
 
 
+def build_kek(settings: Settings) -> Kek:
+    """The key-encryption key's port (``api.keys.kek``): the keyring file, or an HSM."""
+    ks = settings.keys
+    if ks.kek == "pkcs11":
+        from api.keys.hsm import Pkcs11Kek
+
+        return Pkcs11Kek(ks.pkcs11_module, ks.pkcs11_token, ks.pkcs11_key_label, ks.pkcs11_pin_file)
+    return KeyringKek(settings.keyring_path)
+
+
 def build_keys(settings: Settings) -> ScopeKeyRing:
     """The data keys per scope (``api.keys.ring``), in their own store apart from the records:
     a SQLite file beside the keyring, or a database of their own on the MongoDB server."""
@@ -64,6 +76,7 @@ def build_keys(settings: Settings) -> ScopeKeyRing:
     return ScopeKeyRing(
         store,
         settings.keyring_path,
+        kek=build_kek(settings),
         create_keyring=ks.create_keyring,
         cache_s=ks.cache_s,
         revalidate_s=ks.revalidate_s,
@@ -160,12 +173,13 @@ class Container:
     async def open(self) -> None:
         """Open every backend; one that is down is logged and reported by ``health``."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        from api.keys.keyring import KeyringError
+        from api.keys.kek import KekError
 
         try:
             await self.keys.open()
-        except KeyringError:
-            raise  # an exposed, unreadable or malformed keyring: refuse to start
+        except KekError:
+            await self.keys.close()
+            raise  # an exposed, unreadable, malformed or unreachable KEK: refuse to start
         except Exception as exc:
             log.error("key store failed to open: %s", exc)
         for port in (self.records, self.blobs, self.index):

@@ -14,14 +14,17 @@ a scope unreadable, and what an incremental backup costs after one change.
 2. Erasure: seconds from ``destroy`` to the scope being unreadable (key destruction only;
    independent of the scope's size, shown for the object just written) and the deletion of
    its objects afterwards. Target: < 5 s to unreadable.
-3. Backup: a first ``kura backup`` of ``--objects`` small objects, then one after a single
-   change: seconds and bytes copied (the second should be a listing plus one object).
+3. Backup: a first ``kura backup`` of ``--objects`` small objects and one ``--size-mib`` file,
+   then one after a single change: seconds and bytes copied (the second should be a listing
+   plus one object). Then the restore of that generation into an empty folder, beside a
+   ``cp -r`` of the backup folder: the recovery time per GiB (docs/operations.md RTO).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import random
 import shutil
@@ -163,7 +166,7 @@ async def erasure(c: Container, out: Outcome, size_mib: int) -> None:
     print(out.verdict("erasure: unreadable < 5 s", unreadable_s < 5))
 
 
-async def backups(settings: Settings, objects: int, out: Outcome) -> None:
+async def backups(settings: Settings, objects: int, out: Outcome, big: Path) -> None:
     from api.backup.generations import Target, backup
 
     c = Container(settings)
@@ -172,6 +175,7 @@ async def backups(settings: Settings, objects: int, out: Outcome) -> None:
         items = [(f"s/wa-B{i % 20}/o/{i}", os.urandom(2048)) for i in range(objects)]
         for key, data in items:
             await c.blobs.put(key, one(data))
+        await c.blobs.put("s/wa-BIG/o/big", file_chunks(big, MiB))
         target = Target.of(settings, settings.data_dir.parent / "backups")
         t0 = time.perf_counter()
         first = await backup(c, target)
@@ -187,6 +191,52 @@ async def backups(settings: Settings, objects: int, out: Outcome) -> None:
         f"backup first {first.objects} objects {first_s:.2f} s ({first.copied_bytes} B copied); "
         f"after one change {second_s:.2f} s ({second.copied} copied, {second.copied_bytes} B), "
         f"x{second_s / first_s:.2f} of the first"
+    )
+    await restore_time(settings, target, big, second.objects, out)
+
+
+def sha_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(MiB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+async def restore_time(
+    settings: Settings, target: Any, big: Path, objects: int, out: Outcome
+) -> None:
+    """The recovery time a restore gives (docs/operations.md RTO): ``kura restore`` of the
+    newest generation (verify every SHA-256, install keys and records, re-seal every object,
+    rebuild the index) into an empty folder, beside a plain ``cp -r`` of the backup folder."""
+    from api.backup.restore import finish, prepare
+
+    place = settings.data_dir.parent
+    t0 = time.perf_counter()
+    await asyncio.to_thread(shutil.copytree, place / "backups", place / "copied")
+    copy_s = time.perf_counter() - t0
+    fresh = settings.model_copy(update={"data_dir": place / "restored"})
+    t0 = time.perf_counter()
+    plan = await prepare(fresh, target)
+    c = Container(fresh)
+    await c.open()
+    try:
+        done = await finish(c, target, plan)
+        digest = hashlib.sha256()
+        async for piece in c.blobs.get("s/wa-BIG/o/big"):
+            digest.update(piece)
+    finally:
+        await c.close()
+    restore_s = time.perf_counter() - t0
+    out.expect(done.objects == objects, f"restore wrote {done.objects} of {objects} objects")
+    want, size = await asyncio.to_thread(lambda: (sha_of(big), big.stat().st_size))
+    out.expect(digest.hexdigest() == want, "the restored large object differs")
+    total_mib = (size + objects * 2048) / MiB
+    print(
+        f"restore {done.objects} objects ({total_mib:.0f} MiB) {restore_s:.2f} s "
+        f"({total_mib / restore_s:.1f} MiB/s); cp -r of the backup {copy_s:.2f} s: "
+        f"x{restore_s / copy_s:.1f} of a plain copy; at this rate 100 GiB take "
+        f"{100 * 1024 / (total_mib / restore_s) / 3600:.1f} h"
     )
 
 
@@ -229,6 +279,7 @@ async def main(args: argparse.Namespace) -> int:
             Settings(data_dir=work / "bk" / "data", jobs={"eager": True}, log_json=False),
             args.objects,
             out,
+            src,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

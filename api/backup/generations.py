@@ -1,31 +1,35 @@
 """``kura backup``: generations of the records, the objects and the keys (issue 12 §3).
 
-Layout of the data target (``Settings.backup.target``) and the key target (``keys_target``,
-default ``<target>-keys``; keys are kept apart from the data, with a shorter retention, so
-that erasure wins over backups)::
+The data target (``Settings.backup.target``, a folder, or ``backup.s3_bucket``, an S3 bucket:
+``api.backup.stores``) and the key target (``keys_target`` / ``s3_keys_bucket``, default
+``<target>-keys``; keys are kept apart from the data, with a shorter retention, so that
+erasure wins over backups) hold::
 
-    <target>/pool/<sha[:2]>/<sha>                 stored bytes of an object, by their SHA-256
-                                                  (ciphertext for sealed objects: never plain)
-    <target>/generations/<gen>/records.sqlite3    consistent copy of the records (SQLite backup API)
-    <target>/generations/<gen>/manifest.json      every object: key, stored sha256 and size,
-                                                  content type, metadata, the content digest
-    <target>/generations/<gen>/manifest.sha256    SHA-256 of manifest.json
-    <target>/erasures.jsonl                       every erasure ever made (never shrinks)
-    <keys>/generations/<gen>/{keyring,keys.sqlite3,audit-key,bonds-key,manifest.json}
+    pool/<sha[:2]>/<sha>                     stored bytes of an object, by their SHA-256
+                                             (ciphertext for sealed objects: never plain)
+    generations/<gen>/records.sqlite3        consistent copy of the records (SQLite backup API)
+    generations/<gen>/manifest.json          every object: key, stored sha256 and size,
+                                             content type, metadata, the content digest
+    generations/<gen>/manifest.sha256        SHA-256 of manifest.json, written last
+    erasures.jsonl                           every erasure ever made (never shrinks)
+    <keys>/generations/<gen>/{keyring,keys.sqlite3,audit-key,bonds-key,manifest.*}
 
-A generation is written under ``.tmp-<gen>`` and renamed when complete, so an interrupted run
-leaves no generation (the next run starts again and finds the pool objects already there).
+A generation is listed only once its ``manifest.sha256`` exists (written last, deleted first
+when pruned), so an interrupted run leaves no generation; the next run removes its partial
+files and finds the pool objects it had already copied (resumable, on both targets).
 Objects are incremental: an object whose key, stored size and recorded digest are those of the
-previous generation is not read again, and content already in the pool is not copied again;
-the cost of a backup after one change is one listing plus the changed bytes.
+previous generation is not read again, and content already in the pool (one listing of the
+pool per run) is not copied again; the cost of a backup after one change is one listing plus
+the changed bytes.
 
 Consistency: objects are listed once before and once after the records snapshot, so every
 object a snapshot record refers to (written before its record commits) is in the generation,
 unless deleted in the moment between the snapshot and the second listing (``kura scrub``
 after a restore names such an object).
 
-Records on MongoDB are not copied here: use ``mongodump --oplog`` beside this command (see
-docs/operations.md); objects and keys are backed up the same way on every backend.
+Records and a key store on MongoDB are not copied here (the manifests say so): dump them with
+``mongodump --oplog`` beside this command (docs/operations.md); objects and the key files
+are backed up the same way on every backend.
 """
 
 from __future__ import annotations
@@ -35,23 +39,26 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from api.backup.stores import BackupStore, FolderStore, bucket_store
 from api.config import Settings
 from api.container import Container, build_blobs
 from api.keys.ring import KEY_SCOPES
+from storage.errors import NotFound
 from storage.ports import BlobStore
 
 FORMAT = "kura-backup/1"
 KEYS_FORMAT = "kura-key-backup/1"
 GEN_FORMAT = "%Y%m%dT%H%M%SZ"
 CHUNK = 1 << 20
+S3 = "s3://"
 
 
 class BackupError(Exception):
@@ -61,38 +68,70 @@ class BackupError(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    root: Path
-    keys_root: Path
+    """The data store and the key store of a backup (a folder or a bucket each)."""
+
+    data: BackupStore
+    keys: BackupStore
 
     @classmethod
-    def of(cls, settings: Settings, root: Path | None = None, keys: Path | None = None) -> Target:
-        data = root or settings.backup.target
-        if data is None:
-            raise BackupError("no backup target: pass --to or set KURA_BACKUP__TARGET")
-        data = data.resolve()
-        key_root = keys or settings.backup.keys_target or data.with_name(f"{data.name}-keys")
-        key_root = key_root.resolve()
-        for path in (data, key_root):
-            if settings.data_dir.resolve() in (path, *path.parents):
-                raise BackupError(f"backup target {path} is inside the data folder")
-        if key_root == data or data in key_root.parents:
-            raise BackupError("keys must be backed up apart from the data (another folder)")
-        return cls(data, key_root)
+    def of(
+        cls, settings: Settings, root: Path | str | None = None, keys: Path | str | None = None
+    ) -> Target:
+        """From ``--to`` / ``--keys-to`` (a folder or ``s3://bucket``) or the settings."""
+        b = settings.backup
+        data_at: Path | str | None = root
+        if data_at is None:
+            data_at = f"{S3}{b.s3_bucket}" if b.s3_bucket else b.target
+        if data_at is None:
+            raise BackupError(
+                "no backup target: pass --to (a folder or s3://bucket) or set "
+                "KURA_BACKUP__TARGET or KURA_BACKUP__S3_BUCKET"
+            )
+        keys_at: Path | str | None = keys
+        if keys_at is None:
+            if isinstance(data_at, str) and data_at.startswith(S3):
+                if root is None and b.s3_keys_bucket:
+                    keys_at = f"{S3}{b.s3_keys_bucket}"
+                else:
+                    keys_at = f"{data_at}-keys"
+            elif root is None and b.keys_target is not None:
+                keys_at = b.keys_target
+            else:
+                folder = Path(data_at).resolve()
+                keys_at = folder.with_name(f"{folder.name}-keys")
+        data_store = _store(settings, data_at, keys=False)
+        key_store = _store(settings, keys_at, keys=True)
+        if isinstance(data_store, FolderStore) and isinstance(key_store, FolderStore):
+            d, k = data_store.root, key_store.root
+            if k == d or d in k.parents or k in d.parents:
+                raise BackupError("keys must be backed up apart from the data (another folder)")
+        if data_store.describe() == key_store.describe():
+            raise BackupError("keys must be backed up apart from the data (another bucket)")
+        return cls(data_store, key_store)
 
-    @property
-    def generations(self) -> Path:
-        return self.root / "generations"
+    async def open(self) -> None:
+        await self.data.open()
+        await self.keys.open()
 
-    @property
-    def key_generations(self) -> Path:
-        return self.keys_root / "generations"
+    async def close(self) -> None:
+        await self.data.close()
+        await self.keys.close()
 
-    @property
-    def ledger(self) -> Path:
-        return self.root / "erasures.jsonl"
 
-    def pool(self, sha: str) -> Path:
-        return self.root / "pool" / sha[:2] / sha
+def _store(settings: Settings, at: Path | str, *, keys: bool) -> BackupStore:
+    if isinstance(at, str) and at.startswith(S3):
+        bucket = at[len(S3) :].strip("/")
+        if not bucket or "/" in bucket:
+            raise BackupError(f"{at}: give a bucket name (s3://bucket)")
+        return bucket_store(settings, bucket)
+    path = Path(at).resolve()
+    if settings.data_dir.resolve() in (path, *path.parents):
+        raise BackupError(f"backup target {path} is inside the data folder")
+    return FolderStore(path, 0o700 if keys else None)
+
+
+def pool_name(sha: str) -> str:
+    return f"pool/{sha[:2]}/{sha}"
 
 
 @dataclass(frozen=True)
@@ -107,10 +146,22 @@ class BackupResult:
 
 
 def list_generations(folder: Path) -> list[str]:
-    """Complete generations, oldest first."""
+    """Complete generations in a folder target's ``generations`` folder, oldest first."""
     if not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / "manifest.sha256").is_file()
+    )
+
+
+async def generations(store: BackupStore) -> list[str]:
+    """Complete generations of a store (their ``manifest.sha256`` exists), oldest first."""
+    names = await store.names("generations/")
+    return sorted(
+        n.split("/")[1] for n in names if n.count("/") == 2 and n.endswith("/manifest.sha256")
+    )
 
 
 def sha_file(path: Path) -> str:
@@ -121,34 +172,32 @@ def sha_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
+async def sha_stored(store: BackupStore, name: str) -> str:
+    digest = hashlib.sha256()
+    async for block in store.stream(name):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+async def read_manifest(store: BackupStore, gen: str) -> dict[str, Any]:
     """A generation's manifest, checked against its recorded SHA-256."""
-    path = folder / "manifest.json"
     try:
-        raw = path.read_bytes()
-        recorded = (folder / "manifest.sha256").read_text().split()[0]
+        raw = await store.read_bytes(f"generations/{gen}/manifest.json")
+        recorded = (await store.read_bytes(f"generations/{gen}/manifest.sha256")).split()[0]
     except (OSError, IndexError) as exc:
-        raise BackupError(f"generation {folder.name}: manifest missing ({exc})") from exc
-    if hashlib.sha256(raw).hexdigest() != recorded:
-        raise BackupError(f"generation {folder.name}: manifest does not match its SHA-256")
+        raise BackupError(f"generation {gen}: manifest missing ({exc})") from exc
+    if hashlib.sha256(raw).hexdigest() != recorded.decode():
+        raise BackupError(f"generation {gen}: manifest does not match its SHA-256")
     data: dict[str, Any] = json.loads(raw)
     return data
 
 
-def _write_manifest(folder: Path, data: dict[str, Any]) -> None:
+async def _write_manifest(store: BackupStore, gen: str, data: dict[str, Any]) -> None:
+    """The manifest, then its SHA-256: from that moment the generation is complete."""
     raw = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode()
-    (folder / "manifest.json").write_bytes(raw)
-    (folder / "manifest.sha256").write_text(f"{hashlib.sha256(raw).hexdigest()}  manifest.json\n")
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in [*folder.rglob("*"), folder]:
-        with contextlib.suppress(OSError):
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+    await store.put_bytes(f"generations/{gen}/manifest.json", raw)
+    line = f"{hashlib.sha256(raw).hexdigest()}  manifest.json\n".encode()
+    await store.put_bytes(f"generations/{gen}/manifest.sha256", line)
 
 
 def sqlite_copy(source: Path, dest: Path) -> None:
@@ -198,74 +247,98 @@ def keep_set(
 
 
 async def backup(c: Container, target: Target) -> BackupResult:
+    await target.open()
+    try:
+        with tempfile.TemporaryDirectory(prefix="kura-backup-") as work:
+            return await _backup(c, target, Path(work))
+    finally:
+        await target.close()
+
+
+async def _partial(store: BackupStore, complete: list[str]) -> dict[str, list[str]]:
+    """Files of generations that never completed (an interrupted run), by generation."""
+    done = set(complete)
+    out: dict[str, list[str]] = {}
+    for name in await store.names("generations/"):
+        gen = name.split("/")[1]
+        if gen not in done:
+            out.setdefault(gen, []).append(name)
+    return out
+
+
+async def _backup(c: Container, target: Target, work: Path) -> BackupResult:
     settings = c.settings
-    if settings.records.backend != "sqlite":
-        raise BackupError(
-            "records are on MongoDB: back them up with `mongodump --oplog` (docs/operations.md)"
-        )
-    if (settings.keys.store or settings.records.backend) != "sqlite":
-        raise BackupError(
-            "the wrapped data keys are on MongoDB: back up their database with "
-            "`mongodump --oplog` apart from the data (docs/operations.md)"
-        )
     now = c.clock.now()
+    previous = await generations(target.data)
+    key_previous = await generations(target.keys)
+    # An interrupted run's files: never listed; removed now (its pool objects are reused).
+    for store, done in ((target.data, previous), (target.keys, key_previous)):
+        for names in (await _partial(store, done)).values():
+            for name in names:
+                await store.delete(name)
     base = gen = now.strftime(GEN_FORMAT)
     n = 0
-    while (target.generations / gen).exists() or (target.key_generations / gen).exists():
+    while gen in previous or gen in key_previous:
         n += 1
         gen = f"{base}-{n}"
-    previous = list_generations(target.generations)
     prev_entries: dict[str, dict[str, Any]] = {}
     if previous:
         with contextlib.suppress(BackupError):
-            manifest = read_manifest(target.generations / previous[-1])
+            manifest = await read_manifest(target.data, previous[-1])
             prev_entries = {e["key"]: e for e in manifest["objects"]}
+    pool = {name.rsplit("/", 1)[-1] for name in await target.data.names("pool/")}
 
-    target.generations.mkdir(parents=True, exist_ok=True)
-    tmp = target.generations / f".tmp-{gen}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     raw = build_blobs(settings)  # the stored bytes as they are: ciphertext stays ciphertext
     await raw.open()
     stats = {"copied": 0, "bytes": 0, "reused": 0}
     entries: dict[str, dict[str, Any]] = {}
+    copy = _Copier(raw, target.data, pool, work)
+    records = work / "records.sqlite3"
     try:
-        await _objects(raw, target, prev_entries, entries, stats)
-        await asyncio.to_thread(sqlite_copy, settings.sqlite_path, tmp / "records.sqlite3")
-        await _objects(raw, target, prev_entries, entries, stats, only_new=True)
+        await _objects(raw, copy, prev_entries, entries, stats)
+        if settings.records.backend == "sqlite":
+            await asyncio.to_thread(sqlite_copy, settings.sqlite_path, records)
+        await _objects(raw, copy, prev_entries, entries, stats, only_new=True)
     finally:
         await raw.close()
-    records_sha = await asyncio.to_thread(sha_file, tmp / "records.sqlite3")
-    _write_manifest(
-        tmp,
+    if records.exists():
+        records_sha = await asyncio.to_thread(sha_file, records)
+        await target.data.put_file(f"generations/{gen}/records.sqlite3", records)
+        records.unlink()
+        record_entry: dict[str, Any] = {"file": "records.sqlite3", "sha256": records_sha}
+    else:
+        # Records on MongoDB are dumped with `mongodump --oplog` beside this run
+        # (docs/operations.md); a restore expects them restored first.
+        record_entry = {"file": None, "backend": "mongodb", "with": "mongodump --oplog"}
+    await _backup_keys(c, target.keys, gen, work)
+    await merge_ledger(c, target.data)
+    await _write_manifest(
+        target.data,
+        gen,
         {
             "format": FORMAT,
             "generation": gen,
             "created_at": now.isoformat(),
             "previous": previous[-1] if previous else None,
-            "records": {"file": "records.sqlite3", "sha256": records_sha},
+            "records": record_entry,
             "blobs_backend": settings.blobs.backend,
             "objects": [entries[k] for k in sorted(entries)],
         },
     )
-    await asyncio.to_thread(_fsync_tree, tmp)
-    await _backup_keys(c, target, gen)
-    await merge_ledger(c, target)
-    tmp.rename(target.generations / gen)
     policy = settings.backup
-    pruned = prune(
-        target.generations,
+    pruned = await prune(
+        target.data,
         keep_set(
-            list_generations(target.generations),
+            [*previous, gen],
             policy.keep_daily,
             policy.keep_weekly,
             policy.keep_monthly,
             policy.keep_last,
         ),
     )
-    collect_pool(target)
-    keys_gens = list_generations(target.key_generations)
-    pruned_keys = prune(target.key_generations, set(keys_gens[-settings.backup.keep_keys :]))
+    await collect_pool(target.data)
+    keys_gens = await generations(target.keys)
+    pruned_keys = await prune(target.keys, set(keys_gens[-policy.keep_keys :]))
     return BackupResult(
         gen,
         len(entries),
@@ -277,9 +350,42 @@ async def backup(c: Container, target: Target) -> BackupResult:
     )
 
 
+@dataclass
+class _Copier:
+    """Copies an object's stored bytes into the pool by their SHA-256 (through a local temp
+    file: the name is known only once the bytes were read)."""
+
+    raw: BlobStore
+    store: BackupStore
+    pool: set[str]
+    work: Path
+
+    async def __call__(self, key: str) -> tuple[str | None, int]:
+        """(sha256, size) of the stored bytes, copied when new; (None, 0) if it vanished."""
+        part = self.work / os.urandom(8).hex()
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            # A command-line process of its own: blocking writes do not stall anyone.
+            with open(part, "wb") as f:  # noqa: ASYNC230
+                async for chunk in self.raw.get(key):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    f.write(chunk)
+            sha = digest.hexdigest()
+            if sha not in self.pool:
+                await self.store.put_file(pool_name(sha), part)
+                self.pool.add(sha)
+            return sha, size
+        except NotFound:
+            return None, 0
+        finally:
+            part.unlink(missing_ok=True)
+
+
 async def _objects(
     raw: BlobStore,
-    target: Target,
+    copy: _Copier,
     prev: dict[str, dict[str, Any]],
     entries: dict[str, dict[str, Any]],
     stats: dict[str, int],
@@ -297,12 +403,12 @@ async def _objects(
             and old["size"] == info.size
             and info.sha256 is not None
             and old.get("digest") == info.sha256
-            and target.pool(old["sha256"]).exists()
+            and old["sha256"] in copy.pool
         ):
             entries[info.key] = old
             stats["reused"] += 1
             continue
-        sha, size = await _copy_in(raw, info.key, target)
+        sha, size = await copy(info.key)
         if sha is None:
             continue
         stats["copied"] += 1
@@ -317,94 +423,107 @@ async def _objects(
         }
 
 
-async def _copy_in(raw: BlobStore, key: str, target: Target) -> tuple[str | None, int]:
-    """Copy an object's stored bytes into the pool; (None, 0) if it vanished meanwhile."""
-    from storage.errors import NotFound
-
-    pool_tmp = target.root / "pool" / ".tmp"
-    pool_tmp.mkdir(parents=True, exist_ok=True)
-    part = pool_tmp / os.urandom(8).hex()
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        # A command-line process of its own: blocking writes do not stall anyone.
-        with open(part, "wb") as f:  # noqa: ASYNC230
-            async for chunk in raw.get(key):
-                digest.update(chunk)
-                size += len(chunk)
-                f.write(chunk)
-            f.flush()
-            os.fsync(f.fileno())
-        sha = digest.hexdigest()
-        final = target.pool(sha)
-        if final.exists():
-            part.unlink()
-        else:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            part.rename(final)
-            return sha, size
-        return sha, size
-    except NotFound:
-        part.unlink(missing_ok=True)
-        return None, 0
-    finally:
-        part.unlink(missing_ok=True)
-
-
-async def _backup_keys(c: Container, target: Target, gen: str) -> None:
-    """The keyring, the wrapped data keys, the audit key and the bonds' signing key, into
-    the key target (0700)."""
+async def _backup_keys(c: Container, store: BackupStore, gen: str, work: Path) -> None:
+    """The keyring (when the KEK is not in an HSM), the wrapped data keys, the audit key and
+    the bonds' signing key, into the key target (0700 / 0600 on a folder); the manifest names
+    the KEK's ids."""
     settings = c.settings
-    target.key_generations.mkdir(parents=True, exist_ok=True)
-    os.chmod(target.keys_root, 0o700)
-    tmp = target.key_generations / f".tmp-{gen}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(mode=0o700)
     files: dict[str, str] = {}
-    shutil.copyfile(settings.keyring_path, tmp / "keyring")
-    files["keyring"] = sha_file(tmp / "keyring")
+    sources: dict[str, Path] = {}
+    if settings.keys.kek == "keyring":
+        sources["keyring"] = settings.keyring_path
+    # else the KEK never leaves its HSM: back it up with the HSM's own means (docs/operations.md)
     store_path = settings.keyring_path.with_name(f"{settings.keyring_path.name}.keys.sqlite3")
-    if store_path.exists():  # on SQLite (``backup`` refused a key store on MongoDB)
-        await asyncio.to_thread(sqlite_copy, store_path, tmp / "keys.sqlite3")
-        files["keys.sqlite3"] = sha_file(tmp / "keys.sqlite3")
+    on_sqlite = (settings.keys.store or settings.records.backend) == "sqlite"
+    if on_sqlite and store_path.exists():  # on MongoDB: its own database, mongodump'd apart
+        copy = work / "keys.sqlite3"
+        await asyncio.to_thread(sqlite_copy, store_path, copy)
+        sources["keys.sqlite3"] = copy
     for name, path in (
         ("audit-key", settings.audit_key_path),
         ("bonds-key", settings.bonds_key_path),
     ):
         if path.exists():
-            shutil.copyfile(path, tmp / name)
-            files[name] = sha_file(tmp / name)
-    for name in files:
-        os.chmod(tmp / name, 0o600)
-    _write_manifest(tmp, {"format": KEYS_FORMAT, "generation": gen, "files": files})
-    await asyncio.to_thread(_fsync_tree, tmp)
-    tmp.rename(target.key_generations / gen)
+            sources[name] = path
+    for name, path in sources.items():
+        files[name] = await asyncio.to_thread(sha_file, path)
+        await store.put_file(f"generations/{gen}/{name}", path)
+    (work / "keys.sqlite3").unlink(missing_ok=True)
+    port = c.keys.port
+    kek = {"adapter": port.name, "where": port.where(), "ids": port.ids()}
+    data = {"format": KEYS_FORMAT, "generation": gen, "files": files, "kek": kek}
+    if not on_sqlite:
+        data["key_store"] = {"backend": "mongodb", "with": "mongodump --oplog"}
+    await _write_manifest(store, gen, data)
 
 
-async def merge_ledger(c: Container, target: Target) -> None:
+async def merge_ledger(c: Container, store: BackupStore) -> None:
     """Add every destroyed scope of the key store to the erasure ledger of the target."""
-    known = {e["scope"] for e in read_ledger(target.ledger)}
-    async for record in c.keys.store.scan(KEY_SCOPES):
-        if record.get("destroyed_at") and record["id"] not in known:
-            append_ledger(
-                target.ledger,
-                {
-                    "scope": record["id"],
-                    "destroyed_at": record["destroyed_at"],
-                    "by": record.get("destroyed_by"),
-                    "keys": record.get("destroyed_keys") or [],
-                },
-            )
+    ledger = await read_ledger(store)
+    known = {e["scope"] for e in ledger}
+    new = [
+        {
+            "scope": record["id"],
+            "destroyed_at": record["destroyed_at"],
+            "by": record.get("destroyed_by"),
+            "keys": record.get("destroyed_keys") or [],
+        }
+        async for record in c.keys.store.scan(KEY_SCOPES)
+        if record.get("destroyed_at") and record["id"] not in known
+    ]
+    if new:
+        await _write_ledger(store, [*ledger, *new])
 
 
-def read_ledger(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
+LEDGER = "erasures.jsonl"
+
+
+def _ledger_lines(entries: Iterable[dict[str, Any]]) -> bytes:
+    return "".join(
+        json.dumps(e, ensure_ascii=False, sort_keys=True) + "\n" for e in entries
+    ).encode()
+
+
+def _parse_ledger(raw: bytes) -> list[dict[str, Any]]:
     out = []
-    for line in path.read_text().splitlines():
+    for line in raw.decode("utf-8").splitlines():
         with contextlib.suppress(ValueError):
             out.append(json.loads(line))
     return out
+
+
+async def read_ledger(store: BackupStore) -> list[dict[str, Any]]:
+    try:
+        return _parse_ledger(await store.read_bytes(LEDGER))
+    except FileNotFoundError:
+        return []
+
+
+async def _write_ledger(store: BackupStore, entries: list[dict[str, Any]]) -> None:
+    if isinstance(store, FolderStore):
+        # Appended in place (``append_ledger``): an erasure recorded meanwhile is never lost.
+        path = store.path(LEDGER)
+        have = {e["scope"] for e in _parse_ledger(path.read_bytes())} if path.exists() else set()
+        for entry in entries:
+            if entry["scope"] not in have:
+                append_ledger(path, entry)
+        return
+    await store.put_bytes(LEDGER, _ledger_lines(entries))
+
+
+async def note_erasure(settings: Settings, entry: dict[str, Any]) -> None:
+    """Record an erasure in the ledger of the configured backup target (folder or bucket),
+    so a restore of an older generation re-applies it."""
+    if settings.backup.target is None and not settings.backup.s3_bucket:
+        return
+    target = Target.of(settings)
+    await target.data.open()
+    try:
+        ledger = await read_ledger(target.data)
+        if all(e.get("scope") != entry["scope"] for e in ledger):
+            await _write_ledger(target.data, [*ledger, entry])
+    finally:
+        await target.data.close()
 
 
 def append_ledger(path: Path, entry: dict[str, Any]) -> None:
@@ -415,31 +534,29 @@ def append_ledger(path: Path, entry: dict[str, Any]) -> None:
         os.fsync(f.fileno())
 
 
-def prune(folder: Path, keep: set[str]) -> list[str]:
-    gone = [g for g in list_generations(folder) if g not in keep]
+async def prune(store: BackupStore, keep: set[str]) -> list[str]:
+    """Delete the complete generations not in ``keep``: the manifest's SHA-256 first, so a
+    generation half deleted is never listed."""
+    gone = [g for g in await generations(store) if g not in keep]
     for gen in gone:
-        shutil.rmtree(folder / gen)
+        await store.delete(f"generations/{gen}/manifest.sha256")
+        for name in await store.names(f"generations/{gen}/"):
+            await store.delete(name)
     return gone
 
 
-def collect_pool(target: Target) -> int:
+async def collect_pool(store: BackupStore) -> int:
     """Delete pool objects no remaining generation refers to."""
     used: set[str] = set()
-    for gen in list_generations(target.generations):
+    for gen in await generations(store):
         try:
-            manifest = read_manifest(target.generations / gen)
+            manifest = await read_manifest(store, gen)
         except BackupError:
             return 0  # never delete content while a manifest cannot be read
         used.update(e["sha256"] for e in manifest["objects"])
     removed = 0
-    pool = target.root / "pool"
-    if not pool.is_dir():
-        return 0
-    for sub in pool.iterdir():
-        if not sub.is_dir() or sub.name.startswith("."):
-            continue
-        for path in sub.iterdir():
-            if path.name not in used:
-                path.unlink()
-                removed += 1
+    for name in await store.names("pool/"):
+        if name.rsplit("/", 1)[-1] not in used:
+            await store.delete(name)
+            removed += 1
     return removed

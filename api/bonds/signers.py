@@ -176,11 +176,20 @@ class _Pkcs11Session:
 def open_token(module: Path, token_label: str, pin: str) -> Iterator[TokenSession]:
     """A session on the token ``token_label`` of the PKCS#11 ``module`` (e.g. the card
     vendor's ``.so``/``.dll``, or SoftHSM's ``libsofthsm2.so``), logged in with ``pin``."""
-    import pkcs11
     from pkcs11.exceptions import PKCS11Error
 
+    from api.kit import pkcs11lib
+
+    path = str(module)
     try:
-        lib = pkcs11.lib(str(module))
+        # One library object per process (api.kit.pkcs11lib): a module reloaded may crash.
+        lib = pkcs11lib.acquire(path)
+    except PKCS11Error as exc:
+        raise SignerError(
+            f"ICカード（PKCS#11）を開けません: {type(exc).__name__}。"
+            "PINとトークン名を確認してください。"
+        ) from exc
+    try:
         token = lib.get_token(token_label=token_label)
         with token.open(user_pin=pin) as session:
             yield _Pkcs11Session(session)
@@ -189,3 +198,5 @@ def open_token(module: Path, token_label: str, pin: str) -> Iterator[TokenSessio
             f"ICカード（PKCS#11）を開けません: {type(exc).__name__}。"
             "PINとトークン名を確認してください。"
         ) from exc
+    finally:
+        pkcs11lib.release(path)

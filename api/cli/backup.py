@@ -1,8 +1,9 @@
 """``kura backup`` and ``kura restore`` (issue 12 §3; seed 001 別表3 8, 10).
 
-    kura backup [--to DIR] [--keys-to DIR]      write a generation, prune by the policy
-    kura backup --list [--to DIR]               the generations (data and keys)
-    kura restore [GENERATION] [--from DIR] [--keys-from DIR]
+    kura backup [--to DIR|s3://BUCKET] [--keys-to DIR|s3://BUCKET]
+                                                write a generation, prune by the policy
+    kura backup --list [--to ...]               the generations (data and keys)
+    kura restore [GENERATION] [--from DIR|s3://BUCKET] [--keys-from DIR|s3://BUCKET]
                                                 into an empty data folder / bucket
 
 Exit 0 on success, 2 on error (nothing half-applied: see ``api.backup``).
@@ -16,35 +17,56 @@ from pathlib import Path
 
 import click
 
-from api.backup.generations import BackupError, BackupResult, Target, backup, list_generations
+from api.backup.generations import BackupError, BackupResult, Target, backup, generations
 from api.backup.restore import RestoreResult, finish, prepare
 from api.cli._run import with_container
 from api.config import Settings
 from api.container import Container
-from api.keys.keyring import KeyringError
+from api.keys.kek import KekError
+from storage.errors import StorageError
 
-_PATH = click.Path(file_okay=False, path_type=Path)
+
+def _place(value: str | None) -> Path | str | None:
+    """A folder, or ``s3://bucket`` as it is."""
+    if value is None or value.startswith("s3://"):
+        return value
+    return Path(value)
 
 
 def register(cli: click.Group) -> None:
     """Add ``backup`` and ``restore``."""
 
     @cli.command("backup")
-    @click.option("--to", "to", type=_PATH, help="データの世代を置くフォルダ")
-    @click.option("--keys-to", "keys_to", type=_PATH, help="鍵の世代を置くフォルダ（別の場所）")
+    @click.option("--to", "to", help="データの世代を置くフォルダ、または s3://バケット")
+    @click.option(
+        "--keys-to", "keys_to", help="鍵の世代を置くフォルダ、または s3://バケット（別の場所）"
+    )
     @click.option("--list", "show", is_flag=True, help="世代の一覧を表示する")
-    def backup_cmd(to: Path | None, keys_to: Path | None, show: bool) -> None:
+    def backup_cmd(to: str | None, keys_to: str | None, show: bool) -> None:
         """Write a backup generation (records, objects, keys apart) and prune old ones."""
         settings = Settings()
         try:
-            target = Target.of(settings, to, keys_to)
+            target = Target.of(settings, _place(to), _place(keys_to))
         except BackupError as exc:
             click.echo(f"backup failed: {exc}", err=True)
             sys.exit(2)
         if show:
-            for gen in list_generations(target.generations):
+
+            async def listing() -> tuple[list[str], list[str]]:
+                await target.open()
+                try:
+                    return await generations(target.data), await generations(target.keys)
+                finally:
+                    await target.close()
+
+            try:
+                data, keys = asyncio.run(listing())
+            except (OSError, StorageError) as exc:
+                click.echo(f"backup failed: {exc}", err=True)
+                sys.exit(2)
+            for gen in data:
                 click.echo(f"data\t{gen}")
-            for gen in list_generations(target.key_generations):
+            for gen in keys:
                 click.echo(f"keys\t{gen}")
             return
 
@@ -53,7 +75,7 @@ def register(cli: click.Group) -> None:
 
         try:
             done = with_container(work, settings)
-        except (BackupError, KeyringError, OSError) as exc:
+        except (BackupError, KekError, OSError, StorageError) as exc:
             click.echo(f"backup failed: {exc}", err=True)
             sys.exit(2)
         click.echo(
@@ -65,16 +87,16 @@ def register(cli: click.Group) -> None:
 
     @cli.command("restore")
     @click.argument("generation", required=False)
-    @click.option("--from", "source", type=_PATH, help="データの世代があるフォルダ")
-    @click.option("--keys-from", "keys_from", type=_PATH, help="鍵の世代があるフォルダ")
-    def restore_cmd(generation: str | None, source: Path | None, keys_from: Path | None) -> None:
+    @click.option("--from", "source", help="データの世代があるフォルダ、または s3://バケット")
+    @click.option("--keys-from", "keys_from", help="鍵の世代があるフォルダ、または s3://バケット")
+    def restore_cmd(generation: str | None, source: str | None, keys_from: str | None) -> None:
         """Restore GENERATION (default: the newest) into an empty data folder, verify it, and
         re-apply every erasure made after it."""
         settings = Settings()
         try:
-            target = Target.of(settings, source, keys_from)
+            target = Target.of(settings, _place(source), _place(keys_from))
             plan = asyncio.run(prepare(settings, target, generation))
-        except (BackupError, OSError) as exc:
+        except (BackupError, OSError, StorageError) as exc:
             click.echo(f"restore failed: {exc}", err=True)
             sys.exit(2)
 
@@ -83,7 +105,7 @@ def register(cli: click.Group) -> None:
 
         try:
             done = with_container(work, settings)
-        except (BackupError, KeyringError, OSError) as exc:
+        except (BackupError, KekError, OSError, StorageError) as exc:
             click.echo(f"restore failed (run the same command again to resume): {exc}", err=True)
             sys.exit(2)
         click.echo(

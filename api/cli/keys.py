@@ -3,13 +3,15 @@
     kura keys list                   every scope with its state (active / destroyed when, by whom)
     kura keys erase SCOPE --by NAME  destroy the scope's keys (irreversible), delete its records,
                                      search documents and objects (resumes an interrupted one)
-    kura keys rotate-kek             add a new key-encryption key to the keyring
+    kura keys rotate-kek [--rewrap]  a new key-encryption key (keyring file or HSM) wraps from now
+                                     on; --rewrap wraps every existing data key with it too
 
 Exit 0 on success, 1 when refused (legal hold, not confirmed), 2 on error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -17,10 +19,10 @@ import click
 
 from api.cli._run import with_container
 from api.config import Settings
-from api.container import Container
+from api.container import Container, build_kek
 from api.errors import KuraError
 from api.keys.erasure import Erased, erase
-from api.keys.keyring import KeyringError, rotate_keyring
+from api.keys.kek import KekError
 
 
 def register(cli: click.Group) -> None:
@@ -84,7 +86,7 @@ def register(cli: click.Group) -> None:
         except KuraError as exc:
             click.echo(f"refused: {exc.title}", err=True)
             sys.exit(1)
-        except (ValueError, KeyringError, OSError) as exc:
+        except (ValueError, KekError, OSError) as exc:
             click.echo(f"keys erase failed: {exc}", err=True)
             sys.exit(2)
         d = done.destroyed
@@ -96,11 +98,37 @@ def register(cli: click.Group) -> None:
         )
 
     @keys_group.command("rotate-kek")
-    def rotate_cmd() -> None:
-        """Add a new key-encryption key; new data keys are wrapped with it."""
+    @click.option(
+        "--rewrap",
+        is_flag=True,
+        help="既存のデータ鍵をすべて新しい鍵暗号化鍵で包み直す（古い鍵暗号化鍵を廃止できる）",
+    )
+    def rotate_cmd(rewrap: bool) -> None:
+        """Make a new key-encryption key current (the first one on an HSM that has none):
+        new data keys are wrapped with it, older KEKs keep unwrapping. ``--rewrap`` also
+        wraps every existing data key with it, after which the older KEKs may be retired."""
+        settings = Settings()
+
+        async def rotate() -> str:
+            kek = build_kek(settings)
+            try:
+                return await kek.rotate()
+            finally:
+                await kek.close()
+
         try:
-            ring = rotate_keyring(Settings().keyring_path)
-        except (OSError, KeyringError) as exc:
+            kek_id = asyncio.run(rotate())
+            count = None
+            if rewrap:
+
+                async def work(c: Container) -> int:
+                    return await c.keys.rewrap()
+
+                count = with_container(work, settings)
+        except (OSError, KekError) as exc:
             click.echo(f"rotate-kek failed: {exc}", err=True)
             sys.exit(2)
-        click.echo(f"keyring {ring.path}: current key {ring.current_id}")
+        where = build_kek(settings).where()
+        click.echo(f"{where}: current key {kek_id}")
+        if count is not None:
+            click.echo(f"data keys re-wrapped with {kek_id}: {count}")

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 
 from api.audit.keys import AuditKeyError
 from api.config import WORKER_RECYCLE_EXIT, Settings
-from api.keys.keyring import KeyringError
+from api.keys.kek import KekError
 
 EXIT_CONFIG = 2
 WORKER_STOP_TIMEOUT_S = 20.0
@@ -67,7 +67,7 @@ def serve(host: str, port: int, worker: bool) -> None:
     stop = _StopFlag()
     try:
         code = asyncio.run(_run_api(settings, host, port, supervisor, stop))
-    except (AuditKeyError, KeyringError) as exc:
+    except (AuditKeyError, KekError) as exc:
         # An exposed, missing or malformed key file: refuse to start, saying which and why.
         click.echo(f"kura: 鍵ファイルに問題があるため起動できません: {exc}", err=True)
         code = EXIT_CONFIG

@@ -24,6 +24,7 @@ half-applied from a user's point of view:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -180,20 +181,25 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
         # SQLite: deleted rows are overwritten (secure_delete); drop their older page
         # versions from the write-ahead log too
         await checkpoint()
-    target = container.settings.backup.target
-    if target is not None and not destroyed.already:
+    if not destroyed.already:
         # The backups' erasure ledger: a restore of an older generation re-applies it.
-        from api.backup.generations import append_ledger
+        from api.backup.generations import note_erasure
 
-        append_ledger(
-            target / "erasures.jsonl",
-            {
-                "scope": scope,
-                "destroyed_at": destroyed.destroyed_at,
-                "by": by,
-                "keys": list(destroyed.key_ids),
-            },
-        )
+        entry = {
+            "scope": scope,
+            "destroyed_at": destroyed.destroyed_at,
+            "by": by,
+            "keys": list(destroyed.key_ids),
+        }
+        try:
+            await note_erasure(container.settings, entry)
+        except Exception as exc:  # the keys are gone already; the next backup adds it too
+            logging.getLogger("kura.keys").error(
+                "erasure of %s not written to the backups' ledger (the next `kura backup` "
+                "adds it from the key store): %s",
+                scope,
+                exc,
+            )
     return Erased(
         destroyed,
         objects,

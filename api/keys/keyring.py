@@ -26,15 +26,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from api.keys.kek import KekError, KekMissing
 from api.kit.secretfile import read_secret_file
+from storage.ports import Health
 
 FORMAT = "kura-keyring/1"
 SECRET_BYTES = 32
 
 
-class KeyringError(Exception):
+class KeyringError(KekError):
     """The keyring is missing, exposed, unreadable, malformed or not the one the data keys
     were wrapped with: a configuration error, never a silent fallback."""
+
+
+class KeyringMissing(KeyringError, KekMissing):
+    """No keyring file where the settings point."""
 
 
 def kek_id_of(secret: bytes) -> str:
@@ -47,6 +53,7 @@ class Keyring:
     path: Path
     keks: dict[str, bytes]
     current_id: str
+    created: datetime | None = None
 
     def kek(self, kek_id: str) -> bytes:
         secret = self.keks.get(kek_id)
@@ -85,6 +92,7 @@ def read_keyring(path: Path) -> Keyring:
             raise ValueError("no keys")
         keks: dict[str, bytes] = {}
         last = ""
+        created: datetime | None = None
         for entry in entries:
             secret = base64.b64decode(str(entry["secret"]), validate=True)
             if len(secret) != SECRET_BYTES:
@@ -93,9 +101,12 @@ def read_keyring(path: Path) -> Keyring:
             if entry.get("id", last) != last:
                 raise ValueError(f"key id {entry.get('id')} does not belong to its secret")
             keks[last] = secret
+            created = None
+            if entry.get("created"):
+                created = datetime.fromisoformat(str(entry["created"]).replace("Z", "+00:00"))
     except (ValueError, KeyError, TypeError) as exc:
         raise _fail(path, f"malformed ({exc})", "restore it from the key backup") from exc
-    return Keyring(path, keks, last)
+    return Keyring(path, keks, last, created)
 
 
 def _entry() -> dict[str, str]:
@@ -162,3 +173,77 @@ def rotate_keyring(path: Path) -> Keyring:
     data["keks"].append(_entry())
     _write(path, data, replace=True)
     return read_keyring(path)
+
+
+class KeyringKek:
+    """The ``Kek`` port on a keyring file (the embedded default): the process wraps data keys
+    with AES-256-GCM in memory."""
+
+    name = "keyring"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._ring: Keyring | None = None
+
+    def where(self) -> str:
+        return f"keyring {self.path}"
+
+    def keyring(self) -> Keyring:
+        if self._ring is None:
+            self._ring = load_keyring(self.path, create=False)
+        return self._ring
+
+    async def open(self, *, create: bool) -> None:
+        if not create and not self.path.exists():
+            raise KeyringMissing(
+                f"keyring {self.path}: does not exist; restore it from the key backup (or "
+                "point KURA_KEYS__KEYRING_FILE at it)"
+            )
+        self._ring = load_keyring(self.path, create=create)
+
+    async def close(self) -> None:
+        self._ring = None
+
+    def current_id(self) -> str:
+        return self.keyring().current_id
+
+    def ids(self) -> list[str]:
+        return list(self.keyring().keks)
+
+    def created(self) -> datetime | None:
+        return self.keyring().created
+
+    async def wrap(self, secret: bytes, aad: bytes) -> tuple[str, bytes]:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        ring = self.keyring()
+        nonce = os.urandom(12)
+        return ring.current_id, nonce + AESGCM(ring.kek(ring.current_id)).encrypt(
+            nonce, secret, aad
+        )
+
+    async def unwrap(self, kek_id: str, wrapped: bytes, aad: bytes) -> bytes:
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        if kek_id not in self.keyring().keks:
+            self._ring = None  # rotated by another process since this one loaded it
+        kek = self.keyring().kek(kek_id)
+        try:
+            return AESGCM(kek).decrypt(wrapped[:12], wrapped[12:], aad)
+        except InvalidTag:
+            raise KeyringError(
+                f"keyring {self.path}: a data key does not unwrap with it (wrong keyring, or "
+                "the key store was altered)"
+            ) from None
+
+    async def rotate(self) -> str:
+        self._ring = rotate_keyring(self.path)
+        return self._ring.current_id
+
+    async def health(self) -> Health:
+        try:
+            self.keyring()
+        except KekError as exc:
+            return Health(ok=False, backend="keyring", detail=str(exc))
+        return Health(ok=True, backend="keyring")

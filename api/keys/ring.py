@@ -1,4 +1,4 @@
-"""Data keys per scope, wrapped by the keyring's KEK, kept apart from the records (issue 12 §1).
+"""Data keys per scope, wrapped by the KEK, kept apart from the records (issue 12 §1).
 
 ``ScopeKeyRing`` is the ``storage.blobs.sealing.KeyRing`` of a deployment: the blob adapters ask
 it for the current data key of a scope (made on first use) to seal new objects, and for a key
@@ -11,7 +11,8 @@ with a shorter retention and erasure wins over backups)::
 
 ``wrapped`` is ``nonce || AES-256-GCM(KEK, nonce, data key, aad = "kura-data-key/1" || key id
 || scope)`` (CRYPTREC: AES, GCM; seed 001 別表3 2(2)), so a wrapped key moved to another id
-or scope does not unwrap.
+or scope does not unwrap. The KEK is a port (``api.keys.kek``): a keyring file by default, or
+a non-extractable key inside a PKCS#11 HSM that wraps and unwraps (``api.keys.hsm``).
 
 ``destroy(scope)`` deletes every wrapped key of the scope and marks the scope destroyed: from
 then on no process can unwrap it (the KEK alone is useless without the wrapped key), and every
@@ -31,10 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from api.keys.keyring import Keyring, KeyringError, load_keyring
+from api.keys.kek import Kek, KekError, KekMissing
+from api.keys.keyring import KeyringKek
 from api.kit.clock import Clock, SystemClock, to_iso
 from storage.blobs.sealing import KEY_ID_BYTES, DataKey
 from storage.errors import DuplicateKey, KeyDestroyed, StaleVersion
@@ -81,7 +80,8 @@ class ScopeKeyRing:
     cache_s: float = 300.0
     revalidate_s: float = 1.0
     clock: Clock = field(default_factory=SystemClock)
-    _keyring: Keyring | None = None
+    # The KEK port; default: the keyring file at ``keyring_path``.
+    kek: Kek | None = None
     _keys: dict[bytes, _Cached] = field(default_factory=dict)
     _scopes: dict[str, _ScopeCached] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -91,37 +91,47 @@ class ScopeKeyRing:
 
     # -- life cycle -------------------------------------------------------------------------
 
+    def __post_init__(self) -> None:
+        if self.kek is None:
+            self.kek = KeyringKek(self.keyring_path)
+
+    @property
+    def port(self) -> Kek:
+        assert self.kek is not None
+        return self.kek
+
     async def open(self) -> None:
-        """Load (or create) the keyring and open the key store. ``KeyringError`` on an
-        exposed, unreadable or malformed keyring: the process must not start."""
+        """Open the key store and the KEK (the keyring file is created on a first start).
+        ``KekError`` on an exposed, unreadable, malformed or unreachable KEK: the process
+        must not start."""
         await self.store.open()
-        if not self.keyring_path.exists():
-            # A lost keyring must not be replaced silently by a new one: every wrapped key
-            # would become unreadable and new data would be sealed under the wrong KEK.
+        try:
+            await self.port.open(create=False)
+        except KekMissing as missing:
+            # A lost KEK must not be replaced silently by a new one: every wrapped key would
+            # become unreadable and new data would be sealed under the wrong KEK.
             held = await self.store.count(DATA_KEYS)
             if held:
-                raise KeyringError(
-                    f"keyring {self.keyring_path}: missing, but the key store holds {held} "
-                    "wrapped data key(s); restore the keyring from the key backup (or point "
-                    "KURA_KEYS__KEYRING_FILE at it)"
-                )
-        self.keyring()
+                raise type(missing)(
+                    f"{self.port.where()}: missing, but the key store holds {held} wrapped "
+                    "data key(s); restore the keyring from the key backup (or point "
+                    "KURA_KEYS__KEYRING_FILE at it; for an HSM, the KURA_KEYS__PKCS11_* "
+                    "settings at the token that holds the key)"
+                ) from missing
+            if not self.create_keyring:
+                raise
+            await self.port.open(create=True)
 
     async def close(self) -> None:
         self.forget()
+        await self.port.close()
         await self.store.close()
 
     async def health(self) -> Health:
-        try:
-            self.keyring()
-        except KeyringError as exc:
-            return Health(ok=False, backend="keys", detail=str(exc))
+        kek = await self.port.health()
+        if not kek.ok:
+            return Health(ok=False, backend="keys", detail=kek.detail)
         return await self.store.health()
-
-    def keyring(self) -> Keyring:
-        if self._keyring is None:
-            self._keyring = load_keyring(self.keyring_path, create=self.create_keyring)
-        return self._keyring
 
     def forget(self) -> None:
         """Drop (and zero) every cached key."""
@@ -163,7 +173,7 @@ class ScopeKeyRing:
         record = await self.store.get(DATA_KEYS, key_id.hex())
         if record is None:
             raise KeyDestroyed(key_id.hex())
-        key = self._unwrap(key_id, record)
+        key = await self._unwrap(key_id, record)
         self._keys[key_id] = _Cached(key, now, now)
         return key
 
@@ -228,14 +238,10 @@ class ScopeKeyRing:
             # gets no key database on a shared MongoDB server.
             await self.store.ensure_indexes(DATA_KEYS, [IndexSpec((("scope", 1),))])
             self._indexed = True
-        ring = self.keyring()
         key_id = os.urandom(KEY_ID_BYTES)
         secret = bytearray(os.urandom(32))
-        nonce = os.urandom(12)
         try:
-            sealed = AESGCM(ring.kek(ring.current_id)).encrypt(
-                nonce, bytes(secret), _aad(key_id, scope)
-            )
+            kek_id, wrapped = await self.port.wrap(bytes(secret), _aad(key_id, scope))
         finally:
             for i in range(len(secret)):
                 secret[i] = 0
@@ -245,8 +251,8 @@ class ScopeKeyRing:
             {
                 "id": key_id.hex(),
                 "scope": scope,
-                "kek": ring.current_id,
-                "wrapped": base64.b64encode(nonce + sealed).decode(),
+                "kek": kek_id,
+                "wrapped": base64.b64encode(wrapped).decode(),
                 "created_at": now,
             },
         )
@@ -263,18 +269,43 @@ class ScopeKeyRing:
                 raise
             return winner
 
-    def _unwrap(self, key_id: bytes, record: dict[str, Any]) -> DataKey:
+    async def _unwrap(self, key_id: bytes, record: dict[str, Any]) -> DataKey:
         scope = str(record["scope"])
-        kek = self.keyring().kek(str(record["kek"]))
         blob = base64.b64decode(str(record["wrapped"]))
         try:
-            secret = AESGCM(kek).decrypt(blob[:12], blob[12:], _aad(key_id, scope))
-        except InvalidTag:
-            raise KeyringError(
-                f"data key {key_id.hex()} of {scope} does not unwrap with keyring "
-                f"{self.keyring().path} (wrong keyring, or the key store was altered)"
-            ) from None
+            secret = await self.port.unwrap(str(record["kek"]), blob, _aad(key_id, scope))
+        except KekError as exc:
+            raise type(exc)(f"data key {key_id.hex()} of {scope}: {exc}") from None
         return DataKey(key_id, secret, scope)
+
+    async def rewrap(self) -> int:
+        """Wrap every data key not wrapped by the current KEK again under it (after
+        ``rotate``), so the older KEKs can be retired. Returns how many were re-wrapped."""
+        current = self.port.current_id()
+        done = 0
+        async for record in self.store.scan(DATA_KEYS):
+            if record.get("kek") == current:
+                continue
+            key_id = bytes.fromhex(str(record["id"]))
+            aad = _aad(key_id, str(record["scope"]))
+            blob = base64.b64decode(str(record["wrapped"]))
+            secret = bytearray(await self.port.unwrap(str(record["kek"]), blob, aad))
+            try:
+                kek_id, wrapped = await self.port.wrap(bytes(secret), aad)
+            finally:
+                for i in range(len(secret)):
+                    secret[i] = 0
+            try:
+                await self.store.update(
+                    DATA_KEYS,
+                    str(record["id"]),
+                    {"kek": kek_id, "wrapped": base64.b64encode(wrapped).decode()},
+                    int(record["version"]),
+                )
+            except StaleVersion:
+                continue  # destroyed or re-wrapped by another process meanwhile
+            done += 1
+        return done
 
     def _drop(self, key_id: bytes) -> None:
         cached = self._keys.pop(key_id, None)

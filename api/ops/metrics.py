@@ -59,6 +59,35 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.backup_generations = Gauge(
+            "kura_backup_generations",
+            "Complete backup generations kept in the target.",
+            registry=self.registry,
+        )
+        self.backup_listed_at = float("-inf")  # a bucket is listed at most every few minutes
+        self.kek_created = Gauge(
+            "kura_kek_created_timestamp_seconds",
+            "Unix time the current key-encryption key was made (its age: rotate it).",
+            registry=self.registry,
+        )
+        self.cert_expiry = Gauge(
+            "kura_certificate_expiry_timestamp_seconds",
+            "Unix time a certificate stops being valid (kind: tls, trust_anchor; file).",
+            ("kind", "file"),
+            registry=self.registry,
+        )
+        self.crl_next_update = Gauge(
+            "kura_crl_next_update_timestamp_seconds",
+            "Unix time by which a bonds' CRL file must be replaced by a newer one.",
+            ("file",),
+            registry=self.registry,
+        )
+        self.bond_cert_expiry = Gauge(
+            "kura_bond_certificate_earliest_expiry_timestamp_seconds",
+            "Unix time the first active bond issuer certificate expires (+Inf: none active).",
+            registry=self.registry,
+        )
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route, str(status)).observe(seconds)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import shutil
-from datetime import UTC, datetime
 from typing import Annotated, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -22,7 +19,6 @@ from api.ops.metrics import Metrics
 from api.permissions.policy import Subject
 from storage.errors import StorageError
 from storage.ports import Health
-from storage.query import Eq
 
 log = logging.getLogger("kura.health")
 
@@ -124,27 +120,7 @@ async def metrics_text(request: Request, container: ContainerDep) -> Response:
 
 
 async def _operator_gauges(container: Container, metrics: Metrics) -> None:
-    """Failed jobs, dead letters, free disk, backup age (issue 12 §4); a backend that does
-    not answer leaves its gauge as it was (``kura_backend_up`` says why)."""
-    from api.backup.generations import GEN_FORMAT, list_generations
-    from api.jobs.models import JOBS, JobState
-    from api.mail.outbox import MAILS
+    """What an operator alerts on (issue 12 §4; ``api.ops.watch``)."""
+    from api.ops.watch import refresh
 
-    try:
-        failed = Eq("state", JobState.FAILED.value)
-        metrics.jobs_failed.set(await container.records.count(JOBS, (failed,)))
-        metrics.mail_dead.set(await container.records.count(MAILS, (Eq("state", "dead"),)))
-    except Exception as exc:  # a scrape never fails for a gauge
-        log.warning("metrics: records not counted: %s", exc)
-    with contextlib.suppress(OSError):
-        disk = await asyncio.to_thread(shutil.disk_usage, container.settings.data_dir)
-        metrics.disk_free.set(disk.free)
-    target = container.settings.backup.target
-    if target is not None:
-        gens = await asyncio.to_thread(list_generations, target / "generations")
-        newest = 0.0
-        if gens:
-            with contextlib.suppress(ValueError):
-                when = datetime.strptime(gens[-1][:16], GEN_FORMAT).replace(tzinfo=UTC)
-                newest = when.timestamp()
-        metrics.backup_last.set(newest)
+    await refresh(container, metrics)

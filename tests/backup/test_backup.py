@@ -336,21 +336,3 @@ def test_interrupted_backup_leaves_no_generation_and_restore_resumes(
     assert again.exit_code == 0, again.output
     assert read("s/wa-W1/big") == BIG
     assert not (tmp_path / "restored" / ".restoring").exists()
-
-
-def test_backup_refuses_records_or_keys_on_mongodb(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The records and key store on MongoDB go through mongodump, said plainly; nothing is
-    written to the target."""
-    from api.backup.generations import BackupError, Target, backup
-
-    monkeypatch.setenv("KURA_DATA_DIR", str(tmp_path / "data"))
-    settings = Settings(keys={"store": "mongodb"}, log_json=False)
-
-    async def run(c: Container) -> None:
-        with pytest.raises(BackupError, match="mongodump"):
-            await backup(c, Target.of(settings, tmp_path / "b"))
-
-    with_container(run, settings)
-    assert not (tmp_path / "b").exists()

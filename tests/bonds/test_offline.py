@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from api.bonds.envelope import KEY_TYP, parse_compact, read_keyfile, sign_compact, verify
 from api.bonds.signers import Pkcs11Signer
 from api.cli import cli
+from api.kit import pkcs11lib
 from tests.bonds.harness import CLERK, ISSUER, Harness
 from tests.bonds.pki import Identity, Pki, make_cert
 
@@ -229,7 +230,6 @@ def softhsm(tmp_path: Path, pki: Pki) -> Iterator[tuple[dict[str, str], Identity
     from the test CA (as a card issued by a CA holds them)."""
     if not SOFTHSM.exists() or shutil.which("softhsm2-util") is None:
         pytest.skip("softhsm2 not installed (apt-get install softhsm2; scripts/setup --dev)")
-    import pkcs11
     from pkcs11 import Attribute, CertificateType, KeyType, ObjectClass
     from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
@@ -259,7 +259,7 @@ def softhsm(tmp_path: Path, pki: Pki) -> Iterator[tuple[dict[str, str], Identity
     old = os.environ.get("SOFTHSM2_CONF")
     os.environ["SOFTHSM2_CONF"] = str(conf)
     try:
-        lib = pkcs11.lib(str(SOFTHSM))
+        lib = pkcs11lib.acquire(str(SOFTHSM))  # one library object per process
         with lib.get_token(token_label="kura").open(rw=True, user_pin="5678") as session:
             params = session.create_domain_parameters(
                 KeyType.EC,
@@ -283,6 +283,7 @@ def softhsm(tmp_path: Path, pki: Pki) -> Iterator[tuple[dict[str, str], Identity
             )
         yield {"SOFTHSM2_CONF": str(conf)}, Identity(_private, cert, [pki.inter])  # type: ignore[arg-type]
     finally:
+        pkcs11lib.release(str(SOFTHSM))
         if old is None:
             os.environ.pop("SOFTHSM2_CONF", None)
         else:

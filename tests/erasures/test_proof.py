@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from api.backup.generations import Target, backup, list_generations, read_manifest
+from api.backup.generations import Target, backup, generations, pool_name, read_manifest
 from api.backup.restore import finish, prepare
 from api.config import Settings
 from api.container import Container, build_blobs
@@ -81,14 +81,13 @@ async def left_of(c: Container, work_id: str) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
-def sealed_key_ids(target: Target, generation: str, prefix: str) -> list[bytes]:
+async def sealed_key_ids(target: Target, generation: str, prefix: str) -> list[bytes]:
     """The key ids in the headers of the generation's pooled objects under ``prefix``."""
-    manifest = read_manifest(target.generations / generation)
+    manifest = await read_manifest(target.data, generation)
     ids = []
     for entry in manifest["objects"]:
         if str(entry["key"]).startswith(prefix):
-            sha = str(entry["sha256"])
-            stored = (target.root / "pool" / sha[:2] / sha).read_bytes()
+            stored = await target.data.read_bytes(pool_name(str(entry["sha256"])))
             assert MARK_BYTES not in stored  # ciphertext in the backup
             ids.append(Header.parse(stored[:HEADER]).key_id)
     return ids
@@ -152,7 +151,7 @@ async def test_nothing_of_an_erased_work_can_be_read_anywhere(
             await raw.close()
         # the backup's ciphertext of the scopes cannot be opened: the keys are destroyed
         for scope in the_scopes:
-            key_ids = sealed_key_ids(target, gen1, scopes.prefix(scope))
+            key_ids = await sealed_key_ids(target, gen1, scopes.prefix(scope))
             assert key_ids, scope
             for key_id in key_ids:
                 with pytest.raises(KeyDestroyed):
@@ -167,8 +166,8 @@ async def test_nothing_of_an_erased_work_can_be_read_anywhere(
         # keys rotate: the next backup keeps only its own key generation
         h.clock.advance(hours=1)
         gen2 = (await backup(c, target)).generation
-        assert list_generations(target.key_generations) == [gen2]
-        assert gen1 in list_generations(target.generations)
+        assert await generations(target.keys) == [gen2]
+        assert gen1 in await generations(target.data)
 
     # restore the generation made before the erasure into an empty data folder
     fresh = settings.model_copy(update={"data_dir": tmp_path / "restored"})
@@ -182,7 +181,7 @@ async def test_nothing_of_an_erased_work_can_be_read_anywhere(
         assert result.skipped_erased >= 2
         for scope in the_scopes:
             assert [k async for k in restored.blobs.list(scopes.prefix(scope))] == []
-            for key_id in sealed_key_ids(target, gen1, scopes.prefix(scope)):
+            for key_id in await sealed_key_ids(target, gen1, scopes.prefix(scope)):
                 with pytest.raises(KeyDestroyed):
                     await restored.keys.by_id(key_id)
         assert await restored.records.get("works", wid) is not None
