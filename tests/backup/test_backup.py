@@ -11,15 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
 from api.backup.generations import keep_set, list_generations
-from api.cli import cli
 from api.cli._run import with_container
 from api.config import Settings
 from api.container import Container
@@ -27,23 +25,8 @@ from api.keys.ring import ScopeKeyRing
 from storage.blobs.sealing import HEADER, Header
 from storage.errors import KeyDestroyed
 from storage.records.sqlite import SqliteRecordStore
+from tests.backup.support import BIG, DATA1, DATA2, MARK, kura, one, read
 from tests.conftest import server_env
-
-MARK = b"KURA-PLAINTEXT-MARKER-"
-DATA1 = MARK * 10000
-DATA2 = b"W2:" + MARK * 3000
-BIG = bytes(range(256)) * 1200 + MARK  # several segments
-
-
-async def one(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-def kura(*args: str, input: str | None = None) -> Result:
-    result = CliRunner().invoke(cli, list(args), input=input)
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -82,15 +65,6 @@ def env(
             await c.blobs.drop_bucket()  # type: ignore[attr-defined]
 
         with_container(drop)
-
-
-def read(key: str) -> bytes | None:
-    async def run(c: Container) -> bytes | None:
-        if await c.blobs.stat(key) is None:
-            return None
-        return b"".join([x async for x in c.blobs.get(key)])
-
-    return with_container(run)
 
 
 def build_data() -> None:

@@ -13,37 +13,20 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
 from api.backup import stores
-from api.cli import cli
 from api.cli._run import with_container
 from api.config import Settings
 from api.container import Container
 from storage.blobs.s3 import S3BlobStore
 from storage.errors import KeyDestroyed
+from tests.backup.support import BIG, DATA1, DATA2, MARK, kura, one, read
 from tests.conftest import server_env
-
-MARK = b"KURA-PLAINTEXT-MARKER-"
-DATA1 = MARK * 10000
-DATA2 = b"W2:" + MARK * 3000
-BIG = bytes(range(256)) * 1200 + MARK
-
-
-async def one(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-def kura(*args: str) -> Result:
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 class Bucket:
@@ -128,15 +111,6 @@ def build_data() -> None:
         await c.records.insert("drill_notes", {"id": "W1", "name": "工事1"})
 
     with_container(run)
-
-
-def read(key: str) -> bytes | None:
-    async def run(c: Container) -> bytes | None:
-        if await c.blobs.stat(key) is None:
-            return None
-        return b"".join([x async for x in c.blobs.get(key)])
-
-    return with_container(run)
 
 
 def test_restore_drill_from_s3(env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
