@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
@@ -40,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from api.kit.secretfile import read_secret_file
+from api.kit.secretfile import read_secret_file, sync_parent, write_secret_temp
 
 FORMAT = "kura-audit-keys/1"
 SECRET_BYTES = 32
@@ -140,27 +139,6 @@ def _new_entry() -> dict[str, str]:
     }
 
 
-def _write_new(path: Path, data: dict[str, Any]) -> Path:
-    """Write ``data`` to a fresh 0600 file beside ``path`` (fsynced) and return its name."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, json.dumps(data, indent=1).encode() + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return tmp
-
-
-def _sync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def create_keys(path: Path, legacy_until: int, legacy_hash: str) -> AuditKeys:
     """Create the key file with one new key, atomically and 0600. When another process won
     the race its file is loaded instead (both then sign with the same key)."""
@@ -171,14 +149,14 @@ def create_keys(path: Path, legacy_until: int, legacy_hash: str) -> AuditKeys:
             "keys": [_new_entry()],
             "legacy": {"until": legacy_until, "hash": legacy_hash},
         }
-        tmp = _write_new(path, data)
+        tmp = write_secret_temp(path, data)
         try:
             os.link(tmp, path)  # fails if the file appeared meanwhile: never overwrite a key
         except FileExistsError:
             pass
         finally:
             tmp.unlink()
-        _sync_dir(path)
+        sync_parent(path)
     except OSError as exc:
         raise _fail(
             path,
@@ -194,9 +172,9 @@ def rotate_keys(path: Path) -> AuditKeys:
     read_keys(path)  # refuse to rotate an exposed or malformed file
     data = json.loads(path.read_bytes())
     data["keys"].append(_new_entry())
-    tmp = _write_new(path, data)
+    tmp = write_secret_temp(path, data)
     os.replace(tmp, path)
-    _sync_dir(path)
+    sync_parent(path)
     return read_keys(path)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from api.config import Settings
+from api.kit.secretfile import sync_parent
 from storage.errors import NotFound
 from storage.ports import BlobStore
 
@@ -135,12 +136,7 @@ class FolderStore:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        with contextlib.suppress(OSError):
-            fd = os.open(dest.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        sync_parent(dest)
 
     async def put_file(self, name: str, source: Path) -> None:
         await asyncio.to_thread(self._place, name, source)

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from api.keys.kek import KekError, KekMissing
-from api.kit.secretfile import read_secret_file
+from api.kit.secretfile import read_secret_file, sync_parent, write_secret_temp
 from storage.ports import Health
 
 FORMAT = "kura-keyring/1"
@@ -119,13 +119,7 @@ def _entry() -> dict[str, str]:
 
 
 def _write(path: Path, data: dict[str, object], *, replace: bool) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, json.dumps(data, indent=1).encode() + b"\n")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    tmp = write_secret_temp(path, data)
     try:
         if replace:
             os.replace(tmp, path)
@@ -135,12 +129,7 @@ def _write(path: Path, data: dict[str, object], *, replace: bool) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    with contextlib.suppress(OSError):
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    sync_parent(path)
 
 
 def load_keyring(path: Path, *, create: bool) -> Keyring:
