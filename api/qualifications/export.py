@@ -1,22 +1,15 @@
 """A municipality's list of the filings sent to it as CSV (UTF-8 with BOM) or Excel, streamed
-(issue 14 §5). Text cells that look like formulas are neutralised (``api.search.export``)."""
+(issue 14 §5). Text cells that look like formulas are neutralised (``api.kit.tables``)."""
 
 from __future__ import annotations
 
-import asyncio
-import csv
-import io
-import os
-import tempfile
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import xlsxwriter  # type: ignore[import-untyped]
-
 from api.kit.clock import from_iso
+from api.kit.tables import csv_table, xlsx_table
 from api.qualifications.receipt import KIND_LABELS
 from api.qualifications.windows import JST
-from api.search.export import _csv_safe
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("receipt_no", "受付番号"),
@@ -38,7 +31,6 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("own_received", "独自書類の受領"),
     ("notes", "メモ件数"),
 )
-CHUNK = 1 << 16
 
 
 def cells(row: Mapping[str, Any]) -> list[Any]:
@@ -61,47 +53,16 @@ def cells(row: Mapping[str, Any]) -> list[Any]:
     return out
 
 
-async def csv_stream(rows: AsyncIterator[Mapping[str, Any]]) -> AsyncIterator[bytes]:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    buf.write("\ufeff")
-    writer.writerow([label for _, label in COLUMNS])
+async def _values(rows: AsyncIterator[Mapping[str, Any]]) -> AsyncIterator[list[Any]]:
     async for row in rows:
-        writer.writerow([_csv_safe(v) for v in cells(row)])
-        if buf.tell() >= CHUNK:
-            yield buf.getvalue().encode()
-            buf.seek(0)
-            buf.truncate()
-    yield buf.getvalue().encode()
+        yield cells(row)
 
 
-async def xlsx_stream(rows: AsyncIterator[Mapping[str, Any]]) -> AsyncIterator[bytes]:
-    fd, path = tempfile.mkstemp(prefix="kura-qual-", suffix=".xlsx")
-    os.close(fd)
-    try:
-        book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False})
-        sheet = book.add_worksheet("申請一覧")
-        bold = book.add_format({"bold": True})
-        sheet.write_row(0, 0, [label for _, label in COLUMNS], bold)
+def csv_stream(rows: AsyncIterator[Mapping[str, Any]]) -> AsyncIterator[bytes]:
+    return csv_table([label for _, label in COLUMNS], _values(rows))
 
-        def write(first: int, batch: list[list[Any]]) -> None:
-            for line, values in enumerate(batch, first):
-                for col, value in enumerate(values):
-                    if isinstance(value, int) and not isinstance(value, bool):
-                        sheet.write_number(line, col, value)
-                    elif value != "":
-                        sheet.write_string(line, col, str(value))
 
-        line, batch = 1, []
-        async for row in rows:
-            batch.append(cells(row))
-            if len(batch) >= 1000:
-                await asyncio.to_thread(write, line, batch)
-                line, batch = line + len(batch), []
-        await asyncio.to_thread(write, line, batch)
-        await asyncio.to_thread(book.close)
-        with open(path, "rb") as fh:  # noqa: ASYNC230 - a local temp file, read in chunks
-            while chunk := fh.read(CHUNK):
-                yield chunk
-    finally:
-        os.unlink(path)
+def xlsx_stream(rows: AsyncIterator[Mapping[str, Any]]) -> AsyncIterator[bytes]:
+    return xlsx_table(
+        "申請一覧", [label for _, label in COLUMNS], _values(rows), prefix="kura-qual-"
+    )

@@ -1,25 +1,19 @@
 """Search results as CSV and Excel listings (seed 001 別表1-1 5(7): 一覧の出力), streamed.
 
 CSV is UTF-8 with a BOM (Excel opens Japanese text correctly) and written page by page while
-the search pages through the index. Excel is written by xlsxwriter in ``constant_memory`` mode
-to a temporary file (the format is a ZIP and needs its directory at the end), then streamed.
+the search pages through the index; Excel is written to a temporary file and then streamed
+(both by ``api.kit.tables``).
 Both stop at ``EXPORT_CAP`` rows; when rows were left out a last row says so in Japanese.
 """
 
 from __future__ import annotations
 
-import asyncio
-import csv
-import io
-import os
-import tempfile
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
-import xlsxwriter  # type: ignore[import-untyped]  # no stubs; see report
-
 from api.kit.clock import jst_text
+from api.kit.tables import csv_table, xlsx_table
 from api.search.schemas import SearchHitRead
 from api.search.service import ExportRun
 
@@ -68,8 +62,6 @@ DOC_CLASS_LABELS = {
     "BORING": "地質",
     "ICON": "i-Construction",
 }
-CHUNK = 1 << 16
-XLSX_BATCH = 1000  # rows written per hop to a worker thread
 
 
 def row_values(hit: SearchHitRead, run: ExportRun) -> list[Any]:
@@ -107,61 +99,20 @@ def content_disposition(filename: str, fallback: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
-async def csv_stream(rows: AsyncIterator[SearchHitRead], run: ExportRun) -> AsyncIterator[bytes]:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    buf.write("\ufeff")
-    writer.writerow([label for _, label in COLUMNS])
+async def _values(rows: AsyncIterator[SearchHitRead], run: ExportRun) -> AsyncIterator[list[Any]]:
     async for hit in rows:
-        writer.writerow([_csv_safe(v) for v in row_values(hit, run)])
-        if buf.tell() >= CHUNK:
-            yield buf.getvalue().encode()
-            buf.seek(0)
-            buf.truncate()
-    if run.notice:
-        writer.writerow([f"※ {run.notice}"])
-    yield buf.getvalue().encode()
+        yield row_values(hit, run)
 
 
-async def xlsx_stream(rows: AsyncIterator[SearchHitRead], run: ExportRun) -> AsyncIterator[bytes]:
-    fd, path = tempfile.mkstemp(prefix="kura-export-", suffix=".xlsx")
-    os.close(fd)
-    try:
-        book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False})
-        sheet = book.add_worksheet("検索結果")
-        bold = book.add_format({"bold": True})
-        sheet.write_row(0, 0, [label for _, label in COLUMNS], bold)
-
-        def write(first: int, values: list[list[Any]]) -> None:
-            for line, cells in enumerate(values, first):
-                for col, value in enumerate(cells):
-                    if isinstance(value, int):
-                        sheet.write_number(line, col, value)
-                    elif value != "":
-                        # write_string: a title such as "=1+1" must stay text, never a formula
-                        sheet.write_string(line, col, str(value))
-
-        # Written a batch at a time in a worker thread, off the event loop (issue 7 item 3).
-        line, batch = 1, []
-        async for hit in rows:
-            batch.append(row_values(hit, run))
-            if len(batch) >= XLSX_BATCH:
-                await asyncio.to_thread(write, line, batch)
-                line, batch = line + len(batch), []
-        await asyncio.to_thread(write, line, batch)
-        line += len(batch)
-        if run.notice:
-            sheet.write_string(line, 0, f"※ {run.notice}", bold)
-        await asyncio.to_thread(book.close)
-        with open(path, "rb") as fh:  # noqa: ASYNC230 - a local temp file, read in chunks
-            while chunk := fh.read(CHUNK):
-                yield chunk
-    finally:
-        os.unlink(path)
+def csv_stream(rows: AsyncIterator[SearchHitRead], run: ExportRun) -> AsyncIterator[bytes]:
+    return csv_table([label for _, label in COLUMNS], _values(rows, run), lambda: run.notice)
 
 
-def _csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas in text cells (CSV injection): prefix a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "@", "\t", "\r"):
-        return "'" + value
-    return value
+def xlsx_stream(rows: AsyncIterator[SearchHitRead], run: ExportRun) -> AsyncIterator[bytes]:
+    return xlsx_table(
+        "検索結果",
+        [label for _, label in COLUMNS],
+        _values(rows, run),
+        prefix="kura-export-",
+        footer=lambda: run.notice,
+    )
