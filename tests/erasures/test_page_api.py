@@ -73,6 +73,8 @@ async def test_detail_shows_the_key_and_a_hold(h: Harness) -> None:
     assert detail["key"]["state"] == "active"
     assert detail["key"]["created_at"]
     assert "保全を解除" in detail["legal_hold"]
+    assert "情報共有データ" in detail["legal_hold"]
+    assert wid not in detail["legal_hold"]  # named, never by id
     assert detail["work"]["legal_hold"] is True
 
 
