@@ -52,9 +52,7 @@ async def _figures(store: BackupStore, gen: str) -> dict[str, Any]:
     if key in _SEEN:
         return _SEEN[key]
     try:
-        summary: dict[str, Any] = json.loads(
-            await store.read_bytes(f"generations/{gen}/{SUMMARY}")
-        )
+        summary: dict[str, Any] = json.loads(await store.read_bytes(f"generations/{gen}/{SUMMARY}"))
         figures = {
             "kind": summary.get("kind"),
             "objects": summary.get("objects"),

@@ -146,7 +146,8 @@ def test_operator_plans_withdraws_erases_and_downloads_the_certificate(
     row = page.locator('[data-testid="erase-row"][data-state="scheduled"]')
     row.wait_for()
     text = row.inner_text()
-    assert PLANNED in text and "情報共有データ" in text and "広島県" in text
+    for words in (PLANNED, "情報共有データ", "広島県"):
+        assert words in text
     assert "工事完成後の契約に定める期日" in text
     looks_right(page, "protect-erasures-list", top=True)
     page.get_by_test_id("erase-state-filter").select_option("done")
@@ -199,7 +200,8 @@ def test_operator_plans_withdraws_erases_and_downloads_the_certificate(
     page.get_by_test_id("erase-back").click()
     done = page.locator('[data-testid="erase-row"][data-state="done"]')
     done.wait_for()
-    assert ERASED in done.inner_text() and "電子成果品" in done.inner_text()
+    assert ERASED in done.inner_text()
+    assert "電子成果品" in done.inner_text()
     with page.expect_download() as again:
         done.get_by_test_id("erase-row-certificate").click()
     assert Path(again.value.path()).read_bytes().startswith(b"%PDF-")
@@ -229,13 +231,24 @@ def test_keys_and_backups_page(as_user: Any) -> None:
     assert levels["backup_age"] == "ok"
     assert levels["jobs_failed"] == "ok"
     backup = page.locator('[data-testid="watch-row"][data-key="backup_age"]').inner_text()
-    assert "正常" in backup and "に完了" in backup
+    assert "正常" in backup
+    assert "に完了" in backup
     assert "鍵ファイル" in page.get_by_test_id("keys-kek").inner_text()
     kinds = [r.get_attribute("data-kind") for r in page.get_by_test_id("backup-row").all()]
     assert kinds == ["incremental", "full"]
     assert page.get_by_test_id("key-generation").count() == 2
     assert "kura backup" in page.get_by_test_id("keys-commands").inner_text()
     looks_right(page, "protect-keys", top=True)
+
+    # the English switch is kept
+    page.get_by_test_id("lang-switch").select_option("en")
+    page.locator("h1", has_text="Keys and backups").wait_for()
+    assert "Monitored values" in page.get_by_test_id("keys-watch").inner_text()
+    assert "incremental" in page.get_by_test_id("backup-table").inner_text()
+    page.goto("/#/admin/erasures")
+    page.locator("h1", has_text="Data erasure").wait_for()
+    page.get_by_test_id("lang-switch").select_option("ja")
+    page.locator("h1", has_text="データ消去").wait_for()
 
 
 def test_a_non_operator_is_refused(as_user: Any) -> None:
