@@ -316,6 +316,12 @@ def _expand(prepared: Prepared, lo: datetime, hi: datetime) -> tuple[Shown, ...]
     assert series is not None
     tz = series.tz
     out: list[Shown] = []
+    # What every occurrence of the series shares, quoted once (``_text`` for each piece).
+    sid = _js(prepared.id)
+    title_q = _js(prepared.title)
+    day = "true" if prepared.all_day else "false"
+    same_mid = b""
+    recurring = "true" if prepared.recurring else "false"
     for occ in series.between(lo, hi):
         key, start = _stamp(occ.start, tz)
         end = _shown(occ.end, tz)
@@ -326,28 +332,30 @@ def _expand(prepared: Prepared, lo: datetime, hi: datetime) -> tuple[Shown, ...]
         rid_text = None if rid is None else rid.isoformat().replace("-", "").replace(":", "")
         title_text = None if title is None else str(title)
         location_text = None if location is None else str(location)
+        row_id = sid if rid_text is None else f'{sid[:-1]}:{rid_text}"'
+        head = (
+            f'{{"id":{row_id},"title":{title_q if title_text is None else _js(title_text)},'
+            f'"start":"{start}","end":"{end}","all_day":{day},"work_id":'
+        ).encode()
+        if location_text is None:
+            if not same_mid:
+                same_mid = _mid(prepared.location, prepared.owner)
+            mid = same_mid
+        else:
+            mid = _mid(location_text, prepared.owner)
+        tail = (
+            f',"series_id":{sid},"recurrence_id":'
+            f"{'null' if rid_text is None else chr(34) + rid_text + chr(34)},"
+            f'"recurring":{recurring},"work_ids":'
+        ).encode()
         out.append(
-            Shown(
-                key,
-                start,
-                end,
-                rid_text,
-                title_text,
-                location_text,
-                text=_text(
-                    prepared.id,
-                    rid_text,
-                    prepared.title if title_text is None else title_text,
-                    prepared.location if location_text is None else location_text,
-                    start,
-                    end,
-                    prepared.all_day,
-                    prepared.owner,
-                    prepared.recurring,
-                ),
-            )
+            Shown(key, start, end, rid_text, title_text, location_text, text=(head, mid, tail))
         )
     return tuple(out)
+
+
+def _mid(location: str, owner: str) -> bytes:
+    return f',"busy_only":false,"location":{_js(location)},"owner_id":{_js(owner)},"owner_name":'.encode()
 
 
 def rows(
