@@ -284,13 +284,13 @@ def _text(
         f'{{"id":{_js(row_id)},"title":{_js(title)},"start":{_js(start)},"end":{_js(end)},'
         f'"all_day":{"true" if all_day else "false"},"work_id":'
     )
-    mid = f',"busy_only":false,"location":{_js(location)},"owner_id":{_js(owner)},"owner_name":'
+    mid = _mid(location, owner)
     tail = (
         f',"series_id":{_js(series_id)},'
         f'"recurrence_id":{"null" if rid is None else _js(rid)},'
         f'"recurring":{"true" if recurring else "false"},"work_ids":'
     )
-    return head.encode(), mid.encode(), tail.encode()
+    return head.encode(), mid, tail.encode()
 
 
 def occurrences(
@@ -355,7 +355,8 @@ def _expand(prepared: Prepared, lo: datetime, hi: datetime) -> tuple[Shown, ...]
 
 
 def _mid(location: str, owner: str) -> bytes:
-    return f',"busy_only":false,"location":{_js(location)},"owner_id":{_js(owner)},"owner_name":'.encode()
+    text = f',"busy_only":false,"location":{_js(location)},"owner_id":{_js(owner)},"owner_name":'
+    return text.encode()
 
 
 def rows(
