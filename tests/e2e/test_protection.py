@@ -128,6 +128,12 @@ def test_operator_plans_withdraws_erases_and_downloads_the_certificate(
     assert PLANNED in detail.inner_text()
     assert "情報共有データ" in detail.inner_text()
     assert works[PLANNED] not in page.inner_text("main")  # names, never ids
+    assert "掲示板" in page.get_by_test_id("erase-what").inner_text()  # what would go
+    # the same work's other part is one link away
+    page.get_by_test_id("erase-sibling").click()
+    page.get_by_test_id("erase-part").filter(has_text="電子成果品").wait_for()
+    page.go_back()
+    page.get_by_test_id("erase-part").filter(has_text="情報共有データ").wait_for()
 
     # a date not in the future is refused beside its field, in Japanese
     page.get_by_test_id("erase-plan-due").fill(date.today().isoformat())

@@ -320,6 +320,12 @@ async function detail(content, scope) {
   if (e && v.state !== "scheduled" && e.by_actor) props.push([t("erase.erased_by"), actorName(e.by_actor)]);
   if (e && e.finished_at) props.push([t("erase.finished_at"), fmtDateTime(e.finished_at)]);
   if (e && v.state === "done") props.push([t("erase.col.counts"), t("erase.counts", { records: fmtNumber(e.records_total ?? 0), objects: fmtNumber(e.objects ?? 0), index: fmtNumber(e.index ?? 0) })]);
+  else props.push([t("erase.what"), h("span", { "data-testid": "erase-what" }, t(`erase.what.${v.part}`))]);
+  if (v.work && v.part !== "org") {
+    const other = v.part === "collab" ? "archive" : "collab";
+    const link = h("a", { href: detailHash(`${other === "collab" ? "wc" : "wa"}-${v.work.id}`), "data-testid": "erase-sibling" }, t("erase.open_part", { part: t(`erase.part.${other}`) }));
+    props.push([t("erase.sibling"), link]);
+  }
   const headId = "erase-detail-head";
   const card = h(
     "section",
