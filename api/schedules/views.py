@@ -414,7 +414,9 @@ def render(
     list endpoint sends, sorted by start (all-day first on a day, then by id), and whether
     ``cap`` cut the answer."""
     lo_iso, hi_iso = to_iso(lo), to_iso(hi)
-    out: list[tuple[str, bool, str, tuple[bytes, ...]]] = []
+    # (sort key, pieces): the key is the UTC start (fixed width), 0 for an all-day row or
+    # 1, and the row's id, as one string (faster to sort than tuples with many equal starts)
+    out: list[tuple[str, tuple[bytes, ...]]] = []
     truncated = False
     my_roles = rel.my_roles
     quoted: dict[str, bytes] = {}
@@ -429,7 +431,7 @@ def render(
         if name is None:
             name = quoted[owner] = _js(names.get(owner, "")).encode()
         all_day = prepared.all_day
-        timed = not all_day
+        timed = "0" if all_day else "1"
         if rel.sees(owner, prepared.visibility, prepared.work_ids):
             works = [w for w in prepared.work_ids if w in my_roles or owner == me]
             work = _js(works[0]).encode() if works else b"null"
@@ -442,7 +444,7 @@ def render(
             for occ in shown:
                 head, mid, tail = occ.text
                 row_id = f"{prepared.id}:{occ.rid}" if occ.rid else prepared.id
-                out.append((occ.key, timed, row_id, (head, work, mid, name, tail, rest)))
+                out.append((occ.key + timed + row_id, (head, work, mid, name, tail, rest)))
                 if len(out) >= cap:
                     truncated = True
                     break
@@ -463,17 +465,17 @@ def render(
                     f'{{"id":"{row_id}","title":null,"start":{_js(occ.start)},'
                     f'"end":{_js(occ.end)}{middle}'
                 ).encode()
-                out.append((occ.key, timed, row_id, (head, *busy_tail)))
+                out.append((occ.key + timed + row_id, (head, *busy_tail)))
                 if len(out) >= cap:
                     truncated = True
                     break
         if truncated:
             break
-    out.sort(key=itemgetter(0, 1, 2))
+    out.sort(key=itemgetter(0))
     # One join of every piece: the rows are never copied into strings of their own.
     pieces: list[bytes] = [b"["]
     for row in out:
-        pieces += row[3]
+        pieces += row[1]
         pieces.append(b",")
     if out:
         pieces[-1] = b"]"
