@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from operator import itemgetter
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -253,15 +253,10 @@ def _prepare(entry: Mapping[str, Any]) -> Prepared | None:
         return None
 
 
-_quote = json.encoder.encode_basestring  # the C encoder
-
-
-def _js(value: str) -> str:
-    """``value`` as a JSON string the way pydantic's encoder writes it: non-ASCII as it is,
-    quotes, backslashes and control characters escaped (``tests/schedules/test_views.py``
-    compares the bytes on random text)."""
-    text: str = _quote(value)
-    return text
+# A string as JSON the way pydantic's encoder writes it: non-ASCII as it is, quotes,
+# backslashes and control characters escaped (the C encoder of ``json``; the bytes are
+# compared with pydantic's on random text in ``tests/schedules/test_views.py``).
+_js: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def _text(
