@@ -17,6 +17,8 @@ from api.bulletins.schemas import ReplyCreate, ReplyUpdate, RevisionRead
 from api.bulletins.scope import audience
 from api.bulletins.service import BoardService
 from api.errors import NotFoundError, StaleVersionError
+from api.keys import scopes
+from api.keys.fence import ensure_open
 from api.kit.ids import new_id
 from api.kit.uow import UnitOfWork
 from api.permissions.policy import Subject
@@ -28,6 +30,7 @@ class ReplyService(BoardService):
         post, board = await self.visible(subject, POSTS, post_id)
         if not board.can_post:
             self.policy.require(board.subject, "bulletins.post", self._ctx(board))
+        await ensure_open(self.container, scopes.collab(board.work_id))  # the erasure's fence
         members = await self.repo.members(board.work_id)
         reply_id = new_id()
         now = self.now()

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from api.errors import Forbidden, NotAuthenticated, NotFoundError
+from api.keys import scopes
+from api.keys.fence import ensure_open
 from api.kit.ids import is_id
 from api.permissions.policy import Subject, WorkContext
 from api.proposals.models import PROPOSALS, ProposalResource
@@ -65,6 +67,8 @@ class Access:
             raise NotFoundError()
         if action != "proposals.read":
             self.require(subject, action, loaded)
+            # A change to a proposal of a work whose collaboration data is being erased: 410.
+            await ensure_open(self.container, scopes.collab(str(work["id"])))
         return loaded
 
     def require(self, subject: Subject, action: str, loaded: Loaded) -> None:

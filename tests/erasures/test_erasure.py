@@ -55,12 +55,19 @@ async def h(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator
         yield the_harness
 
 
-async def erase(h: Harness, scope: str, who: Any = OPERATOR, status: int = 200, **body: Any) -> Any:
+async def erase(h: Harness, scope: str, who: Any = OPERATOR, status: int = 202, **body: Any) -> Any:
+    """POST the erasure: 202 once the key is destroyed; then the state as GET shows it (the
+    job ``erasures.finish`` runs eagerly in these tests, so it is done by then)."""
     r = await h.call(
         who, "POST", f"{API}/erasures/{scope}", json={"confirm": scope, "reason": "試験"} | body
     )
     assert r.status_code == status, r.text
-    return r.json()
+    if status != 202:
+        return r.json()
+    answer = r.json()
+    assert answer["state"] in ("key_destroyed", "done"), answer
+    assert answer["key_destroyed_at"], answer
+    return await h.ok(who, "GET", f"/erasures/{scope}")
 
 
 async def count_of(h: Harness, work_id: str) -> dict[str, int]:
