@@ -18,8 +18,8 @@ from pathlib import Path
 
 import click
 
-from api.backup.lock import BackupLocked
 from api.backup.generations import BackupError, BackupResult, Target, backup, generations
+from api.backup.lock import BackupLocked
 from api.backup.restore import RestoreResult, finish, prepare
 from api.cli._run import with_container
 from api.config import Settings
