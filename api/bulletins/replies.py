@@ -17,8 +17,6 @@ from api.bulletins.schemas import ReplyCreate, ReplyUpdate, RevisionRead
 from api.bulletins.scope import audience
 from api.bulletins.service import BoardService
 from api.errors import NotFoundError, StaleVersionError
-from api.keys import scopes
-from api.keys.fence import ensure_open
 from api.kit.ids import new_id
 from api.kit.uow import UnitOfWork
 from api.permissions.policy import Subject
@@ -30,7 +28,7 @@ class ReplyService(BoardService):
         post, board = await self.visible(subject, POSTS, post_id)
         if not board.can_post:
             self.policy.require(board.subject, "bulletins.post", self._ctx(board))
-        await ensure_open(self.container, scopes.collab(board.work_id))  # the erasure's fence
+        await self.writable(board)
         members = await self.repo.members(board.work_id)
         reply_id = new_id()
         now = self.now()
@@ -101,6 +99,7 @@ class ReplyService(BoardService):
         if post is None or post.get("state") != State.ACTIVE:
             raise NotFoundError()
         self.require_author(board, reply, "返信")
+        await self.writable(board)
         return reply, post, board
 
     async def edit(

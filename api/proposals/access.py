@@ -67,9 +67,13 @@ class Access:
             raise NotFoundError()
         if action != "proposals.read":
             self.require(subject, action, loaded)
-            # A change to a proposal of a work whose collaboration data is being erased: 410.
-            await ensure_open(self.container, scopes.collab(str(work["id"])))
+            await self.writable(loaded)
         return loaded
+
+    async def writable(self, loaded: Loaded) -> None:
+        """410 ``erased`` for a change to a proposal of a work whose collaboration data is
+        being erased or was (``api.keys.fence``)."""
+        await ensure_open(self.container, scopes.collab(str(loaded.work["id"])))
 
     def require(self, subject: Subject, action: str, loaded: Loaded) -> None:
         if not self.policy.can(subject, action, loaded.resource(subject)):

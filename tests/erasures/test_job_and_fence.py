@@ -102,6 +102,8 @@ async def test_an_erasure_by_the_api_fences_the_scope_and_its_job_finishes_it(h:
 
         # the write fence: each write into the work's collaboration data is refused, whole
         before = await counts(h)
+        post_before = await c.records.get("posts", post_id)
+        assert post_before is not None
         post = {"title": "消去中の投稿", "body": "本文", "attachment_ids": [staged]}
         assert_erased_problem(await h.call(BUILDER, "POST", f"{API}/works/{wid}/posts", json=post))
         reply = {"body": "消去中の返信"}
@@ -120,7 +122,15 @@ async def test_an_erasure_by_the_api_fences_the_scope_and_its_job_finishes_it(h:
             "work_ids": [wid],
         }
         assert_erased_problem(await h.call(SUP, "POST", f"{API}/schedules/entries", json=entry))
+        edit = {"version": post_before["version"], "body": "消去中の改訂"}
+        assert_erased_problem(await h.call(BUILDER, "PATCH", f"{API}/posts/{post_id}", json=edit))
+        proposal_id = made["proposal"]["id"]
+        comment = {"text": "消去中のコメント"}
+        assert_erased_problem(
+            await h.call(BUILDER, "POST", f"{API}/proposals/{proposal_id}/comments", json=comment)
+        )
         assert await counts(h) == before  # nothing half-stored
+        assert await c.records.get("posts", post_id) == post_before
         [sent] = held.take("erasures.finish")
         assert sent == {"scope": scope}
     finally:

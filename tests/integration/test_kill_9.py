@@ -68,6 +68,17 @@ def kura(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def start(cmd: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 def parked_pid(park_file: Path, point: str, proc: subprocess.Popen[str]) -> int:
     deadline = time.monotonic() + PARK_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -215,14 +226,7 @@ async def test_restore_killed_mid_run_is_refused_by_serve_and_resumed_by_restore
     assert marker.exists()
 
     # never half-applied silently: the API does not start on the half-restored folder
-    serve = subprocess.run(
-        [*kura_command(), "serve", "--no-worker", "--port", "1"],
-        cwd=ROOT,
-        env=into,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    serve = kura(into, "serve", "--no-worker", "--port", "1")
     assert serve.returncode == 2, serve.stdout + serve.stderr
     assert "復元が途中で止まっています" in serve.stderr
 
@@ -264,7 +268,6 @@ async def test_an_erasure_job_killed_after_the_key_went_is_finished_by_the_sweep
         record = await destroy_key(c, scope, "user:op", "試験", as_job=True)
         job_id = str(record["job_id"])
     worker = worker_command(settings)
-    data_dir.mkdir(parents=True, exist_ok=True)
 
     kill_at(worker, env, "erasure.records_erased", tmp_path, cwd=data_dir)
     async with opened(settings) as c:
@@ -277,14 +280,7 @@ async def test_an_erasure_job_killed_after_the_key_went_is_finished_by_the_sweep
         assert job is not None
         assert job["state"] == "running"
 
-    proc = subprocess.Popen(
-        worker,
-        cwd=data_dir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start(worker, env, data_dir)
     try:
         async with opened(settings) as c:
             deadline = time.monotonic() + 60
