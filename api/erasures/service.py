@@ -118,6 +118,16 @@ def _org_of(scope: str, work: Record | None) -> str | None:
     return str((work or {}).get("orderer_org_id") or "") or None
 
 
+async def finish_erasure(container: Container, scope: str) -> dict[str, Any]:
+    """The job ``erasures.finish``: the rest of an erasure the API started (the key is gone);
+    nothing when it is finished already (a second delivery)."""
+    record = await erasure_record(container, scope)
+    if record is None or record.get("state") == DONE:
+        return {"scope": scope, "state": (record or {}).get("state") or "none"}
+    done = await erase(container, scope, str(record.get("by") or SYSTEM))
+    return {"scope": scope, "objects": done.objects, "records": sum(done.records.values())}
+
+
 class ErasureService:
     def __init__(self, container: Container) -> None:
         self.container = container

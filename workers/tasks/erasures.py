@@ -27,14 +27,9 @@ def finish(self: Any, scope: str) -> dict[str, Any]:
     """Steps 3-5 of an erasure whose key the API destroyed (``POST /erasures/{scope}``):
     records, search documents, objects, the audit event and the ``done`` mark. Idempotent:
     a delivery after a killed worker resumes where the erasure record stands."""
-    from api.keys.erasure import erase, erasure_record
+    from api.erasures.service import finish_erasure
 
     async def go() -> dict[str, Any]:
-        container = await worker_container(self.app)
-        record = await erasure_record(container, scope)
-        if record is None or record.get("state") == "done":
-            return {"scope": scope, "state": (record or {}).get("state") or "none"}
-        done = await erase(container, scope, str(record.get("by") or "system:erasures"))
-        return {"scope": scope, "objects": done.objects, "records": sum(done.records.values())}
+        return await finish_erasure(await worker_container(self.app), scope)
 
     return run_async(go())
