@@ -123,10 +123,10 @@ class BackupLock:
             if created is None:
                 # Written without a guarantee: the last writer wins, read it back.
                 await asyncio.sleep(SETTLE_S)
-                found = await self.holder() or {}
-                if found.get("token") == self.token:
+                written = await self.holder() or {}
+                if written.get("token") == self.token:
                     return
-                raise self._refusal(found)
+                raise self._refusal(written)
             if created:
                 return
             found = await self.holder()

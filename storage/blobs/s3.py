@@ -476,7 +476,7 @@ class S3BlobStore:
         if self._scope(key) is not None:
             raise ValueError("put_if_absent is for objects outside every scope")
         self._headers.pop(key, None)
-        headers = {
+        headers: dict[str, str | list[str] | tuple[str]] = {
             "If-None-Match": "*",
             "Content-Type": content_type,
             "Content-Length": str(len(data)),

@@ -185,3 +185,32 @@ def test_kura_backup_is_refused_at_once_while_another_runs(
     assert len(list_generations(tmp_path / "backups" / "generations")) == 1
     assert not (tmp_path / "backups" / LOCK).exists()
     assert not (tmp_path / "backups-keys" / LOCK).exists()
+
+
+class HeaderIgnoringStore(FolderStore):
+    """A store whose exclusive create is a plain write (an S3 server that ignores
+    ``If-None-Match``): the lock is read back after a pause, the last writer wins."""
+
+    async def create_exclusive(self, name: str, data: bytes) -> bool | None:
+        await self.put_bytes(name, data)
+        return None
+
+
+async def test_without_exclusive_create_two_racing_backups_get_one_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    import api.backup.lock as lock_module
+
+    monkeypatch.setattr(lock_module, "SETTLE_S", 0.2)
+    store = HeaderIgnoringStore(tmp_path / "target")
+    await store.open()
+    clock = FixedClock(T0)
+    racers = [BackupLock(store, clock, STALE_S) for _ in range(2)]
+    results = await asyncio.gather(*(r.acquire() for r in racers), return_exceptions=True)
+    won = [r for r, result in zip(racers, results, strict=True) if result is None]
+    lost = [result for result in results if isinstance(result, BackupLocked)]
+    assert len(won) == 1, results
+    assert len(lost) == 1, results
+    assert (await holder(store))["token"] == won[0].token
