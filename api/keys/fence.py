@@ -12,8 +12,8 @@ anything is stored. Where it holds:
   fenced scope (the window between ``running`` and the key's destruction);
 - the work's collaboration records (``wc-``): posts and replies, bulk posts, attachments
   (tus uploads and form parts), proposals (new, edited, deleted) and schedule entries linked
-  to the work; archive writes (``wa-``): files placed in the work's tree and received
-  deliverables (``WorkService.load`` for those actions, and the services named);
+  to the work; archive writes (``wa-``): files uploaded into the work's tree (form or tus:
+  ``NodeService.scope_for``) and received deliverables (``WorkService.load``);
 - an organization's own files (``o-``): attachments without a work.
 
 A write admitted an instant before the fence went up and committed after the erasure's

@@ -160,3 +160,43 @@ async def test_an_erasure_by_the_api_fences_the_scope_and_its_job_finishes_it(h:
     archive = scopes.archive(wid)
     assert [k async for k in c.blobs.list(scopes.prefix(archive))]
     assert (await c.keys.current(archive)).scope == archive
+
+
+async def test_files_are_not_placed_in_a_work_whose_archive_is_erased(h: Harness) -> None:
+    """``wa-``: a file upload into the work (form and tus) is refused before any byte is
+    stored, and no node appears; the same for an organization's own attachments (``o-``)."""
+    from api.keys.erasure import erase
+
+    c = h.container
+    work = await h.work()
+    wid = str(work["id"])
+    await erase(c, scopes.archive(wid), "user:op", "試験")
+    nodes = await c.records.count("nodes", ())
+    r = await h.call(
+        BUILDER,
+        "POST",
+        f"{API}/works/{wid}/files",
+        files=[("file", ("計画.pdf", b"%PDF-1.4 plan", "application/pdf"))],
+        data={"folder": "/"},
+    )
+    assert_erased_problem(r)
+    meta = f"filename {base64.b64encode(b'a.pdf').decode()}"
+    r = await h.call(
+        BUILDER,
+        "POST",
+        f"{API}/works/{wid}/uploads",
+        headers={**TUS, "Upload-Length": "10", "Upload-Metadata": meta},
+    )
+    assert_erased_problem(r)
+    assert await c.records.count("nodes", ()) == nodes
+    assert [k async for k in c.blobs.list(scopes.prefix(scopes.archive(wid)))] == []
+    # an organization erased: its members' attachments without a work are refused
+    await erase(c, scopes.org(str(BUILDER.org_id)), "user:op", "試験")
+    meta = f"filename {base64.b64encode(b'b.pdf').decode()}"
+    r = await h.call(
+        BUILDER,
+        "POST",
+        f"{API}/attachments/uploads",
+        headers={**TUS, "Upload-Length": "10", "Upload-Metadata": meta},
+    )
+    assert_erased_problem(r)
