@@ -10,6 +10,8 @@ erasure wins over backups) hold::
     generations/<gen>/records.sqlite3        consistent copy of the records (SQLite backup API)
     generations/<gen>/manifest.json          every object: key, stored sha256 and size,
                                              content type, metadata, the content digest
+    generations/<gen>/summary.json           counts and bytes of the run (the operators'
+                                             page reads it instead of the manifest)
     generations/<gen>/manifest.sha256        SHA-256 of manifest.json, written last
     erasures.jsonl                           every erasure ever made (never shrinks)
     backup.lock                              while a backup runs: who, where, since when
@@ -62,6 +64,8 @@ from storage.ports import BlobStore
 FORMAT = "kura-backup/1"
 KEYS_FORMAT = "kura-key-backup/1"
 GEN_FORMAT = "%Y%m%dT%H%M%SZ"
+SUMMARY = "summary.json"
+SUMMARY_FORMAT = "kura-backup-summary/1"
 CHUNK = 1 << 20
 S3 = "s3://"
 
@@ -326,6 +330,25 @@ async def _backup(c: Container, target: Target, work: Path) -> BackupResult:
         record_entry = {"file": None, "backend": "mongodb", "with": "mongodump --oplog"}
     await _backup_keys(c, target.keys, gen, work)
     await merge_ledger(c, target.data)
+    await target.data.put_bytes(
+        f"generations/{gen}/{SUMMARY}",
+        json.dumps(
+            {
+                "format": SUMMARY_FORMAT,
+                "generation": gen,
+                "created_at": now.isoformat(),
+                "kind": "incremental" if previous else "full",
+                "previous": previous[-1] if previous else None,
+                "records": record_entry.get("file") is not None,
+                "objects": len(entries),
+                "bytes": sum(int(e["size"]) for e in entries.values()),
+                "copied": stats["copied"],
+                "copied_bytes": stats["bytes"],
+                "reused": stats["reused"],
+            },
+            sort_keys=True,
+        ).encode(),
+    )
     await _write_manifest(
         target.data,
         gen,

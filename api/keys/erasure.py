@@ -62,10 +62,19 @@ class Erased:
     index: int = 0
 
 
+# What a person calls each kind of scope (people see names, never the scope's id).
+PART_NAMES = {
+    scopes.COLLAB: "情報共有データ",
+    scopes.ARCHIVE: "電子成果品（保管）",
+    scopes.ORG: "組織のデータ",
+}
+
+
 def _hold_detail(scope: str, work: Record) -> str:
+    part = PART_NAMES[scopes.parse(scope)[0]]
     return (
         f"工事・業務「{work.get('title') or work['id']}」は法的保全（リーガルホールド）中のため、"
-        f"{scope} を消去できません。保全を解除してから消去してください。"
+        f"{part}を消去できません。保全を解除してから消去してください。"
     )
 
 

@@ -258,6 +258,18 @@ def _plain(rule: Rule) -> Plain | None:
     )
 
 
+@lru_cache(maxsize=1024)
+def _rule_parts(text: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """The parts of an RRULE value as icalendar reads them (cached: a view compiles hundreds
+    of series whose rules are a few distinct texts, and reading one costs more than the rest
+    of compiling its series). Tuples, so no caller can change a cached value."""
+    try:
+        parts = vRecur.from_ical(text)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise RuleError("繰り返しの規則(RRULE)を読み取れません。") from exc
+    return tuple((str(k).upper(), tuple(v)) for k, v in parts.items())
+
+
 def parse_rule(text: str, start: Local, tz: tzinfo) -> Rule:
     """Parse ``text`` (the value of RRULE) for a series starting at ``start`` (naive local)
     in ``tz``. Raises ``RuleError`` for rules refused here."""
@@ -266,11 +278,7 @@ def parse_rule(text: str, start: Local, tz: tzinfo) -> Rule:
         text = text[6:]
     if not text or len(text) > 500:
         raise RuleError("繰り返しの規則が正しくありません。")
-    try:
-        parts = vRecur.from_ical(text)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise RuleError("繰り返しの規則(RRULE)を読み取れません。") from exc
-    values: dict[str, list[Any]] = {str(k).upper(): list(v) for k, v in parts.items()}
+    values: dict[str, list[Any]] = {k: list(v) for k, v in _rule_parts(text)}
     freq = str((values.pop("FREQ", [""]) or [""])[0]).upper()
     if freq in REFUSED_FREQS:
         raise RuleError("分・秒単位の繰り返しは登録できません(予定が膨大になるため)。")

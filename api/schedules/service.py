@@ -45,15 +45,16 @@ from api.schedules.entries import (
 )
 from api.schedules.models import ENTRIES
 from api.schedules.recurrence import Local, RuleError, format_local, zone
-from api.schedules.schemas import EntryCreate, EntryUpdate, OccurrenceRow, OccurrenceUpdate
+from api.schedules.schemas import EntryCreate, EntryUpdate, OccurrenceUpdate
 from api.schedules.views import (
     UNKNOWN,
     VIEW_FIELDS,
     Prepared,
     Unknown,
     cached,
+    first_view,
     prepare,
-    rows_of,
+    render,
 )
 from storage.query import Eq, In, Query, Range, Record
 
@@ -551,19 +552,28 @@ class ScheduleService:
         work_ids: Sequence[str] = (),
         user_ids: Sequence[str] = (),
         all_works: bool = False,
-    ) -> tuple[list[OccurrenceRow], bool]:
-        """Occurrences in the range, sorted by start, and whether the answer was cut."""
+    ) -> tuple[bytes, bool]:
+        """Occurrences in the range as the JSON list of ``OccurrenceRead`` (sorted by start)
+        and whether the answer was cut."""
         lo, hi = self.parse_range(frm, to)
         me, rel, owners = await self.view_scope(subject, work_ids, user_ids, all_works)
-        # First only which series overlap (their ids and versions: a few small fields); the
-        # fields a view needs are read only for the versions this process has not prepared
-        # (``views.cached``), so a month seen before costs no decoding of its records.
+        cap = self.settings.max_view_occurrences
+        if first_view(owners, lo, hi):
+            # A range this process has not shown these people before has next to nothing
+            # prepared for it: the fields a view needs are read at once.
+            found, names = await asyncio.gather(
+                self.entries_between(owners, lo, hi, fields=VIEW_FIELDS), self.names(owners)
+            )
+            series = [prepare(e) for e in found]
+            return render(series, rel, names, lo, hi, me.user_id, cap)
+        # Shown before: first only which series overlap (their ids and versions: a few small
+        # fields); the fields a view needs are read only for the versions this process has
+        # not prepared (``views.cached``), so a month seen before decodes none of its records.
         stubs, names = await asyncio.gather(
             self.entries_between(owners, lo, hi, fields=("range_end",)), self.names(owners)
         )
         series = await self.prepared(stubs, owners)
-        cap = self.settings.max_view_occurrences
-        return rows_of(series, rel, names, lo, hi, me.user_id, cap)
+        return render(series, rel, names, lo, hi, me.user_id, cap)
 
     async def prepared(self, stubs: Sequence[Record], owners: set[str]) -> list[Prepared | None]:
         """The prepared series of ``stubs`` (records with id and version), in their order:
