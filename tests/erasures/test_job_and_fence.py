@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from api.config import Settings
+from api.erasures.service import ErasureService
 from api.keys import scopes
 from storage.errors import KeyDestroyed
 from tests.erasures.support import MARK, collaboration, found, world
@@ -133,6 +134,9 @@ async def test_an_erasure_by_the_api_fences_the_scope_and_its_job_finishes_it(h:
         assert await c.records.get("posts", post_id) == post_before
         [sent] = held.take("erasures.finish")
         assert sent == {"scope": scope}
+        # the hourly beat leaves an erasure whose job is alive to that job (never two at once)
+        assert (await ErasureService(c).run_due())["resumed"] == 0
+        assert (await h.ok(OPERATOR, "GET", f"/erasures/{scope}"))["state"] == "key_destroyed"
     finally:
         c.jobs = eager
 
@@ -200,3 +204,27 @@ async def test_files_are_not_placed_in_a_work_whose_archive_is_erased(h: Harness
         headers={**TUS, "Upload-Length": "10", "Upload-Metadata": meta},
     )
     assert_erased_problem(r)
+
+
+async def test_the_beat_finishes_an_erasure_whose_job_failed(h: Harness) -> None:
+    c = h.container
+    work = await h.work()
+    wid = str(work["id"])
+    await collaboration(h, wid)
+    scope = scopes.collab(wid)
+    eager, c.jobs = c.jobs, RecordingJobs()
+    try:
+        r = await h.call(OPERATOR, "POST", f"{API}/erasures/{scope}", json={"confirm": scope})
+        assert r.status_code == 202, r.text
+    finally:
+        c.jobs = eager
+    job_id = r.json()["erasure"]["job_id"]
+    job = await c.records.get("jobs", job_id)
+    assert job is not None
+    # past its restarts the sweeper marks it failed; the hourly beat takes it over
+    await c.records.update("jobs", job_id, {"state": "failed"}, int(job["version"]))
+    view = await h.ok(OPERATOR, "GET", f"/erasures/{scope}")
+    assert view["job"]["state"] == "failed"
+    assert (await ErasureService(c).run_due())["resumed"] == 1
+    assert (await h.ok(OPERATOR, "GET", f"/erasures/{scope}"))["state"] == "done"
+    assert await c.records.count("posts", ()) == 0
