@@ -4,12 +4,16 @@
 
 ``erase`` runs these steps, each recorded on the scope's ``erasures`` record (id: the scope)
 before the next starts, so an erasure interrupted anywhere finishes on the next run (the CLI,
-the API or the hourly ``erasures.run_due`` beat resume every unfinished one) and is never
-half-applied from a user's point of view:
+the job ``erasures.finish`` sent again by the job sweeper, or the hourly ``erasures.run_due``
+beat, which resumes every unfinished one without a live job) and is never half-applied from a
+user's point of view. ``erase`` runs every step in the calling process (the CLI, the beat,
+disposal, the hand-over); the API runs steps 1-2 in the request (``destroy_key``, answering
+once the scope is unreadable) and steps 3-5 in the job (``finish``):
 
 1. ``running``: a work under legal hold (for ``o-`` scopes: any work the organization orders)
-   is refused (409 ``legal_hold``) before anything is touched. Not checked again once the key
-   is gone: an erasure that destroyed the key always finishes.
+   is refused (409 ``legal_hold``) before anything is touched. From this mark on the scope
+   takes no new data (``api.keys.fence``). Not checked again once the key is gone: an
+   erasure that destroyed the key always finishes.
 2. ``key_destroyed``: the scope's data keys are destroyed (``ScopeKeyRing.destroy``, in
    milliseconds): from that moment nothing the scope ever stored can be decrypted, wherever a
    copy lies (the blob store, a backup generation of the data, a disk taken away), because the
@@ -17,7 +21,8 @@ half-applied from a user's point of view:
 3. ``records_erased``: every record of the scope goes in one unit of work (all or none;
    ``api.erasures.records``: posts, proposals, nodes, bonds, invoices, …).
 4. the search documents whose record is gone are removed (``sweep_index``, both backends).
-5. ``done``: the scope's objects and open uploads are deleted, the erasure is audited
+5. ``done``: the scope's objects and open uploads are deleted (and any record a write admitted
+   just before the fence committed since step 3), the erasure is audited
    (``keys.destroyed``: counts, never content) in the same unit as the ``done`` mark, and the
    backups' erasure ledger names the scope (a restore re-applies steps 2-4).
 """
