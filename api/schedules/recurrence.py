@@ -108,6 +108,31 @@ def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
+_SLACK = timedelta(days=2)
+_BOUNDS: dict[
+    tuple[tzinfo, datetime, datetime], tuple[datetime, datetime, tuple[datetime, datetime]]
+]
+_BOUNDS = {}
+
+
+def _local_bounds(
+    tz: tzinfo, lo_utc: datetime, hi_utc: datetime
+) -> tuple[datetime, datetime, tuple[datetime, datetime]]:
+    """``[lo_utc, hi_utc)`` as naive wall-clock values of ``tz`` and as naive UTC (cached: a
+    view asks it of hundreds of series in a few zones)."""
+    key = (tz, lo_utc, hi_utc)
+    found = _BOUNDS.get(key)
+    if found is None:
+        if len(_BOUNDS) >= 256:
+            _BOUNDS.clear()
+        found = _BOUNDS[key] = (
+            lo_utc.astimezone(tz).replace(tzinfo=None),
+            hi_utc.astimezone(tz).replace(tzinfo=None),
+            (_naive_utc(lo_utc), _naive_utc(hi_utc)),
+        )
+    return found
+
+
 def _as_dt(value: Local) -> datetime:
     if isinstance(value, datetime):
         return value
@@ -452,7 +477,7 @@ class Series:
     exdates: frozenset[Local] = frozenset()
     overrides: Mapping[Local, Override] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def duration(self) -> timedelta:
         return _as_dt(self.end) - _as_dt(self.start)
 
@@ -494,16 +519,13 @@ class Series:
         ``MAX_PER_SERIES``. Overlap as recurring-ical-events: ``start < hi`` and ``lo < end``;
         a zero-length occurrence counts when ``lo <= start < hi``."""
         dur = self.duration
-        lo = lo_utc.astimezone(self.tz).replace(tzinfo=None)
-        hi = hi_utc.astimezone(self.tz).replace(tzinfo=None)
-        bounds = (_naive_utc(lo_utc), _naive_utc(hi_utc))
-        # Wall-clock slack: a DST change or an all-day date moves instants by hours.
-        slack = timedelta(days=2)
+        lo, hi, bounds = _local_bounds(self.tz, lo_utc, hi_utc)
         out: list[Occurrence] = []
         excepted = bool(self.exdates or self.overrides)
         recurring = bool(self.rule or self.rdates)
         all_day = self.all_day
-        for t in self._instants(lo - dur - slack, hi + slack):
+        # Wall-clock slack: a DST change or an all-day date moves instants by hours.
+        for t in self._instants(lo - dur - _SLACK, hi + _SLACK):
             if excepted and self._excluded(t):
                 continue  # excluded, or replaced by its edited occurrence (below)
             end = t + dur

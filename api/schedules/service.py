@@ -511,7 +511,11 @@ class ScheduleService:
                         (("owner_id", 1), ("long", 1), ("range_end", 1)),
                     )
                 )
-        wanted = (*fields, "owner_id", "range_start", "range_end") if fields else ()
+        wanted = (
+            tuple(dict.fromkeys((*fields, "owner_id", "range_start", "range_end")))
+            if fields
+            else ()
+        )
 
         async def read(where: tuple[Any, ...], sort: Sort) -> list[Record]:
             out: list[Record] = []

@@ -322,16 +322,40 @@ def _expand(prepared: Prepared, lo: datetime, hi: datetime) -> tuple[Shown, ...]
     day = "true" if prepared.all_day else "false"
     same_mid = b""
     recurring = "true" if prepared.recurring else "false"
+    utcoffset = tz.utcoffset
     for occ in series.between(lo, hi):
-        key, start = _stamp(occ.start, tz)
-        end = _shown(occ.end, tz)
-        rid = occ.recurrence_id
-        over = occ.override.fields if occ.override else {}
-        title, location = over.get("title"), over.get("location")
-        # rid_key's compact form (20260601T090000), without strftime
-        rid_text = None if rid is None else rid.isoformat().replace("-", "").replace(":", "")
-        title_text = None if title is None else str(title)
-        location_text = None if location is None else str(location)
+        value, rid, override = occ.start, occ.recurrence_id, occ.override
+        if isinstance(value, datetime):
+            # ``_stamp`` and ``_shown`` inlined: most of a view's occurrences are timed ones
+            # of a series, and each call and ``isoformat`` counts thousands of times over
+            iso = value.isoformat()
+            offset = utcoffset(value) or _ZERO
+            start = iso + _offset(offset)
+            utc = (value - offset).isoformat()
+            key = (
+                utc + ".000000Z" if len(utc) == 19 else to_iso((value - offset).replace(tzinfo=UTC))
+            )
+            until = occ.end
+            assert isinstance(until, datetime)
+            end = until.isoformat() + _offset(utcoffset(until) or _ZERO)
+            # rid_key's compact form (20260601T090000), without strftime; an occurrence
+            # that was not moved starts at its recurrence id (the same object)
+            if rid is None:
+                rid_text = None
+            elif rid is value:
+                rid_text = iso.replace("-", "").replace(":", "")
+            else:
+                rid_text = rid.isoformat().replace("-", "").replace(":", "")
+        else:
+            key, start = _stamp(value, tz)
+            end = _shown(occ.end, tz)
+            rid_text = None if rid is None else rid.isoformat().replace("-", "")
+        if override is None:
+            title_text = location_text = None
+        else:
+            title, location = override.fields.get("title"), override.fields.get("location")
+            title_text = None if title is None else str(title)
+            location_text = None if location is None else str(location)
         row_id = sid if rid_text is None else f'{sid[:-1]}:{rid_text}"'
         head = (
             f'{{"id":{row_id},"title":{title_q if title_text is None else _js(title_text)},'
@@ -349,7 +373,7 @@ def _expand(prepared: Prepared, lo: datetime, hi: datetime) -> tuple[Shown, ...]
             f'"recurring":{recurring},"work_ids":'
         ).encode()
         out.append(
-            Shown(key, start, end, rid_text, title_text, location_text, text=(head, mid, tail))
+            Shown(key, start, end, rid_text, title_text, location_text, "", (head, mid, tail))
         )
     return tuple(out)
 
