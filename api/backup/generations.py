@@ -14,7 +14,11 @@ erasure wins over backups) hold::
                                              page reads it instead of the manifest)
     generations/<gen>/manifest.sha256        SHA-256 of manifest.json, written last
     erasures.jsonl                           every erasure ever made (never shrinks)
+    backup.lock                              while a backup runs: who, where, since when
     <keys>/generations/<gen>/{keyring,keys.sqlite3,audit-key,bonds-key,manifest.*}
+
+One backup writes into a target at a time (``api.backup.lock``: ``backup.lock`` in the data
+and in the key target; a second run is refused at once, a dead run's lock taken over).
 
 A generation is listed only once its ``manifest.sha256`` exists (written last, deleted first
 when pruned), so an interrupted run leaves no generation; the next run removes its partial
@@ -53,6 +57,7 @@ from api.backup.stores import BackupStore, FolderStore, bucket_store
 from api.config import Settings
 from api.container import Container, build_blobs
 from api.keys.ring import KEY_SCOPES
+from api.kit.faults import park
 from storage.errors import NotFound
 from storage.ports import BlobStore
 
@@ -251,10 +256,19 @@ def keep_set(
 
 
 async def backup(c: Container, target: Target) -> BackupResult:
+    """Write a generation into ``target``; ``BackupLocked`` at once while another backup
+    writes there (``api.backup.lock``: one lock in the data target, one in the key target)."""
+    from api.backup.lock import BackupLock
+
+    stale_s = c.settings.backup.lock_stale_s
     await target.open()
     try:
-        with tempfile.TemporaryDirectory(prefix="kura-backup-") as work:
-            return await _backup(c, target, Path(work))
+        async with (
+            BackupLock(target.data, c.clock, stale_s).held(),
+            BackupLock(target.keys, c.clock, stale_s).held(),
+        ):
+            with tempfile.TemporaryDirectory(prefix="kura-backup-") as work:
+                return await _backup(c, target, Path(work))
     finally:
         await target.close()
 
@@ -399,6 +413,7 @@ class _Copier:
             if sha not in self.pool:
                 await self.store.put_file(pool_name(sha), part)
                 self.pool.add(sha)
+                park("backup.pool_put")
             return sha, size
         except NotFound:
             return None, 0

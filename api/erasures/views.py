@@ -118,4 +118,25 @@ async def view(
             except LegalHoldActive as held:
                 hold = held.detail
         out["legal_hold"] = hold
+        out["job"] = await _job(container, record)
     return out
+
+
+async def _job(container: Container, record: Record | None) -> dict[str, Any] | None:
+    """The job running an erasure's last steps (``erasures.finish``: an erasure by hand
+    through the API), with its state and restarts: the erasure's progress besides its state."""
+    job_id = (record or {}).get("job_id")
+    if not job_id:
+        return None
+    from api.jobs.models import JOBS
+
+    job = await container.records.get(JOBS, str(job_id))
+    if job is None:  # finished jobs are purged after their retention
+        done = record is not None and record.get("state") == DONE
+        return {"id": job_id, "state": "done" if done else None, "restarts": 0, "error": None}
+    return {
+        "id": job_id,
+        "state": job.get("state"),
+        "restarts": int(job.get("restarts") or 0),
+        "error": job.get("last_error"),
+    }

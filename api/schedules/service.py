@@ -25,6 +25,8 @@ from api.errors import (
     StaleVersionError,
     ValidationFailed,
 )
+from api.keys import scopes
+from api.keys.fence import ensure_open
 from api.kit.clock import to_iso
 from api.kit.ids import is_id, new_id
 from api.master.days import load_calendar
@@ -120,6 +122,8 @@ class ScheduleService:
                 raise Forbidden(
                     "この案件には予定を登録できません(案件のメンバーのみ、施工中まで)。"
                 )
+            # the work's schedule entries are its collaboration data (erased with wc-)
+            await ensure_open(self.container, scopes.collab(wid))
         return ids
 
     async def _audit(

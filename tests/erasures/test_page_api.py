@@ -28,12 +28,15 @@ async def test_scopes_are_shown_by_name_and_filtered_by_state(h: Harness) -> Non
     await h.ok(OPERATOR, "PUT", f"/erasures/{collab}/schedule", json={"due_on": "2026-09-01"})
     await h.ok(OPERATOR, "PUT", f"/erasures/{archive}/schedule", json={"due_on": "2026-07-01"})
     org_scope = scopes.org(str(SUP.org_id))
-    done = await h.ok(
+    started = await h.ok(
         OPERATOR,
         "POST",
         f"/erasures/{org_scope}",
+        202,
         json={"confirm": "福山市(組織のデータ)", "reason": "覚書の終了"},
     )
+    assert started["state"] == "key_destroyed"  # the rest runs as a job (eager here)
+    done = await h.ok(OPERATOR, "GET", f"/erasures/{org_scope}")
     assert done["state"] == "done"
 
     listed = (await h.ok(OPERATOR, "GET", "/erasures"))["items"]
@@ -94,6 +97,9 @@ async def test_the_confirmation_repeats_the_displayed_name(h: Harness) -> None:
     assert await h.container.keys.destroyed(scope) is None
     # half-width parentheses and extra spaces are the same name (NFKC)
     typed = f"  {TITLE} (情報共有データ) "
-    done = await h.ok(OPERATOR, "POST", f"/erasures/{scope}", json={"confirm": typed})
+    started = await h.ok(OPERATOR, "POST", f"/erasures/{scope}", 202, json={"confirm": typed})
+    assert started["key"]["state"] == "destroyed"
+    done = await h.ok(OPERATOR, "GET", f"/erasures/{scope}")
     assert done["state"] == "done"
     assert done["key"]["state"] == "destroyed"
+    assert done["job"]["state"] == "done"

@@ -363,6 +363,8 @@ declare namespace Kura {
     erasure: ErasureRecord | null;
     key?: { state: "active" | "none" | "destroyed"; created_at?: string | null; destroyed_at?: string | null; destroyed_by?: ErasureActor | null; keys: number };
     legal_hold?: string | null;
+    /** The job erasures.finish of an erasure started over the API (its last steps). */
+    job?: { id: string; state: string | null; restarts: number; error?: string | null } | null;
   }
 
   /** A backup generation (GET /backups). */

@@ -79,8 +79,9 @@ export default {
   "erase.confirm": "To confirm, type the name \"{label}\"",
   "erase.confirm_hint": "Full-width or half-width characters and spaces do not matter.",
   "erase.now_submit": "Erase",
-  "erase.erased": "\"{label}\" was erased. The erasure certificate can be downloaded.",
+  "erase.erased": "The key of \"{label}\" was destroyed: its data can no longer be read. The erasure certificate can be downloaded once the rest is deleted.",
   "erase.running_note": "The erasure stopped half-way. The hourly job finishes it (run `kura keys erase` to finish it now).",
+  "erase.running_job": "Erasing. The key is destroyed, so the data can no longer be read. Once the records, search entries and files are deleted the state becomes \"Erased\" (this page refreshes by itself).",
   "erase.done_note": "This data was erased. Its key is destroyed; copies in backups cannot be read.",
 
   "keys.title": "Keys and backups",

@@ -340,7 +340,17 @@ async function detail(content, scope) {
     return;
   }
   if (v.state !== "none" && v.state !== "scheduled") {
-    card.append(h("p", { class: "notice" }, t("erase.running_note")));
+    // Over the API the key goes at once and the rest runs as a job (erasures.finish): while it
+    // is queued or running the page says so and looks again; a failed job, or an erasure
+    // without one, is finished by the hourly beat or `kura keys erase`.
+    const working = v.job && ["queued", "sent", "running"].includes(v.job.state || "");
+    card.append(h("p", { class: "notice", "data-testid": "erase-running", "data-job": v.job?.state || "" }, t(working ? "erase.running_job" : "erase.running_note")));
+    if (working) {
+      const here = window.location.hash;
+      window.setTimeout(() => {
+        if (window.location.hash === here) navigate(here);
+      }, 1500);
+    }
     return;
   }
   if (v.state === "scheduled") {
