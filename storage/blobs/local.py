@@ -294,7 +294,7 @@ class LocalBlobStore:
             fd, tmp_path = await asyncio.to_thread(self._open_tmp)
         except OSError as exc:
             raise from_os_error(self.name, exc) from exc
-        pipe = putpipe.PutPipe(fd, digest, enc, window=self._put_window)
+        pipe = putpipe.PutPipe(fd, digest, enc, name=self.name, window=self._put_window)
         committed = False
         owned = True  # the pipe (or, after it, this call) still holds fd
         try:
@@ -306,10 +306,7 @@ class LocalBlobStore:
                 if batch:
                     await pipe.submit(batch, pending)
                     size += pending
-            try:
-                await pipe.finish()
-            except OSError as exc:
-                raise from_os_error(self.name, exc) from exc
+            await pipe.finish()
             owned = False  # from here the commit closes fd, even when this task is cancelled
             info = BlobInfo(key, size, digest.hexdigest(), content_type, meta)
             await _io(self._commit_fd, fd, tmp_path, info)

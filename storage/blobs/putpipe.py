@@ -21,7 +21,8 @@ Memory is bounded: ``submit`` waits while more than ``window`` bytes are queued 
 is hashed from the cache, so the window is kept small.
 
 Ending: ``finish`` waits for both threads and raises the first error (an ``OSError`` of the
-writer: disk full, read-only); the file descriptor then belongs to the caller (the commit).
+writer, disk full or read-only, as the store's error); the file descriptor then belongs to the
+caller (the commit).
 ``abort`` (an exception, a cancelled put) returns at once: it stops both threads after the
 batch in hand and the writer closes the descriptor when it stops (a cancelled task may not
 await again); ``put`` removes the temp file itself, which is safe while a thread still holds
@@ -42,6 +43,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from storage.blobs.sealing import Encoder
+from storage.errors import from_os_error
 
 _SYNC_FILE_RANGE_WRITE = 2  # linux/fs.h: start writeback of dirty pages, do not wait
 _IOV_MAX = 1024
@@ -132,10 +134,12 @@ class PutPipe:
         digest: Any,
         enc: Encoder | None,
         *,
+        name: str = "local",
         window: int = 4 << 20,
         writeback_every: int = 8 << 20,
     ) -> None:
         self.fd = fd
+        self._name = name
         self._digest = digest
         self._enc = enc
         self._window = window
@@ -253,8 +257,11 @@ class PutPipe:
 
     def _raise(self) -> None:
         for lane in (self._writer, self._hasher):
-            if lane.error is not None:
-                raise lane.error
+            error = lane.error
+            if isinstance(error, OSError):  # the disk: full, read-only, gone
+                raise from_os_error(self._name, error) from error
+            if error is not None:
+                raise error
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
