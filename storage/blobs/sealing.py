@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import hashlib
 import hmac
 import os
@@ -466,14 +467,23 @@ async def read_ahead(step: Step, close: Callable[[], None]) -> AsyncGenerator[by
                 closed = True
                 close()
 
-    ahead: asyncio.Task[tuple[bytes, bool]] | None = None
+    loop = asyncio.get_running_loop()
+
+    def submit() -> asyncio.Future[tuple[bytes, bool]]:
+        # Handed to a worker thread now, not when the loop next runs a task: the consumer
+        # usually works on the block just yielded without giving the loop a turn (hashing
+        # it, say), and that is when the next call should run, not later while the consumer
+        # writes (both would then want the GIL at once).
+        return loop.run_in_executor(None, contextvars.copy_context().run, guarded)
+
+    ahead: asyncio.Future[tuple[bytes, bool]] | None = None
     try:
-        call = ahead = asyncio.ensure_future(asyncio.to_thread(guarded))
+        call = ahead = submit()
         while True:
             block, more = await call
             ahead = None
             if more:
-                call = ahead = asyncio.ensure_future(asyncio.to_thread(guarded))
+                call = ahead = submit()
             if block:
                 yield block
             if not more:
@@ -489,7 +499,7 @@ async def read_ahead(step: Step, close: Callable[[], None]) -> AsyncGenerator[by
             await asyncio.to_thread(shut)  # waits for the call still running
 
 
-def _ignore(task: asyncio.Task[tuple[bytes, bool]]) -> None:
+def _ignore(task: asyncio.Future[tuple[bytes, bool]]) -> None:
     if not task.cancelled():
         task.exception()
 
