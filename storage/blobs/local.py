@@ -19,8 +19,9 @@ without a valid one, ``stat`` computes the SHA-256 from the bytes.
 
 Every disk call runs in a worker thread (``asyncio.to_thread``) so the event loop never waits on
 the disk; a put larger than one batch is hashed and written by two threads of its own
-(``storage.blobs.putpipe``) while the loop receives the next chunks. Limitation: a key cannot be both an object and a "folder" of other keys (``a`` and
-``a/b``), which S3 allows; such a put raises ``InvalidKey``.
+(``storage.blobs.putpipe``) while the loop receives the next chunks. Limitation: a key cannot
+be both an object and a "folder" of other keys (``a`` and ``a/b``), which S3 allows; such a
+put raises ``InvalidKey``.
 """
 
 from __future__ import annotations

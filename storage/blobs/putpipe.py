@@ -39,7 +39,7 @@ import functools
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from storage.blobs.sealing import Encoder
@@ -72,7 +72,7 @@ def start_writeback(fd: int, offset: int, length: int) -> None:
         fn(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
 
 
-def write_all(fd: int, parts: list[bytes]) -> int:
+def write_all(fd: int, parts: Sequence[bytes | memoryview]) -> int:
     """Write ``parts`` in order with ``writev`` (short writes continued); the bytes written."""
     total = 0
     for at in range(0, len(parts), _IOV_MAX):
@@ -81,7 +81,7 @@ def write_all(fd: int, parts: list[bytes]) -> int:
         done = os.writev(fd, group)
         total += done
         if done < want:  # rare on a regular file (a signal, a full disk mid-write)
-            rest = memoryview(b"".join(group))[done:]
+            rest = memoryview(b"".join(group))[done:]  # a copy, in this rare case only
             while rest:
                 n = os.write(fd, rest)
                 total += n
@@ -171,12 +171,13 @@ class PutPipe:
 
     def _write(self, batch: _Batch, raw: bool) -> None:
         enc = self._enc
+        parts: Sequence[bytes | memoryview]
         if enc is None or (raw and batch):
             parts = batch
         elif raw:  # the end: the final segment, sealed after every batch was fed
             parts = [enc.finish()]
         else:
-            parts = enc.feed_all(batch)
+            parts = [enc.feed_into(batch)]
         self._written += write_all(self.fd, parts)
         if self._written - self._flushed >= self._writeback_every:
             start_writeback(self.fd, self._flushed, self._written - self._flushed)

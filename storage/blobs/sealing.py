@@ -152,6 +152,12 @@ class ObjectSeal:
     def seal(self, index: int, data: bytes | bytearray | memoryview, final: bool) -> bytes:
         return self._aead.encrypt(_nonce(index, final), data, self.header.raw)
 
+    def seal_into(
+        self, index: int, data: bytes | bytearray | memoryview, final: bool, out: memoryview
+    ) -> None:
+        """``seal`` into ``out`` (exactly the sealed length: plaintext + 16), no new object."""
+        self._aead.encrypt_into(_nonce(index, final), data, self.header.raw, out)
+
     def open(self, index: int, data: bytes | bytearray | memoryview, final: bool) -> bytes:
         try:
             return self._aead.decrypt(_nonce(index, final), data, self.header.raw)
@@ -266,6 +272,39 @@ class Encoder:
         for chunk in batch:
             out.extend(self.feed(chunk))
         return out
+
+    def feed_into(self, batch: list[bytes]) -> memoryview:
+        """``feed_all`` into a buffer kept per thread (``scratch``): the sealed segments the
+        batch completes, as one view, valid until this thread's next call. No object per
+        segment (a put's writer thread: the AES then costs a third less)."""
+        full = (len(self.pending) + sum(len(c) for c in batch)) // SEGMENT
+        out = scratch("seal", full * STORED_SEGMENT)
+        at = 0
+        for chunk in batch:
+            self.size += len(chunk)
+            view = memoryview(chunk)
+            pos = 0
+            if self.pending:
+                take = min(SEGMENT - len(self.pending), len(view))
+                self.pending += view[:take]
+                pos = take
+                if len(self.pending) < SEGMENT:
+                    continue
+                self.seal.seal_into(self.index, self.pending, False, out[at : at + STORED_SEGMENT])
+                at += STORED_SEGMENT
+                self.index += 1
+                self.pending = bytearray()
+            end = len(view)
+            while end - pos >= SEGMENT:
+                self.seal.seal_into(
+                    self.index, view[pos : pos + SEGMENT], False, out[at : at + STORED_SEGMENT]
+                )
+                at += STORED_SEGMENT
+                self.index += 1
+                pos += SEGMENT
+            if pos < end:
+                self.pending = bytearray(view[pos:])
+        return out[:at]
 
     def finish(self) -> bytes:
         """The final segment (the pending bytes, maybe none)."""

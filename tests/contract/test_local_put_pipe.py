@@ -18,6 +18,7 @@ import pytest
 
 from storage.blobs import putpipe
 from storage.blobs.local import LocalBlobStore
+from storage.blobs.sealing import stored_size
 from storage.errors import StorageFull
 from tests.support.sealing import contract_sealing
 from tests.support.waits import HANG_GUARD_S
@@ -193,3 +194,18 @@ def _is_open(fd: int) -> bool:
 async def _chunks(parts: list[bytes]) -> AsyncIterator[bytes]:
     for part in parts:
         yield part
+
+
+@pytest.mark.parametrize("chunk", [1, 65_537, 100_003, 3 * MiB + 5])
+async def test_chunks_of_any_size_through_the_threads(store: LocalBlobStore, chunk: int) -> None:
+    """Chunks that do not fall on segment (64 KiB) or batch (1 MiB) boundaries: a sealed
+    segment is completed across chunks and batches in the writer thread; the bytes read
+    back and the digest are the caller's."""
+    data = os.urandom(5 * MiB + 12_345) if chunk > 1 else os.urandom(MiB + 7)
+    info = await store.put(
+        "odd", _chunks([data[i : i + chunk] for i in range(0, len(data), chunk)])
+    )
+    assert (info.size, info.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    assert b"".join([c async for c in store.get("odd")]) == data
+    stored = (store.root / "odd").stat().st_size
+    assert stored == (stored_size(len(data)) if store.sealing is not None else len(data))
