@@ -98,6 +98,7 @@ class _Lane:
         self._queue: queue.SimpleQueue[tuple[_Batch, int, bool] | None] = queue.SimpleQueue()
         self.done = 0  # bytes of the batches handled
         self.error: BaseException | None = None
+        self.started = False
         self.finished = False
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -162,6 +163,7 @@ class PutPipe:
             self._writer.push([header], 0, raw=True)
         for lane in self._lanes:
             lane.thread.start()
+            lane.started = True
 
     # -- the threads ----------------------------------------------------------------
 
@@ -228,7 +230,8 @@ class PutPipe:
         descriptor when it stops (or here, if it has stopped already)."""
         with self._lock:
             self.aborted = True
-            close = self._writer.finished and not self._fd_closed
+            stopped = self._writer.finished or not self._writer.started
+            close = stopped and not self._fd_closed
             self._fd_closed = self._fd_closed or close
         for lane in self._lanes:
             lane.end()

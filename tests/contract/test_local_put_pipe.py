@@ -209,3 +209,21 @@ async def test_chunks_of_any_size_through_the_threads(store: LocalBlobStore, chu
     assert b"".join([c async for c in store.get("odd")]) == data
     stored = (store.root / "odd").stat().st_size
     assert stored == (stored_size(len(data)) if store.sealing is not None else len(data))
+
+
+async def test_a_writer_thread_that_cannot_start_leaves_nothing(
+    store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Out of threads: the put fails, the temp file and its descriptor go at once."""
+    real_start = threading.Thread.start
+
+    def start(thread: threading.Thread) -> None:
+        if thread.name == "kura-put-write":
+            raise RuntimeError("can't start new thread")
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    with pytest.raises(RuntimeError, match="can't start"):
+        await store.put("t", _chunks([os.urandom(MiB)] * 3))
+    assert await store.temp_objects() == []
+    await until_closed(store)
