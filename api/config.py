@@ -303,6 +303,10 @@ class BackupSettings(BaseModel):
     # Key generations kept (newest first): shorter than the data, so erasure wins over
     # backups: once these rotated past an erasure, no backup can decrypt the erased scope.
     keep_keys: int = Field(default=7, ge=1)
+    # One backup at a time per target (``api.backup.lock``): the holder renews its lock
+    # every fifth of this; a lock not renewed for this long (or whose process is gone, on
+    # the same host) is taken over.
+    lock_stale_s: float = Field(default=900.0, gt=0)
 
 
 class MonitorSettings(BaseModel):

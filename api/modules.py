@@ -54,6 +54,7 @@ MODULES: tuple[str, ...] = (
     "billing",
     "qualifications",
     "erasures",
+    "backup",
 )
 
 

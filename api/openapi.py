@@ -68,7 +68,7 @@ DESCRIPTIONS: dict[int, str] = {
     403: "権限がありません",
     404: "見つかりません",
     409: "他の変更と競合しました",
-    410: "有効期限が切れました",
+    410: "有効期限切れ、または消去済みです",
     412: "前提条件を満たしていません",
     413: "サイズの上限を超えています",
     415: "対応していない形式です",
@@ -98,6 +98,44 @@ EXTRA: dict[tuple[str, str], frozenset[int]] = {
     ("DELETE", _TUS_UPLOAD): frozenset({410, 412}),
     ("POST", _TUS_UPLOAD): frozenset({204, 405, 410, 412, 415, 460}),
 }
+# Writes into a scope whose erasure started answer 410 ``erased`` (``api.keys.fence``).
+_PROPOSAL = "/api/v1/proposals/{proposal_id}"
+_FENCED = (
+    ("POST", "/api/v1/works/{work_id}/files"),
+    ("POST", "/api/v1/works/{work_id}/uploads"),
+    ("POST", "/api/v1/attachments/uploads"),
+    ("POST", "/api/v1/works/{work_id}/posts"),
+    ("PATCH", "/api/v1/posts/{post_id}"),
+    ("DELETE", "/api/v1/posts/{post_id}"),
+    ("POST", "/api/v1/posts/{post_id}/replies"),
+    ("PATCH", "/api/v1/posts/{post_id}/replies/{reply_id}"),
+    ("DELETE", "/api/v1/posts/{post_id}/replies/{reply_id}"),
+    ("POST", "/api/v1/bulletins/bulk"),
+    ("POST", "/api/v1/works/{work_id}/proposals"),
+    ("PATCH", _PROPOSAL),
+    ("DELETE", _PROPOSAL),
+    *(
+        ("POST", f"{_PROPOSAL}/{step}")
+        for step in (
+            "submit",
+            "withdraw",
+            "cancel",
+            "receive",
+            "plan",
+            "approve",
+            "send-back",
+            "answer",
+            "view",
+            "post-review",
+            "comments",
+            "corrections",
+        )
+    ),
+    ("POST", "/api/v1/schedules/entries"),
+    ("PATCH", "/api/v1/schedules/entries/{entry_id}"),
+)
+for _op in _FENCED:
+    EXTRA[_op] = EXTRA.get(_op, frozenset()) | {410}
 # (method, path) -> the media type of the success answer when it is not JSON.
 MEDIA: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/files/{node_id}/content"): "*/*",

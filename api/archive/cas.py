@@ -97,6 +97,16 @@ class ContentStore:
             raise ValueError("adopt needs the object's SHA-256")
         if scopes.scope_of_key(info.key) != scope:
             raise OutsideScope(f"object {info.key!r} is not in scope {scope!r}")
+        from api.keys.fence import ScopeErased, ensure_content_open
+
+        try:
+            # The write fence (api.keys.fence): nothing is recorded into a scope being
+            # erased; the object just written goes with the refused unit (the whole scope's
+            # objects go with the erasure anyway).
+            await ensure_content_open(self.records, scope)
+        except ScopeErased:
+            uow.on_rollback(self.deleter(info.key))
+            raise
         bid = blob_id(scope, info.sha256)
         now = to_iso(self.clock.now())
         for _ in range(_RETRIES):

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-import xlsxwriter  # type: ignore[import-untyped]
 
 from api.archive.download import content_type
 from api.archive.tree import walk
@@ -99,6 +98,8 @@ async def xlsx_file(records: RecordStore, work_id: str) -> str:
     """Write the listing to a temporary .xlsx and return its path (the caller deletes it)."""
     fd, path = tempfile.mkstemp(prefix="kura-listing-", suffix=".xlsx")
     os.close(fd)
+    import xlsxwriter  # type: ignore[import-untyped]  # lazily: few processes write Excel
+
     book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False})
     try:
         sheet = book.add_worksheet("ファイル一覧")

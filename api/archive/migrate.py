@@ -38,6 +38,7 @@ from api.archive.models import BLOBS, NODES, NodeKind, blob_id, content_scope, d
 from api.container import Container
 from api.keys import scopes
 from api.kit.clock import to_iso
+from api.kit.faults import park
 from api.kit.uow import UnitOfWork
 from storage.errors import KeyDestroyed, NotFound, StaleVersion, StorageError
 from storage.query import Eq, Exists, Record
@@ -253,6 +254,7 @@ class Migration:
             if info is None:
                 return
             await self._copy_derived(sha, scope)
+            park("migrate.copied")  # a copy written and verified, its commit not yet made
         try:
             async with self.container.uow() as uow:
                 if info is not None:

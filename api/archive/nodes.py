@@ -188,8 +188,17 @@ class NodeService:
         work's collaboration data (``wc-<work>``) once the work has collaboration folders (a
         ``folder_states`` record, ``api.folders``) and outside the hand-over's package folder
         (``電子成果品``); otherwise its archive deliverables (``wa-<work>``). Imports of
-        delivered packages (``api.deliverables``) are archive deliverables always."""
-        work_id = str(work["id"])
+        delivered packages (``api.deliverables``) are archive deliverables always.
+
+        A scope whose erasure has started takes no upload: 410 ``erased`` before any byte is
+        stored (``api.keys.fence``)."""
+        from api.keys.fence import ensure_open
+
+        scope = await self._scope_for(str(work["id"]), folder_path)
+        await ensure_open(self.container, scope)
+        return scope
+
+    async def _scope_for(self, work_id: str, folder_path: str) -> str:
         parts = split_path(folder_path) if folder_path else []
         if parts and parts[0].startswith(HANDOVER_FOLDER):
             return scopes.archive(work_id)

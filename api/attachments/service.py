@@ -108,6 +108,10 @@ class AttachmentService:
             return
         if not subject.org_id or scope.get("org_id") != subject.org_id:
             raise Forbidden()
+        from api.keys import scopes
+        from api.keys.fence import ensure_open
+
+        await ensure_open(self.container, scopes.org(subject.org_id))  # the erasure's fence
 
     @staticmethod
     def scope_of(metadata: dict[str, str], subject: Subject) -> dict[str, Any]:

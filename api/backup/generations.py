@@ -10,9 +10,15 @@ erasure wins over backups) hold::
     generations/<gen>/records.sqlite3        consistent copy of the records (SQLite backup API)
     generations/<gen>/manifest.json          every object: key, stored sha256 and size,
                                              content type, metadata, the content digest
+    generations/<gen>/summary.json           counts and bytes of the run (the operators'
+                                             page reads it instead of the manifest)
     generations/<gen>/manifest.sha256        SHA-256 of manifest.json, written last
     erasures.jsonl                           every erasure ever made (never shrinks)
+    backup.lock                              while a backup runs: who, where, since when
     <keys>/generations/<gen>/{keyring,keys.sqlite3,audit-key,bonds-key,manifest.*}
+
+One backup writes into a target at a time (``api.backup.lock``: ``backup.lock`` in the data
+and in the key target; a second run is refused at once, a dead run's lock taken over).
 
 A generation is listed only once its ``manifest.sha256`` exists (written last, deleted first
 when pruned), so an interrupted run leaves no generation; the next run removes its partial
@@ -51,12 +57,15 @@ from api.backup.stores import BackupStore, FolderStore, bucket_store
 from api.config import Settings
 from api.container import Container, build_blobs
 from api.keys.ring import KEY_SCOPES
+from api.kit.faults import park
 from storage.errors import NotFound
 from storage.ports import BlobStore
 
 FORMAT = "kura-backup/1"
 KEYS_FORMAT = "kura-key-backup/1"
 GEN_FORMAT = "%Y%m%dT%H%M%SZ"
+SUMMARY = "summary.json"
+SUMMARY_FORMAT = "kura-backup-summary/1"
 CHUNK = 1 << 20
 S3 = "s3://"
 
@@ -247,10 +256,19 @@ def keep_set(
 
 
 async def backup(c: Container, target: Target) -> BackupResult:
+    """Write a generation into ``target``; ``BackupLocked`` at once while another backup
+    writes there (``api.backup.lock``: one lock in the data target, one in the key target)."""
+    from api.backup.lock import BackupLock
+
+    stale_s = c.settings.backup.lock_stale_s
     await target.open()
     try:
-        with tempfile.TemporaryDirectory(prefix="kura-backup-") as work:
-            return await _backup(c, target, Path(work))
+        async with (
+            BackupLock(target.data, c.clock, stale_s).held(),
+            BackupLock(target.keys, c.clock, stale_s).held(),
+        ):
+            with tempfile.TemporaryDirectory(prefix="kura-backup-") as work:
+                return await _backup(c, target, Path(work))
     finally:
         await target.close()
 
@@ -312,6 +330,25 @@ async def _backup(c: Container, target: Target, work: Path) -> BackupResult:
         record_entry = {"file": None, "backend": "mongodb", "with": "mongodump --oplog"}
     await _backup_keys(c, target.keys, gen, work)
     await merge_ledger(c, target.data)
+    await target.data.put_bytes(
+        f"generations/{gen}/{SUMMARY}",
+        json.dumps(
+            {
+                "format": SUMMARY_FORMAT,
+                "generation": gen,
+                "created_at": now.isoformat(),
+                "kind": "incremental" if previous else "full",
+                "previous": previous[-1] if previous else None,
+                "records": record_entry.get("file") is not None,
+                "objects": len(entries),
+                "bytes": sum(int(e["size"]) for e in entries.values()),
+                "copied": stats["copied"],
+                "copied_bytes": stats["bytes"],
+                "reused": stats["reused"],
+            },
+            sort_keys=True,
+        ).encode(),
+    )
     await _write_manifest(
         target.data,
         gen,
@@ -376,6 +413,7 @@ class _Copier:
             if sha not in self.pool:
                 await self.store.put_file(pool_name(sha), part)
                 self.pool.add(sha)
+                park("backup.pool_put")
             return sha, size
         except NotFound:
             return None, 0

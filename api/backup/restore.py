@@ -42,6 +42,7 @@ from api.config import Settings
 from api.container import Container, blob_sealing, build_blobs
 from api.keys import scopes
 from api.keys.ring import KEY_SCOPES
+from api.kit.faults import park
 from storage.blobs.sealing import HEADER, open_stream, plain_size, span
 from storage.errors import KeyDestroyed
 
@@ -257,6 +258,7 @@ async def _finish(c: Container, target: Target, plan: Plan) -> RestoreResult:
         if entry.get("digest") and info.sha256 != entry["digest"]:
             raise BackupError(f"object {key}: restored content does not match its recorded SHA-256")
         counts["restored"] += 1
+        park("restore.object")
 
     # Several objects at once: each durable put waits on its fsyncs, which overlap (the
     # recovery time of many small objects is their count times one fsync otherwise).

@@ -70,6 +70,12 @@ class BackupStore(Protocol):
         """Delete a file; absent is fine."""
         ...
 
+    async def create_exclusive(self, name: str, data: bytes) -> bool | None:
+        """Write a small file only if ``name`` does not exist: True when written, False when
+        it exists; None when written without that guarantee (a store that cannot tell: the
+        caller reads it back after a pause, ``api.backup.lock``)."""
+        ...
+
 
 class FolderStore:
     """Backup files in a folder: ``<root>/<name>``; written to a temp file and renamed."""
@@ -175,6 +181,24 @@ class FolderStore:
 
         await asyncio.to_thread(remove)
 
+    async def create_exclusive(self, name: str, data: bytes) -> bool | None:
+        def create() -> bool:
+            path = self.path(name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return False
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            sync_parent(path)
+            return True
+
+        return await asyncio.to_thread(create)
+
 
 class BucketStore:
     """Backup files as objects of an S3 bucket (an unsealed ``S3BlobStore``): the stored
@@ -228,6 +252,23 @@ class BucketStore:
     async def delete(self, name: str) -> None:
         with contextlib.suppress(NotFound):
             await self.blobs.delete(name)
+
+    async def create_exclusive(self, name: str, data: bytes) -> bool | None:
+        """A conditional PUT (``If-None-Match: *``) where the adapter has one. A second one
+        tells whether the server honours the header: a server that does answers 412 (the
+        file is ours), one that ignores it writes the same bytes again (harmless) and the
+        answer is None: the caller verifies, as with a plain put."""
+        put_if_absent = getattr(self.blobs, "put_if_absent", None)
+        if put_if_absent is None:
+            if await self.exists(name):
+                return False
+            await self.put_bytes(name, data)
+            return None
+        if not await put_if_absent(name, data):
+            return False
+        if await put_if_absent(name, data):
+            return None
+        return True
 
 
 def bucket_store(settings: Settings, bucket: str) -> BucketStore:

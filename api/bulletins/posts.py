@@ -161,6 +161,7 @@ class PostService(BoardService):
         post, seen = await self.visible(subject, POSTS, post_id)
         board = board or seen
         self.require_author(board, post, "記事")
+        await self.writable(board)
         if data.revision is not None:
             if data.revision != int(post.get("revision") or 0):
                 raise StaleVersionError(current_version=post["version"])
@@ -235,6 +236,7 @@ class PostService(BoardService):
         post, seen = await self.visible(subject, POSTS, post_id)
         board = board or seen
         self.require_author(board, post, "記事")
+        await self.writable(board)
         if version != post["version"]:
             raise StaleVersionError(current_version=post["version"])
         now = self.now()

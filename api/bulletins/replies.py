@@ -28,6 +28,7 @@ class ReplyService(BoardService):
         post, board = await self.visible(subject, POSTS, post_id)
         if not board.can_post:
             self.policy.require(board.subject, "bulletins.post", self._ctx(board))
+        await self.writable(board)
         members = await self.repo.members(board.work_id)
         reply_id = new_id()
         now = self.now()
@@ -98,6 +99,7 @@ class ReplyService(BoardService):
         if post is None or post.get("state") != State.ACTIVE:
             raise NotFoundError()
         self.require_author(board, reply, "返信")
+        await self.writable(board)
         return reply, post, board
 
     async def edit(

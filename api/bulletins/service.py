@@ -172,6 +172,14 @@ class BoardService:
             raise NotFoundError()
         return record, board
 
+    async def writable(self, board: Board) -> None:
+        """410 ``erased`` while the work's collaboration data is being erased or after
+        (``api.keys.fence``): the board takes no new or changed posts then."""
+        from api.keys import scopes
+        from api.keys.fence import ensure_open
+
+        await ensure_open(self.container, scopes.collab(board.work_id))
+
     def require_author(self, board: Board, record: Record, what: str) -> None:
         """Edits and deletions are the author's (seed 001 別表1-1 2(1)), while they may post."""
         if record.get("author_id") != board.subject.user_id:

@@ -6,7 +6,8 @@
     kura restore [GENERATION] [--from DIR|s3://BUCKET] [--keys-from DIR|s3://BUCKET]
                                                 into an empty data folder / bucket
 
-Exit 0 on success, 2 on error (nothing half-applied: see ``api.backup``).
+Exit 0 on success, 1 when refused (another backup writes into the target:
+``api.backup.lock``), 2 on error (nothing half-applied: see ``api.backup``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import click
 
 from api.backup.generations import BackupError, BackupResult, Target, backup, generations
+from api.backup.lock import BackupLocked
 from api.backup.restore import RestoreResult, finish, prepare
 from api.cli._run import with_container
 from api.config import Settings
@@ -75,6 +77,9 @@ def register(cli: click.Group) -> None:
 
         try:
             done = with_container(work, settings)
+        except BackupLocked as exc:
+            click.echo(f"backup refused: {exc}", err=True)
+            sys.exit(1)
         except (BackupError, KekError, OSError, StorageError) as exc:
             click.echo(f"backup failed: {exc}", err=True)
             sys.exit(2)

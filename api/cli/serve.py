@@ -59,6 +59,16 @@ def serve(host: str, port: int, worker: bool) -> None:
     settings = load_settings()
     data_dir = prepare_data_dir(settings.data_dir)
     settings = settings.model_copy(update={"data_dir": data_dir})
+    from api.backup.restore import MARKER as RESTORING
+
+    if (data_dir / RESTORING).exists():
+        # A restore was interrupted (api.backup.restore): serving now would show half of it.
+        click.echo(
+            f"kura: データフォルダ {data_dir} への復元が途中で止まっています。"
+            "同じ kura restore をもう一度実行して復元を完了してから起動してください。",
+            err=True,
+        )
+        sys.exit(EXIT_CONFIG)
     supervisor = (
         WorkerProcess(worker_command(settings), worker_env(os.environ, data_dir), data_dir)
         if worker

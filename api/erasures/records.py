@@ -17,8 +17,9 @@ after an interruption it finds less (or nothing) and deletes the rest.
   excerpts). The hand-over's own notices stay (they say what happened); the ``handovers``
   record is marked erased so the hand-over page and its beat agree.
 - ``wa-<work>`` (archive deliverables): the delivered package's nodes (the subtree the
-  hand-over imported; every node of the work when it was archived without a hand-over) and
-  the archive's per-work records (``deliverables``, ``imports``).
+  hand-over imported; every node of the work when it was archived without a hand-over; of a
+  work not archived yet, the files whose content is in ``wa-`` and the folders left empty by
+  them) and the archive's per-work records (``deliverables``, ``imports``).
 - ``o-<org>`` (an organization's own data): the bonds it issued (with revisions, keys,
   openings, balances, certificates), its billing records (agreements, requests,
   applications, invoices, payments, printed documents, rosters), its qualification drafts,
@@ -144,6 +145,10 @@ async def erase_archive(container: Container, uow: UnitOfWork, work_id: str) -> 
         # archived without a hand-over (an archive-only work), or the work is gone: every
         # node left is archive data
         counts[NODES] = await erase_nodes(container, uow, work_id)
+    else:
+        # a work not archived yet: its tree mixes both scopes; the files of this one go,
+        # with the folders left empty by them
+        counts[NODES] = await erase_nodes(container, uow, work_id, scope=scopes.archive(work_id))
     from api.archive.cas import ContentStore
 
     cas = ContentStore(container.records, container.blobs, container.clock)

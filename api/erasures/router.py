@@ -1,8 +1,13 @@
 """HTTP API of erasure (issue 12 §2; seed 001 §3-6, 別表3 12(1) 手動により削除, 12(2)).
 
-    GET    /erasures                       every planned, running and finished erasure
-    GET    /erasures/{scope}               one scope: its plan or erasure, and its key's state
-    POST   /erasures/{scope}               erase now (``confirm`` must repeat the scope's name)
+    GET    /erasures[?state=]              every planned, running and finished erasure
+                                           (state: scheduled, running, done)
+    GET    /erasures/{scope}               one scope: its plan or erasure, its key's state and
+                                           a legal hold that would refuse it
+    POST   /erasures/{scope}               erase now (``confirm`` must repeat the scope's
+                                           displayed name, ``label``; or the scope itself):
+                                           202 once the key is destroyed (unreadable at once);
+                                           records, index and objects follow as a job
     PUT    /erasures/{scope}/schedule      plan the erasure on the contract's date (notified)
     DELETE /erasures/{scope}/schedule      withdraw a plan
     GET    /erasures/{scope}/certificate   the erasure certificate (PDF) of a finished erasure
@@ -10,25 +15,35 @@
 Operators only (``api.erasures.permissions``): anonymous 401; someone who cannot see the
 scope (another organization's work or organization) 404; someone who can see it but is no
 operator 403. A scope under legal hold is refused with 409 ``legal_hold``.
+
+An erasure by hand answers as soon as the scope's keys are destroyed (milliseconds: from then
+on nothing of it can be decrypted anywhere, the "< 5 s to unreadable" target of issue 12); the
+remaining steps (records, search documents, objects, the audit event) run as the durable job
+``erasures.finish`` committed with the ``key_destroyed`` mark, so a killed worker's job is sent
+again by the sweeper and the hourly beat resumes any unfinished erasure besides. Progress is
+``GET /erasures/{scope}`` (``state`` and ``job``); the certificate is there once ``done``
+(409 ``not_erased`` before). The scope takes no new data from the start (``api.keys.fence``).
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import ContainerDep, SubjectDep
 from api.erasures.service import MANUAL, ErasureService, label
+from api.erasures.views import confirms, view
 from api.errors import Conflict, Forbidden, NotAuthenticated, NotFoundError, ValidationFailed
 from api.keys import scopes
-from api.keys.erasure import DONE, ERASURES, erase, erasure_record
+from api.keys.erasure import DONE, ERASURES, UNFINISHED, destroy_key, erasure_record
 from api.kit.text import Text
 from api.permissions.policy import OrgContext, Subject
 from api.works.models import WORKS
-from storage.query import Query, Record
+from storage.query import Condition, Eq, In, Record
+from storage.query import Query as RecordQuery
 
 router = APIRouter(tags=["erasures"])
 
@@ -88,53 +103,70 @@ async def _allow(container: Any, subject: Subject | None, scope: str, action: st
     raise NotFoundError()
 
 
-async def _view(container: Any, scope: str, record: Record | None) -> dict[str, Any]:
-    destroyed = await container.keys.destroyed(scope)
-    return {
-        "scope": scope,
-        "label": await label(container, scope),
-        "state": (record or {}).get("state") or ("done" if destroyed else "none"),
-        "key_destroyed_at": (destroyed or {}).get("destroyed_at"),
-        "erasure": record,
-    }
+StateFilter = Literal["scheduled", "running", "done"]
 
 
 @router.get("/erasures")
-async def list_erasures(container: ContainerDep, subject: SubjectDep) -> dict[str, Any]:
-    """Every erasure record, planned first (by date), then the rest newest first."""
+async def list_erasures(
+    container: ContainerDep,
+    subject: SubjectDep,
+    state: Annotated[StateFilter | None, Query()] = None,
+) -> dict[str, Any]:
+    """Every erasure record (or those in ``state``; ``running``: every unfinished step),
+    planned first (by date), then the rest newest first."""
     container.policy.require(subject, "erasures.list", OrgContext(None))
-    page = await container.records.find(ERASURES, Query(limit=1000))
-    items = [await _view(container, str(r["id"]), r) for r in page.items]
-    items.sort(
-        key=lambda v: (
-            v["state"] != "scheduled",
-            str((v["erasure"] or {}).get("due_on") or ""),
-            str((v["erasure"] or {}).get("finished_at") or ""),
-        )
+    where: tuple[Condition, ...] = ()
+    if state == "running":
+        where = (In("state", UNFINISHED),)
+    elif state is not None:
+        where = (Eq("state", state),)
+    page = await container.records.find(ERASURES, RecordQuery(where=where, limit=1000))
+    items = [await view(container, str(r["id"]), r) for r in page.items]
+
+    def when(v: dict[str, Any], *names: str) -> str:
+        erasure = v["erasure"] or {}
+        return next((str(erasure[n]) for n in names if erasure.get(n)), "")
+
+    planned = sorted(
+        (v for v in items if v["state"] == "scheduled"), key=lambda v: when(v, "due_on")
     )
-    return {"items": items}
+    rest = sorted(
+        (v for v in items if v["state"] != "scheduled"),
+        key=lambda v: when(v, "finished_at", "started_at"),
+        reverse=True,
+    )
+    return {"items": [*planned, *rest]}
 
 
 @router.get("/erasures/{scope}")
 async def get_erasure(container: ContainerDep, subject: SubjectDep, scope: str) -> dict[str, Any]:
     await _allow(container, subject, scope, "erasures.read")
-    return await _view(container, scope, await erasure_record(container, scope))
+    return await view(container, scope, await erasure_record(container, scope), detail=True)
 
 
-@router.post("/erasures/{scope}")
+@router.post("/erasures/{scope}", status_code=202)
 async def erase_now(
     container: ContainerDep, subject: SubjectDep, scope: str, body: EraseBody
 ) -> dict[str, Any]:
-    """別表3 12(1) 手動により削除: destroy the key, delete records, index entries and objects."""
+    """別表3 12(1) 手動により削除: destroy the key now (202: unreadable from this answer on),
+    then delete records, index entries and objects in the job ``erasures.finish``."""
     await _allow(container, subject, scope, "erasures.erase")
     assert subject is not None
-    if body.confirm != scope:
+    shown = await label(container, scope)
+    if not confirms(body.confirm, scope, shown):
         raise ValidationFailed(
-            f"確認のため、消去する対象の名前「{scope}」をそのまま入力してください。",
+            f"確認のため、消去する対象の名前「{shown}」をそのまま入力してください。",
             field="confirm",
         )
-    await erase(container, scope, f"user:{subject.user_id}", body.reason or "運用者による消去")
-    return await _view(container, scope, await erasure_record(container, scope))
+    current = await erasure_record(container, scope)
+    if current is not None and current.get("state") == DONE:
+        return await view(container, scope, current, detail=True)  # erased already
+    record = await destroy_key(
+        container, scope, f"user:{subject.user_id}", body.reason or "運用者による消去", as_job=True
+    )
+    # The record as the key's destruction left it (``key_destroyed``): where the job stands
+    # is ``GET /erasures/{scope}``.
+    return await view(container, scope, record, detail=True)
 
 
 @router.put("/erasures/{scope}/schedule")
@@ -158,7 +190,7 @@ async def schedule(
         body.reason or "契約に定める期日による消去",
         f"user:{subject.user_id}",
     )
-    return await _view(container, scope, stored)
+    return await view(container, scope, stored, detail=True)
 
 
 @router.delete("/erasures/{scope}/schedule", status_code=204)

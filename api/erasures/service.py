@@ -118,6 +118,16 @@ def _org_of(scope: str, work: Record | None) -> str | None:
     return str((work or {}).get("orderer_org_id") or "") or None
 
 
+async def finish_erasure(container: Container, scope: str) -> dict[str, Any]:
+    """The job ``erasures.finish``: the rest of an erasure the API started (the key is gone);
+    nothing when it is finished already (a second delivery)."""
+    record = await erasure_record(container, scope)
+    if record is None or record.get("state") == DONE:
+        return {"scope": scope, "state": (record or {}).get("state") or "none"}
+    done = await erase(container, scope, str(record.get("by") or SYSTEM))
+    return {"scope": scope, "objects": done.objects, "records": sum(done.records.values())}
+
+
 class ErasureService:
     def __init__(self, container: Container) -> None:
         self.container = container
@@ -274,7 +284,10 @@ class ErasureService:
         counts = {"reminded": 0, "erased": 0, "held": 0, "resumed": 0, "failed": 0}
         counts.update(await self.plan())
         day = today(self.container)
-        async for record in self.records.scan(ERASURES, (In("state", UNFINISHED),)):
+        unfinished = [r async for r in self.records.scan(ERASURES, (In("state", UNFINISHED),))]
+        for record in unfinished:
+            if await self._job_alive(record):
+                continue  # its job erasures.finish runs or will (the job sweeper sees to it)
             try:
                 await erase(self.container, str(record["id"]), str(record.get("by") or SYSTEM))
                 counts["resumed"] += 1
@@ -307,6 +320,17 @@ class ErasureService:
                     await self._notify(uow, stored, "erasure.reminder")
                 counts["reminded"] += 1
         return counts
+
+    async def _job_alive(self, record: Record) -> bool:
+        """Whether the erasure's job (``erasures.finish``, started over the API) is queued,
+        sent or running: two runs of one erasure at once would both sign it."""
+        job_id = record.get("job_id")
+        if not job_id:
+            return False
+        from api.jobs.models import JOBS, LIVE_STATES
+
+        job = await self.records.get(JOBS, str(job_id))
+        return job is not None and job.get("state") in LIVE_STATES
 
     async def run(self, record: Record) -> list[str]:
         """Erase a scheduled scope now; returns the scopes erased."""

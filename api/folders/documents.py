@@ -25,7 +25,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 import anyio
-import xlsxwriter  # type: ignore[import-untyped]
 
 from api.archive.indexing import DOC_TYPE
 from api.archive.models import NODES, NodeKind
@@ -279,6 +278,8 @@ async def xlsx_file(lister: DocumentList, work_id: str, f: DocFilters) -> str:
     """The list as an Excel workbook in a temporary file (the caller streams and deletes it)."""
     fd, path = tempfile.mkstemp(prefix="kura-documents-", suffix=".xlsx")
     os.close(fd)
+    import xlsxwriter  # type: ignore[import-untyped]  # lazily (few processes)
+
     book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False})
     try:
         sheet = book.add_worksheet("書類一覧")

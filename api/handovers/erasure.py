@@ -51,9 +51,12 @@ async def erase_nodes(
     work_id: str,
     keep: str | None = None,
     only: str | None = None,
+    scope: str | None = None,
 ) -> int:
     """Delete the work's nodes except the subtree at path ``keep`` (with ``only``: just the
-    subtree at that path), files before folders."""
+    subtree at that path), files before folders. With ``scope``: only the files whose
+    content is in that scope, and the folders that held some of them and hold no other
+    file (a work's tree mixes its archive and collaboration scopes before it is archived)."""
     records = container.records
     cas = ContentStore(records, container.blobs, container.clock)
     doomed = [
@@ -61,6 +64,18 @@ async def erase_nodes(
         async for n in records.scan(NODES, (Eq("work_id", work_id),))
         if not _under(str(n["path"]), keep) and (only is None or _under(str(n["path"]), only))
     ]
+    if scope is not None:
+        files = [n for n in doomed if n["kind"] != NodeKind.FOLDER]
+        gone = [n for n in files if content_scope(n) == scope]
+        kept = [str(n["path"]) for n in files if content_scope(n) != scope]
+        emptied = [
+            n
+            for n in doomed
+            if n["kind"] == NodeKind.FOLDER
+            and any(_under(str(g["path"]), str(n["path"])) for g in gone)
+            and not any(_under(k, str(n["path"])) for k in kept)
+        ]
+        doomed = gone + emptied
     doomed.sort(key=lambda n: (n["kind"] == NodeKind.FOLDER, -int(n.get("depth") or 0)))
     for node in doomed:
         await records.delete(NODES, str(node["id"]), None)

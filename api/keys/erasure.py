@@ -4,12 +4,16 @@
 
 ``erase`` runs these steps, each recorded on the scope's ``erasures`` record (id: the scope)
 before the next starts, so an erasure interrupted anywhere finishes on the next run (the CLI,
-the API or the hourly ``erasures.run_due`` beat resume every unfinished one) and is never
-half-applied from a user's point of view:
+the job ``erasures.finish`` sent again by the job sweeper, or the hourly ``erasures.run_due``
+beat, which resumes every unfinished one without a live job) and is never half-applied from a
+user's point of view. ``erase`` runs every step in the calling process (the CLI, the beat,
+disposal, the hand-over); the API runs steps 1-2 in the request (``destroy_key``, answering
+once the scope is unreadable) and steps 3-5 in the job (``finish``):
 
 1. ``running``: a work under legal hold (for ``o-`` scopes: any work the organization orders)
-   is refused (409 ``legal_hold``) before anything is touched. Not checked again once the key
-   is gone: an erasure that destroyed the key always finishes.
+   is refused (409 ``legal_hold``) before anything is touched. From this mark on the scope
+   takes no new data (``api.keys.fence``). Not checked again once the key is gone: an
+   erasure that destroyed the key always finishes.
 2. ``key_destroyed``: the scope's data keys are destroyed (``ScopeKeyRing.destroy``, in
    milliseconds): from that moment nothing the scope ever stored can be decrypted, wherever a
    copy lies (the blob store, a backup generation of the data, a disk taken away), because the
@@ -17,7 +21,8 @@ half-applied from a user's point of view:
 3. ``records_erased``: every record of the scope goes in one unit of work (all or none;
    ``api.erasures.records``: posts, proposals, nodes, bonds, invoices, …).
 4. the search documents whose record is gone are removed (``sweep_index``, both backends).
-5. ``done``: the scope's objects and open uploads are deleted, the erasure is audited
+5. ``done``: the scope's objects and open uploads are deleted (and any record a write admitted
+   just before the fence committed since step 3), the erasure is audited
    (``keys.destroyed``: counts, never content) in the same unit as the ``done`` mark, and the
    backups' erasure ledger names the scope (a restore re-applies steps 2-4).
 """
@@ -32,6 +37,7 @@ from api.audit.service import AuditLog
 from api.keys import scopes
 from api.keys.ring import Destroyed
 from api.kit.clock import to_iso
+from api.kit.faults import park
 from api.works.lifecycle import LegalHoldActive
 from api.works.models import WORKS
 from storage.query import Eq, Record
@@ -61,10 +67,19 @@ class Erased:
     index: int = 0
 
 
+# What a person calls each kind of scope (people see names, never the scope's id).
+PART_NAMES = {
+    scopes.COLLAB: "情報共有データ",
+    scopes.ARCHIVE: "電子成果品（保管）",
+    scopes.ORG: "組織のデータ",
+}
+
+
 def _hold_detail(scope: str, work: Record) -> str:
+    part = PART_NAMES[scopes.parse(scope)[0]]
     return (
         f"工事・業務「{work.get('title') or work['id']}」は法的保全（リーガルホールド）中のため、"
-        f"{scope} を消去できません。保全を解除してから消去してください。"
+        f"{part}を消去できません。保全を解除してから消去してください。"
     )
 
 
@@ -100,10 +115,18 @@ def _added(first: dict[str, Any] | None, then: dict[str, int]) -> dict[str, int]
     return total
 
 
-async def erase(container: Container, scope: str, by: str, reason: str = "") -> Erased:
-    """Erase ``scope`` (see the module docstring); resumes an interrupted erasure."""
-    from api.erasures.records import erase_scope_records, sweep_index
+FINISH_TASK = "erasures.finish"
 
+
+async def destroy_key(
+    container: Container, scope: str, by: str, reason: str = "", *, as_job: bool = False
+) -> Record:
+    """Steps 1-2 of ``erase``: refuse a scope under legal hold, mark the erasure ``running``
+    (the write fence, ``api.keys.fence``, holds from here), destroy the scope's keys and
+    mark ``key_destroyed``; returns the erasure record. ``as_job``: the mark and the job
+    ``erasures.finish`` that runs steps 3-5 commit together (the transactional outbox), so a
+    worker killed anywhere leaves a job the sweeper restarts (and the hourly beat resumes
+    every unfinished erasure besides)."""
     scopes.parse(scope)  # ValueError for anything that is not a scope
     previous = await erasure_record(container, scope) or {}
     if await container.keys.destroyed(scope) is None:
@@ -114,26 +137,52 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
                 await _mark(container, scope, {"held_on": to_iso(container.clock.now())})
             raise
     reason = reason or str(previous.get("reason") or "")
-    now = to_iso(container.clock.now())
-    again = previous.get("state") == DONE  # a finished erasure run again: keep its account
     if previous.get("state") in (None, SCHEDULED):
         await _mark(
             container,
             scope,
-            {"state": RUNNING, "by": by, "reason": reason, "started_at": now, "finished_at": None},
+            {
+                "state": RUNNING,
+                "by": by,
+                "reason": reason,
+                "started_at": to_iso(container.clock.now()),
+                "finished_at": None,
+            },
         )
     destroyed = await container.keys.destroy(scope, by)
-    await _mark(
-        container,
-        scope,
-        {
-            "state": KEY_DESTROYED,
-            "key_ids": list(destroyed.key_ids),
-            "destroyed_at": destroyed.destroyed_at,
-        },
-    )
+    park("erasure.key_destroyed")
+    changes: dict[str, Any] = {
+        "state": KEY_DESTROYED,
+        "key_ids": list(destroyed.key_ids),
+        "destroyed_at": destroyed.destroyed_at,
+    }
+    if not as_job:
+        return await _mark(container, scope, changes)
+    async with container.uow() as uow:
+        changes["job_id"] = uow.enqueue(FINISH_TASK, scope=scope)
+        return await _mark(container, scope, changes)
+
+
+async def erase(container: Container, scope: str, by: str, reason: str = "") -> Erased:
+    """Erase ``scope`` (see the module docstring) in this process; resumes an interrupted
+    erasure (the CLI, the beat, the job ``erasures.finish``, disposal, the hand-over)."""
+    record = await destroy_key(container, scope, by, reason)
+    return await finish(container, scope, record)
+
+
+async def finish(container: Container, scope: str, record: Record) -> Erased:
+    """Steps 3-5 of an erasure whose keys are destroyed (``record``: its ``erasures``
+    record, state ``key_destroyed`` or later)."""
+    from api.erasures.records import erase_scope_records, sweep_index
+
+    by = str(record.get("by") or "system:erasures")
+    reason = str(record.get("reason") or "")
+    # The first completion is the one the certificate signs; a finished erasure run again
+    # (``event_seq`` set) keeps its account and adds what it found.
+    again = bool(record.get("event_seq"))
     counts = await erase_scope_records(container, scope)
-    records = _added(previous.get("records"), counts)
+    records = _added(record.get("records"), counts)
+    park("erasure.records_erased")
     await _mark(container, scope, {"state": RECORDS_ERASED, "records": records})
     index = await sweep_index(container, scope)
     objects = 0
@@ -148,40 +197,55 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
     for handle in handles:
         await container.blobs.append_abort(handle)
         uploads += 1
+    # A write admitted just before the fence went up and committed after step 3: its
+    # records go now (nothing of the scope is left behind, api.keys.fence).
+    late = await erase_scope_records(container, scope)
+    if any(late.values()):
+        counts = _added(counts, late)
+        records = _added(records, late)
+    key_ids = [str(k) for k in record.get("key_ids") or ()]
+    destroyed = Destroyed(
+        scope,
+        tuple(key_ids),
+        str(record.get("destroyed_at") or ""),
+        by,
+        already=again,
+    )
     async with container.uow() as uow:
         event = await AuditLog(uow.records, container.clock).record(
             by,
             "keys.destroyed",
             f"key_scopes/{scope}",
             detail={
-                "keys": list(destroyed.key_ids),
+                "keys": key_ids,
                 "objects": objects,
                 "uploads": uploads,
                 "records": counts,
                 "index": index,
                 "reason": reason,
-                "already": destroyed.already,
+                "already": again,
             },
         )
         finished: dict[str, Any] = {
             "state": DONE,
-            "objects": int(previous.get("objects") or 0) + objects,
-            "uploads": int(previous.get("uploads") or 0) + uploads,
-            "index": int(previous.get("index") or 0) + index,
+            "records": records,
+            "objects": int(record.get("objects") or 0) + objects,
+            "uploads": int(record.get("uploads") or 0) + uploads,
+            "index": int(record.get("index") or 0) + index,
         }
-        if not again:  # the first completion is the one the certificate signs
+        if not again:
             finished |= {
                 "finished_at": to_iso(container.clock.now()),
                 "event_seq": int(event["seq"]),
                 "event_hash": str(event.get("hash") or ""),
             }
-        await _mark(container, scope, finished)
+        done = await _mark(container, scope, finished)
     checkpoint = getattr(container.records, "checkpoint", None)
     if checkpoint is not None:
         # SQLite: deleted rows are overwritten (secure_delete); drop their older page
         # versions from the write-ahead log too
         await checkpoint()
-    if not destroyed.already:
+    if not again:
         # The backups' erasure ledger: a restore of an older generation re-applies it.
         from api.backup.generations import note_erasure
 
@@ -189,7 +253,7 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
             "scope": scope,
             "destroyed_at": destroyed.destroyed_at,
             "by": by,
-            "keys": list(destroyed.key_ids),
+            "keys": key_ids,
         }
         try:
             await note_erasure(container.settings, entry)
@@ -205,8 +269,8 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
         objects,
         uploads,
         reason,
-        int(event["seq"]),
-        str(event.get("hash") or ""),
+        int(done.get("event_seq") or event["seq"]),
+        str(done.get("event_hash") or event.get("hash") or ""),
         records,
         index,
     )

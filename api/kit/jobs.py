@@ -96,12 +96,21 @@ def _tune_embedded_broker() -> None:
         _tuned = True
 
 
-def celery_config(settings: Settings) -> dict[str, Any]:
-    """The Celery settings shared by the API's client app and the worker app."""
+def embedded_broker(settings: Settings) -> bool:
+    """Whether the broker or the result backend is the embedded SQLite (kombu's SQLAlchemy
+    transport, Celery's database backend)."""
+    return not is_redis(settings.broker_url) or not is_redis(settings.result_backend)
+
+
+def celery_config(settings: Settings, *, tune: bool = True) -> dict[str, Any]:
+    """The Celery settings shared by the API's client app and the worker app. ``tune``:
+    set up the embedded broker's connections now (``_tune_embedded_broker``); the client app
+    does it before its first connection instead, so a process that never sends a job never
+    loads SQLAlchemy (11 MiB)."""
     from kombu.entity import Exchange, Queue
 
     broker = settings.broker_url
-    if not is_redis(broker) or not is_redis(settings.result_backend):
+    if tune and embedded_broker(settings):
         _tune_embedded_broker()
     conf: dict[str, Any] = {
         "broker_url": broker,
@@ -165,7 +174,8 @@ class CeleryJobQueue:
         from celery import Celery
 
         self._settings = settings
-        self._conf = celery_config(settings)
+        self._conf = celery_config(settings, tune=False)
+        self._embedded = embedded_broker(settings)
         # The sending app has no result backend on purpose: with Redis, a backend would
         # subscribe to every sent task's result channel and keep it for the process's life.
         # Results are read through a separate app only when someone asks (``result``).
@@ -202,7 +212,8 @@ class CeleryJobQueue:
         headers = {JOB_HEADER: job_id} if job_id else None
 
         def send() -> str:
-            return str(self._app.send_task(task, kwargs=kwargs, task_id=job_id, headers=headers).id)
+            app = self._connectable()
+            return str(app.send_task(task, kwargs=kwargs, task_id=job_id, headers=headers).id)
 
         try:
             return await asyncio.wait_for(asyncio.to_thread(send), ENQUEUE_TIMEOUT_S)
@@ -223,7 +234,7 @@ class CeleryJobQueue:
             from kombu.exceptions import ChannelError
 
             sizes: dict[str, int] = {}
-            with self._app.connection_for_write() as conn:
+            with self._connectable().connection_for_write() as conn:
                 conn.ensure_connection(max_retries=1, timeout=CONNECT_TIMEOUT_S)
                 for name in TASK_QUEUES:
                     with conn.channel() as channel:
@@ -247,7 +258,7 @@ class CeleryJobQueue:
             return Health(True, self.name, "eager")
 
         def ping() -> None:
-            with self._app.connection_for_write() as conn:
+            with self._connectable().connection_for_write() as conn:
                 conn.ensure_connection(
                     max_retries=1,
                     interval_start=0,
@@ -296,7 +307,15 @@ class CeleryJobQueue:
             self._eager_pool.shutdown(wait=True)
             self._eager_pool = None
 
+    def _connectable(self) -> Any:
+        """The sending app, its embedded broker's connections set up first."""
+        if self._embedded:
+            _tune_embedded_broker()
+        return self._app
+
     def _results(self) -> Any:
+        if self._embedded:
+            _tune_embedded_broker()
         if self._results_app is None:
             from celery import Celery
 

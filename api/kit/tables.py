@@ -13,8 +13,6 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-import xlsxwriter  # type: ignore[import-untyped]  # no stubs
-
 CHUNK = 1 << 16
 XLSX_BATCH = 1000  # rows written per hop to a worker thread
 Footer = Callable[[], str | None]  # the last line's text, asked after the last row
@@ -61,6 +59,8 @@ async def xlsx_table(
     fd, path = tempfile.mkstemp(prefix=prefix, suffix=".xlsx")
     os.close(fd)
     try:
+        import xlsxwriter  # type: ignore[import-untyped]  # no stubs; lazily (few processes)
+
         book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False})
         sheet = book.add_worksheet(sheet_name)
         bold = book.add_format({"bold": True})

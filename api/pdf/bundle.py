@@ -31,10 +31,7 @@ from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PdfReadError
+from typing import TYPE_CHECKING, Any
 
 from api.pdf.renderer import API_ROOT, PdfRenderer, RenderError
 
@@ -42,6 +39,9 @@ PAGE_NUMBERS_TEMPLATE = "pdf/templates/page_numbers.typ"
 MAX_PAGES = 5000
 OVERLAY_CHUNK = 50  # pages numbered per compile of the overlay
 log = logging.getLogger("kura.pdf")
+
+if TYPE_CHECKING:  # pypdf is imported where PDFs are bundled (5 MiB a process)
+    from pypdf import PdfReader
 CHILD_TIMEOUT = 300.0  # seconds a child may take for one bundle (5000 pages at most)
 STDERR_KEPT = 4000  # characters of a failed child's stderr kept in the error
 
@@ -65,6 +65,9 @@ class BundlePart:
 
 
 def _reader(part: BundlePart, index: int) -> PdfReader:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
     try:
         reader = PdfReader(io.BytesIO(part.data), strict=False)
         if reader.is_encrypted:
@@ -87,6 +90,8 @@ def bundle_sync(
     label: str = "",
 ) -> bytes:
     """Concatenate ``parts`` (their chosen pages, in order); stamp page numbers if asked."""
+    from pypdf import PdfReader, PdfWriter
+
     writer = PdfWriter()
     total = 0
     for index, part in enumerate(parts):

@@ -35,8 +35,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import typst
-
 from api.kit.memory import cap_malloc_arenas
 
 API_ROOT = Path(__file__).resolve().parent.parent
@@ -123,6 +121,8 @@ class PdfRenderer:
             return
         families: set[str] = set()
         if self.font_dirs:
+            import typst  # lazily: most processes never print (6 MiB)
+
             fonts = typst.Fonts(
                 include_system_fonts=False,
                 include_embedded_fonts=False,
@@ -148,6 +148,8 @@ class PdfRenderer:
         with self._guard:
             if self._compiler_entry is None:
                 self._check_fonts()
+                import typst
+
                 compiler = typst.Compiler(
                     str(path),
                     root=str(API_ROOT),

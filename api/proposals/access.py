@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from api.errors import Forbidden, NotAuthenticated, NotFoundError
+from api.keys import scopes
+from api.keys.fence import ensure_open
 from api.kit.ids import is_id
 from api.permissions.policy import Subject, WorkContext
 from api.proposals.models import PROPOSALS, ProposalResource
@@ -65,7 +67,13 @@ class Access:
             raise NotFoundError()
         if action != "proposals.read":
             self.require(subject, action, loaded)
+            await self.writable(loaded)
         return loaded
+
+    async def writable(self, loaded: Loaded) -> None:
+        """410 ``erased`` for a change to a proposal of a work whose collaboration data is
+        being erased or was (``api.keys.fence``)."""
+        await ensure_open(self.container, scopes.collab(str(loaded.work["id"])))
 
     def require(self, subject: Subject, action: str, loaded: Loaded) -> None:
         if not self.policy.can(subject, action, loaded.resource(subject)):

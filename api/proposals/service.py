@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from api.attachments.service import AttachmentService
 from api.errors import Conflict, NotFoundError, ValidationFailed
+from api.keys import scopes
+from api.keys.fence import ensure_open
 from api.kit.ids import new_id
 from api.permissions.policy import OrgKind, Subject, WorkRole
 from api.proposals.access import Access, Loaded
@@ -205,6 +207,7 @@ class ProposalService:
         work, ctx = await self.access.work(subject, work_id)
         assert subject is not None
         self.container.policy.require(subject, "proposals.create", ProposalResource(ctx))
+        await ensure_open(self.container, scopes.collab(work_id))  # the erasure's fence
         content = dict(body)
         source: Loaded | None = None
         if body.get("copy_from"):

@@ -108,6 +108,31 @@ def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
+_SLACK = timedelta(days=2)
+_BOUNDS: dict[
+    tuple[tzinfo, datetime, datetime], tuple[datetime, datetime, tuple[datetime, datetime]]
+]
+_BOUNDS = {}
+
+
+def _local_bounds(
+    tz: tzinfo, lo_utc: datetime, hi_utc: datetime
+) -> tuple[datetime, datetime, tuple[datetime, datetime]]:
+    """``[lo_utc, hi_utc)`` as naive wall-clock values of ``tz`` and as naive UTC (cached: a
+    view asks it of hundreds of series in a few zones)."""
+    key = (tz, lo_utc, hi_utc)
+    found = _BOUNDS.get(key)
+    if found is None:
+        if len(_BOUNDS) >= 256:
+            _BOUNDS.clear()
+        found = _BOUNDS[key] = (
+            lo_utc.astimezone(tz).replace(tzinfo=None),
+            hi_utc.astimezone(tz).replace(tzinfo=None),
+            (_naive_utc(lo_utc), _naive_utc(hi_utc)),
+        )
+    return found
+
+
 def _as_dt(value: Local) -> datetime:
     if isinstance(value, datetime):
         return value
@@ -258,6 +283,18 @@ def _plain(rule: Rule) -> Plain | None:
     )
 
 
+@lru_cache(maxsize=1024)
+def _rule_parts(text: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    """The parts of an RRULE value as icalendar reads them (cached: a view compiles hundreds
+    of series whose rules are a few distinct texts, and reading one costs more than the rest
+    of compiling its series). Tuples, so no caller can change a cached value."""
+    try:
+        parts = vRecur.from_ical(text)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise RuleError("繰り返しの規則(RRULE)を読み取れません。") from exc
+    return tuple((str(k).upper(), tuple(v)) for k, v in parts.items())
+
+
 def parse_rule(text: str, start: Local, tz: tzinfo) -> Rule:
     """Parse ``text`` (the value of RRULE) for a series starting at ``start`` (naive local)
     in ``tz``. Raises ``RuleError`` for rules refused here."""
@@ -266,11 +303,7 @@ def parse_rule(text: str, start: Local, tz: tzinfo) -> Rule:
         text = text[6:]
     if not text or len(text) > 500:
         raise RuleError("繰り返しの規則が正しくありません。")
-    try:
-        parts = vRecur.from_ical(text)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise RuleError("繰り返しの規則(RRULE)を読み取れません。") from exc
-    values: dict[str, list[Any]] = {str(k).upper(): list(v) for k, v in parts.items()}
+    values: dict[str, list[Any]] = {k: list(v) for k, v in _rule_parts(text)}
     freq = str((values.pop("FREQ", [""]) or [""])[0]).upper()
     if freq in REFUSED_FREQS:
         raise RuleError("分・秒単位の繰り返しは登録できません(予定が膨大になるため)。")
@@ -444,7 +477,7 @@ class Series:
     exdates: frozenset[Local] = frozenset()
     overrides: Mapping[Local, Override] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def duration(self) -> timedelta:
         return _as_dt(self.end) - _as_dt(self.start)
 
@@ -486,16 +519,13 @@ class Series:
         ``MAX_PER_SERIES``. Overlap as recurring-ical-events: ``start < hi`` and ``lo < end``;
         a zero-length occurrence counts when ``lo <= start < hi``."""
         dur = self.duration
-        lo = lo_utc.astimezone(self.tz).replace(tzinfo=None)
-        hi = hi_utc.astimezone(self.tz).replace(tzinfo=None)
-        bounds = (_naive_utc(lo_utc), _naive_utc(hi_utc))
-        # Wall-clock slack: a DST change or an all-day date moves instants by hours.
-        slack = timedelta(days=2)
+        lo, hi, bounds = _local_bounds(self.tz, lo_utc, hi_utc)
         out: list[Occurrence] = []
         excepted = bool(self.exdates or self.overrides)
         recurring = bool(self.rule or self.rdates)
         all_day = self.all_day
-        for t in self._instants(lo - dur - slack, hi + slack):
+        # Wall-clock slack: a DST change or an all-day date moves instants by hours.
+        for t in self._instants(lo - dur - _SLACK, hi + _SLACK):
             if excepted and self._excluded(t):
                 continue  # excluded, or replaced by its edited occurrence (below)
             end = t + dur

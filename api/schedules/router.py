@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import TypeAdapter
 
 from api.container import Container
 from api.deps import ContainerDep, SubjectDep
@@ -19,7 +18,6 @@ from api.schedules.schemas import (
     EntryUpdate,
     HolidayRead,
     OccurrenceRead,
-    OccurrenceRow,
     OccurrenceUpdate,
     WorkRef,
 )
@@ -28,7 +26,6 @@ from storage.query import Record
 
 router = APIRouter(prefix="/schedules", tags=["schedules"])
 
-OCCURRENCES = TypeAdapter(list[OccurrenceRow])
 EntryId = Annotated[str, Path(max_length=64)]
 Rid = Annotated[str, Path(max_length=20)]
 IdList = Annotated[list[str] | None, Query(max_length=200)]
@@ -75,13 +72,12 @@ async def list_occurrences(
     screen (seed 001 別表1-1 7(2)); ``user_id`` (repeatable) narrows to chosen people. Entries
     the reader may not see in full come as ``busy_only`` without title or place (7(4)(5)).
     A cut answer (too many occurrences) carries ``Kura-Truncated: true``."""
-    rows, truncated = await service(container).view(
+    # A supervisor's month is thousands of rows: the view writes them as JSON text from
+    # pieces cached with each occurrence (``api.schedules.views.render``: the bytes FastAPI
+    # would write for OccurrenceRead), instead of validating and encoding thousands of rows.
+    body, truncated = await service(container).view(
         subject, from_, to, work_ids=work_id or [], user_ids=user_id or [], all_works=all_works
     )
-    # A supervisor's month is thousands of rows: written by pydantic's encoder straight from
-    # the typed rows (OccurrenceRow, every field of OccurrenceRead in its order), instead of
-    # FastAPI's validate-convert-json.dumps, which costs several times as much.
-    body = OCCURRENCES.dump_json(rows)
     headers = {"Kura-Truncated": "true"} if truncated else None
     return Response(body, media_type="application/json", headers=headers)
 

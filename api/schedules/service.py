@@ -13,7 +13,7 @@ with the works it touches.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,6 +25,8 @@ from api.errors import (
     StaleVersionError,
     ValidationFailed,
 )
+from api.keys import scopes
+from api.keys.fence import ensure_open
 from api.kit.clock import to_iso
 from api.kit.ids import is_id, new_id
 from api.master.days import load_calendar
@@ -43,17 +45,19 @@ from api.schedules.entries import (
 )
 from api.schedules.models import ENTRIES
 from api.schedules.recurrence import Local, RuleError, format_local, zone
-from api.schedules.schemas import EntryCreate, EntryUpdate, OccurrenceRow, OccurrenceUpdate
+from api.schedules.schemas import EntryCreate, EntryUpdate, OccurrenceUpdate
 from api.schedules.views import (
     UNKNOWN,
     VIEW_FIELDS,
     Prepared,
     Unknown,
     cached,
+    first_view,
+    occurrences,
     prepare,
-    rows_of,
+    render,
 )
-from storage.query import Eq, In, Query, Range, Record
+from storage.query import Eq, In, Page, Query, Range, Record
 
 if TYPE_CHECKING:
     from api.container import Container
@@ -118,6 +122,8 @@ class ScheduleService:
                 raise Forbidden(
                     "この案件には予定を登録できません(案件のメンバーのみ、施工中まで)。"
                 )
+            # the work's schedule entries are its collaboration data (erased with wc-)
+            await ensure_open(self.container, scopes.collab(wid))
         return ids
 
     async def _audit(
@@ -464,9 +470,11 @@ class ScheduleService:
         hi: datetime,
         linked: str | None = None,
         fields: tuple[str, ...] = (),
+        each: Callable[[list[Record]], None] | None = None,
     ) -> list[Record]:
         """Series of ``owners`` whose range overlaps ``[lo, hi)`` (or, with ``linked``, the
-        series concerning that work); with ``fields``, only those (``Query.fields``)."""
+        series concerning that work); with ``fields``, only those (``Query.fields``);
+        ``each`` is called with every page's series as it comes, while the store reads on."""
         lo_iso, hi_iso = to_iso(lo), to_iso(hi)
         found: list[Record] = []
         # (conditions, sort): each sorted as the index it walks, so the store reads only the
@@ -506,36 +514,57 @@ class ScheduleService:
                         (("owner_id", 1), ("long", 1), ("range_end", 1)),
                     )
                 )
-        wanted = (*fields, "owner_id", "range_start", "range_end") if fields else ()
+        wanted = (
+            tuple(dict.fromkeys((*fields, "owner_id", "range_start", "range_end")))
+            if fields
+            else ()
+        )
+
+        def fetch(where: tuple[Any, ...], sort: Sort, cursor: str | None) -> asyncio.Future[Page]:
+            query = Query(where=where, sort=sort, limit=1000, cursor=cursor, fields=wanted)
+            return asyncio.ensure_future(self.records.find(ENTRIES, query))
 
         async def read(where: tuple[Any, ...], sort: Sort) -> list[Record]:
             out: list[Record] = []
-            cursor: str | None = None
-            while True:
-                page = await self.records.find(
-                    ENTRIES,
-                    Query(where=where, sort=sort, limit=1000, cursor=cursor, fields=wanted),
-                )
-                out.extend(
-                    e for e in page.items if e["range_start"] < hi_iso and e["range_end"] >= lo_iso
-                )
-                cursor = page.next_cursor
-                if not cursor:
-                    return out
-                first = where[0]
-                if isinstance(first, In) and first.field == "owner_id" and page.items:
-                    # The next page asks only for the owners not passed yet: with every
-                    # owner of the chunk still listed, the store would walk the index ranges
-                    # of the owners already read once more to find where the cursor resumes.
-                    last = str(page.items[-1]["owner_id"])
-                    rest = tuple(o for o in first.values if isinstance(o, str) and o >= last)
-                    where = (In("owner_id", rest), *where[1:])
+            pending = fetch(where, sort, None)
+            try:
+                while True:
+                    page = await pending
+                    cursor = page.next_cursor
+                    if cursor:
+                        first = where[0]
+                        if isinstance(first, In) and first.field == "owner_id" and page.items:
+                            # The next page asks only for the owners not passed yet: with
+                            # every owner of the chunk still listed, the store would walk the
+                            # index ranges of the owners already read once more to find
+                            # where the cursor resumes.
+                            last = str(page.items[-1]["owner_id"])
+                            rest = tuple(
+                                o for o in first.values if isinstance(o, str) and o >= last
+                            )
+                            where = (In("owner_id", rest), *where[1:])
+                        # the next page is read while this one is handed on
+                        pending = fetch(where, sort, cursor)
+                    items = [
+                        e
+                        for e in page.items
+                        if e["range_start"] < hi_iso
+                        and e["range_end"] >= lo_iso
+                        and (linked is None or e["owner_id"] in owners)
+                    ]
+                    out.extend(items)
+                    if each is not None:
+                        each(items)
+                    if not cursor:
+                        return out
+            finally:
+                if not pending.done():
+                    pending.cancel()
 
-        # Side by side: one query's SQL runs on a reader thread while another's rows decode.
+        # Side by side: one query's SQL runs on a reader thread while another's rows decode
+        # (and, with ``each``, while the rows already read are prepared).
         for part in await asyncio.gather(*(read(where, sort) for where, sort in queries)):
             found.extend(part)
-        if linked is not None:
-            found = [e for e in found if e["owner_id"] in owners]
         return found
 
     async def view(
@@ -547,19 +576,39 @@ class ScheduleService:
         work_ids: Sequence[str] = (),
         user_ids: Sequence[str] = (),
         all_works: bool = False,
-    ) -> tuple[list[OccurrenceRow], bool]:
-        """Occurrences in the range, sorted by start, and whether the answer was cut."""
+    ) -> tuple[bytes, bool]:
+        """Occurrences in the range as the JSON list of ``OccurrenceRead`` (sorted by start)
+        and whether the answer was cut."""
         lo, hi = self.parse_range(frm, to)
         me, rel, owners = await self.view_scope(subject, work_ids, user_ids, all_works)
-        # First only which series overlap (their ids and versions: a few small fields); the
-        # fields a view needs are read only for the versions this process has not prepared
-        # (``views.cached``), so a month seen before costs no decoding of its records.
+        cap = self.settings.max_view_occurrences
+        if first_view(owners, lo, hi):
+            # A range this process has not shown these people before has next to nothing
+            # prepared for it: the fields a view needs are read at once, and each page of
+            # series is prepared and expanded while the store reads the next.
+            lo_iso, hi_iso = to_iso(lo), to_iso(hi)
+
+            def warm(page: list[Record]) -> None:
+                for entry in page:
+                    one = prepare(entry)
+                    if one is not None:
+                        occurrences(one, lo, hi, lo_iso, hi_iso)
+
+            found, names = await asyncio.gather(
+                self.entries_between(owners, lo, hi, fields=VIEW_FIELDS, each=warm),
+                self.names(owners),
+            )
+            # in the order read (not as the pages came), so a cut answer is always the same
+            series = [prepare(e) for e in found]
+            return render(series, rel, names, lo, hi, me.user_id, cap)
+        # Shown before: first only which series overlap (their ids and versions: a few small
+        # fields); the fields a view needs are read only for the versions this process has
+        # not prepared (``views.cached``), so a month seen before decodes none of its records.
         stubs, names = await asyncio.gather(
             self.entries_between(owners, lo, hi, fields=("range_end",)), self.names(owners)
         )
         series = await self.prepared(stubs, owners)
-        cap = self.settings.max_view_occurrences
-        return rows_of(series, rel, names, lo, hi, me.user_id, cap)
+        return render(series, rel, names, lo, hi, me.user_id, cap)
 
     async def prepared(self, stubs: Sequence[Record], owners: set[str]) -> list[Prepared | None]:
         """The prepared series of ``stubs`` (records with id and version), in their order:

@@ -24,8 +24,9 @@ a process sees a new version as a new key. Their sizes bound the memory they tak
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from operator import itemgetter
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -96,6 +97,9 @@ class Shown(NamedTuple):
     title: str | None = None
     location: str | None = None
     until: str = ""  # UTC ISO of the end (single entries: the overlap test)
+    # The occurrence's full row as JSON text around what depends on the reader (``_row``):
+    # head ... "work_id":| mid ... "owner_name":| tail ... "work_ids":
+    text: tuple[bytes, bytes, bytes] = (b"", b"", b"")
 
 
 class Prepared(NamedTuple):
@@ -204,7 +208,12 @@ def _prepare(entry: Mapping[str, Any]) -> Prepared | None:
     single: Shown | None = None
     series: Series | None = None
     try:
+        entry_id = str(entry["id"])
+        owner = str(entry["owner_id"])
+        title = str(entry.get("title") or "")
+        location = str(entry.get("location") or "")
         all_day = bool(entry["all_day"])
+        recurring = bool(rrule or rdates)
         if plain:
             tz = zone(str(entry["tz"]))
             start, end = _local(str(entry["start"])), _local(str(entry["end"]))
@@ -214,29 +223,69 @@ def _prepare(entry: Mapping[str, Any]) -> Prepared | None:
                 return None
             # A single entry's stored UTC bounds (``time_fields``) are its start and end,
             # and its stored wall values are what isoformat writes (``format_local``).
+            shown_start = _written(str(entry["start"]), start, tz)
+            shown_end = _written(str(entry["end"]), end, tz)
             single = Shown(
                 str(entry["range_start"]),
-                _written(str(entry["start"]), start, tz),
-                _written(str(entry["end"]), end, tz),
+                shown_start,
+                shown_end,
                 until=str(entry["range_end"]),
+                text=_text(
+                    entry_id, None, title, location, shown_start, shown_end, all_day, owner, False
+                ),
             )
         else:
             series = compile_stored(entry)
         return Prepared(
-            id=str(entry["id"]),
-            version=int(entry.get("version") or 0),
-            owner=str(entry["owner_id"]),
-            visibility=PRIVATE if entry.get("visibility") == PRIVATE else PUBLIC,
-            work_ids=tuple(entry.get("work_ids") or ()),
-            title=str(entry.get("title") or ""),
-            location=str(entry.get("location") or ""),
-            all_day=all_day,
-            recurring=bool(rrule or rdates),
-            single=single,
-            series=series,
+            entry_id,
+            int(entry.get("version") or 0),
+            owner,
+            PRIVATE if entry.get("visibility") == PRIVATE else PUBLIC,
+            tuple(entry.get("work_ids") or ()),
+            title,
+            location,
+            all_day,
+            recurring,
+            single,
+            series,
         )
     except (RuleError, ValueError, KeyError, TypeError):
         return None
+
+
+# A string as JSON the way pydantic's encoder writes it: non-ASCII as it is, quotes,
+# backslashes and control characters escaped (the C encoder of ``json``; the bytes are
+# compared with pydantic's on random text in ``tests/schedules/test_views.py``).
+_js: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _text(
+    series_id: str,
+    rid: str | None,
+    title: str,
+    location: str,
+    start: str,
+    end: str,
+    all_day: bool,
+    owner: str,
+    recurring: bool,
+) -> tuple[bytes, bytes, bytes]:
+    """``Shown.text``: an occurrence's full row (``OccurrenceRead``, every field in its order)
+    as UTF-8 JSON, cut where the reader's values go (work, owner's name, works, visibility
+    and whether they may edit). Made once per occurrence and cached with it, so a view
+    joins bytes once instead of building and encoding thousands of dicts."""
+    row_id = f"{series_id}:{rid}" if rid else series_id
+    head = (
+        f'{{"id":{_js(row_id)},"title":{_js(title)},"start":{_js(start)},"end":{_js(end)},'
+        f'"all_day":{"true" if all_day else "false"},"work_id":'
+    )
+    mid = _mid(location, owner)
+    tail = (
+        f',"series_id":{_js(series_id)},'
+        f'"recurrence_id":{"null" if rid is None else _js(rid)},'
+        f'"recurring":{"true" if recurring else "false"},"work_ids":'
+    )
+    return head.encode(), mid, tail.encode()
 
 
 def occurrences(
@@ -262,24 +311,71 @@ def _expand(prepared: Prepared, lo: datetime, hi: datetime) -> tuple[Shown, ...]
     assert series is not None
     tz = series.tz
     out: list[Shown] = []
+    # What every occurrence of the series shares, quoted once (``_text`` for each piece).
+    sid = _js(prepared.id)
+    title_q = _js(prepared.title)
+    day = "true" if prepared.all_day else "false"
+    same_mid = b""
+    recurring = "true" if prepared.recurring else "false"
+    utcoffset = tz.utcoffset
     for occ in series.between(lo, hi):
-        key, start = _stamp(occ.start, tz)
-        end = _shown(occ.end, tz)
-        rid = occ.recurrence_id
-        over = occ.override.fields if occ.override else {}
-        title, location = over.get("title"), over.get("location")
-        out.append(
-            Shown(
-                key,
-                start,
-                end,
-                # rid_key's compact form (20260601T090000), without strftime
-                None if rid is None else rid.isoformat().replace("-", "").replace(":", ""),
-                None if title is None else str(title),
-                None if location is None else str(location),
+        value, rid, override = occ.start, occ.recurrence_id, occ.override
+        if isinstance(value, datetime):
+            # ``_stamp`` and ``_shown`` inlined: most of a view's occurrences are timed ones
+            # of a series, and each call and ``isoformat`` counts thousands of times over
+            iso = value.isoformat()
+            offset = utcoffset(value) or _ZERO
+            start = iso + _offset(offset)
+            utc = (value - offset).isoformat()
+            key = (
+                utc + ".000000Z" if len(utc) == 19 else to_iso((value - offset).replace(tzinfo=UTC))
             )
+            until = occ.end
+            assert isinstance(until, datetime)
+            end = until.isoformat() + _offset(utcoffset(until) or _ZERO)
+            # rid_key's compact form (20260601T090000), without strftime; an occurrence
+            # that was not moved starts at its recurrence id (the same object)
+            if rid is None:
+                rid_text = None
+            elif rid is value:
+                rid_text = iso.replace("-", "").replace(":", "")
+            else:
+                rid_text = rid.isoformat().replace("-", "").replace(":", "")
+        else:
+            key, start = _stamp(value, tz)
+            end = _shown(occ.end, tz)
+            rid_text = None if rid is None else rid.isoformat().replace("-", "")
+        if override is None:
+            title_text = location_text = None
+        else:
+            title, location = override.fields.get("title"), override.fields.get("location")
+            title_text = None if title is None else str(title)
+            location_text = None if location is None else str(location)
+        row_id = sid if rid_text is None else f'{sid[:-1]}:{rid_text}"'
+        head = (
+            f'{{"id":{row_id},"title":{title_q if title_text is None else _js(title_text)},'
+            f'"start":"{start}","end":"{end}","all_day":{day},"work_id":'
+        ).encode()
+        if location_text is None:
+            if not same_mid:
+                same_mid = _mid(prepared.location, prepared.owner)
+            mid = same_mid
+        else:
+            mid = _mid(location_text, prepared.owner)
+        tail = (
+            f',"series_id":{sid},"recurrence_id":'
+            f"{'null' if rid_text is None else chr(34) + rid_text + chr(34)},"
+            f'"recurring":{recurring},"work_ids":'
+        ).encode()
+        out.append(
+            Shown(key, start, end, rid_text, title_text, location_text, "", (head, mid, tail))
         )
     return tuple(out)
+
+
+def _mid(location: str, owner: str) -> bytes:
+    text = f',"busy_only":false,"location":{_js(location)},"owner_id":{_js(owner)},"owner_name":'
+    return text.encode()
 
 
 def rows(
@@ -292,11 +388,14 @@ def rows(
     cap: int,
 ) -> tuple[list[OccurrenceRow], bool]:
     """Every occurrence of ``entries`` in ``[lo, hi)`` as the reader may see it, sorted by
-    start (all-day first on a day, then by id), and whether ``cap`` cut the answer."""
-    return rows_of([prepare(e) for e in entries], rel, names, lo, hi, me, cap)
+    start (all-day first on a day, then by id), and whether ``cap`` cut the answer: the rows
+    ``render`` writes, read back."""
+    body, truncated = render([prepare(e) for e in entries], rel, names, lo, hi, me, cap)
+    found: list[OccurrenceRow] = json.loads(body)
+    return found, truncated
 
 
-def rows_of(
+def render(
     series: Sequence[Prepared | None],
     rel: Relations,
     names: Mapping[str, str],
@@ -304,12 +403,18 @@ def rows_of(
     hi: datetime,
     me: str,
     cap: int,
-) -> tuple[list[OccurrenceRow], bool]:
-    """``rows`` of prepared series (None: a record that does not compile, left out)."""
+) -> tuple[bytes, bool]:
+    """The occurrences of prepared series (None: a record that does not compile, left out)
+    in ``[lo, hi)`` as the reader may see them, as the JSON list of ``OccurrenceRead`` the
+    list endpoint sends, sorted by start (all-day first on a day, then by id), and whether
+    ``cap`` cut the answer."""
     lo_iso, hi_iso = to_iso(lo), to_iso(hi)
-    out: list[tuple[str, bool, str, OccurrenceRow]] = []
+    # (sort key, pieces): the key is the UTC start (fixed width), 0 for an all-day row or
+    # 1, and the row's id, as one string (faster to sort than tuples with many equal starts)
+    out: list[tuple[str, tuple[bytes, ...]]] = []
     truncated = False
     my_roles = rel.my_roles
+    quoted: dict[str, bytes] = {}
     for prepared in series:
         if prepared is None:
             continue
@@ -317,63 +422,79 @@ def rows_of(
         if not shown:
             continue
         owner = prepared.owner
-        owner_name = names.get(owner, "")
+        name = quoted.get(owner)
+        if name is None:
+            name = quoted[owner] = _js(names.get(owner, "")).encode()
         all_day = prepared.all_day
-        full = rel.sees(owner, prepared.visibility, prepared.work_ids)
-        works = [w for w in prepared.work_ids if w in my_roles or owner == me] if full else []
-        for occ in shown:
-            row: OccurrenceRow
-            if full:
-                row = {
-                    "id": f"{prepared.id}:{occ.rid}" if occ.rid else prepared.id,
-                    "title": prepared.title if occ.title is None else occ.title,
-                    "start": occ.start,
-                    "end": occ.end,
-                    "all_day": all_day,
-                    "work_id": works[0] if works else None,
-                    "busy_only": False,
-                    "location": prepared.location if occ.location is None else occ.location,
-                    "owner_id": owner,
-                    "owner_name": owner_name,
-                    "series_id": prepared.id,
-                    "recurrence_id": occ.rid,
-                    "recurring": prepared.recurring,
-                    "work_ids": works,
-                    "visibility": prepared.visibility,
-                    "editable": owner == me,
-                }
-            else:
-                # 7(4): only that the time is taken; the id reveals nothing of the entry.
+        timed = "0" if all_day else "1"
+        if rel.sees(owner, prepared.visibility, prepared.work_ids):
+            works = [w for w in prepared.work_ids if w in my_roles or owner == me]
+            work = _js(works[0]).encode() if works else b"null"
+            rest = (
+                "["
+                + ",".join(_js(w) for w in works)
+                + f'],"visibility":"{prepared.visibility}",'
+                + f'"editable":{"true" if owner == me else "false"}}}'
+            ).encode()
+            for occ in shown:
+                head, mid, tail = occ.text
+                row_id = f"{prepared.id}:{occ.rid}" if occ.rid else prepared.id
+                out.append((occ.key + timed + row_id, (head, work, mid, name, tail, rest)))
+                if len(out) >= cap:
+                    truncated = True
+                    break
+        else:
+            # 7(4): only that the time is taken; the id reveals nothing of the entry.
+            day = "true" if all_day else "false"
+            middle = f',"all_day":{day},"work_id":null,"busy_only":true,"location":null,'
+            busy_tail = (
+                f'"owner_id":{_js(owner)},"owner_name":'.encode(),
+                name,
+                b',"series_id":null,"recurrence_id":null,"recurring":false,"work_ids":[],'
+                b'"visibility":null,"editable":false}',
+            )
+            for occ in shown:
                 digest = hashlib.sha256(f"{prepared.id}|{occ.start}".encode()).hexdigest()
-                row = {
-                    "id": f"busy-{digest[:24]}",
-                    "title": None,
-                    "start": occ.start,
-                    "end": occ.end,
-                    "all_day": all_day,
-                    "work_id": None,
-                    "busy_only": True,
-                    "location": None,
-                    "owner_id": owner,
-                    "owner_name": owner_name,
-                    "series_id": None,
-                    "recurrence_id": None,
-                    "recurring": False,
-                    "work_ids": [],
-                    "visibility": None,
-                    "editable": False,
-                }
-            out.append((occ.key, not all_day, row["id"], row))
-            if len(out) >= cap:
-                truncated = True
-                break
+                row_id = f"busy-{digest[:24]}"
+                head = (
+                    f'{{"id":"{row_id}","title":null,"start":{_js(occ.start)},'
+                    f'"end":{_js(occ.end)}{middle}'
+                ).encode()
+                out.append((occ.key + timed + row_id, (head, *busy_tail)))
+                if len(out) >= cap:
+                    truncated = True
+                    break
         if truncated:
             break
-    out.sort(key=itemgetter(0, 1, 2))
-    return [r[3] for r in out], truncated
+    out.sort(key=itemgetter(0))
+    # One join of every piece: the rows are never copied into strings of their own.
+    pieces: list[bytes] = [b"["]
+    for row in out:
+        pieces += row[1]
+        pieces.append(b",")
+    if out:
+        pieces[-1] = b"]"
+    else:
+        pieces.append(b"]")
+    return b"".join(pieces), truncated
+
+
+_SHOWN: Lru[tuple[str, str, int], bool] = Lru(4_096)
+
+
+def first_view(owners: set[str], lo: datetime, hi: datetime) -> bool:
+    """Whether this process shows the series of ``owners`` in ``[lo, hi)`` for the first
+    time (then it has next to nothing prepared for them, and the view reads every field it
+    needs at once instead of ids and versions first); remembers the range."""
+    key = (to_iso(lo), to_iso(hi), hash(frozenset(owners)))
+    if _SHOWN.get(key) is not None:
+        return False
+    _SHOWN.put(key, True)
+    return True
 
 
 def clear_caches() -> None:
-    """Forget every prepared series and expansion (tests)."""
+    """Forget every prepared series, expansion and range shown (tests)."""
     _PREPARED.clear()
     _EXPANDED.clear()
+    _SHOWN.clear()

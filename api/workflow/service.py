@@ -56,6 +56,7 @@ class WorkflowService:
         if subject is None:
             raise NotAuthenticated()
         loaded = await self.access.proposal(subject, proposal_id)
+        await self.access.writable(loaded)  # no transition while the work's data is erased
         if int(loaded.proposal["version"]) != version:
             raise StaleVersionError(current_version=loaded.proposal["version"])
         return loaded
@@ -440,6 +441,7 @@ class WorkflowService:
                 raise NotAuthenticated()
             loaded = await self.access.proposal(subject, proposal_id)
             self.access.require(subject, "workflow.comment", loaded)
+            await self.access.writable(loaded)
             try:
                 return await self._commit(subject, loaded, E.COMMENTED, {"text": text})
             except StaleVersion:

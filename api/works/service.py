@@ -92,8 +92,11 @@ class WorkService:
         blobs: BlobStore | None = None,
         archive: ArchiveSettings | None = None,
         erase_scopes: Callable[[str, str], Awaitable[None]] | None = None,
+        fence: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.repo = repo
+        # The erasure's write fence (``api.keys.fence.ensure_open``): ``fence(scope)``.
+        self.fence = fence
         # Crypto-erasure of a disposed work's scopes (issue 12 §2, ``api.keys.erasure``):
         # ``erase_scopes(work_id, by)``.
         self.erase_scopes = erase_scopes
@@ -118,6 +121,7 @@ class WorkService:
             container.blobs,
             container.settings.archive,
             erase_scopes=_scope_eraser(container),
+            fence=_fence(container),
         )
 
     # access ------------------------------------------------------------------------------
@@ -152,6 +156,11 @@ class WorkService:
             ):
                 raise ArchivedReadOnly()
             self.policy.require(subject, action, ctx)
+            if self.fence is not None:
+                from api.keys.fence import written_by
+
+                for scope in written_by(str(work["id"]), action):
+                    await self.fence(scope)  # 410 while / after the scope's erasure
         return work
 
     # validation against other records ----------------------------------------------------------
@@ -457,3 +466,12 @@ def _scope_eraser(container: Container) -> Callable[[str, str], Awaitable[None]]
             await erase(container, scope, by, "保存期間満了による廃棄")
 
     return erase_work
+
+
+def _fence(container: Container) -> Callable[[str], Awaitable[None]]:
+    async def fence(scope: str) -> None:
+        from api.keys.fence import ensure_open
+
+        await ensure_open(container, scope)
+
+    return fence

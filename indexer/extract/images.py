@@ -18,9 +18,10 @@ import io
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from PIL import Image, UnidentifiedImageError
+if TYPE_CHECKING:  # Pillow is imported by the functions that decode (2 MiB a process)
+    from PIL import Image
 
 THUMB_SIZE = 320
 THUMB_QUALITY = 80
@@ -93,6 +94,8 @@ def _thumbnail(image: Image.Image, size: int) -> bytes:
 def extract_image(fp: BinaryIO, thumb_size: int = THUMB_SIZE) -> ImageResult:
     """Dimensions, shooting date and thumbnail of the image in ``fp``; never raises on bad
     content."""
+    from PIL import Image, UnidentifiedImageError
+
     result = ImageResult()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # DecompressionBombWarning, EXIF warnings
@@ -123,7 +126,7 @@ def extract_image(fp: BinaryIO, thumb_size: int = THUMB_SIZE) -> ImageResult:
 def fit_jpeg(data: bytes, max_px: int = 1000, quality: int = 80) -> bytes | None:
     """The image as a JPEG at most ``max_px`` on its long side, turned upright by its EXIF
     orientation, for printing (the 写真帳 PDF); None when it cannot be decoded."""
-    from PIL import ImageOps
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():

@@ -22,9 +22,10 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from pypdf import PdfReader
+if TYPE_CHECKING:  # pypdf is imported where a PDF is read (5 MiB a process)
+    from pypdf import PdfReader
 
 log = logging.getLogger("kura.extract.pdf")
 
@@ -72,6 +73,8 @@ def _page_timer(seconds: float) -> Iterator[None]:
 
 
 def _open(fp: BinaryIO, result: PdfResult) -> PdfReader | None:
+    from pypdf import PdfReader
+
     try:
         reader = PdfReader(fp)
     except Exception as exc:  # pypdf raises many types on malformed input

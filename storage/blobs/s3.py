@@ -471,6 +471,36 @@ class S3BlobStore:
                 await self._call(self._client.remove_object, self.bucket, tmp_key)
         return size, sha
 
+    async def put_if_absent(
+        self, key: str, data: bytes, content_type: str = "application/octet-stream"
+    ) -> bool:
+        """One PUT with ``If-None-Match: *`` (S3 conditional writes): True when written,
+        False when ``key`` exists (412, or 409 for a conditional write racing another).
+        For small unsealed objects (the backup lock). A server that does not know the
+        header writes anyway and answers True: callers check (``api.backup.stores``)."""
+        validate_key(key)
+        if self._scope(key) is not None:
+            raise ValueError("put_if_absent is for objects outside every scope")
+        self._headers.pop(key, None)
+        headers: dict[str, str | list[str] | tuple[str]] = {
+            "If-None-Match": "*",
+            "Content-Type": content_type,
+            "Content-Length": str(len(data)),
+        }
+
+        def put() -> bool:
+            try:
+                # The SDK's public put_object sends unknown headers as user metadata; its
+                # single-PUT call takes request headers as they are.
+                self._client._put_object(self.bucket, key, data, headers=headers)
+            except S3Error as exc:
+                if exc.response is not None and exc.response.status in (409, 412):
+                    return False
+                raise
+            return True
+
+        return await self._call(put)
+
     async def put_many(self, items: Sequence[tuple[str, bytes]]) -> list[BlobInfo]:
         """One single-part PUT per object, up to ``_PUT_MANY_CONCURRENCY`` at a time (an S3
         PUT is durable when it answers)."""

@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 import api.erasures.records as erasure_records
 from api.config import Settings
-from api.erasures.service import ErasureService
+from api.erasures.service import ErasureService, finish_erasure
 from api.keys import scopes
 from storage.errors import KeyDestroyed
 from tests.erasures.support import (
@@ -33,6 +33,7 @@ from tests.erasures.support import (
     world,
 )
 from tests.proposals.harness import API, BUILDER, MANAGER, OPERATOR, STRANGER, SUP, Harness
+from tests.support.jobs import RecordingJobs
 
 pytestmark = pytest.mark.anyio
 
@@ -55,12 +56,28 @@ async def h(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator
         yield the_harness
 
 
-async def erase(h: Harness, scope: str, who: Any = OPERATOR, status: int = 200, **body: Any) -> Any:
-    r = await h.call(
-        who, "POST", f"{API}/erasures/{scope}", json={"confirm": scope, "reason": "試験"} | body
-    )
+async def erase(h: Harness, scope: str, who: Any = OPERATOR, status: int = 202, **body: Any) -> Any:
+    """POST the erasure: 202 once the key is destroyed; then its job ``erasures.finish`` runs
+    (here, on the test's own loop: eager jobs run on another one, which the Elasticsearch
+    client refuses) and the state is returned as GET shows it."""
+    c = h.container
+    eager, held = c.jobs, RecordingJobs()
+    c.jobs = held
+    try:
+        r = await h.call(
+            who, "POST", f"{API}/erasures/{scope}", json={"confirm": scope, "reason": "試験"} | body
+        )
+    finally:
+        c.jobs = eager
     assert r.status_code == status, r.text
-    return r.json()
+    if status != 202:
+        return r.json()
+    answer = r.json()
+    assert answer["state"] in ("key_destroyed", "done"), answer
+    assert answer["key_destroyed_at"], answer
+    for job in held.take("erasures.finish"):
+        await finish_erasure(c, job["scope"])
+    return await h.ok(who, "GET", f"/erasures/{scope}")
 
 
 async def count_of(h: Harness, work_id: str) -> dict[str, int]:

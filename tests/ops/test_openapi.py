@@ -65,6 +65,11 @@ def test_operation_specific_codes(document: dict[str, Any]) -> None:
     assert {"423", "429"} <= set(paths["/api/v1/auth/login"]["post"]["responses"])
     patch = paths["/api/v1/uploads/{upload_id}"]["patch"]["responses"]
     assert {"204", "410", "412", "415", "460"} <= set(patch)
+    # the erasure's write fence (api.keys.fence) and the erasure answered as a job
+    assert "410" in paths["/api/v1/works/{work_id}/posts"]["post"]["responses"]
+    assert "410" in paths["/api/v1/attachments/uploads"]["post"]["responses"]
+    assert "410" in paths["/api/v1/proposals/{proposal_id}/approve"]["post"]["responses"]
+    assert "202" in paths["/api/v1/erasures/{scope}"]["post"]["responses"]
     csv = paths["/api/v1/works/{work_id}/listing.csv"]["get"]["responses"]["200"]
     assert list(csv["content"]) == ["text/csv"]
 

@@ -310,3 +310,53 @@ async def test_a_series_changed_after_the_first_read_comes_in_its_new_version(
         [{"id": changed["id"], "version": changed["version"] + 1}], {world.user_id("supervisor")}
     )
     assert again == got
+
+
+def test_rows_are_written_as_pydantic_writes_any_text() -> None:
+    """The rows are JSON joined from pieces cached with each occurrence
+    (``views.render``): for any title, place, owner name and work id, with quotes,
+    backslashes, control characters, non-BMP and Japanese text, full and busy rows, the
+    bytes equal pydantic's encoding of the same ``OccurrenceRead`` rows, and the answer
+    parses as them."""
+    from api.schedules.views import prepare, render
+
+    rng = random.Random(12)
+    alphabet = ['"', "\\", "\n", "\t", "\x00", "\x1f", "\x7f", "\u2028", "工", "事", "😀", "a", " "]
+
+    def text(n: int) -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, n)))
+
+    me, other = "me", "other"
+    works = [text(6) or "w" for _ in range(3)]
+    entries = []
+    for i in range(60):
+        owner = rng.choice([me, other])
+        fields = time_fields(
+            tz="Asia/Tokyo",
+            all_day=False,
+            start=datetime(2026, 6, 1 + i % 28, 9),
+            end=datetime(2026, 6, 1 + i % 28, 10),
+            rrule="FREQ=DAILY;COUNT=2" if i % 3 == 0 else None,
+        )
+        entries.append(
+            {
+                "id": f"e{i:03d}",
+                "version": 1,
+                "owner_id": owner,
+                "visibility": rng.choice(["public", "private"]),
+                "work_ids": rng.sample(works, rng.randint(0, 2)),
+                "title": text(12),
+                "location": text(8),
+                **fields,
+            }
+        )
+    rel = Relations(me, my_roles={works[0]: "supervisor"}, members={other: {works[0]}})
+    names = {me: text(10), other: text(10)}
+    lo = datetime(2026, 6, 1, tzinfo=ZoneInfo("Asia/Tokyo"))
+    hi = lo + timedelta(days=31)
+    body, cut = render([prepare(e) for e in entries], rel, names, lo, hi, me, 10_000)
+    assert not cut
+    model = TypeAdapter(list[OccurrenceRead])
+    rows = model.validate_json(body)
+    assert {r.busy_only for r in rows} == {True, False}
+    assert body == model.dump_json(rows)

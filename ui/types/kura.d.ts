@@ -324,6 +324,97 @@ declare namespace Kura {
   }
 
   /** GET /mail/outbox items (api/mail/router.py MailRead; `raw` only on one mail). */
+  /** Who planned or erased (api/erasures/views.py): a user's name, the CLI's --by, or the job. */
+  interface ErasureActor {
+    kind: "user" | "operator" | "system";
+    name: string;
+  }
+
+  /** The ``erasures`` record of a scope (api/keys/erasure.py, api/erasures/service.py). */
+  interface ErasureRecord {
+    scope: string;
+    state: string;
+    due_on?: string | null;
+    source?: string | null;
+    reason?: string | null;
+    scheduled_at?: string | null;
+    reminded_on?: string | null;
+    started_at?: string | null;
+    finished_at?: string | null;
+    destroyed_at?: string | null;
+    objects?: number;
+    index?: number;
+    records?: Record<string, number>;
+    records_total?: number;
+    by_actor?: ErasureActor | null;
+    scheduled_by_actor?: ErasureActor | null;
+  }
+
+  /** One scope as the erasure page shows it (GET /erasures, /erasures/{scope}). */
+  interface ErasureView {
+    scope: string;
+    label: string;
+    part: "collab" | "archive" | "org";
+    org_id?: string | null;
+    org_name?: string | null;
+    work: { id: string; title: string; number?: string; kind?: string; status?: string; legal_hold: boolean } | null;
+    state: string;
+    key_destroyed_at?: string | null;
+    erasure: ErasureRecord | null;
+    key?: { state: "active" | "none" | "destroyed"; created_at?: string | null; destroyed_at?: string | null; destroyed_by?: ErasureActor | null; keys: number };
+    legal_hold?: string | null;
+    /** The job erasures.finish of an erasure started over the API (its last steps). */
+    job?: { id: string; state: string | null; restarts: number; error?: string | null } | null;
+  }
+
+  /** A backup generation (GET /backups). */
+  interface BackupGeneration {
+    name: string;
+    created_at: string | null;
+    kind?: "full" | "incremental";
+    objects?: number;
+    bytes?: number;
+    copied_bytes?: number | null;
+    records?: boolean;
+    damaged: boolean;
+  }
+
+  /** GET /backups: the backups, their policy and the key-encryption key. */
+  interface BackupsState {
+    configured: boolean;
+    target: string | null;
+    keys_target: string | null;
+    records_backend: string;
+    policy: { keep_last: number; keep_daily: number; keep_weekly: number; keep_monthly: number; keep_keys: number };
+    generations: BackupGeneration[];
+    key_generations: { name: string; created_at: string | null }[];
+    newest_at: string | null;
+    newest_age_s: number | null;
+    error: string | null;
+    keys: {
+      kek: string;
+      where: string;
+      current_id: string | null;
+      count: number;
+      created_at: string | null;
+      age_s: number | null;
+      encryption: boolean;
+      scopes_active: number;
+      scopes_destroyed: number;
+    };
+  }
+
+  /** One value operators alert on (GET /backups/watch, api/ops/levels.py). */
+  interface WatchCheck {
+    key: string;
+    level: "ok" | "warn" | "error" | "unknown";
+    value: number | null;
+    reason?: string;
+    kind?: string | null;
+    file?: string;
+    expires_at?: string;
+  }
+
   interface OutboxMail {
     id: string;
     kind: string;

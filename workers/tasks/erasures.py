@@ -20,3 +20,16 @@ def run_due(self: Any) -> dict[str, int]:
         return await ErasureService(container).run_due()
 
     return run_async(go())
+
+
+@task("erasures.finish", bind=True, **RETRYING)
+def finish(self: Any, scope: str) -> dict[str, Any]:
+    """Steps 3-5 of an erasure whose key the API destroyed (``POST /erasures/{scope}``):
+    records, search documents, objects, the audit event and the ``done`` mark. Idempotent:
+    a delivery after a killed worker resumes where the erasure record stands."""
+    from api.erasures.service import finish_erasure
+
+    async def go() -> dict[str, Any]:
+        return await finish_erasure(await worker_container(self.app), scope)
+
+    return run_async(go())

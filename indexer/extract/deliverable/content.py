@@ -29,7 +29,6 @@ from xml.etree.ElementTree import ParseError
 
 import defusedxml.ElementTree as defused  # type: ignore[import-untyped]
 from defusedxml import DefusedXmlException
-from PIL import Image
 
 from indexer.extract.deliverable import rules as R
 from indexer.extract.deliverable.state import HEAD, MAX_XML, TAIL, Run
@@ -146,6 +145,8 @@ def _inspect(run: Run, path: str) -> _Photo:
     data = run.read(path)
     if not data or not data.startswith(b"\xff\xd8\xff"):
         return _Photo()
+    from PIL import Image  # lazily: only processes that check photos load Pillow
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

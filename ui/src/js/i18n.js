@@ -29,6 +29,8 @@ import billingJa from "./i18n/billing.ja.js";
 import billingEn from "./i18n/billing.en.js";
 import qualJa from "./i18n/qual.ja.js";
 import qualEn from "./i18n/qual.en.js";
+import protectJa from "./i18n/protect.ja.js";
+import protectEn from "./i18n/protect.en.js";
 
 /** @typedef {Record<string, string>} Dict a dictionary: key → text with {name} placeholders */
 
@@ -52,6 +54,8 @@ const AREAS = [
   [en, billingEn],
   [ja, qualJa],
   [en, qualEn],
+  [ja, protectJa],
+  [en, protectEn],
 ];
 // Merge hook: area dictionaries (archive pages) join the shell's; the shell's keys win.
 for (const [base, extra] of AREAS) for (const k in extra) if (!(k in base)) base[k] = extra[k];

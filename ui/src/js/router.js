@@ -26,6 +26,7 @@
 //   #/billing?tab=<tab>
 //   #/qualifications  #/qualifications/admin  #/qualifications/<roundId>/apply?step=<step>
 //   #/qualifications/<roundId>/received
+//   #/admin/erasures[?state=<state>|?scope=<scope>]  #/admin/keys   (operators only, issue 12)
 // `can(session)` decides whether a route (and its header link) is shown to the user.
 //
 //   import { navigate, currentRoute, routes, canSee, href } from "./router.js";
@@ -77,6 +78,9 @@ export const routes = [
   { pattern: "/admin/master", page: "admin-master", can: (s) => signedIn(s) && hasGrant(s, "master.manage") },
   { pattern: "/admin/audit", page: "admin-audit", can: (s) => signedIn(s) && hasGrant(s, "audit.read") },
   { pattern: "/admin/mail", page: "admin-mail", can: (s) => signedIn(s) && isOperator(s) },
+  // data protection (issue 12): erasure by hand and the state of keys and backups, operators only
+  { pattern: "/admin/erasures", page: "admin-erasures", can: (s) => signedIn(s) && isOperator(s) },
+  { pattern: "/admin/keys", page: "admin-keys", can: (s) => signedIn(s) && isOperator(s) },
   { pattern: "/notifications", page: "notifications", can: signedIn },
   { pattern: "/settings/notifications", page: "notification-settings", can: signedIn },
   { pattern: "/calendar", page: "calendar", can: signedIn },

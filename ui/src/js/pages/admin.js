@@ -15,6 +15,8 @@ export const SECTIONS = [
   { pattern: "/admin/mail", key: "admin.mail", testid: "admin-nav-mail", lead: "mail.title" },
   { pattern: "/admin/proposal-forms", key: "admin.forms", testid: "admin-nav-forms", lead: "prop.forms.title" },
   { pattern: "/admin/collab", key: "admin.collab", testid: "admin-nav-collab", lead: "admincollab.title" },
+  { pattern: "/admin/erasures", key: "admin.erasures", testid: "admin-nav-erasures", lead: "erase.title" },
+  { pattern: "/admin/keys", key: "admin.keys", testid: "admin-nav-keys", lead: "keys.title" },
 ];
 
 /**
@@ -51,6 +53,8 @@ const DESCRIPTIONS = {
   "/admin/mail": "admin.mail.desc",
   "/admin/proposal-forms": "admin.forms.desc",
   "/admin/collab": "admin.collab.desc",
+  "/admin/erasures": "admin.erasures.desc",
+  "/admin/keys": "admin.keys.desc",
 };
 
 /**
