@@ -180,16 +180,18 @@ async def finish(container: Container, scope: str, record: Record) -> Erased:
     # The first completion is the one the certificate signs; a finished erasure run again
     # (``event_seq`` set) keeps its account and adds what it found.
     again = bool(record.get("event_seq"))
+    # Every object of the scope counts, also those its records' erasure releases and deletes
+    # itself (the content of files and attachments), which the sweep of step 5 no longer finds
+    held = {info.key async for info in container.blobs.list(scopes.prefix(scope))}
     counts = await erase_scope_records(container, scope)
     records = _added(record.get("records"), counts)
     park("erasure.records_erased")
     await _mark(container, scope, {"state": RECORDS_ERASED, "records": records})
     index = await sweep_index(container, scope)
-    objects = 0
     keys = [info.key async for info in container.blobs.list(scopes.prefix(scope))]
     for key in keys:
         await container.blobs.delete(key)
-        objects += 1
+    objects = len(held | set(keys))
     uploads = 0
     handles = [
         h async for h in container.blobs.append_handles() if scopes.scope_of_handle(h) == scope
