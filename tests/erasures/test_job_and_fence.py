@@ -51,22 +51,7 @@ def assert_erased_problem(r: Any) -> None:
 
 
 async def tus_upload(h: Harness, who: Any, work_id: str, data: bytes) -> Any:
-    meta = ",".join(
-        f"{k} {base64.b64encode(v.encode()).decode()}"
-        for k, v in {"filename": "追加.txt", "filetype": "text/plain", "work_id": work_id}.items()
-    )
-    return await h.call(
-        who,
-        "POST",
-        f"{API}/attachments/uploads",
-        content=data,
-        headers={
-            **TUS,
-            "Upload-Length": str(len(data)),
-            "Upload-Metadata": meta,
-            "Content-Type": "application/offset+octet-stream",
-        },
-    )
+    return await h.send_upload(who, work_id, "追加.txt", data, "text/plain")
 
 
 async def test_an_erasure_by_the_api_fences_the_scope_and_its_job_finishes_it(h: Harness) -> None:

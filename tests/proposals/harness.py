@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+
 from api.app import create_app
 from api.config import Settings
 from api.container import Container
@@ -151,11 +153,19 @@ class Harness(BaseHarness):
     async def upload(
         self, subject: Subject, work_id: str, name: str, data: bytes, ctype: str
     ) -> str:
+        r = await self.send_upload(subject, work_id, name, data, ctype)
+        assert r.status_code == 201, r.text
+        return str(r.headers["Kura-Attachment-Id"])
+
+    async def send_upload(
+        self, subject: Subject, work_id: str, name: str, data: bytes, ctype: str
+    ) -> httpx.Response:
+        """A whole file staged as an attachment of the work in one tus request (the answer)."""
         meta = ",".join(
             f"{k} {base64.b64encode(v.encode()).decode()}"
             for k, v in {"filename": name, "filetype": ctype, "work_id": work_id}.items()
         )
-        r = await self.call(
+        return await self.call(
             subject,
             "POST",
             f"{API}/attachments/uploads",
@@ -167,8 +177,6 @@ class Harness(BaseHarness):
                 "Content-Type": "application/offset+octet-stream",
             },
         )
-        assert r.status_code == 201, r.text
-        return str(r.headers["Kura-Attachment-Id"])
 
     async def draft(self, work_id: str, subject: Subject = BUILDER, **over: Any) -> dict[str, Any]:
         """A 工事打合せ簿 draft with its required fields filled."""
