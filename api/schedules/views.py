@@ -119,8 +119,8 @@ class Prepared(NamedTuple):
     series: Series | None  # the compiled series of anything else
 
 
-_PREPARED: Lru[tuple[str, int], Prepared | None] = Lru(50_000)
-_EXPANDED: Lru[tuple[str, int, str, str], tuple[Shown, ...]] = Lru(20_000)
+_PREPARED: Lru[tuple[str, int], Prepared | None] = Lru(25_000)
+_EXPANDED: Lru[tuple[str, int, str, str], tuple[Shown, ...]] = Lru(8_000)
 _MIDNIGHT = time()
 _ZERO = timedelta(0)
 _OFFSETS: dict[timedelta, str] = {}
@@ -373,7 +373,21 @@ def _expand(prepared: Prepared, lo: datetime, hi: datetime) -> tuple[Shown, ...]
     return tuple(out)
 
 
+_MIDS: dict[tuple[str, str], bytes] = {}
+
+
 def _mid(location: str, owner: str) -> bytes:
+    """The row piece from ``busy_only`` to ``owner_name``: one bytes object per (place,
+    owner), shared by the cached occurrences (most of a person's entries share both)."""
+    found = _MIDS.get((location, owner))
+    if found is None:
+        if len(_MIDS) >= 20_000:
+            _MIDS.clear()
+        found = _MIDS[(location, owner)] = _make_mid(location, owner)
+    return found
+
+
+def _make_mid(location: str, owner: str) -> bytes:
     text = f',"busy_only":false,"location":{_js(location)},"owner_id":{_js(owner)},"owner_name":'
     return text.encode()
 
