@@ -24,7 +24,9 @@ once the scope is unreadable) and steps 3-5 in the job (``finish``):
 5. ``done``: the scope's objects and open uploads are deleted (and any record a write admitted
    just before the fence committed since step 3), the erasure is audited
    (``keys.destroyed``: counts, never content) in the same unit as the ``done`` mark, and the
-   backups' erasure ledger names the scope (a restore re-applies steps 2-4).
+   backups' erasure ledger names the scope (a restore re-applies steps 2-4); then the scope's
+   records are removed from the records file of every data backup generation
+   (``api.backup.erased``; retried by the next ``kura backup`` when it fails).
 """
 
 from __future__ import annotations
@@ -170,6 +172,31 @@ async def erase(container: Container, scope: str, by: str, reason: str = "") -> 
     return await finish(container, scope, record)
 
 
+async def _erase_from_backups(container: Container, scope: str) -> None:
+    """The scope's records, removed from the records file of every data backup generation
+    (``api.backup.erased``; issue 12 §2 "nothing kept that should be erased"). A failure is
+    logged: the next ``kura backup`` applies every ledger entry not applied yet."""
+    from api.backup.erased import erase_from_backups
+    from api.backup.lock import BackupLocked
+
+    log = logging.getLogger("kura.keys")
+    try:
+        await erase_from_backups(container)
+    except BackupLocked as exc:
+        log.warning(
+            "erasure of %s: the backup generations are not rewritten now (%s); the next "
+            "`kura backup` removes its records from them",
+            scope,
+            exc,
+        )
+    except Exception:
+        log.exception(
+            "erasure of %s: removing its records from the backup generations failed; the "
+            "next `kura backup` retries",
+            scope,
+        )
+
+
 async def finish(container: Container, scope: str, record: Record) -> Erased:
     """Steps 3-5 of an erasure whose keys are destroyed (``record``: its ``erasures``
     record, state ``key_destroyed`` or later)."""
@@ -266,6 +293,7 @@ async def finish(container: Container, scope: str, record: Record) -> Erased:
                 scope,
                 exc,
             )
+    await _erase_from_backups(container, scope)
     return Erased(
         destroyed,
         objects,
