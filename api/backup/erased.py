@@ -50,6 +50,7 @@ import logging
 import sqlite3
 import tempfile
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,8 @@ from api.backup.generations import (
 from api.backup.stores import BackupStore
 from api.container import Container
 from api.keys import scopes
-from storage.errors import NotFound
+from api.kit.faults import park
+from storage.errors import NotFound, StorageError
 from storage.ports import AppendState, BlobInfo, Checksum, Health, SearchResult
 
 log = logging.getLogger("kura.backup")
@@ -299,32 +301,54 @@ async def rewrite_generation(
     manifest["records"] = {**entry, "file": new_file, "sha256": sha}
     manifest[APPLIED] = sorted({*applied, *pending})
     name = await write_manifest_as(store, gen, manifest)
+    park("backup.erased_switched")
     for gone in {str(old_file), current} - {new_file, name}:
         await store.delete(f"generations/{gen}/{gone}")
     return pending
 
 
+@dataclass
+class Applied:
+    """What one pass did: the scopes applied now, by generation; the generations it could not
+    rewrite, with the reason (left as they were; the next pass retries them)."""
+
+    done: dict[str, list[str]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
 async def apply_erasures(
     c: Container, store: BackupStore, scope_list: Sequence[str] | None = None
-) -> dict[str, list[str]]:
+) -> Applied:
     """Apply every erasure of the target's ledger (or ``scope_list``) to every complete
-    generation not yet showing it; the caller holds the target's backup lock. Returns the
-    scopes applied now, by generation."""
+    generation not yet showing it; the caller holds the target's backup lock. A generation
+    that cannot be rewritten (damaged, unreachable) is logged and left for the next pass; the
+    others go on."""
     if scope_list is None:
         scope_list = [str(e["scope"]) for e in await read_ledger(store)]
-    done: dict[str, list[str]] = {}
+    out = Applied()
     if not scope_list:
-        return done
+        return out
     with tempfile.TemporaryDirectory(prefix="kura-backup-erase-") as work:
         for gen in await generations(store):
-            applied = await rewrite_generation(c, store, gen, scope_list, Path(work))
+            try:
+                applied = await rewrite_generation(c, store, gen, scope_list, Path(work))
+            except (BackupError, OSError, StorageError, sqlite3.Error) as exc:
+                out.failed[gen] = str(exc)
+                log.error(
+                    "backup generation %s in %s: erasures not applied (retried by the next "
+                    "`kura backup`): %s",
+                    gen,
+                    store.describe(),
+                    exc,
+                )
+                continue
             if applied:
-                done[gen] = applied
+                out.done[gen] = applied
                 log.info("erasure of %s applied to backup generation %s", applied, gen)
-    return done
+    return out
 
 
-async def erase_from_backups(c: Container) -> dict[str, list[str]]:
+async def erase_from_backups(c: Container) -> Applied:
     """The erasure job's step (after ``note_erasure``): every ledger entry not yet applied,
     applied to every generation of the configured data target, under its backup lock.
     ``BackupLocked`` while a backup or prune runs there (the next ``kura backup`` applies
@@ -333,7 +357,7 @@ async def erase_from_backups(c: Container) -> dict[str, list[str]]:
 
     settings = c.settings
     if settings.backup.target is None and not settings.backup.s3_bucket:
-        return {}
+        return Applied()
     target = Target.of(settings)
     await target.data.open()
     try:

@@ -154,6 +154,8 @@ class BackupResult:
     pruned_keys: tuple[str, ...]
     # generation -> erased scopes whose records were removed from it now (api.backup.erased)
     erased: dict[str, list[str]] = field(default_factory=dict)
+    # generation -> why its erasures could not be applied (the next run retries)
+    erase_failed: dict[str, str] = field(default_factory=dict)
 
 
 def list_generations(folder: Path) -> list[str]:
@@ -429,7 +431,8 @@ async def _backup(c: Container, target: Target, work: Path) -> BackupResult:
         stats["reused"],
         tuple(pruned),
         tuple(pruned_keys),
-        erased,
+        erased.done,
+        erased.failed,
     )
 
 

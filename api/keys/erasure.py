@@ -181,7 +181,7 @@ async def _erase_from_backups(container: Container, scope: str) -> None:
 
     log = logging.getLogger("kura.keys")
     try:
-        await erase_from_backups(container)
+        applied = await erase_from_backups(container)
     except BackupLocked as exc:
         log.warning(
             "erasure of %s: the backup generations are not rewritten now (%s); the next "
@@ -189,11 +189,21 @@ async def _erase_from_backups(container: Container, scope: str) -> None:
             scope,
             exc,
         )
+        return
     except Exception:
         log.exception(
             "erasure of %s: removing its records from the backup generations failed; the "
             "next `kura backup` retries",
             scope,
+        )
+        return
+    for gen, why in applied.failed.items():
+        log.error(
+            "erasure of %s: backup generation %s not rewritten (the next `kura backup` "
+            "retries): %s",
+            scope,
+            gen,
+            why,
         )
 
 
