@@ -59,6 +59,7 @@ from api.backup.generations import (
     Target,
     generations,
     manifest_name,
+    merge_ledger,
     read_ledger,
     read_manifest,
     sha_file,
@@ -349,8 +350,9 @@ async def apply_erasures(
 
 
 async def erase_from_backups(c: Container) -> Applied:
-    """The erasure job's step (after ``note_erasure``): every ledger entry not yet applied,
-    applied to every generation of the configured data target, under its backup lock.
+    """The erasure job's step (after ``note_erasure``): every ledger entry (and every scope the
+    key store shows destroyed) not yet applied, applied to every generation of the configured
+    data target, under its backup lock.
     ``BackupLocked`` while a backup or prune runs there (the next ``kura backup`` applies
     it)."""
     from api.backup.lock import BackupLock
@@ -362,6 +364,8 @@ async def erase_from_backups(c: Container) -> Applied:
     await target.data.open()
     try:
         async with BackupLock(target.data, c.clock, settings.backup.lock_stale_s).held():
+            # every destroyed scope of the key store, also one whose ledger entry failed
+            await merge_ledger(c, target.data)
             return await apply_erasures(c, target.data)
     finally:
         with contextlib.suppress(Exception):

@@ -13,6 +13,10 @@ erasure wins over backups) hold::
     generations/<gen>/summary.json           counts and bytes of the run (the operators'
                                              page reads it instead of the manifest)
     generations/<gen>/manifest.sha256        SHA-256 of manifest.json, written last
+                                             (an erasure rewrites a generation without the
+                                             scope's records: records-<sha>.sqlite3 and
+                                             manifest-<sha>.json, which manifest.sha256
+                                             then names; ``api.backup.erased``)
     erasures.jsonl                           every erasure ever made (never shrinks)
     backup.lock                              while a backup runs: who, where, since when
     <keys>/generations/<gen>/{keyring,keys.sqlite3,audit-key,bonds-key,manifest.*}
