@@ -370,3 +370,37 @@ async def erase_from_backups(c: Container) -> Applied:
     finally:
         with contextlib.suppress(Exception):
             await target.data.close()
+
+
+async def for_erasure(c: Container, scope: str) -> Applied | None:
+    """``erase_from_backups`` for the job ``erasures.backups`` and ``kura keys erase``: a
+    refusal (a backup holds the target) or a failure is logged, never raised; the next
+    ``kura backup`` applies what is left. None when nothing was tried."""
+    from api.backup.lock import BackupLocked
+
+    try:
+        applied = await erase_from_backups(c)
+    except BackupLocked as exc:
+        log.warning(
+            "erasure of %s: the backup generations are not rewritten now (%s); the next "
+            "`kura backup` removes its records from them",
+            scope,
+            exc,
+        )
+        return None
+    except Exception:
+        log.exception(
+            "erasure of %s: removing its records from the backup generations failed; the "
+            "next `kura backup` retries",
+            scope,
+        )
+        return None
+    for gen, why in applied.failed.items():
+        log.error(
+            "erasure of %s: backup generation %s not rewritten (the next `kura backup` "
+            "retries): %s",
+            scope,
+            gen,
+            why,
+        )
+    return applied

@@ -14,7 +14,9 @@ carries another word; two ``kura backup`` generations; the operator erases the f
 - ``kura restore`` of the older generation works: none of the erased scope's records, every
   record of the other work.
 
-When the erasure cannot take the backup lock (a backup runs), the generations keep the records
+The rewrite runs in a job of its own (``erasures.backups``, committed with the erasure's
+``done`` mark), never in the request nor in the erasure's own steps. When the erasure cannot
+take the backup lock (a backup runs), the generations keep the records
 until the next ``kura backup``, which applies every ledger entry not applied yet.
 """
 
@@ -31,16 +33,19 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from api.backup.erased import for_erasure
 from api.backup.generations import Target, backup
 from api.backup.lock import BackupLock
 from api.backup.restore import finish, prepare
 from api.config import Settings
 from api.container import Container
+from api.erasures.service import finish_erasure
 from api.keys import scopes
 from storage.blobs.s3 import S3BlobStore
 from tests.conftest import server_env
 from tests.erasures.support import MARK, MARK_BYTES, collaboration, world
 from tests.proposals.harness import API, BUILDER, OPERATOR, Harness
+from tests.support.jobs import RecordingJobs
 
 pytestmark = pytest.mark.anyio
 
@@ -238,3 +243,44 @@ async def test_a_locked_target_is_rewritten_by_the_next_backup(
         await check_generation(files, gen1, scope)
         await check_generation(files, result.generation, scope)
         assert MARK not in (folder / "erasures.jsonl").read_text()
+
+
+async def test_the_rewrite_is_a_job_of_its_own_never_the_request(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "backups"
+    settings = settings.model_copy(
+        update={"backup": settings.backup.model_copy(update={"target": folder})}
+    )
+    files = Files(folder=folder)
+    async with world(settings) as h:
+        c = h.container
+        a, _ = await two_works(h)
+        gen1 = (await backup(c, Target.of(settings))).generation
+        scope = scopes.collab(a)
+        eager, held = c.jobs, RecordingJobs()
+        c.jobs = held
+        try:
+            r = await h.call(
+                OPERATOR,
+                "POST",
+                f"{API}/erasures/{scope}",
+                json={"confirm": scope, "reason": "試験"},
+            )
+            assert r.status_code == 202, r.text
+            [job] = held.take("erasures.finish")
+            await finish_erasure(c, job["scope"])
+        finally:
+            c.jobs = eager
+        assert (await h.ok(OPERATOR, "GET", f"/erasures/{scope}"))["state"] == "done"
+        # the request and the erasure's steps left the generations alone; their job is queued
+        assert held.take("erasures.backups") == [{"scope": scope}]
+        assert f"generations/{gen1}/records.sqlite3" in await holding(files, MARK_BYTES)
+        applied = await for_erasure(c, scope)  # the job's body
+        assert applied is not None
+        assert applied.done == {gen1: [scope]}
+        assert await holding(files, MARK_BYTES) == []
+        await check_generation(files, gen1, scope)
+        again = await for_erasure(c, scope)  # a second delivery: nothing left to do
+        assert again is not None
+        assert again.done == {}
