@@ -33,10 +33,11 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from api.backup.erased import for_erasure
+from api.backup.erased import apply_erasures, for_erasure
 from api.backup.generations import Target, backup
 from api.backup.lock import BackupLock
 from api.backup.restore import finish, prepare
+from api.backup.stores import FolderStore
 from api.config import Settings
 from api.container import Container
 from api.erasures.service import finish_erasure
@@ -44,7 +45,7 @@ from api.keys import scopes
 from storage.blobs.s3 import S3BlobStore
 from tests.conftest import server_env
 from tests.erasures.support import MARK, MARK_BYTES, collaboration, world
-from tests.proposals.harness import API, BUILDER, OPERATOR, Harness
+from tests.proposals.harness import API, BUILDER, CONTRACTOR, NAMES, OPERATOR, SUP, Harness
 from tests.support.jobs import RecordingJobs
 
 pytestmark = pytest.mark.anyio
@@ -145,7 +146,9 @@ async def holding(files: Files, needle: bytes) -> list[str]:
     return [n for n in await files.names("generations/") if needle in await files.read(n)]
 
 
-async def check_generation(files: Files, gen: str, scope: str) -> dict[str, Any]:
+async def check_generation(
+    files: Files, gen: str, scope: str, other: bytes = OTHER_BYTES
+) -> dict[str, Any]:
     """The generation verifies (manifest and records file against their SHA-256), shows the
     erasure applied and keeps no file its manifest does not name."""
     line = (await files.read(f"generations/{gen}/manifest.sha256")).split()
@@ -156,7 +159,7 @@ async def check_generation(files: Files, gen: str, scope: str) -> dict[str, Any]
     records = manifest["records"]
     stored = await files.read(f"generations/{gen}/{records['file']}")
     assert hashlib.sha256(stored).hexdigest() == records["sha256"]
-    assert OTHER_BYTES in stored  # the other work's records are all still there
+    assert other in stored  # the records of others are all still there
     assert scope in manifest["erasures_applied"]
     left = {n.rsplit("/", 1)[-1] for n in await files.names(f"generations/{gen}/")}
     assert left == {"manifest.sha256", name, "summary.json", records["file"]}
@@ -284,3 +287,46 @@ async def test_the_rewrite_is_a_job_of_its_own_never_the_request(
         again = await for_erasure(c, scope)  # a second delivery: nothing left to do
         assert again is not None
         assert again.done == {}
+
+
+async def test_an_organizations_erasure_leaves_no_user_name_in_a_generation(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """``o-`` (issue 12 §1: user names are erased with the organization's scope): the users of
+    the organization are anonymised in the generation's records file too, others keep theirs."""
+    folder = tmp_path / "backups"
+    settings = settings.model_copy(
+        update={"backup": settings.backup.model_copy(update={"target": folder})}
+    )
+    files = Files(folder=folder)
+    async with world(settings) as h:
+        c = h.container
+        gen1 = (await backup(c, Target.of(settings))).generation
+        gone = (NAMES[BUILDER].encode(), f"{BUILDER.login_id}@example.jp".encode())
+        for needle in gone:
+            assert f"generations/{gen1}/records.sqlite3" in await holding(files, needle)
+        scope = scopes.org(CONTRACTOR)
+        await erase(h, scope)
+        for needle in gone:
+            assert await holding(files, needle) == []
+        manifest = await check_generation(files, gen1, scope, other=NAMES[SUP].encode())
+        assert manifest["erasures_applied"] == [scope]
+
+
+async def test_a_generation_without_records_is_left_alone(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Records on MongoDB are not in a generation (``mongodump``, outside Kura): the pass
+    leaves such a generation as it is and reports no failure."""
+    store = FolderStore(tmp_path / "backups")
+    await store.open()
+    gen = "20260601T000000Z"
+    raw = json.dumps({"records": {"file": None, "backend": "mongodb"}, "objects": []}).encode()
+    await store.put_bytes(f"generations/{gen}/manifest.json", raw)
+    line = f"{hashlib.sha256(raw).hexdigest()}  manifest.json\n".encode()
+    await store.put_bytes(f"generations/{gen}/manifest.sha256", line)
+    await store.put_bytes("erasures.jsonl", json.dumps({"scope": "wc-W1"}).encode() + b"\n")
+    async with world(settings) as h:
+        applied = await apply_erasures(h.container, store)
+    assert (applied.done, applied.failed) == ({}, {})
+    assert (tmp_path / "backups" / "generations" / gen / "manifest.json").read_bytes() == raw
