@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
+import anyio.lowlevel
 from fastapi import FastAPI
 
 from api.config import Settings
@@ -31,7 +33,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owned:
             await the_container.open()
-        build_routes(app)
+        await warm_up(app)
         try:
             yield
         finally:
@@ -65,6 +67,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(ui_router)
     install_openapi(app)
     return app
+
+
+async def warm_up(app: FastAPI) -> None:
+    """What the first request after a start would otherwise do: build the routes, and load
+    anyio's event-loop backend (Starlette's thread pool and streams; 10 ms of imports)."""
+    build_routes(app)
+    await anyio.lowlevel.checkpoint()
 
 
 def build_routes(app: FastAPI) -> None:

@@ -14,7 +14,7 @@
    time and the process's CPU time (the store's reader threads included) are printed, with
    the load average: on a shared machine the wall time is mostly waiting for a core.
    The process's garbage collector is set as ``kura serve`` sets it (``api.ops.collector``),
-   and the app's routes are built as its start does (``api.app.build_routes``).
+   and the app is warmed up as its start does (``api.app.warm_up``: routes built).
    Baseline, same run: reading the same series from the record store as whole records
    (``entries_between`` without a projection), timed after the view, never before it.
    Check: the rows of June 2026 equal the compiled engine's expansion of those records.
@@ -238,7 +238,7 @@ def load() -> str:
 async def month_view(args: argparse.Namespace, outcome: Outcome) -> None:
     import httpx
 
-    from api.app import build_routes, create_app
+    from api.app import create_app, warm_up
     from api.container import Container
     from api.deps import optional_subject
     from api.ops import collector
@@ -260,7 +260,7 @@ async def month_view(args: argparse.Namespace, outcome: Outcome) -> None:
             app = create_app(container=container)
             app.dependency_overrides[optional_subject] = lambda: me
             _, _rel, owners = await service.view_scope(me, [], [], True)
-            build_routes(app)  # as the app's start (its lifespan) does under kura serve
+            await warm_up(app)  # as the app's start (its lifespan) does under kura serve
             collector.tune()  # as kura serve does once it is up
             transport = httpx.ASGITransport(app)
             every: list[float] = []

@@ -415,6 +415,9 @@ def render(
     truncated = False
     my_roles = rel.my_roles
     quoted: dict[str, bytes] = {}
+    # (work ids, the reader's own, visibility) -> the row's work and end pieces: series of the
+    # same works share them
+    pieces_of: dict[tuple[tuple[str, ...], bool, str], tuple[bytes, bytes]] = {}
     for prepared in series:
         if prepared is None:
             continue
@@ -428,14 +431,21 @@ def render(
         all_day = prepared.all_day
         timed = "0" if all_day else "1"
         if rel.sees(owner, prepared.visibility, prepared.work_ids):
-            works = [w for w in prepared.work_ids if w in my_roles or owner == me]
-            work = _js(works[0]).encode() if works else b"null"
-            rest = (
-                "["
-                + ",".join(_js(w) for w in works)
-                + f'],"visibility":"{prepared.visibility}",'
-                + f'"editable":{"true" if owner == me else "false"}}}'
-            ).encode()
+            mine = owner == me
+            ends = (prepared.work_ids, mine, prepared.visibility)
+            made = pieces_of.get(ends)
+            if made is None:
+                works = [w for w in prepared.work_ids if w in my_roles or mine]
+                made = pieces_of[ends] = (
+                    _js(works[0]).encode() if works else b"null",
+                    (
+                        "["
+                        + ",".join(_js(w) for w in works)
+                        + f'],"visibility":"{prepared.visibility}",'
+                        + f'"editable":{"true" if mine else "false"}}}'
+                    ).encode(),
+                )
+            work, rest = made
             for occ in shown:
                 head, mid, tail = occ.text
                 row_id = f"{prepared.id}:{occ.rid}" if occ.rid else prepared.id

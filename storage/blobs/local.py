@@ -18,8 +18,10 @@ default content type and no metadata, for bulk imports) writes no sidecar: for a
 without a valid one, ``stat`` computes the SHA-256 from the bytes.
 
 Every disk call runs in a worker thread (``asyncio.to_thread``) so the event loop never waits on
-the disk. Limitation: a key cannot be both an object and a "folder" of other keys (``a`` and
-``a/b``), which S3 allows; such a put raises ``InvalidKey``.
+the disk; a put larger than one batch is hashed and written by two threads of its own
+(``storage.blobs.putpipe``) while the loop receives the next chunks. Limitation: a key cannot
+be both an object and a "folder" of other keys (``a`` and ``a/b``), which S3 allows; such a
+put raises ``InvalidKey``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
+from storage.blobs import putpipe
 from storage.blobs.append import (
     HandleLock,
     Hashes,
@@ -89,6 +92,7 @@ _T = TypeVar("_T")
 _Entries = list[tuple[str, str, bool, int]]
 _Names = list[str]
 _Batch = list[bytes]
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
 async def read_file(path: Path, chunk: int) -> AsyncIterator[bytes]:
@@ -99,6 +103,23 @@ async def read_file(path: Path, chunk: int) -> AsyncIterator[bytes]:
             yield data
     finally:
         f.close()
+
+
+async def _gather(source: AsyncIterator[bytes], limit: int) -> tuple[_Batch, int, bool]:
+    """The next chunks of ``source`` up to at least ``limit`` bytes (empty chunks dropped,
+    others kept as ``bytes``: a caller may reuse its buffer), their size, and whether the
+    source may have more."""
+    batch: _Batch = []
+    size = 0
+    while size < limit:
+        try:
+            chunk = await anext(source)
+        except StopAsyncIteration:
+            return batch, size, False
+        if chunk:
+            batch.append(bytes(chunk))
+            size += len(chunk)
+    return batch, size, True
 
 
 async def _io(fn: Callable[..., _T], *args: Any) -> _T:
@@ -153,15 +174,18 @@ class LocalBlobStore:
         self,
         root: Path,
         *,
-        batch_bytes: int = 4 << 20,
+        batch_bytes: int = 1 << 20,
         append_batch_bytes: int = 2 << 20,
         sealing: Sealing | None = None,
     ) -> None:
         self.root = Path(root)
         self._tmp = self.root / _TMP
         self._meta = self.root / _META
-        # Chunks are gathered up to this many bytes before one thread hop writes them.
+        # A put hands its chunks to its hasher and writer threads in batches of at least this
+        # many bytes, at most four batches ahead of the slower thread (``PutPipe``); an
+        # object smaller than one batch is written in one thread call.
         self._batch_bytes = batch_bytes
+        self._put_window = 4 * batch_bytes
         # Appends (tus PATCH bodies) keep their batches smaller: many may run at once.
         self._append_batch_bytes = append_batch_bytes
         self._hashes = Hashes()  # running SHA-256 of the open append handles
@@ -260,86 +284,94 @@ class LocalBlobStore:
         enc = None
         if scope is not None and self.sealing is not None:
             enc = Encoder(await self.sealing.new_seal(scope))
+        digest = hashlib.sha256()
+        source = aiter(chunks)
+        # The first chunks, up to one batch: an object that ends within them is written,
+        # hashed and committed in one worker-thread call.
+        first, size, more = await _gather(source, self._batch_bytes)
+        if not more:
+            info = BlobInfo(key, size, "", content_type, meta)
+            return await _io(self._put_small, first, digest, enc, info)
         try:
-            f, tmp_path = await asyncio.to_thread(self._open_tmp)
+            fd, tmp_path = await asyncio.to_thread(self._open_tmp)
         except OSError as exc:
             raise from_os_error(self.name, exc) from exc
-        digest = hashlib.sha256()
-        size = 0
+        pipe = putpipe.PutPipe(fd, digest, enc, name=self.name, window=self._put_window)
         committed = False
+        owned = True  # the pipe (or, after it, this call) still holds fd
         try:
-            if enc is not None:
-                await _io(f.write, enc.seal.header.raw)
-            batch: list[bytes] = []
-            pending = 0
-            async for chunk in chunks:
-                if not chunk:
-                    continue
-                batch.append(bytes(chunk))
-                pending += len(chunk)
-                if pending >= self._batch_bytes:
-                    await self._put_batch(f, digest, enc, batch)
+            pipe.start(b"" if enc is None else enc.seal.header.raw)
+            await pipe.submit(first, size)
+            first = []
+            while more:
+                batch, pending, more = await _gather(source, self._batch_bytes)
+                if batch:
+                    await pipe.submit(batch, pending)
                     size += pending
-                    batch, pending = [], 0
-            if batch:
-                await self._put_batch(f, digest, enc, batch)
-                size += pending
-            if enc is not None:
-                await _io(f.write, enc.finish())
+            await pipe.finish()
+            owned = False  # from here the commit closes fd, even when this task is cancelled
             info = BlobInfo(key, size, digest.hexdigest(), content_type, meta)
-            await _io(self._commit, f, tmp_path, info)
+            await _io(self._commit_fd, fd, tmp_path, info)
             committed = True
             return info
         finally:
             if not committed:
-                # Synchronous on purpose: a cancelled task may not get to await again, and a
-                # close plus an unlink are quick.
-                f.close()
+                # Synchronous on purpose: a cancelled task may not get to await again. The
+                # threads stop on their own (the writer closes fd); an unlinked file still
+                # open there is removed when it is closed.
+                if owned:
+                    pipe.abort()
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp_path)
 
-    def _open_tmp(self) -> tuple[IO[bytes], Path]:
+    def _open_tmp(self) -> tuple[int, Path]:
         self._tmp.mkdir(parents=True, exist_ok=True)
         path = self._tmp / f"{uuid.uuid4().hex}.part"
-        return open(path, "xb"), path
+        return os.open(path, _CREATE, 0o644), path
 
-    async def _put_batch(
-        self, f: IO[bytes], digest: Any, enc: Encoder | None, batch: list[bytes]
-    ) -> None:
-        """Hash and write one batch; sealed, the plaintext is hashed in one worker thread
-        while it is encrypted and written in another (both release the GIL)."""
-        if enc is None:
-            await _io(self._write_batch, f, digest, batch)
-            return
-
-        def seal_write() -> None:
-            for sealed in enc.feed_all(batch):
-                f.write(sealed)
-
-        def hash_all() -> None:
-            for part in batch:
-                digest.update(part)
-
-        wrote, hashed = await asyncio.gather(
-            asyncio.to_thread(seal_write), asyncio.to_thread(hash_all), return_exceptions=True
-        )
-        for result in (hashed, wrote):
-            if isinstance(result, OSError):
-                raise from_os_error(self.name, result) from result
-            if isinstance(result, BaseException):
-                raise result
-
-    @staticmethod
-    def _write_batch(f: IO[bytes], digest: Any, batch: list[bytes]) -> None:
+    def _put_small(
+        self, batch: _Batch, digest: Any, enc: Encoder | None, info: BlobInfo
+    ) -> BlobInfo:
+        """A whole (small) object in one thread call: temp file, hash, seal, commit."""
         for part in batch:
             digest.update(part)
-            f.write(part)
+        parts = batch if enc is None else [enc.seal.header.raw, *enc.feed_all(batch), enc.finish()]
+        info = BlobInfo(info.key, info.size, digest.hexdigest(), info.content_type, info.metadata)
+        fd, tmp_path = self._open_tmp()
+        try:
+            putpipe.write_all(fd, parts)
+        except BaseException:
+            os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_path)
+            raise
+        try:
+            self._commit_fd(fd, tmp_path, info)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_path)
+            raise
+        return info
+
+    def _commit_fd(self, fd: int, tmp_path: Path, info: BlobInfo) -> None:
+        """``_commit`` of a put's temp file, given as a descriptor (closed here)."""
+        try:
+            os.fsync(fd)
+            inode = os.fstat(fd).st_ino
+        finally:
+            os.close(fd)
+        self._commit_synced(tmp_path, inode, info)
 
     def _commit(self, f: IO[bytes], tmp_path: Path, info: BlobInfo) -> None:
         f.flush()
         os.fsync(f.fileno())
         inode = os.fstat(f.fileno()).st_ino
         f.close()
+        self._commit_synced(tmp_path, inode, info)
+
+    def _commit_synced(self, tmp_path: Path, inode: int, info: BlobInfo) -> None:
+        """Write the sidecar (fsynced), then rename both into place under the lock, each
+        rename followed by an fsync of its folder."""
         sidecar = json.dumps(
             {
                 "size": info.size,

@@ -78,6 +78,7 @@ from storage.blobs.keys import (
 )
 from storage.blobs.sealing import (
     HEADER,
+    SEGMENT,
     STORED_SEGMENT,
     Encoder,
     ObjectSeal,
@@ -106,13 +107,18 @@ _T = TypeVar("_T")
 
 def _read_exactly(resp: Any, size: int) -> bytes:
     """The next ``size`` bytes of an SDK answer (fewer only at its end)."""
-    data = b""
-    while len(data) < size:
-        more = resp.read(size - len(data))
+    data = resp.read(size)
+    if len(data) >= size or not data:
+        return bytes(data)
+    parts = [data]
+    got = len(data)
+    while got < size:
+        more = resp.read(size - got)
         if not more:
             break
-        data += more
-    return data
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
 
 
 def _release(resp: Any) -> None:
@@ -661,21 +667,27 @@ class S3BlobStore:
             self._remember(key, stored, raw[:HEADER], etag)
         if resp is None:
             return
-        # Each worker-thread call reads a block of the answer and decrypts the segments it
-        # completes; the next call runs while the consumer handles this block (read_ahead).
+        # Each worker-thread call reads whole segments of the answer (about ``chunk_size`` of
+        # plaintext) and decrypts them; the next call runs while the consumer handles this
+        # block (read_ahead). Reads cut at segment boundaries give blocks of exactly
+        # ``chunk_size`` that ``rechunk`` passes on without joining or slicing.
         reader = SpanReader(seal, plan)
         body = resp
         name, where = self.name, self._endpoint
+        per_call = max(1, block // SEGMENT) * STORED_SEGMENT
+        left = plan.stored_to - plan.stored_from
 
         def step() -> tuple[bytes, bool]:
+            nonlocal left
             try:
-                data = body.read(block)
+                data = _read_exactly(body, min(per_call, left))
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 raise BackendUnavailable(name, f"{where}: {exc}") from exc
-            if not data:
-                reader.finish()  # Tampered when the answer ended early
-                return b"", False
-            return reader.feed(data), not reader.done
+            left -= len(data)
+            plain = reader.feed(data) if data else b""
+            if not reader.done and (not data or left <= 0):
+                reader.finish()  # Tampered: the answer ended early
+            return plain, not reader.done
 
         blocks = read_ahead(step, lambda: _release(body))
         async with contextlib.aclosing(rechunk(blocks, chunk_size)) as pieces:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import hashlib
 import hmac
 import os
@@ -150,6 +151,12 @@ class ObjectSeal:
 
     def seal(self, index: int, data: bytes | bytearray | memoryview, final: bool) -> bytes:
         return self._aead.encrypt(_nonce(index, final), data, self.header.raw)
+
+    def seal_into(
+        self, index: int, data: bytes | bytearray | memoryview, final: bool, out: memoryview
+    ) -> None:
+        """``seal`` into ``out`` (exactly the sealed length: plaintext + 16), no new object."""
+        self._aead.encrypt_into(_nonce(index, final), data, self.header.raw, out)
 
     def open(self, index: int, data: bytes | bytearray | memoryview, final: bool) -> bytes:
         try:
@@ -265,6 +272,39 @@ class Encoder:
         for chunk in batch:
             out.extend(self.feed(chunk))
         return out
+
+    def feed_into(self, batch: list[bytes]) -> memoryview:
+        """``feed_all`` into a buffer kept per thread (``scratch``): the sealed segments the
+        batch completes, as one view, valid until this thread's next call. No object per
+        segment (a put's writer thread: the AES then costs a third less)."""
+        full = (len(self.pending) + sum(len(c) for c in batch)) // SEGMENT
+        out = scratch("seal", full * STORED_SEGMENT)
+        at = 0
+        for chunk in batch:
+            self.size += len(chunk)
+            view = memoryview(chunk)
+            pos = 0
+            if self.pending:
+                take = min(SEGMENT - len(self.pending), len(view))
+                self.pending += view[:take]
+                pos = take
+                if len(self.pending) < SEGMENT:
+                    continue
+                self.seal.seal_into(self.index, self.pending, False, out[at : at + STORED_SEGMENT])
+                at += STORED_SEGMENT
+                self.index += 1
+                self.pending = bytearray()
+            end = len(view)
+            while end - pos >= SEGMENT:
+                self.seal.seal_into(
+                    self.index, view[pos : pos + SEGMENT], False, out[at : at + STORED_SEGMENT]
+                )
+                at += STORED_SEGMENT
+                self.index += 1
+                pos += SEGMENT
+            if pos < end:
+                self.pending = bytearray(view[pos:])
+        return out[:at]
 
     def finish(self) -> bytes:
         """The final segment (the pending bytes, maybe none)."""
@@ -466,14 +506,23 @@ async def read_ahead(step: Step, close: Callable[[], None]) -> AsyncGenerator[by
                 closed = True
                 close()
 
-    ahead: asyncio.Task[tuple[bytes, bool]] | None = None
+    loop = asyncio.get_running_loop()
+
+    def submit() -> asyncio.Future[tuple[bytes, bool]]:
+        # Handed to a worker thread now, not when the loop next runs a task: the consumer
+        # usually works on the block just yielded without giving the loop a turn (hashing
+        # it, say), and that is when the next call should run, not later while the consumer
+        # writes (both would then want the GIL at once).
+        return loop.run_in_executor(None, contextvars.copy_context().run, guarded)
+
+    ahead: asyncio.Future[tuple[bytes, bool]] | None = None
     try:
-        call = ahead = asyncio.ensure_future(asyncio.to_thread(guarded))
+        call = ahead = submit()
         while True:
             block, more = await call
             ahead = None
             if more:
-                call = ahead = asyncio.ensure_future(asyncio.to_thread(guarded))
+                call = ahead = submit()
             if block:
                 yield block
             if not more:
@@ -489,7 +538,7 @@ async def read_ahead(step: Step, close: Callable[[], None]) -> AsyncGenerator[by
             await asyncio.to_thread(shut)  # waits for the call still running
 
 
-def _ignore(task: asyncio.Task[tuple[bytes, bool]]) -> None:
+def _ignore(task: asyncio.Future[tuple[bytes, bool]]) -> None:
     if not task.cancelled():
         task.exception()
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from api.app import create_app
 from api.config import Settings
 from api.errors import as_kura_error
+from storage.blobs import putpipe
 from storage.blobs.local import LocalBlobStore
 from storage.errors import BackendUnavailable, StorageFull
 from storage.records.sqlite import SqliteRecordStore
@@ -107,19 +108,23 @@ async def test_each_5xx_logs_its_cause_once_with_the_request_id(
     assert not causes(caplog, "without a logged cause")
 
 
+@pytest.mark.parametrize("size", [10, 3 << 20])
 async def test_a_full_blob_disk_answers_507_through_the_real_store(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
 ) -> None:
+    """A small object (one thread call) and a large one (written by the put's own writer
+    thread, ``storage.blobs.putpipe``) alike."""
     store = LocalBlobStore(tmp_path / "blobs")
     await store.open()
 
     def no_space(*_: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(LocalBlobStore, "_write_batch", staticmethod(no_space))
+    monkeypatch.setattr(putpipe, "write_all", no_space)
 
     async def chunks() -> AsyncIterator[bytes]:
-        yield b"x" * 10
+        for _ in range(0, size, 1 << 16):
+            yield b"x" * min(1 << 16, size)
 
     with pytest.raises(StorageFull) as caught:
         await store.put("a/b", chunks())
