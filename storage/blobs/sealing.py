@@ -47,7 +47,7 @@ import hashlib
 import hmac
 import os
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -242,36 +242,37 @@ class Encoder:
         self.pending = bytearray(pending)
         self.size = index * SEGMENT + len(pending)  # plaintext bytes fed so far
 
+    def _segments(self, batch: list[bytes]) -> Iterator[bytes | bytearray | memoryview]:
+        """The full segments ``batch`` completes, in order (the pending bytes first), each
+        yielded before the index moves on; what is left of the last chunk stays pending."""
+        for data in batch:
+            if not data:
+                continue
+            self.size += len(data)
+            view = memoryview(data)
+            pos = 0
+            if self.pending:
+                take = min(SEGMENT - len(self.pending), len(view))
+                self.pending += view[:take]
+                pos = take
+                if len(self.pending) < SEGMENT:
+                    continue
+                yield self.pending
+                self.index += 1
+                self.pending = bytearray()
+            end = len(view)
+            while end - pos >= SEGMENT:
+                yield view[pos : pos + SEGMENT]
+                self.index += 1
+                pos += SEGMENT
+            if pos < end:
+                self.pending = bytearray(view[pos:])
+
     def feed(self, data: bytes) -> list[bytes]:
-        out: list[bytes] = []
-        if not data:
-            return out
-        self.size += len(data)
-        view = memoryview(data)
-        pos = 0
-        if self.pending:
-            take = min(SEGMENT - len(self.pending), len(view))
-            self.pending += view[:take]
-            pos = take
-            if len(self.pending) < SEGMENT:
-                return out
-            out.append(self.seal.seal(self.index, self.pending, False))
-            self.index += 1
-            self.pending = bytearray()
-        end = len(view)
-        while end - pos >= SEGMENT:
-            out.append(self.seal.seal(self.index, view[pos : pos + SEGMENT], False))
-            self.index += 1
-            pos += SEGMENT
-        if pos < end:
-            self.pending = bytearray(view[pos:])
-        return out
+        return self.feed_all([data])
 
     def feed_all(self, batch: list[bytes]) -> list[bytes]:
-        out: list[bytes] = []
-        for chunk in batch:
-            out.extend(self.feed(chunk))
-        return out
+        return [self.seal.seal(self.index, segment, False) for segment in self._segments(batch)]
 
     def feed_into(self, batch: list[bytes]) -> memoryview:
         """``feed_all`` into a buffer kept per thread (``scratch``): the sealed segments the
@@ -280,30 +281,9 @@ class Encoder:
         full = (len(self.pending) + sum(len(c) for c in batch)) // SEGMENT
         out = scratch("seal", full * STORED_SEGMENT)
         at = 0
-        for chunk in batch:
-            self.size += len(chunk)
-            view = memoryview(chunk)
-            pos = 0
-            if self.pending:
-                take = min(SEGMENT - len(self.pending), len(view))
-                self.pending += view[:take]
-                pos = take
-                if len(self.pending) < SEGMENT:
-                    continue
-                self.seal.seal_into(self.index, self.pending, False, out[at : at + STORED_SEGMENT])
-                at += STORED_SEGMENT
-                self.index += 1
-                self.pending = bytearray()
-            end = len(view)
-            while end - pos >= SEGMENT:
-                self.seal.seal_into(
-                    self.index, view[pos : pos + SEGMENT], False, out[at : at + STORED_SEGMENT]
-                )
-                at += STORED_SEGMENT
-                self.index += 1
-                pos += SEGMENT
-            if pos < end:
-                self.pending = bytearray(view[pos:])
+        for segment in self._segments(batch):
+            self.seal.seal_into(self.index, segment, False, out[at : at + STORED_SEGMENT])
+            at += STORED_SEGMENT
         return out[:at]
 
     def finish(self) -> bytes:
