@@ -13,6 +13,10 @@ erasure wins over backups) hold::
     generations/<gen>/summary.json           counts and bytes of the run (the operators'
                                              page reads it instead of the manifest)
     generations/<gen>/manifest.sha256        SHA-256 of manifest.json, written last
+                                             (an erasure rewrites a generation without the
+                                             scope's records: records-<sha>.sqlite3 and
+                                             manifest-<sha>.json, which manifest.sha256
+                                             then names; ``api.backup.erased``)
     erasures.jsonl                           every erasure ever made (never shrinks)
     backup.lock                              while a backup runs: who, where, since when
     <keys>/generations/<gen>/{keyring,keys.sqlite3,audit-key,bonds-key,manifest.*}
@@ -48,7 +52,7 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -152,6 +156,10 @@ class BackupResult:
     reused: int
     pruned: tuple[str, ...]
     pruned_keys: tuple[str, ...]
+    # generation -> erased scopes whose records were removed from it now (api.backup.erased)
+    erased: dict[str, list[str]] = field(default_factory=dict)
+    # generation -> why its erasures could not be applied (the next run retries)
+    erase_failed: dict[str, str] = field(default_factory=dict)
 
 
 def list_generations(folder: Path) -> list[str]:
@@ -188,11 +196,29 @@ async def sha_stored(store: BackupStore, name: str) -> str:
     return digest.hexdigest()
 
 
-async def read_manifest(store: BackupStore, gen: str) -> dict[str, Any]:
-    """A generation's manifest, checked against its recorded SHA-256."""
+MANIFEST = "manifest.json"
+
+
+async def manifest_name(store: BackupStore, gen: str) -> str:
+    """The manifest file ``manifest.sha256`` names (``manifest.json``, or the
+    ``manifest-<sha>.json`` of a generation rewritten by an erasure, ``api.backup.erased``)."""
     try:
-        raw = await store.read_bytes(f"generations/{gen}/manifest.json")
+        line = (await store.read_bytes(f"generations/{gen}/manifest.sha256")).split()
+    except OSError as exc:
+        raise BackupError(f"generation {gen}: manifest missing ({exc})") from exc
+    name = line[1].decode() if len(line) > 1 else MANIFEST
+    if "/" in name or not name.startswith("manifest"):
+        raise BackupError(f"generation {gen}: manifest.sha256 names {name!r}")
+    return name
+
+
+async def read_manifest(store: BackupStore, gen: str) -> dict[str, Any]:
+    """A generation's manifest (the file ``manifest.sha256`` names), checked against its
+    recorded SHA-256."""
+    try:
+        name = await manifest_name(store, gen)
         recorded = (await store.read_bytes(f"generations/{gen}/manifest.sha256")).split()[0]
+        raw = await store.read_bytes(f"generations/{gen}/{name}")
     except (OSError, IndexError) as exc:
         raise BackupError(f"generation {gen}: manifest missing ({exc})") from exc
     if hashlib.sha256(raw).hexdigest() != recorded.decode():
@@ -201,12 +227,30 @@ async def read_manifest(store: BackupStore, gen: str) -> dict[str, Any]:
     return data
 
 
+def _manifest_raw(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode()
+
+
 async def _write_manifest(store: BackupStore, gen: str, data: dict[str, Any]) -> None:
     """The manifest, then its SHA-256: from that moment the generation is complete."""
-    raw = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True).encode()
-    await store.put_bytes(f"generations/{gen}/manifest.json", raw)
-    line = f"{hashlib.sha256(raw).hexdigest()}  manifest.json\n".encode()
+    raw = _manifest_raw(data)
+    await store.put_bytes(f"generations/{gen}/{MANIFEST}", raw)
+    line = f"{hashlib.sha256(raw).hexdigest()}  {MANIFEST}\n".encode()
     await store.put_bytes(f"generations/{gen}/manifest.sha256", line)
+
+
+async def write_manifest_as(store: BackupStore, gen: str, data: dict[str, Any]) -> str:
+    """Replace a complete generation's manifest: the new one under a name of its own
+    (``manifest-<sha[:16]>.json``), then ``manifest.sha256`` naming it, one atomic write that
+    switches from the old complete manifest to the new one (``api.backup.erased``). Returns
+    the new name; the caller deletes the old file."""
+    raw = _manifest_raw(data)
+    sha = hashlib.sha256(raw).hexdigest()
+    name = f"manifest-{sha[:16]}.json"
+    await store.put_bytes(f"generations/{gen}/{name}", raw)
+    park("backup.erased_manifest")
+    await store.put_bytes(f"generations/{gen}/manifest.sha256", f"{sha}  {name}\n".encode())
+    return name
 
 
 def sqlite_copy(source: Path, dest: Path) -> None:
@@ -314,6 +358,8 @@ async def _backup(c: Container, target: Target, work: Path) -> BackupResult:
     records = work / "records.sqlite3"
     try:
         await _objects(raw, copy, prev_entries, entries, stats)
+        # Erasures finished before the snapshot: their records are not in it.
+        erased_before = await _finished_erasures(c)
         if settings.records.backend == "sqlite":
             await asyncio.to_thread(sqlite_copy, settings.sqlite_path, records)
         await _objects(raw, copy, prev_entries, entries, stats, only_new=True)
@@ -360,6 +406,7 @@ async def _backup(c: Container, target: Target, work: Path) -> BackupResult:
             "records": record_entry,
             "blobs_backend": settings.blobs.backend,
             "objects": [entries[k] for k in sorted(entries)],
+            "erasures_applied": erased_before,
         },
     )
     policy = settings.backup
@@ -373,6 +420,10 @@ async def _backup(c: Container, target: Target, work: Path) -> BackupResult:
             policy.keep_last,
         ),
     )
+    # The records of every erasure of the ledger, gone from the older generations too.
+    from api.backup.erased import apply_erasures
+
+    erased = await apply_erasures(c, target.data)
     await collect_pool(target.data)
     keys_gens = await generations(target.keys)
     pruned_keys = await prune(target.keys, set(keys_gens[-policy.keep_keys :]))
@@ -384,7 +435,17 @@ async def _backup(c: Container, target: Target, work: Path) -> BackupResult:
         stats["reused"],
         tuple(pruned),
         tuple(pruned_keys),
+        erased.done,
+        erased.failed,
     )
+
+
+async def _finished_erasures(c: Container) -> list[str]:
+    """Scopes whose erasure is ``done`` (its records gone from the live records)."""
+    from api.keys.erasure import DONE, ERASURES
+    from storage.query import Eq
+
+    return sorted({str(r["id"]) async for r in c.records.scan(ERASURES, (Eq("state", DONE),))})
 
 
 @dataclass

@@ -117,7 +117,8 @@ async def _prepare(settings: Settings, target: Target, generation: str | None) -
 
     # Verify everything before writing anything.
     # On MongoDB the records (and a key store there) come from mongorestore, done first.
-    records = f"generations/{gen}/records.sqlite3" if settings.records.backend == "sqlite" else ""
+    # (named by the manifest: a generation an erasure rewrote has ``records-<sha>.sqlite3``)
+    records = f"generations/{gen}/{records_file}" if settings.records.backend == "sqlite" else ""
     if records and await sha_stored(target.data, records) != manifest["records"]["sha256"]:
         raise BackupError(f"generation {gen}: records copy does not match its SHA-256")
     for name, sha in key_manifest["files"].items():

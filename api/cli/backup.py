@@ -89,6 +89,18 @@ def register(cli: click.Group) -> None:
             f"pruned: {', '.join(done.pruned) or '-'}; "
             f"key generations pruned: {', '.join(done.pruned_keys) or '-'}"
         )
+        for gen, erased in sorted(done.erased.items()):
+            click.echo(f"generation {gen}: records of erased {', '.join(erased)} removed")
+        if done.erase_failed:
+            # the new generation is complete; an older one still holds an erased scope's
+            # records (api.backup.erased): the next run retries
+            for gen, why in sorted(done.erase_failed.items()):
+                click.echo(
+                    f"backup incomplete: generation {gen} still holds the records of an erased "
+                    f"scope (retried by the next run): {why}",
+                    err=True,
+                )
+            sys.exit(2)
 
     @cli.command("restore")
     @click.argument("generation", required=False)

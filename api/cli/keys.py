@@ -71,6 +71,11 @@ def register(cli: click.Group) -> None:
 
         async def work(c: Container) -> tuple[Erased, bytes | None]:
             done = await erase(c, scope, f"operator:{by}", reason)
+            # the scope's records out of the backup generations here, without a worker (its
+            # job, sent as well, then finds nothing left to do)
+            from api.backup.erased import for_erasure
+
+            await for_erasure(c, scope)
             if certificate is None:
                 return done, None
             from api.keys.certificate import certificate_data

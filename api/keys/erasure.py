@@ -24,7 +24,11 @@ once the scope is unreadable) and steps 3-5 in the job (``finish``):
 5. ``done``: the scope's objects and open uploads are deleted (and any record a write admitted
    just before the fence committed since step 3), the erasure is audited
    (``keys.destroyed``: counts, never content) in the same unit as the ``done`` mark, and the
-   backups' erasure ledger names the scope (a restore re-applies steps 2-4).
+   backups' erasure ledger names the scope (a restore re-applies steps 2-4). With a backup
+   target configured, the ``done`` mark commits with the job ``erasures.backups``, which
+   removes the scope's records from the records file of every data backup generation
+   (``api.backup.erased``; in the worker, never in a request; ``kura keys erase`` runs it in
+   its own process; what it cannot do the next ``kura backup`` does).
 """
 
 from __future__ import annotations
@@ -116,6 +120,8 @@ def _added(first: dict[str, Any] | None, then: dict[str, int]) -> dict[str, int]
 
 
 FINISH_TASK = "erasures.finish"
+# The job that removes an erased scope's records from the backup generations.
+BACKUPS_TASK = "erasures.backups"
 
 
 async def destroy_key(
@@ -241,6 +247,11 @@ async def finish(container: Container, scope: str, record: Record) -> Erased:
                 "event_seq": int(event["seq"]),
                 "event_hash": str(event.get("hash") or ""),
             }
+        b = container.settings.backup
+        if b.target is not None or b.s3_bucket:
+            # the scope's records out of the backup generations' records files, in a job of
+            # its own (off any request; committed with the mark: api.backup.erased)
+            uow.enqueue(BACKUPS_TASK, scope=scope)
         done = await _mark(container, scope, finished)
     checkpoint = getattr(container.records, "checkpoint", None)
     if checkpoint is not None:

@@ -162,7 +162,12 @@ def test_erased_scope_is_unreadable_in_every_backup_once_key_generations_rotated
     assert gen1 in list_generations(root / "backups" / "generations")
     import json
 
-    manifest = json.loads((root / "backups" / "generations" / gen1 / "manifest.json").read_text())
+    # (the erasure rewrote gen1 without W2's records: manifest.sha256 names its new manifest)
+    folder = root / "backups" / "generations" / gen1
+    manifest = json.loads(
+        (folder / (folder / "manifest.sha256").read_text().split()[1]).read_text()
+    )
+    assert manifest["erasures_applied"] == ["wc-W2"]
     entry = next(e for e in manifest["objects"] if e["key"] == "s/wc-W2/b")
     sha = entry["sha256"]
     stored = (root / "backups" / "pool" / sha[:2] / sha).read_bytes()

@@ -12,6 +12,9 @@ scopes by hand; then:
 - the records: nothing of the scope in any collection, nor in the SQLite file or its WAL;
   the audit events stay and carry none of it;
 - the index: the marker and the work's documents are found nowhere;
+- the backup generation made before the erasure: no file of it (records snapshot, manifest,
+  summary) holds the marker any more (``api.backup.erased``: the erasure removed the scopes'
+  records from the generation's records file too);
 - a backup generation made before the erasure, restored after the key generations rotated:
   the scopes' objects are not restored and cannot be decrypted from its pool, their records
   are erased again on restore, and the rebuilt index finds nothing.
@@ -150,6 +153,12 @@ async def test_nothing_of_an_erased_work_can_be_read_anywhere(
                 assert [k async for k in raw.list(scopes.prefix(scope))] == []
         finally:
             await raw.close()
+        # the backup generation's records file holds none of it either (plain file reads)
+        backups = settings.backup.target
+        assert backups is not None
+        stored = [p for p in (backups / "generations").rglob("*") if p.is_file()]
+        assert stored
+        assert [p.name for p in stored if MARK_BYTES in p.read_bytes()] == []
         # the backup's ciphertext of the scopes cannot be opened: the keys are destroyed
         for scope in the_scopes:
             key_ids = await sealed_key_ids(target, gen1, scopes.prefix(scope))

@@ -33,3 +33,19 @@ def finish(self: Any, scope: str) -> dict[str, Any]:
         return await finish_erasure(await worker_container(self.app), scope)
 
     return run_async(go())
+
+
+@task("erasures.backups", bind=True, **RETRYING)
+def backups(self: Any, scope: str) -> dict[str, Any]:
+    """After an erasure: its records out of the records file of every data backup generation
+    (``api.backup.erased``; issue 12 §2 "nothing kept that should be erased"). Idempotent;
+    what it cannot do (a backup holds the target) the next ``kura backup`` does."""
+    from api.backup.erased import for_erasure
+
+    async def go() -> dict[str, Any]:
+        applied = await for_erasure(await worker_container(self.app), scope)
+        if applied is None:
+            return {"scope": scope, "rewritten": None}
+        return {"scope": scope, "rewritten": applied.done, "failed": applied.failed}
+
+    return run_async(go())
