@@ -125,6 +125,18 @@ def pick(page: Page, path: str, value: str) -> None:
     page.get_by_test_id(f"f-{path}-{value}").check()
 
 
+def next_steps(page: Page, n: int) -> None:
+    """Press 次へ ``n`` times, each time waiting for the next step's title: a press while
+    the previous step still saves or renders is lost (waiting for network idle alone let
+    the test press on too early under load and miss the step with 送信)."""
+    from playwright.sync_api import expect
+
+    for _ in range(n):
+        title = page.locator("#qstep-title").inner_text()
+        page.get_by_test_id("step-next").click()
+        expect(page.locator("#qstep-title")).not_to_have_text(title)
+
+
 def saved(page: Page) -> None:
     from playwright.sync_api import expect
 
@@ -267,9 +279,7 @@ def test_apply_fix_send_print_reapply_and_the_window(
     expect(p13).to_have_attribute("aria-invalid", "true")
     fill(page, "review.categories.13.p", "812")
     saved(page)
-    for _ in range(3):
-        page.get_by_test_id("step-next").click()
-        page.wait_for_load_state("networkidle")
+    next_steps(page, 3)
     page.get_by_test_id("send").click()
     # 送信完了 兼 受付票 (第2 6(2)ア): the number, and the receipt prints as a PDF.
     expect(page.get_by_test_id("receipt-no")).to_have_text("H31-000001")
@@ -287,9 +297,7 @@ def test_apply_fix_send_print_reapply_and_the_window(
     expect(page.get_by_test_id("f-company.rep_name")).to_have_value("山﨑　𠮷男")
     page.get_by_test_id("f-targets-34462").check()
     saved(page)
-    for _ in range(3):
-        page.get_by_test_id("step-next").click()
-        page.wait_for_load_state("networkidle")
+    next_steps(page, 3)
     warning = page.get_by_test_id("replace-warning")
     expect(warning).to_contain_text("前に送信した申請（受付番号 H31-000001）は削除され")
     check_layout(page, "qual-reapply-warning")
