@@ -150,6 +150,8 @@ def test_master_positions_calendar_and_mail(page: Page, stack: Stack) -> None:
 
 
 def test_audit_filter_and_export_links(page: Page, stack: Stack) -> None:
+    from playwright.sync_api import expect
+
     login(page, "admin", stack.passwords["admin"])
     page.goto("/#/admin/audit")
     rows = page.get_by_test_id("audit-row")
@@ -160,6 +162,8 @@ def test_audit_filter_and_export_links(page: Page, stack: Stack) -> None:
     page.get_by_test_id("audit-apply").click()
     page.wait_for_url(re.compile(r"#/admin/audit\?action=users\.created$"))
     page.get_by_test_id("audit-table").wait_for()
+    # the filtered rows replace the others when their answer arrives: wait for them
+    expect(rows.first).to_have_attribute("data-action", "users.created")
     actions = {rows.nth(i).get_attribute("data-action") for i in range(rows.count())}
     assert actions == {"users.created"}
     words = {rows.nth(i).locator("td").nth(2).inner_text() for i in range(rows.count())}
