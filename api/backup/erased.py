@@ -80,7 +80,9 @@ APPLIED = "erasures_applied"
 # -- ports that do nothing (the generation's objects are sealed; its index is rebuilt) -------
 
 
-class _NoBlobs:
+class _Idle:
+    """The life cycle of a port that does nothing (the null adapters below)."""
+
     name = "none"
 
     async def open(self) -> None:
@@ -92,6 +94,8 @@ class _NoBlobs:
     async def health(self) -> Health:
         return Health(True, "none")
 
+
+class _NoBlobs(_Idle):
     async def put(
         self,
         key: str,
@@ -153,18 +157,7 @@ class _NoBlobs:
         yield  # pragma: no cover
 
 
-class _NoIndex:
-    name = "none"
-
-    async def open(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
-    async def health(self) -> Health:
-        return Health(True, "none")
-
+class _NoIndex(_Idle):
     async def upsert(self, docs: Sequence[dict[str, Any]]) -> None:
         return None
 
@@ -185,9 +178,7 @@ class _NoIndex:
         return None
 
 
-class _NoJobs:
-    name = "none"
-
+class _NoJobs(_Idle):
     async def enqueue(self, task: str, **kwargs: Any) -> str:
         return ""
 
@@ -196,9 +187,6 @@ class _NoJobs:
 
     async def waiting(self) -> dict[str, int] | None:
         return None
-
-    async def health(self) -> Health:
-        return Health(True, "none")
 
 
 # -- one generation ----------------------------------------------------------------------------
