@@ -86,14 +86,19 @@ class Files:
         )
 
 
+def folder_target(settings: Settings, tmp_path: Path) -> tuple[Settings, Files]:
+    """``settings`` backing up into the folder ``tmp_path/backups``, and its files."""
+    folder = tmp_path / "backups"
+    b = settings.backup.model_copy(update={"target": folder})
+    return settings.model_copy(update={"backup": b}), Files(folder=folder)
+
+
 @pytest.fixture(params=["folder", "s3"])
 async def target_settings(
     request: pytest.FixtureRequest, settings: Settings, tmp_path: Path
 ) -> AsyncIterator[tuple[Settings, Files]]:
     if request.param == "folder":
-        folder = tmp_path / "backups"
-        b = settings.backup.model_copy(update={"target": folder})
-        yield settings.model_copy(update={"backup": b}), Files(folder=folder)
+        yield folder_target(settings, tmp_path)
         return
     endpoint = server_env("KURA_TEST_S3_ENDPOINT")
     access = os.environ.get("KURA_TEST_S3_ACCESS_KEY", "")
@@ -222,11 +227,9 @@ async def test_erasure_removes_the_scopes_records_from_every_generation(
 async def test_a_locked_target_is_rewritten_by_the_next_backup(
     settings: Settings, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "backups"
-    settings = settings.model_copy(
-        update={"backup": settings.backup.model_copy(update={"target": folder})}
-    )
-    files = Files(folder=folder)
+    settings, files = folder_target(settings, tmp_path)
+    folder = files.folder
+    assert folder is not None
     target = Target.of(settings)
     async with world(settings) as h:
         c = h.container
@@ -251,11 +254,9 @@ async def test_a_locked_target_is_rewritten_by_the_next_backup(
 async def test_the_rewrite_is_a_job_of_its_own_never_the_request(
     settings: Settings, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "backups"
-    settings = settings.model_copy(
-        update={"backup": settings.backup.model_copy(update={"target": folder})}
-    )
-    files = Files(folder=folder)
+    settings, files = folder_target(settings, tmp_path)
+    folder = files.folder
+    assert folder is not None
     async with world(settings) as h:
         c = h.container
         a, _ = await two_works(h)
@@ -294,11 +295,9 @@ async def test_an_organizations_erasure_leaves_no_user_name_in_a_generation(
 ) -> None:
     """``o-`` (issue 12 §1: user names are erased with the organization's scope): the users of
     the organization are anonymised in the generation's records file too, others keep theirs."""
-    folder = tmp_path / "backups"
-    settings = settings.model_copy(
-        update={"backup": settings.backup.model_copy(update={"target": folder})}
-    )
-    files = Files(folder=folder)
+    settings, files = folder_target(settings, tmp_path)
+    folder = files.folder
+    assert folder is not None
     async with world(settings) as h:
         c = h.container
         gen1 = (await backup(c, Target.of(settings))).generation
