@@ -12,10 +12,11 @@ after an interruption it finds less (or nothing) and deletes the rest.
   erases (document nodes outside the archived package, proposals with revisions, workflow
   events, texts, counters, route templates, pre-meetings and comments, attachments, privacy
   checks, folder state, delivery settings, generated packages, the bulletin board, schedule
-  entries, notifications), plus the work's open file uploads (``uploads``), pending index
-  marks and the mails queued or kept about the work (their bodies quote post titles and reply
-  excerpts). The hand-over's own notices stay (they say what happened); the ``handovers``
-  record is marked erased so the hand-over page and its beat agree.
+  entries with their owners' month buckets, notifications), plus the work's open file
+  uploads (``uploads``), pending index marks and the mails queued or kept about the work
+  (their bodies quote post titles and reply excerpts). The hand-over's own notices stay
+  (they say what happened); the ``handovers`` record is marked erased so the hand-over page
+  and its beat agree.
 - ``wa-<work>`` (archive deliverables): the delivered package's nodes (the subtree the
   hand-over imported; every node of the work when it was archived without a hand-over; of a
   work not archived yet, the files whose content is in ``wa-`` and the folders left empty by

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 async def erase_schedules(container: Container, uow: UnitOfWork, work_id: str) -> dict[str, int]:
     """Delete or detach the work's schedule entries inside ``uow``; returns counts."""
+    from api.schedules import months
     from api.schedules.models import ENTRIES
 
     records = container.records
@@ -31,6 +32,8 @@ async def erase_schedules(container: Container, uow: UnitOfWork, work_id: str) -
         else:
             await records.delete(ENTRIES, str(entry["id"]), None)
             deleted += 1
+    # The owners' month buckets copy titles and places (``api.schedules.months``): they go too.
+    await months.changed(records, {str(e["owner_id"]) for e in entries})
     counts = {ENTRIES: deleted} if deleted else {}
     if detached:
         counts[f"{ENTRIES}.detached"] = detached

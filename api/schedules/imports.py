@@ -30,7 +30,7 @@ from api.errors import NotFoundError, PayloadTooLarge, ValidationFailed
 from api.kit.clock import to_iso
 from api.kit.ids import is_id, new_id
 from api.permissions.policy import Subject
-from api.schedules import ical
+from api.schedules import ical, months
 from api.schedules.entries import NoOccurrence, time_fields
 from api.schedules.models import ENTRIES, IMPORTS, PRIVATE, PUBLIC
 from api.schedules.recurrence import format_local
@@ -319,6 +319,7 @@ class _Run:
             for uid, events in groups.items():
                 await self._one(uow, owner, uid, events, existing.get(uid))
             await self._flush(uow)
+            await months.changed(uow.records, [owner])
 
     async def _flush(self, uow: Any) -> None:
         """Store the new entries of the batch in one statement (one by one, each was a

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from api.container import Container
 from api.modules import Module
+from api.schedules import months
 from api.schedules.models import (
     ENTRIES,
     ENTRY_INDEXES,
@@ -23,6 +24,7 @@ async def _schema(container: Container) -> None:
     await container.records.ensure_indexes(ENTRIES, ENTRY_INDEXES)
     await container.records.ensure_indexes(IMPORTS, IMPORT_INDEXES)
     await container.records.ensure_indexes(FEEDS, FEED_INDEXES)
+    await container.records.ensure_indexes(months.MONTHS, months.MONTH_INDEXES)
 
 
 MODULE = Module(

@@ -31,6 +31,7 @@ from api.kit.clock import to_iso
 from api.kit.ids import is_id, new_id
 from api.master.days import load_calendar
 from api.permissions.policy import Subject, WorkContext
+from api.schedules import months
 from api.schedules.access import Relations, my_memberships, relations
 from api.schedules.entries import (
     SHORT_SPAN,
@@ -50,9 +51,11 @@ from api.schedules.views import (
     UNKNOWN,
     VIEW_FIELDS,
     Prepared,
+    StoredSeries,
     Unknown,
     cached,
     first_view,
+    in_range,
     occurrences,
     prepare,
     render,
@@ -169,6 +172,7 @@ class ScheduleService:
         }
         async with self.container.uow() as uow:
             stored = await uow.records.insert(ENTRIES, record)
+            await months.changed(uow.records, [me.user_id])
             await self._audit(
                 uow, me, "schedules.created", entry_id, after=stored, detail={"works": works}
             )
@@ -209,6 +213,7 @@ class ScheduleService:
         changes["updated_at"] = to_iso(self.clock.now())
         async with self.container.uow() as uow:
             stored = await uow.records.update(ENTRIES, entry_id, changes, data.version)
+            await months.changed(uow.records, [str(entry["owner_id"])])
             await self._audit(
                 uow,
                 me,
@@ -293,6 +298,7 @@ class ScheduleService:
         entry = await self._own(me, entry_id)
         async with self.container.uow() as uow:
             await uow.records.delete(ENTRIES, entry_id, version)
+            await months.changed(uow.records, [str(entry["owner_id"])])
             await self._audit(
                 uow,
                 me,
@@ -371,6 +377,7 @@ class ScheduleService:
         except NoOccurrence:
             async with self.container.uow() as uow:
                 await uow.records.delete(ENTRIES, entry_id, entry["version"])
+                await months.changed(uow.records, [str(entry["owner_id"])])
                 await self._audit(
                     uow,
                     me,
@@ -399,6 +406,7 @@ class ScheduleService:
         fields["updated_at"] = to_iso(self.clock.now())
         async with self.container.uow() as uow:
             stored = await uow.records.update(ENTRIES, entry["id"], fields, entry["version"])
+            await months.changed(uow.records, [str(entry["owner_id"])])
             await self._audit(
                 uow, me, action, str(entry["id"]), before=entry, after=stored, detail=detail
             )
@@ -582,6 +590,31 @@ class ScheduleService:
         lo, hi = self.parse_range(frm, to)
         me, rel, owners = await self.view_scope(subject, work_ids, user_ids, all_works)
         cap = self.settings.max_view_occurrences
+        zone_name = self.settings.timezone
+        spans = months.month_span(lo, hi, zone(zone_name))
+        stored: list[tuple[str, list[StoredSeries]]] = []
+        names_task = asyncio.ensure_future(self.names(owners))
+        try:
+            if spans:
+                # Whose months are stored (``api.schedules.months``): their occurrences at once
+                stored = await months.read(self.records, owners, spans, zone_name)
+            rest = owners - {owner for owner, _ in stored}
+            series = await self._series(rest, lo, hi) if rest else []
+            names = await names_task
+        finally:
+            if not names_task.done():
+                names_task.cancel()
+        if rest and spans:
+            months.fill_later(self.records, rest, spans, zone_name, self._view_series)
+        bounds = (to_iso(lo), to_iso(hi), len(spans) > 1)
+        shown = in_range(series, lo, hi)
+        return render(shown, rel, names, me.user_id, cap, stored, bounds)
+
+    async def _view_series(self, owners: set[str], lo: datetime, hi: datetime) -> list[Record]:
+        return await self.entries_between(owners, lo, hi, fields=VIEW_FIELDS)
+
+    async def _series(self, owners: set[str], lo: datetime, hi: datetime) -> list[Prepared | None]:
+        """The prepared series of ``owners`` overlapping ``[lo, hi)``, read from the store."""
         if first_view(owners, lo, hi):
             # A range this process has not shown these people before has next to nothing
             # prepared for it: the fields a view needs are read at once, and each page of
@@ -594,21 +627,14 @@ class ScheduleService:
                     if one is not None:
                         occurrences(one, lo, hi, lo_iso, hi_iso)
 
-            found, names = await asyncio.gather(
-                self.entries_between(owners, lo, hi, fields=VIEW_FIELDS, each=warm),
-                self.names(owners),
-            )
+            found = await self.entries_between(owners, lo, hi, fields=VIEW_FIELDS, each=warm)
             # in the order read (not as the pages came), so a cut answer is always the same
-            series = [prepare(e) for e in found]
-            return render(series, rel, names, lo, hi, me.user_id, cap)
+            return [prepare(e) for e in found]
         # Shown before: first only which series overlap (their ids and versions: a few small
         # fields); the fields a view needs are read only for the versions this process has
         # not prepared (``views.cached``), so a month seen before decodes none of its records.
-        stubs, names = await asyncio.gather(
-            self.entries_between(owners, lo, hi, fields=("range_end",)), self.names(owners)
-        )
-        series = await self.prepared(stubs, owners)
-        return render(series, rel, names, lo, hi, me.user_id, cap)
+        stubs = await self.entries_between(owners, lo, hi, fields=("range_end",))
+        return await self.prepared(stubs, owners)
 
     async def prepared(self, stubs: Sequence[Record], owners: set[str]) -> list[Prepared | None]:
         """The prepared series of ``stubs`` (records with id and version), in their order:

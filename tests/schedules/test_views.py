@@ -318,7 +318,7 @@ def test_rows_are_written_as_pydantic_writes_any_text() -> None:
     backslashes, control characters, non-BMP and Japanese text, full and busy rows, the
     bytes equal pydantic's encoding of the same ``OccurrenceRead`` rows, and the answer
     parses as them."""
-    from api.schedules.views import prepare, render
+    from api.schedules.views import in_range, prepare, render
 
     rng = random.Random(12)
     alphabet = ['"', "\\", "\n", "\t", "\x00", "\x1f", "\x7f", "\u2028", "工", "事", "😀", "a", " "]
@@ -354,7 +354,7 @@ def test_rows_are_written_as_pydantic_writes_any_text() -> None:
     names = {me: text(10), other: text(10)}
     lo = datetime(2026, 6, 1, tzinfo=ZoneInfo("Asia/Tokyo"))
     hi = lo + timedelta(days=31)
-    body, cut = render([prepare(e) for e in entries], rel, names, lo, hi, me, 10_000)
+    body, cut = render(in_range([prepare(e) for e in entries], lo, hi), rel, names, me, 10_000)
     assert not cut
     model = TypeAdapter(list[OccurrenceRead])
     rows = model.validate_json(body)

@@ -1,0 +1,251 @@
+"""Month buckets: each person's occurrences of one month, kept in the record store so that the
+first view of a month in a fresh process reads a few hundred small records instead of
+thousands of series (issue 9 "Measured": a supervisor's month of 100 works and 200 members,
+p95 < 50 ms; seed 001 別表1-1 7(2) shows every member of the works on one screen).
+
+A bucket (collection ``schedule_months``, id ``<owner>|<zone>|<YYYY-MM>``) holds, for one owner
+and one month of the system's time zone, every series of the owner with an occurrence in the
+month: the fields a view needs (id, version, visibility, works, title, place, all day,
+recurring) and each occurrence as (UTC start, UTC end, start and end as the API writes them,
+recurrence id, edited title, edited place). It holds nothing that depends on the reader
+(whether they see the entry in full or as busy time, their works, the owner's name): that is
+decided per view, as for series read from the store (``views.render``).
+
+When a bucket is true: a bucket exists only for the state of the owner's series it was made
+from.
+
+- Every write of a series (create, change, delete, an occurrence edited or cancelled, an
+  iCalendar import, a work's erasure) calls ``changed`` inside its own unit of work: the
+  owners' buckets are deleted and their generation record (``schedule_owners``) is bumped,
+  in the same transaction as the series.
+- A view finds the buckets of its owners and months (``read``); an owner missing one is read
+  from the series as before, and the missing buckets are made afterwards, off the request
+  (``fill``), in one transaction that reads the owners' generation records, the series, and
+  writes the buckets and the generation records again. On SQLite transactions are serial; on
+  MongoDB the two transactions write the same generation record, so one of them fails with a
+  write conflict rather than a bucket outliving the change (the fill is the one that gives
+  way: it writes that record last, just before its commit).
+- A series with more occurrences in a month than an answer shows of one series
+  (``MAX_PER_SERIES``) makes its owner's bucket "live": views read that owner's series.
+
+Erasure: buckets copy titles and places, so the erasure of a work (``api.handovers.schedules``)
+deletes its members' buckets with the entries (``changed``), in the live store and in the
+records of older backup generations alike (they run the same rules).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from api.kit.clock import to_iso
+from api.schedules.recurrence import MAX_PER_SERIES
+from api.schedules.views import Prepared, Shown, StoredSeries, occurrences, prepare
+from storage.ports import IndexSpec, RecordStore
+from storage.query import Eq, Query, Record
+
+log = logging.getLogger("kura.schedules.months")
+
+MONTHS = "schedule_months"
+OWNERS = "schedule_owners"
+MONTH_INDEXES: tuple[IndexSpec, ...] = (IndexSpec((("owner_id", 1),)),)
+MAX_MONTHS = 3  # a view over more months of the zone reads series (a month grid spans three)
+
+
+def month_span(lo: datetime, hi: datetime, tz: tzinfo) -> list[tuple[str, datetime, datetime]]:
+    """The months of zone ``tz`` that ``[lo, hi)`` touches, as (``YYYY-MM``, first moment, first
+    moment of the next); empty when there are more than ``MAX_MONTHS``."""
+    first = lo.astimezone(tz)
+    last = (hi - timedelta(microseconds=1)).astimezone(tz)
+    out: list[tuple[str, datetime, datetime]] = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        if len(out) == MAX_MONTHS:
+            return []
+        nxt = (year + month // 12, month % 12 + 1)
+        start = datetime(year, month, 1, tzinfo=tz)
+        out.append((f"{year:04d}-{month:02d}", start, datetime(*nxt, 1, tzinfo=tz)))
+        year, month = nxt
+    return out
+
+
+def bucket_id(owner: str, zone_name: str, month: str) -> str:
+    return f"{owner}|{zone_name}|{month}"
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+async def changed(records: RecordStore, owners: Iterable[str]) -> None:
+    """Inside the unit of work that writes series of ``owners``: delete their buckets and bump
+    their generation records (see the module)."""
+    for owner in sorted(set(owners)):
+        gen = await records.get(OWNERS, owner)
+        if gen is None:
+            await records.insert(OWNERS, {"id": owner, "gen": 1})
+        else:
+            await records.update(
+                OWNERS, owner, {"gen": int(gen.get("gen") or 0) + 1}, int(gen["version"])
+            )
+        while True:
+            page = await records.find(
+                MONTHS, Query(where=(Eq("owner_id", owner),), limit=1000, fields=("id",))
+            )
+            for item in page.items:
+                await records.delete(MONTHS, str(item["id"]), None)
+            if not page.next_cursor:
+                break
+
+
+def encode(
+    owner: str, zone_name: str, month: str, shown: Sequence[tuple[Prepared, Sequence[Shown]]]
+) -> Record:
+    """The bucket record of one owner's month: ``shown`` are the owner's series with their
+    occurrences in the month (``live`` when one series has more than an answer shows)."""
+    series: list[list[Any]] = []
+    live = False
+    for one, occs in shown:
+        if len(occs) >= MAX_PER_SERIES:
+            live = True
+            break
+        series.append(
+            [
+                one.id,
+                one.version,
+                one.visibility,
+                list(one.work_ids),
+                one.title,
+                one.location,
+                one.all_day,
+                one.recurring,
+                [[o.key, o.until, o.start, o.end, o.rid, o.title, o.location] for o in occs],
+            ]
+        )
+    return {
+        "id": bucket_id(owner, zone_name, month),
+        "owner_id": owner,
+        "zone": zone_name,
+        "month": month,
+        "live": live,
+        "series": [] if live else series,
+    }
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+async def read(
+    records: RecordStore,
+    owners: Iterable[str],
+    months: Sequence[tuple[str, datetime, datetime]],
+    zone_name: str,
+) -> list[tuple[str, list[StoredSeries]]]:
+    """The owners whose buckets of every month in ``months`` exist (and are not live), in the
+    order of their ids, each with the stored series of those months (``views.render`` keeps
+    the occurrences in the view's range, an occurrence over a month's end once).
+
+    Nothing of a bucket is kept in the process: the objects a view reads are freed when it
+    has answered, so the collector never walks thousands of them (a cache of them cost more
+    in collections than it saved in reading; ``bench/bench_schedules``)."""
+    wanted = sorted(set(owners))
+    ids = [bucket_id(o, zone_name, m) for o in wanted for m, _, _ in months]
+    docs: dict[str, Record] = {}
+    for part in await asyncio.gather(
+        *(records.get_many(MONTHS, ids[i : i + 1000]) for i in range(0, len(ids), 1000))
+    ):
+        docs.update((str(doc["id"]), doc) for doc in part)
+    out: list[tuple[str, list[StoredSeries]]] = []
+    for owner in wanted:
+        found = [docs.get(bucket_id(owner, zone_name, m)) for m, _, _ in months]
+        kept = [d for d in found if d is not None and not d.get("live")]
+        if len(kept) == len(found):
+            out.append((owner, [one for d in kept for one in d["series"]]))
+    return out
+
+
+# -- filling -------------------------------------------------------------------------------
+
+
+Reader = Callable[[set[str], datetime, datetime], Awaitable[list[Record]]]
+
+
+async def fill(
+    records: RecordStore,
+    owners: Iterable[str],
+    months: Sequence[tuple[str, datetime, datetime]],
+    zone_name: str,
+    series_between: Reader,
+) -> int:
+    """Make the missing buckets of ``owners`` for ``months`` (see the module); returns how
+    many were written. ``series_between`` reads the owners' series overlapping a range with
+    the fields a view needs (``ScheduleService.entries_between``)."""
+    wanted = sorted(set(owners))
+    made = 0
+    async with records.transaction():
+        gens = {str(g["id"]): g for g in await records.get_many(OWNERS, wanted)}
+        for month, start, end in months:
+            ids = [bucket_id(o, zone_name, month) for o in wanted]
+            have = {str(d["id"]) for d in await records.get_many(MONTHS, ids)}
+            missing = {o for o in wanted if bucket_id(o, zone_name, month) not in have}
+            if not missing:
+                continue
+            found = await series_between(missing, start, end)
+            lo_iso, hi_iso = to_iso(start), to_iso(end)
+            per_owner: dict[str, list[tuple[Prepared, Sequence[Shown]]]] = {o: [] for o in missing}
+            for entry in sorted(found, key=lambda e: str(e["id"])):
+                one = prepare(entry)
+                if one is None or one.owner not in per_owner:
+                    continue
+                occs = occurrences(one, start, end, lo_iso, hi_iso)
+                if occs:
+                    per_owner[one.owner].append((one, sorted(occs, key=lambda o: o.key)))
+            docs = [encode(o, zone_name, month, per_owner[o]) for o in sorted(missing)]
+            await records.insert_many(MONTHS, docs)
+            made += len(docs)
+        if made:
+            # Written last (see the module): the record a change of the owner writes too.
+            fresh = [{"id": o, "gen": 0} for o in wanted if o not in gens]
+            for owner, gen in gens.items():
+                await records.update(
+                    OWNERS, owner, {"gen": gen.get("gen") or 0}, int(gen["version"])
+                )
+            if fresh:
+                await records.insert_many(OWNERS, fresh)
+    return made
+
+
+_FILLING: dict[tuple[frozenset[str], tuple[str, ...], str], asyncio.Task[int]] = {}
+
+
+def fill_later(
+    records: RecordStore,
+    owners: Iterable[str],
+    months: Sequence[tuple[str, datetime, datetime]],
+    zone_name: str,
+    series_between: Reader,
+) -> None:
+    """``fill`` off the request, once at a time for the same owners and months; a failure (a
+    write conflict, the store going away) is logged and left to the next view."""
+    key = (frozenset(owners), tuple(m for m, _, _ in months), zone_name)
+    if key in _FILLING:
+        return
+
+    async def run() -> int:
+        try:
+            return await fill(records, key[0], months, zone_name, series_between)
+        except Exception:  # a cache: the next view tries again
+            log.warning("month buckets not made for %d owners", len(key[0]), exc_info=True)
+            return 0
+        finally:
+            _FILLING.pop(key, None)
+
+    _FILLING[key] = asyncio.get_running_loop().create_task(run())
+
+
+async def settle() -> None:
+    """Wait for the fills under way (tests; a clean stop)."""
+    while _FILLING:
+        await asyncio.gather(*list(_FILLING.values()), return_exceptions=True)
