@@ -7,9 +7,11 @@ rather than a crash at start.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import logging
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from api.audit.keys import AuditKeyError, KeyFile, bind_key_file
@@ -169,6 +171,16 @@ class Container:
         # signs with it (api.audit.keys).
         self.audit_keys = KeyFile(settings.audit_key_path, create=settings.audit.create_key)
         bind_key_file(self.records, self.audit_keys)
+        self._spawned: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``work`` off the request that asked for it (a cache filled after the answer:
+        ``api.schedules.months``); ``close`` waits for what still runs before the stores
+        close. ``work`` handles its own errors."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+        return task
 
     async def open(self) -> None:
         """Open every backend; one that is down is logged and reported by ``health``."""
@@ -204,6 +216,11 @@ class Container:
             log.error("audit key not loaded yet (retried on first use): %s", exc)
 
     async def close(self) -> None:
+        if self._spawned:
+            waiting = list(self._spawned)
+            _, late = await asyncio.wait(waiting, timeout=10)
+            for task in late:
+                task.cancel()
         close_jobs = getattr(self.jobs, "close", None)
         if close_jobs is not None:
             try:

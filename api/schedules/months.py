@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -221,14 +221,16 @@ _FILLING: dict[tuple[frozenset[str], tuple[str, ...], str], asyncio.Task[int]] =
 
 
 def fill_later(
+    spawn: Callable[[Coroutine[Any, Any, int]], asyncio.Task[int]],
     records: RecordStore,
     owners: Iterable[str],
     months: Sequence[tuple[str, datetime, datetime]],
     zone_name: str,
     series_between: Reader,
 ) -> None:
-    """``fill`` off the request, once at a time for the same owners and months; a failure (a
-    write conflict, the store going away) is logged and left to the next view."""
+    """``fill`` off the request (``spawn``: ``Container.spawn``, which a closing container
+    waits for), once at a time for the same owners and months; a failure (a write conflict,
+    the store going away) is logged and left to the next view."""
     key = (frozenset(owners), tuple(m for m, _, _ in months), zone_name)
     if key in _FILLING:
         return
@@ -242,7 +244,7 @@ def fill_later(
         finally:
             _FILLING.pop(key, None)
 
-    _FILLING[key] = asyncio.get_running_loop().create_task(run())
+    _FILLING[key] = spawn(run())
 
 
 async def settle() -> None:

@@ -605,7 +605,9 @@ class ScheduleService:
             if not names_task.done():
                 names_task.cancel()
         if rest and spans:
-            months.fill_later(self.records, rest, spans, zone_name, self._view_series)
+            months.fill_later(
+                self.container.spawn, self.records, rest, spans, zone_name, self._view_series
+            )
         bounds = (to_iso(lo), to_iso(hi), len(spans) > 1)
         shown = in_range(series, lo, hi)
         return render(shown, rel, names, me.user_id, cap, stored, bounds)
