@@ -324,6 +324,24 @@ async def month_view(args: argparse.Namespace, outcome: Outcome) -> None:
                         f"{p95 / b95:.2f}x | {min(counts)}-{max(counts)} occurrences "
                         f"| load {load()}"
                     )
+            # What ``kura schedules months`` costs (after an upgrade or a restore): every
+            # person's buckets of the 12 months made anew
+            from api.schedules.recurrence import zone
+
+            await container.records.drop_collection(months.MONTHS)
+            t0 = time.perf_counter()
+            people, made = await months.build(
+                container.records,
+                zone("Asia/Tokyo"),
+                "Asia/Tokyo",
+                MONTHS[0],
+                MONTHS[-1],
+                service._view_series,
+            )
+            print(
+                f"kura schedules months for {len(MONTHS)} months: {made:,} buckets of {people} "
+                f"people in {time.perf_counter() - t0:.2f} s"
+            )
             p95 = pct(every, 0.95) * 1000
             small = None
             if args.works < 100 or args.members < 200:

@@ -15,6 +15,7 @@ from api.cli import (
     keys,
     mail,
     migrate,
+    schedules,
     scrub,
     serve,
     users,
@@ -43,6 +44,7 @@ for module in (
     keys,
     backup,
     migrate,
+    schedules,
 ):
     module.register(cli)
 

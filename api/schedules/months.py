@@ -42,6 +42,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from api.kit.clock import to_iso
+from api.schedules.models import ENTRIES
 from api.schedules.recurrence import MAX_PER_SERIES
 from api.schedules.views import Prepared, Shown, StoredSeries, occurrences, prepare
 from storage.ports import IndexSpec, RecordStore
@@ -251,3 +252,37 @@ async def settle() -> None:
     """Wait for the fills under way (tests; a clean stop)."""
     while _FILLING:
         await asyncio.gather(*list(_FILLING.values()), return_exceptions=True)
+
+
+async def build(
+    records: RecordStore,
+    zone: tzinfo,
+    zone_name: str,
+    first: tuple[int, int],
+    last: tuple[int, int],
+    series_between: Reader,
+    batch: int = 200,
+) -> tuple[int, int]:
+    """Make the missing buckets of every person with entries for the months ``first`` to
+    ``last`` (year, month) of the zone (``kura schedules months``: after an upgrade or a
+    restore, so the first views of those months read buckets); returns (people, buckets
+    written). Idempotent: buckets that exist are kept."""
+    owners: set[str] = set()
+    cursor: str | None = None
+    while True:
+        page = await records.find(ENTRIES, Query(limit=1000, cursor=cursor, fields=("owner_id",)))
+        owners.update(str(e["owner_id"]) for e in page.items)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    ordered = sorted(owners)
+    made = 0
+    year, month = first
+    while (year, month) <= last:
+        start = datetime(year, month, 1, tzinfo=zone)
+        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+        span = [(f"{year:04d}-{month:02d}", start, end)]
+        for i in range(0, len(ordered), batch):
+            made += await fill(records, ordered[i : i + batch], span, zone_name, series_between)
+        year, month = year + month // 12, month % 12 + 1
+    return len(ordered), made

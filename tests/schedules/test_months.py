@@ -20,11 +20,15 @@ import random
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 
+from api.cli import cli
+from api.cli._run import with_container
 from api.config import RecordsSettings, Settings
 from api.container import Container
 from api.kit.clock import to_iso
@@ -279,3 +283,45 @@ async def test_a_series_with_more_than_an_answer_shows_keeps_its_month_live(
     assert doc["live"] is True
     assert doc["series"] == []
     assert await months.read(container.records, {owner}, spans, "Asia/Tokyo") == []
+
+
+def test_kura_schedules_months_makes_the_buckets_of_everyone_with_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``kura schedules months`` (after an upgrade or a restore): every person with entries
+    gets a bucket per month, once (run again, it makes none); bad months are refused."""
+    monkeypatch.setenv("KURA_DATA_DIR", str(tmp_path / "kura"))
+    monkeypatch.setenv("KURA_LOG_JSON", "false")
+    people = [new_id() for _ in range(3)]
+
+    async def seed(c: Container) -> None:
+        rows = []
+        for i, owner in enumerate(people):
+            fields = time_fields(
+                tz="Asia/Tokyo",
+                all_day=False,
+                start=datetime(2026, 5 + i, 10, 9),
+                end=datetime(2026, 5 + i, 10, 10),
+                rrule=None,
+            )
+            rows.append({"id": new_id(), "owner_id": owner, "title": "打合せ", **fields})
+        await c.records.insert_many("schedule_entries", rows)
+
+    with_container(seed)
+    runner = CliRunner()
+    first = runner.invoke(cli, ["schedules", "months", "--from", "2026-05", "--to", "2026-07"])
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("9 month buckets made for 3 people")
+
+    async def count(c: Container) -> int:
+        return await c.records.count(months.MONTHS)
+
+    assert with_container(count) == 9
+    again = runner.invoke(cli, ["schedules", "months", "--from", "2026-05", "--to", "2026-07"])
+    assert again.output.startswith("0 month buckets made for 3 people"), again.output
+    bad = runner.invoke(cli, ["schedules", "months", "--from", "2026-13", "--to", "2026-07"])
+    assert bad.exit_code == 2
+    assert "is not a month" in bad.output
+    backwards = runner.invoke(cli, ["schedules", "months", "--from", "2026-07", "--to", "2026-05"])
+    assert backwards.exit_code == 2
+    assert "--to is before --from" in backwards.output
