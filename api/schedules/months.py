@@ -20,11 +20,14 @@ from.
   in the same transaction as the series.
 - A view finds the buckets of its owners and months (``read``); an owner missing one is read
   from the series as before, and the missing buckets are made afterwards, off the request
-  (``fill``), in one transaction that reads the owners' generation records, the series, and
-  writes the buckets and the generation records again. On SQLite transactions are serial; on
-  MongoDB the two transactions write the same generation record, so one of them fails with a
-  write conflict rather than a bucket outliving the change (the fill is the one that gives
-  way: it writes that record last, just before its commit).
+  (``fill``): it reads the owners' generation records, then their series (outside any
+  transaction), and in one short transaction keeps only the buckets of the owners whose
+  generation is unchanged, writes them, and writes those generation records again. A change
+  committed before that transaction changed the generation (its buckets are dropped); one
+  committed after it deletes them. On SQLite transactions are serial; on MongoDB a change
+  racing the transaction writes the same generation record, so one of the two fails with a
+  write conflict rather than a bucket outliving the change (the fill writes that record
+  last, just before its commit, so it is nearly always the fill that gives way).
 - A series with more occurrences in a month than an answer shows of one series
   (``MAX_PER_SERIES``) makes its owner's bucket "live": views read that owner's series.
 
@@ -182,40 +185,53 @@ async def fill(
 ) -> int:
     """Make the missing buckets of ``owners`` for ``months`` (see the module); returns how
     many were written. ``series_between`` reads the owners' series overlapping a range with
-    the fields a view needs (``ScheduleService.entries_between``)."""
+    the fields a view needs (``ScheduleService.entries_between``).
+
+    The series are read outside any transaction (a fill never holds SQLite's write lock while
+    it reads: writers, an import above all, would wait for it); then one short transaction
+    keeps the buckets of the owners whose generation is still the one read before their
+    series, writes them, and writes those generation records (last, see the module)."""
     wanted = sorted(set(owners))
-    made = 0
+    before = {str(g["id"]): g.get("gen") for g in await records.get_many(OWNERS, wanted)}
+    docs: list[Record] = []
+    for month, start, end in months:
+        ids = [bucket_id(o, zone_name, month) for o in wanted]
+        have = {str(d["id"]) for d in await records.get_many(MONTHS, ids)}
+        missing = {o for o in wanted if bucket_id(o, zone_name, month) not in have}
+        if not missing:
+            continue
+        found = await series_between(missing, start, end)
+        lo_iso, hi_iso = to_iso(start), to_iso(end)
+        per_owner: dict[str, list[tuple[Prepared, Sequence[Shown]]]] = {o: [] for o in missing}
+        for entry in sorted(found, key=lambda e: str(e["id"])):
+            one = prepare(entry)
+            if one is None or one.owner not in per_owner:
+                continue
+            occs = occurrences(one, start, end, lo_iso, hi_iso)
+            if occs:
+                per_owner[one.owner].append((one, sorted(occs, key=lambda o: o.key)))
+        docs += [encode(o, zone_name, month, per_owner[o]) for o in sorted(missing)]
+    if not docs:
+        return 0
     async with records.transaction():
         gens = {str(g["id"]): g for g in await records.get_many(OWNERS, wanted)}
-        for month, start, end in months:
-            ids = [bucket_id(o, zone_name, month) for o in wanted]
-            have = {str(d["id"]) for d in await records.get_many(MONTHS, ids)}
-            missing = {o for o in wanted if bucket_id(o, zone_name, month) not in have}
-            if not missing:
-                continue
-            found = await series_between(missing, start, end)
-            lo_iso, hi_iso = to_iso(start), to_iso(end)
-            per_owner: dict[str, list[tuple[Prepared, Sequence[Shown]]]] = {o: [] for o in missing}
-            for entry in sorted(found, key=lambda e: str(e["id"])):
-                one = prepare(entry)
-                if one is None or one.owner not in per_owner:
-                    continue
-                occs = occurrences(one, start, end, lo_iso, hi_iso)
-                if occs:
-                    per_owner[one.owner].append((one, sorted(occs, key=lambda o: o.key)))
-            docs = [encode(o, zone_name, month, per_owner[o]) for o in sorted(missing)]
-            await records.insert_many(MONTHS, docs)
-            made += len(docs)
-        if made:
-            # Written last (see the module): the record a change of the owner writes too.
-            fresh = [{"id": o, "gen": 0} for o in wanted if o not in gens]
-            for owner, gen in gens.items():
-                await records.update(
-                    OWNERS, owner, {"gen": gen.get("gen") or 0}, int(gen["version"])
-                )
-            if fresh:
-                await records.insert_many(OWNERS, fresh)
-    return made
+        same = {o for o in wanted if (gens[o].get("gen") if o in gens else None) == before.get(o)}
+        made = {str(d["id"]) for d in await records.get_many(MONTHS, [d["id"] for d in docs])}
+        docs = [d for d in docs if d["owner_id"] in same and d["id"] not in made]
+        if not docs:
+            return 0
+        await records.insert_many(MONTHS, docs)
+        # Written last (see the module): the record a change of the owner writes too.
+        touched = sorted({str(d["owner_id"]) for d in docs})
+        for owner in touched:
+            gen = gens.get(owner)
+            if gen is not None:
+                touch = {"gen": gen.get("gen") or 0}
+                await records.update(OWNERS, owner, touch, int(gen["version"]))
+        fresh = [{"id": o, "gen": 0} for o in touched if o not in gens]
+        if fresh:
+            await records.insert_many(OWNERS, fresh)
+    return len(docs)
 
 
 _FILLING: dict[tuple[frozenset[str], tuple[str, ...], str], asyncio.Task[int]] = {}

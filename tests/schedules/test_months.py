@@ -325,3 +325,44 @@ def test_kura_schedules_months_makes_the_buckets_of_everyone_with_entries(
     backwards = runner.invoke(cli, ["schedules", "months", "--from", "2026-07", "--to", "2026-05"])
     assert backwards.exit_code == 2
     assert "--to is before --from" in backwards.output
+
+
+async def test_a_change_while_a_fill_reads_leaves_no_bucket_of_the_old_state(
+    store: Container,
+) -> None:
+    """A fill reads the series outside its transaction: a change committed meanwhile bumps
+    the owner's generation, and the fill drops that owner's bucket (the other owner's stays)."""
+    container = store
+    me, other = new_id(), new_id()
+    service = ScheduleService(container)
+    rows = []
+    for owner in (me, other):
+        fields = time_fields(
+            tz="Asia/Tokyo",
+            all_day=False,
+            start=datetime(2026, 6, 3, 9),
+            end=datetime(2026, 6, 3, 10),
+            rrule=None,
+        )
+        rows.append({"id": new_id(), "owner_id": owner, "title": "前", **fields})
+    await container.records.insert_many("schedule_entries", rows)
+    lo, hi = datetime(2026, 6, 1, tzinfo=TOKYO), datetime(2026, 7, 1, tzinfo=TOKYO)
+    spans = months.month_span(lo, hi, TOKYO)
+
+    async def read_then_change(owners: set[str], start: datetime, end: datetime) -> Any:
+        found = await service._view_series(owners, start, end)
+        async with container.uow() as uow:  # what every writer of a series does
+            await uow.records.update("schedule_entries", rows[0]["id"], {"title": "後"}, 1)
+            await months.changed(uow.records, [me])
+        return found  # the old state
+
+    records, zone_name = container.records, "Asia/Tokyo"
+    made = await months.fill(records, {me, other}, spans, zone_name, read_then_change)
+    assert made == 1
+    assert await records.get(months.MONTHS, months.bucket_id(me, zone_name, "2026-06")) is None
+    kept = await months.read(records, {me, other}, spans, zone_name)
+    assert [owner for owner, _ in kept] == [other]
+    # the next fill makes it from the new state
+    assert await months.fill(records, {me}, spans, zone_name, service._view_series) == 1
+    ((_, series),) = await months.read(records, {me}, spans, zone_name)
+    assert series[0][4] == "後"
