@@ -137,7 +137,8 @@ _FENCED = (
 for _op in _FENCED:
     EXTRA[_op] = EXTRA.get(_op, frozenset()) | {410}
 # (method, path) -> the media type of the success answer when it is not JSON.
-MEDIA: dict[tuple[str, str], str] = {
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MEDIA: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("GET", "/api/v1/files/{node_id}/content"): "*/*",
     ("GET", "/api/v1/files/{node_id}/thumbnail"): "image/jpeg",
     ("GET", "/api/v1/attachments/{attachment_id}/content"): "*/*",
@@ -151,6 +152,25 @@ MEDIA: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/search/export.xlsx"): (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     ),
+    ("GET", "/api/v1/imports/{import_id}/source"): "application/zip",
+    ("GET", "/api/v1/deliverables/{deliverable_id}/report.pdf"): "application/pdf",
+    ("POST", "/api/v1/works/{work_id}/photo-book"): "application/pdf",
+    ("GET", "/api/v1/schedules/feed/{token}"): "text/calendar",
+    ("GET", "/api/v1/proposals/{proposal_id}/pdf"): "application/pdf",
+    ("GET", "/api/v1/proposals/{proposal_id}/history.csv"): "text/csv",
+    ("GET", "/api/v1/proposals/{proposal_id}/history.pdf"): "application/pdf",
+    ("GET", "/api/v1/works/{work_id}/documents.csv"): "text/csv",
+    ("GET", "/api/v1/works/{work_id}/documents.xlsx"): XLSX,
+    ("POST", "/api/v1/works/{work_id}/inspection/offline"): "application/zip",
+    ("GET", "/api/v1/handover-packages/{package_id}/content"): "application/zip",
+    ("GET", "/api/v1/billing/reports/{fiscal_year}"): ("application/json", "text/csv", XLSX),
+    ("GET", "/api/v1/billing/documents/{document_id}/pdf"): "application/pdf",
+    ("GET", "/api/v1/qualifications/applications/{application_id}/receipt.pdf"): (
+        "application/pdf"
+    ),
+    ("GET", "/api/v1/qualifications/rounds/{round_id}/received/export.csv"): "text/csv",
+    ("GET", "/api/v1/qualifications/rounds/{round_id}/received/export.xlsx"): XLSX,
+    ("GET", "/api/v1/erasures/{scope}/certificate"): "application/pdf",
 }
 
 
@@ -177,10 +197,22 @@ def _problem_response(status: int) -> dict[str, Any]:
     }
 
 
-def _success_media(operation: dict[str, Any], media: str) -> None:
+def media(*types: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a route whose success answer is a file, not JSON (the
+    documented content type is what the route sends; schemathesis checks it)."""
+    return {
+        200: {
+            "description": "ファイル",
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in types},
+        }
+    }
+
+
+def _success_media(operation: dict[str, Any], media: str | tuple[str, ...]) -> None:
+    types = (media,) if isinstance(media, str) else media
     for status, response in operation.get("responses", {}).items():
         if str(status).startswith("2") and str(status) != "204":
-            response["content"] = {media: {"schema": {}}}
+            response["content"] = {t: {"schema": {}} for t in types}
 
 
 def document(schema: dict[str, Any]) -> None:

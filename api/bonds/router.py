@@ -22,12 +22,12 @@ from api.bonds.schemas import (
     OpenResult,
     RevisionRead,
     SecurityCreate,
-    media,
 )
 from api.bonds.service import BondService
 from api.bonds.views import BondViews
 from api.deps import ContainerDep, SubjectDep
 from api.errors import Conflict, NotFoundError
+from api.openapi import media
 
 router = APIRouter(prefix="/bonds", tags=["bonds"])
 

@@ -14,12 +14,13 @@ from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 from api.bonds.certificates import CertificateService, kura_keys, trust_store
 from api.bonds.keys import KeyService
 from api.bonds.models import CERTIFICATES, KEYS
-from api.bonds.schemas import CertificateCreate, CertificateRead, media
+from api.bonds.schemas import CertificateCreate, CertificateRead
 from api.bonds.security import SecurityCheck
 from api.bonds.views import BondViews
 from api.deps import ContainerDep, SubjectDep
 from api.errors import NotFoundError, PayloadTooLarge, ValidationFailed
 from api.kit.clock import to_iso
+from api.openapi import media
 from storage.query import Eq
 from storage.query import Query as RecordQuery
 

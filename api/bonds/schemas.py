@@ -9,7 +9,7 @@ organization of the wrong kind) live in the service and answer 400 ``validation_
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -268,14 +268,3 @@ __all__ = [
     "SecurityCreate",
     "date",
 ]
-
-
-def media(*types: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` of a route whose success answer is a file, not JSON (the
-    documented content type is what the route sends; schemathesis checks it)."""
-    return {
-        200: {
-            "description": "ファイル",
-            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in types},
-        }
-    }
