@@ -40,8 +40,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, tzinfo
+from itertools import islice
 from typing import Any
 
 from api.kit.clock import to_iso
@@ -59,21 +60,28 @@ MONTH_INDEXES: tuple[IndexSpec, ...] = (IndexSpec((("owner_id", 1),)),)
 MAX_MONTHS = 3  # a view over more months of the zone reads series (a month grid spans three)
 
 
+def _months(
+    first: tuple[int, int], last: tuple[int, int], tz: tzinfo
+) -> Iterator[tuple[str, datetime, datetime]]:
+    """Each month of zone ``tz`` from ``first`` to ``last`` (year, month), as (``YYYY-MM``,
+    first moment, first moment of the next)."""
+    year, month = first
+    while (year, month) <= last:
+        nxt = (year + month // 12, month % 12 + 1)
+        start = datetime(year, month, 1, tzinfo=tz)
+        yield f"{year:04d}-{month:02d}", start, datetime(*nxt, 1, tzinfo=tz)
+        year, month = nxt
+
+
 def month_span(lo: datetime, hi: datetime, tz: tzinfo) -> list[tuple[str, datetime, datetime]]:
     """The months of zone ``tz`` that ``[lo, hi)`` touches, as (``YYYY-MM``, first moment, first
     moment of the next); empty when there are more than ``MAX_MONTHS``."""
     first = lo.astimezone(tz)
     last = (hi - timedelta(microseconds=1)).astimezone(tz)
-    out: list[tuple[str, datetime, datetime]] = []
-    year, month = first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        if len(out) == MAX_MONTHS:
-            return []
-        nxt = (year + month // 12, month % 12 + 1)
-        start = datetime(year, month, 1, tzinfo=tz)
-        out.append((f"{year:04d}-{month:02d}", start, datetime(*nxt, 1, tzinfo=tz)))
-        year, month = nxt
-    return out
+    span = list(
+        islice(_months((first.year, first.month), (last.year, last.month), tz), MAX_MONTHS + 1)
+    )
+    return span if len(span) <= MAX_MONTHS else []
 
 
 def bucket_id(owner: str, zone_name: str, month: str) -> str:
@@ -293,12 +301,7 @@ async def build(
             break
     ordered = sorted(owners)
     made = 0
-    year, month = first
-    while (year, month) <= last:
-        start = datetime(year, month, 1, tzinfo=zone)
-        end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
-        span = [(f"{year:04d}-{month:02d}", start, end)]
+    for span in _months(first, last, zone):
         for i in range(0, len(ordered), batch):
-            made += await fill(records, ordered[i : i + batch], span, zone_name, series_between)
-        year, month = year + month // 12, month % 12 + 1
+            made += await fill(records, ordered[i : i + batch], [span], zone_name, series_between)
     return len(ordered), made

@@ -234,8 +234,8 @@ def _prepare(entry: Mapping[str, Any]) -> Prepared | None:
                 shown_start,
                 shown_end,
                 until=str(entry["range_end"]),
-                text=_text(
-                    entry_id, None, title, location, shown_start, shown_end, all_day, owner, False
+                text=occurrence_text(entry_id, title, all_day, False, location, owner)(
+                    shown_start, shown_end, None, None, None
                 ),
             )
         else:
@@ -263,35 +263,6 @@ def _prepare(entry: Mapping[str, Any]) -> Prepared | None:
 _js: Callable[[str], str] = json.encoder.encode_basestring
 
 
-def _text(
-    series_id: str,
-    rid: str | None,
-    title: str,
-    location: str,
-    start: str,
-    end: str,
-    all_day: bool,
-    owner: str,
-    recurring: bool,
-) -> tuple[bytes, bytes, bytes]:
-    """``Shown.text``: an occurrence's full row (``OccurrenceRead``, every field in its order)
-    as UTF-8 JSON, cut where the reader's values go (work, owner's name, works, visibility
-    and whether they may edit). Made once per occurrence and cached with it, so a view
-    joins bytes once instead of building and encoding thousands of dicts."""
-    row_id = f"{series_id}:{rid}" if rid else series_id
-    head = (
-        f'{{"id":{_js(row_id)},"title":{_js(title)},"start":{_js(start)},"end":{_js(end)},'
-        f'"all_day":{"true" if all_day else "false"},"work_id":'
-    )
-    mid = _mid(location, owner)
-    tail = (
-        f',"series_id":{_js(series_id)},'
-        f'"recurrence_id":{"null" if rid is None else _js(rid)},'
-        f'"recurring":{"true" if recurring else "false"},"work_ids":'
-    )
-    return head.encode(), mid, tail.encode()
-
-
 def occurrences(
     prepared: Prepared, lo: datetime, hi: datetime, lo_iso: str, hi_iso: str
 ) -> Sequence[Shown]:
@@ -311,30 +282,34 @@ def occurrences(
 
 
 def occurrence_text(
-    prepared: Prepared,
+    series_id: str, title: str, all_day: bool, recurring: bool, location: str, owner: str
 ) -> Callable[[str, str, str | None, str | None, str | None], tuple[bytes, bytes, bytes]]:
-    """``Shown.text`` of the occurrences of one series: a function of (start, end, recurrence
-    id, edited title, edited place), with what every occurrence of the series shares quoted
-    once (``_text`` for each piece)."""
-    sid = _js(prepared.id)
-    title_q = _js(prepared.title)
-    day = "true" if prepared.all_day else "false"
-    recurring = "true" if prepared.recurring else "false"
-    owner = prepared.owner
-    same_mid = _mid(prepared.location, owner)
+    """``Shown.text`` of the occurrences of one series: an occurrence's full row
+    (``OccurrenceRead``, every field in its order) as UTF-8 JSON, cut where the reader's
+    values go (work, owner's name, works, visibility and whether they may edit), as a
+    function of (start, end, recurrence id, edited title, edited place); what every
+    occurrence of the series shares is quoted once. Made once per occurrence and cached with
+    it (``Shown``), or, for a month's stored occurrences, as a view writes them
+    (``_Rows.add_stored``): a view joins bytes instead of building and encoding thousands of
+    dicts. Starts, ends and recurrence ids are ISO text, which JSON quotes as it is."""
+    sid = _js(series_id)
+    title_q = _js(title)
+    day = "true" if all_day else "false"
+    tail_end = f',"recurring":{"true" if recurring else "false"},"work_ids":'
+    plain_tail = f',"series_id":{sid},"recurrence_id":null{tail_end}'.encode()
+    same_mid = _mid(location, owner)
 
     def text(
         start: str, end: str, rid: str | None, title: str | None, location: str | None
     ) -> tuple[bytes, bytes, bytes]:
-        row_id = sid if rid is None else f'{sid[:-1]}:{rid}"'
+        if rid is None:
+            row_id, tail = sid, plain_tail
+        else:
+            row_id = f'{sid[:-1]}:{rid}"'
+            tail = f',"series_id":{sid},"recurrence_id":"{rid}"{tail_end}'.encode()
         head = (
             f'{{"id":{row_id},"title":{title_q if title is None else _js(title)},'
             f'"start":"{start}","end":"{end}","all_day":{day},"work_id":'
-        ).encode()
-        tail = (
-            f',"series_id":{sid},"recurrence_id":'
-            f"{'null' if rid is None else chr(34) + rid + chr(34)},"
-            f'"recurring":{recurring},"work_ids":'
         ).encode()
         return head, same_mid if location is None else _mid(location, owner), tail
 
@@ -351,7 +326,14 @@ def _expand(prepared: Prepared, lo: datetime, hi: datetime) -> tuple[Shown, ...]
     assert series is not None
     tz = series.tz
     out: list[Shown] = []
-    text = occurrence_text(prepared)
+    text = occurrence_text(
+        prepared.id,
+        prepared.title,
+        prepared.all_day,
+        prepared.recurring,
+        prepared.location,
+        prepared.owner,
+    )
     utcoffset = tz.utcoffset
     for occ in series.between(lo, hi):
         value, rid, override = occ.start, occ.recurrence_id, occ.override
@@ -573,9 +555,8 @@ class _Rows:
         self, owner: str, series: StoredSeries, lo_iso: str, hi_iso: str, several: bool
     ) -> bool:
         """A stored series of ``owner`` (see ``render``); whether the answer is full. Its rows
-        are written here from the stored values (as ``occurrence_text`` writes them: inlined,
-        a fresh process writes thousands; ``tests/schedules/test_months.py`` compares the
-        answers), with no object per occurrence in between."""
+        are written here from the stored values (``occurrence_text``), with no object per
+        occurrence in between."""
         sid, _, visibility, work_ids, title, location, all_day, recurring, occs = series
         kept = [
             o
@@ -602,27 +583,12 @@ class _Rows:
             return self.cut()
         work, rest = self.ends(owner, visibility, works)
         name = self.name(owner)
-        js = _js
-        sid_q = js(sid)
-        title_q = js(title)
-        day = "true" if all_day else "false"
         timed = "0" if all_day else "1"
-        same_mid = _mid(location, owner)
-        tail_end = f',"recurring":{"true" if recurring else "false"},"work_ids":'
-        plain_tail = f',"series_id":{sid_q},"recurrence_id":null{tail_end}'.encode()
+        text = occurrence_text(sid, title, all_day, recurring, location, owner)
         out = self.out
         for key, _, start, end, rid, o_title, o_location in kept:
-            if rid is None:
-                row_id, row_q, tail = sid, sid_q, plain_tail
-            else:
-                row_id = f"{sid}:{rid}"
-                row_q = f'{sid_q[:-1]}:{rid}"'
-                tail = f',"series_id":{sid_q},"recurrence_id":"{rid}"{tail_end}'.encode()
-            head = (
-                f'{{"id":{row_q},"title":{title_q if o_title is None else js(o_title)},'
-                f'"start":"{start}","end":"{end}","all_day":{day},"work_id":'
-            ).encode()
-            mid = same_mid if o_location is None else _mid(o_location, owner)
+            head, mid, tail = text(start, end, rid, o_title, o_location)
+            row_id = sid if rid is None else f"{sid}:{rid}"
             out.append((key + timed + row_id, (head, work, mid, name, tail, rest)))
         return self.cut()
 
