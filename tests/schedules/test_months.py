@@ -1,7 +1,7 @@
 """Month buckets (``api.schedules.months``): the stored occurrences of a person's month give a
 view exactly what their series give, and no change of a series leaves a bucket behind
 (issue 9 "Measured": the supervisor's month of seed 001 別表1-1 7(2) at p95 < 50 ms; 別表1-1
-7(1)(3)(5): entries created, changed, deleted and imported show at once).
+7(1)(3)(5)(6): entries created, changed, deleted and imported show at once).
 
 - Random series (single entries, rules from daily to yearly, EXDATEs, moved occurrences, five
   zones, all-day and timed) and text with quotes and control characters: over ranges of a
@@ -220,7 +220,7 @@ async def test_every_write_of_a_series_deletes_its_owners_buckets(world: World) 
 
 
 async def test_an_import_deletes_the_buckets_of_its_owner(world: World) -> None:
-    """7(5)-(1): entries imported from an iCalendar file show at once."""
+    """7(6): entries imported from an iCalendar file show at once."""
     me = world.user_id("supervisor")
     await create(world, title="既存")
     await _viewed(world)
