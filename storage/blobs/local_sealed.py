@@ -38,6 +38,7 @@ from storage.blobs.append import (
     write_json_atomic,
 )
 from storage.blobs.local import _io
+from storage.blobs.putpipe import WRITE_PIECE
 from storage.blobs.sealing import (
     HEADER,
     SEGMENT,
@@ -263,13 +264,13 @@ class LocalSealed:
         check = RequestCheck(size, store._hashes.get(handle, size), checksum, limit)
 
         def write(batch: list[bytes]) -> None:
-            # The batch's full segments sealed into this thread's buffer (no object per
-            # segment) and written with one call: per-segment objects and writes cost about
-            # as much as the AES itself.
-            view = enc.feed_into(batch)
-            while view:
-                written = f.write(view)
-                view = view[written or 0 :]
+            # Sealed into this thread's buffer a piece at a time (no object per 64 KiB
+            # segment: those cost about as much as the AES) and written in calls of at most
+            # ``WRITE_PIECE`` bytes (larger page-cache writes cost several times the CPU).
+            for piece in enc.feed_pieces(batch):
+                while piece:
+                    written = f.write(piece[:WRITE_PIECE])
+                    piece = piece[written or 0 :]
 
         pipeline = Pipeline(write, check)
         try:

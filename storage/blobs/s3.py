@@ -979,7 +979,12 @@ class S3BlobStore:
             sealer = enc
 
             def write_sealed(batch: list[bytes]) -> list[int]:
-                return writer.write(sealer.feed_all(batch))
+                # Sealed into this thread's buffer a piece at a time, each written before
+                # the next is sealed (``feed_pieces``: no object per 64 KiB segment).
+                full: list[int] = []
+                for piece in sealer.feed_pieces(batch):
+                    full += writer.write([piece])  # type: ignore[list-item]
+                return full
 
             pipeline = Pipeline(write_sealed, check)
         try:

@@ -227,3 +227,27 @@ async def test_a_writer_thread_that_cannot_start_leaves_nothing(
         await store.put("t", _chunks([os.urandom(MiB)] * 3))
     assert await store.temp_objects() == []
     await until_closed(store)
+
+
+def test_writes_are_cut_into_pieces_of_bounded_size(tmp_path: Path) -> None:
+    """``write_all`` writes any parts in order in calls of at most ``WRITE_PIECE`` bytes
+    (small parts gathered into one ``writev``, large ones cut): page-cache writes of 2 MiB
+    cost several times the CPU of 256 KiB ones on CI's machine (issue 12)."""
+    import random
+
+    from storage.blobs.putpipe import WRITE_PIECE, _pieces
+
+    rnd = random.Random(5)
+    sizes = [0, 1, 100, WRITE_PIECE - 1, WRITE_PIECE, WRITE_PIECE + 1, 3 * WRITE_PIECE + 7]
+    for trial in range(300):
+        parts = [os.urandom(rnd.choice(sizes)) for _ in range(rnd.randint(0, 6))]
+        groups = list(_pieces(parts))
+        assert b"".join(bytes(p) for g in groups for p in g) == b"".join(parts)
+        assert all(0 < sum(len(p) for p in g) <= WRITE_PIECE for g in groups)
+        path = tmp_path / f"w{trial}"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            assert putpipe.write_all(fd, parts) == sum(len(p) for p in parts)
+        finally:
+            os.close(fd)
+        assert path.read_bytes() == b"".join(parts)
