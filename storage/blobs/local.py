@@ -837,8 +837,8 @@ class LocalBlobStore:
     def _write_append_batch(f: IO[bytes], batch: _Batch) -> None:
         for chunk in batch:
             view = memoryview(chunk)
-            while view:
-                written = f.write(view)
+            while view:  # calls of at most WRITE_PIECE bytes (see putpipe)
+                written = f.write(view[: putpipe.WRITE_PIECE])
                 view = view[written or 0 :]
 
     def _sync_part(self, handle: str, f: IO[bytes], checksummed: bool) -> int:
