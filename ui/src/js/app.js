@@ -307,7 +307,9 @@ async function render() {
     const h1 = main.querySelector("h1");
     if (h1 && !document.title.includes(h1.textContent ?? "")) ctx.setTitle(h1.textContent ?? "");
   } catch (e) {
-    console.error(e);
+    // The API's own answers below 500 (another organization's work: 404, a refusal: 403) are
+    // the page's message below; anything else is a fault, for the console too.
+    if (!(e instanceof ApiError && e.status > 0 && e.status < 500)) console.error(e);
     if (seq !== renderSeq) return;
     if (e instanceof ApiError && e.status === 401) return; // the unauthenticated handler redirects
     clear(main);
