@@ -145,13 +145,9 @@ MEDIA: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("GET", "/api/v1/attachments/{attachment_id}/thumbnail"): "image/jpeg",
     ("POST", "/api/v1/works/{work_id}/export"): "application/zip",
     ("GET", "/api/v1/works/{work_id}/listing.csv"): "text/csv",
-    ("GET", "/api/v1/works/{work_id}/listing.xlsx"): (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    ),
+    ("GET", "/api/v1/works/{work_id}/listing.xlsx"): XLSX,
     ("GET", "/api/v1/search/export.csv"): "text/csv",
-    ("GET", "/api/v1/search/export.xlsx"): (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    ),
+    ("GET", "/api/v1/search/export.xlsx"): XLSX,
     ("GET", "/api/v1/imports/{import_id}/source"): "application/zip",
     ("GET", "/api/v1/deliverables/{deliverable_id}/report.pdf"): "application/pdf",
     ("POST", "/api/v1/works/{work_id}/photo-book"): "application/pdf",

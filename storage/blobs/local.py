@@ -835,11 +835,7 @@ class LocalBlobStore:
 
     @staticmethod
     def _write_append_batch(f: IO[bytes], batch: _Batch) -> None:
-        for chunk in batch:
-            view = memoryview(chunk)
-            while view:  # calls of at most WRITE_PIECE bytes (see putpipe)
-                written = f.write(view[: putpipe.WRITE_PIECE])
-                view = view[written or 0 :]
+        putpipe.write_all(f.fileno(), batch)  # f is unbuffered: at its position, in order
 
     def _sync_part(self, handle: str, f: IO[bytes], checksummed: bool) -> int:
         os.fsync(f.fileno())

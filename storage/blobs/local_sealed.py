@@ -38,7 +38,7 @@ from storage.blobs.append import (
     write_json_atomic,
 )
 from storage.blobs.local import _io
-from storage.blobs.putpipe import WRITE_PIECE
+from storage.blobs.putpipe import write_all
 from storage.blobs.sealing import (
     HEADER,
     SEGMENT,
@@ -265,12 +265,10 @@ class LocalSealed:
 
         def write(batch: list[bytes]) -> None:
             # Sealed into this thread's buffer a piece at a time (no object per 64 KiB
-            # segment: those cost about as much as the AES) and written in calls of at most
-            # ``WRITE_PIECE`` bytes (larger page-cache writes cost several times the CPU).
+            # segment: those cost about as much as the AES), each piece written before the
+            # next is sealed (``write_all``: calls of at most 256 KiB; f is unbuffered).
             for piece in enc.feed_pieces(batch):
-                while piece:
-                    written = f.write(piece[:WRITE_PIECE])
-                    piece = piece[written or 0 :]
+                write_all(f.fileno(), [piece])
 
         pipeline = Pipeline(write, check)
         try:

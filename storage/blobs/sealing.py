@@ -278,9 +278,9 @@ class Encoder:
         """``feed_all`` into a buffer kept per thread (``scratch``): the sealed segments the
         batch completes, in pieces of at most ``PIECE_SEGMENTS`` segments, each a view valid
         until the next piece (write it before asking for the next, and take them all: the
-        batch is fed as they are asked for). No object per segment
-        (a put's writer thread: the AES then costs a third less), and the buffer stays the
-        same whatever the batch's size: a batch of more than ``SCRATCH_MAX`` bytes would get
+        batch is fed as they are asked for). No object per segment (a put's writer thread:
+        the AES then costs a third less), and the buffer stays the same whatever the batch's
+        size: a batch of more than ``SCRATCH_MAX`` bytes would get
         a fresh, zero-filled buffer every time (tus appends gather 2 MiB and more: that
         cost a sealed upload a third of its speed)."""
         full = (len(self.pending) + sum(len(c) for c in batch)) // SEGMENT
