@@ -69,6 +69,9 @@ def serve(host: str, port: int, worker: bool) -> None:
             err=True,
         )
         sys.exit(EXIT_CONFIG)
+    from api.kit.jobs import prepare_embedded
+
+    prepare_embedded(settings)  # before the worker: processes racing to make them failed
     supervisor = (
         WorkerProcess(worker_command(settings), worker_env(os.environ, data_dir), data_dir)
         if worker

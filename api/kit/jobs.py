@@ -102,6 +102,28 @@ def embedded_broker(settings: Settings) -> bool:
     return not is_redis(settings.broker_url) or not is_redis(settings.result_backend)
 
 
+def prepare_embedded(settings: Settings) -> None:
+    """Make the embedded broker's tables and queue rows, and the result backend's tables,
+    once, before ``kura serve`` starts its worker: on a fresh data folder the worker, its
+    beat and the API made them at the same moment, and kombu's SQLAlchemy transport inserts a
+    queue's row after looking for it, so the second process failed (``UNIQUE constraint
+    failed: kombu_queue.name``), the worker exited and ``kura serve`` stopped (seen in CI).
+    Afterwards every process finds them. Nothing to do on Redis."""
+    if not embedded_broker(settings):
+        return
+    from celery import Celery
+
+    app = Celery("kura-prepare")
+    app.conf.update(celery_config(settings))
+    if not is_redis(settings.broker_url):
+        with app.connection_for_write() as conn:
+            channel = conn.default_channel
+            for queue in app.conf.task_queues:
+                queue(channel).declare()
+    if not is_redis(settings.result_backend):
+        app.backend.ResultSession().close()
+
+
 def celery_config(settings: Settings, *, tune: bool = True) -> dict[str, Any]:
     """The Celery settings shared by the API's client app and the worker app. ``tune``:
     set up the embedded broker's connections now (``_tune_embedded_broker``); the client app
