@@ -835,7 +835,7 @@ class LocalBlobStore:
 
     @staticmethod
     def _write_append_batch(f: IO[bytes], batch: _Batch) -> None:
-        putpipe.write_all(f.fileno(), batch)  # f is unbuffered: at its position, in order
+        putpipe.append_batch(f.fileno(), [batch])  # f is unbuffered: at its position, in order
 
     def _sync_part(self, handle: str, f: IO[bytes], checksummed: bool) -> int:
         os.fsync(f.fileno())

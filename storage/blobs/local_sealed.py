@@ -38,7 +38,7 @@ from storage.blobs.append import (
     write_json_atomic,
 )
 from storage.blobs.local import _io
-from storage.blobs.putpipe import write_all
+from storage.blobs.putpipe import append_batch
 from storage.blobs.sealing import (
     HEADER,
     SEGMENT,
@@ -266,9 +266,9 @@ class LocalSealed:
         def write(batch: list[bytes]) -> None:
             # Sealed into this thread's buffer a piece at a time (no object per 64 KiB
             # segment: those cost about as much as the AES), each piece written before the
-            # next is sealed (``write_all``: calls of at most 256 KiB; f is unbuffered).
-            for piece in enc.feed_pieces(batch):
-                write_all(f.fileno(), [piece])
+            # next is sealed (``append_batch``: calls of at most 256 KiB, then the disk is
+            # asked to start on them; f is unbuffered).
+            append_batch(f.fileno(), ([piece] for piece in enc.feed_pieces(batch)))
 
         pipeline = Pipeline(write, check)
         try:

@@ -18,7 +18,7 @@ import pytest
 
 from storage.blobs import putpipe
 from storage.blobs.local import LocalBlobStore
-from storage.blobs.sealing import stored_size
+from storage.blobs.sealing import HEADER, stored_size
 from storage.errors import StorageFull
 from tests.support.sealing import contract_sealing
 from tests.support.waits import HANG_GUARD_S
@@ -251,3 +251,67 @@ def test_writes_are_cut_into_pieces_of_bounded_size(tmp_path: Path) -> None:
         finally:
             os.close(fd)
         assert path.read_bytes() == b"".join(parts)
+
+
+async def test_append_batches_ask_the_disk_to_start_on_what_they_wrote(
+    store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each batch of an append request is handed to the disk as soon as it is written
+    (``start_writeback`` of exactly its stored range), so the request's closing fsync finds
+    little left (issue 3 and 12: a 1 GiB tus upload 10-15 % faster). Plain and sealed: the
+    ranges tile the part file from where the request began to its end."""
+    asked: list[tuple[int, int]] = []
+    real = putpipe.start_writeback
+
+    def record(fd: int, offset: int, length: int) -> None:
+        asked.append((offset, length))
+        real(fd, offset, length)
+
+    monkeypatch.setattr(putpipe, "start_writeback", record)
+    data = os.urandom(5 * MiB + 12_345)
+    await store.append_open("wb")
+    await store.append("wb", _chunks([data[: 3 * MiB + 5]]), offset=0)
+    first = list(asked)
+    await store.append("wb", _chunks([data[3 * MiB + 5 :]]), offset=3 * MiB + 5)
+    assert first
+    assert len(asked) > len(first)
+    part = store._append_path("wb", ".part")
+    begin = 0 if store.sealing is None else HEADER  # a sealed part starts with its header
+    ends = [begin]
+    for offset, length in asked:
+        assert offset == ends[-1]  # in order, without gaps or overlaps
+        assert length > 0
+        ends.append(offset + length)
+    assert ends[-1] == part.stat().st_size  # both requests, up to the part file's end
+    info = await store.append_finish("wb", "k/wb")
+    assert (info.size, info.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+
+
+def test_spool_segments_ask_the_disk_to_start_on_what_they_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The S3 adapter's spool (``SegmentWriter``): writes of at most ``WRITE_PIECE`` bytes,
+    and the open segment's new bytes handed to the disk after each batch (a completed
+    segment is fsynced at once)."""
+    from storage.blobs import append
+
+    asked: list[tuple[int, int]] = []
+    monkeypatch.setattr(append, "start_writeback", lambda fd, off, n: asked.append((off, n)))
+    sizes: list[int] = []
+    real_write = os.write
+
+    def write(fd: int, data: bytes | memoryview) -> int:
+        sizes.append(len(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(append.os, "write", write)
+    spool = append.Spool(tmp_path, part_size=MiB)
+    writer = append.SegmentWriter(spool, "h", 1, 0)
+    data = os.urandom(2 * MiB + 300_000)
+    assert writer.write([data[: MiB + 100]]) == [1]
+    assert writer.write([data[MiB + 100 :]]) == [2]
+    writer.close()
+    assert asked == [(0, 100), (0, 300_000)]  # segment 2's first bytes, segment 3's
+    assert max(sizes) <= putpipe.WRITE_PIECE
+    stored = b"".join(spool.seg_path("h", n).read_bytes() for n in (1, 2, 3))
+    assert stored == data
