@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import os
 import shutil
 import socket
@@ -124,6 +125,21 @@ def send_patches(base: str, url: str, path: Path, size: int, patch_bytes: int) -
                 if status.split()[1:2] != ["204"]:
                     raise RuntimeError(f"PATCH answered {status.strip()}: {text[:300]!r}")
                 offset = int(headers["upload-offset"])
+
+
+def evict(folder: Path) -> None:
+    """Drop the files of ``folder`` from the page cache (``POSIX_FADV_DONTNEED``; they were
+    fsynced, so the pages are clean): every upload starts from the same memory, instead of
+    the later rounds paying for reclaiming the earlier ones' gigabytes (seen: the same
+    2 GiB upload 15-35 % slower in the fourth round of a run than alone)."""
+    for path in folder.rglob("*"):
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_size >= MiB:
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                finally:
+                    os.close(fd)
 
 
 def server_cpu_s(pid: int) -> float:
@@ -248,6 +264,7 @@ def cases(
                 took = upload(server.base, work_id, path, args.patch_mib * MiB)
                 cpu[sealing] = min(cpu.get(sealing, 1e9), server_cpu_s(pid) - cpu_before)
                 best[sealing] = min(best.get(sealing, took), took)
+                evict(servers[sealing][2])
         return {s: (best[s], cpu[s], servers[s][0].peak_rss_kib() / 1024) for s in sealings}
     finally:
         for server, _, data_dir in servers.values():

@@ -6,7 +6,8 @@ as multipart parts) but share the rules of one append request:
 - ``HandleLock``: one request per handle at a time, across threads and processes (``flock`` on a
   ``<handle>.lock`` file, re-checked after locking so a lock file removed by ``finish`` or
   ``abort`` is never trusted);
-- ``batches``: chunks gathered into batches for one thread hop each; an error of the chunk
+- ``batches``: chunks gathered into batches for the request's threads (``Pipeline``); an
+  error of the chunk
   iterator (a dropped connection) is raised only after the bytes received before it were
   yielded, so "an upload cut after N bytes keeps exactly N bytes";
 - ``RequestCheck``: the ``limit`` check before any byte is written, the digest of the request
@@ -30,9 +31,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from storage.blobs.keys import InvalidKey
+from storage.blobs.lanes import Lanes
 from storage.blobs.putpipe import WRITE_PIECE, start_writeback
 from storage.errors import ChecksumMismatch, SizeExceeded
 from storage.ports import Checksum
@@ -42,7 +44,6 @@ _HANDLE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # server still reads the dropped connection of its previous PATCH) before answering 409.
 LOCK_TIMEOUT_S = 10.0
 _LOCK_POLL_S = 0.02
-_T = TypeVar("_T")
 
 
 def validate_handle(handle: str) -> str:
@@ -209,51 +210,41 @@ class RequestCheck:
             raise ChecksumMismatch("チェックサムが一致しません（この要求のデータは破棄されました）")
 
 
-async def write_and_hash(
-    write: Callable[[list[bytes]], _T], check: RequestCheck, batch: list[bytes]
-) -> _T:
-    """Write a batch and hash it at once in two worker threads (both release the GIL on big
-    buffers, so on two cores an append costs about the slower of the two, not their sum).
-    Waits for both before returning or raising the write's error."""
-    wrote, fed = await asyncio.gather(
-        asyncio.to_thread(write, batch), asyncio.to_thread(check.feed, batch),
-        return_exceptions=True,
-    )  # fmt: skip
-    if isinstance(fed, BaseException):
-        raise fed
-    if isinstance(wrote, BaseException):
-        raise wrote
-    return wrote
-
-
 class Pipeline:
-    """One batch written and hashed in worker threads while the next one is received.
+    """The batches of one append request written and hashed in two threads of its own (a
+    writer and a hasher: ``storage.blobs.lanes``), each taking them in order, while the event
+    loop receives the next ones; the hasher may run behind the writer and the other way round.
 
-    ``submit`` waits for the previous batch (raising its error) and starts the new one;
-    ``drain`` waits for the last. Memory: two batches. A task cancelled meanwhile must
-    ``drain`` before touching the file again (``finish_later``): a thread may still write.
+    ``submit`` queues a batch (starting the threads on the first) and waits while more than
+    ``window`` bytes are queued or in work, then hands out what the writes of earlier batches
+    returned (the S3 spool: the segments they completed); ``drain`` waits for every batch and
+    hands out the rest. Either raises the first error (the writer's first: a failed write
+    keeps nothing of the batches after it). Memory: the window plus the batch being gathered.
+    A task cancelled meanwhile must ``settle`` before touching the file again
+    (``finish_later``): the threads finish the batches queued (bytes that arrived are kept).
     """
 
-    def __init__(self, write: Callable[[list[bytes]], Any], check: RequestCheck) -> None:
-        self._write = write
-        self._check = check
-        self._pending: asyncio.Future[Any] | None = None
+    def __init__(
+        self, write: Callable[[list[bytes]], Any], check: RequestCheck, *, window: int
+    ) -> None:
+        self._lanes = Lanes(
+            [("kura-append-write", write), ("kura-append-hash", check.feed)], window=window
+        )
 
-    async def submit(self, batch: list[bytes]) -> Any:
-        result = await self.drain()
-        self._pending = asyncio.ensure_future(write_and_hash(self._write, self._check, batch))
-        return result
+    async def submit(self, batch: list[bytes]) -> list[Any]:
+        if not self._lanes.started:
+            self._lanes.start()
+        await self._lanes.submit(batch, sum(len(c) for c in batch))
+        return self._lanes.results()
 
-    async def drain(self) -> Any:
-        if self._pending is None:
-            return None
-        pending, self._pending = self._pending, None
-        return await pending
+    async def drain(self) -> list[Any]:
+        await self._lanes.join()
+        self._lanes.raise_error()
+        return self._lanes.results()
 
     async def settle(self) -> None:
-        """Wait for the batch in flight, whatever its outcome."""
-        with contextlib.suppress(Exception):
-            await self.drain()
+        """Wait for the batches queued, whatever their outcome."""
+        await self._lanes.join()
 
 
 _cleanups: set[asyncio.Future[None]] = set()

@@ -186,8 +186,10 @@ class LocalBlobStore:
         # object smaller than one batch is written in one thread call.
         self._batch_bytes = batch_bytes
         self._put_window = 4 * batch_bytes
-        # Appends (tus PATCH bodies) keep their batches smaller: many may run at once.
+        # Appends (tus PATCH bodies) keep their batches smaller: many may run at once. Their
+        # writer and hasher threads may run up to two batches behind the request.
         self._append_batch_bytes = append_batch_bytes
+        self._append_window = 2 * append_batch_bytes
         self._hashes = Hashes()  # running SHA-256 of the open append handles
         # Objects and appends the policy puts in a scope are sealed (storage.blobs.sealing).
         self.sealing = sealing
@@ -750,7 +752,9 @@ class LocalBlobStore:
             lock.release()
             raise
         check = RequestCheck(size, self._hashes.get(handle, size), checksum, limit)
-        pipeline = Pipeline(functools.partial(self._write_append_batch, f), check)
+        pipeline = Pipeline(
+            functools.partial(self._write_append_batch, f), check, window=self._append_window
+        )
         try:
             state = await self._append_into(handle, f, check, pipeline, chunks)
         except Exception:

@@ -270,7 +270,7 @@ class LocalSealed:
             # asked to start on them; f is unbuffered).
             append_batch(f.fileno(), ([piece] for piece in enc.feed_pieces(batch)))
 
-        pipeline = Pipeline(write, check)
+        pipeline = Pipeline(write, check, window=store._append_window)
         try:
             result = await self._append_into(handle, f, enc, state, check, pipeline, chunks)
         except Exception:

@@ -5,8 +5,8 @@ A durable put of a large object costs at least what its slowest stage costs: SHA
 about 1.1-1.6 GB/s on one core (the faster when the bytes are still in the CPU's cache), the
 write into the page cache at several GB/s, the AES-GCM of a sealed object at several GB/s, and
 the disk takes the bytes at its own pace. Run one after the other per batch (as ``put`` did),
-these add up; here each stage is a thread of its own, fed batch by batch (``submit``), so on
-two cores the put takes about as long as its slowest stage:
+these add up; here each stage is a thread of its own (a lane: ``storage.blobs.lanes``), fed
+batch by batch (``submit``), so on two cores the put takes about as long as its slowest stage:
 
 - the **hasher** updates the SHA-256 of the plaintext (``hashlib`` releases the GIL);
 - the **writer** seals (if the object is sealed) and writes each batch with plain ``os``
@@ -31,17 +31,16 @@ it open.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import ctypes.util
 import functools
 import os
-import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, cast
 
+from storage.blobs.lanes import Lane, Lanes
 from storage.blobs.sealing import Encoder
 from storage.errors import from_os_error
 
@@ -131,44 +130,7 @@ def _pieces(parts: Sequence[bytes | memoryview]) -> Iterator[list[bytes | memory
         yield group
 
 
-class _Lane:
-    """One thread applying ``work`` to the batches queued for it, in order."""
-
-    def __init__(self, pipe: PutPipe, name: str, work: Callable[[_Batch, bool], None]) -> None:
-        self._pipe = pipe
-        self._work = work
-        self._queue: queue.SimpleQueue[tuple[_Batch, int, bool] | None] = queue.SimpleQueue()
-        self.done = 0  # bytes of the batches handled
-        self.error: BaseException | None = None
-        self.started = False
-        self.finished = False
-        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def push(self, batch: _Batch, size: int, raw: bool = False) -> None:
-        """Queue ``batch`` (``size`` bytes of content; ``raw``: bytes to write as they are,
-        a sealed object's header, or, empty, the sign to write its final segment)."""
-        self._queue.put((batch, size, raw))
-
-    def end(self) -> None:
-        self._queue.put(None)
-
-    def _run(self) -> None:
-        try:
-            while (item := self._queue.get()) is not None:
-                if self._pipe.aborted or self.error is not None:
-                    continue  # drain what is queued without work
-                batch, size, raw = item
-                self._work(batch, raw)
-                self.done += size
-                self._pipe.wake()
-        except BaseException as exc:  # handed to the event loop by finish/submit
-            self.error = exc
-        finally:
-            self.finished = True
-            self._pipe.lane_ended(self)
-
-
-class PutPipe:
+class PutPipe(Lanes):
     """Hasher and writer threads of one put into the open file ``fd`` (see the module)."""
 
     def __init__(
@@ -181,59 +143,55 @@ class PutPipe:
         window: int = 4 << 20,
         writeback_every: int = 8 << 20,
     ) -> None:
+        super().__init__(
+            [("kura-put-hash", self._hash), ("kura-put-write", self._write)], window=window
+        )
         self.fd = fd
         self._name = name
         self._digest = digest
         self._enc = enc
-        self._window = window
         self._writeback_every = writeback_every
         self._written = 0  # bytes written to fd (sealed: stored bytes)
         self._flushed = 0  # start of the range not yet handed to the writeback
-        self._loop = asyncio.get_running_loop()
-        self._waiter: asyncio.Future[None] | None = None
         self._lock = threading.Lock()
-        self.aborted = False
         self._fd_closed = False
-        self.submitted = 0
-        self._hasher = _Lane(self, "kura-put-hash", self._hash)
-        self._writer = _Lane(self, "kura-put-write", self._write)
-        self._lanes = (self._hasher, self._writer)
+        self._hasher, self._writer = self.lanes
 
     def start(self, header: bytes = b"") -> None:
         """Start both threads; ``header`` is written before the first batch."""
         if header:
-            self._writer.push([header], 0, raw=True)
-        for lane in self._lanes:
-            lane.thread.start()
-            lane.started = True
+            self._writer.push([header], 0, self._write_raw)
+        super().start()
 
     # -- the threads ----------------------------------------------------------------
 
-    def _hash(self, batch: _Batch, raw: bool) -> None:
+    def _hash(self, batch: _Batch) -> None:
         for chunk in batch:
             self._digest.update(chunk)
 
-    def _write(self, batch: _Batch, raw: bool) -> None:
-        enc = self._enc
-        if enc is None or (raw and batch):
-            self._written += write_all(self.fd, batch)
-        elif raw:  # the end: the final segment, sealed after every batch was fed
-            self._written += write_all(self.fd, [enc.finish()])
+    def _write(self, batch: _Batch) -> None:
+        if self._enc is None:
+            self._wrote(write_all(self.fd, batch))
         else:
-            for piece in enc.feed_pieces(batch):
-                self._written += write_all(self.fd, [piece])
+            for piece in self._enc.feed_pieces(batch):
+                self._wrote(write_all(self.fd, [piece]))
+
+    def _write_raw(self, batch: _Batch) -> None:
+        """Bytes written as they are (a sealed object's header)."""
+        self._wrote(write_all(self.fd, batch))
+
+    def _write_final(self, batch: _Batch) -> None:
+        """The final segment of a sealed object, sealed after every batch was fed."""
+        assert self._enc is not None
+        self._wrote(write_all(self.fd, [self._enc.finish()]))
+
+    def _wrote(self, n: int) -> None:
+        self._written += n
         if self._written - self._flushed >= self._writeback_every:
             start_writeback(self.fd, self._flushed, self._written - self._flushed)
             self._flushed = self._written
 
-    def wake(self) -> None:
-        """From a thread: let the event loop re-check (only when it waits)."""
-        waiter = self._waiter
-        if waiter is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-                self._loop.call_soon_threadsafe(_resolve, waiter)
-
-    def lane_ended(self, lane: _Lane) -> None:
+    def lane_ended(self, lane: Lane) -> None:
         if lane is self._writer:
             with self._lock:
                 close = self.aborted and not self._fd_closed
@@ -245,26 +203,13 @@ class PutPipe:
 
     # -- the event loop ---------------------------------------------------------------
 
-    async def submit(self, batch: _Batch, size: int) -> None:
-        """Queue ``batch`` (``size`` bytes) for both threads; wait while the window is full.
-        Raises a thread's error."""
-        self._raise()
-        self.submitted += size
-        for lane in self._lanes:
-            lane.push(batch, size)
-        if not self._room():
-            await self._wait(self._room)
-        self._raise()
-
     async def finish(self) -> None:
         """Wait for both threads (the writer ends a sealed object with its final segment)
         and raise the first error."""
         if self._enc is not None:
-            self._writer.push([], 0, raw=True)
-        for lane in self._lanes:
-            lane.end()
-        await self._wait(self._ended)
-        self._raise()
+            self._writer.push([], 0, self._write_final)
+        await self.join()
+        self.raise_error()
 
     def abort(self) -> None:
         """Stop both threads after the batch in hand, without waiting; the writer closes the
@@ -274,41 +219,17 @@ class PutPipe:
             stopped = self._writer.finished or not self._writer.started
             close = stopped and not self._fd_closed
             self._fd_closed = self._fd_closed or close
-        for lane in self._lanes:
-            lane.end()
+        super().abort()
         if close:
             with contextlib.suppress(OSError):
                 os.close(self.fd)
 
-    async def _wait(self, ready: Callable[[], bool]) -> None:
-        """Until ``ready()``; the condition is checked after the waiter is set, so a thread
-        that moved on just before (and saw no waiter) is not missed."""
-        while True:
-            waiter = self._waiter = self._loop.create_future()
-            try:
-                if ready():
-                    return
-                await waiter
-            finally:
-                self._waiter = None
-
-    def _room(self) -> bool:
-        if any(lane.error is not None or lane.finished for lane in self._lanes):
-            return True  # a thread failed: submit raises its error
-        return self.submitted - min(lane.done for lane in self._lanes) <= self._window
-
-    def _ended(self) -> bool:
-        return all(lane.finished for lane in self._lanes)
-
-    def _raise(self) -> None:
+    def raise_error(self) -> None:
+        """The writer's error first: an ``OSError`` (the disk full, read-only, gone) as the
+        store's error."""
         for lane in (self._writer, self._hasher):
             error = lane.error
-            if isinstance(error, OSError):  # the disk: full, read-only, gone
+            if isinstance(error, OSError):
                 raise from_os_error(self._name, error) from error
             if error is not None:
                 raise error
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)

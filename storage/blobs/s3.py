@@ -138,7 +138,8 @@ _QUEUE_DEPTH = 4  # chunks buffered between the event loop and the uploading thr
 _MIN_PART = 5 << 20  # S3's smallest multipart part
 _STALE_TMP_S = 24 * 3600
 _EOF = b""
-_APPEND_BATCH = 4 << 20  # bytes of an append written to the spool per thread hop
+_APPEND_BATCH = 4 << 20  # bytes of an append handed to the spool's threads at a time
+_APPEND_WINDOW = 2 * _APPEND_BATCH  # how far the spool's writer and hasher may run behind
 _PUT_MANY_CONCURRENCY = 8  # PUTs in flight for one put_many
 
 
@@ -974,7 +975,7 @@ class S3BlobStore:
         size = state.content_size
         check = RequestCheck(size, self._hashes.get(handle, size), checksum, limit)
         if enc is None:
-            pipeline = Pipeline(writer.write, check)
+            pipeline = Pipeline(writer.write, check, window=_APPEND_WINDOW)
         else:
             sealer = enc
 
@@ -986,7 +987,7 @@ class S3BlobStore:
                     full += writer.write([piece])  # type: ignore[list-item]
                 return full
 
-            pipeline = Pipeline(write_sealed, check)
+            pipeline = Pipeline(write_sealed, check, window=_APPEND_WINDOW)
         try:
             result = await self._append_into(state, writer, check, pipeline, chunks, enc)
         except Exception:
@@ -1037,12 +1038,12 @@ class S3BlobStore:
                 task, uploading = uploading, None
                 await task
 
-        async def upload(full: list[int] | None) -> None:
+        async def upload(written: list[list[int]]) -> None:
             # One part in flight while the next is spooled (full parts only, no checksum).
             nonlocal uploading
-            if not streaming or not full:
+            if not streaming:
                 return
-            for number in full:
+            for number in (n for full in written for n in full):
                 await drain()
                 uploading = asyncio.ensure_future(self._upload_segment(state, number))
 
