@@ -153,10 +153,23 @@ async def worker_container(app: Any) -> Container:
 
 
 def set_container(container: Container | None) -> None:
-    """Tests: make tasks in this process use ``container`` (not closed by the runtime)."""
+    """Tests: make tasks in this process use ``container`` (not closed by the runtime).
+
+    A container the runtime opened itself (an eager task ran before) is closed first, on
+    the runtime's loop, in a thread of its own: the caller may be inside another running
+    loop, where that loop cannot run. Dropped unclosed, its database clients were left to
+    the garbage collector (ResourceWarnings in CI)."""
     runtime = _current()
-    runtime.container = container
-    runtime.owned = False
+    with runtime.lock:  # no task runs on the runtime's loop meanwhile
+        old = runtime.container if runtime.owned else None
+        runtime.container = container
+        runtime.owned = False
+        if old is not None and old is not container:
+            closing = threading.Thread(
+                target=runtime.loop.run_until_complete, args=(old.close(),), name="kura-close"
+            )
+            closing.start()
+            closing.join()
 
 
 def shutdown_runtime() -> None:

@@ -180,6 +180,35 @@ async def test_task_uses_injected_container(eager: CeleryJobQueue) -> None:
 
 @pytest.mark.anyio
 @pytest.mark.usefixtures("runtime")
+async def test_injecting_a_container_closes_the_one_the_runtime_opened(
+    eager: CeleryJobQueue,
+) -> None:
+    """An eager task made the runtime open a container of its own; a test that injects
+    another (``set_container``) gets that one closed on the runtime's loop, not left to the
+    garbage collector with its database clients open (ResourceWarnings in CI)."""
+    import workers.celery_app as celery_app
+
+    await eager.result(await eager.enqueue("system.health"))
+    runtime = celery_app._current()
+    opened = runtime.container
+    assert opened is not None
+    assert runtime.owned
+    closed: list[bool] = []
+    real_close = opened.close
+
+    async def close() -> None:
+        closed.append(True)
+        await real_close()
+
+    opened.close = close  # type: ignore[method-assign]
+    set_container(FakeContainer())  # type: ignore[arg-type]
+    assert closed == [True]
+    assert runtime.container is not opened
+    assert not runtime.owned
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("runtime")
 async def test_task_builds_container_from_settings(eager: CeleryJobQueue) -> None:
     result = await eager.result(await eager.enqueue("system.health"))
     assert result["records"]["ok"], result
