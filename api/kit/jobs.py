@@ -113,15 +113,20 @@ def prepare_embedded(settings: Settings) -> None:
         return
     from celery import Celery
 
-    app = Celery("kura-prepare")
+    # Not the process's current app (``kura serve`` goes on to run the API in this process),
+    # like the client apps below; closed when done.
+    app = Celery("kura-prepare", set_as_current=False)
     app.conf.update(celery_config(settings))
-    if not is_redis(settings.broker_url):
-        with app.connection_for_write() as conn:
-            channel = conn.default_channel
-            for queue in app.conf.task_queues:
-                queue(channel).declare()
-    if not is_redis(settings.result_backend):
-        app.backend.ResultSession().close()
+    try:
+        if not is_redis(settings.broker_url):
+            with app.connection_for_write() as conn:
+                channel = conn.default_channel
+                for queue in app.conf.task_queues:
+                    queue(channel).declare()
+        if not is_redis(settings.result_backend):
+            app.backend.ResultSession().close()
+    finally:
+        app.close()
 
 
 def celery_config(settings: Settings, *, tune: bool = True) -> dict[str, Any]:
