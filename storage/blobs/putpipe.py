@@ -171,22 +171,20 @@ class PutPipe(Lanes):
 
     def _write(self, batch: _Batch) -> None:
         if self._enc is None:
-            self._wrote(write_all(self.fd, batch))
+            self._write_raw(batch)
         else:
             for piece in self._enc.feed_pieces(batch):
-                self._wrote(write_all(self.fd, [piece]))
-
-    def _write_raw(self, batch: _Batch) -> None:
-        """Bytes written as they are (a sealed object's header)."""
-        self._wrote(write_all(self.fd, batch))
+                self._write_raw([piece])
 
     def _write_final(self, batch: _Batch) -> None:
         """The final segment of a sealed object, sealed after every batch was fed."""
         assert self._enc is not None
-        self._wrote(write_all(self.fd, [self._enc.finish()]))
+        self._write_raw([self._enc.finish()])
 
-    def _wrote(self, n: int) -> None:
-        self._written += n
+    def _write_raw(self, parts: _Batch | list[memoryview]) -> None:
+        """``parts`` written as they are (a batch, a sealed piece, a sealed object's header);
+        every ``writeback_every`` bytes the kernel is asked to start writing them back."""
+        self._written += write_all(self.fd, parts)
         if self._written - self._flushed >= self._writeback_every:
             start_writeback(self.fd, self._flushed, self._written - self._flushed)
             self._flushed = self._written
