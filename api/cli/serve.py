@@ -251,6 +251,7 @@ async def _run_api(
     from api.app import create_app
     from api.container import Container
     from api.ops import collector
+    from api.ops.protocol import http_protocol
 
     container = Container(settings)
     app = create_app(settings, container=container)  # configures logging
@@ -261,7 +262,14 @@ async def _run_api(
             return 0
         collector.tune()
         server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_config=None,
+                access_log=False,
+                http=http_protocol(),  # request bodies without uvicorn's two copies
+            )
         )
         stop.server = server
         failed: list[int] = []

@@ -13,6 +13,8 @@ import uvicorn
 from api.app import create_app
 from api.config import Settings
 from api.deps import optional_subject
+from api.ops import collector
+from api.ops.protocol import http_protocol
 from api.permissions.policy import Subject
 from tests.uploads.support import subject_from_json
 
@@ -26,6 +28,7 @@ def main() -> None:
         return subject
 
     app.dependency_overrides[optional_subject] = as_subject
+    collector.tune()  # as ``kura serve`` does
     uvicorn.run(
         app,
         host="127.0.0.1",
@@ -33,6 +36,7 @@ def main() -> None:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=2,
+        http=http_protocol(),  # as ``kura serve`` runs it
     )
 
 
