@@ -6,10 +6,9 @@ body``: a copy) and hands the app ``bytes(cycle.body)`` (a second copy) at each 
 For an upload that is two more passes over every byte in the event loop's thread, on top of
 the socket read's and the parser's: measured on the 2-core machine of ``bench/bench_tus``,
 receiving 2 GiB through uvicorn into an app that only counts the bytes took 2.2-2.3 s of wall
-time and 2.4-2.5 s of CPU with the stock protocol, 0.9 s and 1.5 s with this one (the
-``bytearray`` also grows and is freed once per read, so the allocator maps and faults in fresh
-pages every time); a tus upload's event loop spends 1.0-1.1 instead of 1.3-1.4 CPU seconds per
-GiB.
+time and 2.4-2.5 s of CPU with the stock protocol, 0.9 s and 1.5 s with this one. In a tus
+upload of 1 GiB (``bench_tus``, plain, runs of each in turns) the event loop's thread spent
+1.16-1.38 CPU seconds with the stock protocol and 0.95-1.2 s with this one.
 
 ``KuraHttpProtocol`` keeps uvicorn's protocol as it is (parsing, flow control, keep-alive,
 ``Expect: 100-continue``, disconnects) and only puts a ``BodyParts`` where uvicorn keeps the
