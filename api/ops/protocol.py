@@ -62,13 +62,8 @@ class BodyParts:
         return b"".join(parts)
 
 
-def _protocol_class() -> type[asyncio.Protocol] | None:
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    except ImportError:  # no httptools (uvicorn falls back to h11): nothing to improve
-        return None
-
-    class KuraHttpProtocol(HttpToolsProtocol):
+def _protocol_class(base: type[Any]) -> type[asyncio.Protocol]:
+    class KuraHttpProtocol(base):  # type: ignore[misc]
         """uvicorn's httptools protocol, the body kept in a ``BodyParts`` (see the module)."""
 
         def on_body(self, body: bytes) -> None:
@@ -84,14 +79,12 @@ def _protocol_class() -> type[asyncio.Protocol] | None:
     return KuraHttpProtocol
 
 
-def _compatible() -> bool:
+def _compatible(protocol: type[Any], cycle: type[Any]) -> bool:
     """Whether the installed uvicorn keeps the body as this module expects."""
     try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
-
-        on_body = inspect.getsource(HttpToolsProtocol.on_body)
-        receive = inspect.getsource(RequestResponseCycle.receive)
-    except (ImportError, OSError, TypeError):
+        on_body = inspect.getsource(protocol.on_body)
+        receive = inspect.getsource(cycle.receive)
+    except (OSError, TypeError):  # no source to read
         return False
     return _ON_BODY_LINE in on_body and _RECEIVE_LINE in receive
 
@@ -100,13 +93,14 @@ def _compatible() -> bool:
 def http_protocol() -> type[asyncio.Protocol] | str:
     """What to pass uvicorn as ``http``: ``KuraHttpProtocol`` where the installed uvicorn
     allows it, else ``"auto"`` (uvicorn's choice, as without this module)."""
-    protocol = _protocol_class()
-    if protocol is None:
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+    except ImportError:  # no httptools (uvicorn falls back to h11): nothing to improve
         return "auto"
-    if not _compatible():
+    if not _compatible(HttpToolsProtocol, RequestResponseCycle):
         logger.warning(
             "uvicorn's httptools protocol changed: request bodies are received with its own "
             "protocol (two more copies per byte)"
         )
         return "auto"
-    return protocol
+    return _protocol_class(HttpToolsProtocol)
