@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from bench.common import peak_rss_mib, reset_peak_rss, rss_mib, s3_from_env
+from bench.common import copy_seconds, peak_rss_mib, reset_peak_rss, rss_mib, s3_from_env
 from storage.blobs.local import LocalBlobStore
 from storage.ports import BlobStore
 
@@ -81,16 +81,8 @@ def baselines(src: Path, work: Path, chunk: int) -> tuple[float, float, float]:
     """Seconds of ``cp`` plus an fsync of the copy (put's baseline: durable, as the local
     adapter's put is), of ``cp`` alone (get's baseline: the download is not fsynced), and of
     read + SHA-256."""
-    t0 = time.perf_counter()
-    shutil.copyfile(src, work / "copy.bin")
-    with open(work / "copy.bin", "rb") as f:
-        os.fsync(f.fileno())
-    cp_sync_s = time.perf_counter() - t0
-    (work / "copy.bin").unlink()
-    t0 = time.perf_counter()
-    shutil.copyfile(src, work / "copy.bin")
-    cp_s = time.perf_counter() - t0
-    (work / "copy.bin").unlink()
+    cp_sync_s = copy_seconds(src, work / "copy.bin", durable=True)
+    cp_s = copy_seconds(src, work / "copy.bin")
     t0 = time.perf_counter()
     with open(src, "rb") as f:
         while data := f.read(chunk):

@@ -39,7 +39,7 @@ from typing import Any
 from api.config import Settings
 from api.container import Container
 from bench.bench_blobs import file_chunks, get_to_file, make_file
-from bench.common import Outcome, s3_from_env
+from bench.common import Outcome, copy_seconds, s3_from_env
 from storage.errors import KeyDestroyed
 
 MiB = 1 << 20
@@ -57,16 +57,8 @@ def cp_baselines(src: Path, work: Path) -> tuple[float, float, float]:
     t0 = time.perf_counter()
     sha_of(src)
     hashed = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    shutil.copyfile(src, work / "copy.bin")
-    with open(work / "copy.bin", "rb") as f:
-        os.fsync(f.fileno())
-    cp_sync = time.perf_counter() - t0
-    (work / "copy.bin").unlink()
-    t0 = time.perf_counter()
-    shutil.copyfile(src, work / "copy.bin")
-    cp = time.perf_counter() - t0
-    (work / "copy.bin").unlink()
+    cp_sync = copy_seconds(src, work / "copy.bin", durable=True)
+    cp = copy_seconds(src, work / "copy.bin")
     return cp_sync, cp, hashed
 
 

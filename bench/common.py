@@ -1,10 +1,13 @@
 """Helpers the benchmarks share: percentiles, the process's resident memory, the S3 store
-built from the test-server environment, and ``Outcome`` (failures and verdicts). Benchmarks
+built from the test-server environment, a timed raw copy (the disk baseline), and
+``Outcome`` (failures and verdicts). Benchmarks
 may import ``tests.*``; tests never import ``bench``."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,3 +128,20 @@ WORDS = [
     "安全管理",
 ]
 CATEGORIES = [f"cat{i:02d}" for i in range(12)]
+
+
+def copy_seconds(src: Path, dest: Path, *, durable: bool = False) -> float:
+    """Seconds of ``shutil.copyfile`` (in-kernel ``copy_file_range``), and of one fsync of the
+    copy when ``durable`` (``cp`` then ``sync``: the baseline of anything that is durable when
+    it answers); the copy is removed afterwards."""
+    started = time.perf_counter()
+    shutil.copyfile(src, dest)
+    if durable:
+        fd = os.open(dest, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    elapsed = time.perf_counter() - started
+    dest.unlink()
+    return elapsed
