@@ -243,6 +243,23 @@ class _StopFlag:
             self.server.should_exit = True
 
 
+def uvicorn_config(app: Any, host: str, port: int, **options: Any) -> Any:
+    """The ``uvicorn.Config`` the API is served with, by ``kura serve`` and by the upload tests'
+    server (``tests/uploads/server.py``, which ``bench_tus`` measures), so both run the same:
+    the garbage collector tuned (``api.ops.collector``), request bodies received through
+    ``api.ops.protocol`` (without uvicorn's two copies), no access log (the app logs its
+    requests). ``options`` go to ``uvicorn.Config`` as well."""
+    import uvicorn
+
+    from api.ops import collector
+    from api.ops.protocol import http_protocol
+
+    collector.tune()
+    return uvicorn.Config(
+        app, host=host, port=port, access_log=False, http=http_protocol(), **options
+    )
+
+
 async def _run_api(
     settings: Settings, host: str, port: int, worker: WorkerProcess | None, stop: _StopFlag
 ) -> int:
@@ -250,8 +267,6 @@ async def _run_api(
 
     from api.app import create_app
     from api.container import Container
-    from api.ops import collector
-    from api.ops.protocol import http_protocol
 
     container = Container(settings)
     app = create_app(settings, container=container)  # configures logging
@@ -260,17 +275,7 @@ async def _run_api(
         await _bootstrap_operator(container)
         if stop.requested:
             return 0
-        collector.tune()
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host=host,
-                port=port,
-                log_config=None,
-                access_log=False,
-                http=http_protocol(),  # request bodies without uvicorn's two copies
-            )
-        )
+        server = uvicorn.Server(uvicorn_config(app, host, port, log_config=None))
         stop.server = server
         failed: list[int] = []
         watchdog = asyncio.create_task(_watch_worker(worker, server, failed.append))

@@ -11,10 +11,9 @@ import os
 import uvicorn
 
 from api.app import create_app
+from api.cli.serve import uvicorn_config
 from api.config import Settings
 from api.deps import optional_subject
-from api.ops import collector
-from api.ops.protocol import http_protocol
 from api.permissions.policy import Subject
 from tests.uploads.support import subject_from_json
 
@@ -28,16 +27,11 @@ def main() -> None:
         return subject
 
     app.dependency_overrides[optional_subject] = as_subject
-    collector.tune()  # as ``kura serve`` does
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=int(os.environ["KURA_TEST_PORT"]),
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=2,
-        http=http_protocol(),  # as ``kura serve`` runs it
+    port = int(os.environ["KURA_TEST_PORT"])
+    config = uvicorn_config(
+        app, "127.0.0.1", port, log_level="warning", timeout_graceful_shutdown=2
     )
+    uvicorn.Server(config).run()  # as ``kura serve`` runs it
 
 
 if __name__ == "__main__":
