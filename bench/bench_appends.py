@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bench.bench_blobs import make_file
-from bench.common import peak_rss_mib, reset_peak_rss, rss_mib, s3_from_env
+from bench.common import copy_seconds, peak_rss_mib, reset_peak_rss, rss_mib, s3_from_env
 from storage.blobs.local import LocalBlobStore
 
 MiB = 1 << 20
@@ -53,26 +53,20 @@ def copy_baseline(src: Path, work: Path, chunk: int) -> tuple[float, float]:
     each followed by one fsync; the better of two runs of each, so the baseline is not flattered
     by a noisy neighbour."""
 
-    def copyfile() -> None:
-        shutil.copyfile(src, work / "copy.bin")
-
-    def cat() -> None:
-        with open(src, "rb") as fin, open(work / "copy.bin", "wb") as fout:
+    def cat() -> float:
+        dest = work / "copy.bin"
+        t0 = time.perf_counter()
+        with open(src, "rb") as fin, open(dest, "wb") as fout:
             while data := fin.read(chunk):
                 fout.write(data)
+            fout.flush()
+            os.fsync(fout.fileno())
+        elapsed = time.perf_counter() - t0
+        dest.unlink()
+        return elapsed
 
-    def best(fn: Any) -> float:
-        times = []
-        for _ in range(2):
-            t0 = time.perf_counter()
-            fn()
-            with open(work / "copy.bin", "rb") as f:
-                os.fsync(f.fileno())
-            times.append(time.perf_counter() - t0)
-            (work / "copy.bin").unlink()
-        return min(times)
-
-    return best(copyfile), best(cat)
+    copyfile = min(copy_seconds(src, work / "copy.bin", durable=True) for _ in range(2))
+    return copyfile, min(cat() for _ in range(2))
 
 
 def hash_only(src: Path, chunk: int) -> float:
