@@ -30,6 +30,7 @@ from pydantic.json_schema import models_json_schema
 
 from api.errors import PROBLEM_JSON
 
+JSON = "application/json"
 API_PREFIX = "/api/v1"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HTTP_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", *UNSAFE})
@@ -139,6 +140,12 @@ for _op in _FENCED:
 # (method, path) -> the media type of the success answer when it is not JSON.
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MEDIA: dict[tuple[str, str], str | tuple[str, ...]] = {
+    ("GET", "/api/v1/audit/events/export"): ("text/csv", "application/x-ndjson"),
+    ("GET", "/api/v1/bonds/export.csv"): "text/csv",
+    ("GET", "/api/v1/bonds/{bond_id}/copy.pdf"): "application/pdf",
+    ("POST", "/api/v1/bonds/{bond_id}/copy"): "application/pdf",
+    ("GET", "/api/v1/bonds/balances/export"): ("text/csv", XLSX),
+    ("GET", "/api/v1/bonds/status/{list_no}"): "application/statuslist+jwt",
     ("GET", "/api/v1/files/{node_id}/content"): "*/*",
     ("GET", "/api/v1/files/{node_id}/thumbnail"): "image/jpeg",
     ("GET", "/api/v1/attachments/{attachment_id}/content"): "*/*",
@@ -193,22 +200,18 @@ def _problem_response(status: int) -> dict[str, Any]:
     }
 
 
-def media(*types: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` of a route whose success answer is a file, not JSON (the
-    documented content type is what the route sends; schemathesis checks it)."""
-    return {
-        200: {
-            "description": "ファイル",
-            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in types},
-        }
-    }
-
-
 def _success_media(operation: dict[str, Any], media: str | tuple[str, ...]) -> None:
+    """Document the success answers of a route that sends ``media`` (``MEDIA``): a file of
+    each type (a binary string), JSON where ``application/json`` is one of them (the schema
+    the route declared is kept)."""
     types = (media,) if isinstance(media, str) else media
+    binary = {"type": "string", "format": "binary"}
     for status, response in operation.get("responses", {}).items():
         if str(status).startswith("2") and str(status) != "204":
-            response["content"] = {t: {"schema": {}} for t in types}
+            declared = response.get("content", {}).get(JSON, {}).get("schema", {})
+            response["content"] = {t: {"schema": declared if t == JSON else binary} for t in types}
+            if JSON not in types:
+                response["description"] = "ファイルの一部" if str(status) == "206" else "ファイル"
 
 
 def document(schema: dict[str, Any]) -> None:

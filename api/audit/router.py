@@ -15,7 +15,6 @@ from api.container import Container
 from api.deps import ContainerDep, SubjectDep
 from api.kit.clock import to_iso
 from api.kit.pagination import CursorPage
-from api.openapi import media
 from api.permissions.policy import OrgContext, Subject
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -71,7 +70,6 @@ async def list_audit_events(
 @router.get(
     "/events/export",
     response_class=StreamingResponse,
-    responses=media("text/csv", "application/x-ndjson"),
 )
 async def export_audit_events(
     container: ContainerDep, subject: SubjectDep, params: Annotated[AuditExportParams, Query()]

@@ -27,7 +27,6 @@ from api.bonds.service import BondService
 from api.bonds.views import BondViews
 from api.deps import ContainerDep, SubjectDep
 from api.errors import Conflict, NotFoundError
-from api.openapi import media
 
 router = APIRouter(prefix="/bonds", tags=["bonds"])
 
@@ -73,7 +72,7 @@ async def list_bonds(container: ContainerDep, subject: SubjectDep, f: Filters) -
     return await BondViews(container).page(subject, f)
 
 
-@router.get("/export.csv", response_class=Response, responses=media("text/csv"))
+@router.get("/export.csv", response_class=Response)
 async def export_bonds(container: ContainerDep, subject: SubjectDep, f: Filters) -> Response:
     text = await BondViews(container).export_csv(subject, f)
     return Response(
@@ -168,7 +167,7 @@ def _pdf(data: bytes, bond_id: str, revision: int) -> Response:
     )
 
 
-@router.get("/{bond_id}/copy.pdf", response_class=Response, responses=media("application/pdf"))
+@router.get("/{bond_id}/copy.pdf", response_class=Response)
 async def copy_pdf(
     container: ContainerDep,
     subject: SubjectDep,
@@ -182,7 +181,7 @@ async def copy_pdf(
     return _pdf(await render_copy(container, bond, rev), bond_id, int(rev["revision"]))
 
 
-@router.post("/{bond_id}/copy", response_class=Response, responses=media("application/pdf"))
+@router.post("/{bond_id}/copy", response_class=Response)
 async def copy_with_key(
     container: ContainerDep, subject: SubjectDep, bond_id: BondId, body: KeyPresentation
 ) -> Response:

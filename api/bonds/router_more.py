@@ -20,7 +20,6 @@ from api.bonds.views import BondViews
 from api.deps import ContainerDep, SubjectDep
 from api.errors import NotFoundError, PayloadTooLarge, ValidationFailed
 from api.kit.clock import to_iso
-from api.openapi import media
 from storage.query import Eq
 from storage.query import Query as RecordQuery
 
@@ -67,7 +66,6 @@ async def balance_history(
 @router.get(
     "/bonds/balances/export",
     response_class=Response,
-    responses=media("text/csv", XLSX),
 )
 async def balance_export(
     container: ContainerDep,
@@ -260,9 +258,7 @@ async def trust(container: ContainerDep) -> dict[str, Any]:
     }
 
 
-@public_router.get(
-    "/status/{list_no}", response_class=Response, responses=media("application/statuslist+jwt")
-)
+@public_router.get("/status/{list_no}", response_class=Response)
 async def status_list(
     container: ContainerDep, list_no: Annotated[str, Path(pattern=r"^[0-9]{1,6}$")]
 ) -> Response:

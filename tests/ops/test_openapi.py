@@ -10,6 +10,7 @@ import pytest
 
 from api.app import create_app
 from api.config import Settings
+from api.openapi import MEDIA
 
 METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
 
@@ -85,3 +86,30 @@ def test_the_document_is_built_once_per_route_set(tmp_path: Path) -> None:
 
     second = app.openapi()
     assert "503" in second["paths"]["/api/v1/test/added"]["get"]["responses"]
+
+
+def test_file_answers_are_described_as_files_of_their_types(document: dict[str, Any]) -> None:
+    """One table (``api.openapi.MEDIA``) describes every answer that is a file: each entry is
+    a route of the document, its success answers binary strings of the listed types, JSON
+    keeping the schema the route declares (the billing report answers JSON, CSV or XLSX)."""
+    binary = {"type": "string", "format": "binary"}
+    paths = document["paths"]
+    for (method, path), media in MEDIA.items():
+        types = (media,) if isinstance(media, str) else media
+        op = paths[path][method.lower()]  # a stale entry fails here
+        for code, response in op["responses"].items():
+            if code.startswith("2") and code != "204":
+                assert list(response["content"]) == list(types), (method, path, code)
+                for media_type, content in response["content"].items():
+                    if media_type != "application/json":
+                        assert content["schema"] == binary, (method, path, media_type)
+    content = paths["/api/v1/files/{node_id}/content"]["get"]["responses"]
+    assert (content["200"]["description"], content["206"]["description"]) == (
+        "ファイル",
+        "ファイルの一部",
+    )
+    report = paths["/api/v1/billing/reports/{fiscal_year}"]["get"]["responses"]["200"]
+    assert report["description"] != "ファイル"
+    assert paths["/api/v1/bonds/{bond_id}/copy.pdf"]["get"]["responses"]["200"]["content"] == {
+        "application/pdf": {"schema": binary}
+    }
