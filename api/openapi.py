@@ -137,7 +137,8 @@ _FENCED = (
 )
 for _op in _FENCED:
     EXTRA[_op] = EXTRA.get(_op, frozenset()) | {410}
-# (method, path) -> the media type of the success answer when it is not JSON.
+# (method, path) -> the media types of a success answer that is a file (downloads, CSV, PDF, ZIP):
+# every such route is listed here, and only here (``_success_media`` describes them).
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MEDIA: dict[tuple[str, str], str | tuple[str, ...]] = {
     ("GET", "/api/v1/audit/events/export"): ("text/csv", "application/x-ndjson"),

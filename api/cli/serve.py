@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
@@ -29,6 +29,9 @@ from pydantic import ValidationError
 from api.audit.keys import AuditKeyError
 from api.config import WORKER_RECYCLE_EXIT, Settings
 from api.keys.kek import KekError
+
+if TYPE_CHECKING:
+    import uvicorn
 
 EXIT_CONFIG = 2
 WORKER_STOP_TIMEOUT_S = 20.0
@@ -243,7 +246,7 @@ class _StopFlag:
             self.server.should_exit = True
 
 
-def uvicorn_config(app: Any, host: str, port: int, **options: Any) -> Any:
+def uvicorn_config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
     """The ``uvicorn.Config`` the API is served with, by ``kura serve`` and by the upload tests'
     server (``tests/uploads/server.py``, which ``bench_tus`` measures), so both run the same:
     the garbage collector tuned (``api.ops.collector``), request bodies received through
