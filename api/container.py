@@ -175,12 +175,20 @@ class Container:
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run ``work`` off the request that asked for it (a cache filled after the answer:
-        ``api.schedules.months``); ``close`` waits for what still runs before the stores
-        close. ``work`` handles its own errors."""
+        ``api.schedules.months``; a unit of work's background clean-up: ``api.kit.uow``);
+        ``close`` waits for what still runs before the stores close. ``work`` handles its own
+        errors."""
         task = asyncio.get_running_loop().create_task(work)
         self._spawned.add(task)
         task.add_done_callback(self._spawned.discard)
         return task
+
+    async def settle(self) -> None:
+        """Wait until nothing ``spawn`` started on this loop still runs (tests; a worker's
+        job before it returns, ``workers.celery_app.run_async``)."""
+        loop = asyncio.get_running_loop()
+        while here := [t for t in list(self._spawned) if t.get_loop() is loop]:
+            await asyncio.gather(*here, return_exceptions=True)
 
     async def open(self) -> None:
         """Open every backend; one that is down is logged and reported by ``health``."""
@@ -216,8 +224,8 @@ class Container:
             log.error("audit key not loaded yet (retried on first use): %s", exc)
 
     async def close(self) -> None:
-        if self._spawned:
-            waiting = list(self._spawned)
+        loop = asyncio.get_running_loop()
+        if waiting := [t for t in list(self._spawned) if t.get_loop() is loop]:
             _, late = await asyncio.wait(waiting, timeout=10)
             for task in late:
                 task.cancel()
@@ -250,7 +258,7 @@ class Container:
         return JobLedger(self.records, self.jobs, self.clock, self.settings.jobs)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.records, self.index, self.ledger)
+        return UnitOfWork(self.records, self.index, self.ledger, self.spawn)
 
     @property
     def pdf(self) -> PdfRenderer:

@@ -125,10 +125,21 @@ def _current() -> _Runtime:
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run async service code on this process's loop (one task at a time)."""
+    """Run async service code on this process's loop (one task at a time).
+
+    What the code spawned off its answer (``Container.spawn``: a unit of work's background
+    clean-up) finishes before this returns: the loop runs only while a job does."""
     runtime = _current()
     with runtime.lock:
-        return runtime.loop.run_until_complete(coro)
+        return runtime.loop.run_until_complete(_settled(runtime, coro))
+
+
+async def _settled(runtime: _Runtime, coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return await coro
+    finally:
+        if runtime.container is not None:
+            await runtime.container.settle()
 
 
 async def worker_container(app: Any) -> Container:

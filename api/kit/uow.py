@@ -10,12 +10,17 @@ Jobs are the exception that must not be lost: ``enqueue`` writes a job record *i
 transaction (``api.jobs.ledger``, a transactional outbox), so the change and its job commit
 together; after the commit the job is sent at once, and if that send or the worker fails,
 the sweeper sends it again from the record.
+
+Clean-up whose loss costs nothing but space (``after_commit(..., background=True)``, e.g.
+deleting the redundant copy of content a scope held already) runs off the caller's answer
+through the container's ``spawn``, which a closing container waits for; if the process stops
+first, the orphan sweep (``api.archive.orphans``) reclaims the space.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -31,7 +36,13 @@ _current: ContextVar[UnitOfWork | None] = ContextVar("kura_uow", default=None)
 
 
 class UnitOfWork:
-    def __init__(self, records: RecordStore, index: SearchIndex, ledger: JobLedger) -> None:
+    def __init__(
+        self,
+        records: RecordStore,
+        index: SearchIndex,
+        ledger: JobLedger,
+        spawn: Callable[[Coroutine[Any, Any, None]], object] | None = None,
+    ) -> None:
         self.records = records
         self._index = index
         self._ledger = ledger
@@ -39,6 +50,8 @@ class UnitOfWork:
         self._deletes: set[str] = set()
         self._jobs_after: list[dict[str, Any]] = []
         self._callbacks: list[Callable[[], Awaitable[None]]] = []
+        self._background: list[Callable[[], Awaitable[None]]] = []
+        self._spawn = spawn
         self._rollbacks: list[Callable[[], Awaitable[None]]] = []
         self._tx: Any = None
         self._outer: UnitOfWork | None = None
@@ -100,9 +113,15 @@ class UnitOfWork:
         self._jobs_after.append(job)
         return str(job["id"])
 
-    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
-        """Run ``callback`` once the records have committed (errors are logged)."""
-        self._callbacks.append(callback)
+    def after_commit(
+        self, callback: Callable[[], Awaitable[None]], *, background: bool = False
+    ) -> None:
+        """Run ``callback`` once the records have committed (errors are logged).
+
+        ``background``: run it after the unit's other effects without the caller waiting (in
+        order, one task per unit); only for clean-up that the orphan sweep would redo if the
+        process stopped first. Without a ``spawn`` it runs in line."""
+        (self._background if background else self._callbacks).append(callback)
 
     def on_rollback(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run ``callback`` if the unit rolls back, e.g. to delete an object written for it."""
@@ -131,6 +150,12 @@ class UnitOfWork:
         except Exception:
             log.exception("sending jobs after commit failed; the sweeper sends them")
         await self._run(self._callbacks, "after-commit")
+        if self._background:
+            later = self._run(self._background, "background after-commit")
+            if self._spawn is None:
+                await later
+            else:
+                self._spawn(later)
 
 
 def current_uow() -> UnitOfWork | None:

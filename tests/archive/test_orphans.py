@@ -4,13 +4,15 @@ kill -9 ``kura check`` is clean again without a hand)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from api import consistency
-from api.archive.cas import upload_key
+from api.archive.cas import ContentStore, upload_key
 from api.archive.models import UPLOADS, blob_id
 from api.archive.nodes import NodeService
 from api.archive.orphans import sweep_orphans
@@ -19,6 +21,7 @@ from api.container import Container
 from api.keys import scopes
 from api.kit.clock import FixedClock, SystemClock
 from api.kit.ids import new_id
+from api.kit.uow import UnitOfWork
 from api.permissions.policy import OrgKind, Subject
 from api.works.indexing import work_to_doc
 from tests.archive.harness_tree import place_file
@@ -72,3 +75,55 @@ async def test_orphans_go_after_the_grace_and_nothing_else(c: Container) -> None
     assert await keys(c) == {blob["key"], arriving, foreign}
     assert orphan not in await keys(c)
     assert (await sweep_orphans(c, grace=timedelta(0))).deleted == 0  # idempotent
+
+
+async def test_a_redundant_copy_goes_after_the_answer_or_with_the_sweep(
+    c: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12 §1 "Content addressing stays, within a scope" (identical content is stored once
+    per scope): the new copy of content its scope holds already is deleted after the commit
+    without the caller waiting for it (``UnitOfWork.after_commit(..., background=True)``
+    through ``Container.spawn``); if the process stops first, the orphan sweep deletes it."""
+    scope = scopes.archive(new_id())
+    cas = ContentStore(c.records, c.blobs, c.clock)
+
+    async def adopt(uow: UnitOfWork) -> tuple[str, dict[str, Any]]:
+        info = await c.blobs.put(upload_key(scope), _once(b"same bytes"))
+        async with uow:
+            return info.key, await cas.adopt(scope, info, uow)
+
+    kept, first = await adopt(c.uow())
+    assert first["refs"] == 1
+    gate = asyncio.Event()
+    delete = c.blobs.delete
+
+    async def held(key: str) -> None:
+        await gate.wait()
+        await delete(key)
+
+    monkeypatch.setattr(c.blobs, "delete", held)
+    # In line, the held delete would keep the unit from returning.
+    redundant, second = await asyncio.wait_for(adopt(c.uow()), timeout=10)
+    assert second["refs"] == 2
+    assert await keys(c) == {kept, redundant}  # still there: deleted after the answer
+    gate.set()
+    await c.settle()
+    assert await keys(c) == {kept}
+
+    def stopped(work: Coroutine[Any, Any, None]) -> None:
+        work.close()  # the process stopped before the background clean-up ran
+
+    lost, third = await adopt(UnitOfWork(c.records, c.index, c.ledger, stopped))
+    assert third["refs"] == 3
+    assert await keys(c) == {kept, lost}
+    assert isinstance(c.clock, FixedClock)
+    c.clock.advance(hours=c.settings.archive.orphan_grace_hours + 0.1)
+    assert (await sweep_orphans(c)).deleted == 1
+    assert await keys(c) == {kept}
+    blob = await c.records.get("blobs", blob_id(scope, str(first["sha256"])))
+    assert blob is not None
+    assert blob["key"] == kept
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
