@@ -138,9 +138,10 @@ def send_patches(base: str, url: str, path: Path, size: int, patch_bytes: int) -
 
 def renew(path: Path) -> None:
     """Make the file's content new (its first 32 bytes): every round uploads a file the
-    server does not hold yet. The same content again would be a duplicate, whose upload ends
-    by deleting the new copy (measured: 0.2-0.3 s of unlinking 2 GiB) instead of keeping it,
-    so later rounds would measure something else than the first."""
+    server does not hold yet. The same content again would be a duplicate, whose new copy is
+    deleted (measured: 0.2-0.3 s of unlinking 2 GiB; after the answer, but on the same CPU and
+    disk as the next round) instead of kept, so later rounds would measure something else
+    than the first."""
     fd = os.open(path, os.O_WRONLY)
     try:
         os.pwrite(fd, os.urandom(32), 0)

@@ -160,6 +160,12 @@ async def test_eager_unknown_task_fails_loudly(eager: CeleryJobQueue) -> None:
 
 
 class FakeContainer:
+    def __init__(self) -> None:
+        self.settled = 0
+
+    async def settle(self) -> None:
+        self.settled += 1
+
     async def health(self) -> dict[str, Health]:
         return {"records": Health(True, "fake", "ok"), "jobs": Health(False, "fake", "down")}
 
@@ -170,12 +176,16 @@ class FakeContainer:
 @pytest.mark.anyio
 @pytest.mark.usefixtures("runtime")
 async def test_task_uses_injected_container(eager: CeleryJobQueue) -> None:
-    set_container(FakeContainer())  # type: ignore[arg-type]
+    fake = FakeContainer()
+    set_container(fake)  # type: ignore[arg-type]
     result = await eager.result(await eager.enqueue("system.health"))
     assert result == {
         "records": {"ok": True, "backend": "fake", "detail": "ok"},
         "jobs": {"ok": False, "backend": "fake", "detail": "down"},
     }
+    # What the job spawned (a unit of work's background clean-up) finished before it
+    # returned: the runtime's loop runs only while a job does.
+    assert fake.settled == 1
 
 
 @pytest.mark.anyio
