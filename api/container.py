@@ -186,9 +186,14 @@ class Container:
     async def settle(self) -> None:
         """Wait until nothing ``spawn`` started on this loop still runs (tests; a worker's
         job before it returns, ``workers.celery_app.run_async``)."""
-        loop = asyncio.get_running_loop()
-        while here := [t for t in list(self._spawned) if t.get_loop() is loop]:
+        while here := self._spawned_here():
             await asyncio.gather(*here, return_exceptions=True)
+
+    def _spawned_here(self) -> list[asyncio.Task[Any]]:
+        """What ``spawn`` started on the running loop and still runs (an eager worker job
+        spawns on its runtime's loop, in another thread, into the test's container)."""
+        loop = asyncio.get_running_loop()
+        return [t for t in list(self._spawned) if t.get_loop() is loop]
 
     async def open(self) -> None:
         """Open every backend; one that is down is logged and reported by ``health``."""
@@ -224,8 +229,7 @@ class Container:
             log.error("audit key not loaded yet (retried on first use): %s", exc)
 
     async def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        if waiting := [t for t in list(self._spawned) if t.get_loop() is loop]:
+        if waiting := self._spawned_here():
             _, late = await asyncio.wait(waiting, timeout=10)
             for task in late:
                 task.cancel()

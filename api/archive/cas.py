@@ -12,8 +12,8 @@ another scope (a file filed from the collaboration into the archive) is stored a
 New content arrives at a fresh key of its scope (a plain ``put`` or a finished tus append);
 ``adopt`` then either records it as a new blob or, when the same content is already stored in
 that scope, drops the new copy (in the background, after the commit) and counts one more
-reference. Objects whose last reference goes
-are deleted after the record commit, so a rolled-back change never loses content.
+reference. Objects whose last reference goes are deleted after the record commit, so a
+rolled-back change never loses content.
 
 Content stored before scopes (a ``blobs`` record with ``id`` = the SHA-256 and no ``scope``) is
 still found, counted and released through the same calls until ``kura migrate encrypt`` has

@@ -25,6 +25,7 @@ from api.kit.uow import UnitOfWork
 from api.permissions.policy import OrgKind, Subject
 from api.works.indexing import work_to_doc
 from tests.archive.harness_tree import place_file
+from tests.support.streams import chunks
 
 pytestmark = pytest.mark.anyio
 OPERATOR = Subject(new_id(), "admin", new_id(), OrgKind.OPERATOR)
@@ -41,10 +42,7 @@ async def c(settings: Settings) -> AsyncIterator[Container]:
 
 
 async def put(c: Container, key: str, data: bytes = b"x") -> str:
-    async def chunks() -> AsyncIterator[bytes]:
-        yield data
-
-    await c.blobs.put(key, chunks())
+    await c.blobs.put(key, chunks(data))
     return key
 
 
@@ -88,7 +86,7 @@ async def test_a_redundant_copy_goes_after_the_answer_or_with_the_sweep(
     cas = ContentStore(c.records, c.blobs, c.clock)
 
     async def adopt(uow: UnitOfWork) -> tuple[str, dict[str, Any]]:
-        info = await c.blobs.put(upload_key(scope), _once(b"same bytes"))
+        info = await c.blobs.put(upload_key(scope), chunks(b"same bytes"))
         async with uow:
             return info.key, await cas.adopt(scope, info, uow)
 
@@ -123,7 +121,3 @@ async def test_a_redundant_copy_goes_after_the_answer_or_with_the_sweep(
     blob = await c.records.get("blobs", blob_id(scope, str(first["sha256"])))
     assert blob is not None
     assert blob["key"] == kept
-
-
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
