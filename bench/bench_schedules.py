@@ -284,7 +284,7 @@ async def month_view(args: argparse.Namespace, outcome: Outcome) -> None:
                     if label == PASSES[1]:
                         # A fresh process: nothing prepared, expanded or shown in this one;
                         # the month buckets the first views made are in the store.
-                        await months.settle()
+                        await container.settle()
                         clear_caches()
                     view: list[float] = []
                     cpu: list[float] = []

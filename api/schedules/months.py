@@ -272,12 +272,6 @@ def fill_later(
     _FILLING[key] = spawn(run())
 
 
-async def settle() -> None:
-    """Wait for the fills under way (tests; a clean stop)."""
-    while _FILLING:
-        await asyncio.gather(*list(_FILLING.values()), return_exceptions=True)
-
-
 async def build(
     records: RecordStore,
     zone: tzinfo,

@@ -160,7 +160,7 @@ def test_month_span_counts_the_months_of_the_zone() -> None:
 
 
 async def _buckets(world: World, owner: str) -> list[str]:
-    await months.settle()
+    await world.container.settle()
     page = await world.container.records.find(
         months.MONTHS, Query(where=(Eq("owner_id", owner),), limit=100)
     )
@@ -170,7 +170,7 @@ async def _buckets(world: World, owner: str) -> list[str]:
 async def _viewed(world: World, who: str = "supervisor") -> list[dict[str, Any]]:
     """A view, then its buckets made (the fill runs after the answer)."""
     rows = await view(world, who)
-    await months.settle()
+    await world.container.settle()
     return rows
 
 
