@@ -24,6 +24,7 @@ import pytest
 from tests.e2e.browser import login, new_context
 from tests.e2e.pagecheck import MODULE_SIZES, looks_right
 from tests.e2e.support import PASSWORD, Api, Server, operator_password, start_server
+from tests.e2e.test_proposals import pdf_file
 from tests.support.smtp import SmtpSink
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ BODY = (
     '<img src=x onerror="alert(1)"> <a href="javascript:alert(2)">ここ</a>'
 )
 FILE_NAME = "配筋図_修正版.pdf"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PDF = pdf_file("SECTION-3 REVISED")  # a real page for the viewer to draw
 RECORD_ID = re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\b")
 
 
@@ -232,6 +233,10 @@ def test_the_supervisor_sees_it_unread_at_sign_in_gets_the_mail_and_replies(
     expect(page.get_by_test_id("post-title")).to_have_text(TITLE)
     page.get_by_test_id("post-file-open").click()
     expect(page.get_by_test_id("post-viewer")).to_contain_text(FILE_NAME)
+    # pdf.js drew a page: the supervisor saw the file. (Leaving while pdf.js still loads it
+    # terminates its worker, which reports "Worker was terminated" as an uncaught error.)
+    page.get_by_test_id("post-viewer").locator("canvas").first.wait_for(timeout=20_000)
+    check_layout(page, "post-viewer")
     reply = page.get_by_test_id("compose-reply")
     reply.get_by_test_id("compose-body").fill("確認しました。第3工区は修正版で施工してください。")
     reply.get_by_test_id("compose-submit").click()
