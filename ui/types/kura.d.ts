@@ -201,6 +201,8 @@ declare namespace Kura {
 
   /** GET /files/{id}: a file node as the viewers read it. */
   interface FileRecord extends ArchiveNode {
+    /** An attachment (GET /attachments/{id}) has this instead of `updated_at`. */
+    created_at?: string;
     file_type?: string;
     /** What a 電子納品 XML says about the file (title, photo_path, shooting_spot, photo_date …). */
     meta?: Record<string, unknown>;

@@ -139,7 +139,10 @@ export function openViewer(pane, fileId, { onClose, source = "files", page, high
     const meta = h(
       "p",
       { class: "viewer-meta" },
-      `${file.path || file.name} ・ ${fmtBytes(file.size)} ・ ${fmtDateTime(file.updated_at)}`,
+      // an attachment has no updated_at, only created_at: no dangling separator
+      [file.path || file.name, fmtBytes(file.size), fmtDateTime(file.updated_at || file.created_at)]
+        .filter(Boolean)
+        .join(" ・ "),
     );
     body.before(meta);
     tools.append(
